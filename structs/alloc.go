@@ -1,0 +1,303 @@
+package structs
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Allocation is one placement of a task group on a node.
+type Allocation struct {
+	ID        string
+	Namespace string
+	EvalID    string
+	// Name is "<job>.<group>[<index>]".
+	Name     string
+	NodeID   string
+	NodeName string
+	JobID    string
+	// Job is the job version the allocation runs. The state store shares one
+	// pointer per job version; never mutate it.
+	Job                *Job
+	JobVersion         uint64
+	TaskGroup          string
+	AllocatedResources *AllocatedResources
+	Metrics            *AllocMetric
+
+	DesiredStatus      AllocDesiredStatus
+	DesiredDescription string
+	DesiredTransition  DesiredTransition
+	ClientStatus       AllocClientStatus
+	ClientDescription  string
+	TaskStates         map[string]*TaskState
+	NetworkStatus      *AllocNetworkStatus
+
+	DeploymentID       string
+	DeploymentStatus   *AllocDeploymentStatus
+	RescheduleTracker  *RescheduleTracker
+	FollowupEvalID     string
+	PreviousAllocation string
+	NextAllocation     string
+
+	CreateIndex      uint64
+	ModifyIndex      uint64
+	AllocModifyIndex uint64
+	CreateTime       int64
+	ModifyTime       int64
+}
+
+// Index returns the allocation's index within its group, parsed from its name.
+func (a *Allocation) Index() uint {
+	l := strings.LastIndexByte(a.Name, '[')
+	r := strings.LastIndexByte(a.Name, ']')
+	if l < 0 || r <= l {
+		return 0
+	}
+	n, err := strconv.ParseUint(a.Name[l+1:r], 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint(n)
+}
+
+// AllocName builds an allocation name.
+func AllocName(job, group string, idx uint) string { return fmt.Sprintf("%s.%s[%d]", job, group, idx) }
+
+// TerminalStatus reports whether the allocation is stopped or finished: either
+// the servers asked it to stop or the client says it is done.
+func (a *Allocation) TerminalStatus() bool {
+	switch a.DesiredStatus {
+	case AllocDesiredStatusStop, AllocDesiredStatusEvict:
+		return true
+	}
+	return a.ClientStatus.Terminal()
+}
+
+// ClientTerminalStatus reports whether the client has finished with it.
+func (a *Allocation) ClientTerminalStatus() bool { return a.ClientStatus.Terminal() }
+
+// LookupTaskGroup returns the allocation's group from its job.
+func (a *Allocation) LookupTaskGroup() *TaskGroup {
+	if a.Job == nil {
+		return nil
+	}
+	return a.Job.LookupTaskGroup(a.TaskGroup)
+}
+
+// Copy returns a deep copy that shares the Job pointer (jobs are immutable).
+func (a *Allocation) Copy() *Allocation {
+	if a == nil {
+		return nil
+	}
+	job := a.Job
+	a.Job = nil
+	out := new(Allocation)
+	deepCopy(a, out)
+	a.Job = job
+	out.Job = job
+	return out
+}
+
+// CopySkipJob returns a shallow copy without the job, for the Raft log.
+func (a *Allocation) CopySkipJob() *Allocation {
+	out := *a
+	out.Job = nil
+	return &out
+}
+
+// Stub returns the list form of the allocation.
+func (a *Allocation) Stub() *AllocListStub {
+	s := &AllocListStub{
+		ID: a.ID, EvalID: a.EvalID, Name: a.Name, Namespace: a.Namespace, NodeID: a.NodeID,
+		NodeName: a.NodeName, JobID: a.JobID, JobVersion: a.JobVersion, TaskGroup: a.TaskGroup,
+		AllocatedResources: a.AllocatedResources, DesiredStatus: a.DesiredStatus,
+		DesiredDescription: a.DesiredDescription, ClientStatus: a.ClientStatus,
+		ClientDescription: a.ClientDescription, TaskStates: a.TaskStates,
+		DeploymentStatus: a.DeploymentStatus, FollowupEvalID: a.FollowupEvalID,
+		NextAllocation: a.NextAllocation, RescheduleTracker: a.RescheduleTracker,
+		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
+		CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
+	}
+	if a.Job != nil {
+		s.JobType = a.Job.Type
+	}
+	return s
+}
+
+// AllocListStub is the list form of an allocation.
+type AllocListStub struct {
+	ID                 string
+	EvalID             string
+	Name               string
+	Namespace          string
+	NodeID             string
+	NodeName           string
+	JobID              string
+	JobType            JobType
+	JobVersion         uint64
+	TaskGroup          string
+	AllocatedResources *AllocatedResources
+	DesiredStatus      AllocDesiredStatus
+	DesiredDescription string
+	ClientStatus       AllocClientStatus
+	ClientDescription  string
+	TaskStates         map[string]*TaskState
+	DeploymentStatus   *AllocDeploymentStatus
+	FollowupEvalID     string
+	NextAllocation     string
+	RescheduleTracker  *RescheduleTracker
+	CreateIndex        uint64
+	ModifyIndex        uint64
+	CreateTime         int64
+	ModifyTime         int64
+}
+
+// DesiredTransition asks the scheduler to move an allocation.
+type DesiredTransition struct {
+	Migrate         *bool
+	Reschedule      *bool
+	ForceReschedule *bool
+	NoShutdownDelay *bool
+}
+
+// ShouldMigrate reports whether the allocation should move off its node.
+func (d DesiredTransition) ShouldMigrate() bool { return d.Migrate != nil && *d.Migrate }
+
+// ShouldForceReschedule reports whether the user asked for a reschedule.
+func (d DesiredTransition) ShouldForceReschedule() bool {
+	return d.ForceReschedule != nil && *d.ForceReschedule
+}
+
+// AllocDeploymentStatus is an allocation's health within a deployment.
+type AllocDeploymentStatus struct {
+	Healthy     *bool
+	Timestamp   time.Time
+	Canary      bool
+	ModifyIndex uint64
+}
+
+// RescheduleTracker remembers earlier reschedules of an allocation's lineage.
+type RescheduleTracker struct {
+	Events         []*RescheduleEvent
+	LastReschedule string
+}
+
+// RescheduleEvent is one reschedule.
+type RescheduleEvent struct {
+	RescheduleTime int64
+	PrevAllocID    string
+	PrevNodeID     string
+	Delay          time.Duration
+}
+
+// TaskState is the client's view of one task.
+type TaskState struct {
+	State       TaskStateName
+	Failed      bool
+	Restarts    uint64
+	LastRestart time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Events      []*TaskEvent
+}
+
+// Successful reports whether the task finished with exit code 0.
+func (ts *TaskState) Successful() bool { return ts.State == TaskStateDead && !ts.Failed }
+
+// Task event types; the strings are what users see in `alloc status`.
+const (
+	TaskSetup                  = "Task Setup"
+	TaskSetupFailure           = "Setup Failure"
+	TaskDriverFailure          = "Driver Failure"
+	TaskDriverMessage          = "Driver"
+	TaskReceived               = "Received"
+	TaskFailedValidation       = "Failed Validation"
+	TaskStarted                = "Started"
+	TaskTerminated             = "Terminated"
+	TaskKilling                = "Killing"
+	TaskKilled                 = "Killed"
+	TaskRestarting             = "Restarting"
+	TaskNotRestarting          = "Not Restarting"
+	TaskDownloadingArtifacts   = "Downloading Artifacts"
+	TaskArtifactDownloadFailed = "Failed Artifact Download"
+	TaskSiblingFailed          = "Sibling Task Failed"
+	TaskSignaling              = "Signaling"
+	TaskRestartSignal          = "Restart Signaled"
+	TaskLeaderDead             = "Leader Task Dead"
+	TaskBuildingTaskDir        = "Building Task Directory"
+	TaskOOMKilled              = "OOM Killed"
+	TaskHookFailed             = "Task hook failed"
+	TaskMainDead               = "Main Tasks Dead"
+	TaskPluginUnhealthy        = "Plugin became unhealthy"
+)
+
+// TaskEvent is one entry of a task's history.
+type TaskEvent struct {
+	Type           string
+	Time           int64
+	DisplayMessage string
+	Details        map[string]string
+	Message        string
+
+	FailsTask      bool
+	RestartReason  string
+	SetupError     string
+	DriverError    string
+	DriverMessage  string
+	ExitCode       int
+	Signal         int
+	KillReason     string
+	KillTimeout    time.Duration
+	KillError      string
+	StartDelay     int64
+	DownloadError  string
+	ValidationError string
+	FailedSibling  string
+	TaskSignalReason string
+	TaskSignal     string
+}
+
+// NewTaskEvent starts an event of the given type at the current time.
+func NewTaskEvent(typ string) *TaskEvent {
+	return &TaskEvent{Type: typ, Time: time.Now().UnixNano(), Details: map[string]string{}}
+}
+
+// AllocMetric explains a placement: how many nodes were looked at and why the
+// others were filtered or exhausted.
+type AllocMetric struct {
+	NodesEvaluated     int
+	NodesFiltered      int
+	NodesInPool        int
+	NodePool           string
+	NodesAvailable     map[string]int
+	ClassFiltered      map[string]int
+	ConstraintFiltered map[string]int
+	NodesExhausted     int
+	ClassExhausted     map[string]int
+	DimensionExhausted map[string]int
+	QuotaExhausted     []string
+	ResourcesExhausted map[string]*Resources
+	Scores             map[string]float64
+	ScoreMetaData      []*NodeScoreMeta
+	AllocationTime     time.Duration
+	CoalescedFailures  int
+}
+
+// NodeScoreMeta is the score breakdown of one candidate node.
+type NodeScoreMeta struct {
+	NodeID    string
+	Scores    map[string]float64
+	NormScore float64
+}
+
+// AllocUpdateFromClient is what a client sends when an allocation changes.
+type AllocUpdateFromClient struct {
+	ID            string
+	ClientStatus  AllocClientStatus
+	ClientDescription string
+	TaskStates    map[string]*TaskState
+	NetworkStatus *AllocNetworkStatus
+	DeploymentStatus *AllocDeploymentStatus
+	ModifyTime    int64
+}
