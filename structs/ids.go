@@ -24,3 +24,12 @@ func ShortID(id string) string {
 	}
 	return id
 }
+
+// GetID returns the allocation ID (used by prefix lookups).
+func (a *Allocation) GetID() string { return a.ID }
+
+// GetID returns the evaluation ID.
+func (e *Evaluation) GetID() string { return e.ID }
+
+// GetID returns the node ID.
+func (n *Node) GetID() string { return n.ID }

@@ -6,7 +6,7 @@ import "time"
 type Node struct {
 	ID         string
 	// SecretID authenticates the client's own RPCs; it is never returned by the API.
-	SecretID   string `json:"-"`
+	SecretID   string `json:"-" codec:"SecretID"`
 	Datacenter string
 	Name       string
 	HTTPAddr   string

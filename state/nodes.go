@@ -1,0 +1,161 @@
+package state
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// maxNodeEvents bounds the history kept per node.
+const maxNodeEvents = 10
+
+// UpsertNode registers a node or refreshes its fingerprint. Scheduling
+// eligibility and drain state belong to the servers and survive re-registration.
+func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
+	return s.write(func(txn *memdb.Txn) error {
+		n := node.Copy()
+		raw, err := txn.First(tableNodes, "id", n.ID)
+		if err != nil {
+			return fmt.Errorf("node lookup: %w", err)
+		}
+		if raw != nil {
+			old := raw.(*structs.Node)
+			n.CreateIndex = old.CreateIndex
+			n.DrainStrategy, n.Drain = old.DrainStrategy, old.Drain
+			n.SchedulingEligibility = old.SchedulingEligibility
+			n.LastDrain = old.LastDrain
+			n.Events = old.Events
+			if old.Status != n.Status {
+				n.StatusUpdatedAt = time.Now().Unix()
+			}
+		} else {
+			n.CreateIndex = index
+			n.StatusUpdatedAt = time.Now().Unix()
+			n.Events = []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: time.Now(), CreateIndex: index}}
+			if n.SchedulingEligibility == "" {
+				n.SchedulingEligibility = structs.NodeSchedulingEligible
+			}
+		}
+		n.ModifyIndex = index
+		if err := txn.Insert(tableNodes, n); err != nil {
+			return fmt.Errorf("insert node: %w", err)
+		}
+		return setIndex(txn, index, tableNodes)
+	})
+}
+
+// DeleteNodes removes nodes.
+func (s *StateStore) DeleteNodes(index uint64, ids []string) error {
+	return s.write(func(txn *memdb.Txn) error {
+		for _, id := range ids {
+			if _, err := txn.DeleteAll(tableNodes, "id", id); err != nil {
+				return fmt.Errorf("delete node %s: %w", id, err)
+			}
+		}
+		return setIndex(txn, index, tableNodes)
+	})
+}
+
+// updateNode applies fn to a copy of the node and stores it.
+func (s *StateStore) updateNode(index uint64, id string, event *structs.NodeEvent, fn func(n *structs.Node)) error {
+	return s.write(func(txn *memdb.Txn) error {
+		raw, err := txn.First(tableNodes, "id", id)
+		if err != nil {
+			return fmt.Errorf("node lookup: %w", err)
+		}
+		if raw == nil {
+			return fmt.Errorf("node %s: %w", id, ErrNotFound)
+		}
+		n := raw.(*structs.Node).Copy()
+		fn(n)
+		if event != nil {
+			e := *event
+			e.CreateIndex = index
+			n.Events = append(n.Events, &e)
+			if len(n.Events) > maxNodeEvents {
+				n.Events = n.Events[len(n.Events)-maxNodeEvents:]
+			}
+		}
+		n.ModifyIndex = index
+		if err := txn.Insert(tableNodes, n); err != nil {
+			return fmt.Errorf("insert node: %w", err)
+		}
+		return setIndex(txn, index, tableNodes)
+	})
+}
+
+// UpdateNodeStatus changes a node's liveness status.
+func (s *StateStore) UpdateNodeStatus(index uint64, id string, status structs.NodeStatus, updatedAt int64, event *structs.NodeEvent) error {
+	return s.updateNode(index, id, event, func(n *structs.Node) {
+		n.Status = status
+		n.StatusUpdatedAt = updatedAt
+	})
+}
+
+// UpdateNodeDrain starts or stops draining a node.
+func (s *StateStore) UpdateNodeDrain(index uint64, id string, drain *structs.DrainStrategy, markEligible bool, updatedAt int64, event *structs.NodeEvent) error {
+	return s.updateNode(index, id, event, func(n *structs.Node) {
+		n.DrainStrategy = drain
+		n.Drain = drain != nil
+		now := time.Unix(0, updatedAt)
+		switch {
+		case drain != nil:
+			n.SchedulingEligibility = structs.NodeSchedulingIneligible
+			n.LastDrain = &structs.DrainMetadata{StartedAt: now, UpdatedAt: now, Status: "draining"}
+		case markEligible:
+			n.SchedulingEligibility = structs.NodeSchedulingEligible
+			if n.LastDrain != nil {
+				n.LastDrain.Status, n.LastDrain.UpdatedAt = "canceled", now
+			}
+		}
+	})
+}
+
+// UpdateNodeEligibility marks a node eligible or ineligible. A draining node
+// cannot be made eligible.
+func (s *StateStore) UpdateNodeEligibility(index uint64, id string, elig structs.NodeEligibility, event *structs.NodeEvent) error {
+	if node, _ := s.NodeByID(nil, id); node != nil && node.DrainStrategy != nil && elig == structs.NodeSchedulingEligible {
+		return fmt.Errorf("node %s is draining; cancel the drain before marking it eligible", id)
+	}
+	return s.updateNode(index, id, event, func(n *structs.Node) { n.SchedulingEligibility = elig })
+}
+
+// NodeByID returns a node, or nil.
+func (s *StateStore) NodeByID(ws memdb.WatchSet, id string) (*structs.Node, error) {
+	ch, raw, err := s.db.Txn(false).FirstWatch(tableNodes, "id", id)
+	if err != nil {
+		return nil, nil
+	}
+	if ws != nil {
+		ws.Add(ch)
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*structs.Node), nil
+}
+
+// Nodes returns all nodes, optionally by ID prefix.
+func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, error) {
+	txn := s.db.Txn(false)
+	if prefix == "" {
+		return collect[*structs.Node](ws)(txn.Get(tableNodes, "id"))
+	}
+	raws, err := idPrefixIter(txn, ws, tableNodes, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*structs.Node, 0, len(raws))
+	for _, r := range raws {
+		out = append(out, r.(*structs.Node))
+	}
+	return out, nil
+}
+
+// NodesIndex returns the nodes table index, watching it.
+func (s *StateStore) NodesIndex(ws memdb.WatchSet) uint64 {
+	return s.indexIn(ws, s.db.Txn(false), tableNodes)
+}

@@ -1,0 +1,100 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// Table names.
+const (
+	tableIndex       = "index"
+	tableJobs        = "jobs"
+	tableJobVersions = "job_versions"
+	tableJobSummary  = "job_summary"
+	tableSubmissions = "job_submissions"
+	tableEvals       = "evals"
+	tableAllocs      = "allocs"
+	tableNodes       = "nodes"
+	tableServices    = "service_registrations"
+)
+
+// IndexEntry records the last Raft index that changed a table.
+type IndexEntry struct {
+	Key   string
+	Value uint64
+}
+
+func schema() *memdb.DBSchema {
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+		}},
+		tableJobs: {Name: tableJobs, Indexes: map[string]*memdb.IndexSchema{
+			"id": nsID("ID"),
+		}},
+		tableJobVersions: {Name: tableJobVersions, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Namespace"},
+				&memdb.StringFieldIndex{Field: "ID"},
+				&memdb.UintFieldIndex{Field: "Version"},
+			}}},
+		}},
+		tableJobSummary: {Name: tableJobSummary, Indexes: map[string]*memdb.IndexSchema{
+			"id": nsID("JobID"),
+		}},
+		tableSubmissions: {Name: tableSubmissions, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Namespace"},
+				&memdb.StringFieldIndex{Field: "JobID"},
+				&memdb.UintFieldIndex{Field: "Version"},
+			}}},
+		}},
+		tableEvals: {Name: tableEvals, Indexes: map[string]*memdb.IndexSchema{
+			"id":  {Name: "id", Unique: true, Indexer: &memdb.UUIDFieldIndex{Field: "ID"}},
+			"job": nsField("job", "JobID"),
+		}},
+		tableAllocs: {Name: tableAllocs, Indexes: map[string]*memdb.IndexSchema{
+			"id":  {Name: "id", Unique: true, Indexer: &memdb.UUIDFieldIndex{Field: "ID"}},
+			"job": nsField("job", "JobID"),
+			"node": {Name: "node", Indexer: &memdb.CompoundIndex{AllowMissing: true, Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "NodeID"},
+				&memdb.ConditionalIndex{Conditional: allocTerminal},
+			}}},
+			"eval": {Name: "eval", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
+		}},
+		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.UUIDFieldIndex{Field: "ID"}},
+		}},
+		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
+			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"service_name": nsField("service_name", "ServiceName"),
+			"alloc_id":     {Name: "alloc_id", Indexer: &memdb.StringFieldIndex{Field: "AllocID"}},
+			"job":          nsField("job", "JobID"),
+		}},
+	}}
+}
+
+// nsID is the unique (Namespace, field) primary index.
+func nsID(field string) *memdb.IndexSchema {
+	s := nsField("id", field)
+	s.Unique = true
+	return s
+}
+
+func nsField(name, field string) *memdb.IndexSchema {
+	return &memdb.IndexSchema{Name: name, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+		&memdb.StringFieldIndex{Field: "Namespace"},
+		&memdb.StringFieldIndex{Field: field},
+	}}}
+}
+
+func allocTerminal(obj any) (bool, error) {
+	a, ok := obj.(*structs.Allocation)
+	if !ok {
+		return false, fmt.Errorf("allocTerminal: unexpected %T", obj)
+	}
+	return a.TerminalStatus(), nil
+}
