@@ -25,6 +25,7 @@ type TaskGroup struct {
 	StopAfterClientDisconnect *time.Duration
 	MaxClientDisconnect       *time.Duration
 	Scaling          *ScalingPolicy
+	PreventRescheduleOnLost bool
 }
 
 // LookupTask returns the named task or nil.

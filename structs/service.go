@@ -63,6 +63,7 @@ type ServiceCheck struct {
 	FailuresBeforeWarning  int
 	Body                   string
 	OnUpdate               string
+	Notes                  string
 }
 
 // CheckRestart restarts a task whose check stays unhealthy.
@@ -105,6 +106,7 @@ type SidecarTask struct {
 	LogConfig     *LogConfig
 	ShutdownDelay *time.Duration
 	KillSignal    string
+	VolumeMounts  []*VolumeMount
 }
 
 // ConsulProxy configures the sidecar proxy.
@@ -177,6 +179,7 @@ type ConsulGatewayProxy struct {
 	EnvoyGatewayNoDefaultBind       bool
 	EnvoyDNSDiscoveryType           string
 	Config                          map[string]any
+	EnvoyGatewayBindAddresses       map[string]*ConsulGatewayBindAddress
 }
 
 // ConsulIngressConfigEntry lists an ingress gateway's listeners.
@@ -191,6 +194,7 @@ type ConsulGatewayTLSConfig struct {
 	TLSMinVersion string
 	TLSMaxVersion string
 	CipherSuites  []string
+	SDS           *ConsulGatewayTLSSDSConfig
 }
 
 // ConsulIngressListener is one ingress listener.
@@ -202,8 +206,14 @@ type ConsulIngressListener struct {
 
 // ConsulIngressService is a service exposed by an ingress listener.
 type ConsulIngressService struct {
-	Name  string
-	Hosts []string
+	Name                  string
+	Hosts                 []string
+	TLS                   *ConsulGatewayTLSConfig
+	RequestHeaders        *ConsulHTTPHeaderModifiers
+	ResponseHeaders       *ConsulHTTPHeaderModifiers
+	MaxConnections        *uint32
+	MaxPendingRequests    *uint32
+	MaxConcurrentRequests *uint32
 }
 
 // ConsulTerminatingConfigEntry lists services a terminating gateway fronts.

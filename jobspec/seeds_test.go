@@ -1,0 +1,55 @@
+package jobspec
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// seedDir holds the job files from the seed documents; in CI the shared
+// folder sits beside the repository.
+const seedDir = "../../shared/seeds/jobs"
+
+// TestSeeds parses, canonicalizes and validates every seed job file and
+// compares the canonical job with testdata/seeds/<name>.json.
+func TestSeeds(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(seedDir, "*.nomad"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no seed job files in %s: %v", seedDir, err)
+	}
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".nomad")
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := Parse(filepath.Base(path), src, ParseOptions{})
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			job.Canonicalize()
+			if err := job.Validate(); err != nil {
+				t.Fatalf("validate:\n%v", err)
+			}
+			out, err := json.MarshalIndent(job, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "seeds", name+".json")
+			if *update {
+				writeGolden(t, golden, golden+".none", string(out)+"\n")
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if string(want) != string(out)+"\n" {
+				t.Errorf("%s differs (run with -update to accept):\n%s", golden, out)
+			}
+		})
+	}
+}

@@ -1,0 +1,155 @@
+package jobspec
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// service decodes a service block (group or task level). A check_restart
+// written on the service applies to each of its checks, under the check's
+// own check_restart.
+func (d *decoder) service(list *[]*structs.Service) func(*hcl.Block) {
+	return func(b *hcl.Block) {
+		s := &structs.Service{}
+		var checks []*hcl.Block
+		var checkRestart *hcl.Block
+		d.decode(b.Body,
+			attr("name", d.str(&s.Name)),
+			attr("tags", d.strs(&s.Tags)),
+			attr("canary_tags", d.strs(&s.CanaryTags)),
+			attr("enable_tag_override", d.boolean(&s.EnableTagOverride)),
+			attr("port", d.str(&s.PortLabel)),
+			attr("address_mode", d.enum(&s.AddressMode, structs.ServiceAddressModes()...)),
+			attr("address", d.str(&s.Address)),
+			attr("task", d.str(&s.TaskName)),
+			attr("on_update", d.enum(&s.OnUpdate, structs.OnUpdateModes()...)),
+			attr("provider", d.enum(&s.Provider, structs.ServiceProviders()...)),
+			attr("cluster", d.str(&s.Cluster)),
+			attr("kind", d.str(&s.Kind)),
+			d.stringMap("meta", &s.Meta),
+			d.stringMap("canary_meta", &s.CanaryMeta),
+			d.stringMap("tagged_addresses", &s.TaggedAddresses),
+			repeated("check", collect(&checks)),
+			single("check_restart", keep(&checkRestart)),
+			single("connect", d.connect(&s.Connect)),
+			single("weights", d.weights(&s.Weights)),
+			d.ignored("identity"),
+		)
+		for _, cb := range checks {
+			s.Checks = append(s.Checks, d.check(cb, checkRestart))
+		}
+		*list = append(*list, s)
+	}
+}
+
+func (d *decoder) weights(p **structs.ServiceWeights) func(*hcl.Block) {
+	return func(b *hcl.Block) {
+		w := &structs.ServiceWeights{Passing: 1, Warning: 1}
+		d.decode(b.Body,
+			attr("passing", num(d, &w.Passing)),
+			attr("warning", num(d, &w.Warning)),
+		)
+		*p = w
+	}
+}
+
+// check decodes a check block; serviceRestart is the service's check_restart.
+func (d *decoder) check(b *hcl.Block, serviceRestart *hcl.Block) *structs.ServiceCheck {
+	c := &structs.ServiceCheck{}
+	var own *hcl.Block
+	d.decode(b.Body,
+		attr("name", d.str(&c.Name)),
+		attr("type", d.enum(&c.Type, structs.CheckTypes()...)),
+		attr("command", d.str(&c.Command)),
+		attr("args", d.strs(&c.Args)),
+		attr("path", d.str(&c.Path)),
+		attr("protocol", d.str(&c.Protocol)),
+		attr("port", d.str(&c.PortLabel)),
+		attr("expose", d.boolean(&c.Expose)),
+		attr("address_mode", d.enum(&c.AddressMode, structs.CheckAddressModes()...)),
+		attr("advertise", d.discard),
+		attr("interval", d.dur(&c.Interval)),
+		attr("timeout", d.dur(&c.Timeout)),
+		attr("initial_status", d.enum(&c.InitialStatus, "passing", "warning", "critical")),
+		attr("notes", d.str(&c.Notes)),
+		attr("tls_server_name", d.str(&c.TLSServerName)),
+		attr("tls_skip_verify", d.boolean(&c.TLSSkipVerify)),
+		attr("method", d.str(&c.Method)),
+		attr("grpc_service", d.str(&c.GRPCService)),
+		attr("grpc_use_tls", d.boolean(&c.GRPCUseTLS)),
+		attr("task", d.str(&c.TaskName)),
+		attr("success_before_passing", num(d, &c.SuccessBeforePassing)),
+		attr("failures_before_critical", num(d, &c.FailuresBeforeCritical)),
+		attr("failures_before_warning", num(d, &c.FailuresBeforeWarning)),
+		attr("body", d.str(&c.Body)),
+		attr("on_update", d.enum(&c.OnUpdate, structs.OnUpdateModes()...)),
+		either("header", d.headerAttr(&c.Header), d.headerBlock(&c.Header)),
+		single("check_restart", keep(&own)),
+	)
+	if serviceRestart != nil || own != nil {
+		c.CheckRestart = &structs.CheckRestart{Grace: structs.DefaultCheckRestartGrace}
+		d.checkRestart(serviceRestart, c.CheckRestart)
+		d.checkRestart(own, c.CheckRestart)
+	}
+	return c
+}
+
+// checkRestart decodes check_restart { limit, grace, ignore_warnings } over *r.
+func (d *decoder) checkRestart(b *hcl.Block, r *structs.CheckRestart) {
+	if b == nil {
+		return
+	}
+	d.decode(b.Body,
+		attr("limit", num(d, &r.Limit)),
+		attr("grace", d.dur(&r.Grace)),
+		attr("ignore_warnings", d.boolean(&r.IgnoreWarnings)),
+	)
+}
+
+// headerBlock decodes header { Name = ["v1", "v2"] }.
+func (d *decoder) headerBlock(p *map[string][]string) func(*hcl.Block) {
+	return func(b *hcl.Block) {
+		for name, a := range d.attributes(b.Body) {
+			if v, ok := convertTo[[]string](d, a, cty.List(cty.String)); ok {
+				putHeader(p, name, v)
+			}
+		}
+	}
+}
+
+// headerAttr decodes header = { Name = ["v1"] }.
+func (d *decoder) headerAttr(p *map[string][]string) func(*hcl.Attribute) {
+	return func(a *hcl.Attribute) {
+		v, ok := d.eval(a)
+		if !ok {
+			return
+		}
+		m, err := convert.Convert(singleObject(v), cty.Map(cty.List(cty.String)))
+		if err != nil || m.IsNull() {
+			d.errorf(a.Expr.Range(), "Incorrect attribute value type", "%q must map names to lists of strings", a.Name)
+			return
+		}
+		for k, list := range m.AsValueMap() {
+			if list.IsNull() {
+				continue
+			}
+			var vals []string
+			for _, e := range list.AsValueSlice() {
+				if !e.IsNull() {
+					vals = append(vals, e.AsString())
+				}
+			}
+			putHeader(p, k, vals)
+		}
+	}
+}
+
+func putHeader(p *map[string][]string, k string, v []string) {
+	if *p == nil {
+		*p = map[string][]string{}
+	}
+	(*p)[k] = v
+}

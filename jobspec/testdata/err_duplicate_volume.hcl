@@ -1,0 +1,13 @@
+job "x" {
+  group "g" {
+    volume "v" {
+      type   = "host"
+      source = "a"
+    }
+
+    volume "v" {
+      type   = "host"
+      source = "b"
+    }
+  }
+}

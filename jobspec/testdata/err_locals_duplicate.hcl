@@ -1,0 +1,10 @@
+locals {
+  a = 1
+}
+
+locals {
+  a = 2
+}
+
+job "x" {
+}

@@ -1,0 +1,7 @@
+job "x" {
+  meta {
+    nested {
+      a = "b"
+    }
+  }
+}

@@ -1,0 +1,6 @@
+variable "known" {
+  default = "x"
+}
+
+job "x" {
+}

@@ -1,0 +1,5 @@
+job "x" {
+  group "g" {
+    task "t" {
+      driver = "exec"
+  }

@@ -1,0 +1,11 @@
+variable "known" {
+  default = "x"
+}
+
+job "x" {
+  group "g" {
+    task "t" {
+      driver = var.known
+    }
+  }
+}

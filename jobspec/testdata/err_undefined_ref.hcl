@@ -1,0 +1,12 @@
+variable "known" {
+  default = "x"
+}
+
+job "x" {
+  group "g" {
+    task "t" {
+      driver = var.nope
+      user   = local.missing
+    }
+  }
+}

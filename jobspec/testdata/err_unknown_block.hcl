@@ -1,0 +1,4 @@
+job "x" {
+  grup "web" {
+  }
+}

@@ -1,0 +1,2 @@
+known   = "y"
+unknown = "z"

@@ -1,0 +1,66 @@
+package structs
+
+import "time"
+
+// DefaultMaxKillTimeout is the client's default cap on kill_timeout.
+const DefaultMaxKillTimeout = 30 * time.Second
+
+// Warnings lists settings that are valid but probably not what the author
+// meant, with the same path prefixes as Validate. It expects a canonicalized
+// job.
+func (j *Job) Warnings() []string {
+	p := newProblems()
+	if j == nil {
+		return nil
+	}
+	for _, tg := range j.TaskGroups {
+		if tg == nil {
+			continue
+		}
+		gp := p.in("Task group %q", tg.Name)
+		for _, n := range tg.Networks {
+			if n != nil && n.MBits != 0 {
+				gp.in("Network").addf("mbits is deprecated and ignored")
+			}
+		}
+		labels := tg.portLabels()
+		for _, s := range tg.Services {
+			if s != nil {
+				s.warnSidecarPort(gp.in("Service %q", s.Name), labels)
+			}
+		}
+		for _, t := range tg.Tasks {
+			if t != nil {
+				t.warn(gp.in("Task %q", t.Name))
+			}
+		}
+	}
+	return *p.list
+}
+
+// warnSidecarPort flags the named-port trap: with port = "<label>" and the
+// label mapped to a different port inside the namespace, the sidecar
+// forwards to the host port, where nothing listens.
+func (s *Service) warnSidecarPort(p problems, labels map[string]Port) {
+	if !s.Connect.HasSidecar() {
+		return
+	}
+	port, ok := labels[s.PortLabel]
+	if !ok || port.To <= 0 || port.To == port.Value {
+		return
+	}
+	if px := s.Connect.SidecarService.Proxy; px != nil && px.LocalServicePort != 0 {
+		return
+	}
+	p.addf("port %q maps to %d inside the network namespace, but the sidecar forwards to the port registered for the service; "+
+		"use port = \"%d\" or set proxy local_service_port = %d", s.PortLabel, port.To, port.To, port.To)
+}
+
+func (t *Task) warn(p problems) {
+	if t.Resources != nil && len(t.Resources.Networks) > 0 {
+		p.addf("task-level network blocks are deprecated; use a group network block")
+	}
+	if t.KillTimeout > DefaultMaxKillTimeout {
+		p.addf("kill_timeout %s is above the client's default maximum of %s and may be capped", t.KillTimeout, DefaultMaxKillTimeout)
+	}
+}
