@@ -90,12 +90,13 @@ func (a *Allocation) Copy() *Allocation {
 	if a == nil {
 		return nil
 	}
-	job := a.Job
-	a.Job = nil
+	// Copy from a shallow copy without the job: stored allocations are shared
+	// between goroutines, so a must not be modified even for a moment.
+	src := *a
+	src.Job = nil
 	out := new(Allocation)
-	deepCopy(a, out)
-	a.Job = job
-	out.Job = job
+	deepCopy(&src, out)
+	out.Job = a.Job
 	return out
 }
 

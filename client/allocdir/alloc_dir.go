@@ -1,0 +1,115 @@
+package allocdir
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Names inside an allocation directory.
+const (
+	SharedAllocName = "alloc"
+	SharedDataDir   = "data"
+	LogDirName      = "logs"
+	TmpDirName      = "tmp"
+	TaskLocal       = "local"
+	TaskSecrets     = "secrets"
+	TaskPrivate     = "private"
+)
+
+// dirPerm is the mode of every directory in the tree: tasks may run as any
+// user and must be able to write their own and the shared directories.
+const dirPerm os.FileMode = 0o777
+
+// AllocDir is one allocation's directory.
+type AllocDir struct {
+	// Dir is <alloc_dir>/<allocID>.
+	Dir string
+	// SharedDir is Dir/alloc.
+	SharedDir string
+	logger    *slog.Logger
+
+	mu       sync.Mutex
+	taskDirs map[string]*TaskDir
+}
+
+// New describes the directory of allocID under root; nothing is created yet.
+func New(root, allocID string, logger *slog.Logger) *AllocDir {
+	dir := filepath.Join(root, allocID)
+	return &AllocDir{
+		Dir: dir, SharedDir: filepath.Join(dir, SharedAllocName),
+		logger: logger.With("alloc_dir", dir), taskDirs: map[string]*TaskDir{},
+	}
+}
+
+// LogDir is where the tasks' log files live.
+func (d *AllocDir) LogDir() string { return filepath.Join(d.SharedDir, LogDirName) }
+
+// Build creates the allocation dir and the shared alloc/ tree. It is safe to
+// call again on an existing tree (after a client restart).
+func (d *AllocDir) Build() error {
+	for _, p := range []string{
+		d.Dir, d.SharedDir,
+		filepath.Join(d.SharedDir, SharedDataDir),
+		d.LogDir(),
+		filepath.Join(d.SharedDir, TmpDirName),
+	} {
+		if err := mkdir(p); err != nil {
+			return fmt.Errorf("build alloc dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// TaskDir returns the (possibly not yet built) directory of the named task.
+func (d *AllocDir) TaskDir(name string) *TaskDir {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if td, ok := d.taskDirs[name]; ok {
+		return td
+	}
+	td := newTaskDir(d, name)
+	d.taskDirs[name] = td
+	return td
+}
+
+// Destroy unmounts every task's tmpfs dirs and removes the whole tree. Task
+// dirs are found on disk, so it also cleans up after an earlier process.
+func (d *AllocDir) Destroy() error {
+	entries, err := os.ReadDir(d.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("destroy alloc dir: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == SharedAllocName {
+			continue
+		}
+		if err := d.TaskDir(e.Name()).Unmount(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		// Never remove a tree that still has mounts in it: RemoveAll would
+		// descend into them.
+		return fmt.Errorf("destroy alloc dir: %w", errors.Join(errs...))
+	}
+	if err := os.RemoveAll(d.Dir); err != nil {
+		return fmt.Errorf("destroy alloc dir: %w", err)
+	}
+	return nil
+}
+
+// mkdir creates p with dirPerm whatever the umask.
+func mkdir(p string) error {
+	if err := os.MkdirAll(p, dirPerm); err != nil {
+		return err
+	}
+	return os.Chmod(p, dirPerm)
+}

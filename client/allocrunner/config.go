@@ -1,0 +1,56 @@
+package allocrunner
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/roam-sh/roam/client/taskrunner"
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Config builds an AllocRunner.
+type Config struct {
+	Alloc *structs.Allocation
+	// AllocDirRoot is the client's alloc_dir; the allocation lives in
+	// AllocDirRoot/<alloc ID>.
+	AllocDirRoot string
+	Drivers      DriverGetter
+	Node         *structs.Node
+	Region       string
+	HostEnv      map[string]string
+	EnvDenylist  []string
+	// MaxKillTimeout caps every task's kill_timeout.
+	MaxKillTimeout time.Duration
+	StateDB        StateDB
+	// StateUpdater receives the allocation's client-side state on every
+	// change; the client batches these to the servers.
+	StateUpdater StateUpdater
+	// Restored holds each task's persisted state when the client restarts.
+	Restored map[string]RestoredTask
+	Logger   *slog.Logger
+}
+
+// RestoredTask is one task's state read back from the state DB.
+type RestoredTask struct {
+	State *structs.TaskState
+	Local *taskrunner.LocalState
+}
+
+// DriverGetter finds a task's driver (a *drivers.Registry).
+type DriverGetter interface {
+	Get(name string) (drivers.Driver, bool)
+}
+
+// StateDB persists allocations and their tasks.
+type StateDB interface {
+	taskrunner.StateDB
+	PutAllocation(alloc *structs.Allocation) error
+	DeleteAllocationBucket(allocID string) error
+}
+
+// StateUpdater is told the allocation's client-side state changed. It must
+// not block.
+type StateUpdater interface {
+	AllocStateUpdated(alloc *structs.Allocation)
+}

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/executor"
+	"github.com/roam-sh/roam/structs"
+)
+
+// RPCer is the client's connection to the servers: the in-process server in
+// dev mode, a connection pool otherwise. Methods and types are those of
+// structs/rpc.go ("Node.Register", "Node.UpdateStatus", "Node.GetClientAllocs",
+// "Alloc.GetAllocs", "Node.UpdateAlloc").
+type RPCer interface {
+	RPC(method string, args any, reply any) error
+}
+
+// Default versions reported by the version fingerprint.
+const (
+	DefaultVersion = "0.1.0-dev"
+	// DefaultNomadVersion is the Nomad version roam presents, for job files
+	// that constrain on ${attr.nomad.version}.
+	DefaultNomadVersion = "1.9.7"
+)
+
+// Config configures a Client. Zero values take the defaults noted.
+type Config struct {
+	// DataDir is the default parent of StateDir (<data_dir>/client) and
+	// AllocDir (<data_dir>/alloc).
+	DataDir  string
+	StateDir string
+	AllocDir string
+	// RPC reaches the servers.
+	RPC RPCer
+	// Servers is informational (the RPCer owns the transport).
+	Servers []string
+
+	NodeName   string // default: hostname
+	Datacenter string // default: dc1
+	Region     string // default: global
+	NodeClass  string
+	NodePool   string // default: default
+	Meta       map[string]string
+	// Options are the client's legacy key/value options: driver.raw_exec.enable
+	// and env.denylist are honoured.
+	Options  map[string]string
+	Reserved Reserved
+	// NetworkInterface whose addresses form the default host network; ""
+	// picks the default route's interface ("lo" in dev mode).
+	NetworkInterface string
+	MinDynamicPort   int // default: 20000
+	MaxDynamicPort   int // default: 32000
+	HostVolumes      map[string]*structs.ClientHostVolumeConfig
+	HostNetworks     map[string]*structs.ClientHostNetworkConfig
+	// Plugins holds each driver's plugin "<name>" { config { ... } } block.
+	Plugins map[string]map[string]any
+	// Drivers, when set, replaces the built-in drivers (tests, embedders).
+	Drivers []drivers.Driver
+	// Executor is how drivers start executor processes; zero means this
+	// binary's "executor" subcommand.
+	Executor executor.Binary
+	// MaxKillTimeout caps every task's kill_timeout (default 30s).
+	MaxKillTimeout time.Duration
+	// EnvDenylist lists host variables never passed to tasks (default: the
+	// taskenv default list, or the env.denylist option).
+	EnvDenylist  []string
+	HTTPAddr     string
+	Version      string // default: DefaultVersion
+	NomadVersion string // default: DefaultNomadVersion
+
+	// UpdateInterval is how long allocation updates are coalesced (200ms).
+	UpdateInterval time.Duration
+	// DriverFingerprintInterval is how often drivers are re-fingerprinted (30s).
+	DriverFingerprintInterval time.Duration
+	// MaxQueryTime bounds the blocking allocation query (5m).
+	MaxQueryTime time.Duration
+	Logger       *slog.Logger
+}
+
+// Reserved are resources held back from scheduling.
+type Reserved struct {
+	CPU           int
+	Cores         string // cpuset list, "0-1"
+	MemoryMB      int
+	DiskMB        int
+	ReservedPorts string // "22,8000-8100"
+}
+
+// withDefaults returns a copy of c with the defaults applied.
+func (c Config) withDefaults() (Config, error) {
+	if c.RPC == nil {
+		return c, errors.New("client config: RPC is required")
+	}
+	if c.StateDir == "" || c.AllocDir == "" {
+		if c.DataDir == "" {
+			return c, errors.New("client config: set data_dir, or both state_dir and alloc_dir")
+		}
+		c.StateDir = orDefault(c.StateDir, filepath.Join(c.DataDir, "client"))
+		c.AllocDir = orDefault(c.AllocDir, filepath.Join(c.DataDir, "alloc"))
+	}
+	c.Datacenter = orDefault(c.Datacenter, "dc1")
+	c.Region = orDefault(c.Region, structs.DefaultRegion)
+	c.NodePool = orDefault(c.NodePool, structs.DefaultNodePool)
+	c.Version = orDefault(c.Version, DefaultVersion)
+	c.NomadVersion = orDefault(c.NomadVersion, DefaultNomadVersion)
+	if c.MinDynamicPort == 0 && c.MaxDynamicPort == 0 {
+		c.MinDynamicPort, c.MaxDynamicPort = structs.DefaultMinDynamicPort, structs.DefaultMaxDynamicPort
+	}
+	c.MaxKillTimeout = orDuration(c.MaxKillTimeout, 30*time.Second)
+	c.UpdateInterval = orDuration(c.UpdateInterval, 200*time.Millisecond)
+	c.DriverFingerprintInterval = orDuration(c.DriverFingerprintInterval, 30*time.Second)
+	c.MaxQueryTime = orDuration(c.MaxQueryTime, 5*time.Minute)
+	if c.EnvDenylist == nil {
+		if v := c.Options["env.denylist"]; v != "" {
+			c.EnvDenylist = splitList(v)
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func orDuration(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

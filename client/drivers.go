@@ -1,0 +1,93 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"time"
+
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/rawexec"
+	"github.com/roam-sh/roam/structs"
+)
+
+// driverFactory builds one built-in driver from the client's configuration.
+type driverFactory struct {
+	name  string
+	build func(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error)
+}
+
+// builtinDrivers lists the drivers a client runs, in fingerprint order.
+func builtinDrivers() []driverFactory {
+	return []driverFactory{
+		// raw_exec: no isolation, so it is disabled unless its plugin block
+		// (or the legacy driver.raw_exec.enable option) enables it.
+		{rawexec.Name, newRawExec},
+		// Later: exec and java (chroot, namespaces, cgroups), docker.
+	}
+}
+
+func newRawExec(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {
+	pc, err := rawexec.ParsePluginConfig(plugin)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Options["driver.raw_exec.enable"] {
+	case "1", "true":
+		pc.Enabled = true
+	}
+	return rawexec.New(rawexec.Config{Plugin: pc, Executor: cfg.Executor, Logger: logger}), nil
+}
+
+// buildDrivers returns cfg.Drivers if set, else the built-in drivers.
+func buildDrivers(cfg *Config) (*drivers.Registry, error) {
+	if len(cfg.Drivers) > 0 {
+		return drivers.NewRegistry(cfg.Drivers...)
+	}
+	var ds []drivers.Driver
+	for _, f := range builtinDrivers() {
+		d, err := f.build(cfg, cfg.Plugins[f.name], cfg.Logger.With("component", "driver"))
+		if err != nil {
+			return nil, fmt.Errorf("driver %s: %w", f.name, err)
+		}
+		ds = append(ds, d)
+	}
+	return drivers.NewRegistry(ds...)
+}
+
+// fingerprintDrivers asks every driver for its health and attributes.
+func fingerprintDrivers(ctx context.Context, reg *drivers.Registry) (map[string]*structs.DriverInfo, map[string]string) {
+	infos := map[string]*structs.DriverInfo{}
+	attrs := map[string]string{}
+	for _, d := range reg.All() {
+		fp := d.Fingerprint(ctx)
+		detected := fp.Health != drivers.HealthStateUndetected
+		infos[d.Name()] = &structs.DriverInfo{
+			Attributes: maps.Clone(fp.Attributes), Detected: detected,
+			Healthy: fp.Health == drivers.HealthStateHealthy, HealthDescription: fp.HealthDescription,
+			UpdateTime: time.Now().UTC(),
+		}
+		if detected {
+			maps.Copy(attrs, fp.Attributes)
+			attrs["driver."+d.Name()] = "1"
+		}
+	}
+	return infos, attrs
+}
+
+// driversChanged reports whether a new driver fingerprint differs from the
+// node's in anything the servers care about (not the update time).
+func driversChanged(old, cur map[string]*structs.DriverInfo) bool {
+	if len(old) != len(cur) {
+		return true
+	}
+	for name, c := range cur {
+		o := old[name]
+		if o == nil || o.Detected != c.Detected || o.Healthy != c.Healthy ||
+			o.HealthDescription != c.HealthDescription || !maps.Equal(o.Attributes, c.Attributes) {
+			return true
+		}
+	}
+	return false
+}

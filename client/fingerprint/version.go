@@ -1,0 +1,16 @@
+package fingerprint
+
+import "github.com/roam-sh/roam/structs"
+
+// versionFingerprint reports roam's version and the Nomad version roam is
+// compatible with.
+type versionFingerprint struct{}
+
+func (versionFingerprint) Name() string { return "version" }
+
+func (versionFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
+	n.Attributes["roam.version"] = cfg.Version
+	n.Attributes["nomad.version"] = cfg.NomadVersion
+	n.Version = cfg.NomadVersion
+	return nil
+}

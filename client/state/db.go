@@ -1,0 +1,106 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/roam-sh/roam/internal/wire"
+)
+
+// FileName is the database file inside the client's state dir.
+const FileName = "client.db"
+
+// schemaVersion is written on creation and checked on open.
+const schemaVersion = 1
+
+var (
+	metaBucket   = []byte("meta")
+	allocsBucket = []byte("allocs")
+
+	versionKey    = []byte("version")
+	nodeIDKey     = []byte("node_id")
+	nodeSecretKey = []byte("node_secret")
+)
+
+// DB is the client's state database. It is safe for concurrent use.
+type DB struct {
+	bolt   *bolt.DB
+	codec  *codec.MsgpackHandle
+	logger *slog.Logger
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, logger *slog.Logger) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("client state dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open client state %s: %w", path, err)
+	}
+	db := &DB{bolt: b, codec: wire.Handle(), logger: logger.With("component", "client_state")}
+	if err := db.init(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) init() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(allocsBucket); err != nil {
+			return err
+		}
+		v := meta.Get(versionKey)
+		switch {
+		case v == nil:
+			return meta.Put(versionKey, []byte{schemaVersion})
+		case len(v) != 1 || v[0] != schemaVersion:
+			return fmt.Errorf("client state schema version %v, this client knows %d", v, schemaVersion)
+		}
+		return nil
+	})
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// NodeIdentity returns the node's persisted ID and secret ("" if none yet).
+func (db *DB) NodeIdentity() (id, secret string, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(metaBucket)
+		id, secret = string(m.Get(nodeIDKey)), string(m.Get(nodeSecretKey))
+		return nil
+	})
+	return id, secret, err
+}
+
+// PutNodeIdentity persists the node's ID and secret.
+func (db *DB) PutNodeIdentity(id, secret string) error {
+	if id == "" || secret == "" {
+		return errors.New("node identity: empty id or secret")
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(metaBucket)
+		if err := m.Put(nodeIDKey, []byte(id)); err != nil {
+			return err
+		}
+		return m.Put(nodeSecretKey, []byte(secret))
+	})
+}
+
+func (db *DB) encode(v any) ([]byte, error) { return wire.Encode(db.codec, nil, v) }
+
+func (db *DB) decode(b []byte, v any) error { return wire.Decode(db.codec, b, v) }

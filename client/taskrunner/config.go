@@ -1,0 +1,67 @@
+package taskrunner
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Config builds a TaskRunner.
+type Config struct {
+	Alloc *structs.Allocation
+	// Task is the task to run, from Alloc.Job.
+	Task     *structs.Task
+	AllocDir *allocdir.AllocDir
+	// Driver runs the task; nil when the node has no such driver, which fails
+	// the task at its first start.
+	Driver drivers.Driver
+	Node   *structs.Node
+	Region string
+	// HostEnv is the client's environment, passed to non-image tasks minus
+	// EnvDenylist (nil: the default deny list).
+	HostEnv     map[string]string
+	EnvDenylist []string
+	// MaxKillTimeout caps the task's kill_timeout.
+	MaxKillTimeout time.Duration
+	StateDB        StateDB
+	Updater        StateUpdater
+	// HookResources is shared with the allocation's hooks and sibling tasks.
+	HookResources *AllocHookResources
+
+	// RestoredState and RestoredLocal come from the state DB when a client
+	// restarts; both nil for a new task.
+	RestoredState *structs.TaskState
+	RestoredLocal *LocalState
+	Logger        *slog.Logger
+}
+
+// StateDB persists what a task runner must find again after a client
+// restart. Writes happen on every change; errors are logged, not fatal.
+type StateDB interface {
+	PutTaskRunnerLocalState(allocID, task string, ls *LocalState) error
+	PutTaskState(allocID, task string, st *structs.TaskState) error
+}
+
+// StateUpdater is told (without details) that the task's state changed; it
+// reads TaskState itself. It must not block.
+type StateUpdater interface {
+	TaskStateUpdated()
+}
+
+// LocalState is the task runner's private persisted state.
+type LocalState struct {
+	// TaskHandle is the driver's handle of the running task, nil when no task
+	// process is running.
+	TaskHandle *drivers.TaskHandle
+}
+
+// Copy returns a deep copy.
+func (ls *LocalState) Copy() *LocalState {
+	if ls == nil {
+		return nil
+	}
+	return &LocalState{TaskHandle: ls.TaskHandle.Copy()}
+}

@@ -1,0 +1,137 @@
+package taskrunner
+
+import (
+	"context"
+
+	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/client/taskenv"
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/structs"
+)
+
+// TaskHook is the base of every task hook. A hook implements any of the
+// one-method interfaces below; the runner calls each stage on the hooks that
+// implement it, in the order of the list built by initHooks.
+//
+// Contracts for all stages: hooks run one at a time for a task (never
+// concurrently with another stage of the same task), must honour ctx, and
+// must be idempotent, because a restarted client runs them again.
+type TaskHook interface {
+	Name() string
+}
+
+// Prestarter runs before every start of the task (including restarts). An
+// error fails the start; wrap it with drivers.NewRecoverableError to have the
+// restart policy apply instead of failing the task at once.
+type Prestarter interface {
+	TaskHook
+	Prestart(ctx context.Context, req *PrestartRequest, resp *PrestartResponse) error
+}
+
+// PrestartRequest is what a prestart hook sees.
+type PrestartRequest struct {
+	Alloc   *structs.Allocation
+	Task    *structs.Task
+	TaskDir *allocdir.TaskDir
+	// TaskEnv is the environment built from everything before this hook.
+	TaskEnv *taskenv.TaskEnv
+}
+
+// PrestartResponse is what a prestart hook returns.
+type PrestartResponse struct {
+	// Env is merged into the task's environment (later hooks win).
+	Env map[string]string
+	// Events are appended to the task's events.
+	Events []*structs.TaskEvent
+}
+
+// Poststarter runs after every successful start of the task.
+type Poststarter interface {
+	TaskHook
+	Poststart(ctx context.Context, req *PoststartRequest) error
+}
+
+// PoststartRequest is what a poststart hook sees.
+type PoststartRequest struct {
+	Task    *structs.Task
+	TaskEnv *taskenv.TaskEnv
+	Handle  *drivers.TaskHandle
+}
+
+// Exiter runs every time the task's process exits, before the restart
+// decision (so a service check hook can deregister).
+type Exiter interface {
+	TaskHook
+	Exited(ctx context.Context, req *ExitedRequest) error
+}
+
+// ExitedRequest is what an exited hook sees.
+type ExitedRequest struct {
+	Task   *structs.Task
+	Result *drivers.ExitResult
+}
+
+// PreKiller runs before the runner kills a running task (deregister services
+// and wait out shutdown_delay).
+type PreKiller interface {
+	TaskHook
+	PreKilling(ctx context.Context, req *PreKillRequest) error
+}
+
+// PreKillRequest is what a pre-kill hook sees.
+type PreKillRequest struct {
+	Task *structs.Task
+}
+
+// Stopper runs once when the task is dead for good; it cleans up what the
+// prestart hooks made. It may run without a prior Prestart.
+type Stopper interface {
+	TaskHook
+	Stop(ctx context.Context, req *StopRequest) error
+}
+
+// StopRequest is what a stop hook sees.
+type StopRequest struct {
+	Task *structs.Task
+}
+
+// Updater runs when the allocation is updated in place while the task runs.
+type Updater interface {
+	TaskHook
+	Update(ctx context.Context, req *UpdateRequest) error
+}
+
+// UpdateRequest is what an update hook sees.
+type UpdateRequest struct {
+	Alloc   *structs.Allocation
+	Task    *structs.Task
+	TaskEnv *taskenv.TaskEnv
+}
+
+// ShutdownHook runs when the client shuts down and leaves the task running.
+type ShutdownHook interface {
+	TaskHook
+	Shutdown()
+}
+
+// initHooks returns the task's hooks in the order they run. Order is data:
+// each entry says why it sits where it does.
+func (tr *TaskRunner) initHooks() []TaskHook {
+	return []TaskHook{
+		// The task directory first: every later hook and the driver write into
+		// it, and it sets the host paths of NOMAD_TASK_DIR and friends.
+		newTaskDirHook(tr.taskDir, tr.envBuilder, tr.logger),
+		// Log files next, before anything (artifacts, templates) could fail and
+		// want to say why, and before the driver opens them.
+		newLogsHook(tr.taskDir, tr.logger),
+		// Later: artifacts (need the task dir), templates (need artifacts and
+		// the env), then identity/secrets. Services and checks register in
+		// Poststart and deregister in PreKilling/Exited.
+	}
+}
+
+// Compile-time checks that the hooks implement the stages they mean to.
+var (
+	_ Prestarter = (*taskDirHook)(nil)
+	_ Prestarter = (*logsHook)(nil)
+)

@@ -1,0 +1,104 @@
+package taskrunner
+
+import (
+	"maps"
+	"time"
+
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/structs"
+)
+
+// TaskState returns a copy of the task's state.
+func (tr *TaskRunner) TaskState() *structs.TaskState {
+	tr.stateMu.Lock()
+	defer tr.stateMu.Unlock()
+	return copyTaskState(tr.state)
+}
+
+// appendEvent records events without changing the state.
+func (tr *TaskRunner) appendEvent(evs ...*structs.TaskEvent) { tr.updateState("", evs...) }
+
+// updateState records events and, unless s is "", moves to state s; then it
+// persists the state and tells the alloc runner.
+func (tr *TaskRunner) updateState(s structs.TaskStateName, evs ...*structs.TaskEvent) {
+	tr.stateMu.Lock()
+	st := tr.state
+	for _, ev := range evs {
+		applyEvent(st, ev)
+	}
+	if s != "" && s != st.State {
+		now := time.Now().UTC()
+		switch s {
+		case structs.TaskStateRunning:
+			if st.StartedAt.IsZero() {
+				st.StartedAt = now
+			}
+		case structs.TaskStateDead:
+			st.FinishedAt = now
+		}
+		st.State = s
+	}
+	snapshot := copyTaskState(st)
+	tr.stateMu.Unlock()
+
+	if err := tr.cfg.StateDB.PutTaskState(tr.allocID, tr.taskName, snapshot); err != nil {
+		tr.logger.Error("persisting task state", "error", err)
+	}
+	tr.cfg.Updater.TaskStateUpdated()
+}
+
+func applyEvent(st *structs.TaskState, ev *structs.TaskEvent) {
+	if ev.Details == nil {
+		ev.Details = map[string]string{}
+	}
+	ev.DisplayMessage = displayMessage(ev)
+	if ev.FailsTask {
+		st.Failed = true
+	}
+	if ev.Type == structs.TaskRestarting {
+		st.Restarts++
+		st.LastRestart = time.Unix(0, ev.Time).UTC()
+	}
+	st.Events = append(st.Events, ev)
+	if n := len(st.Events); n > maxEvents {
+		st.Events = st.Events[n-maxEvents:]
+	}
+}
+
+func (tr *TaskRunner) isDead() bool {
+	tr.stateMu.Lock()
+	defer tr.stateMu.Unlock()
+	return tr.state.State == structs.TaskStateDead
+}
+
+// setHandle records (or with nil clears) the running task's handle.
+func (tr *TaskRunner) setHandle(h *drivers.TaskHandle) {
+	tr.stateMu.Lock()
+	tr.local.TaskHandle = h
+	ls := tr.local.Copy()
+	tr.stateMu.Unlock()
+	if err := tr.cfg.StateDB.PutTaskRunnerLocalState(tr.allocID, tr.taskName, ls); err != nil {
+		tr.logger.Error("persisting task handle", "error", err)
+	}
+}
+
+// handle returns the running task's handle, or nil.
+func (tr *TaskRunner) handle() *drivers.TaskHandle {
+	tr.stateMu.Lock()
+	defer tr.stateMu.Unlock()
+	return tr.local.TaskHandle
+}
+
+func copyTaskState(s *structs.TaskState) *structs.TaskState {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	out.Events = make([]*structs.TaskEvent, len(s.Events))
+	for i, ev := range s.Events {
+		e := *ev
+		e.Details = maps.Clone(ev.Details)
+		out.Events[i] = &e
+	}
+	return &out
+}

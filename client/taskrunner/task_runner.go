@@ -1,0 +1,406 @@
+package taskrunner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/client/taskenv"
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/structs"
+)
+
+// TaskRunner runs one task of an allocation through its whole life: hooks,
+// driver start, restarts per the restart block, kill, and re-attachment after a
+// client restart.
+type TaskRunner struct {
+	cfg         Config
+	allocID     string
+	taskName    string
+	logger      *slog.Logger
+	taskDir     *allocdir.TaskDir
+	envBuilder  *taskenv.Builder
+	hooks       []TaskHook
+	restarts    *RestartTracker
+	killTimeout time.Duration
+
+	// hookMu serialises hook stages, as the hook contract promises.
+	hookMu sync.Mutex
+	// allocMu guards alloc and task, replaced by Update.
+	allocMu sync.RWMutex
+	alloc   *structs.Allocation
+	task    *structs.Task
+
+	stateMu sync.Mutex
+	state   *structs.TaskState
+	local   *LocalState
+
+	startCh      chan struct{} // closed by AllowStart
+	startOnce    sync.Once
+	killCh       chan struct{} // closed by Kill
+	killOnce     sync.Once
+	killEv       *structs.TaskEvent
+	shutdownCh   chan struct{} // closed by Shutdown: leave the task running
+	shutdownOnce sync.Once
+	waitCh       chan struct{} // closed when Run returns
+}
+
+// New builds a task runner; Run starts it.
+func New(cfg Config) (*TaskRunner, error) {
+	if cfg.Alloc == nil || cfg.Task == nil || cfg.AllocDir == nil || cfg.StateDB == nil || cfg.Updater == nil {
+		return nil, errors.New("task runner: alloc, task, alloc dir, state DB and updater are required")
+	}
+	if cfg.HookResources == nil {
+		cfg.HookResources = &AllocHookResources{}
+	}
+	tr := &TaskRunner{
+		cfg: cfg, allocID: cfg.Alloc.ID, taskName: cfg.Task.Name,
+		logger:  cfg.Logger.With("component", "task_runner", "task", cfg.Task.Name),
+		taskDir: cfg.AllocDir.TaskDir(cfg.Task.Name),
+		alloc:   cfg.Alloc, task: cfg.Task,
+		restarts:    NewRestartTracker(restartPolicy(cfg.Alloc, cfg.Task), jobType(cfg.Alloc), cfg.Task.Lifecycle),
+		killTimeout: killTimeout(cfg.Task.KillTimeout, cfg.MaxKillTimeout),
+		local:       cfg.RestoredLocal.Copy(),
+		startCh:     make(chan struct{}), killCh: make(chan struct{}),
+		shutdownCh: make(chan struct{}), waitCh: make(chan struct{}),
+	}
+	if tr.local == nil {
+		tr.local = &LocalState{}
+	}
+	tr.envBuilder = taskenv.NewBuilder(cfg.Node, cfg.Alloc, cfg.Task, cfg.Region).SetHostEnv(cfg.HostEnv, cfg.EnvDenylist)
+	if cfg.Driver != nil {
+		tr.envBuilder.SetFSIsolation(cfg.Driver.Capabilities().FSIsolation)
+	}
+	tr.hooks = tr.initHooks()
+	if cfg.RestoredState != nil {
+		tr.state = copyTaskState(cfg.RestoredState)
+	} else {
+		tr.state = &structs.TaskState{State: structs.TaskStatePending}
+		tr.appendEvent(eventReceived())
+	}
+	return tr, nil
+}
+
+func restartPolicy(a *structs.Allocation, t *structs.Task) *structs.RestartPolicy {
+	if t.RestartPolicy != nil {
+		return t.RestartPolicy
+	}
+	if tg := a.LookupTaskGroup(); tg != nil && tg.RestartPolicy != nil {
+		return tg.RestartPolicy
+	}
+	return structs.DefaultRestartPolicy(jobType(a))
+}
+
+func jobType(a *structs.Allocation) structs.JobType {
+	if a.Job == nil {
+		return structs.JobTypeService
+	}
+	return a.Job.Type
+}
+
+func killTimeout(d, max time.Duration) time.Duration {
+	if d <= 0 {
+		d = structs.DefaultKillTimeout
+	}
+	if max > 0 && d > max {
+		d = max
+	}
+	return d
+}
+
+// step is what the run loop does next.
+type step int
+
+const (
+	stepContinue step = iota // go on: the task runs, or restarts
+	stepDead                 // the task is dead for good
+	stepShutdown             // the client is shutting down: leave things as they are
+)
+
+// Run runs the task until it is dead for good or the runner is shut down. It
+// is called once, in its own goroutine; WaitCh closes when it returns.
+func (tr *TaskRunner) Run() {
+	defer close(tr.waitCh)
+	if tr.isDead() {
+		return
+	}
+	attached := tr.recoverHandle()
+	if !attached {
+		if s := tr.waitForStart(); s != stepContinue {
+			tr.end(s)
+			return
+		}
+	}
+	for {
+		if !attached {
+			if s := tr.start(); s != stepContinue {
+				tr.end(s)
+				return
+			}
+			if tr.handle() == nil {
+				continue // the start failed and the restart delay passed
+			}
+		}
+		attached = false
+		res, s := tr.wait()
+		if s == stepContinue {
+			s = tr.afterExit(res)
+		}
+		if s != stepContinue {
+			tr.end(s)
+			return
+		}
+	}
+}
+
+// recoverHandle re-attaches to a task a previous client process started.
+func (tr *TaskRunner) recoverHandle() bool {
+	h := tr.handle()
+	if h == nil {
+		return false
+	}
+	if tr.cfg.Driver == nil {
+		tr.logger.Error("cannot re-attach: driver not available", "driver", tr.task.Driver)
+		return false
+	}
+	if err := tr.cfg.Driver.RecoverTask(h); err != nil {
+		tr.logger.Error("re-attaching to task failed; starting it again", "error", err)
+		ev := structs.NewTaskEvent(structs.TaskDriverMessage)
+		ev.DriverMessage = fmt.Sprintf("failed to re-attach to task: %v", err)
+		ev.Message = ev.DriverMessage
+		tr.setHandle(nil)
+		tr.appendEvent(ev)
+		return false
+	}
+	tr.logger.Info("re-attached to task", "task_id", h.Config.ID)
+	return true
+}
+
+func (tr *TaskRunner) waitForStart() step {
+	select {
+	case <-tr.startCh:
+		// A kill that raced with the start wins: select picks at random.
+		if tr.killed() {
+			tr.killedBeforeStart()
+			return stepDead
+		}
+		return stepContinue
+	case <-tr.killCh:
+		tr.killedBeforeStart()
+		return stepDead
+	case <-tr.shutdownCh:
+		return stepShutdown
+	}
+}
+
+// start runs the prestart hooks and starts the task. It returns stepContinue
+// both when the task started and when a restart delay after a failed start
+// passed (then no handle is set).
+func (tr *TaskRunner) start() step {
+	if err := tr.prestart(); err != nil {
+		tr.logger.Error("prestart failed", "error", err)
+		tr.appendEvent(eventSetupFailureFor(err))
+		return tr.decide(tr.restarts.OnStartError(err))
+	}
+	if tr.killed() {
+		tr.killedBeforeStart()
+		return stepDead
+	}
+	if tr.cfg.Driver == nil {
+		err := fmt.Errorf("driver %q is not available on this node", tr.task.Driver)
+		tr.appendEvent(eventDriverFailure(err))
+		return tr.decide(DecisionFail, ReasonUnrecoverable, 0)
+	}
+	h, err := tr.cfg.Driver.StartTask(tr.buildTaskConfig())
+	if err != nil {
+		tr.logger.Error("driver failed to start task", "error", err)
+		tr.appendEvent(eventDriverFailure(err))
+		return tr.decide(tr.restarts.OnStartError(err))
+	}
+	tr.setHandle(h)
+	tr.updateState(structs.TaskStateRunning, eventStarted())
+	tr.poststart(h)
+	return stepContinue
+}
+
+func eventSetupFailureFor(err error) *structs.TaskEvent {
+	ev := eventSetupFailure(err)
+	ev.FailsTask = false // the restart decision says whether it fails the task
+	return ev
+}
+
+// wait blocks until the task exits, is killed, or the runner shuts down.
+func (tr *TaskRunner) wait() (*drivers.ExitResult, step) {
+	h := tr.handle()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := tr.cfg.Driver.WaitTask(ctx, h.Config.ID)
+	if err != nil {
+		return &drivers.ExitResult{ExitCode: -1, Err: fmt.Errorf("wait for task: %w", err)}, stepContinue
+	}
+	select {
+	case res, ok := <-ch:
+		if !ok {
+			return nil, stepShutdown
+		}
+		return res, stepContinue
+	case <-tr.killCh:
+		return tr.kill(h, ch)
+	case <-tr.shutdownCh:
+		return nil, stepShutdown
+	}
+}
+
+// afterExit records the exit and applies the restart policy.
+func (tr *TaskRunner) afterExit(res *drivers.ExitResult) step {
+	tr.runExited(res)
+	tr.appendEvent(eventTerminated(res))
+	tr.destroyTask()
+	select {
+	case <-tr.killCh:
+		// Killed while it was exiting on its own: no restart.
+		tr.appendEvent(eventKilled())
+		return stepDead
+	default:
+	}
+	return tr.decide(tr.restarts.OnExit(res))
+}
+
+// decide applies a restart decision; for a restart it waits out the delay.
+func (tr *TaskRunner) decide(d Decision, reason string, delay time.Duration) step {
+	switch d {
+	case DecisionFail:
+		tr.appendEvent(eventNotRestarting(reason))
+		return stepDead
+	case DecisionDone:
+		return stepDead
+	}
+	tr.logger.Info("restarting task", "reason", reason, "delay", delay)
+	tr.updateState(structs.TaskStatePending, eventRestarting(reason, delay))
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return stepContinue
+	case <-tr.killCh:
+		tr.killedBeforeStart()
+		return stepDead
+	case <-tr.shutdownCh:
+		return stepShutdown
+	}
+}
+
+// kill stops the running task and waits for it to exit.
+func (tr *TaskRunner) kill(h *drivers.TaskHandle, ch <-chan *drivers.ExitResult) (*drivers.ExitResult, step) {
+	tr.runPreKill()
+	tr.appendKillEvents()
+	if err := tr.cfg.Driver.StopTask(h.Config.ID, tr.killTimeout, tr.currentTask().KillSignal); err != nil {
+		tr.logger.Error("stopping task", "error", err)
+	}
+	var res *drivers.ExitResult
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			return nil, stepShutdown
+		}
+		res = r
+	case <-tr.shutdownCh:
+		return nil, stepShutdown
+	}
+	tr.runExited(res)
+	tr.appendEvent(eventTerminated(res))
+	tr.destroyTask()
+	tr.appendEvent(eventKilled())
+	return res, stepDead
+}
+
+// appendKillEvents records why the task is killed: the kill's own event when
+// it is not a plain Killing (sibling failed, leader dead), then Killing.
+func (tr *TaskRunner) appendKillEvents() {
+	ev := tr.killEvent()
+	if ev.Type != structs.TaskKilling {
+		tr.appendEvent(ev)
+		ev = NewKillingEvent()
+	}
+	ev.KillTimeout = tr.killTimeout
+	tr.appendEvent(ev)
+}
+
+// killedBeforeStart marks a task that is not running as killed.
+func (tr *TaskRunner) killedBeforeStart() {
+	if ev := tr.killEvent(); ev.Type != structs.TaskKilling {
+		tr.appendEvent(ev)
+	}
+	tr.appendEvent(eventKilled())
+}
+
+// destroyTask releases the driver's resources for an exited task.
+func (tr *TaskRunner) destroyTask() {
+	h := tr.handle()
+	if h == nil {
+		return
+	}
+	if err := tr.cfg.Driver.DestroyTask(h.Config.ID, true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
+		tr.logger.Warn("destroying task", "error", err)
+	}
+	tr.setHandle(nil)
+}
+
+// end finishes Run: a dead task runs its stop hooks and is marked dead; a
+// shut-down runner leaves everything (the task, its handle) as it is.
+func (tr *TaskRunner) end(s step) {
+	if s == stepShutdown {
+		tr.runShutdownHooks()
+		return
+	}
+	tr.runStop()
+	tr.updateState(structs.TaskStateDead)
+}
+
+// buildTaskConfig assembles what the driver needs for one start.
+func (tr *TaskRunner) buildTaskConfig() *drivers.TaskConfig {
+	alloc, task := tr.currentAlloc(), tr.currentTask()
+	tr.envBuilder.SetNetworkStatus(tr.cfg.HookResources.NetworkStatus())
+	env := tr.envBuilder.Build()
+	cfg := &drivers.TaskConfig{
+		ID: fmt.Sprintf("%s/%s/%s", alloc.ID, task.Name, randomHex(4)), Name: task.Name,
+		AllocID: alloc.ID, Namespace: alloc.Namespace, JobID: alloc.JobID, TaskGroup: alloc.TaskGroup,
+		Env: env.Map(), User: task.User, Config: env.InterpolateConfig(task.Config),
+		AllocDir: tr.cfg.AllocDir.Dir, TaskDir: tr.taskDir.DriverTaskDir(),
+		StdoutPath: tr.taskDir.StdoutPath(), StderrPath: tr.taskDir.StderrPath(),
+		NetworkIsolation: tr.cfg.HookResources.NetworkIsolation(),
+		Mounts:           tr.cfg.HookResources.Mounts(),
+	}
+	if alloc.Job != nil {
+		cfg.JobName = alloc.Job.Name
+	}
+	cfg.Resources = taskResources(alloc, task)
+	return cfg
+}
+
+func taskResources(a *structs.Allocation, t *structs.Task) drivers.Resources {
+	if a.AllocatedResources != nil {
+		if r := a.AllocatedResources.Tasks[t.Name]; r != nil {
+			return drivers.Resources{
+				CPUShares: r.Cpu.CpuShares, ReservedCores: r.Cpu.ReservedCores,
+				MemoryMB: r.Memory.MemoryMB, MemoryMaxMB: r.Memory.MemoryMaxMB,
+			}
+		}
+	}
+	if r := t.Resources; r != nil {
+		return drivers.Resources{CPUShares: int64(r.CPU), MemoryMB: int64(r.MemoryMB), MemoryMaxMB: int64(r.MemoryMaxMB)}
+	}
+	return drivers.Resources{}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

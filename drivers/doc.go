@@ -1,0 +1,19 @@
+// Package drivers defines the contract between the client and the task drivers
+// (raw_exec today; exec, java and docker later) and the small helpers every
+// driver shares.
+//
+// A driver is a plain Go value the client builds explicitly from its
+// configuration and keeps in a Registry; nothing registers itself at init time.
+// Optional powers (stats, exec) are separate interfaces a driver may also
+// implement, checked with a type assertion.
+//
+// Map of the package:
+//
+//	driver.go    Driver and the optional interfaces, capabilities, fingerprints,
+//	             exit results and task status
+//	task.go      TaskConfig (what to run) and TaskHandle (how to find it again)
+//	decode.go    DecodeConfig: a job's generic config map into a driver's struct
+//	registry.go  Registry: the drivers a client runs, in fingerprint order
+//	signal.go    ParseSignal: "SIGTERM" and friends to syscall.Signal
+//	errors.go    sentinel errors and the recoverable-error wrapper
+package drivers

@@ -1,0 +1,60 @@
+package executor
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// procStat is the part of /proc/<pid>/stat the executor needs.
+type procStat struct {
+	state     byte
+	startTime uint64 // clock ticks after boot; with the PID, a process identity
+}
+
+func readProcStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces, so
+	// fields are counted from the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	// After ')': state is field 3 of the file, starttime field 22.
+	if len(f) < 20 {
+		return procStat{}, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f))
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return procStat{}, fmt.Errorf("parse /proc/%d/stat starttime: %w", pid, err)
+	}
+	return procStat{state: f[0][0], startTime: start}, nil
+}
+
+// processStartTime returns a process's start time in clock ticks after boot.
+func processStartTime(pid int) (uint64, error) {
+	st, err := readProcStat(pid)
+	return st.startTime, err
+}
+
+// alive reports whether pid is a live (not zombie) process that started at
+// start, which rules out a recycled PID.
+func alive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := readProcStat(pid)
+	if err != nil {
+		return false
+	}
+	if st.state == 'Z' || st.state == 'X' {
+		return false
+	}
+	return start == 0 || st.startTime == start
+}

@@ -1,0 +1,126 @@
+// Package apitest starts a real roam server in-process with the HTTP API in
+// front of it, for the tests of httpapi, api and cli. Nothing is mocked: jobs
+// go through Raft, the real schedulers place them on simulated nodes
+// registered over RPC (there is no client agent, so allocations stay
+// "pending" on their nodes).
+package apitest
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/httpapi"
+	"github.com/roam-sh/roam/scheduler/schedtest"
+	"github.com/roam-sh/roam/server"
+	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/testutil"
+)
+
+// Wait bounds how long tests wait for the cluster to converge.
+const Wait = 15 * time.Second
+
+// Cluster is one server and its HTTP API.
+type Cluster struct {
+	Server *server.Server
+	HTTP   *httptest.Server
+	// URL is the HTTP API's base address ("http://127.0.0.1:port").
+	URL string
+}
+
+// Options tune Start.
+type Options struct {
+	// MaxBodyBytes is passed to httpapi.Config.
+	MaxBodyBytes int64
+}
+
+// Start starts a leader server on 127.0.0.1:0 with its data in a temp dir
+// and serves the HTTP API for it; both stop when the test ends.
+func Start(t testing.TB, opts ...Options) *Cluster {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	logger := testutil.Logger(t)
+	srv, err := server.NewServer(server.Config{
+		DataDir: t.TempDir(), NodeName: "test", RPCAddr: "127.0.0.1:0", NumSchedulers: 1,
+		Logger: logger, AllocUpdateBatchWindow: 5 * time.Millisecond,
+		EvalNackInitialDelay: time.Millisecond, EvalNackSubsequentDelay: time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	ctx, cancel := context.WithTimeout(context.Background(), Wait)
+	defer cancel()
+	if err := srv.WaitForLeader(ctx); err != nil {
+		t.Fatalf("wait for leader: %v", err)
+	}
+	h := httpapi.New(httpapi.Config{RPC: srv, Agent: &Agent{Server: srv}, Logger: logger, MaxBodyBytes: o.MaxBodyBytes})
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return &Cluster{Server: srv, HTTP: hs, URL: hs.URL}
+}
+
+// Client returns an api client for the cluster.
+func (c *Cluster) Client(t testing.TB) *api.Client {
+	t.Helper()
+	cl, err := api.NewClient(api.Config{Address: c.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// RegisterNode registers a simulated ready node (schedtest.MockNode, changed
+// by mod) and returns it.
+func (c *Cluster) RegisterNode(t testing.TB, mod ...func(*structs.Node)) *structs.Node {
+	t.Helper()
+	node := schedtest.MockNode()
+	node.SecretID = structs.GenerateUUID()
+	for _, m := range mod {
+		m(node)
+	}
+	var reply structs.NodeUpdateResponse
+	if err := c.Server.RPC("Node.Register", &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
+		t.Fatalf("register node: %v", err)
+	}
+	return node
+}
+
+// Job returns a small service job: one group "web" of count raw_exec tasks
+// that fits the simulated nodes.
+func Job(id string, count int) *structs.Job {
+	job := schedtest.MockJob()
+	job.ID, job.Name = id, id
+	tg := job.TaskGroups[0]
+	tg.Count = count
+	tg.Tasks[0].Driver = "raw_exec"
+	tg.Tasks[0].Config = map[string]any{"command": "/bin/sleep", "args": []any{"600"}}
+	return job
+}
+
+// WaitEval waits until the evaluation is terminal and returns it.
+func (c *Cluster) WaitEval(t testing.TB, id string) *structs.Evaluation {
+	t.Helper()
+	var eval *structs.Evaluation
+	testutil.WaitFor(t, Wait, func() error {
+		e, err := c.Server.State().EvalByID(nil, id)
+		if err != nil {
+			return err
+		}
+		if e == nil || !e.TerminalStatus() {
+			return errNotDone(id)
+		}
+		eval = e
+		return nil
+	})
+	return eval
+}
+
+type errNotDone string
+
+func (e errNotDone) Error() string { return "evaluation " + string(e) + " not terminal yet" }

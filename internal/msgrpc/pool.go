@@ -1,0 +1,136 @@
+package msgrpc
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/rpc"
+	"sync"
+	"time"
+)
+
+// DefaultDialTimeout bounds connecting to a server.
+const DefaultDialTimeout = 5 * time.Second
+
+// ErrPoolClosed is returned by RPC after Close.
+var ErrPoolClosed = errors.New("rpc pool closed")
+
+// Pool keeps one RPC connection per server address. Concurrent calls to the
+// same address share the connection (net/rpc matches replies by sequence
+// number). A connection that fails is dropped and the next call dials again.
+type Pool struct {
+	logger      *slog.Logger
+	dialTimeout time.Duration
+
+	mu     sync.Mutex
+	conns  map[string]*poolConn
+	closed bool
+}
+
+// poolConn is a connection being dialled or in use; ready is closed when the
+// dial finished, with client or err set.
+type poolConn struct {
+	ready  chan struct{}
+	client *rpc.Client
+	err    error
+}
+
+// NewPool returns an empty pool.
+func NewPool(logger *slog.Logger) *Pool {
+	return &Pool{
+		logger:      logger.With("component", "rpc-pool"),
+		dialTimeout: DefaultDialTimeout,
+		conns:       map[string]*poolConn{},
+	}
+}
+
+// RPC calls method ("Job.Register") on the server at addr. Errors returned by
+// the remote endpoint come back as rpc.ServerError carrying its message;
+// transport errors are wrapped with the address. A call that found its pooled
+// connection already shut down is retried once on a fresh connection: it was
+// never sent, so the retry cannot apply a write twice.
+func (p *Pool) RPC(addr, method string, args, reply any) error {
+	for attempt := 0; ; attempt++ {
+		pc, err := p.get(addr)
+		if err != nil {
+			return err
+		}
+		err = pc.client.Call(method, args, reply)
+		if err == nil {
+			return nil
+		}
+		var serverErr rpc.ServerError
+		if errors.As(err, &serverErr) {
+			return err
+		}
+		p.drop(addr, pc)
+		if errors.Is(err, rpc.ErrShutdown) && attempt == 0 {
+			continue
+		}
+		return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
+	}
+}
+
+// get returns the connection to addr, dialling it if needed. Only one dial
+// per address is in flight; other callers wait for it.
+func (p *Pool) get(addr string) (*poolConn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrPoolClosed
+	}
+	pc, ok := p.conns[addr]
+	if !ok {
+		pc = &poolConn{ready: make(chan struct{})}
+		p.conns[addr] = pc
+		p.mu.Unlock()
+		p.dial(addr, pc)
+	} else {
+		p.mu.Unlock()
+	}
+	<-pc.ready
+	if pc.err != nil {
+		return nil, pc.err
+	}
+	return pc, nil
+}
+
+func (p *Pool) dial(addr string, pc *poolConn) {
+	defer close(pc.ready)
+	conn, err := Dial(addr, TypeRPC, p.dialTimeout)
+	if err != nil {
+		pc.err = err
+		p.drop(addr, pc)
+		return
+	}
+	pc.client = NewClient(conn)
+	p.logger.Debug("connected", "addr", addr)
+}
+
+// drop forgets pc (if it is still the pooled connection for addr) and closes it.
+func (p *Pool) drop(addr string, pc *poolConn) {
+	p.mu.Lock()
+	if p.conns[addr] == pc {
+		delete(p.conns, addr)
+	}
+	p.mu.Unlock()
+	if pc.client != nil {
+		pc.client.Close()
+	}
+}
+
+// Close closes every connection; later calls fail with ErrPoolClosed.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = map[string]*poolConn{}
+	p.closed = true
+	p.mu.Unlock()
+	for _, pc := range conns {
+		<-pc.ready
+		if pc.client != nil {
+			pc.client.Close()
+		}
+	}
+	return nil
+}
