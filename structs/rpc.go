@@ -212,8 +212,8 @@ type JobEvaluationsResponse struct {
 
 // JobPlanRequest asks what registering Job would do, without doing it.
 type JobPlanRequest struct {
-	Job  *Job
-	Diff bool
+	Job            *Job
+	Diff           bool
 	PolicyOverride bool
 	WriteRequest
 }
@@ -521,6 +521,9 @@ type NodeUpdateDrainRequest struct {
 	NodeID        string
 	DrainStrategy *DrainStrategy
 	MarkEligible  bool
+	// DrainComplete is set by the leader's drainer when nothing is left to
+	// migrate: the drain ends and the node stays ineligible.
+	DrainComplete bool
 	Meta          map[string]string
 	NodeEvent     *NodeEvent
 	UpdatedAt     int64

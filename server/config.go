@@ -1,0 +1,160 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/roam-sh/roam/scheduler"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Config configures a server. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	// DataDir holds the Raft log, stable store and snapshots under
+	// <DataDir>/server/raft. Empty keeps Raft in memory: nothing survives a
+	// restart (tests of the in-memory path only).
+	DataDir    string
+	NodeName   string
+	Region     string
+	Datacenter string
+
+	// RPCAddr is the host:port the RPC (and Raft) listener binds; port 0
+	// picks a free port, see Server.LocalAddr. RPCListener, when set, is used
+	// instead of binding RPCAddr.
+	RPCAddr     string
+	RPCListener net.Listener
+	// RPCAdvertise is the address other servers and clients use; defaults to
+	// the bound address (with a non-loopback IP when bound to 0.0.0.0).
+	RPCAdvertise string
+
+	// BootstrapExpect is the number of servers that form the cluster. With 1
+	// the server bootstraps itself as the single voter on first start.
+	BootstrapExpect int
+
+	// NumSchedulers is the number of scheduling workers (default: CPUs).
+	NumSchedulers int
+	// Schedulers builds a scheduler per job type ("service", "batch",
+	// "system", "sysbatch"); default scheduler.BuiltinSchedulers.
+	Schedulers map[string]scheduler.Factory
+	// AllocsFit checks that allocations fit a node; the plan applier uses it.
+	// Default scheduler.AllocsFit.
+	AllocsFit func(node *structs.Node, allocs []*structs.Allocation) (bool, string)
+
+	// MinHeartbeatTTL is the smallest TTL handed to clients; the TTL grows
+	// with the number of nodes so that the servers receive at most
+	// MaxHeartbeatsPerSecond heartbeats. HeartbeatGrace is added before a
+	// node that missed its heartbeat is marked down.
+	MinHeartbeatTTL        time.Duration
+	MaxHeartbeatsPerSecond float64
+	HeartbeatGrace         time.Duration
+
+	// EvalNackTimeout is how long a worker may hold an evaluation without
+	// acking; EvalDeliveryLimit how often it is handed out before it fails.
+	EvalNackTimeout   time.Duration
+	EvalDeliveryLimit int
+	// EvalNackInitialDelay and EvalNackSubsequentDelay delay the redelivery of
+	// a nacked evaluation (first nack, later nacks).
+	EvalNackInitialDelay    time.Duration
+	EvalNackSubsequentDelay time.Duration
+	// EvalFailedFollowupWait delays the evaluation created for one that
+	// reached the delivery limit.
+	EvalFailedFollowupWait time.Duration
+
+	// AllocUpdateBatchWindow coalesces client allocation updates arriving
+	// within it into one Raft entry.
+	AllocUpdateBatchWindow time.Duration
+
+	// GCInterval is how often the leader collects garbage; objects are
+	// collected once terminal for longer than their threshold.
+	GCInterval      time.Duration
+	EvalGCThreshold time.Duration
+	JobGCThreshold  time.Duration
+	NodeGCThreshold time.Duration
+
+	// Version is reported in member tags.
+	Version string
+	Logger  *slog.Logger
+	// DevMode trades durability for speed: the Raft log is not fsynced.
+	DevMode bool
+}
+
+// DefaultConfig returns the defaults, which follow Nomad's where Nomad has one.
+func DefaultConfig() Config {
+	return Config{
+		NodeName:                "server",
+		Region:                  structs.DefaultRegion,
+		Datacenter:              "dc1",
+		RPCAddr:                 "127.0.0.1:4647",
+		BootstrapExpect:         1,
+		NumSchedulers:           runtime.NumCPU(),
+		MinHeartbeatTTL:         structs.DefaultHeartbeatTTL,
+		MaxHeartbeatsPerSecond:  50,
+		HeartbeatGrace:          structs.DefaultHeartbeatGrace,
+		EvalNackTimeout:         60 * time.Second,
+		EvalDeliveryLimit:       3,
+		EvalNackInitialDelay:    time.Second,
+		EvalNackSubsequentDelay: 20 * time.Second,
+		EvalFailedFollowupWait:  time.Minute,
+		AllocUpdateBatchWindow:  50 * time.Millisecond,
+		GCInterval:              5 * time.Minute,
+		EvalGCThreshold:         time.Hour,
+		JobGCThreshold:          4 * time.Hour,
+		NodeGCThreshold:         24 * time.Hour,
+		Version:                 "0.1.0",
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setDefault(&c.NodeName, d.NodeName)
+	setDefault(&c.Region, d.Region)
+	setDefault(&c.Datacenter, d.Datacenter)
+	setDefault(&c.RPCAddr, d.RPCAddr)
+	setDefault(&c.BootstrapExpect, d.BootstrapExpect)
+	setDefault(&c.NumSchedulers, d.NumSchedulers)
+	setDefault(&c.MinHeartbeatTTL, d.MinHeartbeatTTL)
+	setDefault(&c.MaxHeartbeatsPerSecond, d.MaxHeartbeatsPerSecond)
+	setDefault(&c.HeartbeatGrace, d.HeartbeatGrace)
+	setDefault(&c.EvalNackTimeout, d.EvalNackTimeout)
+	setDefault(&c.EvalDeliveryLimit, d.EvalDeliveryLimit)
+	setDefault(&c.EvalFailedFollowupWait, d.EvalFailedFollowupWait)
+	setDefault(&c.AllocUpdateBatchWindow, d.AllocUpdateBatchWindow)
+	setDefault(&c.GCInterval, d.GCInterval)
+	setDefault(&c.EvalGCThreshold, d.EvalGCThreshold)
+	setDefault(&c.JobGCThreshold, d.JobGCThreshold)
+	setDefault(&c.NodeGCThreshold, d.NodeGCThreshold)
+	setDefault(&c.Version, d.Version)
+	c = c.withSchedulerDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&c.EvalNackInitialDelay, d.EvalNackInitialDelay)
+	setDefault(&c.EvalNackSubsequentDelay, d.EvalNackSubsequentDelay)
+	return c
+}
+
+func setDefault[T comparable](dst *T, def T) {
+	var zero T
+	if *dst == zero {
+		*dst = def
+	}
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.BootstrapExpect < 1 {
+		errs = append(errs, fmt.Errorf("bootstrap_expect must be at least 1, not %d", c.BootstrapExpect))
+	}
+	if c.NumSchedulers < 0 {
+		errs = append(errs, fmt.Errorf("num_schedulers must not be negative, not %d", c.NumSchedulers))
+	}
+	if len(c.Schedulers) == 0 {
+		errs = append(errs, errors.New("no schedulers configured"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,49 @@
+// Package server is roam's control plane: a Raft-replicated state store, the
+// RPC endpoints clients and the HTTP API call, and, on the leader, the
+// machinery that turns jobs into placed allocations.
+//
+// How an evaluation flows, from a job registration to allocations a client
+// runs:
+//
+//	Job.Register ──▶ raft.Apply(JobRegister: job + eval) ──▶ FSM ──▶ state store
+//	                                                          │
+//	                               leader observer: pending ──┴──▶ EvalBroker
+//	                                                blocked ─────▶ BlockedEvals ──(capacity)──┐
+//	                                                                   ▲                      │
+//	 worker ◀── Dequeue(type) ◀── EvalBroker ◀─────────────────────────┼──────────────────────┘
+//	   │  snapshot ≥ eval.ModifyIndex                                  │
+//	   ▼                                                               │
+//	 scheduler.Process(eval) ──SubmitPlan──▶ PlanQueue ──▶ plan applier│
+//	   │          ▲                                        │ verify fit on latest state
+//	   │          └──── PlanResult (RefreshIndex if ◀──────┤ raft.Apply(ApplyPlanResults)
+//	   │                 part was rejected)                ▼
+//	   ├─ UpdateEval / CreateEval / ReblockEval ──▶ raft ──▶ FSM ──▶ state store
+//	   ▼                                                         │
+//	 Ack / Nack                                                  ▼
+//	                           Node.GetClientAllocs (blocking) ──▶ client
+//
+// Map of the package:
+//
+//	server.go          Server: NewServer, Shutdown, accessors, members
+//	config.go          Config and its defaults
+//	raft.go            Raft setup (BoltDB log, file snapshots, transport on the
+//	                   RPC port), bootstrap, raftApply; raft_log.go adapts logs
+//	fsm.go             the FSM: apply dispatch, snapshot/restore, applied index;
+//	fsm_apply.go       one apply function per log entry type
+//	rpc.go             endpoint registry, in-process RPC, TCP serving,
+//	                   forwarding to the leader, blocking queries
+//	filter.go          go-bexpr filters and pagination of lists
+//	errors.go          error sentinels, CodedError and ErrorCode (HTTP status)
+//	endpoint_*.go      Job, Alloc, Eval, Node, Status, ServiceRegistration RPCs
+//	leader.go          leadership: start/stop leader components, restore from
+//	                   state, the FSM observer, failed/duplicate eval reapers
+//	eval_broker.go     EvalBroker: ready queues, one eval per job, ack/nack
+//	blocked_evals.go   BlockedEvals: evals waiting for capacity
+//	worker.go          scheduling workers and their Planner
+//	plan_queue.go      PlanQueue; plan_apply.go the plan applier
+//	heartbeat.go       client heartbeat timers, node down handling
+//	alloc_update_batch.go  coalescing of client allocation updates
+//	drainer.go         node drains
+//	core_gc.go         garbage collection of evals, allocs, jobs and nodes
+//	node_class.go      computed node classes
+package server

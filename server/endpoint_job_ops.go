@@ -1,0 +1,144 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// Validate reports what is wrong with a job without registering it. Problems
+// are returned in the reply, not as an error.
+func (j *jobEndpoint) Validate(args *structs.JobValidateRequest, reply *structs.JobValidateResponse) error {
+	if args.Job == nil {
+		return badRequest("missing job")
+	}
+	job := args.Job.Copy()
+	if job.Namespace == "" {
+		job.Namespace = namespaceOf(args.Namespace)
+	}
+	job.Canonicalize()
+	if err := job.Validate(); err != nil {
+		reply.Error = err.Error()
+		var ve *structs.ValidationError
+		if errors.As(err, &ve) {
+			reply.ValidationErrors = ve.Problems
+		} else {
+			reply.ValidationErrors = []string{err.Error()}
+		}
+		return nil
+	}
+	reply.Warnings = strings.Join(job.Warnings(), "\n")
+	return nil
+}
+
+// Revert registers an earlier version of a job again (as a new version).
+// With EnforcePriorVersion the current version must be the one given.
+func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobRegisterResponse) error {
+	if done, err := j.srv.forward("Job.Revert", false, args, reply); done {
+		return err
+	}
+	ns := namespaceOf(args.Namespace)
+	cur, err := j.srv.state.JobByID(nil, ns, args.JobID)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		return notFound("job", args.JobID)
+	}
+	if args.JobVersion == cur.Version {
+		return badRequest("can't revert job %q to its current version %d", cur.ID, cur.Version)
+	}
+	if p := args.EnforcePriorVersion; p != nil && *p != cur.Version {
+		return badRequest("current version of job %q is %d, not the enforced prior version %d", cur.ID, cur.Version, *p)
+	}
+	target, err := j.srv.state.JobByIDAndVersion(nil, ns, args.JobID, args.JobVersion)
+	if err != nil {
+		return err
+	}
+	if target == nil {
+		return notFound("job version", fmt.Sprintf("%s@%d", args.JobID, args.JobVersion))
+	}
+	return j.srv.registerJob(target.Copy(), cur, nil, 0, reply)
+}
+
+// Stable marks a job version stable (or not).
+func (j *jobEndpoint) Stable(args *structs.JobStabilityRequest, reply *structs.JobStabilityResponse) error {
+	if done, err := j.srv.forward("Job.Stable", false, args, reply); done {
+		return err
+	}
+	ns := namespaceOf(args.Namespace)
+	v, err := j.srv.state.JobByIDAndVersion(nil, ns, args.JobID, args.JobVersion)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		return notFound("job version", fmt.Sprintf("%s@%d", args.JobID, args.JobVersion))
+	}
+	req := *args
+	req.Namespace = ns
+	_, index, err := j.srv.raftApply(structs.JobStabilityRequestType, &req)
+	if err != nil {
+		return fmt.Errorf("mark job %q version %d stable: %w", args.JobID, args.JobVersion, err)
+	}
+	reply.JobModifyIndex, reply.Index = index, index
+	return nil
+}
+
+// Evaluate creates a new evaluation of a job. With ForceReschedule its
+// failed allocations are rescheduled even if their policy is exhausted.
+func (j *jobEndpoint) Evaluate(args *structs.JobEvaluateRequest, reply *structs.JobRegisterResponse) error {
+	if done, err := j.srv.forward("Job.Evaluate", false, args, reply); done {
+		return err
+	}
+	ns := namespaceOf(args.Namespace)
+	cur, err := j.srv.state.JobByID(nil, ns, args.JobID)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		return notFound("job", args.JobID)
+	}
+	if cur.IsPeriodic() || cur.IsParameterized() {
+		return badRequest("can't evaluate periodic or parameterized job %q", cur.ID)
+	}
+	eval := newEval(ns, cur.ID, cur.Type, cur.Priority, structs.EvalTriggerJobRegister)
+	eval.JobModifyIndex = cur.JobModifyIndex
+	index, err := j.srv.applyEvalWithTransitions(eval, j.forceRescheduleTransitions(cur, args.EvalOptions.ForceReschedule))
+	if err != nil {
+		return fmt.Errorf("evaluate job %q: %w", args.JobID, err)
+	}
+	reply.EvalID, reply.EvalCreateIndex, reply.JobModifyIndex, reply.Index = eval.ID, index, cur.JobModifyIndex, index
+	return nil
+}
+
+// forceRescheduleTransitions marks the job's failed allocations for a
+// forced reschedule.
+func (j *jobEndpoint) forceRescheduleTransitions(job *structs.Job, force bool) map[string]*structs.DesiredTransition {
+	if !force {
+		return nil
+	}
+	allocs, _ := j.srv.state.AllocsByJob(nil, job.Namespace, job.ID, false)
+	out := map[string]*structs.DesiredTransition{}
+	for _, a := range allocs {
+		if a.ClientStatus == structs.AllocClientStatusFailed && a.NextAllocation == "" {
+			t := true
+			out[a.ID] = &structs.DesiredTransition{ForceReschedule: &t}
+		}
+	}
+	return out
+}
+
+// applyEvalWithTransitions commits an evaluation, together with desired
+// transitions when there are any.
+func (s *Server) applyEvalWithTransitions(eval *structs.Evaluation, transitions map[string]*structs.DesiredTransition) (uint64, error) {
+	evals := []*structs.Evaluation{eval}
+	if len(transitions) > 0 {
+		req := &structs.AllocUpdateDesiredTransitionRequest{Allocs: transitions, Evals: evals}
+		_, index, err := s.raftApply(structs.AllocUpdateDesiredTransitionRequestType, req)
+		return index, err
+	}
+	_, index, err := s.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: evals})
+	return index, err
+}

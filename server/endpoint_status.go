@@ -1,0 +1,146 @@
+package server
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/roam-sh/roam/state"
+	"github.com/roam-sh/roam/structs"
+)
+
+// statusEndpoint serves Status.*: answered by any server, never forwarded.
+type statusEndpoint struct{ srv *Server }
+
+// Leader returns the leader's RPC address ("ip:port"), or "" without one.
+func (s *statusEndpoint) Leader(args *structs.GenericRequest, reply *string) error {
+	*reply = s.srv.Leader()
+	return nil
+}
+
+// Peers returns the RPC addresses of the Raft voters.
+func (s *statusEndpoint) Peers(args *structs.GenericRequest, reply *[]string) error {
+	peers, err := s.srv.Peers()
+	if err != nil {
+		return err
+	}
+	*reply = peers
+	return nil
+}
+
+// Ping answers, so that clients can check a server is reachable.
+func (s *statusEndpoint) Ping(args *structs.GenericRequest, reply *struct{}) error { return nil }
+
+// serviceEndpoint serves ServiceRegistration.*: the catalog of services
+// registered with provider "nomad".
+type serviceEndpoint struct{ srv *Server }
+
+// Upsert registers service instances (clients call it as tasks start).
+func (s *serviceEndpoint) Upsert(args *structs.ServiceRegistrationUpsertRequest, reply *structs.GenericResponse) error {
+	if done, err := s.srv.forward("ServiceRegistration.Upsert", false, args, reply); done {
+		return err
+	}
+	if len(args.Services) == 0 {
+		return badRequest("no services to register")
+	}
+	for _, r := range args.Services {
+		if r.ID == "" || r.ServiceName == "" {
+			return badRequest("service registration needs an ID and a service name")
+		}
+		if r.Namespace == "" {
+			r.Namespace = structs.DefaultNamespace
+		}
+	}
+	_, index, err := s.srv.raftApply(structs.ServiceRegistrationUpsertRequestType, args)
+	if err != nil {
+		return fmt.Errorf("register services: %w", err)
+	}
+	reply.Index = index
+	return nil
+}
+
+// Delete removes service instances by ID or by allocation.
+func (s *serviceEndpoint) Delete(args *structs.ServiceRegistrationDeleteRequest, reply *structs.GenericResponse) error {
+	if done, err := s.srv.forward("ServiceRegistration.Delete", false, args, reply); done {
+		return err
+	}
+	if len(args.IDs) == 0 && len(args.AllocIDs) == 0 {
+		return badRequest("no services to delete")
+	}
+	_, index, err := s.srv.raftApply(structs.ServiceRegistrationDeleteRequestType, args)
+	if err != nil {
+		return fmt.Errorf("delete services: %w", err)
+	}
+	reply.Index = index
+	return nil
+}
+
+// List returns service names and their tags, grouped by namespace ("*" for
+// all namespaces), the shape of GET /v1/services.
+func (s *serviceEndpoint) List(args *structs.ServiceRegistrationListRequest, reply *structs.ServiceRegistrationListResponse) error {
+	if done, err := s.srv.forward("ServiceRegistration.List", args.AllowStale, args, reply); done {
+		return err
+	}
+	return s.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
+		regs, err := st.ServiceRegistrations(ws, listNamespace(args.Namespace))
+		if err != nil {
+			return 0, err
+		}
+		if regs, err = filterList(regs, args.Filter); err != nil {
+			return 0, err
+		}
+		reply.Services = groupServices(regs)
+		return st.ServicesIndex(ws), nil
+	})
+}
+
+// groupServices groups registrations by namespace and name, with the union
+// of tags, sorted.
+func groupServices(regs []*structs.ServiceRegistration) []*structs.ServiceRegistrationListStub {
+	tags := map[string]map[string]map[string]struct{}{}
+	for _, r := range regs {
+		if tags[r.Namespace] == nil {
+			tags[r.Namespace] = map[string]map[string]struct{}{}
+		}
+		if tags[r.Namespace][r.ServiceName] == nil {
+			tags[r.Namespace][r.ServiceName] = map[string]struct{}{}
+		}
+		for _, t := range r.Tags {
+			tags[r.Namespace][r.ServiceName][t] = struct{}{}
+		}
+	}
+	out := []*structs.ServiceRegistrationListStub{}
+	for _, ns := range sortedKeys(tags) {
+		stub := &structs.ServiceRegistrationListStub{Namespace: ns}
+		for _, name := range sortedKeys(tags[ns]) {
+			t := sortedKeys(tags[ns][name])
+			sort.Strings(t)
+			stub.Services = append(stub.Services, &structs.ServiceRegistrationStub{ServiceName: name, Tags: t})
+		}
+		out = append(out, stub)
+	}
+	return out
+}
+
+// GetService returns the instances of one service.
+func (s *serviceEndpoint) GetService(args *structs.ServiceRegistrationByNameRequest, reply *structs.ServiceRegistrationByNameResponse) error {
+	if done, err := s.srv.forward("ServiceRegistration.GetService", args.AllowStale, args, reply); done {
+		return err
+	}
+	ns := namespaceOf(args.Namespace)
+	return s.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
+		regs, err := st.ServiceRegistrationsByName(ws, ns, args.ServiceName)
+		if err != nil {
+			return 0, err
+		}
+		if regs, err = filterList(regs, args.Filter); err != nil {
+			return 0, err
+		}
+		if regs == nil {
+			regs = []*structs.ServiceRegistration{}
+		}
+		reply.Services = regs
+		return st.ServicesIndex(ws), nil
+	})
+}

@@ -1,0 +1,188 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/roam-sh/roam/internal/wire"
+	"github.com/roam-sh/roam/state"
+	"github.com/roam-sh/roam/structs"
+)
+
+// fsmObserver is told about committed changes that the leader's in-memory
+// components (eval broker, blocked evals) act on. The leader registers one on
+// establishing leadership and removes it when it steps down; the FSM calls it
+// synchronously from the Raft apply goroutine, so it must not block.
+type fsmObserver interface {
+	// EvalsUpserted sees every evaluation written, in any status.
+	EvalsUpserted(index uint64, evals []*structs.Evaluation)
+	// CapacityChanged says a node may have room for more work: it registered,
+	// became ready or eligible, or an allocation on it became terminal.
+	CapacityChanged(index uint64, nodeID string)
+}
+
+// fsm applies Raft log entries to the state store. An entry is one byte of
+// structs.MessageType followed by the MessagePack request.
+type fsm struct {
+	state    *state.StateStore
+	logger   *slog.Logger
+	handle   wireHandle
+	observer atomic.Pointer[fsmObserverBox]
+	applied  appliedIndex
+	handlers map[structs.MessageType]applyFunc
+}
+
+// fsmObserverBox lets an interface value live in an atomic.Pointer.
+type fsmObserverBox struct{ o fsmObserver }
+
+// applyFunc applies one decoded entry; its result becomes the Raft future's
+// Response (an error, or nil).
+type applyFunc func(index uint64, body []byte) any
+
+func newFSM(st *state.StateStore, logger *slog.Logger) *fsm {
+	f := &fsm{state: st, logger: logger.With("component", "fsm"), handle: newWireHandle()}
+	f.applied.init()
+	f.handlers = f.handlerTable()
+	return f
+}
+
+// setObserver registers (or with nil removes) the leader's observer.
+func (f *fsm) setObserver(o fsmObserver) {
+	if o == nil {
+		f.observer.Store(nil)
+		return
+	}
+	f.observer.Store(&fsmObserverBox{o: o})
+}
+
+func (f *fsm) obs() fsmObserver {
+	if b := f.observer.Load(); b != nil {
+		return b.o
+	}
+	return nil
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any {
+	defer f.applied.set(l.Index)
+	if l.Type != raft.LogCommand || len(l.Data) == 0 {
+		return nil
+	}
+	t := structs.MessageType(l.Data[0])
+	h, ok := f.handlers[t&^structs.IgnoreUnknownTypeFlag]
+	if !ok {
+		if t&structs.IgnoreUnknownTypeFlag != 0 {
+			f.logger.Warn("skipping unknown log entry type", "type", uint8(t), "index", l.Index)
+			return nil
+		}
+		err := fmt.Errorf("unknown log entry type %d at index %d", uint8(t), l.Index)
+		f.logger.Error("cannot apply log entry", "error", err)
+		return err
+	}
+	return h(l.Index, l.Data[1:])
+}
+
+// Snapshot implements raft.FSM. The state snapshot is O(1); Persist runs
+// concurrently with further applies.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	return &fsmSnapshot{snap: f.state.Snapshot()}, nil
+}
+
+// Restore implements raft.FSM: the store's contents are replaced by the
+// snapshot, and blocking queries on the old contents wake up.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	if err := f.state.Restore(rc); err != nil {
+		return fmt.Errorf("restore state snapshot: %w", err)
+	}
+	idx, err := f.state.LatestIndex()
+	if err != nil {
+		return err
+	}
+	f.applied.set(idx)
+	return nil
+}
+
+type fsmSnapshot struct{ snap *state.StateSnapshot }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := s.snap.Persist(sink); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("persist state snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}
+
+// appliedIndex is the last Raft index the FSM applied, with a way to wait for
+// it to reach a value (workers need a snapshot at least as new as their eval).
+type appliedIndex struct {
+	mu    sync.Mutex
+	index uint64
+	ch    chan struct{} // closed and replaced on every advance
+}
+
+func (a *appliedIndex) init() { a.ch = make(chan struct{}) }
+
+func (a *appliedIndex) set(idx uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if idx <= a.index {
+		return
+	}
+	a.index = idx
+	close(a.ch)
+	a.ch = make(chan struct{})
+}
+
+func (a *appliedIndex) get() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.index
+}
+
+// wait blocks until the applied index is at least idx.
+func (a *appliedIndex) wait(ctx context.Context, idx uint64) error {
+	for {
+		a.mu.Lock()
+		cur, ch := a.index, a.ch
+		a.mu.Unlock()
+		if cur >= idx {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for raft index %d (at %d): %w", idx, cur, ctx.Err())
+		}
+	}
+}
+
+// decode decodes an entry body into v.
+func (f *fsm) decode(body []byte, v any) error {
+	if err := wire.Decode(f.handle, body, v); err != nil {
+		return fmt.Errorf("decode log entry: %w", err)
+	}
+	return nil
+}
+
+// errResult logs an apply failure and returns it as the entry's result.
+// Failures are deterministic (every server fails the same way), so they are
+// reported to the writer rather than crashing the server.
+func (f *fsm) errResult(t structs.MessageType, index uint64, err error) any {
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, state.ErrNotFound) {
+		f.logger.Error("apply log entry", "type", t, "index", index, "error", err)
+	}
+	return fmt.Errorf("apply %s: %w", t, err)
+}

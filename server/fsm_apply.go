@@ -1,0 +1,337 @@
+package server
+
+import (
+	"github.com/hashicorp/go-msgpack/v2/codec"
+
+	"github.com/roam-sh/roam/internal/wire"
+	"github.com/roam-sh/roam/structs"
+)
+
+// wireHandle is the MessagePack handle of the Raft log and RPC.
+type wireHandle = *codec.MsgpackHandle
+
+func newWireHandle() wireHandle { return wire.Handle() }
+
+// handlerTable maps each entry type to the function applying it.
+func (f *fsm) handlerTable() map[structs.MessageType]applyFunc {
+	return map[structs.MessageType]applyFunc{
+		structs.NodeRegisterRequestType:                 f.applyNodeRegister,
+		structs.NodeDeregisterRequestType:               f.applyNodeDeregister,
+		structs.NodeUpdateStatusRequestType:             f.applyNodeStatus,
+		structs.NodeUpdateDrainRequestType:              f.applyNodeDrain,
+		structs.NodeUpdateEligibilityRequestType:        f.applyNodeEligibility,
+		structs.JobRegisterRequestType:                  f.applyJobRegister,
+		structs.JobDeregisterRequestType:                f.applyJobDeregister,
+		structs.EvalUpdateRequestType:                   f.applyEvalUpdate,
+		structs.EvalDeleteRequestType:                   f.applyEvalDelete,
+		structs.AllocClientUpdateRequestType:            f.applyAllocClientUpdate,
+		structs.ApplyPlanResultsRequestType:             f.applyPlanResults,
+		structs.AllocUpdateDesiredTransitionRequestType: f.applyDesiredTransition,
+		structs.JobStabilityRequestType:                 f.applyJobStability,
+		structs.JobBatchDeregisterRequestType:           f.applyJobBatchDeregister,
+		structs.ServiceRegistrationUpsertRequestType:    f.applyServiceUpsert,
+		structs.ServiceRegistrationDeleteRequestType:    f.applyServiceDelete,
+		structs.ClusterMetadataRequestType:              f.applyClusterMetadata,
+	}
+}
+
+// upsertEvals stores evals and tells the leader about them.
+func (f *fsm) upsertEvals(index uint64, evals []*structs.Evaluation) error {
+	if len(evals) == 0 {
+		return nil
+	}
+	if err := f.state.UpsertEvals(index, evals); err != nil {
+		return err
+	}
+	if o := f.obs(); o != nil {
+		o.EvalsUpserted(index, evals)
+	}
+	return nil
+}
+
+func (f *fsm) capacityChanged(index uint64, nodeID string) {
+	if o := f.obs(); o != nil {
+		o.CapacityChanged(index, nodeID)
+	}
+}
+
+func (f *fsm) applyNodeRegister(index uint64, body []byte) any {
+	var req structs.NodeRegisterRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	if err := f.state.UpsertNode(index, req.Node); err != nil {
+		return f.errResult(structs.NodeRegisterRequestType, index, err)
+	}
+	f.capacityChanged(index, req.Node.ID)
+	return f.errResult(structs.NodeRegisterRequestType, index, f.upsertEvals(index, req.Evals))
+}
+
+func (f *fsm) applyNodeDeregister(index uint64, body []byte) any {
+	var req structs.NodeDeregisterRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	return f.errResult(structs.NodeDeregisterRequestType, index, f.state.DeleteNodes(index, req.NodeIDs))
+}
+
+func (f *fsm) applyNodeStatus(index uint64, body []byte) any {
+	var req structs.NodeUpdateStatusRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	if err := f.state.UpdateNodeStatus(index, req.NodeID, req.Status, req.UpdatedAt, req.NodeEvent); err != nil {
+		return f.errResult(structs.NodeUpdateStatusRequestType, index, err)
+	}
+	if req.Status == structs.NodeStatusReady {
+		f.capacityChanged(index, req.NodeID)
+	}
+	return f.errResult(structs.NodeUpdateStatusRequestType, index, f.upsertEvals(index, req.Evals))
+}
+
+func (f *fsm) applyNodeDrain(index uint64, body []byte) any {
+	var req structs.NodeUpdateDrainRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	var err error
+	if req.DrainComplete {
+		err = f.state.CompleteNodeDrain(index, req.NodeID, req.UpdatedAt, req.NodeEvent)
+	} else {
+		err = f.state.UpdateNodeDrain(index, req.NodeID, req.DrainStrategy, req.MarkEligible, req.UpdatedAt, req.NodeEvent)
+	}
+	if err != nil {
+		return f.errResult(structs.NodeUpdateDrainRequestType, index, err)
+	}
+	if req.DrainStrategy == nil && req.MarkEligible {
+		f.capacityChanged(index, req.NodeID)
+	}
+	return nil
+}
+
+func (f *fsm) applyNodeEligibility(index uint64, body []byte) any {
+	var req structs.NodeUpdateEligibilityRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	if err := f.state.UpdateNodeEligibility(index, req.NodeID, req.Eligibility, req.NodeEvent); err != nil {
+		return f.errResult(structs.NodeUpdateEligibilityRequestType, index, err)
+	}
+	if req.Eligibility == structs.NodeSchedulingEligible {
+		f.capacityChanged(index, req.NodeID)
+	}
+	return nil
+}
+
+// applyJobRegister stores the job (when it changed) and its evaluation. The
+// evaluation learns the job's new modify index, which only the log knows.
+func (f *fsm) applyJobRegister(index uint64, body []byte) any {
+	var req structs.JobRegisterRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	if req.Job != nil {
+		if err := f.state.UpsertJob(index, req.Submission, req.Job); err != nil {
+			return f.errResult(structs.JobRegisterRequestType, index, err)
+		}
+		if req.Eval != nil {
+			req.Eval.JobModifyIndex = index
+		}
+	}
+	if req.Eval == nil {
+		return nil
+	}
+	return f.errResult(structs.JobRegisterRequestType, index, f.upsertEvals(index, []*structs.Evaluation{req.Eval}))
+}
+
+// applyJobDeregister purges the job, or stores a stopped version of it.
+func (f *fsm) applyJobDeregister(index uint64, body []byte) any {
+	var req structs.JobDeregisterRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	ns := req.Namespace
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	if err := f.deregisterJob(index, ns, req.JobID, req.Purge, req.Eval); err != nil {
+		return f.errResult(structs.JobDeregisterRequestType, index, err)
+	}
+	return nil
+}
+
+func (f *fsm) deregisterJob(index uint64, ns, id string, purge bool, eval *structs.Evaluation) error {
+	if purge {
+		if err := f.state.DeleteJob(index, ns, id); err != nil {
+			return err
+		}
+	} else {
+		cur, err := f.state.JobByID(nil, ns, id)
+		if err != nil {
+			return err
+		}
+		if cur != nil && !cur.Stop {
+			stopped := cur.Copy()
+			stopped.Stop = true
+			if err := f.state.UpsertJob(index, nil, stopped); err != nil {
+				return err
+			}
+		}
+	}
+	if eval == nil {
+		return nil
+	}
+	eval.JobModifyIndex = index
+	return f.upsertEvals(index, []*structs.Evaluation{eval})
+}
+
+func (f *fsm) applyJobBatchDeregister(index uint64, body []byte) any {
+	var req structs.JobBatchDeregisterRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	for _, id := range req.Jobs {
+		if err := f.state.DeleteJob(index, id.Namespace, id.ID); err != nil && !isStateNotFound(err) {
+			return f.errResult(structs.JobBatchDeregisterRequestType, index, err)
+		}
+	}
+	return f.errResult(structs.JobBatchDeregisterRequestType, index, f.upsertEvals(index, req.Evals))
+}
+
+func (f *fsm) applyJobStability(index uint64, body []byte) any {
+	var req structs.JobStabilityRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	ns := req.Namespace
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	err := f.state.UpdateJobStability(index, ns, req.JobID, req.JobVersion, req.Stable)
+	return f.errResult(structs.JobStabilityRequestType, index, err)
+}
+
+func (f *fsm) applyEvalUpdate(index uint64, body []byte) any {
+	var req structs.EvalUpdateRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	return f.errResult(structs.EvalUpdateRequestType, index, f.upsertEvals(index, req.Evals))
+}
+
+func (f *fsm) applyEvalDelete(index uint64, body []byte) any {
+	var req structs.EvalDeleteRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	return f.errResult(structs.EvalDeleteRequestType, index, f.state.DeleteEvals(index, req.Evals, req.Allocs))
+}
+
+// applyAllocClientUpdate records client-reported status. Allocations that
+// became terminal free capacity on their node and drop their service
+// registrations.
+func (f *fsm) applyAllocClientUpdate(index uint64, body []byte) any {
+	var req structs.AllocUpdateRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	freed := f.newlyTerminal(req.Alloc)
+	if err := f.state.UpdateAllocsFromClient(index, req.Alloc); err != nil {
+		return f.errResult(structs.AllocClientUpdateRequestType, index, err)
+	}
+	if len(freed) > 0 {
+		ids := make([]string, 0, len(freed))
+		for id := range freed {
+			ids = append(ids, id)
+		}
+		if err := f.state.DeleteServiceRegistrations(index, nil, ids); err != nil {
+			return f.errResult(structs.AllocClientUpdateRequestType, index, err)
+		}
+	}
+	nodes := map[string]struct{}{}
+	for _, nodeID := range freed {
+		nodes[nodeID] = struct{}{}
+	}
+	for nodeID := range nodes {
+		f.capacityChanged(index, nodeID)
+	}
+	return f.errResult(structs.AllocClientUpdateRequestType, index, f.upsertEvals(index, req.Evals))
+}
+
+// newlyTerminal returns allocID → nodeID of the updates that move a live
+// allocation to a client-terminal status.
+func (f *fsm) newlyTerminal(updates []*structs.Allocation) map[string]string {
+	out := map[string]string{}
+	for _, u := range updates {
+		if !u.ClientStatus.Terminal() {
+			continue
+		}
+		old, err := f.state.AllocByID(nil, u.ID)
+		if err != nil || old == nil || old.ClientTerminalStatus() {
+			continue
+		}
+		out[u.ID] = old.NodeID
+	}
+	return out
+}
+
+func (f *fsm) applyPlanResults(index uint64, body []byte) any {
+	var req structs.ApplyPlanResultsRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	if err := f.state.UpsertPlanResults(index, &req); err != nil {
+		return f.errResult(structs.ApplyPlanResultsRequestType, index, err)
+	}
+	o := f.obs()
+	if o == nil {
+		return nil
+	}
+	if len(req.UpdatedEvals) > 0 {
+		o.EvalsUpserted(index, req.UpdatedEvals)
+	}
+	// Stopped allocations no longer count against their nodes.
+	freed := map[string]struct{}{}
+	for _, a := range req.AllocsStopped {
+		freed[a.NodeID] = struct{}{}
+	}
+	for nodeID := range freed {
+		o.CapacityChanged(index, nodeID)
+	}
+	return nil
+}
+
+func (f *fsm) applyDesiredTransition(index uint64, body []byte) any {
+	var req structs.AllocUpdateDesiredTransitionRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	if err := f.state.UpdateAllocsDesiredTransitions(index, req.Allocs, req.Evals); err != nil {
+		return f.errResult(structs.AllocUpdateDesiredTransitionRequestType, index, err)
+	}
+	if o := f.obs(); o != nil && len(req.Evals) > 0 {
+		o.EvalsUpserted(index, req.Evals)
+	}
+	return nil
+}
+
+func (f *fsm) applyServiceUpsert(index uint64, body []byte) any {
+	var req structs.ServiceRegistrationUpsertRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	err := f.state.UpsertServiceRegistrations(index, req.Services)
+	return f.errResult(structs.ServiceRegistrationUpsertRequestType, index, err)
+}
+
+func (f *fsm) applyServiceDelete(index uint64, body []byte) any {
+	var req structs.ServiceRegistrationDeleteRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	err := f.state.DeleteServiceRegistrations(index, req.IDs, req.AllocIDs)
+	return f.errResult(structs.ServiceRegistrationDeleteRequestType, index, err)
+}
+
+// applyClusterMetadata accepts the entry; roam keeps no cluster metadata yet.
+func (f *fsm) applyClusterMetadata(index uint64, body []byte) any { return nil }

@@ -1,0 +1,222 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/roam-sh/roam/internal/msgrpc"
+	"github.com/roam-sh/roam/internal/wire"
+	"github.com/roam-sh/roam/structs"
+)
+
+const (
+	raftDBFile        = "raft.db"
+	serverIDFile      = "server-id"
+	snapshotsRetained = 2
+	// raftApplyTimeout bounds how long a write waits to enter the log.
+	raftApplyTimeout = 30 * time.Second
+	// logCacheSize keeps the newest entries in memory for followers catching up.
+	logCacheSize = 512
+)
+
+// raftDir is where the log, stable store and snapshots live.
+func raftDir(dataDir string) string { return filepath.Join(dataDir, "server", "raft") }
+
+// raftLayer is the Raft transport's view of the shared RPC port: it accepts
+// the connections the mux tagged as Raft and dials peers with that tag.
+type raftLayer struct {
+	net.Listener
+	advertise net.Addr
+}
+
+func (l *raftLayer) Addr() net.Addr { return l.advertise }
+
+func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return msgrpc.Dial(string(addr), msgrpc.TypeRaft, timeout)
+}
+
+// setupRaft opens the stores, builds the transport on the mux and starts
+// Raft, bootstrapping a new single-server cluster when configured to.
+func (s *Server) setupRaft(advertise net.Addr) error {
+	logs, stable, snaps, err := s.openRaftStores()
+	if err != nil {
+		return err
+	}
+	s.raftTransport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  &raftLayer{Listener: s.mux.Listen(msgrpc.TypeRaft), advertise: advertise},
+		MaxPool: 3,
+		Timeout: 10 * time.Second,
+		Logger:  newHCLogAdapter(s.logger, "raft-net"),
+	})
+	conf := s.raftConfig()
+	hasState, err := raft.HasExistingState(logs, stable, snaps)
+	if err != nil {
+		return fmt.Errorf("check raft state: %w", err)
+	}
+	r, err := raft.NewRaft(conf, s.fsm, logs, stable, snaps, s.raftTransport)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	s.raft = r
+	if !hasState {
+		return s.maybeBootstrap()
+	}
+	return nil
+}
+
+// openRaftStores opens the BoltDB log and stable store and the file snapshot
+// store under the data dir, or in-memory stores without one.
+func (s *Server) openRaftStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore, error) {
+	if s.cfg.DataDir == "" {
+		store := raft.NewInmemStore()
+		return store, store, raft.NewInmemSnapshotStore(), nil
+	}
+	dir := raftDir(s.cfg.DataDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, nil, fmt.Errorf("create raft dir: %w", err)
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, raftDBFile), NoSync: s.cfg.DevMode})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open raft store: %w", err)
+	}
+	s.closers = append(s.closers, store.Close)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetained, newHCLogAdapter(s.logger, "raft-snapshots"))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open raft snapshot store: %w", err)
+	}
+	logs, err := raft.NewLogCache(logCacheSize, store)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("create raft log cache: %w", err)
+	}
+	return logs, store, snaps, nil
+}
+
+// raftConfig tunes Raft. A cluster of one voter has nobody to wait for, so
+// its timeouts are short: a dev agent elects itself within a few hundred
+// milliseconds. Multi-server clusters keep Raft's defaults, which tolerate
+// network hiccups.
+func (s *Server) raftConfig() *raft.Config {
+	conf := raft.DefaultConfig()
+	conf.LocalID = raft.ServerID(s.id)
+	conf.Logger = newHCLogAdapter(s.logger, "raft")
+	conf.NotifyCh = s.leaderNotifyCh
+	if s.cfg.BootstrapExpect == 1 {
+		conf.HeartbeatTimeout = 100 * time.Millisecond
+		conf.ElectionTimeout = 100 * time.Millisecond
+		conf.LeaderLeaseTimeout = 50 * time.Millisecond
+		conf.CommitTimeout = 5 * time.Millisecond
+	}
+	return conf
+}
+
+// maybeBootstrap bootstraps the cluster once BootstrapExpect servers are
+// known. Only this server is known until server join exists, so today that
+// means BootstrapExpect == 1.
+func (s *Server) maybeBootstrap() error {
+	peers := s.knownServers()
+	if len(peers) < s.cfg.BootstrapExpect {
+		s.logger.Info("waiting for servers to bootstrap", "known", len(peers), "expect", s.cfg.BootstrapExpect)
+		return nil
+	}
+	conf := raft.Configuration{}
+	for _, p := range peers {
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})
+	}
+	if err := s.raft.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		return fmt.Errorf("bootstrap raft cluster: %w", err)
+	}
+	return nil
+}
+
+// serverPeer is a server this one knows about.
+type serverPeer struct{ ID, Addr string }
+
+// knownServers lists the servers known to this one (itself, until join).
+func (s *Server) knownServers() []serverPeer {
+	return []serverPeer{{ID: s.id, Addr: s.advertise}}
+}
+
+// loadServerID returns the server's persistent Raft ID, creating it on first
+// start. The ID must survive restarts: Raft's configuration refers to it.
+func loadServerID(dataDir string) (string, error) {
+	if dataDir == "" {
+		return structs.GenerateUUID(), nil
+	}
+	dir := filepath.Join(dataDir, "server")
+	path := filepath.Join(dir, serverIDFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read server id: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create server dir: %w", err)
+	}
+	id := structs.GenerateUUID()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write server id: %w", err)
+	}
+	return id, nil
+}
+
+// raftApply encodes msg as an entry of type t, commits it and returns the
+// FSM's result and the entry's index. An error returned by the FSM is
+// returned as the error.
+func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) {
+	f, err := s.raftApplyFuture(t, msg)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := f.Error(); err != nil {
+		return nil, 0, fmt.Errorf("raft apply %s: %w", t, raftErr(err))
+	}
+	resp := f.Response()
+	if err, ok := resp.(error); ok && err != nil {
+		return nil, f.Index(), err
+	}
+	return resp, f.Index(), nil
+}
+
+// raftApplyFuture starts committing an entry without waiting (the plan
+// applier overlaps commits with verifying the next plan).
+func (s *Server) raftApplyFuture(t structs.MessageType, msg any) (raft.ApplyFuture, error) {
+	buf, err := wire.Encode(s.handle, []byte{byte(t)}, msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	return s.raft.Apply(buf, raftApplyTimeout), nil
+}
+
+// raftErr maps Raft's errors to the server's sentinels.
+func raftErr(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
+		return fmt.Errorf("%w: %w", ErrNoLeader, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: %w", ErrShutdown, err)
+	}
+	return err
+}
+
+// Peers returns the Raft addresses of the servers in the configuration.
+func (s *Server) Peers() ([]string, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("raft configuration: %w", err)
+	}
+	var out []string
+	for _, srv := range f.Configuration().Servers {
+		out = append(out, string(srv.Address))
+	}
+	return out, nil
+}

@@ -1,0 +1,37 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// TestScheduleTenThousandAllocations is the scheduling benchmark's shape:
+// 10,000 allocations of one job over 1,000 nodes, through the broker,
+// scheduler, plan applier and Raft.
+func TestScheduleTenThousandAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale test")
+	}
+	s := testServer(t, func(c *Config) {
+		c.Logger = nil
+		c.DevMode = true
+	})
+	start := time.Now()
+	for range 1000 {
+		registerNode(t, s)
+	}
+	t.Logf("registered 1000 nodes in %v", time.Since(start))
+	start = time.Now()
+	job := testJob("big", 10000)
+	job.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 64}
+	job.TaskGroups[0].Networks = nil
+	reply := registerJob(t, s, job)
+	waitEvalStatus(t, s, reply.EvalID, structs.EvalStatusComplete)
+	live := liveAllocs(s, "big")
+	t.Logf("placed %d allocations in %v", len(live), time.Since(start))
+	if len(live) != 10000 {
+		t.Fatalf("placed %d", len(live))
+	}
+}
