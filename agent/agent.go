@@ -1,0 +1,311 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/roam-sh/roam/client"
+	"github.com/roam-sh/roam/httpapi"
+	"github.com/roam-sh/roam/internal/msgrpc"
+	"github.com/roam-sh/roam/internal/version"
+	"github.com/roam-sh/roam/server"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Agent is a running roam agent.
+type Agent struct {
+	cfg    *Config
+	logger *slog.Logger
+
+	server *server.Server
+	client *client.Client
+	pool   *msgrpc.Pool
+	rpc    rpcer
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+
+	clientCancel context.CancelFunc
+	clientDone   chan struct{}
+
+	// errCh reports a component that stopped on its own (the HTTP server).
+	errCh chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+type rpcer interface {
+	RPC(method string, args, reply any) error
+}
+
+// New starts an agent: server first (so an in-process client can register at
+// once), then the client, then the HTTP API.
+func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid agent configuration:\n%w", err)
+	}
+	a := &Agent{cfg: cfg, logger: logger, errCh: make(chan error, 2)}
+	if err := a.prepareDataDir(); err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"server", a.startServer},
+		{"server rpc", a.setupRPC},
+		{"client", a.startClient},
+		{"http", a.startHTTP},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			a.Shutdown()
+			return nil, fmt.Errorf("start %s: %w", s.name, err)
+		}
+	}
+	return a, nil
+}
+
+// prepareDataDir creates the data dir; -dev uses a fresh temporary one.
+func (a *Agent) prepareDataDir() error {
+	if a.cfg.DevMode && a.cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "roam-dev-")
+		if err != nil {
+			return fmt.Errorf("create dev data dir: %w", err)
+		}
+		a.cfg.DataDir = dir
+		return nil
+	}
+	abs, err := filepath.Abs(a.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	a.cfg.DataDir = abs
+	if err := os.MkdirAll(abs, 0o711); err != nil {
+		return fmt.Errorf("create data_dir: %w", err)
+	}
+	return nil
+}
+
+func (a *Agent) bind(port int) string {
+	return net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(port))
+}
+
+func (a *Agent) startServer() error {
+	if !a.cfg.Server.Enabled {
+		return nil
+	}
+	c := a.cfg
+	sc := server.DefaultConfig()
+	sc.DataDir = c.DataDir
+	sc.NodeName = c.NodeName
+	sc.Region, sc.Datacenter = c.Region, c.Datacenter
+	sc.RPCAddr = a.bind(c.Ports.RPC)
+	if c.Advertise.RPC != "" || c.BindAddr == "0.0.0.0" {
+		sc.RPCAdvertise = c.advertiseAddr(c.Advertise.RPC, c.Ports.RPC)
+	}
+	sc.BootstrapExpect = c.Server.BootstrapExpect
+	if c.Server.NumSchedulers > 0 {
+		sc.NumSchedulers = c.Server.NumSchedulers
+	}
+	sc.HeartbeatGrace = c.Server.HeartbeatGrace
+	sc.EvalGCThreshold, sc.JobGCThreshold, sc.NodeGCThreshold = c.Server.EvalGCThreshold, c.Server.JobGCThreshold, c.Server.NodeGCThreshold
+	sc.Version = version.Version
+	sc.DevMode = c.DevMode
+	sc.Logger = a.logger
+	srv, err := server.NewServer(sc)
+	if err != nil {
+		return err
+	}
+	a.server = srv
+	return nil
+}
+
+// setupRPC picks how the client and the HTTP API reach the servers: the
+// in-process server when there is one, else a connection pool to client.servers.
+func (a *Agent) setupRPC() error {
+	if a.server != nil {
+		a.rpc = a.server
+		return nil
+	}
+	a.pool = msgrpc.NewPool(a.logger.With("component", "rpc-pool"))
+	a.rpc = newServerRPC(a.pool, a.cfg.Client.Servers, a.cfg.Ports.RPC)
+	return nil
+}
+
+func (a *Agent) startClient() error {
+	if !a.cfg.Client.Enabled {
+		return nil
+	}
+	cl, err := client.New(a.clientConfig())
+	if err != nil {
+		return err
+	}
+	a.client = cl
+	ctx, cancel := context.WithCancel(context.Background())
+	a.clientCancel = cancel
+	a.clientDone = make(chan struct{})
+	go func() {
+		defer close(a.clientDone)
+		if err := cl.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("client stopped", "error", err)
+			a.errCh <- fmt.Errorf("client: %w", err)
+		}
+	}()
+	return nil
+}
+
+func (a *Agent) clientConfig() *client.Config {
+	c := a.cfg
+	cc := &client.Config{
+		DataDir: c.DataDir, StateDir: c.Client.StateDir, AllocDir: c.Client.AllocDir,
+		RPC: a.rpc, Servers: c.Client.Servers, NodeName: c.NodeName,
+		Datacenter: c.Datacenter, Region: c.Region, NodeClass: c.Client.NodeClass,
+		NodePool: c.Client.NodePool, Meta: c.Client.Meta, Options: c.Client.Options,
+		Reserved: client.Reserved{
+			CPU: c.Client.Reserved.CPU, Cores: c.Client.Reserved.Cores, MemoryMB: c.Client.Reserved.MemoryMB,
+			DiskMB: c.Client.Reserved.DiskMB, ReservedPorts: c.Client.Reserved.ReservedPorts,
+		},
+		NetworkInterface: c.Client.NetworkInterface,
+		MinDynamicPort:   c.Client.MinDynamicPort, MaxDynamicPort: c.Client.MaxDynamicPort,
+		HostVolumes:  map[string]*structs.ClientHostVolumeConfig{},
+		HostNetworks: map[string]*structs.ClientHostNetworkConfig{},
+		Plugins:      c.Plugins, MaxKillTimeout: c.Client.MaxKillTimeout,
+		HTTPAddr: c.advertiseAddr(c.Advertise.HTTP, c.Ports.HTTP),
+		Version:  version.Version, NomadVersion: version.NomadCompatible,
+		Logger: a.logger,
+	}
+	for name, v := range c.Client.HostVolumes {
+		cc.HostVolumes[name] = &structs.ClientHostVolumeConfig{Name: name, Path: v.Path, ReadOnly: v.ReadOnly}
+	}
+	for name, n := range c.Client.HostNetworks {
+		cc.HostNetworks[name] = &structs.ClientHostNetworkConfig{Name: name, CIDR: n.CIDR, Interface: n.Interface, ReservedPorts: n.ReservedPorts}
+	}
+	return cc
+}
+
+func (a *Agent) startHTTP() error {
+	ln, err := net.Listen("tcp", a.bind(a.cfg.Ports.HTTP))
+	if err != nil {
+		return fmt.Errorf("listen for HTTP on %s: %w", a.bind(a.cfg.Ports.HTTP), err)
+	}
+	a.httpLn = ln
+	handler := httpapi.New(httpapi.Config{
+		RPC: a.rpc, Agent: &agentInfo{a: a}, Logger: a.logger,
+	})
+	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errCh <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	return nil
+}
+
+// HTTPAddr is the address the HTTP API listens on ("127.0.0.1:4646").
+func (a *Agent) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// Server is the in-process server, or nil.
+func (a *Agent) Server() *server.Server { return a.server }
+
+// Client is the in-process client, or nil.
+func (a *Agent) Client() *client.Client { return a.client }
+
+// Config is the agent's resolved configuration.
+func (a *Agent) Config() *Config { return a.cfg }
+
+// Err reports a component that stopped on its own.
+func (a *Agent) Err() <-chan error { return a.errCh }
+
+// WaitReady blocks until the agent can take work: a leader is known and, when
+// a client runs, its node is registered.
+func (a *Agent) WaitReady(ctx context.Context) error {
+	if a.server != nil {
+		if err := a.server.WaitForLeader(ctx); err != nil {
+			return fmt.Errorf("wait for leader: %w", err)
+		}
+	}
+	if a.client == nil {
+		return nil
+	}
+	for {
+		var resp structs.SingleNodeResponse
+		err := a.rpc.RPC("Node.GetNode", &structs.NodeSpecificRequest{NodeID: a.client.NodeID()}, &resp)
+		if err == nil && resp.Node != nil && resp.Node.Status == structs.NodeStatusReady {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for node registration: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Shutdown stops the HTTP API, then the client (tasks keep running: a client
+// restart re-attaches to them), then the server. The -dev data directory is
+// removed.
+func (a *Agent) Shutdown() error {
+	a.shutdownOnce.Do(func() {
+		var errs []error
+		if a.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, a.httpSrv.Shutdown(ctx))
+			cancel()
+		}
+		if a.client != nil {
+			if a.cfg.DevMode {
+				// The dev data dir is about to be deleted, so nothing could
+				// re-attach to these tasks later: stop them now.
+				a.destroyAllocs(30 * time.Second)
+			}
+			a.clientCancel()
+			a.client.Shutdown()
+			<-a.clientDone
+		}
+		if a.server != nil {
+			errs = append(errs, a.server.Shutdown())
+		}
+		if a.pool != nil {
+			errs = append(errs, a.pool.Close())
+		}
+		if a.cfg.DevMode {
+			errs = append(errs, os.RemoveAll(a.cfg.DataDir))
+		}
+		a.shutdownErr = errors.Join(errs...)
+	})
+	return a.shutdownErr
+}
+
+// destroyAllocs stops every allocation of the in-process client and waits, up
+// to timeout, for their tasks to be gone.
+func (a *Agent) destroyAllocs(timeout time.Duration) {
+	runners := a.client.AllocRunners()
+	for _, ar := range runners {
+		ar.Destroy()
+	}
+	deadline := time.After(timeout)
+	for _, ar := range runners {
+		select {
+		case <-ar.DestroyCh():
+		case <-deadline:
+			a.logger.Warn("allocations still stopping at shutdown", "timeout", timeout)
+			return
+		}
+	}
+}

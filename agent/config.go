@@ -1,0 +1,397 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is an agent's resolved configuration: defaults (or the -dev preset),
+// then config files in order, then command-line flags.
+type Config struct {
+	DataDir    string
+	BindAddr   string
+	Region     string
+	Datacenter string
+	NodeName   string
+	LogLevel   string
+	LogJSON    bool
+	Ports      Ports
+	Advertise  Advertise
+	Server     ServerConfig
+	Client     ClientConfig
+	// Plugins holds each task driver's plugin "<name>" { config { ... } }.
+	Plugins map[string]map[string]any
+	// DevMode marks the -dev preset: temporary data dir removed on shutdown.
+	DevMode bool
+}
+
+// Ports are the agent's listening ports.
+type Ports struct {
+	HTTP int
+	RPC  int
+	Serf int
+}
+
+// Advertise are the addresses other agents use to reach this one ("host:port").
+type Advertise struct {
+	HTTP string
+	RPC  string
+	Serf string
+}
+
+// ServerConfig enables and tunes the server role.
+type ServerConfig struct {
+	Enabled         bool
+	BootstrapExpect int
+	NumSchedulers   int
+	HeartbeatGrace  time.Duration
+	EvalGCThreshold time.Duration
+	JobGCThreshold  time.Duration
+	NodeGCThreshold time.Duration
+	RetryJoin       []string
+}
+
+// ClientConfig enables and tunes the client role.
+type ClientConfig struct {
+	Enabled            bool
+	Servers            []string
+	StateDir           string
+	AllocDir           string
+	NetworkInterface   string
+	NodeClass          string
+	NodePool           string
+	Meta               map[string]string
+	Options            map[string]string
+	Reserved           Reserved
+	MinDynamicPort     int
+	MaxDynamicPort     int
+	MaxKillTimeout     time.Duration
+	CNIPath            string
+	CNIConfigDir       string
+	BridgeNetworkName  string
+	BridgeSubnet       string
+	BridgeHairpin      bool
+	CNIInterfacePrefix string
+	HostVolumes        map[string]HostVolume
+	HostNetworks       map[string]HostNetwork
+	ChrootEnv          map[string]string
+	GCInterval         time.Duration
+}
+
+// Reserved resources are never handed to tasks.
+type Reserved struct {
+	CPU           int
+	Cores         string
+	MemoryMB      int
+	DiskMB        int
+	ReservedPorts string
+}
+
+// HostVolume is a directory the client offers to jobs.
+type HostVolume struct {
+	Path     string
+	ReadOnly bool
+}
+
+// HostNetwork is a named set of host addresses ports may be mapped on.
+type HostNetwork struct {
+	CIDR          string
+	Interface     string
+	ReservedPorts string
+}
+
+// DefaultConfig is the starting point without -dev.
+func DefaultConfig() *Config {
+	host, _ := os.Hostname()
+	return &Config{
+		BindAddr: "0.0.0.0", Region: "global", Datacenter: "dc1", NodeName: host, LogLevel: "INFO",
+		Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648},
+		Server: ServerConfig{
+			BootstrapExpect: 1, HeartbeatGrace: 10 * time.Second,
+			EvalGCThreshold: time.Hour, JobGCThreshold: 4 * time.Hour, NodeGCThreshold: 24 * time.Hour,
+		},
+		Client: ClientConfig{
+			MinDynamicPort: 20000, MaxDynamicPort: 32000, MaxKillTimeout: 30 * time.Second,
+			CNIPath: "/opt/cni/bin", CNIConfigDir: "/opt/cni/config",
+			BridgeNetworkName: "roam", BridgeSubnet: "172.26.64.0/20", CNIInterfacePrefix: "eth",
+			Meta: map[string]string{}, Options: map[string]string{},
+			HostVolumes: map[string]HostVolume{}, HostNetworks: map[string]HostNetwork{},
+			GCInterval: time.Minute,
+		},
+		Plugins: map[string]map[string]any{},
+	}
+}
+
+// DevConfig is the -dev preset: server and client in one process on loopback,
+// raw_exec enabled, state in a temporary directory.
+func DevConfig() *Config {
+	c := DefaultConfig()
+	c.DevMode = true
+	c.BindAddr = "127.0.0.1"
+	c.Server.Enabled = true
+	c.Server.BootstrapExpect = 1
+	c.Client.Enabled = true
+	c.Client.NetworkInterface = "lo"
+	c.Plugins["raw_exec"] = map[string]any{"enabled": true}
+	return c
+}
+
+// merge lays a parsed file over c.
+func (c *Config) merge(f *fileConfig) error {
+	setStr(&c.DataDir, f.DataDir)
+	setStr(&c.BindAddr, f.BindAddr)
+	setStr(&c.Region, f.Region)
+	setStr(&c.Datacenter, f.Datacenter)
+	setStr(&c.NodeName, f.Name)
+	setStr(&c.LogLevel, f.LogLevel)
+	setBool(&c.LogJSON, f.LogJSON)
+	if p := f.Ports; p != nil {
+		setInt(&c.Ports.HTTP, p.HTTP)
+		setInt(&c.Ports.RPC, p.RPC)
+		setInt(&c.Ports.Serf, p.Serf)
+	}
+	if a := f.Advertise; a != nil {
+		setStr(&c.Advertise.HTTP, a.HTTP)
+		setStr(&c.Advertise.RPC, a.RPC)
+		setStr(&c.Advertise.Serf, a.Serf)
+	}
+	if err := c.mergeServer(f.Server); err != nil {
+		return err
+	}
+	if err := c.mergeClient(f.Client); err != nil {
+		return err
+	}
+	for _, p := range f.Plugins {
+		cfg := map[string]any{}
+		if p.Config != nil {
+			m, err := pluginConfigMap(p.Config.Body)
+			if err != nil {
+				return err
+			}
+			cfg = m
+		}
+		if c.Plugins[p.Name] == nil {
+			c.Plugins[p.Name] = map[string]any{}
+		}
+		for k, v := range cfg {
+			c.Plugins[p.Name][k] = v
+		}
+	}
+	return nil
+}
+
+func (c *Config) mergeServer(s *fileServer) error {
+	if s == nil {
+		return nil
+	}
+	setBool(&c.Server.Enabled, s.Enabled)
+	setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
+	setInt(&c.Server.NumSchedulers, s.NumSchedulers)
+	for _, d := range []struct {
+		dst *time.Duration
+		src *string
+		key string
+	}{
+		{&c.Server.HeartbeatGrace, s.HeartbeatGrace, "heartbeat_grace"},
+		{&c.Server.EvalGCThreshold, s.EvalGCThreshold, "eval_gc_threshold"},
+		{&c.Server.JobGCThreshold, s.JobGCThreshold, "job_gc_threshold"},
+		{&c.Server.NodeGCThreshold, s.NodeGCThreshold, "node_gc_threshold"},
+	} {
+		if err := setDuration(d.dst, d.src, "server."+d.key); err != nil {
+			return err
+		}
+	}
+	if s.ServerJoin != nil {
+		c.Server.RetryJoin = append(c.Server.RetryJoin, s.ServerJoin.RetryJoin...)
+	}
+	return nil
+}
+
+func (c *Config) mergeClient(f *fileClient) error {
+	if f == nil {
+		return nil
+	}
+	cl := &c.Client
+	setBool(&cl.Enabled, f.Enabled)
+	if len(f.Servers) > 0 {
+		cl.Servers = f.Servers
+	}
+	for _, s := range []struct {
+		dst *string
+		src *string
+	}{
+		{&cl.StateDir, f.StateDir}, {&cl.AllocDir, f.AllocDir}, {&cl.NetworkInterface, f.NetworkInterface},
+		{&cl.NodeClass, f.NodeClass}, {&cl.NodePool, f.NodePool}, {&cl.CNIPath, f.CNIPath},
+		{&cl.CNIConfigDir, f.CNIConfigDir}, {&cl.BridgeNetworkName, f.BridgeName},
+		{&cl.BridgeSubnet, f.BridgeSubnet}, {&cl.CNIInterfacePrefix, f.CNIInterfacePrefix},
+	} {
+		setStr(s.dst, s.src)
+	}
+	setBool(&cl.BridgeHairpin, f.BridgeHairpin)
+	setInt(&cl.MinDynamicPort, f.MinDynamicPort)
+	setInt(&cl.MaxDynamicPort, f.MaxDynamicPort)
+	if err := setDuration(&cl.MaxKillTimeout, f.MaxKillTimeout, "client.max_kill_timeout"); err != nil {
+		return err
+	}
+	if err := setDuration(&cl.GCInterval, f.GCInterval, "client.gc_interval"); err != nil {
+		return err
+	}
+	cl.Meta = mergeStrings(cl.Meta, f.Meta)
+	cl.Options = mergeStrings(cl.Options, f.Options)
+	if f.ChrootEnv != nil {
+		cl.ChrootEnv = mergeStrings(cl.ChrootEnv, f.ChrootEnv)
+	}
+	if r := f.Reserved; r != nil {
+		setInt(&cl.Reserved.CPU, r.CPU)
+		setStr(&cl.Reserved.Cores, r.Cores)
+		setInt(&cl.Reserved.MemoryMB, r.Memory)
+		setInt(&cl.Reserved.DiskMB, r.Disk)
+		setStr(&cl.Reserved.ReservedPorts, r.ReservedPorts)
+	}
+	for _, v := range f.HostVolumes {
+		cl.HostVolumes[v.Name] = HostVolume{Path: v.Path, ReadOnly: v.ReadOnly}
+	}
+	for _, n := range f.HostNetworks {
+		hn := HostNetwork{}
+		setStr(&hn.CIDR, n.CIDR)
+		setStr(&hn.Interface, n.Interface)
+		setStr(&hn.ReservedPorts, n.ReservedPorts)
+		cl.HostNetworks[n.Name] = hn
+	}
+	return nil
+}
+
+func setStr(dst *string, src *string) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+func setInt(dst *int, src *int) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+func setBool(dst *bool, src *bool) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+func setDuration(dst *time.Duration, src *string, key string) error {
+	if src == nil {
+		return nil
+	}
+	d, err := time.ParseDuration(*src)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not a duration (use e.g. \"30s\", \"5m\")", key, *src)
+	}
+	*dst = d
+	return nil
+}
+
+// Validate reports every problem with the resolved configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if !c.Server.Enabled && !c.Client.Enabled {
+		errs = append(errs, errors.New("neither server nor client is enabled: set server { enabled = true } and/or client { enabled = true }, or use -dev"))
+	}
+	if c.DataDir == "" && !c.DevMode {
+		errs = append(errs, errors.New("data_dir must be set (or run with -dev for a temporary one)"))
+	}
+	if net.ParseIP(c.BindAddr) == nil {
+		errs = append(errs, fmt.Errorf("bind_addr %q is not an IP address", c.BindAddr))
+	}
+	for name, p := range map[string]int{"http": c.Ports.HTTP, "rpc": c.Ports.RPC, "serf": c.Ports.Serf} {
+		if p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("ports.%s %d is out of range", name, p))
+		}
+	}
+	if c.Server.Enabled && c.Server.BootstrapExpect < 1 {
+		errs = append(errs, fmt.Errorf("server.bootstrap_expect must be at least 1, not %d", c.Server.BootstrapExpect))
+	}
+	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 {
+		errs = append(errs, errors.New("client.servers must list at least one server when this agent is not a server"))
+	}
+	if c.Client.MinDynamicPort < 1 || c.Client.MaxDynamicPort > 65535 || c.Client.MinDynamicPort > c.Client.MaxDynamicPort {
+		errs = append(errs, fmt.Errorf("client dynamic port range %d-%d is invalid", c.Client.MinDynamicPort, c.Client.MaxDynamicPort))
+	}
+	for name, v := range c.Client.HostVolumes {
+		if v.Path == "" {
+			errs = append(errs, fmt.Errorf("client.host_volume %q: path must be set", name))
+		}
+	}
+	for name, n := range c.Client.HostNetworks {
+		if n.CIDR == "" && n.Interface == "" {
+			errs = append(errs, fmt.Errorf("client.host_network %q: set cidr or interface", name))
+		}
+	}
+	if _, err := parseLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// PluginEnabled reports whether a driver plugin's config says enabled = true.
+func (c *Config) PluginEnabled(name string) bool {
+	v, ok := c.Plugins[name]["enabled"]
+	if !ok {
+		return false
+	}
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string:
+		ok, _ := strconv.ParseBool(b)
+		return ok
+	}
+	return false
+}
+
+// advertiseAddr returns the advertised host:port for a port, defaulting to the
+// bind address (or loopback when bound to all interfaces in dev mode).
+func (c *Config) advertiseAddr(explicit string, port int) string {
+	if explicit != "" {
+		if _, _, err := net.SplitHostPort(explicit); err == nil {
+			return explicit
+		}
+		return net.JoinHostPort(explicit, strconv.Itoa(port))
+	}
+	host := c.BindAddr
+	if host == "0.0.0.0" || host == "::" {
+		host = firstNonLoopback()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func firstNonLoopback() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+func parseLogLevel(s string) (string, error) {
+	switch strings.ToUpper(s) {
+	case "TRACE", "DEBUG":
+		return "DEBUG", nil
+	case "INFO", "":
+		return "INFO", nil
+	case "WARN", "WARNING":
+		return "WARN", nil
+	case "ERROR", "ERR":
+		return "ERROR", nil
+	}
+	return "", fmt.Errorf("log_level %q is not one of TRACE, DEBUG, INFO, WARN, ERROR", s)
+}

@@ -1,0 +1,113 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigFileMergesOverDevDefaults(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "a.hcl", `
+ports { http = 14646 }
+client {
+  node_class = "edge"
+  meta { rack = "r1" }
+  options = { "driver.raw_exec.enable" = "1" }
+  reserved { memory = 256 }
+  host_volume "mysql" { path = "/opt/mysql" }
+}
+server { heartbeat_grace = "30s" }
+plugin "raw_exec" {
+  config {
+    enabled = false
+  }
+}
+`)
+	c := DevConfig()
+	if err := loadConfigPaths(c, []string{p}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Ports.HTTP != 14646 || c.Ports.RPC != 4647 {
+		t.Errorf("ports: %+v", c.Ports)
+	}
+	if !c.Server.Enabled || !c.Client.Enabled || c.BindAddr != "127.0.0.1" {
+		t.Errorf("dev defaults lost: %+v", c)
+	}
+	if c.Client.NodeClass != "edge" || c.Client.Meta["rack"] != "r1" || c.Client.Options["driver.raw_exec.enable"] != "1" {
+		t.Errorf("client: %+v", c.Client)
+	}
+	if c.Client.Reserved.MemoryMB != 256 || c.Client.HostVolumes["mysql"].Path != "/opt/mysql" {
+		t.Errorf("reserved/volumes: %+v", c.Client)
+	}
+	if c.Server.HeartbeatGrace != 30*time.Second {
+		t.Errorf("grace: %v", c.Server.HeartbeatGrace)
+	}
+	if c.PluginEnabled("raw_exec") {
+		t.Error("file should have disabled raw_exec")
+	}
+}
+
+func TestConfigDirReadsFilesInOrder(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "10-base.hcl", `datacenter = "dc1"
+name = "a"`)
+	writeFile(t, dir, "20-over.hcl", `datacenter = "dc2"`)
+	writeFile(t, dir, "notes.txt", `this is not config`)
+	c := DefaultConfig()
+	if err := loadConfigPaths(c, []string{dir}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Datacenter != "dc2" || c.NodeName != "a" {
+		t.Fatalf("got dc=%s name=%s", c.Datacenter, c.NodeName)
+	}
+}
+
+func TestConfigErrorsNamePositions(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"unknown attribute", "dat_dir = \"/x\"\n", "bad.hcl:1:1"},
+		{"unknown block", "server {\n  enabld = true\n}\n", "bad.hcl:2:3"},
+		{"wrong type", "ports { http = \"abc\" }\n", "bad.hcl:1:17"},
+		{"bad duration", "server { heartbeat_grace = \"10x\" }\n", "heartbeat_grace"},
+		{"unknown client key", "client {\n  colour = \"red\"\n}\n", "bad.hcl:2:3"},
+		{"syntax", "client {\n", "bad.hcl:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, t.TempDir(), "bad.hcl", tc.body)
+			err := loadConfigPaths(DefaultConfig(), []string{p})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	c := DefaultConfig()
+	c.BindAddr = "nope"
+	c.Client.MinDynamicPort = 40000
+	c.Client.MaxDynamicPort = 30000
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"neither server nor client", "data_dir must be set", "bind_addr", "dynamic port range"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	if err := DevConfig().Validate(); err != nil {
+		t.Fatalf("dev config invalid: %v", err)
+	}
+}

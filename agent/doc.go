@@ -1,0 +1,11 @@
+// Package agent runs a roam agent: a server, a client, or both in one process,
+// with the HTTP API in front. It is a library first: tests, `roam agent -dev`
+// and `roam agent -config` all build an Agent from a Config with New.
+//
+//	config.go       resolved Config, defaults, the -dev preset, validation
+//	config_file.go  HCL agent config files (strict, positioned errors)
+//	agent.go        New, Shutdown: wiring server → client → HTTP
+//	info.go         what /v1/agent/self, /members and /health report
+//	server_rpc.go   RPC to remote servers for client-only agents
+//	command.go      the `roam agent` command: flags, env, signals
+package agent

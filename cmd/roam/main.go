@@ -1,0 +1,47 @@
+// Command roam is the single roam binary: CLI, agent and task executor.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/roam-sh/roam/agent"
+	"github.com/roam-sh/roam/cli"
+	"github.com/roam-sh/roam/drivers/executor"
+	"github.com/roam-sh/roam/internal/version"
+)
+
+func main() {
+	// The executor is started by task drivers with a fixed argument list;
+	// dispatch it before building the CLI so that its stdout handshake and
+	// signal handling are untouched.
+	if len(os.Args) > 1 && os.Args[1] == executor.SubcommandName {
+		os.Exit(executor.Main(os.Args[2:]))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	root := cli.NewRootCommand(cli.Options{Version: version.Version}, agent.Command(), executorCommand())
+	code := cli.Run(ctx, root, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// executorCommand documents the hidden `roam executor` subcommand in the
+// command tree; main dispatches it before cobra runs.
+func executorCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:                executor.SubcommandName + " <spec.json>",
+		Short:              "Run a task executor (started by task drivers)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if code := executor.Main(args); code != 0 {
+				return &cli.ExitError{Code: code}
+			}
+			return nil
+		},
+	}
+}
