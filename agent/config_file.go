@@ -16,19 +16,19 @@ import (
 // fileConfig is the shape of an agent configuration file. Scalars are pointers
 // so that a file only overrides what it sets; merge() lays it over defaults.
 type fileConfig struct {
-	DataDir    *string          `hcl:"data_dir,optional"`
-	BindAddr   *string          `hcl:"bind_addr,optional"`
-	Region     *string          `hcl:"region,optional"`
-	Datacenter *string          `hcl:"datacenter,optional"`
-	Name       *string          `hcl:"name,optional"`
-	LogLevel   *string          `hcl:"log_level,optional"`
-	LogJSON    *bool            `hcl:"log_json,optional"`
-	Ports      *filePorts       `hcl:"ports,block"`
-	Advertise  *fileAdvertise   `hcl:"advertise,block"`
-	Server     *fileServer      `hcl:"server,block"`
-	Client     *fileClient      `hcl:"client,block"`
-	Plugins    []*filePlugin    `hcl:"plugin,block"`
-	Remain     hcl.Body         `hcl:",remain"`
+	DataDir    *string        `hcl:"data_dir,optional"`
+	BindAddr   *string        `hcl:"bind_addr,optional"`
+	Region     *string        `hcl:"region,optional"`
+	Datacenter *string        `hcl:"datacenter,optional"`
+	Name       *string        `hcl:"name,optional"`
+	LogLevel   *string        `hcl:"log_level,optional"`
+	LogJSON    *bool          `hcl:"log_json,optional"`
+	Ports      *filePorts     `hcl:"ports,block"`
+	Advertise  *fileAdvertise `hcl:"advertise,block"`
+	Server     *fileServer    `hcl:"server,block"`
+	Client     *fileClient    `hcl:"client,block"`
+	Plugins    []*filePlugin  `hcl:"plugin,block"`
+	Remain     hcl.Body       `hcl:",remain"`
 }
 
 type filePorts struct {
@@ -59,26 +59,26 @@ type fileJoin struct {
 }
 
 type fileClient struct {
-	Enabled           *bool               `hcl:"enabled,optional"`
-	Servers           []string            `hcl:"servers,optional"`
-	StateDir          *string             `hcl:"state_dir,optional"`
-	AllocDir          *string             `hcl:"alloc_dir,optional"`
-	NetworkInterface  *string             `hcl:"network_interface,optional"`
-	NodeClass         *string             `hcl:"node_class,optional"`
-	NodePool          *string             `hcl:"node_pool,optional"`
-	Reserved          *fileReserved       `hcl:"reserved,block"`
-	MinDynamicPort    *int                `hcl:"min_dynamic_port,optional"`
-	MaxDynamicPort    *int                `hcl:"max_dynamic_port,optional"`
-	MaxKillTimeout    *string             `hcl:"max_kill_timeout,optional"`
-	CNIPath           *string             `hcl:"cni_path,optional"`
-	CNIConfigDir      *string             `hcl:"cni_config_dir,optional"`
-	BridgeName        *string             `hcl:"bridge_network_name,optional"`
-	BridgeSubnet      *string             `hcl:"bridge_network_subnet,optional"`
-	BridgeHairpin     *bool               `hcl:"bridge_network_hairpin_mode,optional"`
+	Enabled            *bool              `hcl:"enabled,optional"`
+	Servers            []string           `hcl:"servers,optional"`
+	StateDir           *string            `hcl:"state_dir,optional"`
+	AllocDir           *string            `hcl:"alloc_dir,optional"`
+	NetworkInterface   *string            `hcl:"network_interface,optional"`
+	NodeClass          *string            `hcl:"node_class,optional"`
+	NodePool           *string            `hcl:"node_pool,optional"`
+	Reserved           *fileReserved      `hcl:"reserved,block"`
+	MinDynamicPort     *int               `hcl:"min_dynamic_port,optional"`
+	MaxDynamicPort     *int               `hcl:"max_dynamic_port,optional"`
+	MaxKillTimeout     *string            `hcl:"max_kill_timeout,optional"`
+	CNIPath            *string            `hcl:"cni_path,optional"`
+	CNIConfigDir       *string            `hcl:"cni_config_dir,optional"`
+	BridgeName         *string            `hcl:"bridge_network_name,optional"`
+	BridgeSubnet       *string            `hcl:"bridge_network_subnet,optional"`
+	BridgeHairpin      *bool              `hcl:"bridge_network_hairpin_mode,optional"`
 	CNIInterfacePrefix *string            `hcl:"cni_interface_prefix,optional"`
-	HostVolumes       []*fileHostVolume   `hcl:"host_volume,block"`
-	HostNetworks      []*fileHostNetwork  `hcl:"host_network,block"`
-	GCInterval        *string             `hcl:"gc_interval,optional"`
+	HostVolumes        []*fileHostVolume  `hcl:"host_volume,block"`
+	HostNetworks       []*fileHostNetwork `hcl:"host_network,block"`
+	GCInterval         *string            `hcl:"gc_interval,optional"`
 	// Remain holds meta, options and chroot_env, which may be written either as
 	// blocks (meta { a = "b" }) or as attributes (meta = { "a.b" = "c" }).
 	Remain hcl.Body `hcl:",remain"`
@@ -168,7 +168,6 @@ func mergeStrings(dst, src map[string]string) map[string]string {
 	return dst
 }
 
-
 type fileReserved struct {
 	CPU           *int    `hcl:"cpu,optional"`
 	Cores         *string `hcl:"cores,optional"`
@@ -191,7 +190,7 @@ type fileHostNetwork struct {
 }
 
 type filePlugin struct {
-	Name   string      `hcl:"name,label"`
+	Name   string            `hcl:"name,label"`
 	Config *filePluginConfig `hcl:"config,block"`
 }
 

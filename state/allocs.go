@@ -72,6 +72,10 @@ func stopAllocTxn(txn *memdb.Txn, index uint64, stop *structs.Allocation, now in
 	if stop.FollowupEvalID != "" {
 		a.FollowupEvalID = stop.FollowupEvalID
 	}
+	if stop.NextAllocation != "" {
+		// The scheduler names the replacement of an allocation it stops.
+		a.NextAllocation = stop.NextAllocation
+	}
 	a.ModifyIndex, a.AllocModifyIndex = index, index
 	a.ModifyTime = nowOr(now)
 	if err := txn.Insert(tableAllocs, a); err != nil {

@@ -241,22 +241,22 @@ type TaskEvent struct {
 	Details        map[string]string
 	Message        string
 
-	FailsTask      bool
-	RestartReason  string
-	SetupError     string
-	DriverError    string
-	DriverMessage  string
-	ExitCode       int
-	Signal         int
-	KillReason     string
-	KillTimeout    time.Duration
-	KillError      string
-	StartDelay     int64
-	DownloadError  string
-	ValidationError string
-	FailedSibling  string
+	FailsTask        bool
+	RestartReason    string
+	SetupError       string
+	DriverError      string
+	DriverMessage    string
+	ExitCode         int
+	Signal           int
+	KillReason       string
+	KillTimeout      time.Duration
+	KillError        string
+	StartDelay       int64
+	DownloadError    string
+	ValidationError  string
+	FailedSibling    string
 	TaskSignalReason string
-	TaskSignal     string
+	TaskSignal       string
 }
 
 // NewTaskEvent starts an event of the given type at the current time.
@@ -294,11 +294,11 @@ type NodeScoreMeta struct {
 
 // AllocUpdateFromClient is what a client sends when an allocation changes.
 type AllocUpdateFromClient struct {
-	ID            string
-	ClientStatus  AllocClientStatus
+	ID                string
+	ClientStatus      AllocClientStatus
 	ClientDescription string
-	TaskStates    map[string]*TaskState
-	NetworkStatus *AllocNetworkStatus
-	DeploymentStatus *AllocDeploymentStatus
-	ModifyTime    int64
+	TaskStates        map[string]*TaskState
+	NetworkStatus     *AllocNetworkStatus
+	DeploymentStatus  *AllocDeploymentStatus
+	ModifyTime        int64
 }
