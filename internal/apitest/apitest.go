@@ -1,8 +1,3 @@
-// Package apitest starts a real roam server in-process with the HTTP API in
-// front of it, for the tests of httpapi, api and cli. Nothing is mocked: jobs
-// go through Raft, the real schedulers place them on simulated nodes
-// registered over RPC (there is no client agent, so allocations stay
-// "pending" on their nodes).
 package apitest
 
 import (

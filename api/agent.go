@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// Agent is the endpoints about the agent answering the request.
+type Agent struct{ c *Client }
+
+// Agent returns the agent endpoints.
+func (c *Client) Agent() *Agent { return &Agent{c: c} }
+
+// Self describes the agent: its configuration, membership and stats.
+func (a *Agent) Self() (*AgentSelf, error) {
+	var out AgentSelf
+	if _, err := a.c.query("/v1/agent/self", &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Members lists the servers of the agent's region.
+func (a *Agent) Members() (*ServerMembers, error) {
+	var out ServerMembers
+	if _, err := a.c.query("/v1/agent/members", &out, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Health reports the agent's health. An unhealthy agent answers 500 with the
+// same body, which is decoded too: the error is then nil and Healthy false.
+func (a *Agent) Health() (*AgentHealthResponse, error) {
+	r := a.c.newRequest(http.MethodGet, "/v1/agent/health")
+	resp, err := a.c.do(context.Background(), r)
+	if err != nil {
+		if se, ok := err.(*StatusError); ok && se.Code == http.StatusInternalServerError {
+			var out AgentHealthResponse
+			if json.Unmarshal([]byte(se.Body), &out) == nil {
+				return &out, nil
+			}
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out AgentHealthResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("decode agent health: %w", err)
+	}
+	return &out, nil
+}

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/roam-sh/roam/api"
+)
+
+// allocStatusCommand is `roam alloc status <alloc>`.
+func (a *app) allocStatusCommand() *cobra.Command {
+	var verbose bool
+	var out *outputFlags
+	cmd := &cobra.Command{
+		Use:               "status [flags] <alloc>",
+		ValidArgsFunction: a.completeAllocs(),
+		Short:             "Show an allocation: placement, tasks and their recent events",
+		Args:              cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			id, err := resolveAlloc(c, w, args[0])
+			if err != nil {
+				return err
+			}
+			alloc, _, err := c.Allocations().Info(id, nil)
+			if err != nil {
+				return fmt.Errorf("read allocation %q: %w", shortID(id, false), err)
+			}
+			if out.wanted() {
+				return out.print(w, alloc)
+			}
+			a.writeAllocStatus(w, alloc, verbose)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "print full IDs and placement metrics")
+	out = addOutputFlags(cmd)
+	return cmd
+}
+
+func (a *app) writeAllocStatus(w io.Writer, al *api.Allocation, verbose bool) {
+	now := a.opts.Now()
+	fmt.Fprint(w, kv([][2]string{
+		{"ID", al.ID}, {"Eval ID", shortID(al.EvalID, verbose)}, {"Name", al.Name},
+		{"Node ID", shortID(al.NodeID, verbose)}, {"Node Name", orNone(al.NodeName)},
+		{"Job ID", al.JobID}, {"Job Version", fmt.Sprint(al.JobVersion)},
+		{"Client Status", string(al.ClientStatus)}, {"Client Description", orNone(al.ClientDescription)},
+		{"Desired Status", string(al.DesiredStatus)}, {"Desired Description", orNone(al.DesiredDescription)},
+		{"Created", ago(now, al.CreateTime)}, {"Modified", ago(now, al.ModifyTime)},
+	}))
+	if al.NextAllocation != "" {
+		fmt.Fprintf(w, "Replaced by allocation %q\n", shortID(al.NextAllocation, verbose))
+	}
+	if verbose && al.Metrics != nil {
+		fmt.Fprintf(w, "\nPlacement Metrics\n%s", kv([][2]string{
+			{"Nodes Evaluated", fmt.Sprint(al.Metrics.NodesEvaluated)},
+			{"Nodes Filtered", fmt.Sprint(al.Metrics.NodesFiltered)},
+			{"Nodes Exhausted", fmt.Sprint(al.Metrics.NodesExhausted)},
+		}))
+	}
+	for _, task := range taskNames(al) {
+		writeTaskState(w, al, task)
+	}
+}
+
+// taskNames lists the allocation's tasks: those with a state, else those of
+// its group.
+func taskNames(al *api.Allocation) []string {
+	if len(al.TaskStates) > 0 {
+		return sortedKeys(al.TaskStates)
+	}
+	var names []string
+	if tg := al.LookupTaskGroup(); tg != nil {
+		for _, t := range tg.Tasks {
+			names = append(names, t.Name)
+		}
+	}
+	return names
+}
+
+func writeTaskState(w io.Writer, al *api.Allocation, task string) {
+	st := al.TaskStates[task]
+	state := "pending"
+	if st != nil {
+		state = string(st.State)
+	}
+	fmt.Fprintf(w, "\nTask %q is %q\n", task, state)
+	writeTaskResources(w, al, task)
+	if st == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nTask Events:\n%s", kv([][2]string{
+		{"Started At", formatTime(st.StartedAt)}, {"Finished At", formatTime(st.FinishedAt)},
+		{"Total Restarts", fmt.Sprint(st.Restarts)}, {"Last Restart", formatTime(st.LastRestart)},
+	}))
+	fmt.Fprintf(w, "\nRecent Events:\n%s", eventTable(st.Events))
+}
+
+func writeTaskResources(w io.Writer, al *api.Allocation, task string) {
+	if al.AllocatedResources == nil || al.AllocatedResources.Tasks[task] == nil {
+		return
+	}
+	r := al.AllocatedResources.Tasks[task]
+	var addrs []string
+	for _, p := range al.AllocatedResources.Shared.Ports {
+		addrs = append(addrs, fmt.Sprintf("%s: %s:%d", p.Label, p.HostIP, p.Value))
+	}
+	for _, n := range r.Networks {
+		for _, p := range append(append([]api.Port(nil), n.ReservedPorts...), n.DynamicPorts...) {
+			addrs = append(addrs, fmt.Sprintf("%s: %s:%d", p.Label, n.IP, p.Value))
+		}
+	}
+	sort.Strings(addrs)
+	rows := [][]string{{"CPU", "Memory", "Disk", "Addresses"}, {
+		fmt.Sprintf("%d MHz", r.Cpu.CpuShares), fmt.Sprintf("%d MiB", r.Memory.MemoryMB),
+		fmt.Sprintf("%d MiB", al.AllocatedResources.Shared.DiskMB), orNone(strings.Join(addrs, ", ")),
+	}}
+	fmt.Fprintf(w, "Task Resources:\n%s", table(rows))
+}
+
+// eventTable lists a task's events, newest first, at most ten.
+func eventTable(events []*api.TaskEvent) string {
+	rows := [][]string{{"Time", "Type", "Description"}}
+	for i := len(events) - 1; i >= 0 && len(rows) <= 10; i-- {
+		e := events[i]
+		rows = append(rows, []string{formatUnixNano(e.Time), e.Type, eventDescription(e)})
+	}
+	return table(rows)
+}
+
+// eventDescription is the event's display message, or one built from its
+// details for events that have none.
+func eventDescription(e *api.TaskEvent) string {
+	if e.DisplayMessage != "" {
+		return e.DisplayMessage
+	}
+	switch e.Type {
+	case "Received":
+		return "Task received by client"
+	case "Started":
+		return "Task started by client"
+	case "Terminated":
+		s := fmt.Sprintf("Exit Code: %d", e.ExitCode)
+		if e.Signal != 0 {
+			s += fmt.Sprintf(", Signal: %d", e.Signal)
+		}
+		return s
+	case "Driver Failure":
+		return firstNonEmpty(e.DriverError, e.Message)
+	case "Killing":
+		return fmt.Sprintf("Sent interrupt. Waiting %s before force killing", time.Duration(e.KillTimeout))
+	case "Killed":
+		return firstNonEmpty(e.KillError, "Task successfully killed")
+	case "Restarting":
+		return fmt.Sprintf("Task restarting in %s", time.Duration(e.StartDelay))
+	case "Sibling Task Failed":
+		return fmt.Sprintf("Task's sibling %q failed", e.FailedSibling)
+	case "Setup Failure":
+		return firstNonEmpty(e.SetupError, e.Message)
+	}
+	return e.Message
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/jobspec"
+)
+
+// The job commands parse job files locally (not through /v1/jobs/parse):
+// local parsing may read files next to the job (file(), templates), sees
+// NOMAD_VAR_* from the user's environment and reports errors with the real
+// file name. This is the one place the CLI uses a package other than api.
+
+// jobFileFlags are the flags of commands that read a job file.
+type jobFileFlags struct {
+	vars     []string
+	varFiles []string
+}
+
+func addJobFileFlags(cmd *cobra.Command) *jobFileFlags {
+	f := &jobFileFlags{}
+	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a job variable (name=value; repeatable)")
+	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read job variables from a file (HCL or JSON; repeatable)")
+	return f
+}
+
+// parsedJob is a job read from a file, with what is needed to submit its
+// source along with it.
+type parsedJob struct {
+	job        *api.Job
+	submission *api.JobSubmission
+}
+
+// readJobFile parses path ("-" for stdin) with the flags' variables.
+func (a *app) readJobFile(path string, f *jobFileFlags) (*parsedJob, error) {
+	src, name, err := a.readSource(path)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := parseVarFlags(f.vars)
+	if err != nil {
+		return nil, err
+	}
+	varContents, err := readVarFiles(f.varFiles)
+	if err != nil {
+		return nil, err
+	}
+	job, err := jobspec.Parse(name, src, jobspec.ParseOptions{
+		Vars: vars, VarFiles: f.varFiles, VarFileContents: varContents,
+		Env: a.opts.Environ(), AllowFS: true,
+	})
+	if err != nil {
+		return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("parse job file %s:\n%v", name, err)}
+	}
+	return &parsedJob{job: job, submission: submission(src, vars, varContents, f.varFiles)}, nil
+}
+
+func (a *app) readSource(path string) ([]byte, string, error) {
+	if path == "-" {
+		src, err := io.ReadAll(a.opts.Stdin)
+		if err != nil {
+			return nil, "", fmt.Errorf("read job from stdin: %w", err)
+		}
+		return src, "<stdin>", nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("read job file: %w", err)
+	}
+	return src, path, nil
+}
+
+// parseVarFlags splits -var name=value flags.
+func parseVarFlags(flags []string) (map[string]string, error) {
+	vars := map[string]string{}
+	for _, v := range flags {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("invalid -var %q: want name=value", v)
+		}
+		vars[strings.TrimSpace(name)] = value
+	}
+	return vars, nil
+}
+
+func readVarFiles(paths []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read variable file: %w", err)
+		}
+		out[p] = b
+	}
+	return out, nil
+}
+
+// submission records the source so that `job inspect` can show the file a
+// version came from.
+func submission(src []byte, vars map[string]string, varFiles map[string][]byte, order []string) *api.JobSubmission {
+	format := "hcl2"
+	if trimmed := strings.TrimSpace(string(src)); strings.HasPrefix(trimmed, "{") {
+		format = "json"
+	}
+	var files []string
+	for _, p := range order {
+		files = append(files, string(varFiles[p]))
+	}
+	return &api.JobSubmission{Source: string(src), Format: format, VariableFlags: vars, Variables: strings.Join(files, "\n")}
+}

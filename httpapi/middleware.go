@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+)
+
+// chain wraps the router in the middleware, outermost first:
+//
+//  1. logRequests: sees the final status of every request, including the
+//     500 written for a recovered panic, so it must be outside recoverPanics.
+//  2. recoverPanics: the last line of defence; no input may crash the agent.
+//  3. limitBody: caps bodies before any handler reads them.
+//  4. defaultMeta: the X-Nomad-* headers every response carries; endpoints
+//     that know better overwrite them.
+func chain(next http.Handler, logger *slog.Logger, maxBody int64) http.Handler {
+	next = defaultMeta(next)
+	next = limitBody(next, maxBody)
+	next = recoverPanics(next, logger)
+	return logRequests(next, logger)
+}
+
+// recorder remembers the status written, for logging and for knowing whether
+// a panic left room to write a 500.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and friends through the
+// recorder (streaming client endpoints need them).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		logger.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery,
+			"status", rec.status, "duration", time.Since(start))
+	})
+}
+
+func recoverPanics(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, ok := w.(*recorder)
+		if !ok {
+			rec = &recorder{ResponseWriter: w}
+		}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v)
+			}
+			logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rec.status == 0 {
+				writeError(rec, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func limitBody(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeError(w, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, max))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func defaultMeta(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set(headerIndex, "0")
+		h.Set(headerKnownLeader, "false")
+		h.Set(headerLastContact, "0")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+)
+
+// endpoint handles one API request. It returns the object to encode as JSON,
+// or an error that respond maps to a status code. Endpoints set metadata
+// headers themselves (setQueryMeta, setIndex) before returning.
+type endpoint func(w http.ResponseWriter, r *http.Request) (any, error)
+
+// routes registers every /v1 path. Writes accept PUT and POST, as Nomad's
+// do; Nomad's Go client uses PUT.
+func (h *handlers) routes(mux *http.ServeMux) {
+	add := func(methods, path string, fn endpoint) {
+		for _, m := range strings.Fields(methods) {
+			mux.Handle(m+" "+path, h.wrap(fn))
+		}
+	}
+	const write = "PUT POST"
+
+	add("GET", "/v1/jobs", h.jobList)
+	add(write, "/v1/jobs", h.jobsRegister)
+	add(write, "/v1/jobs/parse", h.jobsParse)
+	add(write, "/v1/validate/job", h.jobValidate)
+
+	add("GET", "/v1/job/{id}", h.jobInfo)
+	add(write, "/v1/job/{id}", h.jobRegister)
+	add("DELETE", "/v1/job/{id}", h.jobDeregister)
+	add("GET", "/v1/job/{id}/allocations", h.jobAllocations)
+	add("GET", "/v1/job/{id}/evaluations", h.jobEvaluations)
+	add("GET", "/v1/job/{id}/versions", h.jobVersions)
+	add("GET", "/v1/job/{id}/summary", h.jobSummary)
+	add(write, "/v1/job/{id}/plan", h.jobPlan)
+	add(write, "/v1/job/{id}/revert", h.jobRevert)
+	add(write, "/v1/job/{id}/stable", h.jobStable)
+	add(write, "/v1/job/{id}/evaluate", h.jobEvaluate)
+
+	add("GET", "/v1/allocations", h.allocList)
+	add("GET", "/v1/allocation/{id}", h.allocInfo)
+	add(write, "/v1/allocation/{id}/stop", h.allocStop)
+
+	add("GET", "/v1/evaluations", h.evalList)
+	add("GET", "/v1/evaluation/{id}", h.evalInfo)
+	add("GET", "/v1/evaluation/{id}/allocations", h.evalAllocations)
+
+	add("GET", "/v1/nodes", h.nodeList)
+	add("GET", "/v1/node/{id}", h.nodeInfo)
+	add("GET", "/v1/node/{id}/allocations", h.nodeAllocations)
+	add(write, "/v1/node/{id}/drain", h.nodeDrain)
+	add(write, "/v1/node/{id}/eligibility", h.nodeEligibility)
+	add(write, "/v1/node/{id}/evaluate", h.nodeEvaluate)
+
+	add("GET", "/v1/status/leader", h.statusLeader)
+	add("GET", "/v1/status/peers", h.statusPeers)
+	add("GET", "/v1/agent/self", h.agentSelf)
+	add("GET", "/v1/agent/members", h.agentMembers)
+	mux.HandleFunc("GET /v1/agent/health", h.agentHealth)
+	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
+
+	mux.HandleFunc("/v1/client/", h.clientAPI)
+}

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/roam-sh/roam/api"
+)
+
+// DefaultMaxBodyBytes caps request bodies when Config.MaxBodyBytes is zero.
+// Job files are small; 16 MiB leaves room for generated jobs with large
+// templates while bounding what one request can make the agent buffer.
+const DefaultMaxBodyBytes int64 = 16 << 20
+
+// RPCer calls a server endpoint ("Job.Register") with a structs request and
+// a pointer to its reply. *server.Server satisfies it in-process; errors it
+// returns are mapped to status codes by statusCode.
+type RPCer interface {
+	RPC(method string, args, reply any) error
+}
+
+// AgentInfo is what the agent tells about itself for /v1/agent/*. The agent
+// implements it; every method must be safe for concurrent use.
+type AgentInfo interface {
+	// Self describes the agent: "config" (at least Region, Datacenter,
+	// NodeName, Version), "member" (this agent as a server member) and
+	// "stats".
+	Self() (*api.AgentSelf, error)
+	// Members lists the servers of the agent's region.
+	Members() (*api.ServerMembers, error)
+	// Health reports the health of each role the agent runs. Any role not ok
+	// makes /v1/agent/health answer 500.
+	Health() *api.AgentHealthResponse
+}
+
+// ClientAPI serves the client-side endpoints under /v1/client/ (allocation
+// file system, logs, stats, exec, restart, signal). It is the seam the
+// client-endpoints work plugs into: the agent sets it when it runs a client
+// (or can proxy to one). Requests arrive with their full path
+// (/v1/client/fs/logs/<alloc>); the body limit, panic recovery and request
+// log already apply. Nil makes those paths answer 501.
+type ClientAPI interface {
+	http.Handler
+}
+
+// Config configures the HTTP API handler.
+type Config struct {
+	// RPC reaches the servers. Required.
+	RPC RPCer
+	// Agent answers /v1/agent/*; nil makes those paths answer 501.
+	Agent AgentInfo
+	// Client serves /v1/client/...; nil for now (see ClientAPI).
+	Client ClientAPI
+	// Logger receives request logs (debug) and recovered panics (error).
+	// Nil discards.
+	Logger *slog.Logger
+	// MaxBodyBytes caps request bodies (413 beyond); 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// handlers holds the configuration the endpoint methods use.
+type handlers struct {
+	rpc    RPCer
+	agent  AgentInfo
+	client ClientAPI
+	logger *slog.Logger
+}
+
+// New returns the HTTP API handler: the /v1 routes wrapped in the middleware
+// chain (see middleware.go for the order).
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	h := &handlers{rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http")}
+	mux := http.NewServeMux()
+	h.routes(mux)
+	return chain(mux, h.logger, cfg.MaxBodyBytes)
+}
