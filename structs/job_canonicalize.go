@@ -30,7 +30,9 @@ func DefaultMigrateStrategy() *MigrateStrategy {
 // and meaningless as zero, so it is idempotent and safe for jobs from the
 // API as well as from job files. It does not validate: call Validate after.
 func (j *Job) Canonicalize() {
-	if j == nil {
+	// A job with null entries is refused by Validate; leave it untouched so
+	// that canonicalising never trips over them first.
+	if j == nil || len(j.NilEntries()) > 0 {
 		return
 	}
 	if j.Name == "" {

@@ -50,6 +50,12 @@ func (j *Job) Validate() error {
 		p.addf("missing job")
 		return p.err()
 	}
+	if nils := j.NilEntries(); len(nils) > 0 {
+		for _, path := range nils {
+			p.addf("%s is null", path)
+		}
+		return p.err()
+	}
 	j.validateIdentity(p)
 	j.validatePlacement(p)
 	j.validateKind(p)
