@@ -4,33 +4,33 @@ import "time"
 
 // Evaluation asks a scheduler to reconcile a job with the cluster.
 type Evaluation struct {
-	ID                string
-	Namespace         string
-	Priority          int
-	Type              JobType
-	TriggeredBy       EvalTrigger
-	JobID             string
-	JobModifyIndex    uint64
-	NodeID            string
-	NodeModifyIndex   uint64
-	DeploymentID      string
-	Status            EvalStatus
-	StatusDescription string
-	Wait              time.Duration
-	WaitUntil         time.Time
-	NextEval          string
-	PreviousEval      string
-	BlockedEval       string
-	FailedTGAllocs    map[string]*AllocMetric
-	ClassEligibility  map[string]bool
+	ID                   string
+	Namespace            string
+	Priority             int
+	Type                 JobType
+	TriggeredBy          EvalTrigger
+	JobID                string
+	JobModifyIndex       uint64
+	NodeID               string
+	NodeModifyIndex      uint64
+	DeploymentID         string
+	Status               EvalStatus
+	StatusDescription    string
+	Wait                 time.Duration
+	WaitUntil            time.Time
+	NextEval             string
+	PreviousEval         string
+	BlockedEval          string
+	FailedTGAllocs       map[string]*AllocMetric
+	ClassEligibility     map[string]bool
 	EscapedComputedClass bool
-	AnnotatePlan      bool
-	QueuedAllocations map[string]int
-	SnapshotIndex     uint64
-	CreateIndex       uint64
-	ModifyIndex       uint64
-	CreateTime        int64
-	ModifyTime        int64
+	AnnotatePlan         bool
+	QueuedAllocations    map[string]int
+	SnapshotIndex        uint64
+	CreateIndex          uint64
+	ModifyIndex          uint64
+	CreateTime           int64
+	ModifyTime           int64
 }
 
 // Copy returns a deep copy.

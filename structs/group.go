@@ -4,28 +4,28 @@ import "time"
 
 // TaskGroup is a set of tasks placed together on one node as one allocation.
 type TaskGroup struct {
-	Name             string
-	Count            int
-	Update           *UpdateStrategy
-	Migrate          *MigrateStrategy
-	Constraints      []*Constraint
-	Affinities       []*Affinity
-	Spreads          []*Spread
-	RestartPolicy    *RestartPolicy
-	ReschedulePolicy *ReschedulePolicy
-	Disconnect       *DisconnectStrategy
-	EphemeralDisk    *EphemeralDisk
-	Tasks            []*Task
-	Meta             map[string]string
-	Networks         []*NetworkResource
-	Services         []*Service
-	Volumes          map[string]*VolumeRequest
-	Consul           *Consul
-	ShutdownDelay    *time.Duration
+	Name                      string
+	Count                     int
+	Update                    *UpdateStrategy
+	Migrate                   *MigrateStrategy
+	Constraints               []*Constraint
+	Affinities                []*Affinity
+	Spreads                   []*Spread
+	RestartPolicy             *RestartPolicy
+	ReschedulePolicy          *ReschedulePolicy
+	Disconnect                *DisconnectStrategy
+	EphemeralDisk             *EphemeralDisk
+	Tasks                     []*Task
+	Meta                      map[string]string
+	Networks                  []*NetworkResource
+	Services                  []*Service
+	Volumes                   map[string]*VolumeRequest
+	Consul                    *Consul
+	ShutdownDelay             *time.Duration
 	StopAfterClientDisconnect *time.Duration
 	MaxClientDisconnect       *time.Duration
-	Scaling          *ScalingPolicy
-	PreventRescheduleOnLost bool
+	Scaling                   *ScalingPolicy
+	PreventRescheduleOnLost   bool
 }
 
 // LookupTask returns the named task or nil.

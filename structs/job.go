@@ -155,13 +155,13 @@ type TaskGroupSummary struct {
 
 // JobSubmission keeps the source a job was submitted from, for `job inspect -hcl`.
 type JobSubmission struct {
-	Source        string
-	Format        string
-	VariableFlags map[string]string
-	Variables     string
-	Namespace     string
-	JobID         string
-	Version       uint64
+	Source         string
+	Format         string
+	VariableFlags  map[string]string
+	Variables      string
+	Namespace      string
+	JobID          string
+	Version        uint64
 	JobModifyIndex uint64
 }
 

@@ -4,38 +4,38 @@ import "time"
 
 // Node is a client machine as registered with the servers.
 type Node struct {
-	ID         string
+	ID string
 	// SecretID authenticates the client's own RPCs; it is never returned by the API.
-	SecretID   string `json:"-" codec:"SecretID"`
-	Datacenter string
-	Name       string
-	HTTPAddr   string
-	TLSEnabled bool
-	Attributes map[string]string
+	SecretID          string `json:"-" codec:"SecretID"`
+	Datacenter        string
+	Name              string
+	HTTPAddr          string
+	TLSEnabled        bool
+	Attributes        map[string]string
 	NodeResources     *NodeResources
 	ReservedResources *NodeReservedResources
-	Links      map[string]string
-	Meta       map[string]string
-	NodeClass  string
-	NodePool   string
-	CgroupParent string
+	Links             map[string]string
+	Meta              map[string]string
+	NodeClass         string
+	NodePool          string
+	CgroupParent      string
 	// ComputedClass hashes the node's scheduling-relevant fields so the scheduler
 	// can reuse feasibility results across identical nodes.
-	ComputedClass string
-	Drain         bool
-	DrainStrategy *DrainStrategy
+	ComputedClass         string
+	Drain                 bool
+	DrainStrategy         *DrainStrategy
 	SchedulingEligibility NodeEligibility
-	Status            NodeStatus
-	StatusDescription string
-	StatusUpdatedAt   int64
-	Events       []*NodeEvent
-	Drivers      map[string]*DriverInfo
-	HostVolumes  map[string]*ClientHostVolumeConfig
-	HostNetworks map[string]*ClientHostNetworkConfig
-	LastDrain    *DrainMetadata
-	Version      string
-	CreateIndex  uint64
-	ModifyIndex  uint64
+	Status                NodeStatus
+	StatusDescription     string
+	StatusUpdatedAt       int64
+	Events                []*NodeEvent
+	Drivers               map[string]*DriverInfo
+	HostVolumes           map[string]*ClientHostVolumeConfig
+	HostNetworks          map[string]*ClientHostNetworkConfig
+	LastDrain             *DrainMetadata
+	Version               string
+	CreateIndex           uint64
+	ModifyIndex           uint64
 }
 
 // Ready reports whether the node can take new allocations.

@@ -34,7 +34,9 @@ type Task struct {
 func (t *Task) IsMain() bool { return t.Lifecycle == nil || t.Lifecycle.Hook == "" }
 
 // IsPrestart reports whether the task runs before the main tasks.
-func (t *Task) IsPrestart() bool { return t.Lifecycle != nil && t.Lifecycle.Hook == LifecycleHookPrestart }
+func (t *Task) IsPrestart() bool {
+	return t.Lifecycle != nil && t.Lifecycle.Hook == LifecycleHookPrestart
+}
 
 // IsPoststart reports whether the task runs after the main tasks started.
 func (t *Task) IsPoststart() bool {
@@ -42,7 +44,9 @@ func (t *Task) IsPoststart() bool {
 }
 
 // IsPoststop reports whether the task runs after the main tasks stopped.
-func (t *Task) IsPoststop() bool { return t.Lifecycle != nil && t.Lifecycle.Hook == LifecycleHookPoststop }
+func (t *Task) IsPoststop() bool {
+	return t.Lifecycle != nil && t.Lifecycle.Hook == LifecycleHookPoststop
+}
 
 // TaskLifecycleConfig places a task before, beside or after the main tasks.
 type TaskLifecycleConfig struct {
