@@ -1,0 +1,33 @@
+# roam's make targets. `make dev` and `make test` are the two set-up commands
+# the README starts with; keep them working on a fresh Debian machine.
+GO ?= go
+
+.PHONY: build dev test test-setup e2e bench check fuzz
+
+build: ## build bin/roam
+	$(GO) build -o bin/roam ./cmd/roam
+
+dev: ## build roam, start a dev agent and run examples/hello.nomad
+	scripts/dev.sh
+
+test-setup: ## install what the tests need (Debian packages) and start services
+	scripts/test-setup.sh
+
+test: test-setup ## what CI runs: vet and every test
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+e2e: build ## black-box tests of the built binary
+	$(GO) test -count=1 ./e2e/...
+
+bench: ## scheduler benchmarks and the end-to-end scheduling benchmark
+	$(GO) test -run xxx -bench . -benchtime 3x ./scheduler/
+	$(GO) run ./bench/scheduler -nodes 1000 -jobs 100 -allocs 10000
+
+check: ## vet, formatting and the repository layering test
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) test -run 'TestLayering|TestEveryPackageHasADocComment' .
+
+fuzz: ## fuzz the job-file parser for a minute
+	$(GO) test -run xxx -fuzz FuzzParse -fuzztime 60s ./jobspec/
