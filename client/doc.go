@@ -15,7 +15,6 @@
 //	config.go    Config and its defaults; RPCer, the server connection
 //	client.go    Client: New, Run, Shutdown, accessors for the HTTP layer
 //	node.go      building the Node: identity, reservations, fingerprints
-//	class.go     ComputeClass: the node's computed class hash
 //	drivers.go   the built-in driver list and driver fingerprinting
 //	register.go  registration, re-registration and the heartbeat loop
 //	watcher.go   the allocation watcher: diff, pull, add/update/destroy runners

@@ -70,7 +70,7 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry) (*structs.
 	infos, attrs := fingerprintDrivers(context.Background(), reg)
 	n.Drivers = infos
 	maps.Copy(n.Attributes, attrs)
-	n.ComputedClass = ComputeClass(n)
+	n.ComputedClass = n.ComputeClass()
 	return n, nil
 }
 
@@ -85,7 +85,7 @@ func applyDriverFingerprint(n *structs.Node, infos map[string]*structs.DriverInf
 	}
 	n.Drivers = infos
 	maps.Copy(n.Attributes, attrs)
-	n.ComputedClass = ComputeClass(n)
+	n.ComputedClass = n.ComputeClass()
 }
 
 func hostVolumes(m map[string]*structs.ClientHostVolumeConfig) map[string]*structs.ClientHostVolumeConfig {

@@ -45,5 +45,4 @@
 //	alloc_update_batch.go  coalescing of client allocation updates
 //	drainer.go         node drains
 //	core_gc.go         garbage collection of evals, allocs, jobs and nodes
-//	node_class.go      computed node classes
 package server

@@ -68,7 +68,7 @@ func validNodeRegistration(in *structs.Node) (*structs.Node, error) {
 		node.NodePool = structs.DefaultNodePool
 	}
 	if node.ComputedClass == "" {
-		node.ComputedClass = computeNodeClass(node)
+		node.ComputedClass = node.ComputeClass()
 	}
 	return node, nil
 }

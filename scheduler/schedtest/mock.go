@@ -2,10 +2,6 @@ package schedtest
 
 import (
 	"fmt"
-	"hash/fnv"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/roam-sh/roam/structs"
@@ -56,27 +52,8 @@ func MockNode() *structs.Node {
 	return n
 }
 
-// ComputeClass sets the node's computed class from the fields that class
-// caching may rely on: datacenter, pool, class, non-unique attributes and
-// meta, drivers, host volumes and networks.
-func ComputeClass(n *structs.Node) {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%s|%s|", n.Datacenter, n.NodePool, n.NodeClass)
-	for _, m := range []map[string]string{n.Attributes, n.Meta} {
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if !strings.HasPrefix(k, "unique.") {
-				fmt.Fprintf(h, "%s=%s|", k, m[k])
-			}
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(n.Drivers)) {
-		fmt.Fprintf(h, "d:%s=%v%v|", k, n.Drivers[k].Detected, n.Drivers[k].Healthy)
-	}
-	for _, k := range slices.Sorted(maps.Keys(n.HostVolumes)) {
-		fmt.Fprintf(h, "v:%s=%v|", k, n.HostVolumes[k].ReadOnly)
-	}
-	n.ComputedClass = fmt.Sprintf("v1:%x", h.Sum64())
-}
+// ComputeClass sets the node's computed class, as a client would.
+func ComputeClass(n *structs.Node) { n.ComputedClass = n.ComputeClass() }
 
 // MockJob returns a service job "web-<id>" in dc1 with one group "web" of 10
 // exec tasks (500 MHz, 256 MB) and a dynamic "http" port.

@@ -1,25 +1,20 @@
-package client
+package structs
 
 import (
 	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/roam-sh/roam/structs"
 )
 
 // ComputeClass hashes what makes two nodes interchangeable for scheduling:
 // datacenter, class, pool, attributes and meta (both without unique.* keys,
-// which differ on every node by design), the usable drivers, and the names of
-// the host volumes and host networks. Nodes with the same class pass or fail
-// the same constraints, so the scheduler reuses feasibility results across
-// them and blocked evaluations wait per class.
-//
-// The servers fill in the same hash for clients that send none
-// (server/node_class.go); both must produce identical values, which
-// TestComputeClassMatchesServerScheme pins down.
-func ComputeClass(n *structs.Node) string {
+// which differ on every node by design), the usable drivers, the names of the
+// host volumes and host networks, and the network modes the node offers.
+// Nodes with the same class pass or fail the same class-level checks, so the
+// scheduler reuses feasibility results across them and blocked evaluations
+// wait per class. Clients compute it; servers fill it in when a node has none.
+func (n *Node) ComputeClass() string {
 	var parts []string
 	add := func(k, v string) { parts = append(parts, k+"="+v) }
 	add("dc", n.Datacenter)
@@ -40,11 +35,18 @@ func ComputeClass(n *structs.Node) string {
 			add("driver", name)
 		}
 	}
-	for name := range n.HostVolumes {
-		add("volume", name)
+	for name, v := range n.HostVolumes {
+		add("volume", name+":"+strconv.FormatBool(v != nil && v.ReadOnly))
 	}
 	for name := range n.HostNetworks {
 		add("network", name)
+	}
+	if n.NodeResources != nil {
+		for _, nw := range n.NodeResources.Networks {
+			if nw != nil && nw.Mode != NetworkModeHost {
+				add("netmode", string(nw.Mode))
+			}
+		}
 	}
 	slices.Sort(parts)
 	h := fnv.New64a()
