@@ -309,22 +309,9 @@ func (s *StateStore) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.
 
 // Allocs returns allocations of a namespace ("*" or "" for all), optionally by ID prefix.
 func (s *StateStore) Allocs(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Allocation, error) {
-	txn := s.db.Txn(false)
-	var out []*structs.Allocation
-	if prefix != "" {
-		raws, err := idPrefixIter(txn, ws, tableAllocs, prefix)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range raws {
-			out = append(out, r.(*structs.Allocation))
-		}
-	} else {
-		all, err := collect[*structs.Allocation](ws)(txn.Get(tableAllocs, "id"))
-		if err != nil {
-			return nil, fmt.Errorf("allocs lookup: %w", err)
-		}
-		out = all
+	out, err := listByIDPrefix[*structs.Allocation](s.db.Txn(false), ws, tableAllocs, prefix)
+	if err != nil {
+		return nil, err
 	}
 	return filterNS(out, namespace, func(a *structs.Allocation) string { return a.Namespace }), nil
 }

@@ -117,22 +117,9 @@ func (s *StateStore) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*
 
 // Evals returns evaluations of a namespace ("*" or "" for all), optionally by ID prefix.
 func (s *StateStore) Evals(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Evaluation, error) {
-	txn := s.db.Txn(false)
-	var out []*structs.Evaluation
-	if prefix != "" {
-		raws, err := idPrefixIter(txn, ws, tableEvals, prefix)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range raws {
-			out = append(out, r.(*structs.Evaluation))
-		}
-	} else {
-		all, err := collect[*structs.Evaluation](ws)(txn.Get(tableEvals, "id"))
-		if err != nil {
-			return nil, fmt.Errorf("evals lookup: %w", err)
-		}
-		out = all
+	out, err := listByIDPrefix[*structs.Evaluation](s.db.Txn(false), ws, tableEvals, prefix)
+	if err != nil {
+		return nil, err
 	}
 	return filterNS(out, namespace, func(e *structs.Evaluation) string { return e.Namespace }), nil
 }

@@ -140,19 +140,7 @@ func (s *StateStore) NodeByID(ws memdb.WatchSet, id string) (*structs.Node, erro
 
 // Nodes returns all nodes, optionally by ID prefix.
 func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, error) {
-	txn := s.db.Txn(false)
-	if prefix == "" {
-		return collect[*structs.Node](ws)(txn.Get(tableNodes, "id"))
-	}
-	raws, err := idPrefixIter(txn, ws, tableNodes, prefix)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*structs.Node, 0, len(raws))
-	for _, r := range raws {
-		out = append(out, r.(*structs.Node))
-	}
-	return out, nil
+	return listByIDPrefix[*structs.Node](s.db.Txn(false), ws, tableNodes, prefix)
 }
 
 // NodesIndex returns the nodes table index, watching it.

@@ -140,6 +140,27 @@ func (s *StateStore) BlockingQuery(ctx context.Context, minIndex uint64, fn Quer
 	}
 }
 
+// listByIDPrefix returns every object of a UUID-keyed table, or those whose ID
+// starts with prefix.
+func listByIDPrefix[T any](txn *memdb.Txn, ws memdb.WatchSet, table, prefix string) ([]T, error) {
+	if prefix == "" {
+		out, err := collect[T](ws)(txn.Get(table, "id"))
+		if err != nil {
+			return nil, fmt.Errorf("%s lookup: %w", table, err)
+		}
+		return out, nil
+	}
+	raws, err := idPrefixIter(txn, ws, table, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(raws))
+	for _, r := range raws {
+		out = append(out, r.(T))
+	}
+	return out, nil
+}
+
 // idPrefixIter looks up a UUID-indexed table by ID prefix. memdb needs an even
 // number of hex digits, so odd prefixes search one digit shorter and filter.
 func idPrefixIter(txn *memdb.Txn, ws memdb.WatchSet, table, prefix string) ([]any, error) {
