@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client"
+	"github.com/roam-sh/roam/client/clientapi"
 	"github.com/roam-sh/roam/httpapi"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/internal/version"
@@ -64,6 +65,9 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	}{
 		{"server", a.startServer},
 		{"server rpc", a.setupRPC},
+		// Listen before the client starts, so that the node registers the
+		// HTTP address it really has (port 0 picks one) for forwarding.
+		{"http listen", a.listenHTTP},
 		{"client", a.startClient},
 		{"http", a.startHTTP},
 	}
@@ -120,6 +124,9 @@ func (a *Agent) startServer() error {
 	}
 	sc.HeartbeatGrace = c.Server.HeartbeatGrace
 	sc.EvalGCThreshold, sc.JobGCThreshold, sc.NodeGCThreshold = c.Server.EvalGCThreshold, c.Server.JobGCThreshold, c.Server.NodeGCThreshold
+	if c.Server.GCInterval > 0 {
+		sc.GCInterval = c.Server.GCInterval
+	}
 	sc.Version = version.Version
 	sc.DevMode = c.DevMode
 	sc.Logger = a.logger
@@ -181,8 +188,12 @@ func (a *Agent) clientConfig() *client.Config {
 		HostVolumes:  map[string]*structs.ClientHostVolumeConfig{},
 		HostNetworks: map[string]*structs.ClientHostNetworkConfig{},
 		Plugins:      c.Plugins, MaxKillTimeout: c.Client.MaxKillTimeout,
-		HTTPAddr: c.advertiseAddr(c.Advertise.HTTP, c.Ports.HTTP),
+		HTTPAddr: a.httpAdvertise(),
 		Version:  version.Version, NomadVersion: version.NomadCompatible,
+		GCInterval: c.Client.GCInterval, GCMaxAllocs: c.Client.GCMaxAllocs,
+		GCDiskUsageThreshold: c.Client.GCDiskUsageThreshold, GCInodeUsageThreshold: c.Client.GCInodeUsageThreshold,
+		Executor:  c.Client.Executor,
+		ChrootEnv: c.Client.ChrootEnv, CgroupParent: c.Client.CgroupParent,
 		Logger: a.logger,
 	}
 	for name, v := range c.Client.HostVolumes {
@@ -194,15 +205,42 @@ func (a *Agent) clientConfig() *client.Config {
 	return cc
 }
 
-func (a *Agent) startHTTP() error {
+func (a *Agent) listenHTTP() error {
 	ln, err := net.Listen("tcp", a.bind(a.cfg.Ports.HTTP))
 	if err != nil {
 		return fmt.Errorf("listen for HTTP on %s: %w", a.bind(a.cfg.Ports.HTTP), err)
 	}
 	a.httpLn = ln
-	handler := httpapi.New(httpapi.Config{
-		RPC: a.rpc, Agent: &agentInfo{a: a}, Logger: a.logger,
+	return nil
+}
+
+// httpAdvertise is the HTTP address other agents reach this one at: the
+// advertised address, with the port actually bound when ports.http is 0.
+func (a *Agent) httpAdvertise() string {
+	port := a.cfg.Ports.HTTP
+	if tcp, ok := a.httpLn.Addr().(*net.TCPAddr); ok && port == 0 {
+		port = tcp.Port
+	}
+	return a.cfg.advertiseAddr(a.cfg.Advertise.HTTP, port)
+}
+
+// clientAPI serves /v1/client/... for the in-process client, if any.
+func (a *Agent) clientAPI() httpapi.ClientAPI {
+	if a.client == nil {
+		return nil
+	}
+	return clientapi.New(clientapi.Config{Allocs: a.client, Logger: a.logger})
+}
+
+func (a *Agent) startHTTP() error {
+	ln := a.httpLn
+	var handler http.Handler = httpapi.New(httpapi.Config{
+		RPC: a.rpc, Agent: &agentInfo{a: a}, Client: a.clientAPI(), Logger: a.logger,
 	})
+	if a.cfg.EnableDebug {
+		handler = withPprof(handler)
+		a.logger.Warn("enable_debug: serving /debug/pprof/ on the HTTP port", "addr", ln.Addr().String())
+	}
 	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -267,6 +305,8 @@ func (a *Agent) Shutdown() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, a.httpSrv.Shutdown(ctx))
 			cancel()
+		} else if a.httpLn != nil {
+			a.httpLn.Close() // New failed between listening and serving
 		}
 		if a.client != nil {
 			if a.cfg.DevMode {

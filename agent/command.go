@@ -27,6 +27,7 @@ var flagEnv = [][2]string{
 	{"bootstrap-expect", "ROAM_BOOTSTRAP_EXPECT"}, {"servers", "ROAM_SERVERS"},
 	{"network-interface", "ROAM_NETWORK_INTERFACE"}, {"node-class", "ROAM_NODE_CLASS"},
 	{"log-level", "ROAM_LOG_LEVEL"}, {"log-json", "ROAM_LOG_JSON"},
+	{"enable-debug", "ROAM_ENABLE_DEBUG"},
 }
 
 type agentFlags struct {
@@ -45,6 +46,7 @@ type agentFlags struct {
 	nodeClass       string
 	logLevel        string
 	logJSON         bool
+	enableDebug     bool
 }
 
 // Command returns `roam agent`.
@@ -79,6 +81,7 @@ increasing order of precedence.`,
 	fs.StringVar(&f.nodeClass, "node-class", "", "class of this client node")
 	fs.StringVar(&f.logLevel, "log-level", "", "TRACE, DEBUG, INFO, WARN or ERROR")
 	fs.BoolVar(&f.logJSON, "log-json", false, "write logs as JSON")
+	fs.BoolVar(&f.enableDebug, "enable-debug", false, "serve Go's profiler at /debug/pprof/ on the HTTP port")
 	for _, fe := range flagEnv {
 		fl := fs.Lookup(fe[0])
 		fl.Usage += " [$" + fe[1] + "]"
@@ -132,6 +135,7 @@ func resolveConfig(fs *pflag.FlagSet, f *agentFlags) (*Config, error) {
 	set("node-class", func() { cfg.Client.NodeClass = f.nodeClass })
 	set("log-level", func() { cfg.LogLevel = f.logLevel })
 	set("log-json", func() { cfg.LogJSON = f.logJSON })
+	set("enable-debug", func() { cfg.EnableDebug = f.enableDebug })
 	return cfg, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/roam-sh/roam/drivers/executor"
 )
 
 // Config is an agent's resolved configuration: defaults (or the -dev preset),
@@ -20,10 +22,13 @@ type Config struct {
 	NodeName   string
 	LogLevel   string
 	LogJSON    bool
-	Ports      Ports
-	Advertise  Advertise
-	Server     ServerConfig
-	Client     ClientConfig
+	// EnableDebug serves Go's profiler (/debug/pprof/) on the HTTP port.
+	// Off by default: profiles expose internals and cost CPU while taken.
+	EnableDebug bool
+	Ports       Ports
+	Advertise   Advertise
+	Server      ServerConfig
+	Client      ClientConfig
 	// Plugins holds each task driver's plugin "<name>" { config { ... } }.
 	Plugins map[string]map[string]any
 	// DevMode marks the -dev preset: temporary data dir removed on shutdown.
@@ -53,7 +58,9 @@ type ServerConfig struct {
 	EvalGCThreshold time.Duration
 	JobGCThreshold  time.Duration
 	NodeGCThreshold time.Duration
-	RetryJoin       []string
+	// GCInterval is how often the leader collects garbage (job_gc_interval).
+	GCInterval time.Duration
+	RetryJoin  []string
 }
 
 // ClientConfig enables and tunes the client role.
@@ -80,7 +87,18 @@ type ClientConfig struct {
 	HostVolumes        map[string]HostVolume
 	HostNetworks       map[string]HostNetwork
 	ChrootEnv          map[string]string
-	GCInterval         time.Duration
+	// CgroupParent is the cgroup exec and java tasks live under ("" means
+	// "roam", or "roam.slice" on cgroup v2).
+	CgroupParent string
+	GCInterval   time.Duration
+	// GCMaxAllocs, GCDiskUsageThreshold and GCInodeUsageThreshold bound
+	// what terminal allocations may hold on the node (client/gc.go).
+	GCMaxAllocs           int
+	GCDiskUsageThreshold  float64
+	GCInodeUsageThreshold float64
+	// Executor, when set, is how task drivers start executors (tests
+	// re-execute the test binary); zero means this binary.
+	Executor executor.Binary
 }
 
 // Reserved resources are never handed to tasks.
@@ -121,7 +139,7 @@ func DefaultConfig() *Config {
 			BridgeNetworkName: "roam", BridgeSubnet: "172.26.64.0/20", CNIInterfacePrefix: "eth",
 			Meta: map[string]string{}, Options: map[string]string{},
 			HostVolumes: map[string]HostVolume{}, HostNetworks: map[string]HostNetwork{},
-			GCInterval: time.Minute,
+			GCInterval: time.Minute, GCMaxAllocs: 50, GCDiskUsageThreshold: 80, GCInodeUsageThreshold: 70,
 		},
 		Plugins: map[string]map[string]any{},
 	}
@@ -150,6 +168,7 @@ func (c *Config) merge(f *fileConfig) error {
 	setStr(&c.NodeName, f.Name)
 	setStr(&c.LogLevel, f.LogLevel)
 	setBool(&c.LogJSON, f.LogJSON)
+	setBool(&c.EnableDebug, f.EnableDebug)
 	if p := f.Ports; p != nil {
 		setInt(&c.Ports.HTTP, p.HTTP)
 		setInt(&c.Ports.RPC, p.RPC)
@@ -201,6 +220,7 @@ func (c *Config) mergeServer(s *fileServer) error {
 		{&c.Server.EvalGCThreshold, s.EvalGCThreshold, "eval_gc_threshold"},
 		{&c.Server.JobGCThreshold, s.JobGCThreshold, "job_gc_threshold"},
 		{&c.Server.NodeGCThreshold, s.NodeGCThreshold, "node_gc_threshold"},
+		{&c.Server.GCInterval, s.JobGCInterval, "job_gc_interval"},
 	} {
 		if err := setDuration(d.dst, d.src, "server."+d.key); err != nil {
 			return err
@@ -229,6 +249,7 @@ func (c *Config) mergeClient(f *fileClient) error {
 		{&cl.NodeClass, f.NodeClass}, {&cl.NodePool, f.NodePool}, {&cl.CNIPath, f.CNIPath},
 		{&cl.CNIConfigDir, f.CNIConfigDir}, {&cl.BridgeNetworkName, f.BridgeName},
 		{&cl.BridgeSubnet, f.BridgeSubnet}, {&cl.CNIInterfacePrefix, f.CNIInterfacePrefix},
+		{&cl.CgroupParent, f.CgroupParent},
 	} {
 		setStr(s.dst, s.src)
 	}
@@ -240,6 +261,13 @@ func (c *Config) mergeClient(f *fileClient) error {
 	}
 	if err := setDuration(&cl.GCInterval, f.GCInterval, "client.gc_interval"); err != nil {
 		return err
+	}
+	setInt(&cl.GCMaxAllocs, f.GCMaxAllocs)
+	if f.GCDiskUsage != nil {
+		cl.GCDiskUsageThreshold = *f.GCDiskUsage
+	}
+	if f.GCInodeUsage != nil {
+		cl.GCInodeUsageThreshold = *f.GCInodeUsage
 	}
 	cl.Meta = mergeStrings(cl.Meta, f.Meta)
 	cl.Options = mergeStrings(cl.Options, f.Options)

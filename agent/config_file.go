@@ -16,19 +16,21 @@ import (
 // fileConfig is the shape of an agent configuration file. Scalars are pointers
 // so that a file only overrides what it sets; merge() lays it over defaults.
 type fileConfig struct {
-	DataDir    *string        `hcl:"data_dir,optional"`
-	BindAddr   *string        `hcl:"bind_addr,optional"`
-	Region     *string        `hcl:"region,optional"`
-	Datacenter *string        `hcl:"datacenter,optional"`
-	Name       *string        `hcl:"name,optional"`
-	LogLevel   *string        `hcl:"log_level,optional"`
-	LogJSON    *bool          `hcl:"log_json,optional"`
-	Ports      *filePorts     `hcl:"ports,block"`
-	Advertise  *fileAdvertise `hcl:"advertise,block"`
-	Server     *fileServer    `hcl:"server,block"`
-	Client     *fileClient    `hcl:"client,block"`
-	Plugins    []*filePlugin  `hcl:"plugin,block"`
-	Remain     hcl.Body       `hcl:",remain"`
+	DataDir    *string `hcl:"data_dir,optional"`
+	BindAddr   *string `hcl:"bind_addr,optional"`
+	Region     *string `hcl:"region,optional"`
+	Datacenter *string `hcl:"datacenter,optional"`
+	Name       *string `hcl:"name,optional"`
+	LogLevel   *string `hcl:"log_level,optional"`
+	LogJSON    *bool   `hcl:"log_json,optional"`
+	// EnableDebug serves /debug/pprof/ on the HTTP port (profiling).
+	EnableDebug *bool          `hcl:"enable_debug,optional"`
+	Ports       *filePorts     `hcl:"ports,block"`
+	Advertise   *fileAdvertise `hcl:"advertise,block"`
+	Server      *fileServer    `hcl:"server,block"`
+	Client      *fileClient    `hcl:"client,block"`
+	Plugins     []*filePlugin  `hcl:"plugin,block"`
+	Remain      hcl.Body       `hcl:",remain"`
 }
 
 type filePorts struct {
@@ -51,6 +53,7 @@ type fileServer struct {
 	EvalGCThreshold *string   `hcl:"eval_gc_threshold,optional"`
 	JobGCThreshold  *string   `hcl:"job_gc_threshold,optional"`
 	NodeGCThreshold *string   `hcl:"node_gc_threshold,optional"`
+	JobGCInterval   *string   `hcl:"job_gc_interval,optional"`
 	ServerJoin      *fileJoin `hcl:"server_join,block"`
 }
 
@@ -76,9 +79,13 @@ type fileClient struct {
 	BridgeSubnet       *string            `hcl:"bridge_network_subnet,optional"`
 	BridgeHairpin      *bool              `hcl:"bridge_network_hairpin_mode,optional"`
 	CNIInterfacePrefix *string            `hcl:"cni_interface_prefix,optional"`
+	CgroupParent       *string            `hcl:"cgroup_parent,optional"`
 	HostVolumes        []*fileHostVolume  `hcl:"host_volume,block"`
 	HostNetworks       []*fileHostNetwork `hcl:"host_network,block"`
 	GCInterval         *string            `hcl:"gc_interval,optional"`
+	GCMaxAllocs        *int               `hcl:"gc_max_allocs,optional"`
+	GCDiskUsage        *float64           `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsage       *float64           `hcl:"gc_inode_usage_threshold,optional"`
 	// Remain holds meta, options and chroot_env, which may be written either as
 	// blocks (meta { a = "b" }) or as attributes (meta = { "a.b" = "c" }).
 	Remain hcl.Body `hcl:",remain"`

@@ -111,3 +111,16 @@ func TestValidateReportsEverything(t *testing.T) {
 		t.Fatalf("dev config invalid: %v", err)
 	}
 }
+
+func TestEnableDebugIsOffUnlessSet(t *testing.T) {
+	if DefaultConfig().EnableDebug || DevConfig().EnableDebug {
+		t.Fatal("enable_debug must be off by default, even with -dev")
+	}
+	c := DefaultConfig()
+	if err := loadConfigPaths(c, []string{writeFile(t, t.TempDir(), "d.hcl", "enable_debug = true\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if !c.EnableDebug {
+		t.Fatal("enable_debug = true not applied")
+	}
+}

@@ -7,5 +7,6 @@
 //	agent.go        New, Shutdown: wiring server → client → HTTP
 //	info.go         what /v1/agent/self, /members and /health report
 //	server_rpc.go   RPC to remote servers for client-only agents
+//	debug.go        /debug/pprof/ beside the API when enable_debug is set
 //	command.go      the `roam agent` command: flags, env, signals
 package agent

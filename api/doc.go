@@ -21,6 +21,10 @@
 //	types.go        aliases of structs and HTTP-only request/response types
 //	jobs.go         Jobs(): register, plan, validate, parse, list, info, ...
 //	allocations.go  Allocations(): list, info, stop
+//	allocations_client.go  Allocations(): restart, signal, stats (client endpoints)
+//	exec.go         Allocations().Exec: the exec websocket
+//	fs.go           AllocFS(): ls, stat, cat, readat, stream, logs; FrameStream
+//	client_types.go wire types of the client endpoints (Nomad's shapes)
 //	evaluations.go  Evaluations(): list, info, allocations
 //	nodes.go        Nodes(): list, info, allocations, drain, eligibility
 //	status.go       Status(): leader, peers

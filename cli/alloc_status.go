@@ -14,7 +14,8 @@ import (
 
 // allocStatusCommand is `roam alloc status <alloc>`.
 func (a *app) allocStatusCommand() *cobra.Command {
-	var verbose bool
+	var verbose, stats bool
+	var logLines int
 	var out *outputFlags
 	cmd := &cobra.Command{
 		Use:               "status [flags] <alloc>",
@@ -38,16 +39,19 @@ func (a *app) allocStatusCommand() *cobra.Command {
 			if out.wanted() {
 				return out.print(w, alloc)
 			}
-			a.writeAllocStatus(w, alloc, verbose)
+			x := liveDetails(c, alloc, stats, logLines)
+			a.writeAllocStatus(w, alloc, verbose, x)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "print full IDs and placement metrics")
+	cmd.Flags().BoolVar(&stats, "stats", false, "print detailed resource usage of the running tasks")
+	cmd.Flags().IntVar(&logLines, "log-lines", 0, "print the last `N` lines of each task's stdout and stderr")
 	out = addOutputFlags(cmd)
 	return cmd
 }
 
-func (a *app) writeAllocStatus(w io.Writer, al *api.Allocation, verbose bool) {
+func (a *app) writeAllocStatus(w io.Writer, al *api.Allocation, verbose bool, x *allocLive) {
 	now := a.opts.Now()
 	fmt.Fprint(w, kv([][2]string{
 		{"ID", al.ID}, {"Eval ID", shortID(al.EvalID, verbose)}, {"Name", al.Name},
@@ -68,7 +72,7 @@ func (a *app) writeAllocStatus(w io.Writer, al *api.Allocation, verbose bool) {
 		}))
 	}
 	for _, task := range taskNames(al) {
-		writeTaskState(w, al, task)
+		writeTaskState(w, al, task, x)
 	}
 }
 
@@ -87,14 +91,18 @@ func taskNames(al *api.Allocation) []string {
 	return names
 }
 
-func writeTaskState(w io.Writer, al *api.Allocation, task string) {
+func writeTaskState(w io.Writer, al *api.Allocation, task string, x *allocLive) {
 	st := al.TaskStates[task]
 	state := "pending"
 	if st != nil {
 		state = string(st.State)
 	}
 	fmt.Fprintf(w, "\nTask %q is %q\n", task, state)
-	writeTaskResources(w, al, task)
+	writeTaskResources(w, al, task, x.taskUsage(task))
+	if x.stats {
+		writeTaskStats(w, x.taskUsage(task))
+	}
+	defer x.writeLogs(w, task)
 	if st == nil {
 		return
 	}
@@ -105,7 +113,7 @@ func writeTaskState(w io.Writer, al *api.Allocation, task string) {
 	fmt.Fprintf(w, "\nRecent Events:\n%s", eventTable(st.Events))
 }
 
-func writeTaskResources(w io.Writer, al *api.Allocation, task string) {
+func writeTaskResources(w io.Writer, al *api.Allocation, task string, usage *api.TaskResourceUsage) {
 	if al.AllocatedResources == nil || al.AllocatedResources.Tasks[task] == nil {
 		return
 	}
@@ -120,8 +128,13 @@ func writeTaskResources(w io.Writer, al *api.Allocation, task string) {
 		}
 	}
 	sort.Strings(addrs)
+	cpu, mem := fmt.Sprintf("%d MHz", r.Cpu.CpuShares), fmt.Sprintf("%d MiB", r.Memory.MemoryMB)
+	if u := usage; u != nil && u.ResourceUsage != nil && u.ResourceUsage.CpuStats != nil && u.ResourceUsage.MemoryStats != nil {
+		cpu = fmt.Sprintf("%.0f/%d MHz", u.ResourceUsage.CpuStats.TotalTicks, r.Cpu.CpuShares)
+		mem = fmt.Sprintf("%s/%d MiB", humanBytes(u.ResourceUsage.MemoryStats.RSS), r.Memory.MemoryMB)
+	}
 	rows := [][]string{{"CPU", "Memory", "Disk", "Addresses"}, {
-		fmt.Sprintf("%d MHz", r.Cpu.CpuShares), fmt.Sprintf("%d MiB", r.Memory.MemoryMB),
+		cpu, mem,
 		fmt.Sprintf("%d MiB", al.AllocatedResources.Shared.DiskMB), orNone(strings.Join(addrs, ", ")),
 	}}
 	fmt.Fprintf(w, "Task Resources:\n%s", table(rows))

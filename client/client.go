@@ -41,6 +41,7 @@ type Client struct {
 	// allocIndex is the AllocModifyIndex of the version each runner has.
 	allocIndex map[string]uint64
 
+	gcCh         chan struct{} // ask the GC loop to run now
 	registerCh   chan struct{} // ask the heartbeat loop to register again
 	registered   chan struct{} // closed after the first registration
 	registerOnce sync.Once
@@ -101,7 +102,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 	cl := &Client{
 		cfg: cfg, logger: logger.With("node_id", id), db: db, drivers: reg, node: node,
 		hostEnv: environMap(), runners: map[string]*allocrunner.AllocRunner{}, allocIndex: map[string]uint64{},
-		registerCh: make(chan struct{}, 1), registered: make(chan struct{}),
+		registerCh: make(chan struct{}, 1), registered: make(chan struct{}), gcCh: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, doneCh: make(chan struct{}),
 	}
 	cl.updater = newAllocUpdater(cfg.RPC, cfg.Region, cfg.UpdateInterval, cl.logger)
@@ -137,6 +138,7 @@ func (c *Client) Run(ctx context.Context) error {
 	c.goLoop(c.registerAndHeartbeat)
 	c.goLoop(c.watchAllocations)
 	c.goLoop(c.refreshDrivers)
+	c.goLoop(c.runGC)
 	select {
 	case <-ctx.Done():
 	case <-c.ctx.Done():

@@ -59,6 +59,12 @@ type Config struct {
 	HostNetworks     map[string]*structs.ClientHostNetworkConfig
 	// Plugins holds each driver's plugin "<name>" { config { ... } } block.
 	Plugins map[string]map[string]any
+	// ChrootEnv maps host paths to paths inside exec and java task roots
+	// (client chroot_env); empty means the drivers' default set.
+	ChrootEnv map[string]string
+	// CgroupParent is the cgroup exec and java tasks live under ("" means
+	// the drivers' default: "roam", or "roam.slice" on cgroup v2).
+	CgroupParent string
 	// Drivers, when set, replaces the built-in drivers (tests, embedders).
 	Drivers []drivers.Driver
 	// Executor is how drivers start executor processes; zero means this
@@ -79,7 +85,19 @@ type Config struct {
 	DriverFingerprintInterval time.Duration
 	// MaxQueryTime bounds the blocking allocation query (5m).
 	MaxQueryTime time.Duration
-	Logger       *slog.Logger
+
+	// Local garbage collection of terminal allocations (gc.go).
+	// GCInterval is how often the limits are checked (1m).
+	GCInterval time.Duration
+	// GCMaxAllocs: with more allocations than this on the node, the oldest
+	// terminal ones are collected (50).
+	GCMaxAllocs int
+	// GCDiskUsageThreshold and GCInodeUsageThreshold are percentages of the
+	// alloc dir's file system (80 and 70) above which terminal allocations
+	// are collected.
+	GCDiskUsageThreshold  float64
+	GCInodeUsageThreshold float64
+	Logger                *slog.Logger
 }
 
 // Reserved are resources held back from scheduling.
@@ -115,6 +133,16 @@ func (c Config) withDefaults() (Config, error) {
 	c.UpdateInterval = orDuration(c.UpdateInterval, 200*time.Millisecond)
 	c.DriverFingerprintInterval = orDuration(c.DriverFingerprintInterval, 30*time.Second)
 	c.MaxQueryTime = orDuration(c.MaxQueryTime, 5*time.Minute)
+	c.GCInterval = orDuration(c.GCInterval, DefaultGCInterval)
+	if c.GCMaxAllocs <= 0 {
+		c.GCMaxAllocs = DefaultGCMaxAllocs
+	}
+	if c.GCDiskUsageThreshold <= 0 {
+		c.GCDiskUsageThreshold = DefaultGCDiskUsageThreshold
+	}
+	if c.GCInodeUsageThreshold <= 0 {
+		c.GCInodeUsageThreshold = DefaultGCInodeUsageThreshold
+	}
 	if c.EnvDenylist == nil {
 		if v := c.Options["env.denylist"]; v != "" {
 			c.EnvDenylist = splitList(v)

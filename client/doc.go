@@ -15,9 +15,13 @@
 //	config.go    Config and its defaults; RPCer, the server connection
 //	client.go    Client: New, Run, Shutdown, accessors for the HTTP layer
 //	node.go      building the Node: identity, reservations, fingerprints
-//	drivers.go   the built-in driver list and driver fingerprinting
+//	drivers.go   the built-in drivers (raw_exec, exec, java) and driver fingerprinting
 //	register.go  registration, re-registration and the heartbeat loop
 //	watcher.go   the allocation watcher: diff, pull, add/update/destroy runners
 //	updater.go   batches allocation state updates to the servers
 //	restore.go   re-creates alloc runners from the state DB at startup
+//	gc.go        garbage collection of terminal allocations' directories
+//
+// The HTTP endpoints for allocations (files, logs, exec, stats) live in
+// client/clientapi; task artifacts are fetched by client/artifact.
 package client

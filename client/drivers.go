@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/exec"
+	"github.com/roam-sh/roam/drivers/java"
 	"github.com/roam-sh/roam/drivers/rawexec"
 	"github.com/roam-sh/roam/structs"
 )
@@ -24,8 +26,40 @@ func builtinDrivers() []driverFactory {
 		// raw_exec: no isolation, so it is disabled unless its plugin block
 		// (or the legacy driver.raw_exec.enable option) enables it.
 		{rawexec.Name, newRawExec},
-		// Later: exec and java (chroot, namespaces, cgroups), docker.
+		// exec and java isolate tasks (namespaces, a root from chroot_env,
+		// cgroups); they fingerprint as undetected where that cannot work
+		// (not root, no cgroups), or where java is missing.
+		{exec.Name, newExec},
+		{java.Name, newJava},
+		// Later: docker.
 	}
+}
+
+func newExec(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {
+	ec, err := isolatingConfig(exec.Name, cfg, plugin, logger)
+	if err != nil {
+		return nil, err
+	}
+	return exec.New(ec), nil
+}
+
+func newJava(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {
+	ec, err := isolatingConfig(java.Name, cfg, plugin, logger)
+	if err != nil {
+		return nil, err
+	}
+	return java.New(ec), nil
+}
+
+// isolatingConfig is the configuration exec and java share.
+func isolatingConfig(name string, cfg *Config, plugin map[string]any, logger *slog.Logger) (exec.Config, error) {
+	pc, err := exec.ParsePluginConfig(name, plugin)
+	if err != nil {
+		return exec.Config{}, err
+	}
+	return exec.Config{
+		Plugin: pc, ChrootEnv: cfg.ChrootEnv, CgroupParent: cfg.CgroupParent, Executor: cfg.Executor, Logger: logger,
+	}, nil
 }
 
 func newRawExec(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {

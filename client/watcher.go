@@ -111,8 +111,8 @@ func (c *Client) applyAlloc(a *structs.Allocation) {
 		ar.Update(a)
 		return
 	}
-	if a.TerminalStatus() || a.Job == nil {
-		// Never started here and already over: nothing to run.
+	if terminalOnServer(a) {
+		// Never started here (or collected since) and over: nothing to run.
 		return
 	}
 	if err := c.db.PutAllocation(a); err != nil {
@@ -127,6 +127,7 @@ func (c *Client) applyAlloc(a *structs.Allocation) {
 	if c.running {
 		go ar.Run()
 	}
+	c.triggerGC()
 	c.logger.Info("added allocation", "alloc_id", a.ID, "job", a.JobID, "group", a.TaskGroup)
 }
 

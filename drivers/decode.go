@@ -32,18 +32,29 @@ func DecodeConfig(raw map[string]any, out any) error {
 type configField struct {
 	name     string
 	required bool
-	index    int
+	index    []int
 }
 
+// configFields lists t's tagged fields. The fields of an embedded struct
+// without a tag count as t's own, so drivers can share option blocks (exec
+// and java share their isolation options).
 func configFields(t reflect.Type) []configField {
 	var out []configField
 	for i := range t.NumField() {
-		tag, ok := t.Field(i).Tag.Lookup("config")
+		f := t.Field(i)
+		tag, ok := f.Tag.Lookup("config")
+		if !ok && f.Anonymous && f.Type.Kind() == reflect.Struct {
+			for _, inner := range configFields(f.Type) {
+				inner.index = append([]int{i}, inner.index...)
+				out = append(out, inner)
+			}
+			continue
+		}
 		if !ok || tag == "-" {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		out = append(out, configField{name: name, required: opts == "required", index: i})
+		out = append(out, configField{name: name, required: opts == "required", index: []int{i}})
 	}
 	return out
 }
@@ -60,7 +71,7 @@ func decodeStruct(path string, raw map[string]any, dst reflect.Value, errs *[]er
 			}
 			continue
 		}
-		decodeValue(join(path, f.name), v, dst.Field(f.index), errs)
+		decodeValue(join(path, f.name), v, dst.FieldByIndex(f.index), errs)
 	}
 	for k := range raw {
 		if !slices.Contains(known, k) {

@@ -96,3 +96,27 @@ func TestParseSignal(t *testing.T) {
 		t.Error("want error for unknown signal")
 	}
 }
+
+type sharedOptions struct {
+	WorkDir string   `config:"work_dir"`
+	CapAdd  []string `config:"cap_add"`
+}
+
+type withShared struct {
+	Class string `config:"class,required"`
+	sharedOptions
+}
+
+// TestDecodeEmbeddedStruct: an untagged embedded struct's keys belong to the
+// outer config, and unknown-key errors list them.
+func TestDecodeEmbeddedStruct(t *testing.T) {
+	var c withShared
+	err := DecodeConfig(map[string]any{"class": "Main", "work_dir": "local", "cap_add": []any{"net_raw"}}, &c)
+	if err != nil || c.Class != "Main" || c.WorkDir != "local" || len(c.CapAdd) != 1 {
+		t.Fatalf("decode %+v %v", c, err)
+	}
+	err = DecodeConfig(map[string]any{"class": "Main", "workdir": "x"}, &c)
+	if err == nil || !strings.Contains(err.Error(), "valid keys: cap_add, class, work_dir") {
+		t.Fatalf("unknown key: %v", err)
+	}
+}

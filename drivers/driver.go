@@ -175,6 +175,20 @@ type TaskResourceUsage struct {
 	CPUPercent     float64
 	MemoryRSSBytes uint64
 	Pids           map[string]*TaskResourceUsage
+
+	// Drivers that measure a task's cgroup (exec, java) also fill these;
+	// MemoryMeasured and CPUMeasured name what was measured, in Nomad's
+	// terms ("RSS", "Max Usage", "Throttled Time"...).
+	MemoryUsageBytes    uint64
+	MemoryMaxUsageBytes uint64
+	MemoryCacheBytes    uint64
+	MemorySwapBytes     uint64
+	CPUUserPercent      float64
+	CPUSystemPercent    float64
+	CPUThrottledPeriods uint64
+	CPUThrottledTime    time.Duration
+	MemoryMeasured      []string
+	CPUMeasured         []string
 }
 
 // ExecResult is the outcome of ExecTask.

@@ -36,6 +36,9 @@ type TaskConfig struct {
 	// StdoutPath and StderrPath are the log files the task's output goes to.
 	StdoutPath string
 	StderrPath string
+	// Logs is the task's logs block: how the executor rotates the task's
+	// files in TaskDir.LogDir. Zero sizes mean the defaults.
+	Logs LogConfig
 
 	// NetworkIsolation is the namespace to run the task in, nil for the host's.
 	NetworkIsolation *NetworkIsolationSpec
@@ -56,6 +59,16 @@ type TaskDir struct {
 	PrivateDir string
 	TmpDir     string
 	LogDir     string
+}
+
+// LogConfig is a task's logs block as drivers see it.
+type LogConfig struct {
+	// MaxFiles of each stream are kept (default 10); MaxFileSizeMB is the
+	// size at which a file is rotated (default 10).
+	MaxFiles      int
+	MaxFileSizeMB int
+	// Disabled sends the task's output nowhere.
+	Disabled bool
 }
 
 // Resources are what the scheduler granted the task.

@@ -59,7 +59,8 @@ func TestBadInputs(t *testing.T) {
 		{"drain with GET", "GET", "/v1/node/" + node.ID + "/drain", "", 405, ""},
 		{"unknown path", "GET", "/v1/nonsense", "", 404, ""},
 		{"parse without HCL", "PUT", "/v1/jobs/parse", `{}`, 400, "JobHCL"},
-		{"client endpoints", "GET", "/v1/client/fs/ls/abc", "", 501, "client endpoints"},
+		{"client endpoint of an unknown alloc", "GET", "/v1/client/fs/ls/abc", "", 404, "alloc not found"},
+		{"client endpoints without a client", "GET", "/v1/client/gc", "", 501, "client endpoints"},
 	}
 	before := stateFingerprint(t, c)
 	for _, tc := range cases {

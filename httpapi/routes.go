@@ -59,5 +59,9 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/agent/health", h.agentHealth)
 	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
 
+	// Client endpoints about one allocation go to the local client or are
+	// forwarded to the allocation's node; the rest are the local client's.
+	mux.HandleFunc("/v1/client/fs/{op}/{alloc}", h.clientAlloc)
+	mux.HandleFunc("/v1/client/allocation/{alloc}/{op}", h.clientAlloc)
 	mux.HandleFunc("/v1/client/", h.clientAPI)
 }

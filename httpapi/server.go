@@ -34,13 +34,18 @@ type AgentInfo interface {
 }
 
 // ClientAPI serves the client-side endpoints under /v1/client/ (allocation
-// file system, logs, stats, exec, restart, signal). It is the seam the
-// client-endpoints work plugs into: the agent sets it when it runs a client
-// (or can proxy to one). Requests arrive with their full path
-// (/v1/client/fs/logs/<alloc>); the body limit, panic recovery and request
-// log already apply. Nil makes those paths answer 501.
+// file system, logs, stats, exec, restart, signal) for the allocations of
+// this agent's client (client/clientapi implements it; the agent wires it).
+// Requests arrive with their full path (/v1/client/fs/logs/<alloc>); the
+// body limit, panic recovery and request log already apply, and the
+// response writer unwraps (http.ResponseController) for flushing and for
+// the exec websocket's hijack.
 type ClientAPI interface {
 	http.Handler
+	// HasAlloc reports whether this agent's client runs the allocation.
+	// Requests about other allocations are forwarded to the HTTP API of the
+	// node that runs them (see client.go).
+	HasAlloc(allocID string) bool
 }
 
 // Config configures the HTTP API handler.
@@ -49,7 +54,9 @@ type Config struct {
 	RPC RPCer
 	// Agent answers /v1/agent/*; nil makes those paths answer 501.
 	Agent AgentInfo
-	// Client serves /v1/client/...; nil for now (see ClientAPI).
+	// Client serves /v1/client/... for local allocations; nil on an agent
+	// without a client, which still forwards requests about allocations to
+	// their nodes.
 	Client ClientAPI
 	// Logger receives request logs (debug) and recovered panics (error).
 	// Nil discards.
@@ -65,6 +72,8 @@ type handlers struct {
 	agent  AgentInfo
 	client ClientAPI
 	logger *slog.Logger
+	// proxy carries forwarded client requests to other nodes.
+	proxy http.RoundTripper
 }
 
 // New returns the HTTP API handler: the /v1 routes wrapped in the middleware
@@ -76,7 +85,10 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	h := &handlers{rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http")}
+	h := &handlers{
+		rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http"),
+		proxy: newProxyTransport(),
+	}
 	mux := http.NewServeMux()
 	h.routes(mux)
 	return chain(mux, h.logger, cfg.MaxBodyBytes)

@@ -26,9 +26,11 @@ type evalContext struct {
 	usage    map[string]*nodeUsage
 	elig     *eligibility
 	operands *operandChecker
-	// jobAllocs are the evaluated job's allocations in the snapshot.
-	jobAllocs []*structs.Allocation
-	props     map[propertyKey]*propertyCounts
+	// jobAllocs are the evaluated job's allocations in the snapshot;
+	// jobAllocsByNode groups the live ones by node (see jobAllocsOn).
+	jobAllocs       []*structs.Allocation
+	jobAllocsByNode map[string][]*structs.Allocation
+	props           map[propertyKey]*propertyCounts
 	// watchers follow the plan's changes (distinct_property and spread counts).
 	watchers []planWatcher
 }
@@ -71,32 +73,56 @@ func (c *evalContext) node(id string) (*structs.Node, error) {
 	return n, nil
 }
 
-// nodeUsage returns the node's usage, building it from the snapshot and the
-// plan so far on first use.
+// nodeUsage returns the node's usage, building it on first use from the
+// snapshot's sum of the node's live allocations, corrected for what the plan
+// so far stops and places there.
 func (c *evalContext) nodeUsage(node *structs.Node) (*nodeUsage, error) {
 	if u, ok := c.usage[node.ID]; ok {
 		return u, nil
 	}
-	allocs, err := c.state.AllocsByNodeTerminal(nil, node.ID, false)
+	sum, err := c.state.NodeAllocUsage(nil, node.ID)
 	if err != nil {
-		return nil, fmt.Errorf("allocs of node %s: %w", node.ID, err)
+		return nil, fmt.Errorf("usage of node %s: %w", node.ID, err)
 	}
 	u := newNodeUsage(node)
-	u.allocs = make([]*structs.Allocation, 0, len(allocs)+4)
-	stopped, planned := c.plan.NodeUpdate[node.ID], c.plan.NodeAllocation[node.ID]
-	for _, a := range allocs {
-		if (len(stopped) > 0 && inList(stopped, a.ID)) || (len(planned) > 0 && inList(planned, a.ID)) {
-			continue
+	u.snap = c.state
+	u.used = sum.Used
+	u.usedCores = append(u.usedCores, sum.Cores...)
+	if mine := c.jobAllocsOn(node.ID); len(mine) > 0 {
+		u.jobGroups = make(map[string]int, 1)
+		for _, a := range mine {
+			u.jobGroups[a.TaskGroup]++
 		}
-		u.add(a, c.jobID, 1)
+		u.jobTotal = len(mine)
 	}
-	for _, a := range planned {
-		if !a.TerminalStatus() {
+	// The plan's entries replace the snapshot's version of an allocation
+	// (or stop it); placements come after stops, as they win over them.
+	for _, a := range c.plan.NodeUpdate[node.ID] {
+		u.add(a, c.jobID, -1)
+	}
+	for _, a := range c.plan.NodeAllocation[node.ID] {
+		if a.TerminalStatus() {
+			u.add(a, c.jobID, -1)
+		} else {
 			u.add(a, c.jobID, 1)
 		}
 	}
 	c.usage[node.ID] = u
 	return u, nil
+}
+
+// jobAllocsOn returns the evaluated job's live allocations on a node in the
+// snapshot, grouping them by node on first use.
+func (c *evalContext) jobAllocsOn(nodeID string) []*structs.Allocation {
+	if c.jobAllocsByNode == nil {
+		c.jobAllocsByNode = map[string][]*structs.Allocation{}
+		for _, a := range c.jobAllocs {
+			if !a.TerminalStatus() {
+				c.jobAllocsByNode[a.NodeID] = append(c.jobAllocsByNode[a.NodeID], a)
+			}
+		}
+	}
+	return c.jobAllocsByNode[nodeID]
 }
 
 func (c *evalContext) stoppedInPlan(a *structs.Allocation) bool {

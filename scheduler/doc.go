@@ -51,12 +51,15 @@
 // The system chain is nodeSource (one node at a time) → feasibilityIter →
 // distinctPropertyIter → binPackIter → normalizeIter → limit 1 → max.
 //
-// Performance: per-node usage (allocations, resources, cores, ports) is built
-// once per evaluation attempt, the first time a placement looks at the node,
-// and then updated with each stop and placement of the plan, so a placement
-// costs O(candidates) rather than O(nodes × allocations). Placed allocations
-// share the plan's *structs.Job and, unless cores are reserved, their group's
-// task resources: allocations are immutable once planned.
+// Performance: per-node usage (resources, cores, ports) is built once per
+// evaluation attempt, the first time a placement looks at the node, and then
+// updated with each stop and placement of the plan, so a placement costs
+// O(candidates) rather than O(nodes × allocations). It starts from the
+// store's per-node sum of live allocations (State.NodeAllocUsage); a node's
+// allocations are only listed when a group with ports needs its port index.
+// Placed allocations share the plan's *structs.Job and, unless cores are
+// reserved, their group's task resources: allocations are immutable once
+// planned.
 //
 // Not implemented yet: deployments, canaries and rolling updates (destructive
 // updates are planned all at once, as with update.max_parallel = 0),

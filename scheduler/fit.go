@@ -24,7 +24,7 @@ func AllocsFit(node *structs.Node, allocs []*structs.Allocation) (bool, string) 
 	for _, a := range allocs {
 		if !a.TerminalStatus() {
 			live = append(live, a)
-			u.add(a, structs.NamespacedID{}, 1)
+			u.addResources(a, 1)
 		}
 	}
 	if ok, dim := u.capacity.Superset(u.used); !ok {
@@ -33,7 +33,11 @@ func AllocsFit(node *structs.Node, allocs []*structs.Allocation) (bool, string) 
 	if core, dup := firstDuplicateCore(u.usedCores); dup {
 		return false, fmt.Sprintf("cores exhausted: core %d held twice", core)
 	}
-	if reason := portCollision(u.netIndex(), sharedPorts(live)); reason != "" {
+	ni := newNetIndex(node)
+	for _, a := range live {
+		ni.addAlloc(a, 1)
+	}
+	if reason := portCollision(ni, sharedPorts(live)); reason != "" {
 		return false, reason
 	}
 	return true, ""

@@ -18,6 +18,9 @@ type State interface {
 	AllocsByJob(ws memdb.WatchSet, namespace, jobID string, anyCreateIndex bool) ([]*structs.Allocation, error)
 	AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error)
 	AllocsByNodeTerminal(ws memdb.WatchSet, nodeID string, terminal bool) ([]*structs.Allocation, error)
+	// NodeAllocUsage sums the node's live allocations (what
+	// AllocsByNodeTerminal(nodeID, false) lists); the result is read-only.
+	NodeAllocUsage(ws memdb.WatchSet, nodeID string) (*structs.NodeAllocUsage, error)
 	EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error)
 	LatestIndex() (uint64, error)
 }

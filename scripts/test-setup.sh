@@ -16,6 +16,8 @@ declare -A pkgs=(
 	[iptables]=iptables
 	[curl]=curl
 	[jq]=jq
+	# the java driver's tests compile a class and pack a jar (java, javac, jar)
+	[javac]=default-jdk-headless
 )
 
 missing=()

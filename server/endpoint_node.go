@@ -204,9 +204,14 @@ func (n *nodeEndpoint) GetAllocs(args *structs.NodeSpecificRequest, reply *struc
 }
 
 // GetClientAllocs is the client's watch on its work: it maps each of the
-// node's allocation IDs to its AllocModifyIndex, and blocks until one of
-// them changes past MinQueryIndex (a server-side change the client has not
-// seen). The client authenticates with its SecretID.
+// node's allocation IDs to its AllocModifyIndex, and blocks until the
+// servers change the node's allocations past MinQueryIndex (a change the
+// client has not seen). The reply's index is that of the last such change.
+// The client authenticates with its SecretID.
+//
+// It waits on the node's entry in the state's per-node change index rather
+// than on the allocations: a thousand clients then wake only for their own
+// work, not for each other's plans nor for their own status reports.
 func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
 	if done, err := n.srv.forward("Node.GetClientAllocs", args.AllowStale, args, reply); done {
 		return err
@@ -219,18 +224,17 @@ func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply 
 		if node != nil && node.SecretID != args.SecretID {
 			return 0, permissionDenied("node secret ID does not match")
 		}
-		allocs, err := st.AllocsByNode(ws, args.NodeID)
+		index := st.NodeAllocsIndex(ws, args.NodeID)
+		if args.MinQueryIndex > 0 && index <= args.MinQueryIndex {
+			return index, nil // nothing new: wait without listing
+		}
+		allocs, err := st.AllocsByNode(nil, args.NodeID)
 		if err != nil {
 			return 0, err
 		}
 		reply.Allocs = make(map[string]uint64, len(allocs))
-		var index uint64
 		for _, a := range allocs {
 			reply.Allocs[a.ID] = a.AllocModifyIndex
-			index = max(index, a.AllocModifyIndex)
-		}
-		if index == 0 {
-			index = st.AllocsIndex(ws)
 		}
 		return index, nil
 	})

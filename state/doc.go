@@ -17,5 +17,9 @@
 //	evals.go      evaluations
 //	allocs.go     allocations, plan results, client updates
 //	nodes.go      nodes
+//	node_allocs.go  per node, the index of the servers' last change to its
+//	              allocations (what a client's allocation watch waits on)
+//	node_usage.go per node, the sum of its live allocations (what the
+//	              scheduler reads instead of adding them up per evaluation)
 //	services.go   service registrations (provider "nomad")
 package state

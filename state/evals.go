@@ -67,6 +67,7 @@ func (s *StateStore) DeleteEvals(index uint64, evalIDs, allocIDs []string) error
 				return fmt.Errorf("delete eval: %w", err)
 			}
 		}
+		var removed []allocChange
 		for _, id := range allocIDs {
 			raw, err := txn.First(tableAllocs, "id", id)
 			if err != nil || raw == nil {
@@ -75,6 +76,13 @@ func (s *StateStore) DeleteEvals(index uint64, evalIDs, allocIDs []string) error
 			if err := txn.Delete(tableAllocs, raw); err != nil {
 				return fmt.Errorf("delete alloc: %w", err)
 			}
+			if err := touchNodeAllocs(txn, index, raw.(*structs.Allocation).NodeID); err != nil {
+				return err
+			}
+			removed = append(removed, allocChange{old: raw.(*structs.Allocation)})
+		}
+		if err := applyUsage(txn, removed); err != nil {
+			return err
 		}
 		for id := range jobs {
 			raw, _ := txn.First(tableJobs, "id", id.Namespace, id.ID)

@@ -43,6 +43,9 @@ func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
 		if err := txn.Insert(tableNodes, n); err != nil {
 			return fmt.Errorf("insert node: %w", err)
 		}
+		if err := ensureNodeAllocs(txn, index, n.ID); err != nil {
+			return err
+		}
 		return setIndex(txn, index, tableNodes)
 	})
 }
@@ -52,6 +55,9 @@ func (s *StateStore) DeleteNodes(index uint64, ids []string) error {
 	return s.write(func(txn *memdb.Txn) error {
 		for _, id := range ids {
 			if _, err := txn.DeleteAll(tableNodes, "id", id); err != nil {
+				return fmt.Errorf("delete node %s: %w", id, err)
+			}
+			if _, err := txn.DeleteAll(tableNodeAllocs, "id", id); err != nil {
 				return fmt.Errorf("delete node %s: %w", id, err)
 			}
 		}

@@ -19,6 +19,8 @@ const (
 	tableAllocs      = "allocs"
 	tableNodes       = "nodes"
 	tableServices    = "service_registrations"
+	tableNodeAllocs  = "node_allocs" // derived, see nodeAllocsEntry
+	tableNodeUsage   = "node_usage"  // derived, see applyUsage
 )
 
 // IndexEntry records the last Raft index that changed a table.
@@ -67,6 +69,12 @@ func schema() *memdb.DBSchema {
 		}},
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.UUIDFieldIndex{Field: "ID"}},
+		}},
+		tableNodeAllocs: {Name: tableNodeAllocs, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
+		}},
+		tableNodeUsage: {Name: tableNodeUsage, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
 		}},
 		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

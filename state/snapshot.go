@@ -108,6 +108,12 @@ func (s *StateStore) Restore(r io.Reader) error {
 			return err
 		}
 	}
+	if err := rebuildNodeAllocs(txn); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := rebuildUsage(txn); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	txn.Commit()
 	s.abandonMu.Lock()
 	s.db = db

@@ -203,3 +203,120 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestNodeAllocsIndexFollowsServerChangesOnly(t *testing.T) {
+	s := newStore(t)
+	n1, n2 := structs.GenerateUUID(), structs.GenerateUUID()
+	must(t, s.UpsertNode(1, &structs.Node{ID: n1, Status: structs.NodeStatusReady}))
+	if got := s.NodeAllocsIndex(nil, n1); got != 1 {
+		t.Fatalf("a registered node starts at its registration index, got %d", got)
+	}
+	job := testJob("api")
+	must(t, s.UpsertJob(2, nil, job))
+	job, _ = s.JobByID(nil, "default", "api")
+	a := testAlloc(job, n1)
+	must(t, s.UpsertPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, AllocsUpdated: []*structs.Allocation{a.CopySkipJob()}}))
+	if got := s.NodeAllocsIndex(nil, n1); got != 3 {
+		t.Fatalf("after a placement: %d, want 3", got)
+	}
+
+	ws := memdb.NewWatchSet()
+	s.NodeAllocsIndex(ws, n1)
+	must(t, s.UpdateAllocsFromClient(4, []*structs.Allocation{{ID: a.ID, ClientStatus: structs.AllocClientStatusRunning}}))
+	must(t, s.UpsertNode(5, &structs.Node{ID: n2, Status: structs.NodeStatusReady}))
+	if !ws.Watch(time.After(20 * time.Millisecond)) {
+		t.Fatal("a client's own status report or another node woke the watch")
+	}
+	must(t, s.UpsertPlanResults(6, &structs.ApplyPlanResultsRequest{Job: job, AllocsStopped: []*structs.Allocation{{ID: a.ID, DesiredStatus: structs.AllocDesiredStatusStop}}}))
+	if ws.Watch(time.After(time.Second)) {
+		t.Fatal("a stop did not wake the watch")
+	}
+	must(t, s.DeleteEvals(7, nil, []string{a.ID}))
+	if got := s.NodeAllocsIndex(nil, n1); got != 7 {
+		t.Fatalf("after removal: %d, want 7", got)
+	}
+}
+
+func TestRestoreRebuildsNodeAllocsIndex(t *testing.T) {
+	s := newStore(t)
+	n1, n2 := structs.GenerateUUID(), structs.GenerateUUID()
+	must(t, s.UpsertNode(1, &structs.Node{ID: n1, Status: structs.NodeStatusReady}))
+	job := testJob("api")
+	must(t, s.UpsertJob(2, nil, job))
+	job, _ = s.JobByID(nil, "default", "api")
+	must(t, s.UpsertPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, AllocsUpdated: []*structs.Allocation{testAlloc(job, n2).CopySkipJob()}}))
+	var buf bytes.Buffer
+	must(t, s.Snapshot().Persist(&buf))
+	r := newStore(t)
+	must(t, r.Restore(&buf))
+	for _, id := range []string{n1, n2} {
+		if got := r.NodeAllocsIndex(nil, id); got != 3 {
+			t.Errorf("restored %s: %d, want the allocs index 3", id, got)
+		}
+	}
+}
+
+// usageFromAllocs adds up the node's live allocations the slow way.
+func usageFromAllocs(t *testing.T, s *StateStore, nodeID string) structs.NodeAllocUsage {
+	live, err := s.AllocsByNodeTerminal(nil, nodeID, false)
+	must(t, err)
+	u := structs.NodeAllocUsage{NodeID: nodeID}
+	for _, a := range live {
+		u.Add(a, 1)
+	}
+	return u
+}
+
+func sameUsage(a, b *structs.NodeAllocUsage) bool {
+	return a.Used == b.Used && a.Live == b.Live && len(a.Cores) == len(b.Cores)
+}
+
+func TestNodeAllocUsageFollowsAllocations(t *testing.T) {
+	s := newStore(t)
+	n1, n2 := structs.GenerateUUID(), structs.GenerateUUID()
+	job := testJob("api")
+	must(t, s.UpsertJob(1, nil, job))
+	job, _ = s.JobByID(nil, "default", "api")
+	var allocs []*structs.Allocation
+	for i := range 6 {
+		a := testAlloc(job, []string{n1, n2}[i%2])
+		a.AllocatedResources = &structs.AllocatedResources{
+			Tasks: map[string]*structs.AllocatedTaskResources{"t": {
+				Cpu:    structs.AllocatedCpuResources{CpuShares: int64(100 * (i + 1)), ReservedCores: []uint16{uint16(i)}},
+				Memory: structs.AllocatedMemoryResources{MemoryMB: 64},
+			}},
+			Shared: structs.AllocatedSharedResources{DiskMB: 10},
+		}
+		allocs = append(allocs, a.CopySkipJob())
+	}
+	check := func(step string, st *StateStore) {
+		t.Helper()
+		for _, n := range []string{n1, n2} {
+			got, err := st.NodeAllocUsage(nil, n)
+			must(t, err)
+			if want := usageFromAllocs(t, st, n); !sameUsage(got, &want) {
+				t.Fatalf("%s: node usage %+v, want %+v", step, got, want)
+			}
+		}
+	}
+	must(t, s.UpsertPlanResults(2, &structs.ApplyPlanResultsRequest{Job: job, AllocsUpdated: allocs}))
+	check("placed", s)
+	must(t, s.UpdateAllocsFromClient(3, []*structs.Allocation{
+		{ID: allocs[0].ID, ClientStatus: structs.AllocClientStatusRunning},
+		{ID: allocs[1].ID, ClientStatus: structs.AllocClientStatusFailed},
+	}))
+	check("client updates", s)
+	must(t, s.UpsertPlanResults(4, &structs.ApplyPlanResultsRequest{Job: job,
+		AllocsStopped: []*structs.Allocation{{ID: allocs[2].ID, DesiredStatus: structs.AllocDesiredStatusStop}}}))
+	check("stopped", s)
+	must(t, s.DeleteEvals(5, nil, []string{allocs[3].ID, allocs[1].ID}))
+	check("removed", s)
+	var buf bytes.Buffer
+	must(t, s.Snapshot().Persist(&buf))
+	r := newStore(t)
+	must(t, r.Restore(&buf))
+	check("restored", r)
+	if u, _ := r.NodeAllocUsage(nil, n2); u.Live != 1 || u.Used.CPUShares != 600 {
+		t.Fatalf("n2 keeps only its sixth allocation, usage says %+v", u)
+	}
+}

@@ -275,6 +275,13 @@ func (ar *AllocRunner) Alloc() *structs.Allocation {
 	return a
 }
 
+// currentAlloc is the servers' latest version of the allocation.
+func (ar *AllocRunner) currentAlloc() *structs.Allocation {
+	ar.allocMu.RLock()
+	defer ar.allocMu.RUnlock()
+	return ar.alloc
+}
+
 // desiredStop reports whether the servers want the allocation stopped. Only
 // the desired status counts: the client status in the servers' copy is just
 // what this client reported.

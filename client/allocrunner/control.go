@@ -151,9 +151,9 @@ func (ar *AllocRunner) Shutdown() {
 // Signal sends sig to one task, or to every running task when task is "".
 func (ar *AllocRunner) Signal(task, sig string) error {
 	if task != "" {
-		tr := ar.runners[task]
-		if tr == nil {
-			return fmt.Errorf("alloc %s: no task %q", ar.id, task)
+		tr, err := ar.runner(task)
+		if err != nil {
+			return err
 		}
 		return tr.Signal(sig, "signal requested")
 	}
@@ -191,12 +191,23 @@ func (ar *AllocRunner) postrun() {
 	}
 }
 
+// preKill runs the pre-kill hooks; a client shutdown cuts their waits
+// (shutdown_delay) short, leaving the tasks to the next client process.
 func (ar *AllocRunner) preKill() {
 	ar.hookMu.Lock()
 	defer ar.hookMu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-ar.shutdownCh:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for _, h := range ar.hooks {
 		if p, ok := h.(PreKiller); ok {
-			p.PreKill(context.Background())
+			p.PreKill(ctx)
 		}
 	}
 }

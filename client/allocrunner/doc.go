@@ -1,5 +1,5 @@
 // Package allocrunner runs one allocation on the client: its allocation hooks
-// (alloc dir today; network, volumes, group services later), one
+// (alloc dir and host volumes today; network and group services later), one
 // taskrunner.TaskRunner per task, the lifecycle ordering between them, and the
 // client status it reports.
 //
@@ -25,5 +25,8 @@
 //	status.go         ClientStatus: the alloc's status from its tasks' states
 //	hooks.go          hook interfaces and the ordered hook list (initHooks)
 //	alloc_dir_hook.go builds and destroys the allocation directory
+//	shutdown_delay_hook.go waits out the group's shutdown_delay before kills
+//	user_ops.go       RestartTasks, TaskStats, ExecTask, TaskNames
+//	volume_hook.go    resolves the group's host volumes against the node
 //	config.go         Config and the small interfaces the runner consumes
 package allocrunner

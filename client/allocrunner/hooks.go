@@ -72,14 +72,22 @@ func (ar *AllocRunner) initHooks() []RunnerHook {
 		// write into it, and destroying it last (reverse order) removes
 		// whatever the others left there.
 		newAllocDirHook(ar.allocDir, ar.logger),
+		// Host volumes next: resolved against the node before any task
+		// starts, so a missing one fails the allocation with its name.
+		newVolumeHook(ar.cfg.Alloc, ar.cfg.Node, ar.hookResources, ar.logger),
 		// Later, in this order: network (namespace and ports, before any task
-		// that must join it), volumes (mounts handed to tasks through
-		// AllocHookResources), group services (register once tasks run,
+		// that must join it), group services (register once tasks run,
 		// deregister in PreKill before tasks are killed).
+		//
+		// The group's shutdown_delay last: its PreKill wait must follow the
+		// services' deregistration so traffic drains before tasks are killed.
+		newShutdownDelayHook(ar.currentAlloc, ar.logger),
 	}
 }
 
 var (
 	_ Prerunner = (*allocDirHook)(nil)
 	_ Destroyer = (*allocDirHook)(nil)
+	_ Prerunner = (*volumeHook)(nil)
+	_ PreKiller = (*shutdownDelayHook)(nil)
 )

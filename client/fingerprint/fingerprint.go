@@ -44,6 +44,8 @@ func Default() []Fingerprinter {
 		// CPU and memory: the resources the scheduler packs against.
 		cpuFingerprint{},
 		memoryFingerprint{},
+		// Cgroups: which version task isolation (exec, java) will use.
+		cgroupFingerprint{},
 		// Storage after the host: it reports the alloc dir's filesystem.
 		storageFingerprint{},
 		// Network: addresses for ports and NOMAD_IP_*; dynamic port range.

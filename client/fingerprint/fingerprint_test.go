@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/roam-sh/roam/internal/cgroups"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -72,5 +73,25 @@ func TestMissingInterface(t *testing.T) {
 	n := &structs.Node{Attributes: map[string]string{}, NodeResources: &structs.NodeResources{}}
 	if err := (networkFingerprint{}).Fingerprint(&Config{NetworkInterface: "nope0"}, n); err == nil {
 		t.Error("want error for a missing interface")
+	}
+}
+
+func TestCgroupFingerprint(t *testing.T) {
+	n := &structs.Node{Attributes: map[string]string{}}
+	if err := (cgroupFingerprint{}).Fingerprint(&Config{}, n); err != nil {
+		t.Fatal(err)
+	}
+	h, err := cgroups.Detect()
+	if err != nil {
+		if len(n.Attributes) != 0 {
+			t.Fatalf("attributes without cgroups: %v", n.Attributes)
+		}
+		t.Skip(err)
+	}
+	if v := n.Attributes["os.cgroups.version"]; v != h.Version().String() || (v != "1" && v != "2") {
+		t.Fatalf("os.cgroups.version %q", v)
+	}
+	if n.Attributes["unique.cgroup.mountpoint"] != h.Mountpoint() {
+		t.Fatalf("mountpoint %v", n.Attributes)
 	}
 }

@@ -12,7 +12,10 @@
 //	   ▲                                  restart: Restarting → pending → (delay) → start
 //	   │                                  fail:    Not Restarting → dead (Failed)
 //	   │                                  done:    dead (batch success)
-//	   └── Kill: [reason event], Killing → Terminated → Killed → dead
+//	   ├── Restart (user): Restart Signaled → Terminated → Restarting → pending → start
+//	   │                   (outside the restart policy, no delay)
+//	   └── Kill: [reason event], Killing → [Waiting for shutdown delay] →
+//	             Terminated → Killed → dead
 //
 // A runner that is shut down (client restart) leaves the task running and its
 // handle persisted; a new runner built from the persisted state re-attaches
@@ -29,6 +32,9 @@
 //	hooks.go          hook interfaces and the ordered hook list (initHooks)
 //	hook_run.go       running each hook stage
 //	hook_task_dir.go  builds the task directory
-//	hook_logs.go      creates the task's log files
+//	hook_logs.go      creates the task's first log files
+//	hook_artifacts.go fetches artifacts (client/artifact) before the first start
+//	user_ops.go       Restart, Stats, Exec: what users ask of a running task
+//	hook_volumes.go   volume_mount blocks → the driver's mounts
 //	hook_resources.go AllocHookResources: what alloc hooks hand to tasks
 package taskrunner

@@ -52,6 +52,21 @@ func eventTerminated(res *drivers.ExitResult) *structs.TaskEvent {
 	return ev
 }
 
+// exitEvents are the events of a task's exit: OOM Killed first when the
+// kernel killed it for memory, then Terminated (whose message says so too).
+func exitEvents(res *drivers.ExitResult) []*structs.TaskEvent {
+	if !res.OOMKilled {
+		return []*structs.TaskEvent{eventTerminated(res)}
+	}
+	return []*structs.TaskEvent{eventOOMKilled(), eventTerminated(res)}
+}
+
+func eventOOMKilled() *structs.TaskEvent {
+	ev := structs.NewTaskEvent(structs.TaskOOMKilled)
+	ev.Message = "Task was killed by the kernel OOM killer: it used more memory than its limit"
+	return ev
+}
+
 func eventRestarting(reason string, delay time.Duration) *structs.TaskEvent {
 	ev := structs.NewTaskEvent(structs.TaskRestarting)
 	ev.RestartReason, ev.StartDelay = reason, int64(delay)
@@ -61,6 +76,12 @@ func eventRestarting(reason string, delay time.Duration) *structs.TaskEvent {
 func eventNotRestarting(reason string) *structs.TaskEvent {
 	ev := structs.NewTaskEvent(structs.TaskNotRestarting)
 	ev.RestartReason, ev.FailsTask = reason, true
+	return ev
+}
+
+func eventWaitingShutdownDelay(d time.Duration) *structs.TaskEvent {
+	ev := structs.NewTaskEvent(structs.TaskWaitingShutdownDelay)
+	ev.Message = fmt.Sprintf("Waiting for shutdown_delay of %s before killing the task.", d)
 	return ev
 }
 
@@ -120,6 +141,12 @@ func displayMessage(ev *structs.TaskEvent) string {
 		return "Main tasks in the group died"
 	case structs.TaskSignaling:
 		return orDefault(ev.TaskSignalReason, "Task being sent a signal")
+	case structs.TaskRestartSignal:
+		return orDefault(ev.RestartReason, "Task restart signaled")
+	case structs.TaskDownloadingArtifacts:
+		return "Client is downloading artifacts"
+	case structs.TaskArtifactDownloadFailed:
+		return orDefault(ev.DownloadError, "Failed to download artifacts")
 	}
 	return ev.Message
 }

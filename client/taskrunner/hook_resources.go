@@ -8,14 +8,14 @@ import (
 )
 
 // AllocHookResources is what allocation hooks produce for the tasks: the
-// network namespace to join, its addresses, volume mounts. The alloc runner
-// creates one per allocation and shares it with every task runner; alloc
-// hooks fill it in Prerun, before any task starts.
+// network namespace to join, its addresses, the group's host volumes. The
+// alloc runner creates one per allocation and shares it with every task
+// runner; alloc hooks fill it in Prerun, before any task starts.
 type AllocHookResources struct {
 	mu            sync.RWMutex
 	netIsolation  *drivers.NetworkIsolationSpec
 	networkStatus *structs.AllocNetworkStatus
-	mounts        []*drivers.MountConfig
+	volumes       map[string]*HostVolume
 }
 
 // SetNetworkIsolation records the allocation's network namespace.
@@ -46,16 +46,29 @@ func (r *AllocHookResources) NetworkStatus() *structs.AllocNetworkStatus {
 	return r.networkStatus
 }
 
-// AddMounts records host paths to mount into the tasks.
-func (r *AllocHookResources) AddMounts(m ...*drivers.MountConfig) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.mounts = append(r.mounts, m...)
+// HostVolume is one of the group's volumes, resolved by the allocation's
+// volume hook to a directory on this node.
+type HostVolume struct {
+	// Name is the group's name for it (what volume_mount.volume refers to);
+	// Source is the client's host_volume name.
+	Name   string
+	Source string
+	Path   string
+	// ReadOnly: the group asked for it read-only, or the client offers it
+	// read-only; either way no task may write to it.
+	ReadOnly bool
 }
 
-// Mounts returns the recorded mounts.
-func (r *AllocHookResources) Mounts() []*drivers.MountConfig {
+// SetHostVolumes records the group's resolved volumes, by group name.
+func (r *AllocHookResources) SetHostVolumes(v map[string]*HostVolume) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.volumes = v
+}
+
+// HostVolume returns the resolved volume the group calls name, or nil.
+func (r *AllocHookResources) HostVolume(name string) *HostVolume {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return append([]*drivers.MountConfig(nil), r.mounts...)
+	return r.volumes[name]
 }

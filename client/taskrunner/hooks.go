@@ -124,9 +124,15 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Log files next, before anything (artifacts, templates) could fail and
 		// want to say why, and before the driver opens them.
 		newLogsHook(tr.taskDir, tr.logger),
-		// Later: artifacts (need the task dir), templates (need artifacts and
-		// the env), then identity/secrets. Services and checks register in
-		// Poststart and deregister in PreKilling/Exited.
+		// Volume mounts before anything is downloaded: a volume the
+		// allocation could not prepare fails the start right away.
+		newVolumesHook(tr.cfg.HookResources, tr.cfg.Driver, func(m []*drivers.MountConfig) { tr.volumeMounts = m }, tr.logger),
+		// Artifacts need the task dir and the env (sources interpolate
+		// NOMAD_* and meta); templates (later) may render from them.
+		newArtifactsHook(tr.taskDir, tr.logger),
+		// Later: templates (need artifacts and the env), then
+		// identity/secrets. Services and checks register in Poststart and
+		// deregister in PreKilling/Exited.
 	}
 }
 
@@ -134,4 +140,6 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 var (
 	_ Prestarter = (*taskDirHook)(nil)
 	_ Prestarter = (*logsHook)(nil)
+	_ Prestarter = (*volumesHook)(nil)
+	_ Prestarter = (*artifactsHook)(nil)
 )

@@ -32,6 +32,9 @@ type TaskRunner struct {
 
 	// hookMu serialises hook stages, as the hook contract promises.
 	hookMu sync.Mutex
+	// volumeMounts are set by the volumes hook's Prestart, read by the start
+	// that follows it (both on the Run goroutine).
+	volumeMounts []*drivers.MountConfig
 	// allocMu guards alloc and task, replaced by Update.
 	allocMu sync.RWMutex
 	alloc   *structs.Allocation
@@ -47,6 +50,7 @@ type TaskRunner struct {
 	killOnce     sync.Once
 	killEv       *structs.TaskEvent
 	shutdownCh   chan struct{} // closed by Shutdown: leave the task running
+	restartCh    chan *restartRequest
 	shutdownOnce sync.Once
 	waitCh       chan struct{} // closed when Run returns
 }
@@ -69,6 +73,7 @@ func New(cfg Config) (*TaskRunner, error) {
 		local:       cfg.RestoredLocal.Copy(),
 		startCh:     make(chan struct{}), killCh: make(chan struct{}),
 		shutdownCh: make(chan struct{}), waitCh: make(chan struct{}),
+		restartCh: make(chan *restartRequest),
 	}
 	if tr.local == nil {
 		tr.local = &LocalState{}
@@ -121,6 +126,7 @@ const (
 	stepContinue step = iota // go on: the task runs, or restarts
 	stepDead                 // the task is dead for good
 	stepShutdown             // the client is shutting down: leave things as they are
+	stepRestart              // restarted on request: start again at once, outside the policy
 )
 
 // Run runs the task until it is dead for good or the runner is shut down. It
@@ -149,8 +155,11 @@ func (tr *TaskRunner) Run() {
 		}
 		attached = false
 		res, s := tr.wait()
-		if s == stepContinue {
+		switch s {
+		case stepContinue:
 			s = tr.afterExit(res)
+		case stepRestart:
+			s = stepContinue
 		}
 		if s != stepContinue {
 			tr.end(s)
@@ -205,7 +214,9 @@ func (tr *TaskRunner) waitForStart() step {
 func (tr *TaskRunner) start() step {
 	if err := tr.prestart(); err != nil {
 		tr.logger.Error("prestart failed", "error", err)
-		tr.appendEvent(eventSetupFailureFor(err))
+		if !hasEvent(err) {
+			tr.appendEvent(eventSetupFailureFor(err))
+		}
 		return tr.decide(tr.restarts.OnStartError(err))
 	}
 	if tr.killed() {
@@ -252,6 +263,8 @@ func (tr *TaskRunner) wait() (*drivers.ExitResult, step) {
 		return res, stepContinue
 	case <-tr.killCh:
 		return tr.kill(h, ch)
+	case req := <-tr.restartCh:
+		return tr.restartInPlace(h, ch, req)
 	case <-tr.shutdownCh:
 		return nil, stepShutdown
 	}
@@ -260,7 +273,7 @@ func (tr *TaskRunner) wait() (*drivers.ExitResult, step) {
 // afterExit records the exit and applies the restart policy.
 func (tr *TaskRunner) afterExit(res *drivers.ExitResult) step {
 	tr.runExited(res)
-	tr.appendEvent(eventTerminated(res))
+	tr.appendEvent(exitEvents(res)...)
 	tr.destroyTask()
 	select {
 	case <-tr.killCh:
@@ -296,28 +309,59 @@ func (tr *TaskRunner) decide(d Decision, reason string, delay time.Duration) ste
 	}
 }
 
-// kill stops the running task and waits for it to exit.
+// kill stops the running task and waits for it to exit: pre-kill hooks
+// (deregistering services), the Killing event, the task's shutdown_delay,
+// then the kill signal with kill_timeout's escalation.
 func (tr *TaskRunner) kill(h *drivers.TaskHandle, ch <-chan *drivers.ExitResult) (*drivers.ExitResult, step) {
 	tr.runPreKill()
 	tr.appendKillEvents()
-	if err := tr.cfg.Driver.StopTask(h.Config.ID, tr.killTimeout, tr.currentTask().KillSignal); err != nil {
-		tr.logger.Error("stopping task", "error", err)
+	res, s := tr.waitShutdownDelay(ch)
+	if s == stepShutdown {
+		return nil, stepShutdown
 	}
-	var res *drivers.ExitResult
+	if res == nil {
+		if err := tr.cfg.Driver.StopTask(h.Config.ID, tr.killTimeout, tr.currentTask().KillSignal); err != nil {
+			tr.logger.Error("stopping task", "error", err)
+		}
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				return nil, stepShutdown
+			}
+			res = r
+		case <-tr.shutdownCh:
+			return nil, stepShutdown
+		}
+	}
+	tr.runExited(res)
+	tr.appendEvent(exitEvents(res)...)
+	tr.destroyTask()
+	tr.appendEvent(eventKilled())
+	return res, stepDead
+}
+
+// waitShutdownDelay waits out the task's shutdown_delay before it is
+// signalled, unless the stop asked to skip it. A task that exits meanwhile
+// ends the wait; its result is returned.
+func (tr *TaskRunner) waitShutdownDelay(ch <-chan *drivers.ExitResult) (*drivers.ExitResult, step) {
+	delay := tr.currentTask().ShutdownDelay
+	if delay <= 0 || tr.currentAlloc().DesiredTransition.ShouldIgnoreShutdownDelay() {
+		return nil, stepContinue
+	}
+	tr.appendEvent(eventWaitingShutdownDelay(delay))
+	t := time.NewTimer(delay)
+	defer t.Stop()
 	select {
 	case r, ok := <-ch:
 		if !ok {
 			return nil, stepShutdown
 		}
-		res = r
+		return r, stepContinue
+	case <-t.C:
+		return nil, stepContinue
 	case <-tr.shutdownCh:
 		return nil, stepShutdown
 	}
-	tr.runExited(res)
-	tr.appendEvent(eventTerminated(res))
-	tr.destroyTask()
-	tr.appendEvent(eventKilled())
-	return res, stepDead
 }
 
 // appendKillEvents records why the task is killed: the kill's own event when
@@ -375,12 +419,15 @@ func (tr *TaskRunner) buildTaskConfig() *drivers.TaskConfig {
 		AllocDir: tr.cfg.AllocDir.Dir, TaskDir: tr.taskDir.DriverTaskDir(),
 		StdoutPath: tr.taskDir.StdoutPath(), StderrPath: tr.taskDir.StderrPath(),
 		NetworkIsolation: tr.cfg.HookResources.NetworkIsolation(),
-		Mounts:           tr.cfg.HookResources.Mounts(),
+		Mounts:           tr.volumeMounts,
 	}
 	if alloc.Job != nil {
 		cfg.JobName = alloc.Job.Name
 	}
 	cfg.Resources = taskResources(alloc, task)
+	if lc := task.LogConfig; lc != nil {
+		cfg.Logs = drivers.LogConfig{MaxFiles: lc.MaxFiles, MaxFileSizeMB: lc.MaxFileSizeMB, Disabled: lc.Disabled}
+	}
 	return cfg
 }
 

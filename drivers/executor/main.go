@@ -18,6 +18,9 @@ const SubcommandName = "executor"
 // Its stdout is the handshake channel to the launching driver; its stderr is
 // the executor's own log (the driver points it at executor.log).
 func Main(args []string) int {
+	if len(args) == 1 && args[0] == initArg {
+		return runInit() // an isolated task's first process, not an executor
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "executor")
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: roam executor <spec.json>")

@@ -20,15 +20,21 @@ type Spec struct {
 	Dir     string `json:"dir"`
 	TaskDir string `json:"task_dir"`
 	// User, when set, is who the task runs as (the executor must be root).
-	User       string `json:"user,omitempty"`
-	StdoutPath string `json:"stdout_path"`
-	StderrPath string `json:"stderr_path"`
+	User string `json:"user,omitempty"`
+	// Logs is where the task's output goes and how it is rotated. Without
+	// it the output is appended to StdoutPath and StderrPath, unrotated.
+	Logs       *LogSpec `json:"logs,omitempty"`
+	StdoutPath string   `json:"stdout_path,omitempty"`
+	StderrPath string   `json:"stderr_path,omitempty"`
 	// StatusPath receives the ExitStatus when the task exits.
 	StatusPath string `json:"status_path"`
 	// Socket is the unix socket address the executor listens on.
 	Socket string `json:"socket"`
 	// NetNSPath, when set, is the network namespace the task runs in.
 	NetNSPath string `json:"netns_path,omitempty"`
+	// Isolation, when set, runs the task isolated (see Isolation); then Dir
+	// is ignored for Isolation.WorkDir and TaskDir becomes the task's root.
+	Isolation *Isolation `json:"isolation,omitempty"`
 }
 
 // ExitStatus is how the task ended, as recorded by the executor.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/roam-sh/roam/internal/logfile"
 )
 
 // logDrainTimeout bounds how long the executor waits, after the task exited,
@@ -37,6 +38,7 @@ type supervisor struct {
 	startedAt time.Time
 	ln        net.Listener
 	copiers   sync.WaitGroup
+	iso       *isolated // set for isolated tasks (isolation_linux.go)
 
 	mu       sync.Mutex
 	exit     *ExitStatus   // set once the task was reaped
@@ -60,6 +62,9 @@ func startSupervisor(spec *Spec, logger *slog.Logger) (*supervisor, error) {
 }
 
 func (s *supervisor) startTask() error {
+	if s.spec.Isolation != nil {
+		return s.startIsolatedTask()
+	}
 	path, err := resolveCommand(s.spec.Command, s.spec.TaskDir, s.spec.Env)
 	if err != nil {
 		return err
@@ -83,12 +88,16 @@ func (s *supervisor) startTask() error {
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = outW, errW
+	if outW != nil {
+		cmd.Stdout, cmd.Stderr = outW, errW
+	}
 	err = startIn(s.spec.NetNSPath, cmd)
-	// The task holds its own copies of the write ends; ours must go so the
-	// copiers see EOF when the task (and its children) are done.
-	outW.Close()
-	errW.Close()
+	if outW != nil {
+		// The task holds its own copies of the write ends; ours must go so
+		// the copiers see EOF when the task (and its children) are done.
+		outW.Close()
+		errW.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("start %s: %w", s.spec.Command, err)
 	}
@@ -124,13 +133,17 @@ func startIn(netns string, cmd *exec.Cmd) error {
 }
 
 // startCopiers opens the log files and returns the write ends of the pipes
-// whose read ends are copied into them.
+// whose read ends are copied into them. With logging disabled both are nil:
+// the task's output goes to /dev/null.
 func (s *supervisor) startCopiers() (outW, errW *os.File, err error) {
-	outW, err = s.copier(s.spec.StdoutPath)
+	if s.spec.Logs != nil && s.spec.Logs.Disabled {
+		return nil, nil, nil
+	}
+	outW, err = s.copier(logfile.Stdout)
 	if err != nil {
 		return nil, nil, err
 	}
-	errW, err = s.copier(s.spec.StderrPath)
+	errW, err = s.copier(logfile.Stderr)
 	if err != nil {
 		outW.Close()
 		return nil, nil, err
@@ -138,26 +151,24 @@ func (s *supervisor) startCopiers() (outW, errW *os.File, err error) {
 	return outW, errW, nil
 }
 
-func (s *supervisor) copier(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+func (s *supervisor) copier(kind logfile.Kind) (*os.File, error) {
+	w, err := s.openLog(kind)
 	if err != nil {
-		return nil, fmt.Errorf("open log file: %w", err)
+		return nil, err
 	}
-	r, w, err := os.Pipe()
+	r, pw, err := os.Pipe()
 	if err != nil {
-		f.Close()
+		w.Close()
 		return nil, fmt.Errorf("log pipe: %w", err)
 	}
 	s.copiers.Add(1)
 	go func() {
 		defer s.copiers.Done()
-		defer f.Close()
+		defer w.Close()
 		defer r.Close()
-		if _, err := io.Copy(f, r); err != nil {
-			s.logger.Warn("copying task output", "file", path, "error", err)
-		}
+		copyLog(w, r, s.logger.With("stream", kind))
 	}()
-	return w, nil
+	return pw, nil
 }
 
 // run serves the socket until the task has exited and its status is on disk.
@@ -185,6 +196,7 @@ func (s *supervisor) waitTask() *ExitStatus {
 	}
 	// Whatever the task left behind in its group goes with it.
 	_ = unix.Kill(-s.pid, unix.SIGKILL)
+	s.finishIsolated(st)
 	drained := make(chan struct{})
 	go func() { s.copiers.Wait(); close(drained) }()
 	select {

@@ -12,4 +12,6 @@
 //	driver.go  the Driver: fingerprint, start, recover, wait, stop, destroy
 //	task.go    per-task bookkeeping: executor handle, exit waiter
 //	exec.go    ExecTask: one-off commands in the task's environment
+//	exec_streaming.go  ExecTaskStreaming: interactive `alloc exec` sessions
+//	stats.go   TaskStats: memory and CPU of the task's session, from /proc
 package rawexec

@@ -40,12 +40,17 @@ type Driver struct {
 
 	mu    sync.Mutex
 	tasks map[string]*task
+
+	mhzOnce sync.Once
+	mhz     float64
 }
 
 var (
-	_ drivers.Driver     = (*Driver)(nil)
-	_ drivers.ExecDriver = (*Driver)(nil)
-	_ drivers.Shutdowner = (*Driver)(nil)
+	_ drivers.Driver              = (*Driver)(nil)
+	_ drivers.ExecDriver          = (*Driver)(nil)
+	_ drivers.ExecStreamingDriver = (*Driver)(nil)
+	_ drivers.StatsDriver         = (*Driver)(nil)
+	_ drivers.Shutdowner          = (*Driver)(nil)
 )
 
 // New returns a raw_exec driver.
@@ -101,7 +106,7 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	spec := executor.Spec{
 		Command: tc.Command, Args: tc.Args, Env: cfg.EnvList(),
 		Dir: workDir(cfg.TaskDir.Dir, tc.WorkDir), TaskDir: cfg.TaskDir.Dir, User: cfg.User,
-		StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath,
+		Logs: executor.TaskLogs(cfg), StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath,
 	}
 	if ni := cfg.NetworkIsolation; ni != nil {
 		spec.NetNSPath = ni.Path

@@ -27,6 +27,7 @@ type task struct {
 	exec   *executor.Handle
 	logger *slog.Logger
 	cancel context.CancelFunc
+	stats  statsState
 
 	done chan struct{} // closed once res is set
 	mu   sync.Mutex

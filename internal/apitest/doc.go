@@ -8,4 +8,5 @@
 //
 //	apitest.go  Start, Cluster (server + httptest server), simulated nodes, jobs
 //	agent.go    Agent: an httpapi.AgentInfo backed by the server
+//	live.go     LiveAgent: a whole agent (server + client running tasks) in-process
 package apitest

@@ -54,3 +54,22 @@ func TestNodeSecretSurvivesTheWire(t *testing.T) {
 		t.Fatal("SecretID must travel between roam processes even though JSON hides it")
 	}
 }
+
+func TestZeroFieldsLeftOutDecodeAsBefore(t *testing.T) {
+	h := Handle()
+	in := &structs.Allocation{ID: "a", TaskStates: map[string]*structs.TaskState{}, Metrics: &structs.AllocMetric{}}
+	b, err := Encode(h, nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out structs.Allocation
+	if err := Decode(h, b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.ID != "a" || out.Job != nil || out.ClientStatus != "" || out.CreateIndex != 0 {
+		t.Fatalf("scalars: %+v", out)
+	}
+	if out.TaskStates == nil || out.Metrics == nil {
+		t.Fatal("an empty map and a pointer to a zero value must survive the wire")
+	}
+}

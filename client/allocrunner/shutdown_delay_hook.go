@@ -1,0 +1,40 @@
+package allocrunner
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// shutdownDelayHook waits out the group's shutdown_delay before the tasks
+// are killed, so that traffic can drain once the group's services are gone
+// from the catalog (their deregistration runs before this hook). A stop with
+// -no-shutdown-delay skips the wait.
+type shutdownDelayHook struct {
+	alloc  func() *structs.Allocation
+	logger *slog.Logger
+}
+
+func newShutdownDelayHook(alloc func() *structs.Allocation, logger *slog.Logger) *shutdownDelayHook {
+	return &shutdownDelayHook{alloc: alloc, logger: logger}
+}
+
+func (h *shutdownDelayHook) Name() string { return "shutdown_delay" }
+
+func (h *shutdownDelayHook) PreKill(ctx context.Context) {
+	a := h.alloc()
+	tg := a.LookupTaskGroup()
+	if tg == nil || tg.ShutdownDelay == nil || *tg.ShutdownDelay <= 0 || a.DesiredTransition.ShouldIgnoreShutdownDelay() {
+		return
+	}
+	delay := *tg.ShutdownDelay
+	h.logger.Info("waiting for the group's shutdown_delay before killing tasks", "delay", delay)
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,178 @@
+package artifact
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"compress/bzip2"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Archive kinds, by file name suffix.
+const (
+	kindTar    = "tar"
+	kindTarGz  = "tar.gz"
+	kindTarBz2 = "tar.bz2"
+	kindZip    = "zip"
+	kindGz     = "gz"
+)
+
+// archiveKind recognises an archive by its name; "" for anything else.
+func archiveKind(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(n, ".tar.gz"), strings.HasSuffix(n, ".tgz"):
+		return kindTarGz
+	case strings.HasSuffix(n, ".tar.bz2"), strings.HasSuffix(n, ".tbz2"):
+		return kindTarBz2
+	case strings.HasSuffix(n, ".tar"):
+		return kindTar
+	case strings.HasSuffix(n, ".zip"):
+		return kindZip
+	case strings.HasSuffix(n, ".gz"):
+		return kindGz
+	}
+	return ""
+}
+
+// unpackArchive unpacks the archive at local into dest inside root.
+func unpackArchive(root *os.Root, local, dest, kind string) error {
+	if err := root.MkdirAll(dest, 0o755); err != nil {
+		return fmt.Errorf("artifact: create %s: %w", dest, err)
+	}
+	if kind == kindZip {
+		return unzip(root, local, dest)
+	}
+	f, err := os.Open(local)
+	if err != nil {
+		return fmt.Errorf("artifact: %w", err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	switch kind {
+	case kindTarGz, kindGz:
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("artifact: gzip: %w", err)
+		}
+		defer gz.Close()
+		if kind == kindGz {
+			name := strings.TrimSuffix(filepath.Base(local), filepath.Ext(local))
+			if gz.Name != "" {
+				name = filepath.Base(gz.Name)
+			}
+			return writeFile(root, filepath.Join(dest, name), gz, 0o644)
+		}
+		r = gz
+	case kindTarBz2:
+		r = bzip2.NewReader(f)
+	}
+	return untar(root, tar.NewReader(r), dest)
+}
+
+// entryPath is where an archive entry goes, refusing names that would leave
+// dest.
+func entryPath(dest, name string) (string, error) {
+	clean := filepath.Clean(filepath.FromSlash(name))
+	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", fmt.Errorf("artifact: archive entry %q escapes the destination", name)
+	}
+	return filepath.Join(dest, clean), nil
+}
+
+// linkTarget checks that a symlink entry at p pointing at target stays
+// inside dest; absolute targets are refused too.
+func linkTarget(dest, p, target string) error {
+	if filepath.IsAbs(target) {
+		return fmt.Errorf("artifact: archive symlink %s -> %s is absolute", p, target)
+	}
+	resolved := filepath.Join(filepath.Dir(p), target)
+	if rel, err := filepath.Rel(dest, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("artifact: archive symlink %s -> %s escapes the destination", p, target)
+	}
+	return nil
+}
+
+func untar(root *os.Root, tr *tar.Reader, dest string) error {
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("artifact: tar: %w", err)
+		}
+		p, err := entryPath(dest, h.Name)
+		if err != nil {
+			return err
+		}
+		if err := untarEntry(root, tr, h, dest, p); err != nil {
+			return err
+		}
+	}
+}
+
+func untarEntry(root *os.Root, r io.Reader, h *tar.Header, dest, p string) error {
+	switch h.Typeflag {
+	case tar.TypeDir:
+		return root.MkdirAll(p, 0o755)
+	case tar.TypeReg:
+		return writeFile(root, p, r, fs.FileMode(h.Mode).Perm())
+	case tar.TypeSymlink:
+		if err := linkTarget(dest, p, h.Linkname); err != nil {
+			return err
+		}
+		if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		_ = root.Remove(p)
+		return root.Symlink(h.Linkname, p)
+	case tar.TypeLink:
+		target, err := entryPath(dest, h.Linkname)
+		if err != nil {
+			return err
+		}
+		_ = root.Remove(p)
+		return root.Link(target, p)
+	}
+	return nil // devices, fifos: not in artifacts
+}
+
+func unzip(root *os.Root, local, dest string) error {
+	zr, err := zip.OpenReader(local)
+	if err != nil {
+		return fmt.Errorf("artifact: zip: %w", err)
+	}
+	defer zr.Close()
+	for _, zf := range zr.File {
+		p, err := entryPath(dest, zf.Name)
+		if err != nil {
+			return err
+		}
+		if err := unzipEntry(root, zf, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func unzipEntry(root *os.Root, zf *zip.File, p string) error {
+	if zf.FileInfo().IsDir() {
+		return root.MkdirAll(p, 0o755)
+	}
+	if !zf.Mode().IsRegular() {
+		return nil // symlinks in zips are rare; skip rather than trust them
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return fmt.Errorf("artifact: zip entry %s: %w", zf.Name, err)
+	}
+	defer rc.Close()
+	return writeFile(root, p, rc, zf.Mode().Perm())
+}

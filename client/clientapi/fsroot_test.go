@@ -1,0 +1,125 @@
+package clientapi
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// allocTree lays out an allocation directory with the links a task could
+// plant to reach outside it or into its secrets.
+func allocTree(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"alloc/logs/web.stdout.0": "hello\n",
+		"web/local/conf.txt":      "conf\n",
+		"web/secrets/token":       "s3cret\n",
+		"web/private/state":       "private\n",
+	}
+	for p, body := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := map[string]string{
+		"web/local/up":        "../../../..",
+		"web/local/etc":       "/etc",
+		"web/local/to-token":  "../secrets/token",
+		"web/local/to-secret": "../secrets",
+		"web/local/to-log":    "../../alloc/logs/web.stdout.0",
+		"web/local/to-local":  ".",
+		"web/local/loop":      "loop",
+	}
+	for p, target := range links {
+		if err := os.Symlink(target, filepath.Join(root, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestResolveConfinesPaths(t *testing.T) {
+	afs, err := openAllocFS(allocTree(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer afs.Close()
+	tests := []struct {
+		path    string
+		want    string // resolved path when allowed
+		wantErr error
+	}{
+		{"/", ".", nil},
+		{"", ".", nil},
+		{"alloc/logs/web.stdout.0", "alloc/logs/web.stdout.0", nil},
+		{"/web/local/conf.txt", "web/local/conf.txt", nil},
+		{"web/local/to-log", "alloc/logs/web.stdout.0", nil},
+		{"web/local/to-local/to-local/conf.txt", "web/local/conf.txt", nil},
+		{"../etc/passwd", "", errDotDot},
+		{"web/../../etc", "", errDotDot},
+		{"/etc/passwd", "", fs.ErrNotExist}, // a host path names nothing here
+		{"web/local/up/etc/passwd", "", errEscapes},
+		{"web/local/etc/passwd", "", errEscapes},
+		{"web/secrets/token", "", errPrivate},
+		{"web/secrets", "", errPrivate},
+		{"web/private/state", "", errPrivate},
+		{"web/local/to-token", "", errPrivate},
+		{"web/local/to-secret/token", "", errPrivate},
+		{"web/local/conf.txt/x", "", syscall.ENOTDIR},
+		{"web/local/loop", "", syscall.ELOOP},
+		{"web/local/missing", "", fs.ErrNotExist},
+	}
+	for _, tc := range tests {
+		got, _, err := afs.resolve(tc.path)
+		switch {
+		case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+			t.Errorf("resolve(%q) = %q, %v; want error %v", tc.path, got, err, tc.wantErr)
+		case tc.wantErr == nil && (err != nil || got != tc.want):
+			t.Errorf("resolve(%q) = %q, %v; want %q", tc.path, got, err, tc.want)
+		}
+	}
+	for _, err := range []error{errDotDot, errEscapes, errPrivate} {
+		if code := statusCode(err); code != 400 && code != 403 {
+			t.Errorf("%v answers %d", err, code)
+		}
+	}
+}
+
+// TestOpenDetectsSwap: a task that replaces a file with a symlink into its
+// secrets between resolution and opening gets nothing.
+func TestOpenDetectsSwap(t *testing.T) {
+	root := allocTree(t)
+	afs, err := openAllocFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer afs.Close()
+	rel, fi, err := afs.resolve("web/local/conf.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(root, rel)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../secrets/token", p); err != nil {
+		t.Fatal(err)
+	}
+	f, err := afs.open(rel, fi)
+	if err == nil {
+		b, _ := io.ReadAll(f)
+		t.Fatalf("opened the swapped file and read %q", b)
+	}
+	if !errors.Is(err, errChanged) {
+		t.Fatalf("open after swap: %v", err)
+	}
+}

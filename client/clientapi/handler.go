@@ -1,0 +1,161 @@
+package clientapi
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/roam-sh/roam/client/allocrunner"
+	"github.com/roam-sh/roam/client/taskrunner"
+)
+
+// Allocs finds the allocations of the local client (*client.Client).
+type Allocs interface {
+	GetAllocRunner(allocID string) (*allocrunner.AllocRunner, error)
+}
+
+// Collector garbage-collects terminal allocations on request (optional;
+// *client.Client implements it).
+type Collector interface {
+	CollectAlloc(allocID string) error
+	CollectAll() error
+}
+
+// Defaults of Config.
+const (
+	DefaultPollInterval      = 250 * time.Millisecond
+	DefaultHeartbeatInterval = 10 * time.Second
+)
+
+// Config builds a Handler.
+type Config struct {
+	Allocs Allocs
+	// PollInterval is how often a followed file is checked for new data.
+	PollInterval time.Duration
+	// HeartbeatInterval is how often an idle stream sends an empty frame.
+	HeartbeatInterval time.Duration
+	Logger            *slog.Logger
+}
+
+// Handler serves /v1/client/... for local allocations.
+type Handler struct {
+	cfg    Config
+	logger *slog.Logger
+	mux    *http.ServeMux
+}
+
+// New returns the client endpoints' handler.
+func New(cfg Config) *Handler {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{cfg: cfg, logger: cfg.Logger.With("component", "client_api"), mux: http.NewServeMux()}
+	h.routes()
+	return h
+}
+
+func (h *Handler) routes() {
+	for op, fn := range map[string]http.HandlerFunc{
+		"ls": h.fsList, "stat": h.fsStat, "cat": h.fsCat, "readat": h.fsReadAt,
+		"stream": h.fsStream, "logs": h.fsLogs,
+	} {
+		h.mux.HandleFunc("GET /v1/client/fs/"+op+"/{alloc}", fn)
+	}
+	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/stats", h.allocStats)
+	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/exec", h.allocExec)
+	for _, m := range []string{"PUT", "POST"} {
+		h.mux.HandleFunc(m+" /v1/client/allocation/{alloc}/restart", h.allocRestart)
+		h.mux.HandleFunc(m+" /v1/client/allocation/{alloc}/signal", h.allocSignal)
+	}
+	for _, m := range []string{"GET", "PUT", "POST"} {
+		h.mux.HandleFunc(m+" /v1/client/allocation/{alloc}/gc", h.allocGC)
+		h.mux.HandleFunc(m+" /v1/client/gc", h.clientGC)
+	}
+}
+
+// ServeHTTP routes a client request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// HasAlloc reports whether the local client runs the allocation; the API
+// forwards requests for the others to their node.
+func (h *Handler) HasAlloc(allocID string) bool {
+	_, err := h.cfg.Allocs.GetAllocRunner(allocID)
+	return err == nil
+}
+
+// apiError is an error with the status code it answers with.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &apiError{http.StatusBadRequest, msg} }
+
+// Errors of the file system endpoints.
+var (
+	errAllocNotFound = &apiError{http.StatusNotFound, "alloc not found"}
+	errEscapes       = &apiError{http.StatusForbidden, "path escapes the allocation directory"}
+	errPrivate       = &apiError{http.StatusForbidden, "tasks' secrets/ and private/ directories are not accessible through the API"}
+	errDotDot        = &apiError{http.StatusBadRequest, `path must not contain ".." components`}
+	errChanged       = &apiError{http.StatusConflict, "file changed while it was being opened; try again"}
+)
+
+// statusCode is the one place mapping errors of this package to HTTP codes.
+func statusCode(err error) int {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.code
+	case errors.Is(err, fs.ErrNotExist):
+		return http.StatusNotFound
+	case errors.Is(err, allocrunner.ErrUnknownTask),
+		errors.Is(err, taskrunner.ErrTaskNotRunning),
+		errors.Is(err, taskrunner.ErrExecNotSupported),
+		errors.Is(err, taskrunner.ErrStatsNotSupported):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// message is the body written for err: path errors drop the host path.
+func message(err error) string {
+	var pe *fs.PathError
+	if errors.Is(err, fs.ErrNotExist) {
+		return "file not found"
+	}
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// writeError writes a plain-text error, as the rest of the API does.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusCode(err)
+	if code >= http.StatusInternalServerError {
+		h.logger.Warn("client request failed", "path", r.URL.Path, "error", err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(message(err) + "\n"))
+}
+
+// allocRunner finds the request's allocation.
+func (h *Handler) allocRunner(r *http.Request) (*allocrunner.AllocRunner, error) {
+	ar, err := h.cfg.Allocs.GetAllocRunner(r.PathValue("alloc"))
+	if err != nil {
+		return nil, errAllocNotFound
+	}
+	return ar, nil
+}

@@ -1,0 +1,119 @@
+package exec
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/roam-sh/roam/drivers"
+)
+
+// NamespaceMode is a task's pid_mode or ipc_mode.
+type NamespaceMode string
+
+const (
+	// NamespacePrivate gives the task a namespace of its own.
+	NamespacePrivate NamespaceMode = "private"
+	// NamespaceHost shares the host's.
+	NamespaceHost NamespaceMode = "host"
+)
+
+func (m NamespaceMode) String() string { return string(m) }
+
+// ParseNamespaceMode parses "private" or "host"; "" gives def.
+func ParseNamespaceMode(s string, def NamespaceMode) (NamespaceMode, error) {
+	switch NamespaceMode(s) {
+	case "":
+		return def, nil
+	case NamespacePrivate, NamespaceHost:
+		return NamespaceMode(s), nil
+	}
+	return "", fmt.Errorf("namespace mode %q: want %q or %q", s, NamespacePrivate, NamespaceHost)
+}
+
+// PluginConfig is the client's plugin "exec" (or "java") { config { ... } }
+// block.
+type PluginConfig struct {
+	// DefaultPIDMode and DefaultIPCMode apply to tasks that set no pid_mode
+	// or ipc_mode ("private" unless set).
+	DefaultPIDMode string `config:"default_pid_mode"`
+	DefaultIPCMode string `config:"default_ipc_mode"`
+	// AllowCaps lists the capabilities jobs may add with cap_add (default:
+	// DefaultCapabilities; "all" allows any).
+	AllowCaps []string `config:"allow_caps"`
+	// NoPivotRoot enters task roots with chroot instead of pivot_root.
+	NoPivotRoot bool `config:"no_pivot_root"`
+}
+
+// ParsePluginConfig decodes and checks a plugin block; nil gives defaults.
+func ParsePluginConfig(name string, raw map[string]any) (PluginConfig, error) {
+	var c PluginConfig
+	if err := drivers.DecodeConfig(raw, &c); err != nil {
+		return c, fmt.Errorf("%s plugin config: %w", name, err)
+	}
+	if c.AllowCaps == nil {
+		c.AllowCaps = DefaultCapabilities()
+	}
+	if _, err := normalizeCaps(c.AllowCaps); err != nil {
+		return c, fmt.Errorf("%s plugin config: allow_caps: %w", name, err)
+	}
+	for key, v := range map[string]string{"default_pid_mode": c.DefaultPIDMode, "default_ipc_mode": c.DefaultIPCMode} {
+		if _, err := ParseNamespaceMode(v, NamespacePrivate); err != nil {
+			return c, fmt.Errorf("%s plugin config: %s: %w", name, key, err)
+		}
+	}
+	return c, nil
+}
+
+// Options are the isolation settings exec and java tasks share; the java
+// driver embeds them in its own task config.
+type Options struct {
+	PIDMode string   `config:"pid_mode"`
+	IPCMode string   `config:"ipc_mode"`
+	CapAdd  []string `config:"cap_add"`
+	CapDrop []string `config:"cap_drop"`
+	// WorkDir is the working directory inside the task's root ("/").
+	WorkDir string `config:"work_dir"`
+}
+
+// TaskConfig is an exec task's config block.
+type TaskConfig struct {
+	// Command is looked up in the task's local/ dir, its root, then PATH.
+	Command string   `config:"command,required"`
+	Args    []string `config:"args"`
+	Options
+}
+
+// Command is what a flavor of the driver runs: a command line and the
+// isolation options.
+type Command struct {
+	Path    string
+	Args    []string
+	Options Options
+}
+
+// decodeExec is the exec flavor's decoder.
+func decodeExec(raw map[string]any) (*Command, error) {
+	var tc TaskConfig
+	if err := drivers.DecodeConfig(raw, &tc); err != nil {
+		return nil, err
+	}
+	return &Command{Path: tc.Command, Args: tc.Args, Options: tc.Options}, nil
+}
+
+// DefaultChrootEnv is the host paths bind-mounted into every task root when
+// the client sets no chroot_env: enough of the host's userland to run
+// dynamically linked programs and resolve names.
+func DefaultChrootEnv() map[string]string {
+	m := map[string]string{}
+	for _, p := range []string{"/bin", "/etc", "/lib", "/lib32", "/lib64", "/run/resolvconf", "/sbin", "/usr"} {
+		m[p] = p
+	}
+	return m
+}
+
+func chrootEnv(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return DefaultChrootEnv()
+	}
+	return maps.Clone(m)
+}

@@ -1,0 +1,150 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/executor"
+	"github.com/roam-sh/roam/internal/cgroups"
+)
+
+// waitRetryDelay spaces attempts to reach an executor that is alive but not
+// answering.
+const waitRetryDelay = time.Second
+
+// killWait bounds how long DestroyTask(force) waits for a SIGKILLed task.
+const killWait = 30 * time.Second
+
+// taskState is the driver state persisted in the task handle: enough for a
+// later client to find the executor and the task's cgroup.
+type taskState struct {
+	Executor *executor.Handle `json:"executor"`
+	Cgroup   cgroups.Ref      `json:"cgroup"`
+}
+
+// task is one started task as the driver tracks it. A single waiter goroutine
+// holds the executor's wait call; WaitTask callers share its result.
+type task struct {
+	cfg    *drivers.TaskConfig
+	exec   *executor.Handle
+	cgroup cgroups.Cgroup // nil if the host's cgroups could not be opened
+	logger *slog.Logger
+	cancel context.CancelFunc
+	stats  cpuSampler
+
+	done chan struct{} // closed once res is set
+	mu   sync.Mutex
+	res  *drivers.ExitResult
+	at   time.Time
+}
+
+func newTask(parent context.Context, cfg *drivers.TaskConfig, st taskState, cg cgroups.Cgroup, logger *slog.Logger) *task {
+	ctx, cancel := context.WithCancel(parent)
+	t := &task{
+		cfg: cfg, exec: st.Executor, cgroup: cg, cancel: cancel, done: make(chan struct{}),
+		logger: logger.With("task_id", cfg.ID),
+	}
+	go t.wait(ctx)
+	return t
+}
+
+// wait blocks on the executor until the task exits. It gives up only when the
+// driver shuts down or the executor is lost.
+func (t *task) wait(ctx context.Context) {
+	for {
+		st, err := t.exec.Wait(ctx)
+		switch {
+		case err == nil:
+			t.finish(&drivers.ExitResult{ExitCode: st.ExitCode, Signal: st.Signal, OOMKilled: st.OOMKilled, Err: statusErr(st)}, st.ExitedAt)
+			return
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, executor.ErrExecutorLost):
+			t.removeCgroup()
+			t.finish(&drivers.ExitResult{ExitCode: -1, Err: err}, time.Now())
+			return
+		}
+		t.logger.Warn("waiting on executor", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(waitRetryDelay):
+		}
+	}
+}
+
+func statusErr(st *executor.ExitStatus) error {
+	if st.Err == "" {
+		return nil
+	}
+	return errors.New(st.Err)
+}
+
+func (t *task) finish(res *drivers.ExitResult, at time.Time) {
+	t.mu.Lock()
+	t.res, t.at = res, at
+	t.mu.Unlock()
+	close(t.done)
+}
+
+func (t *task) exited() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (t *task) result() *drivers.ExitResult {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.res
+}
+
+func (t *task) exitedAt() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.at
+}
+
+func (t *task) stop(sig syscall.Signal, timeout time.Duration) error {
+	if t.exited() {
+		return nil
+	}
+	if err := t.exec.Stop(sig, timeout); err != nil && !t.exited() {
+		return fmt.Errorf("stop task %s: %w", t.cfg.ID, err)
+	}
+	return nil
+}
+
+func (t *task) kill() error {
+	if err := t.stop(syscall.SIGKILL, 0); err != nil {
+		return err
+	}
+	select {
+	case <-t.done:
+		return nil
+	case <-time.After(killWait):
+		return fmt.Errorf("task %s still running %v after SIGKILL", t.cfg.ID, killWait)
+	}
+}
+
+// removeCgroup removes the task's cgroup. The executor does it when the task
+// exits; this is for executors that died first, and is idempotent.
+func (t *task) removeCgroup() {
+	if t.cgroup == nil {
+		return
+	}
+	if err := t.cgroup.Remove(); err != nil {
+		t.logger.Warn("removing task cgroup", "cgroup", t.cgroup.Paths(), "error", err)
+	}
+}
+
+func (t *task) close() { t.cancel() }

@@ -1,0 +1,82 @@
+package logfile
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Kind is which output stream a log file holds.
+type Kind string
+
+const (
+	Stdout Kind = "stdout"
+	Stderr Kind = "stderr"
+)
+
+func (k Kind) String() string { return string(k) }
+
+// ParseKind accepts "stdout" and "stderr".
+func ParseKind(s string) (Kind, error) {
+	switch Kind(s) {
+	case Stdout, Stderr:
+		return Kind(s), nil
+	}
+	return "", fmt.Errorf("log type %q is not stdout or stderr", s)
+}
+
+// Base is the file name without its index: "<task>.<kind>".
+func Base(task string, kind Kind) string { return task + "." + string(kind) }
+
+// Name is the file name of one log file: "<task>.<kind>.<index>".
+func Name(task string, kind Kind, index int) string {
+	return Base(task, kind) + "." + strconv.Itoa(index)
+}
+
+// Index returns the index of a file named "<base>.<n>", or false for any
+// other name (other tasks, fifos, temporary files).
+func Index(name, base string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, base+".")
+	if !ok || rest == "" || strings.TrimLeft(rest, "0123456789") != "" || len(rest) > 9 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil
+}
+
+// Indexes lists, in ascending order, the indexes of base's files in dir.
+// A missing dir has none.
+func Indexes(dir, base string) ([]int, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list log dir: %w", err)
+	}
+	return IndexesOf(entryNames(entries), base), nil
+}
+
+// IndexesOf picks base's indexes out of a list of file names, ascending.
+func IndexesOf(names []string, base string) []int {
+	var out []int
+	for _, n := range names {
+		if i, ok := Index(n, base); ok {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func entryNames(entries []os.DirEntry) []string {
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}

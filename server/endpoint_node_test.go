@@ -1,0 +1,72 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// watchClientAllocs starts a blocking Node.GetClientAllocs from minIndex.
+func watchClientAllocs(s *Server, node *structs.Node, minIndex uint64) <-chan *structs.NodeClientAllocsResponse {
+	out := make(chan *structs.NodeClientAllocsResponse, 1)
+	go func() {
+		req := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID,
+			QueryOptions: structs.QueryOptions{MinQueryIndex: minIndex, MaxQueryTime: waitLong}}
+		var reply structs.NodeClientAllocsResponse
+		if err := s.RPC("Node.GetClientAllocs", req, &reply); err != nil {
+			reply.Allocs = nil
+		}
+		out <- &reply
+	}()
+	return out
+}
+
+// onNode pins a job to one node.
+func onNode(job *structs.Job, node *structs.Node) *structs.Job {
+	job.Constraints = append(job.Constraints, &structs.Constraint{LTarget: "${node.unique.id}", RTarget: node.ID, Operand: "="})
+	return job
+}
+
+func TestGetClientAllocsOfAnIdleNodeIgnoresOtherNodes(t *testing.T) {
+	s := testServer(t)
+	idle, busy := registerNode(t, s), registerNode(t, s)
+	var first structs.NodeClientAllocsResponse
+	must(t, s.RPC("Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: idle.ID, SecretID: idle.SecretID}, &first))
+	watch := watchClientAllocs(s, idle, first.Index)
+
+	registerJob(t, s, onNode(testJob("elsewhere", 2), busy))
+	waitLiveAllocs(t, s, "elsewhere", 2)
+	select {
+	case r := <-watch:
+		t.Fatalf("an idle node's watch woke for another node's allocations: %+v", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	registerJob(t, s, onNode(testJob("here", 1), idle))
+	r := <-watch
+	if len(r.Allocs) != 1 || r.Index <= first.Index {
+		t.Fatalf("want the idle node's new allocation, got %+v", r)
+	}
+}
+
+func TestGetClientAllocsAnswersWhenTheLastAllocationIsRemoved(t *testing.T) {
+	s := testServer(t)
+	node := registerNode(t, s)
+	registerJob(t, s, testJob("web", 1))
+	alloc := waitLiveAllocs(t, s, "web", 1)[0]
+	var cur structs.NodeClientAllocsResponse
+	must(t, s.RPC("Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &cur))
+	watch := watchClientAllocs(s, node, cur.Index)
+
+	_, _, err := s.raftApply(structs.EvalDeleteRequestType, &structs.EvalDeleteRequest{Allocs: []string{alloc.ID}})
+	must(t, err)
+	select {
+	case r := <-watch:
+		if len(r.Allocs) != 0 || r.Index <= cur.Index {
+			t.Fatalf("want an empty set past index %d, got %+v", cur.Index, r)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("the watch did not answer when the node's allocations were removed")
+	}
+}
