@@ -220,3 +220,24 @@ type TerminalSize struct {
 type Shutdowner interface {
 	Shutdown()
 }
+
+// NetworkCreator is implemented by drivers that must own an allocation's
+// network namespace (Capabilities.MustInitiateNetwork): docker keeps it in a
+// pause container so that its tasks can join it with network_mode
+// "container:<id>". The client's network hook calls CreateNetwork instead of
+// creating a namespace itself, then configures the namespace it gets back
+// (bridge, CNI) like any other, and calls DestroyNetwork after the last task
+// of the allocation stopped.
+//
+// CreateNetwork must be idempotent: after a client restart it returns the
+// existing namespace with created=false.
+type NetworkCreator interface {
+	CreateNetwork(allocID string, req *NetworkCreateRequest) (spec *NetworkIsolationSpec, created bool, err error)
+	DestroyNetwork(allocID string, spec *NetworkIsolationSpec) error
+}
+
+// NetworkCreateRequest describes the namespace an allocation needs.
+type NetworkCreateRequest struct {
+	// Hostname is the group network's hostname, if any.
+	Hostname string
+}
