@@ -92,7 +92,7 @@ func (a *planApplier) apply(ctx context.Context, pending *pendingPlan) {
 // awaitCommit responds to the worker once its plan's entry committed.
 func (a *planApplier) awaitCommit(f raft.ApplyFuture, pending *pendingPlan, result *structs.PlanResult, done chan struct{}) {
 	defer close(done)
-	if err := f.Error(); err != nil {
+	if err := a.srv.waitApply(f); err != nil {
 		pending.respond(nil, fmt.Errorf("commit plan: %w", raftErr(err)))
 		return
 	}

@@ -177,7 +177,7 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := f.Error(); err != nil {
+	if err := s.waitApply(f); err != nil {
 		return nil, 0, fmt.Errorf("raft apply %s: %w", t, raftErr(err))
 	}
 	resp := f.Response()
@@ -185,6 +185,20 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) 
 		return nil, f.Index(), err
 	}
 	return resp, f.Index(), nil
+}
+
+// waitApply waits for an entry to be applied, or for the server to shut
+// down: Raft never answers an entry still queued for its leader loop when
+// it shuts down, and a writer waiting on it forever would hold up Shutdown.
+func (s *Server) waitApply(f raft.ApplyFuture) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-s.ctx.Done():
+		return ErrShutdown
+	}
 }
 
 // raftApplyFuture starts committing an entry without waiting (the plan

@@ -71,3 +71,33 @@ func BenchmarkUpdateAllocsFromClient(b *testing.B) {
 		index++
 	}
 }
+
+// BenchmarkUpsertPlanResults applies the plan of one job placing 10,000
+// allocations over 1000 nodes to an empty store (the FSM's side of a large
+// placement).
+func BenchmarkUpsertPlanResults(b *testing.B) {
+	job := testJob("web")
+	job.TaskGroups[0].Count = 10000
+	var allocs []*structs.Allocation
+	for i := range 10000 {
+		a := placedAlloc(job, "", i)
+		a.NodeID = fmt.Sprintf("node-%04d", i%1000)
+		allocs = append(allocs, a)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, err := NewStateStore()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.UpsertJob(1, nil, job); err != nil {
+			b.Fatal(err)
+		}
+		stored, _ := s.JobByID(nil, "default", "web")
+		req := &structs.ApplyPlanResultsRequest{Job: stored, AllocsUpdated: allocs}
+		b.StartTimer()
+		if err := s.UpsertPlanResults(2, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

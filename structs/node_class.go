@@ -7,6 +7,13 @@ import (
 	"strings"
 )
 
+// perNodeAttributes differ on every node although their names lack the
+// "unique." prefix (they keep Nomad's names for jobs that constrain on them);
+// hashing them would give every node its own class.
+var perNodeAttributes = map[string]bool{
+	"nomad.advertise.address": true,
+}
+
 // ComputeClass hashes what makes two nodes interchangeable for scheduling:
 // datacenter, class, pool, attributes and meta (both without unique.* keys,
 // which differ on every node by design), the usable drivers, the names of the
@@ -21,7 +28,7 @@ func (n *Node) ComputeClass() string {
 	add("class", n.NodeClass)
 	add("pool", n.NodePool)
 	for k, v := range n.Attributes {
-		if !strings.HasPrefix(k, "unique.") {
+		if !strings.HasPrefix(k, "unique.") && !perNodeAttributes[k] {
 			add("attr."+k, v)
 		}
 	}

@@ -12,8 +12,10 @@ func TestComputeClass(t *testing.T) {
 	}
 	a, b := base(), base()
 	b.Attributes["unique.hostname"] = "b"
+	a.Attributes["nomad.advertise.address"] = "10.0.0.1:4646"
+	b.Attributes["nomad.advertise.address"] = "10.0.0.2:4646"
 	if a.ComputeClass() != b.ComputeClass() {
-		t.Fatal("unique.* attributes must not change the class")
+		t.Fatal("per-node attributes must not change the class")
 	}
 	for name, change := range map[string]func(n *Node){
 		"datacenter": func(n *Node) { n.Datacenter = "dc2" },

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+func TestJobCountsSpreadTheRemainder(t *testing.T) {
+	got := jobCounts(3, 10)
+	if len(got) != 3 || got[0] != 4 || got[1] != 3 || got[2] != 3 {
+		t.Fatalf("jobCounts(3, 10) = %v", got)
+	}
+}
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i))
+	}
+	if p := percentile(d, 50); p != 50 {
+		t.Errorf("p50 = %d", p)
+	}
+	if p := percentile(d, 99); p != 99 {
+		t.Errorf("p99 = %d", p)
+	}
+	if p := percentile(d[:1], 99); p != 1 {
+		t.Errorf("p99 of one = %d", p)
+	}
+}
+
+func TestParseProcFiles(t *testing.T) {
+	m, err := parseStatus(strings.NewReader("Name:\troam\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"))
+	if err != nil || m.RSS != 100<<20 || m.Peak != 200<<20 {
+		t.Fatalf("parseStatus: %+v %v", m, err)
+	}
+	cpu, err := parseStatCPU("4242 (roam agent) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0")
+	if err != nil || cpu != 2*time.Second {
+		t.Fatalf("parseStatCPU: %v %v", cpu, err)
+	}
+}
+
+func TestSimNodesLookLikeRealClients(t *testing.T) {
+	a, b := simNodeSpec(1), simNodeSpec(2)
+	if a.ComputedClass == "" || a.ComputedClass != a.ComputeClass() {
+		t.Fatalf("the computed class must be Node.ComputeClass, as client/ sets it: %q", a.ComputedClass)
+	}
+	if a.ID == b.ID || a.SecretID == "" || a.Attributes["unique.network.ip-address"] == b.Attributes["unique.network.ip-address"] {
+		t.Fatal("simulated nodes need their own ID, secret and address")
+	}
+	if d := a.Drivers[benchDriver]; d == nil || !d.Detected || !d.Healthy || a.Attributes["driver.raw_exec"] != "1" {
+		t.Fatalf("raw_exec must be detected and healthy: %+v", d)
+	}
+	if a.NodeResources.NodeNetworks[0].Addresses[0].Alias != structs.DefaultHostNetwork {
+		t.Fatal("the node's address must be on the default host network")
+	}
+}
+
+func TestTrackerCountsEachAllocationOnce(t *testing.T) {
+	tr := newTracker([]string{"j"}, []int{2})
+	t0 := time.Now()
+	tr.submitted("j", t0)
+	a := &structs.Allocation{ID: "a", JobID: "j"}
+	tr.placedAlloc(a, t0.Add(time.Second))
+	tr.placedAlloc(a, t0.Add(2*time.Second))
+	tr.placedAlloc(&structs.Allocation{ID: "x", JobID: "other"}, t0)
+	tr.placedAlloc(&structs.Allocation{ID: "b", JobID: "j"}, t0.Add(3*time.Second))
+	tr.runningAllocs([]string{"a", "b", "a"}, t0.Add(4*time.Second))
+	select {
+	case <-tr.allRunning:
+	default:
+		t.Fatal("both allocations run")
+	}
+	p, r := tr.progress(), tr.results()
+	if p.placed != 2 || p.foreign != 1 || r.toPlaced != 3*time.Second || r.toRunning != 4*time.Second || r.jobP50 != 3*time.Second {
+		t.Fatalf("progress %+v results %+v", p, r)
+	}
+}

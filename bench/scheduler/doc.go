@@ -1,0 +1,23 @@
+// Command scheduler is roam's end-to-end scheduling benchmark. It starts a
+// real server as its own process (Raft log on disk), registers simulated
+// client nodes that speak the real client protocol over msgrpc TCP, submits
+// service jobs through Job.Register, and measures how fast the allocations
+// are placed and reported running, and how much memory the server used.
+//
+//	go run ./bench/scheduler -nodes 1000 -jobs 100 -allocs 10000
+//
+// The last line on stdout is "placements_per_second=<N>". See
+// bench/README.md for what each figure means and the results.
+//
+// Map of the package:
+//
+//	main.go     flags, the run from start to report, exit codes
+//	server.go   building the binary, the agent config, the server process
+//	            (leader wait, RSS from /proc, stop and clean up)
+//	node.go     a simulated node: register, heartbeat, alloc watch and pull,
+//	            batched Node.UpdateAlloc, like client/ on the wire
+//	shape.go    the Node a real fingerprint would produce, and the job
+//	jobs.go     concurrent job submission
+//	tracker.go  placement and running times per allocation and job; stats
+//	report.go   the printed results
+package main

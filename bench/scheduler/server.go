@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// serverProc is the roam server under test, a child process of the
+// benchmark. Only its PID is ever signalled.
+type serverProc struct {
+	cmd      *exec.Cmd
+	dir      string // temporary dir: binary, config, data dir, log
+	logPath  string
+	rpcAddr  string
+	httpAddr string
+	done     chan struct{}
+	logger   *slog.Logger
+}
+
+// serverOptions says how to start the server.
+type serverOptions struct {
+	binary   string // prebuilt roam binary; empty builds one
+	debug    bool   // enable_debug (pprof) in the agent config
+	logLevel string // the server's log_level
+}
+
+// startServer builds (or uses) the roam binary, writes a server-only agent
+// config with its data dir in a new temporary dir, starts the agent and
+// waits until it has a leader.
+func startServer(ctx context.Context, opts serverOptions, logger *slog.Logger) (*serverProc, error) {
+	dir, err := os.MkdirTemp("", "roam-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("create temp dir: %w", err)
+	}
+	p := &serverProc{dir: dir, logPath: filepath.Join(dir, "server.log"), done: make(chan struct{}), logger: logger}
+	if err := p.start(ctx, opts); err != nil {
+		p.stop(false)
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *serverProc) start(ctx context.Context, opts serverOptions) error {
+	bin := opts.binary
+	if bin == "" {
+		var err error
+		if bin, err = buildRoam(ctx, p.dir, p.logger); err != nil {
+			return err
+		}
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return err
+	}
+	p.httpAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	p.rpcAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+	cfgPath := filepath.Join(p.dir, "server.hcl")
+	cfg := serverConfig(filepath.Join(p.dir, "data"), ports, opts)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return fmt.Errorf("write agent config: %w", err)
+	}
+	if err := p.launch(bin, cfgPath); err != nil {
+		return err
+	}
+	return p.waitLeader(ctx, 60*time.Second)
+}
+
+// buildRoam builds ./cmd/roam of the module this benchmark belongs to.
+func buildRoam(ctx context.Context, dir string, logger *slog.Logger) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find module root (go env GOMOD): %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the roam module: run from the repository or pass -roam")
+	}
+	bin := filepath.Join(dir, "roam")
+	logger.Info("building roam", "module", filepath.Dir(gomod))
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/roam")
+	build.Dir = filepath.Dir(gomod)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/roam: %w", err)
+	}
+	return bin, nil
+}
+
+// serverConfig is a server-only agent on loopback with the server's
+// defaults. The Raft log lives in bbolt under dataDir and is fsynced (no
+// dev mode). enable_debug is only written when asked for.
+func serverConfig(dataDir string, ports []int, opts serverOptions) string {
+	debug := ""
+	if opts.debug {
+		debug = "enable_debug = true\n"
+	}
+	return fmt.Sprintf(`data_dir  = %q
+bind_addr = "127.0.0.1"
+name      = "bench-server"
+log_level = %q
+%s
+ports {
+  http = %d
+  rpc  = %d
+  serf = %d
+}
+
+server {
+  enabled          = true
+  bootstrap_expect = 1
+}
+`, dataDir, opts.logLevel, debug, ports[0], ports[1], ports[2])
+}
+
+// freePorts asks the kernel for n unused loopback ports.
+func freePorts(n int) ([]int, error) {
+	var out []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+// launch starts `roam agent -config` with its output in the log file.
+func (p *serverProc) launch(bin, cfgPath string) error {
+	logf, err := os.Create(p.logPath)
+	if err != nil {
+		return fmt.Errorf("create server log: %w", err)
+	}
+	p.cmd = exec.Command(bin, "agent", "-config", cfgPath)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	p.logger.Info("server started", "pid", p.cmd.Process.Pid, "rpc", p.rpcAddr, "http", p.httpAddr, "dir", p.dir)
+	return nil
+}
+
+// waitLeader polls /v1/status/leader until it names a leader.
+func (p *serverProc) waitLeader(ctx context.Context, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	url := "http://" + p.httpAddr + "/v1/status/leader"
+	for {
+		if leader, err := getLeader(ctx, url); err == nil && leader != "" {
+			p.logger.Info("server has a leader", "leader", leader)
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("server exited before electing a leader:\n%s", p.logTail(20))
+		case <-ctx.Done():
+			return fmt.Errorf("wait for a leader: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func getLeader(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var leader string
+	if err := json.NewDecoder(resp.Body).Decode(&leader); err != nil {
+		return "", fmt.Errorf("decode leader: %w", err)
+	}
+	return leader, nil
+}
+
+// exited reports whether the server process is gone.
+func (p *serverProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// memory is the server's resident memory from /proc/<pid>/status.
+type memory struct {
+	RSS  int64 // VmRSS, bytes
+	Peak int64 // VmHWM, bytes: the highest RSS since the process started
+}
+
+func (p *serverProc) memory() (memory, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return memory{}, fmt.Errorf("read server memory: %w", err)
+	}
+	defer f.Close()
+	return parseStatus(f)
+}
+
+// parseStatus reads VmRSS and VmHWM (reported in kB) from a status file.
+func parseStatus(r io.Reader) (memory, error) {
+	var m memory
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			m.RSS = kb << 10
+		case "VmHWM:":
+			m.Peak = kb << 10
+		}
+	}
+	if m.RSS == 0 || m.Peak == 0 {
+		return m, errors.New("no VmRSS/VmHWM in /proc status")
+	}
+	return m, sc.Err()
+}
+
+// serverUsage is the server's memory and the CPU time it used so far.
+type serverUsage struct {
+	mem memory
+	cpu time.Duration
+}
+
+func (p *serverProc) usage() (serverUsage, error) {
+	mem, err := p.memory()
+	if err != nil {
+		return serverUsage{}, err
+	}
+	cpu, err := p.cpuTime()
+	return serverUsage{mem: mem, cpu: cpu}, err
+}
+
+// cpuTime is the CPU time the server process used so far (user + system),
+// from /proc/<pid>/stat.
+func (p *serverProc) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read server cpu time: %w", err)
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU returns utime+stime of a /proc/<pid>/stat line. The clock
+// tick is 100 Hz on every Linux configuration Go supports.
+func parseStatCPU(stat string) (time.Duration, error) {
+	// The command name (field 2) may contain spaces; fields after it are fixed.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("parse /proc stat: %w", err)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// stop terminates the server (SIGTERM, SIGKILL after 10s) and removes the
+// temporary dir unless keep.
+func (p *serverProc) stop(keep bool) {
+	if p.cmd != nil && p.cmd.Process != nil && !p.exited() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	if keep {
+		p.logger.Info("kept the server's directory", "dir", p.dir)
+		return
+	}
+	if err := os.RemoveAll(p.dir); err != nil {
+		p.logger.Warn("remove temp dir", "dir", p.dir, "error", err)
+	}
+}
+
+// logTail returns the last n lines of the server log.
+func (p *serverProc) logTail(n int) string {
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
