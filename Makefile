@@ -2,13 +2,16 @@
 # the README starts with; keep them working on a fresh Debian machine.
 GO ?= go
 
-.PHONY: build dev test test-setup e2e bench check fuzz
+.PHONY: build dev test test-setup e2e bench check fuzz images
 
 build: ## build bin/roam
 	$(GO) build -o bin/roam ./cmd/roam
 
 dev: ## build roam, start a dev agent and run examples/hello.nomad
 	scripts/dev.sh
+
+images: ## build the seed applications' images locally (images/README.md)
+	scripts/images.sh
 
 test-setup: ## install what the tests need (Debian packages) and start services
 	scripts/test-setup.sh

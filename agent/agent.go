@@ -194,6 +194,10 @@ func (a *Agent) clientConfig() *client.Config {
 		GCDiskUsageThreshold: c.Client.GCDiskUsageThreshold, GCInodeUsageThreshold: c.Client.GCInodeUsageThreshold,
 		Executor:  c.Client.Executor,
 		ChrootEnv: c.Client.ChrootEnv, CgroupParent: c.Client.CgroupParent,
+		CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir, CNIInterfacePrefix: c.Client.CNIInterfacePrefix,
+		BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeSubnet, BridgeHairpin: c.Client.BridgeHairpin,
+		BridgeChainPrefix: c.Client.BridgeChainPrefix, BridgeVethPrefix: c.Client.BridgeVethPrefix,
+		NetworkRepairInterval: c.Client.NetworkRepairInterval, DisableBridge: c.Client.DisableBridge,
 		Logger: a.logger,
 	}
 	for name, v := range c.Client.HostVolumes {

@@ -28,6 +28,8 @@ func testAgent(t *testing.T, mod func(*Config)) *Agent {
 	cfg.NodeName = "node-" + structs.GenerateUUID()[:8]
 	cfg.Server.NumSchedulers = 1
 	cfg.Client.Executor = executortest.Binary()
+	// Networking tests name their own bridge (network_job_test.go).
+	cfg.Client.DisableBridge = true
 	if mod != nil {
 		mod(cfg)
 	}
@@ -226,6 +228,7 @@ func TestDevShutdownLeavesNoMounts(t *testing.T) {
 	cfg := DevConfig()
 	cfg.Ports = Ports{}
 	cfg.Client.Executor = executortest.Binary()
+	cfg.Client.DisableBridge = true
 	a, err := New(cfg, testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -84,9 +84,18 @@ type ClientConfig struct {
 	BridgeSubnet       string
 	BridgeHairpin      bool
 	CNIInterfacePrefix string
-	HostVolumes        map[string]HostVolume
-	HostNetworks       map[string]HostNetwork
-	ChrootEnv          map[string]string
+	// BridgeChainPrefix and BridgeVethPrefix rename roam's iptables chains
+	// and host veths (tests running several clients on one host).
+	BridgeChainPrefix string
+	BridgeVethPrefix  string
+	// DisableBridge: the node does not offer bridge mode (and creates no
+	// bridge, chains or sysctls).
+	DisableBridge bool
+	// NetworkRepairInterval is how often allocation networks are checked.
+	NetworkRepairInterval time.Duration
+	HostVolumes           map[string]HostVolume
+	HostNetworks          map[string]HostNetwork
+	ChrootEnv             map[string]string
 	// CgroupParent is the cgroup exec and java tasks live under ("" means
 	// "roam", or "roam.slice" on cgroup v2).
 	CgroupParent string
@@ -135,7 +144,8 @@ func DefaultConfig() *Config {
 		},
 		Client: ClientConfig{
 			MinDynamicPort: 20000, MaxDynamicPort: 32000, MaxKillTimeout: 30 * time.Second,
-			CNIPath: "/opt/cni/bin", CNIConfigDir: "/opt/cni/config",
+			// Debian's containernetworking-plugins live in /usr/lib/cni.
+			CNIPath: "/opt/cni/bin:/usr/lib/cni", CNIConfigDir: "/opt/cni/config",
 			BridgeNetworkName: "roam", BridgeSubnet: "172.26.64.0/20", CNIInterfacePrefix: "eth",
 			Meta: map[string]string{}, Options: map[string]string{},
 			HostVolumes: map[string]HostVolume{}, HostNetworks: map[string]HostNetwork{},
@@ -146,7 +156,7 @@ func DefaultConfig() *Config {
 }
 
 // DevConfig is the -dev preset: server and client in one process on loopback,
-// raw_exec enabled, state in a temporary directory.
+// raw_exec enabled, docker volumes enabled, state in a temporary directory.
 func DevConfig() *Config {
 	c := DefaultConfig()
 	c.DevMode = true
@@ -156,6 +166,8 @@ func DevConfig() *Config {
 	c.Client.Enabled = true
 	c.Client.NetworkInterface = "lo"
 	c.Plugins["raw_exec"] = map[string]any{"enabled": true}
+	// As in Nomad's -dev: docker tasks may bind host paths.
+	c.Plugins["docker"] = map[string]any{"volumes": map[string]any{"enabled": true}}
 	return c
 }
 
@@ -249,17 +261,22 @@ func (c *Config) mergeClient(f *fileClient) error {
 		{&cl.NodeClass, f.NodeClass}, {&cl.NodePool, f.NodePool}, {&cl.CNIPath, f.CNIPath},
 		{&cl.CNIConfigDir, f.CNIConfigDir}, {&cl.BridgeNetworkName, f.BridgeName},
 		{&cl.BridgeSubnet, f.BridgeSubnet}, {&cl.CNIInterfacePrefix, f.CNIInterfacePrefix},
-		{&cl.CgroupParent, f.CgroupParent},
+		{&cl.CgroupParent, f.CgroupParent}, {&cl.BridgeChainPrefix, f.BridgeChainPrefix},
+		{&cl.BridgeVethPrefix, f.BridgeVethPrefix},
 	} {
 		setStr(s.dst, s.src)
 	}
 	setBool(&cl.BridgeHairpin, f.BridgeHairpin)
+	setBool(&cl.DisableBridge, f.DisableBridge)
 	setInt(&cl.MinDynamicPort, f.MinDynamicPort)
 	setInt(&cl.MaxDynamicPort, f.MaxDynamicPort)
 	if err := setDuration(&cl.MaxKillTimeout, f.MaxKillTimeout, "client.max_kill_timeout"); err != nil {
 		return err
 	}
 	if err := setDuration(&cl.GCInterval, f.GCInterval, "client.gc_interval"); err != nil {
+		return err
+	}
+	if err := setDuration(&cl.NetworkRepairInterval, f.NetworkRepair, "client.network_repair_interval"); err != nil {
 		return err
 	}
 	setInt(&cl.GCMaxAllocs, f.GCMaxAllocs)

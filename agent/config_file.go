@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -62,30 +63,35 @@ type fileJoin struct {
 }
 
 type fileClient struct {
-	Enabled            *bool              `hcl:"enabled,optional"`
-	Servers            []string           `hcl:"servers,optional"`
-	StateDir           *string            `hcl:"state_dir,optional"`
-	AllocDir           *string            `hcl:"alloc_dir,optional"`
-	NetworkInterface   *string            `hcl:"network_interface,optional"`
-	NodeClass          *string            `hcl:"node_class,optional"`
-	NodePool           *string            `hcl:"node_pool,optional"`
-	Reserved           *fileReserved      `hcl:"reserved,block"`
-	MinDynamicPort     *int               `hcl:"min_dynamic_port,optional"`
-	MaxDynamicPort     *int               `hcl:"max_dynamic_port,optional"`
-	MaxKillTimeout     *string            `hcl:"max_kill_timeout,optional"`
-	CNIPath            *string            `hcl:"cni_path,optional"`
-	CNIConfigDir       *string            `hcl:"cni_config_dir,optional"`
-	BridgeName         *string            `hcl:"bridge_network_name,optional"`
-	BridgeSubnet       *string            `hcl:"bridge_network_subnet,optional"`
-	BridgeHairpin      *bool              `hcl:"bridge_network_hairpin_mode,optional"`
-	CNIInterfacePrefix *string            `hcl:"cni_interface_prefix,optional"`
-	CgroupParent       *string            `hcl:"cgroup_parent,optional"`
-	HostVolumes        []*fileHostVolume  `hcl:"host_volume,block"`
-	HostNetworks       []*fileHostNetwork `hcl:"host_network,block"`
-	GCInterval         *string            `hcl:"gc_interval,optional"`
-	GCMaxAllocs        *int               `hcl:"gc_max_allocs,optional"`
-	GCDiskUsage        *float64           `hcl:"gc_disk_usage_threshold,optional"`
-	GCInodeUsage       *float64           `hcl:"gc_inode_usage_threshold,optional"`
+	Enabled            *bool         `hcl:"enabled,optional"`
+	Servers            []string      `hcl:"servers,optional"`
+	StateDir           *string       `hcl:"state_dir,optional"`
+	AllocDir           *string       `hcl:"alloc_dir,optional"`
+	NetworkInterface   *string       `hcl:"network_interface,optional"`
+	NodeClass          *string       `hcl:"node_class,optional"`
+	NodePool           *string       `hcl:"node_pool,optional"`
+	Reserved           *fileReserved `hcl:"reserved,block"`
+	MinDynamicPort     *int          `hcl:"min_dynamic_port,optional"`
+	MaxDynamicPort     *int          `hcl:"max_dynamic_port,optional"`
+	MaxKillTimeout     *string       `hcl:"max_kill_timeout,optional"`
+	CNIPath            *string       `hcl:"cni_path,optional"`
+	CNIConfigDir       *string       `hcl:"cni_config_dir,optional"`
+	BridgeName         *string       `hcl:"bridge_network_name,optional"`
+	BridgeSubnet       *string       `hcl:"bridge_network_subnet,optional"`
+	BridgeHairpin      *bool         `hcl:"bridge_network_hairpin_mode,optional"`
+	CNIInterfacePrefix *string       `hcl:"cni_interface_prefix,optional"`
+	// roam's own: chain and veth names, for several clients on one host.
+	BridgeChainPrefix *string            `hcl:"bridge_network_chain_prefix,optional"`
+	BridgeVethPrefix  *string            `hcl:"bridge_network_veth_prefix,optional"`
+	DisableBridge     *bool              `hcl:"disable_bridge_network,optional"`
+	NetworkRepair     *string            `hcl:"network_repair_interval,optional"`
+	CgroupParent      *string            `hcl:"cgroup_parent,optional"`
+	HostVolumes       []*fileHostVolume  `hcl:"host_volume,block"`
+	HostNetworks      []*fileHostNetwork `hcl:"host_network,block"`
+	GCInterval        *string            `hcl:"gc_interval,optional"`
+	GCMaxAllocs       *int               `hcl:"gc_max_allocs,optional"`
+	GCDiskUsage       *float64           `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsage      *float64           `hcl:"gc_inode_usage_threshold,optional"`
 	// Remain holds meta, options and chroot_env, which may be written either as
 	// blocks (meta { a = "b" }) or as attributes (meta = { "a.b" = "c" }).
 	Remain hcl.Body `hcl:",remain"`
@@ -316,8 +322,13 @@ func stringMap(body hcl.Body) (map[string]string, error) {
 	return out, nil
 }
 
-// pluginConfigMap decodes a plugin's config block generically.
+// pluginConfigMap decodes a plugin's config block generically. In HCL
+// files nested blocks (docker's `volumes { enabled = true }`) become lists
+// of maps, as in a job's driver config; JSON files give attributes only.
 func pluginConfigMap(body hcl.Body) (map[string]any, error) {
+	if sb, ok := body.(*hclsyntax.Body); ok {
+		return syntaxBodyMap(sb)
+	}
 	attrs, diags := body.JustAttributes()
 	if diags.HasErrors() {
 		return nil, diagError(diags)
@@ -329,6 +340,26 @@ func pluginConfigMap(body hcl.Body) (map[string]any, error) {
 			return nil, diagError(diags)
 		}
 		out[name] = ctyToGo(v)
+	}
+	return out, nil
+}
+
+func syntaxBodyMap(b *hclsyntax.Body) (map[string]any, error) {
+	out := map[string]any{}
+	for name, a := range b.Attributes {
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() {
+			return nil, diagError(diags)
+		}
+		out[name] = ctyToGo(v)
+	}
+	for _, blk := range b.Blocks {
+		m, err := syntaxBodyMap(blk.Body)
+		if err != nil {
+			return nil, err
+		}
+		list, _ := out[blk.Type].([]any)
+		out[blk.Type] = append(list, m)
 	}
 	return out, nil
 }

@@ -73,6 +73,7 @@ func TestExecJobWritesHostVolume(t *testing.T) {
 	cfg.Client.HostVolumes["mysql"] = HostVolume{Path: vol}
 	cfg.Client.Executor = executortest.Binary()
 	cfg.Client.CgroupParent = exectest.CgroupParent(t, host)
+	cfg.Client.DisableBridge = true
 	testutil.CleanupMounts(t, dir)
 	a, err := New(cfg, testutil.Logger(t))
 	if err != nil {

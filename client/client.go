@@ -31,6 +31,7 @@ type Client struct {
 	db      *state.DB
 	drivers *drivers.Registry
 	updater *allocUpdater
+	network *networkManager
 	hostEnv map[string]string
 
 	nodeMu sync.RWMutex
@@ -94,22 +95,27 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
-	node, err := buildNode(&cfg, id, secret, reg)
+	network := newNetworkManager(&cfg, db, logger)
+	node, err := buildNode(&cfg, id, secret, reg, network)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cl := &Client{
-		cfg: cfg, logger: logger.With("node_id", id), db: db, drivers: reg, node: node,
+		cfg: cfg, logger: logger.With("node_id", id), db: db, drivers: reg, node: node, network: network,
 		hostEnv: environMap(), runners: map[string]*allocrunner.AllocRunner{}, allocIndex: map[string]uint64{},
 		registerCh: make(chan struct{}, 1), registered: make(chan struct{}), gcCh: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, doneCh: make(chan struct{}),
 	}
+	network.driverNamespace, network.moved = cl.driverNamespace, cl.networkMoved
 	cl.updater = newAllocUpdater(cfg.RPC, cfg.Region, cfg.UpdateInterval, cl.logger)
 	if err := cl.restoreAllocs(); err != nil {
 		cancel()
 		return nil, err
 	}
+	// Networks of allocations that were not restored go now; restored ones
+	// are repaired by their runner's network hook when it runs again.
+	network.removeOrphans(ctx, cl.allKnownAllocs())
 	cl.logger.Info("client ready", "name", node.Name, "class", node.ComputedClass, "allocs", len(cl.runners))
 	return cl, nil
 }
@@ -128,6 +134,7 @@ func environMap() map[string]string {
 // servers, and blocks until ctx ends or Shutdown is called. Tasks are left
 // running either way.
 func (c *Client) Run(ctx context.Context) error {
+	c.refreshNetworkFingerprint()
 	c.runnersMu.Lock()
 	c.running = true
 	for _, ar := range c.runners {
@@ -139,6 +146,7 @@ func (c *Client) Run(ctx context.Context) error {
 	c.goLoop(c.watchAllocations)
 	c.goLoop(c.refreshDrivers)
 	c.goLoop(c.runGC)
+	c.goLoop(c.repairLoop)
 	select {
 	case <-ctx.Done():
 	case <-c.ctx.Done():
@@ -236,6 +244,6 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation, restored map[string]a
 		Alloc: alloc, AllocDirRoot: c.cfg.AllocDir, Drivers: c.drivers, Node: c.Node(),
 		Region: c.cfg.Region, HostEnv: c.hostEnv, EnvDenylist: c.cfg.EnvDenylist,
 		MaxKillTimeout: c.cfg.MaxKillTimeout, StateDB: c.db, StateUpdater: c.updater,
-		Restored: restored, Logger: c.cfg.Logger,
+		Networks: c.network, Restored: restored, Logger: c.cfg.Logger,
 	})
 }

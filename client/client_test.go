@@ -27,7 +27,8 @@ func testConfig(t *testing.T, srv *fakeServer, dataDir string) *Config {
 		Plugins:  map[string]map[string]any{"raw_exec": {"enabled": true}},
 		Executor: executortest.Binary(), Meta: map[string]string{"rack": "r1"},
 		UpdateInterval: 20 * time.Millisecond, MaxQueryTime: 2 * time.Second,
-		Logger: testutil.Logger(t),
+		// Tests that need the bridge give it names of their own (network_test.go).
+		DisableBridge: true, Logger: testutil.Logger(t),
 	}
 }
 

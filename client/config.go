@@ -3,12 +3,14 @@ package client
 import (
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor"
+	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -57,6 +59,30 @@ type Config struct {
 	MaxDynamicPort   int // default: 32000
 	HostVolumes      map[string]*structs.ClientHostVolumeConfig
 	HostNetworks     map[string]*structs.ClientHostNetworkConfig
+
+	// Group networking (client/network.go, docs/networking.md).
+	// CNIPath is the plugins' search path (default netns.DefaultCNIPath,
+	// or $CNI_PATH); CNIConfigDir holds operator networks (default
+	// netns.DefaultCNIConfigDir); CNIInterfacePrefix names interfaces in
+	// CNI namespaces ("eth").
+	CNIPath            string
+	CNIConfigDir       string
+	CNIInterfacePrefix string
+	// BridgeName and BridgeSubnet are the bridge network's device and
+	// IPv4 subnet ("roam", "172.26.64.0/20"); BridgeHairpin lets an
+	// allocation reach its own mapped ports through the bridge.
+	BridgeName    string
+	BridgeSubnet  string
+	BridgeHairpin bool
+	// BridgeChainPrefix and BridgeVethPrefix name roam's iptables chains
+	// and host-side veths ("ROAM", "roam"); tests set their own.
+	BridgeChainPrefix string
+	BridgeVethPrefix  string
+	// DisableBridge turns bridge mode off (the node does not offer it).
+	DisableBridge bool
+	// NetworkRepairInterval is how often live allocation networks are
+	// checked and repaired (30s).
+	NetworkRepairInterval time.Duration
 	// Plugins holds each driver's plugin "<name>" { config { ... } } block.
 	Plugins map[string]map[string]any
 	// ChrootEnv maps host paths to paths inside exec and java task roots
@@ -70,6 +96,9 @@ type Config struct {
 	// Executor is how drivers start executor processes; zero means this
 	// binary's "executor" subcommand.
 	Executor executor.Binary
+	// DockerCollector is how the docker driver starts its log collectors;
+	// zero means this binary's "docker-logger" subcommand.
+	DockerCollector executor.Binary
 	// MaxKillTimeout caps every task's kill_timeout (default 30s).
 	MaxKillTimeout time.Duration
 	// EnvDenylist lists host variables never passed to tasks (default: the
@@ -130,6 +159,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.MinDynamicPort, c.MaxDynamicPort = structs.DefaultMinDynamicPort, structs.DefaultMaxDynamicPort
 	}
 	c.MaxKillTimeout = orDuration(c.MaxKillTimeout, 30*time.Second)
+	c.CNIPath = orDefault(c.CNIPath, orDefault(os.Getenv("CNI_PATH"), netns.DefaultCNIPath))
+	c.CNIConfigDir = orDefault(c.CNIConfigDir, netns.DefaultCNIConfigDir)
+	c.CNIInterfacePrefix = orDefault(c.CNIInterfacePrefix, "eth")
+	c.BridgeName = orDefault(c.BridgeName, netns.DefaultBridgeName)
+	c.BridgeSubnet = orDefault(c.BridgeSubnet, netns.DefaultBridgeSubnet)
+	c.NetworkRepairInterval = orDuration(c.NetworkRepairInterval, 10*time.Second)
 	c.UpdateInterval = orDuration(c.UpdateInterval, 200*time.Millisecond)
 	c.DriverFingerprintInterval = orDuration(c.DriverFingerprintInterval, 30*time.Second)
 	c.MaxQueryTime = orDuration(c.MaxQueryTime, 5*time.Minute)

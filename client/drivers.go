@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/docker"
 	"github.com/roam-sh/roam/drivers/exec"
 	"github.com/roam-sh/roam/drivers/java"
 	"github.com/roam-sh/roam/drivers/rawexec"
@@ -31,8 +32,19 @@ func builtinDrivers() []driverFactory {
 		// (not root, no cgroups), or where java is missing.
 		{exec.Name, newExec},
 		{java.Name, newJava},
-		// Later: docker.
+		// docker: containers of the local Docker Engine; undetected while
+		// no engine answers. Last, as it is the only driver that reaches
+		// another daemon when fingerprinted.
+		{docker.Name, newDocker},
 	}
+}
+
+func newDocker(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {
+	pc, err := docker.ParsePluginConfig(plugin)
+	if err != nil {
+		return nil, err
+	}
+	return docker.New(docker.Config{Plugin: pc, Collector: cfg.DockerCollector, Logger: logger})
 }
 
 func newExec(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {

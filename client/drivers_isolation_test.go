@@ -10,7 +10,7 @@ import (
 )
 
 // TestBuiltinDriversIncludeExecAndJava: the client's explicit driver list
-// builds exec and java with their plugin blocks, and rejects bad ones.
+// builds exec, java and docker with their plugin blocks, and rejects bad ones.
 func TestBuiltinDriversIncludeExecAndJava(t *testing.T) {
 	cfg := &Config{
 		Logger:    slog.New(slog.DiscardHandler),
@@ -25,7 +25,7 @@ func TestBuiltinDriversIncludeExecAndJava(t *testing.T) {
 	for _, d := range reg.All() {
 		names = append(names, d.Name())
 	}
-	if !slices.Equal(names, []string{"raw_exec", "exec", "java"}) {
+	if !slices.Equal(names, []string{"raw_exec", "exec", "java", "docker"}) {
 		t.Fatalf("drivers %v", names)
 	}
 	for _, n := range []string{"exec", "java"} {
@@ -34,6 +34,14 @@ func TestBuiltinDriversIncludeExecAndJava(t *testing.T) {
 			t.Errorf("%s capabilities %+v", n, c)
 		}
 	}
+	if d, _ := reg.Get("docker"); d.Capabilities().FSIsolation != drivers.FSIsolationImage || !d.Capabilities().MustInitiateNetwork {
+		t.Errorf("docker capabilities %+v", d.Capabilities())
+	}
+	cfg.Plugins["docker"] = map[string]any{"allow_privileged": "yes"}
+	if _, err := buildDrivers(cfg); err == nil || !strings.Contains(err.Error(), "driver docker: docker plugin config: allow_privileged: want bool") {
+		t.Fatalf("bad docker plugin config: %v", err)
+	}
+	delete(cfg.Plugins, "docker")
 	cfg.Plugins["java"] = map[string]any{"default_pid_mode": "shared"}
 	if _, err := buildDrivers(cfg); err == nil || !strings.Contains(err.Error(), "driver java: java plugin config: default_pid_mode") {
 		t.Fatalf("bad java plugin config: %v", err)

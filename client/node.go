@@ -26,7 +26,7 @@ func nodeIdentity(db *state.DB) (id, secret string, err error) {
 }
 
 // buildNode assembles the node from configuration and fingerprints.
-func buildNode(cfg *Config, id, secret string, reg *drivers.Registry) (*structs.Node, error) {
+func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, network *networkManager) (*structs.Node, error) {
 	name := cfg.NodeName
 	if name == "" {
 		h, err := os.Hostname()
@@ -55,12 +55,8 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry) (*structs.
 	if n.Meta == nil {
 		n.Meta = map[string]string{}
 	}
-	fcfg := &fingerprint.Config{
-		AllocDir: cfg.AllocDir, NetworkInterface: cfg.NetworkInterface, HostNetworks: n.HostNetworks,
-		ReservedPorts: cfg.Reserved.ReservedPorts, ReservedCores: cores,
-		MinDynamicPort: cfg.MinDynamicPort, MaxDynamicPort: cfg.MaxDynamicPort,
-		Version: cfg.Version, NomadVersion: cfg.NomadVersion,
-	}
+	fcfg := fingerprintConfig(cfg, n, network)
+	fcfg.ReservedCores = cores
 	if err := fingerprint.Run(fingerprint.Default(), fcfg, n, cfg.Logger.With("component", "fingerprint")); err != nil {
 		return nil, err
 	}
@@ -72,6 +68,21 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry) (*structs.
 	maps.Copy(n.Attributes, attrs)
 	n.ComputedClass = n.ComputeClass()
 	return n, nil
+}
+
+// fingerprintConfig is what the fingerprinters read from the client.
+func fingerprintConfig(cfg *Config, n *structs.Node, network *networkManager) *fingerprint.Config {
+	fcfg := &fingerprint.Config{
+		AllocDir: cfg.AllocDir, NetworkInterface: cfg.NetworkInterface, HostNetworks: n.HostNetworks,
+		ReservedPorts:  cfg.Reserved.ReservedPorts,
+		MinDynamicPort: cfg.MinDynamicPort, MaxDynamicPort: cfg.MaxDynamicPort,
+		Version: cfg.Version, NomadVersion: cfg.NomadVersion,
+		CNIPath: cfg.CNIPath, CNIConfigDir: cfg.CNIConfigDir, CNIPluginVersions: network.pluginVersions(cfg.CNIPath),
+	}
+	if network != nil {
+		fcfg.Bridge = &fingerprint.BridgeFacts{Name: cfg.BridgeName, Hairpin: cfg.BridgeHairpin, Err: network.bridgeErr}
+	}
+	return fcfg
 }
 
 // applyDriverFingerprint replaces the node's driver information, dropping

@@ -139,6 +139,10 @@ func (c *Client) refreshDrivers(ctx context.Context) {
 			c.logger.Info("driver fingerprint changed; registering again")
 			c.triggerRegister()
 		}
+		if c.refreshNetworkFingerprint() {
+			c.logger.Info("network fingerprint changed; registering again")
+			c.triggerRegister()
+		}
 	}
 }
 

@@ -5,9 +5,10 @@
 //	exec/      exec: a command isolated (namespaces, own root, cgroup, user);
 //	           exec/exectest helps test isolating drivers
 //	java/      java: a java command line, run as an exec Flavor
-//	executor/  the supervisor process all of them start tasks through
-//
-// (docker later.)
+//	executor/  the supervisor process exec, java and raw_exec start tasks through
+//	docker/    docker: containers of the local Docker Engine; its log
+//	           collector process (docker/collector) and pause containers
+//	           for group network namespaces
 //
 // A driver is a plain Go value the client builds explicitly from its
 // configuration and keeps in a Registry; nothing registers itself at init time.

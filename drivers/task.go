@@ -44,6 +44,19 @@ type TaskConfig struct {
 	NetworkIsolation *NetworkIsolationSpec
 	// Mounts are host paths to make visible inside the task (volumes).
 	Mounts []*MountConfig
+	// Ports are the group's allocated ports, for drivers that publish them
+	// themselves (docker's `ports` in host mode).
+	Ports []PortMapping
+}
+
+// PortMapping is one allocated port of the task's group: the host port
+// Value on HostIP, and To, the port inside the task's namespace (To <= 0
+// means the same number as Value).
+type PortMapping struct {
+	Label  string
+	Value  int
+	To     int
+	HostIP string
 }
 
 // TaskDir holds the host paths of one task's directories.
@@ -115,6 +128,7 @@ func (c *TaskConfig) Copy() *TaskConfig {
 		n.Labels = maps.Clone(n.Labels)
 		out.NetworkIsolation = &n
 	}
+	out.Ports = slices.Clone(c.Ports)
 	out.Mounts = nil
 	for _, m := range c.Mounts {
 		mm := *m

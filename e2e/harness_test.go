@@ -77,8 +77,9 @@ server {
   bootstrap_expect = 1
 }
 client {
-  enabled           = true
-  network_interface = "lo"
+  enabled                = true
+  network_interface      = "lo"
+  disable_bridge_network = true
 }
 plugin "raw_exec" {
   config {

@@ -9,9 +9,12 @@ import (
 
 // Reasons a node is filtered, as users see them in placement failures.
 const (
-	reasonDrivers          = "missing drivers"
-	reasonHostVolumes      = "missing compatible host volumes"
-	reasonNetwork          = "missing network"
+	reasonDrivers     = "missing drivers"
+	reasonHostVolumes = "missing compatible host volumes"
+	reasonNetwork     = "missing network"
+	// bridgeUnavailableAttr is set by clients whose kernel cannot bridge
+	// (client/fingerprint.BridgeUnavailableAttr), with the reason.
+	bridgeUnavailableAttr  = "roam.network.bridge.unavailable"
 	reasonDistinctHosts    = structs.ConstraintDistinctHosts
 	reasonDistinctProperty = structs.ConstraintDistinctProperty
 )
@@ -157,6 +160,9 @@ func checkNetwork(ask *groupAsk, n *structs.Node) string {
 		return ""
 	}
 	if !hasNetworkMode(n, ask.mode) {
+		if why := n.Attributes[bridgeUnavailableAttr]; ask.mode == structs.NetworkModeBridge && why != "" {
+			return reasonNetwork + ": bridge unavailable: " + why
+		}
 		return reasonNetwork
 	}
 	for _, ports := range [][]structs.Port{ask.staticPorts, ask.dynPorts} {

@@ -42,6 +42,10 @@ type addrPorts struct {
 	ip       string
 	reserved []portRange
 	used     portCounts
+	// draining ports are held by allocations that are stopping: static
+	// asks may take them (a replacement waits for its predecessor), dynamic
+	// picks avoid them.
+	draining portCounts
 }
 
 type portRange struct{ lo, hi int }
@@ -299,6 +303,22 @@ func (ni *netIndex) mark(ip string, port, delta int) {
 	ap.mark(port, delta)
 }
 
+// addDraining records the ports of a stopping allocation.
+func (ni *netIndex) addDraining(a *structs.Allocation) {
+	if a.AllocatedResources == nil {
+		return
+	}
+	for _, p := range a.AllocatedResources.Shared.Ports {
+		if p.HostIP == "" {
+			for _, ap := range ni.addrs {
+				ap.draining.add(p.Value)
+			}
+		} else if ap := ni.addr(p.HostIP); ap != nil {
+			ap.draining.add(p.Value)
+		}
+	}
+}
+
 func (ap *addrPorts) mark(port, delta int) {
 	if delta > 0 {
 		ap.used.add(port)
@@ -416,7 +436,9 @@ func (ni *netIndex) dynamic(p structs.Port, taken []hostPort, rng *rand.Rand) (h
 // pickDynamic returns a free port of the dynamic range on ap, or 0: a few
 // random tries, then a scan from a random point (from the bottom without rng).
 func (ni *netIndex) pickDynamic(ap *addrPorts, taken []hostPort, rng *rand.Rand) int {
-	free := func(p int) bool { return !ni.inUse(ap, p) && !slices.Contains(taken, hostPort{ap.ip, p}) }
+	free := func(p int) bool {
+		return !ni.inUse(ap, p) && !ap.draining.has(p) && !slices.Contains(taken, hostPort{ap.ip, p})
+	}
 	start := ni.minDyn
 	if rng != nil {
 		span := ni.maxDyn - ni.minDyn + 1

@@ -122,8 +122,36 @@ func (u *nodeUsage) netIndex() *netIndex {
 		for _, a := range u.countedAllocs() {
 			u.net.addAlloc(a, 1)
 		}
+		for _, a := range u.drainingAllocs() {
+			u.net.addDraining(a)
+		}
 	}
 	return u.net
+}
+
+// drainingAllocs are allocations told to stop (in the snapshot or by this
+// plan) whose client has not finished them: their tasks may still hold
+// their ports, so no dynamic port is picked among them.
+func (u *nodeUsage) drainingAllocs() []*structs.Allocation {
+	if u.snap == nil {
+		return nil
+	}
+	var out []*structs.Allocation
+	stopped, _ := u.snap.AllocsByNodeTerminal(nil, u.node.ID, true)
+	for _, a := range stopped {
+		if !a.ClientTerminalStatus() {
+			out = append(out, a)
+		}
+	}
+	for id, a := range u.held {
+		if a != nil {
+			continue
+		}
+		if s, err := u.snap.AllocByID(nil, id); err == nil && s != nil && s.NodeID == u.node.ID && !s.ClientTerminalStatus() {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // countedAllocs lists every allocation the usage counts: the baseline's

@@ -26,6 +26,8 @@ type Config struct {
 	// StateUpdater receives the allocation's client-side state on every
 	// change; the client batches these to the servers.
 	StateUpdater StateUpdater
+	// Networks sets up group networks (nil: only host mode works).
+	Networks Networks
 	// Restored holds each task's persisted state when the client restarts.
 	Restored map[string]RestoredTask
 	Logger   *slog.Logger
@@ -47,6 +49,7 @@ type StateDB interface {
 	taskrunner.StateDB
 	PutAllocation(alloc *structs.Allocation) error
 	DeleteAllocationBucket(allocID string) error
+	PutNetworkStatus(allocID string, ns *structs.AllocNetworkStatus) error
 }
 
 // StateUpdater is told the allocation's client-side state changed. It must

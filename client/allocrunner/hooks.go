@@ -75,9 +75,12 @@ func (ar *AllocRunner) initHooks() []RunnerHook {
 		// Host volumes next: resolved against the node before any task
 		// starts, so a missing one fails the allocation with its name.
 		newVolumeHook(ar.cfg.Alloc, ar.cfg.Node, ar.hookResources, ar.logger),
-		// Later, in this order: network (namespace and ports, before any task
-		// that must join it), group services (register once tasks run,
-		// deregister in PreKill before tasks are killed).
+		// The network after the alloc dir (its resolv.conf and hosts go
+		// there) and before any task (every task joins the namespace; the
+		// tasks' env needs its address). Destroy order makes it go before
+		// the alloc dir is removed. Group services, when they land, come
+		// next: they register the ports this hook mapped.
+		newNetworkHook(ar),
 		//
 		// The group's shutdown_delay last: its PreKill wait must follow the
 		// services' deregistration so traffic drains before tasks are killed.
@@ -86,8 +89,11 @@ func (ar *AllocRunner) initHooks() []RunnerHook {
 }
 
 var (
-	_ Prerunner = (*allocDirHook)(nil)
-	_ Destroyer = (*allocDirHook)(nil)
-	_ Prerunner = (*volumeHook)(nil)
-	_ PreKiller = (*shutdownDelayHook)(nil)
+	_ Prerunner  = (*allocDirHook)(nil)
+	_ Destroyer  = (*allocDirHook)(nil)
+	_ Prerunner  = (*volumeHook)(nil)
+	_ Prerunner  = (*networkHook)(nil)
+	_ Postrunner = (*networkHook)(nil)
+	_ Destroyer  = (*networkHook)(nil)
+	_ PreKiller  = (*shutdownDelayHook)(nil)
 )

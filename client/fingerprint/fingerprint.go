@@ -34,6 +34,15 @@ type Config struct {
 	// itself as, for jobs that constrain on ${attr.nomad.version}.
 	Version      string
 	NomadVersion string
+	// Bridge is what the client found about bridge networking (nil: not
+	// probed, nothing reported).
+	Bridge *BridgeFacts
+	// CNIPath and CNIConfigDir locate CNI plugins and network configs;
+	// CNIPluginVersions are the plugins' versions, read once at start
+	// (running every plugin on each refresh would cost too much).
+	CNIPath           string
+	CNIConfigDir      string
+	CNIPluginVersions map[string]string
 }
 
 // Default returns the fingerprinters in the order they run.
@@ -50,6 +59,9 @@ func Default() []Fingerprinter {
 		storageFingerprint{},
 		// Network: addresses for ports and NOMAD_IP_*; dynamic port range.
 		networkFingerprint{},
+		// Network modes after the host network, whose entry they join.
+		bridgeFingerprint{},
+		cniFingerprint{},
 		// Versions last; they never fail.
 		versionFingerprint{},
 	}
@@ -74,3 +86,5 @@ func Run(fps []Fingerprinter, cfg *Config, node *structs.Node, logger *slog.Logg
 	}
 	return errors.Join(errs...)
 }
+
+var discard = slog.New(slog.DiscardHandler)

@@ -73,6 +73,12 @@ func nodeNetwork(iface *net.Interface, alias, reserved string) (*structs.NodeNet
 	slices.SortStableFunc(nr.Addresses, func(a, b structs.NodeNetworkAddress) int {
 		return strings.Compare(a.Family, b.Family)
 	})
+	// An interface with IPv4 addresses offers only those: port mappings
+	// (bridge, CNI portmap) are IPv4, and a static port taken on 127.0.0.1
+	// must collide rather than move to ::1 where nothing maps it.
+	if len(nr.Addresses) > 0 && nr.Addresses[0].Family == "ipv4" {
+		nr.Addresses = slices.DeleteFunc(nr.Addresses, func(a structs.NodeNetworkAddress) bool { return a.Family != "ipv4" })
+	}
 	return nr, nil
 }
 

@@ -23,6 +23,10 @@ const schemaVersion = 1
 var (
 	metaBucket   = []byte("meta")
 	allocsBucket = []byte("allocs")
+	// leasesBucket and networksBucket (network.go) outlive an allocation's
+	// own bucket: they are deleted only once its network is torn down.
+	leasesBucket   = []byte("netns_leases")
+	networksBucket = []byte("alloc_networks")
 
 	versionKey    = []byte("version")
 	nodeIDKey     = []byte("node_id")
@@ -60,8 +64,10 @@ func (db *DB) init() error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.CreateBucketIfNotExists(allocsBucket); err != nil {
-			return err
+		for _, b := range [][]byte{allocsBucket, leasesBucket, networksBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
 		v := meta.Get(versionKey)
 		switch {

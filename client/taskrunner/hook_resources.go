@@ -16,6 +16,22 @@ type AllocHookResources struct {
 	netIsolation  *drivers.NetworkIsolationSpec
 	networkStatus *structs.AllocNetworkStatus
 	volumes       map[string]*HostVolume
+	netMounts     []*drivers.MountConfig
+}
+
+// SetNetworkMounts records the namespace's resolv.conf and hosts files,
+// mounted at /etc in tasks whose driver isolates the filesystem.
+func (r *AllocHookResources) SetNetworkMounts(m []*drivers.MountConfig) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.netMounts = m
+}
+
+// NetworkMounts returns the namespace's /etc files to mount, or nil.
+func (r *AllocHookResources) NetworkMounts() []*drivers.MountConfig {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.netMounts
 }
 
 // SetNetworkIsolation records the allocation's network namespace.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -419,12 +420,13 @@ func (tr *TaskRunner) buildTaskConfig() *drivers.TaskConfig {
 		AllocDir: tr.cfg.AllocDir.Dir, TaskDir: tr.taskDir.DriverTaskDir(),
 		StdoutPath: tr.taskDir.StdoutPath(), StderrPath: tr.taskDir.StderrPath(),
 		NetworkIsolation: tr.cfg.HookResources.NetworkIsolation(),
-		Mounts:           tr.volumeMounts,
+		Mounts:           tr.taskMounts(),
 	}
 	if alloc.Job != nil {
 		cfg.JobName = alloc.Job.Name
 	}
 	cfg.Resources = taskResources(alloc, task)
+	cfg.Ports = allocPorts(alloc)
 	if lc := task.LogConfig; lc != nil {
 		cfg.Logs = drivers.LogConfig{MaxFiles: lc.MaxFiles, MaxFileSizeMB: lc.MaxFileSizeMB, Disabled: lc.Disabled}
 	}
@@ -446,8 +448,33 @@ func taskResources(a *structs.Allocation, t *structs.Task) drivers.Resources {
 	return drivers.Resources{}
 }
 
+// allocPorts are the group's allocated ports, as drivers see them.
+func allocPorts(a *structs.Allocation) []drivers.PortMapping {
+	if a.AllocatedResources == nil {
+		return nil
+	}
+	var out []drivers.PortMapping
+	for _, p := range a.AllocatedResources.Shared.Ports {
+		out = append(out, drivers.PortMapping{Label: p.Label, Value: p.Value, To: p.To, HostIP: p.HostIP})
+	}
+	return out
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// taskMounts are the task's volumes plus, for drivers that isolate the
+// filesystem and honour mounts, the group network's resolv.conf and hosts.
+func (tr *TaskRunner) taskMounts() []*drivers.MountConfig {
+	out := tr.volumeMounts
+	if d := tr.cfg.Driver; d != nil {
+		caps := d.Capabilities()
+		if caps.MountConfigs && caps.FSIsolation != drivers.FSIsolationNone {
+			out = append(slices.Clip(out), tr.cfg.HookResources.NetworkMounts()...)
+		}
+	}
+	return out
 }

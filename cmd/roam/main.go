@@ -11,6 +11,7 @@ import (
 
 	"github.com/roam-sh/roam/agent"
 	"github.com/roam-sh/roam/cli"
+	"github.com/roam-sh/roam/drivers/docker/collector"
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/internal/version"
 )
@@ -22,8 +23,17 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == executor.SubcommandName {
 		os.Exit(executor.Main(os.Args[2:]))
 	}
+	// So is the docker driver's log collector.
+	if len(os.Args) > 1 && os.Args[1] == collector.SubcommandName {
+		os.Exit(collector.Main(os.Args[2:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := cli.NewRootCommand(cli.Options{Version: version.Version}, agent.Command(), executorCommand())
+	// `node doctor` checks this host, not a cluster: it lives with the agent
+	// (the cli package speaks only the HTTP API) and joins the node noun here.
+	if node, _, err := root.Find([]string{"node"}); err == nil && node != root {
+		node.AddCommand(agent.NodeDoctorCommand())
+	}
 	code := cli.Run(ctx, root, os.Args[1:])
 	stop()
 	os.Exit(code)

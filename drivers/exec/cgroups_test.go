@@ -206,7 +206,5 @@ func TestRecoverLostExecutor(t *testing.T) {
 // forget drops a task from a driver that was shut down (a client that is
 // gone), so the test's cleanup does not try to stop it through it.
 func forget(d *Driver, id string) {
-	d.mu.Lock()
-	delete(d.tasks, id)
-	d.mu.Unlock()
+	d.tasks.Delete(id)
 }

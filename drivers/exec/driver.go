@@ -69,8 +69,7 @@ type Driver struct {
 	// isolation probes the host; tests replace it.
 	isolation func() (*cgroups.Host, error)
 
-	mu    sync.Mutex
-	tasks map[string]*task
+	tasks drivers.Tasks[*task]
 
 	mhzOnce sync.Once
 	mhz     float64
@@ -102,7 +101,7 @@ func NewFlavored(cfg Config, f Flavor) *Driver {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Driver{
 		cfg: cfg, flavor: f, logger: logger.With("driver", f.Name), ctx: ctx, cancel: cancel,
-		isolation: probeIsolation, tasks: map[string]*task{},
+		isolation: probeIsolation,
 	}
 }
 
@@ -304,24 +303,9 @@ func (d *Driver) RecoverTask(h *drivers.TaskHandle) error {
 	return nil
 }
 
-func (d *Driver) track(t *task) {
-	d.mu.Lock()
-	d.tasks[t.cfg.ID] = t
-	d.mu.Unlock()
-}
-
-func (d *Driver) lookup(id string) *task {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.tasks[id]
-}
-
-func (d *Driver) get(id string) (*task, error) {
-	if t := d.lookup(id); t != nil {
-		return t, nil
-	}
-	return nil, fmt.Errorf("task %s: %w", id, drivers.ErrTaskNotFound)
-}
+func (d *Driver) track(t *task)                { d.tasks.Put(t.cfg.ID, t) }
+func (d *Driver) lookup(id string) *task       { return d.tasks.Lookup(id) }
+func (d *Driver) get(id string) (*task, error) { return d.tasks.Get(id) }
 
 // WaitTask returns a channel that receives the task's exit.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.ExitResult, error) {
@@ -329,16 +313,7 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan *drivers.ExitResult, 1)
-	go func() {
-		select {
-		case <-t.done:
-			ch <- t.result()
-		case <-ctx.Done():
-		}
-		close(ch)
-	}()
-	return ch, nil
+	return drivers.WaitChannel(ctx, t.exit.Done(), t.exit.Result), nil
 }
 
 // StopTask asks the executor to signal the task and escalate to SIGKILL.
@@ -361,7 +336,7 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 	if err != nil {
 		return err
 	}
-	if !t.exited() {
+	if !t.exit.Exited() {
 		if !force {
 			return fmt.Errorf("destroy task %s: %w", taskID, drivers.ErrTaskRunning)
 		}
@@ -370,9 +345,7 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 		}
 	}
 	t.removeCgroup()
-	d.mu.Lock()
-	delete(d.tasks, taskID)
-	d.mu.Unlock()
+	d.tasks.Delete(taskID)
 	t.close()
 	return nil
 }
@@ -392,8 +365,8 @@ func (d *Driver) InspectTask(taskID string) (*drivers.TaskStatus, error) {
 	if t.cgroup != nil {
 		st.DriverAttributes["cgroup"] = strings.Join(t.cgroup.Paths(), ",")
 	}
-	if t.exited() {
-		st.State, st.ExitResult, st.CompletedAt = drivers.TaskStateExited, t.result(), t.exitedAt()
+	if t.exit.Exited() {
+		st.State, st.ExitResult, st.CompletedAt = drivers.TaskStateExited, t.exit.Result(), t.exit.At()
 	}
 	return st, nil
 }

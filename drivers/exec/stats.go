@@ -50,7 +50,7 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string) (*drivers.TaskRes
 	if err != nil {
 		return nil, err
 	}
-	if t.exited() || t.cgroup == nil {
+	if t.exit.Exited() || t.cgroup == nil {
 		return nil, fmt.Errorf("stats of task %s: task is not running", taskID)
 	}
 	cur, err := sample(t.cgroup)
@@ -131,3 +131,7 @@ func readCPUMHz() float64 {
 	}
 	return defaultCPUMHz
 }
+
+// ReadCPUMHz is one core's frequency from /proc/cpuinfo (1000 when it does
+// not say), for drivers that turn CPU percentages into MHz.
+func ReadCPUMHz() float64 { return readCPUMHz() }

@@ -229,3 +229,11 @@ func copyLog(w io.Writer, r io.Reader, logger *slog.Logger) {
 		}
 	}
 }
+
+// OpenLogWriter returns a writer of one of a task's streams into ls's
+// rotated files, continuing after the newest existing file as an executor
+// does. It is for drivers whose tasks' output is collected by another
+// process than an executor (docker's log collector).
+func OpenLogWriter(ls *LogSpec, kind logfile.Kind, logger *slog.Logger) (io.WriteCloser, error) {
+	return openRotator(ls, kind, logger)
+}

@@ -58,3 +58,11 @@ func alive(pid int, start uint64) bool {
 	}
 	return start == 0 || st.startTime == start
 }
+
+// ProcessStartTime returns a process's start time in clock ticks after boot:
+// with the PID, an identity that survives PID reuse. Other long-lived helper
+// processes (docker's log collector) record it as the executor does.
+func ProcessStartTime(pid int) (uint64, error) { return processStartTime(pid) }
+
+// ProcessAlive reports whether pid is a live process that started at start.
+func ProcessAlive(pid int, start uint64) bool { return alive(pid, start) }

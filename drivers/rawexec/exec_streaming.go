@@ -17,7 +17,7 @@ func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *dri
 	if err != nil {
 		return nil, err
 	}
-	if t.exited() {
+	if t.exit.Exited() {
 		return nil, fmt.Errorf("exec in task %s: %w", taskID, executor.ErrTaskNotRunning)
 	}
 	var tc TaskConfig

@@ -52,7 +52,7 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string) (*drivers.TaskRes
 	if err != nil {
 		return nil, err
 	}
-	if t.exited() {
+	if t.exit.Exited() {
 		return nil, fmt.Errorf("stats of task %s: task is not running", taskID)
 	}
 	procs, cur := sessionUsage(t.exec.TaskPID)

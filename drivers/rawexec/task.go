@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"syscall"
 	"time"
 
@@ -29,16 +28,13 @@ type task struct {
 	cancel context.CancelFunc
 	stats  statsState
 
-	done chan struct{} // closed once res is set
-	mu   sync.Mutex
-	res  *drivers.ExitResult
-	at   time.Time
+	exit *drivers.Exit
 }
 
 func newTask(parent context.Context, cfg *drivers.TaskConfig, eh *executor.Handle, logger *slog.Logger) *task {
 	ctx, cancel := context.WithCancel(parent)
 	t := &task{
-		cfg: cfg, exec: eh, cancel: cancel, done: make(chan struct{}),
+		cfg: cfg, exec: eh, cancel: cancel, exit: drivers.NewExit(),
 		logger: logger.With("task_id", cfg.ID),
 	}
 	go t.wait(ctx)
@@ -52,12 +48,12 @@ func (t *task) wait(ctx context.Context) {
 		st, err := t.exec.Wait(ctx)
 		switch {
 		case err == nil:
-			t.finish(&drivers.ExitResult{ExitCode: st.ExitCode, Signal: st.Signal, OOMKilled: st.OOMKilled, Err: statusErr(st)}, st.ExitedAt)
+			t.exit.Finish(&drivers.ExitResult{ExitCode: st.ExitCode, Signal: st.Signal, OOMKilled: st.OOMKilled, Err: statusErr(st)}, st.ExitedAt)
 			return
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, executor.ErrExecutorLost):
-			t.finish(&drivers.ExitResult{ExitCode: -1, Err: err}, time.Now())
+			t.exit.Finish(&drivers.ExitResult{ExitCode: -1, Err: err}, time.Now())
 			return
 		}
 		t.logger.Warn("waiting on executor", "error", err)
@@ -76,39 +72,11 @@ func statusErr(st *executor.ExitStatus) error {
 	return errors.New(st.Err)
 }
 
-func (t *task) finish(res *drivers.ExitResult, at time.Time) {
-	t.mu.Lock()
-	t.res, t.at = res, at
-	t.mu.Unlock()
-	close(t.done)
-}
-
-func (t *task) exited() bool {
-	select {
-	case <-t.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (t *task) result() *drivers.ExitResult {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.res
-}
-
-func (t *task) exitedAt() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.at
-}
-
 func (t *task) stop(sig syscall.Signal, timeout time.Duration) error {
-	if t.exited() {
+	if t.exit.Exited() {
 		return nil
 	}
-	if err := t.exec.Stop(sig, timeout); err != nil && !t.exited() {
+	if err := t.exec.Stop(sig, timeout); err != nil && !t.exit.Exited() {
 		return fmt.Errorf("stop task %s: %w", t.cfg.ID, err)
 	}
 	return nil
@@ -119,7 +87,7 @@ func (t *task) kill() error {
 		return err
 	}
 	select {
-	case <-t.done:
+	case <-t.exit.Done():
 		return nil
 	case <-time.After(killWait):
 		return fmt.Errorf("task %s still running %v after SIGKILL", t.cfg.ID, killWait)

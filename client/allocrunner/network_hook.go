@@ -1,0 +1,338 @@
+package allocrunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/client/taskrunner"
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Networks sets up and tears down allocations' group networks: the
+// client's network manager (client/network.go), which owns the namespaces,
+// the bridge, CNI and the records that let a restarted client repair them.
+type Networks interface {
+	// Setup creates or repairs the allocation's network. With req.NSPath
+	// set, a driver made the namespace and only its configuration is done.
+	Setup(ctx context.Context, req *NetworkRequest) (*NetworkResult, error)
+	// Teardown removes everything Setup made; it is idempotent.
+	Teardown(ctx context.Context, allocID string) error
+}
+
+// NetworkRequest is one allocation's network to set up.
+type NetworkRequest struct {
+	Alloc *structs.Allocation
+	// NSPath and Driver are set when a driver created the namespace.
+	NSPath string
+	Driver string
+}
+
+// NetworkResult is a configured network.
+type NetworkResult struct {
+	NSPath string
+	Status *structs.AllocNetworkStatus
+}
+
+// networkHook gives a group in bridge, none or cni/<name> mode its network
+// namespace before any task starts, and removes it once every task is dead
+// (Postrun) or the allocation is destroyed. The namespace is the client's
+// (/var/run/netns/<alloc>), or a driver's when one of the group's drivers
+// must own it (docker's pause container); either way the client configures
+// it and every task of the group, whatever its driver, joins it.
+type networkHook struct {
+	alloc    *structs.Allocation
+	allocDir *allocdir.AllocDir
+	drivers  DriverGetter
+	networks Networks
+	res      *taskrunner.AllocHookResources
+	db       StateDB
+	logger   *slog.Logger
+}
+
+func newNetworkHook(ar *AllocRunner) *networkHook {
+	return &networkHook{
+		alloc: ar.cfg.Alloc, allocDir: ar.allocDir, drivers: ar.cfg.Drivers, networks: ar.cfg.Networks,
+		res: ar.hookResources, db: ar.cfg.StateDB, logger: ar.logger.With("hook", "network"),
+	}
+}
+
+func (h *networkHook) Name() string { return "network" }
+
+func (h *networkHook) group() (*structs.TaskGroup, *structs.NetworkResource) {
+	tg := h.alloc.LookupTaskGroup()
+	if tg == nil || len(tg.Networks) == 0 {
+		return tg, nil
+	}
+	return tg, tg.Networks[0]
+}
+
+func (h *networkHook) Prerun(ctx context.Context) error {
+	tg, nw := h.group()
+	if tg == nil || !tg.NetworkMode().Isolated() {
+		return nil
+	}
+	if h.networks == nil {
+		return fmt.Errorf("network mode %q: this client has no network manager", tg.NetworkMode())
+	}
+	initiator, err := h.checkDrivers(tg)
+	if err != nil {
+		return err
+	}
+	req := &NetworkRequest{Alloc: h.alloc}
+	var driverSpec *drivers.NetworkIsolationSpec
+	if initiator != nil {
+		if driverSpec, err = h.createDriverNetwork(initiator, nw); err != nil {
+			return err
+		}
+		req.NSPath, req.Driver = driverSpec.Path, initiator.task.Driver
+	}
+	out, err := h.networks.Setup(ctx, req)
+	if err != nil {
+		return err
+	}
+	return h.publish(tg, nw, out, driverSpec)
+}
+
+// initiatorTask is the task whose driver creates the namespace.
+type initiatorTask struct {
+	task    *structs.Task
+	creator drivers.NetworkCreator
+}
+
+// checkDrivers refuses a group whose drivers cannot join a group namespace,
+// and finds the one driver that must create it, if any.
+func (h *networkHook) checkDrivers(tg *structs.TaskGroup) (*initiatorTask, error) {
+	var init *initiatorTask
+	for _, t := range tg.Tasks {
+		d, ok := h.drivers.Get(t.Driver)
+		if !ok {
+			continue // the task runner reports the missing driver
+		}
+		caps := d.Capabilities()
+		if !supportsGroup(caps) {
+			return nil, fmt.Errorf("task %s does not support %q networking mode", t.Name, tg.NetworkMode())
+		}
+		if !caps.MustInitiateNetwork {
+			continue
+		}
+		nc, ok := d.(drivers.NetworkCreator)
+		if !ok {
+			return nil, fmt.Errorf("driver %s must create the network but cannot", t.Driver)
+		}
+		if init != nil && init.task.Driver != t.Driver {
+			return nil, fmt.Errorf("tasks %s and %s want to initiate networking but only one driver can do so", init.task.Name, t.Name)
+		}
+		if init == nil {
+			init = &initiatorTask{task: t, creator: nc}
+		}
+	}
+	return init, nil
+}
+
+func supportsGroup(c drivers.Capabilities) bool {
+	for _, m := range c.NetIsolationModes {
+		if m == drivers.NetIsolationModeGroup {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *networkHook) createDriverNetwork(init *initiatorTask, nw *structs.NetworkResource) (*drivers.NetworkIsolationSpec, error) {
+	spec, created, err := init.creator.CreateNetwork(h.alloc.ID, &drivers.NetworkCreateRequest{Hostname: hostnameOf(nw)})
+	if err != nil {
+		return nil, fmt.Errorf("driver %s: create network: %w", init.task.Driver, err)
+	}
+	h.logger.Debug("driver network", "driver", init.task.Driver, "path", spec.Path, "created", created)
+	return spec, nil
+}
+
+// publish hands the namespace to the tasks and the status to the servers.
+func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource, out *NetworkResult, driverSpec *drivers.NetworkIsolationSpec) error {
+	spec := &drivers.NetworkIsolationSpec{Mode: drivers.NetIsolationModeGroup, Path: out.NSPath}
+	if driverSpec != nil {
+		spec.Labels = driverSpec.Labels
+	}
+	hostname := hostnameOf(nw)
+	st := out.Status
+	if st == nil {
+		st = &structs.AllocNetworkStatus{}
+	}
+	if nw != nil && nw.DNS != nil {
+		st.DNS = nw.DNS // the job's dns block wins over what CNI returned
+	}
+	spec.HostsConfig = &drivers.HostsConfig{Hostname: hostname, Address: st.Address}
+	mounts, err := h.writeEtcFiles(hostname, st)
+	if err != nil {
+		return err
+	}
+	h.res.SetNetworkIsolation(spec)
+	h.res.SetNetworkStatus(st)
+	h.res.SetNetworkMounts(mounts)
+	if err := h.db.PutNetworkStatus(h.alloc.ID, st); err != nil {
+		h.logger.Warn("persisting network status", "error", err)
+	}
+	h.logger.Info("network ready", "mode", tg.NetworkMode(), "netns", out.NSPath, "address", st.Address)
+	return nil
+}
+
+// etcDirName holds the allocation's resolv.conf and hosts, outside what
+// tasks see of the allocation directory; isolated tasks get them mounted.
+const etcDirName = "network"
+
+func (h *networkHook) writeEtcFiles(hostname string, st *structs.AllocNetworkStatus) ([]*drivers.MountConfig, error) {
+	dir := filepath.Join(h.allocDir.Dir, etcDirName)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("network files: %w", err)
+	}
+	files := map[string]string{"resolv.conf": resolvConf(st.DNS), "hosts": hostsFile(hostname, st.Address)}
+	var mounts []*drivers.MountConfig
+	for _, name := range []string{"resolv.conf", "hosts"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(files[name]), 0o644); err != nil {
+			return nil, fmt.Errorf("network files: %w", err)
+		}
+		mounts = append(mounts, &drivers.MountConfig{HostPath: p, TaskPath: "/etc/" + name, Readonly: true})
+	}
+	return mounts, nil
+}
+
+// resolvConf is the job's dns block, or the host's resolver when it is
+// reachable from a namespace (a loopback stub such as systemd-resolved's
+// 127.0.0.53 is not: its upstream file is used instead).
+func resolvConf(dns *structs.DNSConfig) string {
+	if dns != nil && (len(dns.Servers)+len(dns.Searches)+len(dns.Options)) > 0 {
+		var b strings.Builder
+		for _, s := range dns.Servers {
+			fmt.Fprintf(&b, "nameserver %s\n", s)
+		}
+		if len(dns.Searches) > 0 {
+			fmt.Fprintf(&b, "search %s\n", strings.Join(dns.Searches, " "))
+		}
+		if len(dns.Options) > 0 {
+			fmt.Fprintf(&b, "options %s\n", strings.Join(dns.Options, " "))
+		}
+		return b.String()
+	}
+	host, _ := os.ReadFile("/etc/resolv.conf")
+	if onlyLoopbackServers(string(host)) {
+		if up, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
+			return string(up)
+		}
+	}
+	return string(host)
+}
+
+func onlyLoopbackServers(conf string) bool {
+	found := false
+	for _, line := range strings.Split(conf, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if !strings.HasPrefix(f[1], "127.") && f[1] != "::1" {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
+}
+
+func hostsFile(hostname, addr string) string {
+	var b strings.Builder
+	b.WriteString("# written by roam for this allocation's network namespace\n")
+	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	if hostname != "" {
+		ip := addr
+		if ip == "" {
+			ip = "127.0.1.1"
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
+	}
+	return b.String()
+}
+
+// Postrun tears the network down once every task is dead: nothing uses it
+// any more, and its address and ports go back to the pool at once.
+func (h *networkHook) Postrun(ctx context.Context) error { return h.teardown(ctx) }
+
+// Destroy tears down whatever is left (an allocation destroyed while its
+// tasks were being killed, or never run to completion here).
+func (h *networkHook) Destroy(ctx context.Context) error { return h.teardown(ctx) }
+
+func (h *networkHook) teardown(ctx context.Context) error {
+	tg, _ := h.group()
+	if tg == nil || !tg.NetworkMode().Isolated() || h.networks == nil {
+		return nil
+	}
+	errs := []error{h.networks.Teardown(ctx, h.alloc.ID)}
+	if init, err := h.checkDrivers(tg); err == nil && init != nil {
+		spec := h.res.NetworkIsolation()
+		if spec == nil {
+			spec = &drivers.NetworkIsolationSpec{Mode: drivers.NetIsolationModeGroup}
+		}
+		errs = append(errs, init.creator.DestroyNetwork(h.alloc.ID, spec))
+	}
+	return errors.Join(errs...)
+}
+
+// ReasonNetworkMoved is why a task restarts when its group's namespace was
+// replaced under it.
+const ReasonNetworkMoved = "The group's network namespace was replaced (its driver's daemon restarted); joining the new one"
+
+// NetworkMoved is told that the driver holding the allocation's namespace
+// replaced it (docker's pause container after a daemon restart) and that
+// the client configured the new one. Tasks started from now on join it;
+// running tasks of other drivers are still in the old namespace, cut off
+// from the new one, and restart to join it. The driver's own tasks came
+// back inside the new namespace already.
+func (ar *AllocRunner) NetworkMoved(ctx context.Context, res *NetworkResult) {
+	var h *networkHook
+	for _, hook := range ar.hooks {
+		if nh, ok := hook.(*networkHook); ok {
+			h = nh
+		}
+	}
+	tg, nw := h.group()
+	if tg == nil {
+		return
+	}
+	init, err := h.checkDrivers(tg)
+	if err != nil || init == nil {
+		return
+	}
+	spec, _, err := init.creator.CreateNetwork(ar.id, &drivers.NetworkCreateRequest{Hostname: hostnameOf(nw)})
+	if err != nil {
+		h.logger.Error("namespace moved: asking the driver for it", "error", err)
+		return
+	}
+	if err := h.publish(tg, nw, res, spec); err != nil {
+		h.logger.Error("namespace moved: publishing it", "error", err)
+		return
+	}
+	for _, t := range tg.Tasks {
+		if t.Driver == init.task.Driver {
+			continue
+		}
+		tr := ar.runners[t.Name]
+		if tr == nil || tr.TaskState().State != structs.TaskStateRunning {
+			continue
+		}
+		if err := tr.Restart(ctx, taskrunner.NewRestartEvent(ReasonNetworkMoved)); err != nil {
+			h.logger.Warn("namespace moved: restarting task", "task", t.Name, "error", err)
+		}
+	}
+}
+
+func hostnameOf(nw *structs.NetworkResource) string {
+	if nw == nil {
+		return ""
+	}
+	return nw.Hostname
+}

@@ -1,0 +1,121 @@
+package fingerprint
+
+import (
+	"bufio"
+	"encoding/hex"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// Socket is a host socket bound to a port: a TCP listener or a bound UDP
+// socket. An unspecified Addr (0.0.0.0, ::) holds the port on every address.
+type Socket struct {
+	Addr netip.Addr
+	Port int
+}
+
+// ListeningSockets reads the kernel's socket tables. Errors (a table
+// missing on an IPv4-only kernel) leave that table out.
+func ListeningSockets() []Socket {
+	var out []Socket
+	for _, f := range []struct {
+		path string
+		tcp  bool
+	}{{"/proc/net/tcp", true}, {"/proc/net/tcp6", true}, {"/proc/net/udp", false}, {"/proc/net/udp6", false}} {
+		out = append(out, readSockets(f.path, f.tcp)...)
+	}
+	return out
+}
+
+func readSockets(path string, tcp bool) []Socket {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []Socket
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 {
+			continue
+		}
+		// TCP state 0A is LISTEN; a bound UDP socket holds its port in
+		// any state.
+		if tcp && fields[3] != "0A" {
+			continue
+		}
+		if s, ok := parseSocket(fields[1]); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parseSocket parses "0100007F:1F90" (address in host byte order words).
+func parseSocket(s string) (Socket, bool) {
+	addrHex, portHex, ok := strings.Cut(s, ":")
+	if !ok {
+		return Socket{}, false
+	}
+	port, err := strconv.ParseUint(portHex, 16, 16)
+	if err != nil {
+		return Socket{}, false
+	}
+	raw, err := hex.DecodeString(addrHex)
+	if err != nil || (len(raw) != 4 && len(raw) != 16) {
+		return Socket{}, false
+	}
+	// Each 32-bit word is in the kernel's (little-endian) byte order.
+	for i := 0; i < len(raw); i += 4 {
+		raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+	}
+	addr, _ := netip.AddrFromSlice(raw)
+	return Socket{Addr: addr.Unmap(), Port: int(port)}, true
+}
+
+// ReserveListening adds to each node address's reserved ports the ports in
+// [lo, hi] that a socket outside roam's allocations already holds on it, so
+// the scheduler never hands them out. base gives each host network's
+// configured reserved ports (the starting point, so repeated calls do not
+// accumulate); exclude holds the ports of the node's own allocations.
+func ReserveListening(n *structs.Node, socks []Socket, lo, hi int, base func(alias string) string, exclude map[int]bool) {
+	if n.NodeResources == nil {
+		return
+	}
+	for _, nn := range n.NodeResources.NodeNetworks {
+		for i := range nn.Addresses {
+			a := &nn.Addresses[i]
+			addr, _ := netip.ParseAddr(a.Address)
+			var ports []int
+			for _, s := range socks {
+				if s.Port < lo || s.Port > hi || exclude[s.Port] {
+					continue
+				}
+				if s.Addr.IsUnspecified() || s.Addr == addr {
+					ports = append(ports, s.Port)
+				}
+			}
+			a.ReservedPorts = joinPorts(base(a.Alias), ports)
+		}
+	}
+}
+
+func joinPorts(base string, ports []int) string {
+	slices.Sort(ports)
+	ports = slices.Compact(ports)
+	parts := []string{}
+	if base != "" {
+		parts = append(parts, base)
+	}
+	for _, p := range ports {
+		parts = append(parts, strconv.Itoa(p))
+	}
+	return strings.Join(parts, ",")
+}

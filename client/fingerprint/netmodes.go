@@ -1,0 +1,81 @@
+package fingerprint
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/roam-sh/roam/netns"
+	"github.com/roam-sh/roam/structs"
+)
+
+// BridgeFacts is what the client found out about bridge networking when it
+// started (it probes the kernel and creates the bridge then).
+type BridgeFacts struct {
+	Name    string
+	Hairpin bool
+	// Err says why bridge mode is unavailable; nil when it works.
+	Err error
+}
+
+// BridgeUnavailableAttr carries the reason a node does not offer bridge
+// mode; the scheduler adds it to the "missing network" reason.
+const BridgeUnavailableAttr = "roam.network.bridge.unavailable"
+
+// bridgeFingerprint offers mode "bridge" when the client's bridge works.
+type bridgeFingerprint struct{}
+
+func (bridgeFingerprint) Name() string { return "bridge" }
+
+func (bridgeFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
+	b := cfg.Bridge
+	delete(n.Attributes, BridgeUnavailableAttr)
+	if b == nil {
+		return nil
+	}
+	if b.Err != nil {
+		n.Attributes[BridgeUnavailableAttr] = b.Err.Error()
+		return nil
+	}
+	n.NodeResources.Networks = append(n.NodeResources.Networks, &structs.NetworkResource{
+		Mode: structs.NetworkModeBridge, Device: b.Name,
+	})
+	n.Attributes["nomad.bridge.hairpin_mode"] = strconv.FormatBool(b.Hairpin)
+	return nil
+}
+
+// cniFingerprint offers mode "cni/<name>" for every network config in the
+// CNI config dir, and reports the plugins found on the CNI path.
+type cniFingerprint struct{}
+
+func (cniFingerprint) Name() string { return "cni" }
+
+func (cniFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
+	if cfg.CNIConfigDir == "" {
+		return nil
+	}
+	c := netns.NewCNI(cfg.CNIPath, cfg.CNIConfigDir, "", discard)
+	nets, warnings := c.Networks()
+	for _, name := range slices.Sorted(maps.Keys(nets)) {
+		n.NodeResources.Networks = append(n.NodeResources.Networks, &structs.NetworkResource{
+			Mode: structs.NetworkMode(structs.NetworkModeCNIPrefix + name),
+		})
+	}
+	for k := range n.Attributes {
+		if len(k) > len(cniVersionAttr) && k[:len(cniVersionAttr)] == cniVersionAttr {
+			delete(n.Attributes, k)
+		}
+	}
+	if cfg.CNIPluginVersions != nil {
+		for name, v := range cfg.CNIPluginVersions {
+			n.Attributes[cniVersionAttr+name] = v
+		}
+	}
+	if len(warnings) > 0 {
+		return fmt.Errorf("CNI configs: %v", warnings)
+	}
+	return nil
+}
+
+const cniVersionAttr = "plugins.cni.version."

@@ -1,0 +1,217 @@
+package docker
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/roam-sh/roam/drivers"
+)
+
+// TaskConfig is a docker task's config block. Keys roam does not know are
+// refused with the list of those it does (drivers.DecodeConfig).
+type TaskConfig struct {
+	Image      string   `config:"image,required"`
+	Command    string   `config:"command"`
+	Args       []string `config:"args"`
+	Entrypoint []string `config:"entrypoint"`
+	// Ports are labels of the group's network ports to publish (host mode).
+	Ports       []string          `config:"ports"`
+	NetworkMode string            `config:"network_mode"`
+	Hostname    string            `config:"hostname"`
+	Volumes     []string          `config:"volumes"`
+	Mounts      []MountBlock      `config:"mount"`
+	Labels      map[string]string `config:"labels"`
+	WorkDir     string            `config:"work_dir"`
+	CapAdd      []string          `config:"cap_add"`
+	CapDrop     []string          `config:"cap_drop"`
+	Privileged  bool              `config:"privileged"`
+	// Load is a tarball in the task dir (`docker save` output, usually
+	// fetched by an artifact) to load before the image is looked up.
+	Load         string   `config:"load"`
+	ForcePull    bool     `config:"force_pull"`
+	AuthSoftFail bool     `config:"auth_soft_fail"`
+	DNSServers   []string `config:"dns_servers"`
+	ExtraHosts   []string `config:"extra_hosts"`
+	// Ulimit maps a limit name to "soft" or "soft:hard" ("nofile" = "1024:2048").
+	Ulimit map[string]string `config:"ulimit"`
+	Init   bool              `config:"init"`
+}
+
+// MountBlock is one `mount { ... }` of a task config.
+type MountBlock struct {
+	// Type is "bind", "volume" (the default) or "tmpfs".
+	Type          string        `config:"type"`
+	Target        string        `config:"target"`
+	Source        string        `config:"source"`
+	ReadOnly      bool          `config:"readonly"`
+	BindOptions   *BindOptions  `config:"bind_options"`
+	TmpfsOptions  *TmpfsOptions `config:"tmpfs_options"`
+	VolumeOptions *VolOptions   `config:"volume_options"`
+}
+
+// BindOptions of a bind mount.
+type BindOptions struct {
+	Propagation string `config:"propagation"`
+}
+
+// TmpfsOptions of a tmpfs mount: size in bytes and octal mode.
+type TmpfsOptions struct {
+	Size int64  `config:"size"`
+	Mode uint32 `config:"mode"`
+}
+
+// VolOptions of a named volume mount.
+type VolOptions struct {
+	NoCopy bool              `config:"no_copy"`
+	Labels map[string]string `config:"labels"`
+}
+
+// Mount types.
+const (
+	mountBind   = "bind"
+	mountVolume = "volume"
+	mountTmpfs  = "tmpfs"
+)
+
+// decodeTaskConfig decodes and checks a task's config against the plugin
+// config and the task's network. Every problem is reported.
+func decodeTaskConfig(cfg *drivers.TaskConfig, pc *PluginConfig) (*TaskConfig, error) {
+	var tc TaskConfig
+	if err := drivers.DecodeConfig(cfg.Config, &tc); err != nil {
+		return nil, fmt.Errorf("docker config: %w", err)
+	}
+	if err := tc.validate(cfg, pc); err != nil {
+		return nil, fmt.Errorf("docker config: %w", err)
+	}
+	return &tc, nil
+}
+
+func (tc *TaskConfig) validate(cfg *drivers.TaskConfig, pc *PluginConfig) error {
+	var errs []error
+	if strings.TrimSpace(tc.Image) == "" {
+		errs = append(errs, errors.New("image: must not be empty"))
+	}
+	if tc.Privileged && !pc.AllowPrivileged {
+		errs = append(errs, errors.New(`privileged: privileged containers are not allowed on this node (plugin "docker" config allow_privileged = false)`))
+	}
+	errs = append(errs, tc.validateNetwork(cfg)...)
+	errs = append(errs, tc.validateVolumes(pc)...)
+	errs = append(errs, validateCaps(tc.CapAdd, pc.AllowCaps)...)
+	for name, v := range tc.Ulimit {
+		if _, err := parseUlimit(name, v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// groupNetwork reports whether the task joins its group's own namespace
+// (bridge, cni/*, none), which docker tasks do through the pause container.
+func groupNetwork(cfg *drivers.TaskConfig) bool {
+	ni := cfg.NetworkIsolation
+	return ni != nil && ni.Mode == drivers.NetIsolationModeGroup
+}
+
+func (tc *TaskConfig) validateNetwork(cfg *drivers.TaskConfig) []error {
+	var errs []error
+	if groupNetwork(cfg) {
+		if tc.NetworkMode != "" {
+			errs = append(errs, fmt.Errorf("network_mode: %q cannot be set: the task group has a network namespace of its own (network mode bridge, cni or none), which docker tasks join through the group's pause container", tc.NetworkMode))
+		}
+		if tc.Hostname != "" {
+			errs = append(errs, errors.New("hostname: cannot be set on a task of a group with its own network namespace; set the group network's hostname"))
+		}
+	}
+	for _, label := range tc.Ports {
+		if _, ok := findPort(cfg.Ports, label); !ok {
+			errs = append(errs, fmt.Errorf("ports: port %q not found, check the group's network block", label))
+		}
+	}
+	return errs
+}
+
+func findPort(ports []drivers.PortMapping, label string) (drivers.PortMapping, bool) {
+	for _, p := range ports {
+		if p.Label == label {
+			return p, true
+		}
+	}
+	return drivers.PortMapping{}, false
+}
+
+func (tc *TaskConfig) validateVolumes(pc *PluginConfig) []error {
+	var errs []error
+	for i, v := range tc.Volumes {
+		src, _, ok := strings.Cut(v, ":")
+		if !ok || src == "" {
+			errs = append(errs, fmt.Errorf("volumes[%d]: %q is not host_path:container_path[:ro|rw]", i, v))
+			continue
+		}
+		if filepath.IsAbs(src) && !pc.Volumes.Enabled {
+			errs = append(errs, fmt.Errorf("volumes[%d]: host path %q: volumes are not enabled on this node (plugin \"docker\" config volumes { enabled = true }); paths relative to the task dir are always allowed", i, src))
+		}
+	}
+	for i, m := range tc.Mounts {
+		if err := m.validate(pc); err != nil {
+			errs = append(errs, fmt.Errorf("mount[%d]: %w", i, err))
+		}
+	}
+	return errs
+}
+
+func (m *MountBlock) validate(pc *PluginConfig) error {
+	if m.Target == "" {
+		return errors.New("target: required")
+	}
+	switch m.mountType() {
+	case mountBind:
+		if m.Source == "" {
+			return errors.New("source: required for a bind mount")
+		}
+		if filepath.IsAbs(m.Source) && !pc.Volumes.Enabled {
+			return fmt.Errorf("source %q: volumes are not enabled on this node (plugin \"docker\" config volumes { enabled = true }); paths relative to the task dir are always allowed", m.Source)
+		}
+	case mountVolume:
+		if !pc.Volumes.Enabled {
+			return errors.New("named volumes need volumes { enabled = true } in the docker plugin config")
+		}
+	case mountTmpfs:
+	default:
+		return fmt.Errorf("type %q: want %q, %q or %q", m.Type, mountBind, mountVolume, mountTmpfs)
+	}
+	return nil
+}
+
+func (m *MountBlock) mountType() string {
+	if m.Type == "" {
+		return mountVolume
+	}
+	return m.Type
+}
+
+// validateCaps refuses capabilities outside the plugin's allow list.
+func validateCaps(add, allow []string) []error {
+	allowed := make([]string, 0, len(allow))
+	for _, c := range allow {
+		allowed = append(allowed, normalizeCap(c))
+	}
+	if slices.Contains(allowed, "all") {
+		return nil
+	}
+	var errs []error
+	for _, c := range add {
+		if n := normalizeCap(c); n == "all" || !slices.Contains(allowed, n) {
+			errs = append(errs, fmt.Errorf("cap_add: %q is not allowed on this node (plugin \"docker\" config allow_caps: %s)", c, strings.Join(allow, ", ")))
+		}
+	}
+	return errs
+}
+
+// normalizeCap turns "CAP_NET_ADMIN" or "NET_ADMIN" into "net_admin".
+func normalizeCap(c string) string {
+	n := strings.ToLower(strings.TrimSpace(c))
+	return strings.TrimPrefix(n, "cap_")
+}

@@ -1,0 +1,270 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/internal/logfile"
+	"github.com/roam-sh/roam/testutil"
+)
+
+func TestFingerprint(t *testing.T) {
+	d := newDriver(t, nil)
+	fp := d.Fingerprint(context.Background())
+	if fp.Health != drivers.HealthStateHealthy {
+		t.Fatalf("health %s: %s", fp.Health, fp.HealthDescription)
+	}
+	for _, k := range []string{"driver.docker", "driver.docker.version", "driver.docker.os_type", "driver.docker.runtimes"} {
+		if fp.Attributes[k] == "" {
+			t.Errorf("attribute %s missing: %v", k, fp.Attributes)
+		}
+	}
+	if fp.Attributes["driver.docker.os_type"] != "linux" || !strings.Contains(fp.Attributes["driver.docker.runtimes"], "runc") {
+		t.Errorf("attributes %v", fp.Attributes)
+	}
+
+	off := newDriver(t, func(pc *PluginConfig) { pc.Endpoint = "unix://" + filepath.Join(t.TempDir(), "none.sock") })
+	fp = off.Fingerprint(context.Background())
+	if fp.Health != drivers.HealthStateUndetected || !strings.Contains(fp.HealthDescription, "Docker Engine unreachable") {
+		t.Fatalf("unreachable engine: %s %q", fp.Health, fp.HealthDescription)
+	}
+}
+
+func TestExitCodeAndLogs(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+	cfg := taskCfg(t, "echo", map[string]any{"image": img, "args": []any{"echo", "to stdout", "to stderr"}})
+	start(t, d, cfg)
+	if res := waitExit(t, d, cfg.ID, 30*time.Second); !res.Successful() {
+		t.Fatalf("exit %+v", res)
+	}
+	waitLog(t, cfg, logfile.Stdout, "to stdout\n")
+	waitLog(t, cfg, logfile.Stderr, "to stderr\n")
+
+	cfg = taskCfg(t, "fail", map[string]any{"image": img, "args": []any{"exit", "3"}})
+	start(t, d, cfg)
+	if res := waitExit(t, d, cfg.ID, 30*time.Second); res.ExitCode != 3 || res.OOMKilled {
+		t.Fatalf("exit %+v, want code 3", res)
+	}
+	st, err := d.InspectTask(cfg.ID)
+	if err != nil || st.State != drivers.TaskStateExited || st.DriverAttributes["container_id"] == "" {
+		t.Fatalf("inspect: %+v %v", st, err)
+	}
+}
+
+func TestStopSignalAndKillTimeout(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+
+	cfg := taskCfg(t, "polite", map[string]any{"image": img, "args": []any{"sleep"}})
+	start(t, d, cfg)
+	waitLog(t, cfg, logfile.Stdout, "ready")
+	if err := d.SignalTask(cfg.ID, "SIGHUP"); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, cfg, logfile.Stdout, "got hangup")
+	if err := d.StopTask(cfg.ID, 10*time.Second, ""); err != nil {
+		t.Fatal(err)
+	}
+	if res := waitExit(t, d, cfg.ID, 10*time.Second); !res.Successful() {
+		t.Fatalf("SIGTERM exit %+v", res)
+	}
+	waitLog(t, cfg, logfile.Stdout, "got terminated")
+
+	cfg = taskCfg(t, "stubborn", map[string]any{"image": img, "args": []any{"sleep", "ignore-term"}})
+	start(t, d, cfg)
+	waitLog(t, cfg, logfile.Stdout, "ready")
+	began := time.Now()
+	if err := d.StopTask(cfg.ID, time.Second, "SIGTERM"); err != nil {
+		t.Fatal(err)
+	}
+	res := waitExit(t, d, cfg.ID, 20*time.Second)
+	if took := time.Since(began); res.ExitCode != 137 || took < time.Second {
+		t.Fatalf("after kill_timeout: exit %+v after %v, want 137 after at least 1s", res, took)
+	}
+	waitLog(t, cfg, logfile.Stdout, "got terminated")
+}
+
+func TestOOMKilled(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+	cfg := taskCfg(t, "hog", map[string]any{"image": img, "args": []any{"alloc", "256"}})
+	cfg.Resources.MemoryMB = 32
+	start(t, d, cfg)
+	res := waitExit(t, d, cfg.ID, 60*time.Second)
+	if !res.OOMKilled {
+		t.Fatalf("exit %+v, want OOM killed", res)
+	}
+}
+
+func TestResourcesInInspect(t *testing.T) {
+	img := progImage(t)
+	api := newDriver(t, nil)
+	cfg := taskCfg(t, "limits", map[string]any{"image": img, "args": []any{"sleep"}})
+	cfg.Resources = drivers.Resources{CPUShares: 512, ReservedCores: []uint16{0}, MemoryMB: 64, MemoryMaxMB: 128}
+	start(t, api, cfg)
+	ct := api.lookup(cfg.ID)
+	info, err := api.api.ContainerInspect(context.Background(), ct.state.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := info.HostConfig.Resources
+	if r.CPUShares != 512 || r.CpusetCpus != "0" || r.Memory != 128<<20 || r.MemoryReservation != 64<<20 || r.MemorySwap != 128<<20 {
+		t.Fatalf("resources %+v", r)
+	}
+	if info.Config.Labels[LabelAllocID] != cfg.AllocID || info.Config.Labels["com.hashicorp.nomad.task_name"] != "limits" {
+		t.Fatalf("labels %v", info.Config.Labels)
+	}
+	if info.Name != "/limits-"+cfg.AllocID {
+		t.Fatalf("name %s", info.Name)
+	}
+}
+
+func TestStatsAndExec(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+	cfg := taskCfg(t, "busy", map[string]any{"image": img, "args": []any{"sleep"}})
+	start(t, d, cfg)
+	waitLog(t, cfg, logfile.Stdout, "ready")
+
+	u, err := d.TaskStats(context.Background(), cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.MemoryUsageBytes == 0 || u.Timestamp == 0 || len(u.MemoryMeasured) == 0 {
+		t.Fatalf("stats %+v", u)
+	}
+
+	res, err := d.ExecTask(cfg.ID, []string{"/prog", "echo", "exec out", "exec err"}, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "exec out\n" || string(res.Stderr) != "exec err\n" || res.ExitResult.ExitCode != 0 {
+		t.Fatalf("exec: %q %q %+v", res.Stdout, res.Stderr, res.ExitResult)
+	}
+	res, err = d.ExecTask(cfg.ID, []string{"/prog", "exit", "7"}, 20*time.Second)
+	if err != nil || res.ExitResult.ExitCode != 7 {
+		t.Fatalf("exec exit: %+v %v", res, err)
+	}
+
+	var out strings.Builder
+	er, err := d.ExecTaskStreaming(context.Background(), cfg.ID, &drivers.ExecOptions{
+		Command: []string{"/prog", "cat", "/alloc/data/in"}, Tty: true, Stdout: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if er.ExitCode != 1 || !strings.Contains(out.String(), "no such file") {
+		t.Fatalf("tty exec of a failing command: %+v %q", er, out.String())
+	}
+}
+
+func TestMounts(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+	vol := t.TempDir()
+	if err := os.WriteFile(filepath.Join(vol, "data"), []byte("from the host volume"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := taskCfg(t, "mounts", map[string]any{"image": img, "args": []any{"write", "/alloc/data/out", "hello alloc"}})
+	cfg.Mounts = []*drivers.MountConfig{{TaskPath: "/vol", HostPath: vol, Readonly: true}}
+	if err := os.WriteFile(filepath.Join(cfg.TaskDir.LocalDir, "in"), []byte("local file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.TaskDir.SecretsDir, "s"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start(t, d, cfg)
+	waitLog(t, cfg, logfile.Stdout, "written")
+	if b, err := os.ReadFile(filepath.Join(cfg.TaskDir.SharedAllocDir, "data", "out")); err != nil || string(b) != "hello alloc" {
+		t.Fatalf("/alloc write seen from the host: %q %v", b, err)
+	}
+	for path, want := range map[string]string{"/local/in": "local file", "/secrets/s": "secret", "/vol/data": "from the host volume"} {
+		res, err := d.ExecTask(cfg.ID, []string{"/prog", "cat", path}, 20*time.Second)
+		if err != nil || string(res.Stdout) != want {
+			t.Errorf("cat %s: %+v %v", path, res, err)
+		}
+	}
+	res, err := d.ExecTask(cfg.ID, []string{"/prog", "write", "/vol/new", "x"}, 20*time.Second)
+	if err != nil || res.ExitResult.ExitCode == 0 || !strings.Contains(string(res.Stderr), "read-only") {
+		t.Fatalf("write to the read-only host volume: %+v %v", res, err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func httpGet(url string) (string, error) {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func TestHostModePortsPublished(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+	port := freePort(t)
+	cfg := taskCfg(t, "web", map[string]any{"image": img, "args": []any{"serve", "8080"}, "ports": []any{"http"}})
+	cfg.Ports = []drivers.PortMapping{{Label: "http", Value: port, To: 8080, HostIP: "127.0.0.1"}}
+	start(t, d, cfg)
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err == nil && !strings.HasPrefix(body, "ok ") {
+			err = fmt.Errorf("body %q", body)
+		}
+		return err
+	})
+}
+
+func TestMissingImage(t *testing.T) {
+	d := newDriver(t, nil)
+	cfg := taskCfg(t, "absent", map[string]any{"image": "roam-test/absent:" + randomID()[:8]})
+	_, err := d.StartTask(cfg)
+	if err == nil || !strings.Contains(err.Error(), "is not present locally and could not be pulled from its registry") {
+		t.Fatalf("err %v", err)
+	}
+	if !drivers.IsRecoverable(err) {
+		t.Errorf("a registry that does not answer may answer later: want a recoverable error, got %v", err)
+	}
+}
+
+func TestPrivilegedRefusedUnlessAllowed(t *testing.T) {
+	img := progImage(t)
+	cfg := taskCfg(t, "priv", map[string]any{"image": img, "args": []any{"exit", "0"}, "privileged": true})
+	_, err := newDriver(t, nil).StartTask(cfg)
+	if err == nil || !strings.Contains(err.Error(), "privileged containers are not allowed") {
+		t.Fatalf("err %v", err)
+	}
+	// Allowed, the container asks Docker for privileges. (Not started here:
+	// test sandboxes often cannot grant them.)
+	pc := &PluginConfig{AllowPrivileged: true, AllowCaps: []string{"all"}}
+	tc, err := decodeTaskConfig(cfg, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := buildContainer(cfg, tc, pc)
+	if err != nil || !spec.host.Privileged {
+		t.Fatalf("privileged allowed: %+v %v", spec, err)
+	}
+}

@@ -1,0 +1,126 @@
+package docker
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/roam-sh/roam/drivers"
+)
+
+// Where the allocation's directories appear inside every container.
+const (
+	containerAllocDir   = "/alloc"
+	containerLocalDir   = "/local"
+	containerSecretsDir = "/secrets"
+)
+
+// binds are the bind mounts in Docker's "host:container[:opts]" form: the
+// allocation's directories, then the job's volumes.
+func binds(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) ([]string, error) {
+	out := []string{
+		cfg.TaskDir.SharedAllocDir + ":" + containerAllocDir,
+		cfg.TaskDir.LocalDir + ":" + containerLocalDir,
+		cfg.TaskDir.SecretsDir + ":" + containerSecretsDir,
+	}
+	for i, v := range tc.Volumes {
+		src, rest, _ := strings.Cut(v, ":")
+		host, err := taskPath(cfg, pc, src)
+		if err != nil {
+			return nil, fmt.Errorf("volumes[%d]: %w", i, err)
+		}
+		out = append(out, host+":"+rest)
+	}
+	return out, nil
+}
+
+// mounts are the client's host volumes (volume_mount) and the job's mount
+// blocks, in Docker's structured form.
+func mounts(cfg *drivers.TaskConfig, tc *TaskConfig) []mount.Mount {
+	var out []mount.Mount
+	for _, m := range cfg.Mounts {
+		out = append(out, mount.Mount{
+			Type: mount.TypeBind, Source: m.HostPath, Target: m.TaskPath, ReadOnly: m.Readonly,
+			BindOptions: &mount.BindOptions{Propagation: propagation(m.PropagationMode)},
+		})
+	}
+	for _, m := range tc.Mounts {
+		out = append(out, m.toDocker(cfg))
+	}
+	return out
+}
+
+// propagation maps the volume_mount propagation modes to Docker's.
+func propagation(mode string) mount.Propagation {
+	switch mode {
+	case "host-to-task":
+		return mount.PropagationRSlave
+	case "bidirectional":
+		return mount.PropagationRShared
+	}
+	return mount.PropagationRPrivate
+}
+
+func (m *MountBlock) toDocker(cfg *drivers.TaskConfig) mount.Mount {
+	out := mount.Mount{Type: mount.Type(m.mountType()), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+	switch m.mountType() {
+	case mountBind:
+		if !strings.HasPrefix(m.Source, "/") {
+			out.Source = cfg.TaskDir.Dir + "/" + m.Source
+		}
+		if m.BindOptions != nil {
+			out.BindOptions = &mount.BindOptions{Propagation: mount.Propagation(m.BindOptions.Propagation)}
+		}
+	case mountTmpfs:
+		if o := m.TmpfsOptions; o != nil {
+			out.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: o.Size, Mode: osMode(o.Mode)}
+		}
+	case mountVolume:
+		if o := m.VolumeOptions; o != nil {
+			out.VolumeOptions = &mount.VolumeOptions{NoCopy: o.NoCopy, Labels: o.Labels}
+		}
+	}
+	return out
+}
+
+// portBindings publishes the listed group ports: host HostIP:Value to the
+// container's To (or Value), over tcp and udp.
+func portBindings(ports []drivers.PortMapping, labels []string) (nat.PortSet, nat.PortMap) {
+	exposed, bindings := nat.PortSet{}, nat.PortMap{}
+	for _, l := range labels {
+		p, ok := findPort(ports, l)
+		if !ok {
+			continue
+		}
+		inside := p.To
+		if inside <= 0 {
+			inside = p.Value
+		}
+		for _, proto := range []string{"tcp", "udp"} {
+			cp := nat.Port(strconv.Itoa(inside) + "/" + proto)
+			exposed[cp] = struct{}{}
+			bindings[cp] = append(bindings[cp], nat.PortBinding{HostIP: p.HostIP, HostPort: strconv.Itoa(p.Value)})
+		}
+	}
+	return exposed, bindings
+}
+
+// osMode turns a job's octal file mode (0o1777) into an os.FileMode with
+// the sticky, setuid and setgid bits where Go keeps them.
+func osMode(m uint32) os.FileMode {
+	out := os.FileMode(m & 0o777)
+	if m&0o1000 != 0 {
+		out |= os.ModeSticky
+	}
+	if m&0o2000 != 0 {
+		out |= os.ModeSetgid
+	}
+	if m&0o4000 != 0 {
+		out |= os.ModeSetuid
+	}
+	return out
+}

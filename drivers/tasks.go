@@ -1,0 +1,116 @@
+package drivers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Tasks is a driver's table of the tasks it runs, by task ID. The zero
+// value is ready to use.
+type Tasks[T any] struct {
+	mu sync.Mutex
+	m  map[string]T
+}
+
+// Put records a task.
+func (s *Tasks[T]) Put(id string, t T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]T{}
+	}
+	s.m[id] = t
+}
+
+// Lookup returns the task, or the zero T when there is none.
+func (s *Tasks[T]) Lookup(id string) T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[id]
+}
+
+// Get returns the task, or an error wrapping ErrTaskNotFound.
+func (s *Tasks[T]) Get(id string) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.m[id]
+	if !ok {
+		return t, fmt.Errorf("task %s: %w", id, ErrTaskNotFound)
+	}
+	return t, nil
+}
+
+// Delete forgets a task.
+func (s *Tasks[T]) Delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, id)
+}
+
+// WaitChannel is what Driver.WaitTask returns for a task whose exit is
+// signalled by closing done: a channel that receives result() then closes,
+// or closes without a value when ctx ends first.
+func WaitChannel(ctx context.Context, done <-chan struct{}, result func() *ExitResult) <-chan *ExitResult {
+	ch := make(chan *ExitResult, 1)
+	go func() {
+		defer close(ch)
+		select {
+		case <-done:
+			ch <- result()
+		case <-ctx.Done():
+		}
+	}()
+	return ch
+}
+
+// Exit is a task's exit, recorded once: the result, when it happened, and
+// a channel closed once both are set.
+type Exit struct {
+	done chan struct{}
+	once sync.Once
+	mu   sync.Mutex
+	res  *ExitResult
+	at   time.Time
+}
+
+// NewExit returns an exit not yet happened.
+func NewExit() *Exit { return &Exit{done: make(chan struct{})} }
+
+// Finish records the exit; only the first call counts.
+func (e *Exit) Finish(res *ExitResult, at time.Time) {
+	e.once.Do(func() {
+		e.mu.Lock()
+		e.res, e.at = res, at
+		e.mu.Unlock()
+		close(e.done)
+	})
+}
+
+// Done is closed once the task exited.
+func (e *Exit) Done() <-chan struct{} { return e.done }
+
+// Exited reports whether the task exited.
+func (e *Exit) Exited() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Result is the exit's result, nil before the exit.
+func (e *Exit) Result() *ExitResult {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.res
+}
+
+// At is when the task exited, zero before the exit.
+func (e *Exit) At() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.at
+}
