@@ -26,6 +26,7 @@ e2e: build ## black-box tests of the built binary
 bench: ## scheduler benchmarks and the end-to-end scheduling benchmark
 	$(GO) test -run xxx -bench . -benchtime 3x ./scheduler/
 	$(GO) run ./bench/scheduler -nodes 1000 -jobs 100 -allocs 10000
+	$(GO) run ./bench/netns -n 100
 
 check: ## vet, formatting and the repository layering test
 	$(GO) vet ./...
