@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/roam-sh/roam/internal/msgrpc"
+	"github.com/roam-sh/roam/server"
 )
 
 // serverRPC sends a client-only agent's RPCs to its configured servers,
@@ -46,11 +47,20 @@ func (r *serverRPC) RPC(method string, args, reply any) error {
 			r.mu.Lock()
 			r.next = idx
 			r.mu.Unlock()
-			return err
+			return fromServer(err)
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
 	return fmt.Errorf("no server reachable for %s: %w", method, errors.Join(errs...))
+}
+
+// fromServer restores the status of a server's answer (server.FromWire).
+func fromServer(err error) error {
+	var se rpc.ServerError
+	if errors.As(err, &se) {
+		return server.FromWire(string(se))
+	}
+	return err
 }
 
 // isServerAnswer reports whether err came back from a server (the call was

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 )
 
 // Sentinel errors of the server's endpoints. Endpoints wrap them with the
@@ -74,4 +76,43 @@ func ErrorCode(err error) int {
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
+}
+
+// FromWire gives an endpoint error that crossed the RPC wire, where only
+// its text travels, its status back: a client-only agent's HTTP API then
+// answers 404, 403 or 400 as the server's own would. The text is matched
+// against what notFound, permissionDenied and badRequest write.
+func FromWire(msg string) error {
+	code, sentinel := wireCode(msg)
+	if code == 0 {
+		return errors.New(msg)
+	}
+	return &CodedError{Code: code, Msg: msg, Err: sentinel}
+}
+
+var notFoundText = regexp.MustCompile(`^[a-z][a-z ]* not found(: |$)`)
+
+// badRequestPrefixes start the messages of badRequest's callers whose
+// text is fixed; those that pass another error's text on are not known.
+var badRequestPrefixes = []string{
+	"missing ", "job validation failed", "enforcing job modify index", "can't revert job", "can't evaluate",
+	"current version of job", "no scheduler for job type", "no allocation updates", "allocation update without ID",
+	"failed to parse filter", "failed to evaluate filter", "no services to", "service registration needs",
+}
+
+func wireCode(msg string) (int, error) {
+	switch {
+	case notFoundText.MatchString(msg):
+		return http.StatusNotFound, ErrNotFound
+	case strings.HasPrefix(msg, ErrPermissionDenied.Error()):
+		return http.StatusForbidden, ErrPermissionDenied
+	case strings.HasPrefix(msg, "node ") && strings.Contains(msg, " is draining: "):
+		return http.StatusBadRequest, ErrBadRequest
+	}
+	for _, p := range badRequestPrefixes {
+		if strings.HasPrefix(msg, p) {
+			return http.StatusBadRequest, ErrBadRequest
+		}
+	}
+	return 0, nil
 }
