@@ -95,7 +95,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
-	network := newNetworkManager(&cfg, db, logger)
+	network := newNetworkManager(&cfg, db)
 	node, err := buildNode(&cfg, id, secret, reg, network)
 	if err != nil {
 		return nil, err

@@ -55,8 +55,8 @@ type networkManager struct {
 	versions     map[string]string
 }
 
-func newNetworkManager(cfg *Config, db *state.DB, logger *slog.Logger) *networkManager {
-	m := &networkManager{db: db, logger: logger.With("component", "network")}
+func newNetworkManager(cfg *Config, db *state.DB) *networkManager {
+	m := &networkManager{db: db, logger: cfg.Logger.With("component", "network")}
 	m.cni = netns.NewCNI(cfg.CNIPath, cfg.CNIConfigDir, cfg.CNIInterfacePrefix, cfg.Logger)
 	m.bridge, m.bridgeErr = startBridge(cfg, db, cfg.Logger)
 	if m.bridgeErr != nil {

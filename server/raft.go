@@ -54,7 +54,7 @@ func (s *Server) setupRaft(advertise net.Addr) error {
 		Stream:  &raftLayer{Listener: s.mux.Listen(msgrpc.TypeRaft), advertise: advertise},
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
-		Logger:  newHCLogAdapter(s.logger, "raft-net"),
+		Logger:  newHCLogAdapter(s.cfg.Logger, "raft-net"),
 	})
 	conf := s.raftConfig()
 	hasState, err := raft.HasExistingState(logs, stable, snaps)
@@ -88,7 +88,7 @@ func (s *Server) openRaftStores() (raft.LogStore, raft.StableStore, raft.Snapsho
 		return nil, nil, nil, fmt.Errorf("open raft store: %w", err)
 	}
 	s.closers = append(s.closers, store.Close)
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetained, newHCLogAdapter(s.logger, "raft-snapshots"))
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetained, newHCLogAdapter(s.cfg.Logger, "raft-snapshots"))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open raft snapshot store: %w", err)
 	}
@@ -106,7 +106,7 @@ func (s *Server) openRaftStores() (raft.LogStore, raft.StableStore, raft.Snapsho
 func (s *Server) raftConfig() *raft.Config {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(s.id)
-	conf.Logger = newHCLogAdapter(s.logger, "raft")
+	conf.Logger = newHCLogAdapter(s.cfg.Logger, "raft")
 	conf.NotifyCh = s.leaderNotifyCh
 	if s.cfg.BootstrapExpect == 1 {
 		conf.HeartbeatTimeout = 100 * time.Millisecond

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -37,7 +38,20 @@ func slogLevel(level hclog.Level) slog.Level {
 }
 
 func (l *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
-	l.logger.Log(context.Background(), slogLevel(level), msg, args...)
+	l.logger.Log(context.Background(), slogLevel(level), msg, formatArgs(args)...)
+}
+
+// formatArgs renders hclog.Fmt values (a format and its operands), which
+// raft uses for server lists, as the text they stand for.
+func formatArgs(args []any) []any {
+	for i, a := range args {
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 {
+			if format, ok := f[0].(string); ok {
+				args[i] = fmt.Sprintf(format, f[1:]...)
+			}
+		}
+	}
+	return args
 }
 
 func (l *hclogAdapter) Trace(msg string, args ...any) { l.Log(hclog.Trace, msg, args...) }
