@@ -38,7 +38,18 @@ func testAgent(t *testing.T, mod func(*Config)) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = a.Shutdown() })
+	t.Cleanup(func() {
+		// A test that failed half-way leaves its tasks and networks to an
+		// agent that is not dev: stop them, or they outlive the test.
+		if t.Failed() && a.client != nil && !a.cfg.DevMode {
+			select {
+			case <-a.clientDone: // shut down by the test: its tasks are the next agent's
+			default:
+				a.destroyAllocs(30 * time.Second)
+			}
+		}
+		_ = a.Shutdown()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.WaitReady(ctx); err != nil {

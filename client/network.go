@@ -45,8 +45,8 @@ type networkManager struct {
 	// restart with a new one, unconfigured.
 	driverNamespace func(rec *state.NetworkRecord) (string, error)
 	// moved is told, outside the lock, about each allocation a repair
-	// moved into a driver's new namespace: its tasks of other drivers are
-	// still in the old one.
+	// moved into a new namespace (a driver's, or ours made again after it
+	// was deleted): tasks that were in the old one are still there.
 	moved func(allocID string, res *allocrunner.NetworkResult)
 
 	mu sync.Mutex // serialises Setup, Teardown and repairs
@@ -121,11 +121,15 @@ func (m *networkManager) Setup(ctx context.Context, req *allocrunner.NetworkRequ
 			return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st}, nil
 		}
 	}
+	// A namespace of ours missing from an earlier run's record went with a
+	// host reboot or a hand: tasks still running from that run are in the
+	// old one, cut off.
+	fresh := existed && rec.OwnedNS && !netns.IsNamespace(rec.NSPath)
 	st, err := m.setup(ctx, rec)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", rec.Mode, err)
 	}
-	return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st}, nil
+	return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st, Restored: existed, Fresh: fresh}, nil
 }
 
 // record builds the allocation's network record from the allocation.
@@ -348,7 +352,7 @@ func (m *networkManager) repair(ctx context.Context, live map[string]bool) {
 }
 
 // repairLocked repairs under the lock and returns the allocations moved
-// into a new driver namespace.
+// into a new namespace.
 func (m *networkManager) repairLocked(ctx context.Context, live map[string]bool) map[string]*allocrunner.NetworkResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -367,9 +371,9 @@ func (m *networkManager) repairLocked(ctx context.Context, live map[string]bool)
 		if !live[id] {
 			continue
 		}
-		replaced := m.followDriver(rec)
+		replaced := m.followDriver(rec) || (rec.OwnedNS && !netns.IsNamespace(rec.NSPath))
 		problems := m.check(ctx, rec)
-		if replaced {
+		if replaced && !rec.OwnedNS {
 			problems = append(problems, "driver "+rec.Driver+" replaced the namespace")
 		}
 		if len(problems) == 0 {

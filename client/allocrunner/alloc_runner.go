@@ -121,6 +121,13 @@ func (ar *AllocRunner) Run() {
 			go ar.failAll(err)
 		}
 	}
+	if h := ar.networkHook(); h != nil {
+		for _, name := range h.rejoin {
+			if tr := ar.runners[name]; tr != nil {
+				tr.RestartAfterRecover(taskrunner.NewRestartEvent(ReasonNetworkMoved))
+			}
+		}
+	}
 	for _, tr := range ar.runners {
 		go tr.Run()
 	}

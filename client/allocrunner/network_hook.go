@@ -38,6 +38,11 @@ type NetworkRequest struct {
 type NetworkResult struct {
 	NSPath string
 	Status *structs.AllocNetworkStatus
+	// Restored: an earlier run of this allocation (an earlier client
+	// process) had set the network up. Fresh: the namespace is new. Both
+	// together mean tasks re-attached from that run are in a namespace
+	// that is gone (a host reboot, a Docker restart while no client ran).
+	Restored, Fresh bool
 }
 
 // networkHook gives a group in bridge, none or cni/<name> mode its network
@@ -54,6 +59,10 @@ type networkHook struct {
 	res      *taskrunner.AllocHookResources
 	db       StateDB
 	logger   *slog.Logger
+
+	// rejoin lists the tasks that, once re-attached, must restart to join
+	// the namespace Prerun made anew.
+	rejoin []string
 }
 
 func newNetworkHook(ar *AllocRunner) *networkHook {
@@ -87,8 +96,9 @@ func (h *networkHook) Prerun(ctx context.Context) error {
 	}
 	req := &NetworkRequest{Alloc: h.alloc}
 	var driverSpec *drivers.NetworkIsolationSpec
+	created := false
 	if initiator != nil {
-		if driverSpec, err = h.createDriverNetwork(initiator, nw); err != nil {
+		if driverSpec, created, err = h.createDriverNetwork(initiator, nw); err != nil {
 			return err
 		}
 		req.NSPath, req.Driver = driverSpec.Path, initiator.task.Driver
@@ -97,7 +107,24 @@ func (h *networkHook) Prerun(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if out.Restored && (out.Fresh || created) {
+		h.rejoin = rejoiners(tg, initiator)
+		h.logger.Warn("the allocation's namespace was made anew; re-attached tasks will restart to join it", "tasks", h.rejoin)
+	}
 	return h.publish(tg, nw, out, driverSpec)
+}
+
+// rejoiners are the tasks left in an old namespace when a new one replaces
+// it: all of them, except those of the driver that holds the namespace,
+// which restarts its own tasks inside the new one.
+func rejoiners(tg *structs.TaskGroup, init *initiatorTask) []string {
+	var out []string
+	for _, t := range tg.Tasks {
+		if init == nil || t.Driver != init.task.Driver {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 // initiatorTask is the task whose driver creates the namespace.
@@ -145,13 +172,13 @@ func supportsGroup(c drivers.Capabilities) bool {
 	return false
 }
 
-func (h *networkHook) createDriverNetwork(init *initiatorTask, nw *structs.NetworkResource) (*drivers.NetworkIsolationSpec, error) {
+func (h *networkHook) createDriverNetwork(init *initiatorTask, nw *structs.NetworkResource) (*drivers.NetworkIsolationSpec, bool, error) {
 	spec, created, err := init.creator.CreateNetwork(h.alloc.ID, &drivers.NetworkCreateRequest{Hostname: hostnameOf(nw)})
 	if err != nil {
-		return nil, fmt.Errorf("driver %s: create network: %w", init.task.Driver, err)
+		return nil, false, fmt.Errorf("driver %s: create network: %w", init.task.Driver, err)
 	}
 	h.logger.Debug("driver network", "driver", init.task.Driver, "path", spec.Path, "created", created)
-	return spec, nil
+	return spec, created, nil
 }
 
 // publish hands the namespace to the tasks and the status to the servers.
@@ -284,48 +311,51 @@ func (h *networkHook) teardown(ctx context.Context) error {
 
 // ReasonNetworkMoved is why a task restarts when its group's namespace was
 // replaced under it.
-const ReasonNetworkMoved = "The group's network namespace was replaced (its driver's daemon restarted); joining the new one"
+const ReasonNetworkMoved = "The group's network namespace was made anew (a host reboot, a Docker restart, or deleted by hand); joining the new one"
 
-// NetworkMoved is told that the driver holding the allocation's namespace
-// replaced it (docker's pause container after a daemon restart) and that
-// the client configured the new one. Tasks started from now on join it;
-// running tasks of other drivers are still in the old namespace, cut off
-// from the new one, and restart to join it. The driver's own tasks came
-// back inside the new namespace already.
-func (ar *AllocRunner) NetworkMoved(ctx context.Context, res *NetworkResult) {
-	var h *networkHook
+func (ar *AllocRunner) networkHook() *networkHook {
 	for _, hook := range ar.hooks {
 		if nh, ok := hook.(*networkHook); ok {
-			h = nh
+			return nh
 		}
 	}
+	return nil
+}
+
+// NetworkMoved is told that a repair gave the allocation a new namespace
+// and configured it: the one it had was deleted, or the driver holding it
+// replaced it (docker's pause container after a daemon restart). Tasks
+// started from now on join the new one; running tasks still in the old
+// one restart to join it (the holding driver's own tasks came back inside
+// it already).
+func (ar *AllocRunner) NetworkMoved(ctx context.Context, res *NetworkResult) {
+	h := ar.networkHook()
 	tg, nw := h.group()
 	if tg == nil {
 		return
 	}
 	init, err := h.checkDrivers(tg)
-	if err != nil || init == nil {
+	if err != nil {
 		return
 	}
-	spec, _, err := init.creator.CreateNetwork(ar.id, &drivers.NetworkCreateRequest{Hostname: hostnameOf(nw)})
-	if err != nil {
-		h.logger.Error("namespace moved: asking the driver for it", "error", err)
-		return
+	var spec *drivers.NetworkIsolationSpec
+	if init != nil {
+		if spec, _, err = h.createDriverNetwork(init, nw); err != nil {
+			h.logger.Error("namespace moved: asking the driver for it", "error", err)
+			return
+		}
 	}
 	if err := h.publish(tg, nw, res, spec); err != nil {
 		h.logger.Error("namespace moved: publishing it", "error", err)
 		return
 	}
-	for _, t := range tg.Tasks {
-		if t.Driver == init.task.Driver {
-			continue
-		}
-		tr := ar.runners[t.Name]
+	for _, name := range rejoiners(tg, init) {
+		tr := ar.runners[name]
 		if tr == nil || tr.TaskState().State != structs.TaskStateRunning {
 			continue
 		}
 		if err := tr.Restart(ctx, taskrunner.NewRestartEvent(ReasonNetworkMoved)); err != nil {
-			h.logger.Warn("namespace moved: restarting task", "task", t.Name, "error", err)
+			h.logger.Warn("namespace moved: restarting task", "task", name, "error", err)
 		}
 	}
 }

@@ -21,12 +21,14 @@ import (
 // driver start, restarts per the restart block, kill, and re-attachment after a
 // client restart.
 type TaskRunner struct {
-	cfg         Config
-	allocID     string
-	taskName    string
-	logger      *slog.Logger
-	taskDir     *allocdir.TaskDir
-	envBuilder  *taskenv.Builder
+	cfg        Config
+	allocID    string
+	taskName   string
+	logger     *slog.Logger
+	taskDir    *allocdir.TaskDir
+	envBuilder *taskenv.Builder
+	// rejoinEv, when set, restarts a re-attached task (RestartAfterRecover).
+	rejoinEv    *structs.TaskEvent
 	hooks       []TaskHook
 	restarts    *RestartTracker
 	killTimeout time.Duration
@@ -138,6 +140,9 @@ func (tr *TaskRunner) Run() {
 		return
 	}
 	attached := tr.recoverHandle()
+	if attached && tr.rejoinEv != nil {
+		go tr.restartRecovered(tr.rejoinEv)
+	}
 	if !attached {
 		if s := tr.waitForStart(); s != stepContinue {
 			tr.end(s)
@@ -166,6 +171,13 @@ func (tr *TaskRunner) Run() {
 			tr.end(s)
 			return
 		}
+	}
+}
+
+// restartRecovered restarts a re-attached task (RestartAfterRecover).
+func (tr *TaskRunner) restartRecovered(ev *structs.TaskEvent) {
+	if err := tr.Restart(context.Background(), ev); err != nil {
+		tr.logger.Warn("restarting a re-attached task", "error", err)
 	}
 }
 

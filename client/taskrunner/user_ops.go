@@ -128,3 +128,9 @@ func (tr *TaskRunner) Exec(ctx context.Context, opts *drivers.ExecOptions) (*dri
 	}
 	return res, nil
 }
+
+// RestartAfterRecover makes a task that Run re-attaches to restart at once
+// with ev: its process runs where the allocation no longer is (a namespace
+// made anew). A task that is started rather than re-attached is not
+// affected. Call it before Run.
+func (tr *TaskRunner) RestartAfterRecover(ev *structs.TaskEvent) { tr.rejoinEv = ev }
