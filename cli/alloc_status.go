@@ -64,6 +64,7 @@ func (a *app) writeAllocStatus(w io.Writer, al *api.Allocation, verbose bool, x 
 	if al.NextAllocation != "" {
 		fmt.Fprintf(w, "Replaced by allocation %q\n", shortID(al.NextAllocation, verbose))
 	}
+	writeAllocAddresses(w, al)
 	if verbose && al.Metrics != nil {
 		fmt.Fprintf(w, "\nPlacement Metrics\n%s", kv([][2]string{
 			{"Nodes Evaluated", fmt.Sprint(al.Metrics.NodesEvaluated)},
@@ -74,6 +75,44 @@ func (a *app) writeAllocStatus(w io.Writer, al *api.Allocation, verbose bool, x 
 	for _, task := range taskNames(al) {
 		writeTaskState(w, al, task, x)
 	}
+}
+
+// writeAllocAddresses lists the group's ports: where on the host each is
+// reachable and, when it is renumbered, the port inside the allocation.
+func writeAllocAddresses(w io.Writer, al *api.Allocation) {
+	tg := al.LookupTaskGroup()
+	if tg == nil || al.AllocatedResources == nil {
+		return
+	}
+	mode := string(tg.NetworkMode())
+	dynamic := map[string]bool{}
+	for _, n := range tg.Networks {
+		for _, p := range n.DynamicPorts {
+			dynamic[p.Label] = true
+		}
+	}
+	ports := al.AllocatedResources.Shared.Ports
+	if len(ports) == 0 && mode == "host" {
+		return
+	}
+	head := fmt.Sprintf("mode = %q", mode)
+	if st := al.NetworkStatus; st != nil && st.Address != "" {
+		head += fmt.Sprintf(", address %s", st.Address)
+	}
+	fmt.Fprintf(w, "\nAllocation Addresses (%s):\n", head)
+	if len(ports) == 0 {
+		fmt.Fprintln(w, "<none>")
+		return
+	}
+	rows := [][]string{{"Label", "Dynamic", "Address"}}
+	for _, p := range ports {
+		addr := fmt.Sprintf("%s:%d", p.HostIP, p.Value)
+		if p.To > 0 && p.To != p.Value {
+			addr += fmt.Sprintf(" -> %d", p.To)
+		}
+		rows = append(rows, []string{p.Label, fmt.Sprint(dynamic[p.Label]), addr})
+	}
+	fmt.Fprint(w, table(rows))
 }
 
 // taskNames lists the allocation's tasks: those with a state, else those of

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,7 +71,11 @@ func (e errorString) Error() string { return string(e) }
 func TestAllocAndEvalCommands(t *testing.T) {
 	c := apitest.Start(t)
 	c.RegisterNode(t)
-	mustRoam(t, c, 0, "job", "run", writeJob(t, "web.nomad", jobHCL("web", 1, "")))
+	ports := `network {
+      port "http" { to = 8080 }
+      port "admin" { static = 7001 }
+    }`
+	mustRoam(t, c, 0, "job", "run", writeJob(t, "web.nomad", jobHCL("web", 1, ports)))
 	cl := c.Client(t)
 	allocs, _, err := cl.Allocations().List(nil)
 	if err != nil || len(allocs) != 1 {
@@ -79,6 +84,13 @@ func TestAllocAndEvalCommands(t *testing.T) {
 	id := allocs[0].ID
 	r := mustRoam(t, c, 0, "alloc", "status", id[:5])
 	assertContains(t, r, "ID                  = "+id, "Job ID              = web", `Task "server" is "pending"`)
+	full, _, err := cl.Allocations().Info(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	http, _ := full.AllocatedResources.Shared.Ports.Get("http")
+	assertContains(t, r, `Allocation Addresses (mode = "host"):`, "Label  Dynamic  Address",
+		fmt.Sprintf("http   true     %s:%d -> 8080", http.HostIP, http.Value), "admin  false    "+http.HostIP+":7001")
 
 	reportRunning(t, c, allocs[0].ID, allocs[0].NodeID)
 	r = mustRoam(t, c, 0, "alloc", "status", id[:5])
