@@ -28,6 +28,8 @@ declare -A pkgs=(
 	# the redis:7 image (make images) is Debian's redis-server; hello-app's
 	# tests run one
 	[redis-server]=redis-server
+	# pages (counter-dashboard) are tested in a real, headless browser
+	[chromium]=chromium
 )
 
 missing=()
