@@ -14,7 +14,10 @@ const (
 	reasonNetwork     = "missing network"
 	// bridgeUnavailableAttr is set by clients whose kernel cannot bridge
 	// (client/fingerprint.BridgeUnavailableAttr), with the reason.
-	bridgeUnavailableAttr  = "roam.network.bridge.unavailable"
+	bridgeUnavailableAttr = "roam.network.bridge.unavailable"
+	// cniUnavailableAttr + name: why a configured CNI network is not
+	// offered (client/fingerprint.CNIUnavailableAttrPrefix).
+	cniUnavailableAttr     = "roam.network.cni.unavailable."
 	reasonDistinctHosts    = structs.ConstraintDistinctHosts
 	reasonDistinctProperty = structs.ConstraintDistinctProperty
 )
@@ -162,6 +165,9 @@ func checkNetwork(ask *groupAsk, n *structs.Node) string {
 	if !hasNetworkMode(n, ask.mode) {
 		if why := n.Attributes[bridgeUnavailableAttr]; ask.mode == structs.NetworkModeBridge && why != "" {
 			return reasonNetwork + ": bridge unavailable: " + why
+		}
+		if why := n.Attributes[cniUnavailableAttr+ask.mode.CNIName()]; ask.mode.IsCNI() && why != "" {
+			return reasonNetwork + ": " + string(ask.mode) + " unavailable: " + why
 		}
 		return reasonNetwork
 	}

@@ -47,3 +47,17 @@ func TestMissingBridgeSaysWhy(t *testing.T) {
 		t.Fatalf("node with bridge: %q", got)
 	}
 }
+
+func TestUnavailableCNINetworkSaysWhy(t *testing.T) {
+	ask := portAsk(nil, nil)
+	ask.mode = structs.NetworkMode("cni/mynet")
+	n := portNode("")
+	n.Attributes[cniUnavailableAttr+"othernet"] = "plugins x not found in /opt/cni/bin"
+	if got := checkNetwork(ask, n); got != reasonNetwork {
+		t.Fatalf("another network's reason leaked: %q", got)
+	}
+	n.Attributes[cniUnavailableAttr+"mynet"] = "plugins macvlan not found in /opt/cni/bin"
+	if got, want := checkNetwork(ask, n), "missing network: cni/mynet unavailable: plugins macvlan not found in /opt/cni/bin"; got != want {
+		t.Fatalf("reason %q, want %q", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/structs"
@@ -55,17 +56,23 @@ func (cniFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	if cfg.CNIConfigDir == "" {
 		return nil
 	}
+	for k := range n.Attributes {
+		if strings.HasPrefix(k, cniVersionAttr) || strings.HasPrefix(k, CNIUnavailableAttrPrefix) {
+			delete(n.Attributes, k)
+		}
+	}
 	c := netns.NewCNI(cfg.CNIPath, cfg.CNIConfigDir, "", discard)
 	nets, warnings := c.Networks()
 	for _, name := range slices.Sorted(maps.Keys(nets)) {
+		// A network whose plugins are missing is not offered: its jobs
+		// would be placed here only to fail. The reason goes to placement.
+		if why := cniUnavailable(c, name, cfg.CNIPath); why != "" {
+			n.Attributes[CNIUnavailableAttrPrefix+name] = why
+			continue
+		}
 		n.NodeResources.Networks = append(n.NodeResources.Networks, &structs.NetworkResource{
 			Mode: structs.NetworkMode(structs.NetworkModeCNIPrefix + name),
 		})
-	}
-	for k := range n.Attributes {
-		if len(k) > len(cniVersionAttr) && k[:len(cniVersionAttr)] == cniVersionAttr {
-			delete(n.Attributes, k)
-		}
 	}
 	if cfg.CNIPluginVersions != nil {
 		for name, v := range cfg.CNIPluginVersions {
@@ -79,3 +86,19 @@ func (cniFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 }
 
 const cniVersionAttr = "plugins.cni.version."
+
+// CNIUnavailableAttrPrefix + a network's name carries why a CNI network
+// configured on the node is not offered; the scheduler adds it to the
+// "missing network" reason.
+const CNIUnavailableAttrPrefix = "roam.network.cni.unavailable."
+
+func cniUnavailable(c *netns.CNI, name, path string) string {
+	list, err := c.Load(name)
+	if err != nil {
+		return err.Error()
+	}
+	if missing := c.MissingPlugins(list); len(missing) > 0 {
+		return fmt.Sprintf("plugins %s not found in %s", strings.Join(missing, ", "), path)
+	}
+	return ""
+}
