@@ -291,9 +291,10 @@ func TestPortOnSecondHostNetwork(t *testing.T) {
 	stopAndCheckClean(t, a, c, job.ID, allocs)
 }
 
-// TestStaticPortHeldOnHostFailsWithReason: a static port outside the
-// dynamic range that a process of the host already listens on: the
-// scheduler cannot know, the client refuses the allocation and says why.
+// TestStaticPortHeldOnHostFailsWithReason: a static port a process outside
+// roam already listens on is reported by the node as reserved, so
+// placement refuses it and says why, rather than placing a task that
+// could not bind.
 func TestStaticPortHeldOnHostFailsWithReason(t *testing.T) {
 	port := nstest.FreePort(t, 45001, 50000)
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -303,15 +304,17 @@ func TestStaticPortHeldOnHostFailsWithReason(t *testing.T) {
 	defer ln.Close()
 	a, _ := netAgent(t, nil)
 	c := apiClient(t, a)
-	job := registerHCL(t, c, fmt.Sprintf(staticJob, "held", port, "sleep 300"))
-	want := fmt.Sprintf("port collision: http=%d is already bound on the host", port)
-	testutil.WaitFor(t, 30*time.Second, func() error {
-		if s := allocSummary(c, job.ID); !strings.Contains(s, want) {
-			return fmt.Errorf("allocs: %s; want an event with %q", s, want)
-		}
-		return nil
-	})
-	if _, _, err := c.Jobs().Deregister(job.ID, true, nil); err != nil {
+	job, err := c.Jobs().Parse(&api.JobsParseRequest{JobHCL: fmt.Sprintf(staticJob, "held", port, "sleep 300"), Canonicalize: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	want := fmt.Sprintf("network: reserved port collision http=%d", port)
+	plan, _, err := c.Jobs().Plan(job, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := plan.FailedTGAllocs["g"]
+	if m == nil || m.DimensionExhausted[want]+m.ConstraintFiltered[want] == 0 {
+		t.Fatalf("plan of a static port held on the host: %+v, want %q", m, want)
 	}
 }

@@ -17,6 +17,8 @@ import (
 type Socket struct {
 	Addr netip.Addr
 	Port int
+	// TCP: a listener; otherwise a bound UDP socket.
+	TCP bool
 }
 
 // ListeningSockets reads the kernel's socket tables. Errors (a table
@@ -52,6 +54,7 @@ func readSockets(path string, tcp bool) []Socket {
 			continue
 		}
 		if s, ok := parseSocket(fields[1]); ok {
+			s.TCP = tcp
 			out = append(out, s)
 		}
 	}
@@ -80,12 +83,30 @@ func parseSocket(s string) (Socket, bool) {
 	return Socket{Addr: addr.Unmap(), Port: int(port)}, true
 }
 
-// ReserveListening adds to each node address's reserved ports the ports in
-// [lo, hi] that a socket outside roam's allocations already holds on it, so
-// the scheduler never hands them out. base gives each host network's
-// configured reserved ports (the starting point, so repeated calls do not
-// accumulate); exclude holds the ports of the node's own allocations.
+// ReserveListening adds to each node address's reserved ports the ports
+// that a socket outside roam's allocations already holds on it, so that the
+// scheduler never hands them out as dynamic ports and refuses a static one
+// with its reason ("reserved port collision"), instead of placing a task
+// that could not bind. base gives each host network's configured reserved
+// ports (the starting point, so repeated calls do not accumulate); exclude
+// holds the ports of the node's own allocations.
+//
+// Every socket in the dynamic range [lo, hi] counts, and every TCP
+// listener. A UDP socket outside the dynamic range counts unless it is in
+// the kernel's ephemeral range (ephLo, ephHi): there it is a client's
+// socket (a DNS lookup) that comes and goes, and reserving it would only
+// make the node change at every refresh.
 func ReserveListening(n *structs.Node, socks []Socket, lo, hi int, base func(alias string) string, exclude map[int]bool) {
+	ephLo, ephHi := EphemeralPorts()
+	holds := func(s Socket) bool {
+		switch {
+		case exclude[s.Port]:
+			return false
+		case s.Port >= lo && s.Port <= hi, s.TCP:
+			return true
+		}
+		return s.Port < ephLo || s.Port > ephHi
+	}
 	if n.NodeResources == nil {
 		return
 	}
@@ -95,7 +116,7 @@ func ReserveListening(n *structs.Node, socks []Socket, lo, hi int, base func(ali
 			addr, _ := netip.ParseAddr(a.Address)
 			var ports []int
 			for _, s := range socks {
-				if s.Port < lo || s.Port > hi || exclude[s.Port] {
+				if !holds(s) {
 					continue
 				}
 				if s.Addr.IsUnspecified() || s.Addr == addr {
@@ -118,4 +139,21 @@ func joinPorts(base string, ports []int) string {
 		parts = append(parts, strconv.Itoa(p))
 	}
 	return strings.Join(parts, ",")
+}
+
+// EphemeralPorts is the kernel's range for the local ports of outgoing
+// connections (net.ipv4.ip_local_port_range), Linux's default when it
+// cannot be read.
+func EphemeralPorts() (lo, hi int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			l, err1 := strconv.Atoi(f[0])
+			h, err2 := strconv.Atoi(f[1])
+			if err1 == nil && err2 == nil {
+				return l, h
+			}
+		}
+	}
+	return 32768, 60999
 }
