@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roam-sh/roam/client/fingerprint"
 	"github.com/roam-sh/roam/drivers/executor"
 )
 
@@ -306,6 +307,12 @@ func (c *Config) mergeClient(f *fileClient) error {
 		setStr(&hn.CIDR, n.CIDR)
 		setStr(&hn.Interface, n.Interface)
 		setStr(&hn.ReservedPorts, n.ReservedPorts)
+		if _, err := fingerprint.ParseCIDRs(hn.CIDR); err != nil {
+			return fmt.Errorf("client.host_network %q: %w", n.Name, err)
+		}
+		if strings.Contains(hn.Interface, "{{") {
+			return fmt.Errorf("client.host_network %q: interface %q: go-sockaddr templates are not supported; name the interface", n.Name, hn.Interface)
+		}
 		cl.HostNetworks[n.Name] = hn
 	}
 	return nil

@@ -82,6 +82,8 @@ func TestConfigErrorsNamePositions(t *testing.T) {
 		{"bad duration", "server { heartbeat_grace = \"10x\" }\n", "heartbeat_grace"},
 		{"unknown client key", "client {\n  colour = \"red\"\n}\n", "bad.hcl:2:3"},
 		{"syntax", "client {\n", "bad.hcl:"},
+		{"bad host network cidr", "client {\n  host_network \"pub\" {\n    cidr = \"10.0.0.0/33\"\n  }\n}\n", `client.host_network "pub": cidr "10.0.0.0/33"`},
+		{"host network template", "client {\n  host_network \"pub\" {\n    interface = \"{{ GetDefaultInterfaces }}\"\n  }\n}\n", "templates are not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeFile(t, t.TempDir(), "bad.hcl", tc.body)

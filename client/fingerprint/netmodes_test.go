@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,5 +42,41 @@ func TestCNINetworkWithMissingPluginsNotOffered(t *testing.T) {
 	}
 	if _, ok := n.Attributes[CNIUnavailableAttrPrefix+"gone"]; ok {
 		t.Fatal("a reason from an earlier fingerprint was kept")
+	}
+}
+
+// A host network selects the addresses of its interface that fall inside
+// one of its CIDRs; each part is optional; cidr may list several prefixes.
+// (0.0.0.0/32 matches no address; the host's own addresses are left alone.)
+func TestHostNetworkMatchesInterfaceAndCIDR(t *testing.T) {
+	addrs := func(hn *structs.ClientHostNetworkConfig) []string {
+		var out []string
+		for _, nr := range addHostNetwork(nil, hn) {
+			for _, a := range nr.Addresses {
+				if a.Alias != hn.Name {
+					t.Errorf("address %s has alias %q, want %q", a.Address, a.Alias, hn.Name)
+				}
+				out = append(out, a.Address)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, iface, cidr string
+		want              []string
+	}{
+		{"cidr alone", "", "127.0.0.1/32", []string{"127.0.0.1"}},
+		{"interface alone", "lo", "", []string{"127.0.0.1"}},
+		{"both match", "lo", "127.0.0.0/8", []string{"127.0.0.1"}},
+		{"interface matches, cidr does not", "lo", "0.0.0.0/32", nil},
+		{"several prefixes", "", "0.0.0.0/32, 127.0.0.1/32", []string{"127.0.0.1"}},
+		{"no such interface", "no-such-if0", "127.0.0.0/8", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := addrs(&structs.ClientHostNetworkConfig{Name: "hn", Interface: tc.iface, CIDR: tc.cidr})
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("addresses %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -82,35 +83,51 @@ func nodeNetwork(iface *net.Interface, alias, reserved string) (*structs.NodeNet
 	return nr, nil
 }
 
-// addHostNetwork adds the addresses a named host network selects: every
-// address of its interface, or every known address inside its CIDR.
+// addHostNetwork adds the addresses a named host network selects: those
+// of its interface (any interface when none is named) that fall inside one
+// of its CIDRs (any address when none is given).
 func addHostNetwork(nets []*structs.NodeNetworkResource, hn *structs.ClientHostNetworkConfig) []*structs.NodeNetworkResource {
-	if hn.Interface != "" {
-		if iface, err := net.InterfaceByName(hn.Interface); err == nil {
-			if nr, err := nodeNetwork(iface, hn.Name, hn.ReservedPorts); err == nil {
-				return append(nets, nr)
-			}
-		}
-		return nets
-	}
-	_, cidr, err := net.ParseCIDR(hn.CIDR)
+	cidrs, err := ParseCIDRs(hn.CIDR)
 	if err != nil {
-		return nets
+		return nets // the agent's configuration check reports it
 	}
 	ifaces, _ := net.Interfaces()
 	for _, iface := range ifaces {
+		if hn.Interface != "" && iface.Name != hn.Interface {
+			continue
+		}
 		nr, err := nodeNetwork(&iface, hn.Name, hn.ReservedPorts)
 		if err != nil {
 			continue
 		}
-		nr.Addresses = slices.DeleteFunc(nr.Addresses, func(a structs.NodeNetworkAddress) bool {
-			return !cidr.Contains(net.ParseIP(a.Address))
-		})
+		if len(cidrs) > 0 {
+			nr.Addresses = slices.DeleteFunc(nr.Addresses, func(a structs.NodeNetworkAddress) bool {
+				ip, err := netip.ParseAddr(a.Address)
+				return err != nil || !slices.ContainsFunc(cidrs, func(p netip.Prefix) bool { return p.Contains(ip) })
+			})
+		}
 		if len(nr.Addresses) > 0 {
 			nets = append(nets, nr)
 		}
 	}
 	return nets
+}
+
+// ParseCIDRs parses a host network's cidr: one or more prefixes, comma
+// separated; "" is none.
+func ParseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("cidr %q: %w", f, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func sortedHostNetworks(m map[string]*structs.ClientHostNetworkConfig) []*structs.ClientHostNetworkConfig {
