@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roam-sh/roam/netns/nstest"
+	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/testutil"
 )
 
 // cniConf is a network built from Debian's containernetworking-plugins:
@@ -56,6 +59,21 @@ func TestCNIJobPendingUntilANodeHasTheNetwork(t *testing.T) {
 		t.Fatalf("plan without a node offering cni/testnet: %+v", m)
 	}
 	registerHCL(t, c, hcl)
+	// The scheduler has looked at the job once its evaluation is blocked,
+	// waiting for a node with the network: only then does "no allocation"
+	// mean something.
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		evals, _, err := c.Jobs().Evaluations(job.ID, nil)
+		if err != nil {
+			return err
+		}
+		for _, e := range evals {
+			if e.Status == structs.EvalStatusBlocked {
+				return nil
+			}
+		}
+		return fmt.Errorf("no blocked evaluation among %d", len(evals))
+	})
 	if stubs, _, _ := c.Jobs().Allocations(job.ID, false, nil); len(stubs) != 0 {
 		t.Fatalf("placed without a node offering the network: %d allocs", len(stubs))
 	}

@@ -164,6 +164,13 @@ func stopAndCheckClean(t *testing.T, a *Agent, c *api.Client, jobID string, allo
 		}
 		return nil
 	})
+	// Before the job ran, nothing on the host named its allocations; after
+	// it stopped, nothing may: no namespace, veth or iptables rule.
+	var markers []string
+	for _, al := range allocs {
+		markers = append(markers, al.ID, netns.HostVethName(a.cfg.Client.BridgeVethPrefix, al.ID))
+	}
+	nstest.AssertSame(t, nstest.Host{}, nstest.Snapshot(t, markers...))
 }
 
 // TestBridgeJobTwoGroups is the acceptance check: each group is

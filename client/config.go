@@ -81,7 +81,7 @@ type Config struct {
 	// DisableBridge turns bridge mode off (the node does not offer it).
 	DisableBridge bool
 	// NetworkRepairInterval is how often live allocation networks are
-	// checked and repaired (30s).
+	// checked and repaired (10s).
 	NetworkRepairInterval time.Duration
 	// Plugins holds each driver's plugin "<name>" { config { ... } } block.
 	Plugins map[string]map[string]any

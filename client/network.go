@@ -227,11 +227,17 @@ func (m *networkManager) setup(ctx context.Context, rec *state.NetworkRecord) (*
 	if err != nil {
 		return nil, err
 	}
+	return allocStatus(st), nil
+}
+
+// allocStatus is what the servers and the tasks learn of a configured
+// network: its interface, address and the DNS settings a CNI result gave.
+func allocStatus(st *netns.Status) *structs.AllocNetworkStatus {
 	out := &structs.AllocNetworkStatus{InterfaceName: st.InterfaceName, Address: st.Address.String()}
 	if len(st.DNSServers)+len(st.DNSSearches)+len(st.DNSOptions) > 0 {
 		out.DNS = &structs.DNSConfig{Servers: st.DNSServers, Searches: st.DNSSearches, Options: st.DNSOptions}
 	}
-	return out, nil
+	return out
 }
 
 // restoreCNI re-attaches to a CNI network set up by an earlier client
@@ -247,7 +253,7 @@ func (m *networkManager) restoreCNI(ctx context.Context, rec *state.NetworkRecor
 		}
 		return nil, err
 	}
-	return &structs.AllocNetworkStatus{InterfaceName: st.InterfaceName, Address: st.Address.String()}, nil
+	return allocStatus(st), nil
 }
 
 // checkHostPortsFree refuses ports that a socket outside roam already holds

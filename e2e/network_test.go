@@ -145,6 +145,14 @@ func TestBridgeTwoGroupsSurviveClientKill(t *testing.T) {
 		}
 		return nil
 	})
+	// Nothing on the host names the stopped allocations any more: no
+	// namespace, veth or iptables rule (the lease store is checked by the
+	// agent package's tests, which can read it).
+	var markers []string
+	for _, a := range allocs {
+		markers = append(markers, a.ID, netns.HostVethName(n.VethPrefix, a.ID))
+	}
+	nstest.AssertSame(t, nstest.Host{}, nstest.Snapshot(t, markers...))
 }
 
 // TestSeedAPIGroupExecTaskInBridgeMode runs the api group of the
