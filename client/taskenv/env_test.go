@@ -3,6 +3,7 @@ package taskenv
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/roam-sh/roam/drivers"
@@ -186,13 +187,29 @@ func TestHookEnvOrderAndOverride(t *testing.T) {
 	}
 }
 
-func TestNoNetworkStatusNoAllocAddr(t *testing.T) {
+// A host-mode group (no namespace, no network status) gets the host-side
+// variables, and the ALLOC_ ports equal to `to` or the host port; none of
+// the namespace's ALLOC_IP_/ALLOC_ADDR_/ALLOC_INTERFACE_.
+func TestHostModePortEnv(t *testing.T) {
 	a := testAlloc()
 	a.NetworkStatus = nil
-	env := NewBuilder(testNode(), a, a.Job.TaskGroups[0].Tasks[0], "global").Build()
-	for _, k := range env.List() {
-		if len(k) > 15 && k[:15] == "NOMAD_ALLOC_IP_" {
-			t.Errorf("unexpected %s without network status", k)
+	a.Job.TaskGroups[0].Networks[0].Mode = structs.NetworkModeHost
+	m := NewBuilder(testNode(), a, a.Job.TaskGroups[0].Tasks[0], "global").Build().Map()
+	want := map[string]string{
+		"NOMAD_IP_http": "10.0.0.5", "NOMAD_PORT_http": "8080", "NOMAD_ADDR_http": "10.0.0.5:23456",
+		"NOMAD_HOST_IP_http": "10.0.0.5", "NOMAD_HOST_PORT_http": "23456", "NOMAD_HOST_ADDR_http": "10.0.0.5:23456",
+		"NOMAD_ALLOC_PORT_http": "8080", "NOMAD_PORT_admin_ui": "23457", "NOMAD_ALLOC_PORT_admin-ui": "23457",
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s = %q, want %q", k, m[k], v)
+		}
+	}
+	for k := range m {
+		for _, p := range []string{"NOMAD_ALLOC_IP_", "NOMAD_ALLOC_ADDR_", "NOMAD_ALLOC_INTERFACE_"} {
+			if strings.HasPrefix(k, p) {
+				t.Errorf("unexpected %s without a namespace", k)
+			}
 		}
 	}
 }
