@@ -107,11 +107,15 @@ func probeLinks(ns vnetns.NsHandle) (bridgeErr, vethErr error) {
 }
 
 func probeIptables() (string, error) {
+	for _, cmd := range []string{"iptables", "iptables-restore"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			return "", fmt.Errorf("the %s command is missing: install the iptables package (apt-get install iptables)", cmd)
+		}
+	}
 	ipt, err := iptables.New()
 	if err != nil {
 		return "", fmt.Errorf("iptables: %w", err)
 	}
-	_ = ipt
 	backend := "legacy"
 	if out, err := exec.Command("iptables", "--version").Output(); err == nil && strings.Contains(string(out), "nf_tables") {
 		backend = "nf_tables"
