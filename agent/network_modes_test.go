@@ -22,40 +22,16 @@ import (
 // by hand, and the next client process finds the allocation and repairs
 // its network: reachable again, same address.
 func TestBridgeNetworkRepairedAfterClientRestart(t *testing.T) {
-	dataDir := t.TempDir()
-	a, names := netAgent(t, func(c *Config) { c.DevMode, c.DataDir = false, dataDir })
-	c := apiClient(t, a)
-	job := registerHCL(t, c, twoGroupsJob())
-	allocs := runningAllocs(t, c, job.ID, 2)
-	ga := allocs["a"]
-	pa := mappedPort(t, ga, "http")
-	readWhenUp(t, "", pa.HostAddr())
-	if err := a.Shutdown(); err != nil {
+	r := startTwoGroups(t, true)
+	if err := r.agent.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	nstest.Cmd(t, "ip", "link", "del", netns.HostVethName(names.VethPrefix, ga.ID))
-	for _, ch := range []string{"-PREROUTING", "-OUTPUT", "-POSTROUTING"} {
-		nstest.Cmd(t, "iptables", "-t", "nat", "-F", names.ChainPrefix+ch)
-	}
-	if _, err := nstest.ReadTCP("", pa.HostAddr()); err == nil {
+	nstest.Cmd(t, "ip", "link", "del", netns.HostVethName(r.names.VethPrefix, r.alloc.ID))
+	flushNAT(t, r.names)
+	if _, err := nstest.ReadTCP("", r.port.HostAddr()); err == nil {
 		t.Fatal("still reachable after the veth and rules were deleted")
 	}
-	b := testAgent(t, func(cfg *Config) {
-		cfg.DevMode, cfg.DataDir = false, dataDir
-		cfg.Client.DisableBridge = false
-		cfg.Client.BridgeNetworkName, cfg.Client.BridgeSubnet = names.Bridge, names.Subnet.String()
-		cfg.Client.BridgeChainPrefix, cfg.Client.BridgeVethPrefix = names.ChainPrefix, names.VethPrefix
-		cfg.Client.CNIConfigDir = t.TempDir()
-	})
-	if got := readWhenUp(t, "", pa.HostAddr()); got != "a" {
-		t.Fatalf("after restart: %q", got)
-	}
-	leases, _ := b.Client().NetworkLeases()
-	if leases[ga.ID] != ga.NetworkStatus.Address {
-		t.Fatalf("lease after restart %q, before %q", leases[ga.ID], ga.NetworkStatus.Address)
-	}
-	cb := apiClient(t, b)
-	stopAndCheckClean(t, b, cb, job.ID, runningAllocs(t, cb, job.ID, 2))
+	r.restartAndCheck(t, false)
 }
 
 // sameGroupJob is seeds/jobs/hello-same-group.nomad in bridge mode with

@@ -9,8 +9,71 @@ import (
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/netns/nstest"
+	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
+
+// twoGroupsRun is the two-group bridge job running on an agent with its
+// own bridge, and group "a"'s allocation and mapped port.
+type twoGroupsRun struct {
+	agent   *Agent
+	dataDir string
+	names   nstest.Names
+	job     *api.Job
+	alloc   *api.Allocation
+	port    structs.AllocatedPortMapping
+}
+
+// startTwoGroups runs the two-group job and waits until group "a" answers;
+// persistent agents keep their data dir, so another can take over.
+func startTwoGroups(t *testing.T, persistent bool, mod ...func(*Config)) *twoGroupsRun {
+	r := &twoGroupsRun{dataDir: t.TempDir()}
+	r.agent, r.names = netAgent(t, func(c *Config) {
+		if persistent {
+			c.DevMode, c.DataDir = false, r.dataDir
+		}
+		for _, m := range mod {
+			m(c)
+		}
+	})
+	c := apiClient(t, r.agent)
+	r.job = registerHCL(t, c, twoGroupsJob())
+	r.alloc = runningAllocs(t, c, r.job.ID, 2)["a"]
+	r.port = mappedPort(t, r.alloc, "http")
+	readWhenUp(t, "", r.port.HostAddr())
+	return r
+}
+
+// restartAndCheck starts another client on the run's data dir and bridge:
+// group "a" answers again at the same address (its task restarted into a
+// new namespace when rejoined), and stopping the job leaves nothing.
+func (r *twoGroupsRun) restartAndCheck(t *testing.T, rejoined bool) {
+	b := testAgent(t, func(cfg *Config) {
+		cfg.DevMode, cfg.DataDir = false, r.dataDir
+		cfg.Client.DisableBridge = false
+		cfg.Client.BridgeNetworkName, cfg.Client.BridgeSubnet = r.names.Bridge, r.names.Subnet.String()
+		cfg.Client.BridgeChainPrefix, cfg.Client.BridgeVethPrefix = r.names.ChainPrefix, r.names.VethPrefix
+		cfg.Client.CNIConfigDir = t.TempDir()
+	})
+	cb := apiClient(t, b)
+	if got := readWhenUp(t, "", r.port.HostAddr()); got != "a" {
+		t.Fatalf("after the restart: %q", got)
+	}
+	if rejoined {
+		testutil.WaitFor(t, 30*time.Second, func() error { return restartedForNetwork(t, cb, r.alloc.ID, "srv") })
+	}
+	leases, _ := b.Client().NetworkLeases()
+	if leases[r.alloc.ID] != r.alloc.NetworkStatus.Address {
+		t.Fatalf("lease after the restart %q, before %q", leases[r.alloc.ID], r.alloc.NetworkStatus.Address)
+	}
+	stopAndCheckClean(t, b, cb, r.job.ID, runningAllocs(t, cb, r.job.ID, 2))
+}
+
+func flushNAT(t *testing.T, names nstest.Names) {
+	for _, ch := range []string{"-PREROUTING", "-OUTPUT", "-POSTROUTING"} {
+		nstest.Cmd(t, "iptables", "-t", "nat", "-F", names.ChainPrefix+ch)
+	}
+}
 
 // wipeNetwork does to an allocation's network what a host reboot does:
 // its namespace, veth, the bridge and every rule of the client's chains
@@ -21,9 +84,7 @@ func wipeNetwork(t *testing.T, names nstest.Names, allocID string) {
 	nstest.Cmd(t, "ip", "netns", "del", allocID)
 	nstest.Cmd(t, "ip", "link", "del", netns.HostVethName(names.VethPrefix, allocID))
 	nstest.Cmd(t, "ip", "link", "del", names.Bridge)
-	for _, ch := range []string{"-PREROUTING", "-OUTPUT", "-POSTROUTING"} {
-		nstest.Cmd(t, "iptables", "-t", "nat", "-F", names.ChainPrefix+ch)
-	}
+	flushNAT(t, names)
 }
 
 // restartedForNetwork reports whether the task restarted to join a new
@@ -52,55 +113,26 @@ func restartedForNetwork(t *testing.T, c *api.Client, allocID, task string) erro
 // process is cut off in the old namespace) and the allocation answers on
 // its host port again.
 func TestBridgeNetworkAfterSimulatedReboot(t *testing.T) {
-	dataDir := t.TempDir()
-	a, names := netAgent(t, func(c *Config) { c.DevMode, c.DataDir = false, dataDir })
-	c := apiClient(t, a)
-	job := registerHCL(t, c, twoGroupsJob())
-	allocs := runningAllocs(t, c, job.ID, 2)
-	ga := allocs["a"]
-	pa := mappedPort(t, ga, "http")
-	readWhenUp(t, "", pa.HostAddr())
-	if err := a.Shutdown(); err != nil {
+	r := startTwoGroups(t, true)
+	if err := r.agent.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	wipeNetwork(t, names, ga.ID)
-	if _, err := nstest.ReadTCP("", pa.HostAddr()); err == nil {
+	wipeNetwork(t, r.names, r.alloc.ID)
+	if _, err := nstest.ReadTCP("", r.port.HostAddr()); err == nil {
 		t.Fatal("still reachable after the network was wiped")
 	}
-
-	b := testAgent(t, func(cfg *Config) {
-		cfg.DevMode, cfg.DataDir = false, dataDir
-		cfg.Client.DisableBridge = false
-		cfg.Client.BridgeNetworkName, cfg.Client.BridgeSubnet = names.Bridge, names.Subnet.String()
-		cfg.Client.BridgeChainPrefix, cfg.Client.BridgeVethPrefix = names.ChainPrefix, names.VethPrefix
-		cfg.Client.CNIConfigDir = t.TempDir()
-	})
-	cb := apiClient(t, b)
-	if got := readWhenUp(t, "", pa.HostAddr()); got != "a" {
-		t.Fatalf("after the restart: %q", got)
-	}
-	testutil.WaitFor(t, 30*time.Second, func() error { return restartedForNetwork(t, cb, ga.ID, "srv") })
-	leases, _ := b.Client().NetworkLeases()
-	if leases[ga.ID] != ga.NetworkStatus.Address {
-		t.Fatalf("lease after the restart %q, before %q", leases[ga.ID], ga.NetworkStatus.Address)
-	}
-	stopAndCheckClean(t, b, cb, job.ID, runningAllocs(t, cb, job.ID, 2))
+	r.restartAndCheck(t, true)
 }
 
 // TestBridgeNetworkWipedUnderRunningClient: the same, with the client
 // running: its next repair round notices and does the same.
 func TestBridgeNetworkWipedUnderRunningClient(t *testing.T) {
-	a, names := netAgent(t, func(c *Config) { c.Client.NetworkRepairInterval = 200 * time.Millisecond })
-	c := apiClient(t, a)
-	job := registerHCL(t, c, twoGroupsJob())
-	allocs := runningAllocs(t, c, job.ID, 2)
-	ga := allocs["a"]
-	pa := mappedPort(t, ga, "http")
-	readWhenUp(t, "", pa.HostAddr())
-	wipeNetwork(t, names, ga.ID)
-	if got := readWhenUp(t, "", pa.HostAddr()); got != "a" {
+	r := startTwoGroups(t, false, func(c *Config) { c.Client.NetworkRepairInterval = 200 * time.Millisecond })
+	wipeNetwork(t, r.names, r.alloc.ID)
+	if got := readWhenUp(t, "", r.port.HostAddr()); got != "a" {
 		t.Fatalf("after the repair: %q", got)
 	}
-	testutil.WaitFor(t, 30*time.Second, func() error { return restartedForNetwork(t, c, ga.ID, "srv") })
-	stopAndCheckClean(t, a, c, job.ID, runningAllocs(t, c, job.ID, 2))
+	c := apiClient(t, r.agent)
+	testutil.WaitFor(t, 30*time.Second, func() error { return restartedForNetwork(t, c, r.alloc.ID, "srv") })
+	stopAndCheckClean(t, r.agent, c, r.job.ID, runningAllocs(t, c, r.job.ID, 2))
 }

@@ -12,7 +12,8 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
-	"time"
+
+	"github.com/roam-sh/roam/apps/internal/appserve"
 )
 
 // defaultPort is where the seed job files expect the service.
@@ -38,18 +39,7 @@ func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	host, _ := os.Hostname()
-	addr := ":" + envOr("PORT", defaultPort)
-	srv := &http.Server{Addr: addr, Handler: &counter{hostname: host}, ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("counter-api listening", "addr", addr)
-	if err := srv.ListenAndServe(); err != nil {
-		logger.Error("serve", "error", err)
-		os.Exit(1)
-	}
+	appserve.ListenAndServe(logger, "counter-api", ":"+envOr("PORT", defaultPort), &counter{hostname: host})
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+var envOr = appserve.EnvOr

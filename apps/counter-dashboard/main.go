@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/roam-sh/roam/apps/internal/appserve"
 )
 
 // defaultPort is where the seed job files expect the dashboard.
@@ -29,18 +31,7 @@ func main() {
 		serviceURL: envOr("COUNTING_SERVICE_URL", defaultServiceURL),
 		client:     &http.Client{Timeout: 2 * time.Second},
 	}
-	addr := ":" + envOr("PORT", defaultPort)
-	srv := &http.Server{Addr: addr, Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("counter-dashboard listening", "addr", addr, "counting_service", d.serviceURL)
-	if err := srv.ListenAndServe(); err != nil {
-		logger.Error("serve", "error", err)
-		os.Exit(1)
-	}
+	appserve.ListenAndServe(logger, "counter-dashboard", ":"+envOr("PORT", defaultPort), d.routes(), "counting_service", d.serviceURL)
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+var envOr = appserve.EnvOr

@@ -10,11 +10,12 @@ package main
 
 import (
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/roam-sh/roam/apps/internal/appserve"
 )
 
 // Defaults the seed job files rely on.
@@ -29,18 +30,7 @@ func main() {
 	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 2 * time.Second, MaxRetries: 1})
 	defer rdb.Close()
 	h := &hello{redis: rdb, addr: addr, logger: logger}
-	listen := ":" + envOr("PORT", defaultPort)
-	srv := &http.Server{Addr: listen, Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("hello-app listening", "addr", listen, "redis", addr)
-	if err := srv.ListenAndServe(); err != nil {
-		logger.Error("serve", "error", err)
-		os.Exit(1)
-	}
+	appserve.ListenAndServe(logger, "hello-app", ":"+envOr("PORT", defaultPort), h.routes(), "redis", addr)
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+var envOr = appserve.EnvOr
