@@ -3,7 +3,6 @@ package exec
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"syscall"
 	"time"
@@ -16,9 +15,6 @@ import (
 // waitRetryDelay spaces attempts to reach an executor that is alive but not
 // answering.
 const waitRetryDelay = time.Second
-
-// killWait bounds how long DestroyTask(force) waits for a SIGKILLed task.
-const killWait = 30 * time.Second
 
 // taskState is the driver state persisted in the task handle: enough for a
 // later client to find the executor and the task's cgroup.
@@ -83,26 +79,10 @@ func statusErr(st *executor.ExitStatus) error {
 }
 
 func (t *task) stop(sig syscall.Signal, timeout time.Duration) error {
-	if t.exit.Exited() {
-		return nil
-	}
-	if err := t.exec.Stop(sig, timeout); err != nil && !t.exit.Exited() {
-		return fmt.Errorf("stop task %s: %w", t.cfg.ID, err)
-	}
-	return nil
+	return t.exec.StopTask(t.cfg.ID, t.exit, sig, timeout)
 }
 
-func (t *task) kill() error {
-	if err := t.stop(syscall.SIGKILL, 0); err != nil {
-		return err
-	}
-	select {
-	case <-t.exit.Done():
-		return nil
-	case <-time.After(killWait):
-		return fmt.Errorf("task %s still running %v after SIGKILL", t.cfg.ID, killWait)
-	}
-}
+func (t *task) kill() error { return t.exec.KillTask(t.cfg.ID, t.exit) }
 
 // removeCgroup removes the task's cgroup. The executor does it when the task
 // exits; this is for executors that died first, and is idempotent.

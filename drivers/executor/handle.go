@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/roam-sh/roam/drivers"
 )
 
 // Handle identifies a running executor and its task. It is plain data, saved
@@ -143,4 +145,34 @@ func (h *Handle) call(ctx context.Context, req request) (*response, error) {
 		return &resp, fmt.Errorf("executor %s: %s", req.Op, resp.Error)
 	}
 	return &resp, nil
+}
+
+// KillWait is how long a task SIGKILLed through its executor may take to
+// be reported dead.
+const KillWait = 30 * time.Second
+
+// StopTask signals the task (sig, then SIGKILL after timeout) unless exit
+// says it is gone already; an error of a task that exited meanwhile is no
+// error.
+func (h *Handle) StopTask(id string, exit *drivers.Exit, sig syscall.Signal, timeout time.Duration) error {
+	if exit.Exited() {
+		return nil
+	}
+	if err := h.Stop(sig, timeout); err != nil && !exit.Exited() {
+		return fmt.Errorf("stop task %s: %w", id, err)
+	}
+	return nil
+}
+
+// KillTask SIGKILLs the task and waits until exit reports it dead.
+func (h *Handle) KillTask(id string, exit *drivers.Exit) error {
+	if err := h.StopTask(id, exit, syscall.SIGKILL, 0); err != nil {
+		return err
+	}
+	select {
+	case <-exit.Done():
+		return nil
+	case <-time.After(KillWait):
+		return fmt.Errorf("task %s still running %v after SIGKILL", id, KillWait)
+	}
 }

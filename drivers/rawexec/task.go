@@ -3,7 +3,6 @@ package rawexec
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"syscall"
 	"time"
@@ -15,9 +14,6 @@ import (
 // waitRetryDelay spaces attempts to reach an executor that is alive but not
 // answering.
 const waitRetryDelay = time.Second
-
-// killWait bounds how long DestroyTask(force) waits for a SIGKILLed task.
-const killWait = 30 * time.Second
 
 // task is one started task as the driver tracks it. A single waiter goroutine
 // holds the executor's wait call; WaitTask callers share its result.
@@ -73,25 +69,9 @@ func statusErr(st *executor.ExitStatus) error {
 }
 
 func (t *task) stop(sig syscall.Signal, timeout time.Duration) error {
-	if t.exit.Exited() {
-		return nil
-	}
-	if err := t.exec.Stop(sig, timeout); err != nil && !t.exit.Exited() {
-		return fmt.Errorf("stop task %s: %w", t.cfg.ID, err)
-	}
-	return nil
+	return t.exec.StopTask(t.cfg.ID, t.exit, sig, timeout)
 }
 
-func (t *task) kill() error {
-	if err := t.stop(syscall.SIGKILL, 0); err != nil {
-		return err
-	}
-	select {
-	case <-t.exit.Done():
-		return nil
-	case <-time.After(killWait):
-		return fmt.Errorf("task %s still running %v after SIGKILL", t.cfg.ID, killWait)
-	}
-}
+func (t *task) kill() error { return t.exec.KillTask(t.cfg.ID, t.exit) }
 
 func (t *task) close() { t.cancel() }
