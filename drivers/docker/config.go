@@ -3,6 +3,7 @@ package docker
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,16 +29,32 @@ type TaskConfig struct {
 	CapAdd      []string          `config:"cap_add"`
 	CapDrop     []string          `config:"cap_drop"`
 	Privileged  bool              `config:"privileged"`
-	// Load is a tarball in the task dir (`docker save` output, usually
-	// fetched by an artifact) to load before the image is looked up.
-	Load         string   `config:"load"`
-	ForcePull    bool     `config:"force_pull"`
-	AuthSoftFail bool     `config:"auth_soft_fail"`
-	DNSServers   []string `config:"dns_servers"`
-	ExtraHosts   []string `config:"extra_hosts"`
+	// Load is a tarball in the task's local/ dir (`docker save` output,
+	// usually fetched by an artifact), loaded when the image is absent.
+	Load      string `config:"load"`
+	ForcePull bool   `config:"force_pull"`
+	// Auth are the registry credentials of pulls; with AuthSoftFail a pull
+	// they fail is tried again without them.
+	Auth         *Auth `config:"auth"`
+	AuthSoftFail bool  `config:"auth_soft_fail"`
+	// The DNS settings and extra_hosts ("name:ip") go to Docker, or, in a
+	// group's namespace, where Docker refuses them, into the task's own
+	// resolv.conf and hosts files (etcfiles.go).
+	DNSServers       []string `config:"dns_servers"`
+	DNSSearchDomains []string `config:"dns_search_domains"`
+	DNSOptions       []string `config:"dns_options"`
+	ExtraHosts       []string `config:"extra_hosts"`
 	// Ulimit maps a limit name to "soft" or "soft:hard" ("nofile" = "1024:2048").
 	Ulimit map[string]string `config:"ulimit"`
 	Init   bool              `config:"init"`
+}
+
+// Auth is the `auth { ... }` block: registry credentials, Nomad's keys.
+type Auth struct {
+	Username      string `config:"username"`
+	Password      string `config:"password"`
+	Email         string `config:"email"`
+	ServerAddress string `config:"server_address"`
 }
 
 // MountBlock is one `mount { ... }` of a task config.
@@ -98,6 +115,12 @@ func (tc *TaskConfig) validate(cfg *drivers.TaskConfig, pc *PluginConfig) error 
 		errs = append(errs, errors.New(`privileged: privileged containers are not allowed on this node (plugin "docker" config allow_privileged = false)`))
 	}
 	errs = append(errs, tc.validateNetwork(cfg)...)
+	errs = append(errs, tc.validateDNS(groupNetwork(cfg))...)
+	if tc.Load != "" {
+		if _, err := loadPath(cfg, tc.Load); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	errs = append(errs, tc.validateVolumes(pc)...)
 	errs = append(errs, validateCaps(tc.CapAdd, pc.AllowCaps)...)
 	for name, v := range tc.Ulimit {
@@ -131,6 +154,41 @@ func (tc *TaskConfig) validateNetwork(cfg *drivers.TaskConfig) []error {
 		}
 	}
 	return errs
+}
+
+// validateDNS checks the addresses: they may end up in a resolv.conf or
+// hosts file roam writes, where Docker does not check them. Docker's
+// "host-gateway" is its bridge's address, unknown in a group's namespace.
+func (tc *TaskConfig) validateDNS(group bool) []error {
+	var errs []error
+	for i, s := range tc.DNSServers {
+		if _, err := netip.ParseAddr(s); err != nil {
+			errs = append(errs, fmt.Errorf("dns_servers[%d]: %q is not an IP address", i, s))
+		}
+	}
+	for i, h := range tc.ExtraHosts {
+		_, ip, err := parseExtraHost(h)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("extra_hosts[%d]: %w", i, err))
+		case group && ip == "host-gateway":
+			errs = append(errs, fmt.Errorf("extra_hosts[%d]: host-gateway is the address of Docker's bridge, which a task in the group's network namespace is not on", i))
+		}
+	}
+	return errs
+}
+
+// parseExtraHost splits "name:ip" (the IP may be IPv6, with colons of its
+// own, or Docker's "host-gateway").
+func parseExtraHost(s string) (name, ip string, err error) {
+	name, ip, ok := strings.Cut(s, ":")
+	if !ok || name == "" || ip == "" {
+		return "", "", fmt.Errorf("%q is not name:ip", s)
+	}
+	if _, err := netip.ParseAddr(ip); err != nil && ip != "host-gateway" {
+		return "", "", fmt.Errorf("%q: %q is not an IP address", s, ip)
+	}
+	return name, ip, nil
 }
 
 func findPort(ports []drivers.PortMapping, label string) (drivers.PortMapping, bool) {

@@ -6,9 +6,12 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/roam-sh/roam/drivers"
@@ -51,9 +54,11 @@ func TestDecodeTaskConfig(t *testing.T) {
 			"labels": []any{map[string]any{"team": "a"}}, "work_dir": "/w", "cap_add": []any{"CAP_CHOWN"}, "cap_drop": []any{"all"},
 			"load": "img.tar", "force_pull": false, "auth_soft_fail": true, "dns_servers": []any{"1.1.1.1"},
 			"extra_hosts": []any{"db:10.0.0.1"}, "ulimit": []any{map[string]any{"nofile": "1024:2048"}}, "init": true,
+			"auth":               []any{map[string]any{"username": "u", "password": "p", "email": "e", "server_address": "r.example"}},
+			"dns_search_domains": []any{"svc.example"}, "dns_options": []any{"ndots:2"},
 		}},
 		{name: "missing image", config: map[string]any{}, wantErr: "image: missing required key"},
-		{name: "unknown key", config: map[string]any{"image": "x", "imagee": "y"}, wantErr: "imagee: unknown key (valid keys: args, auth_soft_fail"},
+		{name: "unknown key", config: map[string]any{"image": "x", "imagee": "y"}, wantErr: "imagee: unknown key (valid keys: args, auth, auth_soft_fail"},
 		{name: "wrong type", config: map[string]any{"image": "x", "ports": "http"}, wantErr: "ports: want list, got string"},
 		{name: "privileged refused", config: map[string]any{"image": "x", "privileged": true}, wantErr: "privileged containers are not allowed on this node"},
 		{name: "privileged allowed", config: map[string]any{"image": "x", "privileged": true}, plugin: func(p *PluginConfig) { p.AllowPrivileged = true }},
@@ -69,6 +74,15 @@ func TestDecodeTaskConfig(t *testing.T) {
 		{name: "cap not allowed", config: map[string]any{"image": "x", "cap_add": []any{"net_admin"}}, wantErr: `cap_add: "net_admin" is not allowed`},
 		{name: "cap allowed", config: map[string]any{"image": "x", "cap_add": []any{"NET_ADMIN"}}, plugin: func(p *PluginConfig) { p.AllowCaps = []string{"net_admin"} }},
 		{name: "bad ulimit", config: map[string]any{"image": "x", "ulimit": map[string]any{"nofile": "lots"}}, wantErr: "ulimit nofile"},
+		{name: "unknown auth key", config: map[string]any{"image": "x", "auth": []any{map[string]any{"user": "u"}}}, wantErr: "auth.user: unknown key (valid keys: email, password, server_address, username)"},
+		{name: "dns server not an address", config: map[string]any{"image": "x", "dns_servers": []any{"dns.example"}}, wantErr: `dns_servers[0]: "dns.example" is not an IP address`},
+		{name: "extra host without ip", config: map[string]any{"image": "x", "extra_hosts": []any{"db"}}, wantErr: `extra_hosts[0]: "db" is not name:ip`},
+		{name: "extra host bad ip", config: map[string]any{"image": "x", "extra_hosts": []any{"db:10.0.0"}}, wantErr: `"10.0.0" is not an IP address`},
+		{name: "extra host ipv6", config: map[string]any{"image": "x", "extra_hosts": []any{"db:fd00::1"}}},
+		{name: "host-gateway on docker's bridge", config: map[string]any{"image": "x", "extra_hosts": []any{"gw:host-gateway"}}},
+		{name: "host-gateway in a group", group: true, config: map[string]any{"image": "x", "extra_hosts": []any{"gw:host-gateway"}}, wantErr: "host-gateway is the address of Docker's bridge"},
+		{name: "dns in a group", group: true, config: map[string]any{"image": "x", "dns_servers": []any{"192.0.2.53"}, "extra_hosts": []any{"db:10.0.0.1"}}},
+		{name: "load leaves the alloc dir", config: map[string]any{"image": "x", "load": "../../../img.tar"}, wantErr: `load: "../../../img.tar" leaves the allocation dir`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -91,6 +105,28 @@ func TestDecodeTaskConfig(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, c.wantErr)
 			}
 		})
+	}
+}
+
+func TestDecodeAuth(t *testing.T) {
+	cfg := pureTask(map[string]any{"image": "x", "auth_soft_fail": true, "auth": []any{map[string]any{
+		"username": "u", "password": "p", "email": "u@example.com", "server_address": "registry.example.com",
+	}}})
+	pc, _ := ParsePluginConfig(nil)
+	tc, err := decodeTaskConfig(cfg, &pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Auth{Username: "u", Password: "p", Email: "u@example.com", ServerAddress: "registry.example.com"}
+	if tc.Auth == nil || *tc.Auth != want || !tc.AuthSoftFail {
+		t.Fatalf("auth %+v soft fail %v, want %+v", tc.Auth, tc.AuthSoftFail, want)
+	}
+	tc, err = decodeTaskConfig(pureTask(map[string]any{"image": "x"}), &pc)
+	if err != nil || tc.Auth != nil {
+		t.Fatalf("no auth block: %+v %v", tc.Auth, err)
+	}
+	if a, err := tc.Auth.registryAuth(); a != "" || err != nil {
+		t.Fatalf("registry auth without credentials: %q %v, want none", a, err)
 	}
 }
 
@@ -158,6 +194,87 @@ func TestBuildContainer(t *testing.T) {
 		if !strings.Contains(binds, b) {
 			t.Errorf("binds %v lack %s", s.host.Binds, b)
 		}
+	}
+}
+
+// Each key of the task config reaches the container Docker is asked for.
+func TestBuildContainerKeys(t *testing.T) {
+	volumesOn := func(p *PluginConfig) { p.Volumes.Enabled = true }
+	cases := []struct {
+		name   string
+		config map[string]any
+		group  bool
+		plugin func(*PluginConfig)
+		ok     func(s *containerSpec) bool
+	}{
+		{name: "ulimit", config: map[string]any{"ulimit": map[string]any{"nofile": "1024:2048"}}, ok: func(s *containerSpec) bool {
+			u := s.host.Ulimits
+			return len(u) == 1 && u[0].Name == "nofile" && u[0].Soft == 1024 && u[0].Hard == 2048
+		}},
+		{name: "init", config: map[string]any{"init": true}, ok: func(s *containerSpec) bool { return s.host.Init != nil && *s.host.Init }},
+		{name: "no init: the daemon's default", config: map[string]any{}, ok: func(s *containerSpec) bool { return s.host.Init == nil }},
+		{name: "entrypoint", config: map[string]any{"entrypoint": []any{"/init", "-v"}}, ok: func(s *containerSpec) bool {
+			return slices.Equal(s.config.Entrypoint, []string{"/init", "-v"})
+		}},
+		{name: "work_dir", config: map[string]any{"work_dir": "/w"}, ok: func(s *containerSpec) bool { return s.config.WorkingDir == "/w" }},
+		{name: "caps", config: map[string]any{"cap_add": []any{"CHOWN"}, "cap_drop": []any{"ALL"}}, ok: func(s *containerSpec) bool {
+			return slices.Equal(s.host.CapAdd, []string{"CHOWN"}) && slices.Equal(s.host.CapDrop, []string{"ALL"})
+		}},
+		{name: "hostname", config: map[string]any{"hostname": "h1"}, ok: func(s *containerSpec) bool { return s.config.Hostname == "h1" }},
+		{name: "relative volume: from the task dir", config: map[string]any{"volumes": []any{"local/data:/data:ro"}}, ok: func(s *containerSpec) bool {
+			return slices.Contains(s.host.Binds, "/data/alloc/a1b2/web/local/data:/data:ro")
+		}},
+		{name: "absolute volume", config: map[string]any{"volumes": []any{"/srv:/srv"}}, plugin: volumesOn, ok: func(s *containerSpec) bool {
+			return slices.Contains(s.host.Binds, "/srv:/srv")
+		}},
+		{name: "bind mount: relative source from the task dir", config: map[string]any{"mount": []any{map[string]any{
+			"type": "bind", "source": "local/m", "target": "/m", "readonly": true, "bind_options": []any{map[string]any{"propagation": "rslave"}},
+		}}}, ok: func(s *containerSpec) bool {
+			m := s.host.Mounts[0]
+			return m.Type == mount.TypeBind && m.Source == "/data/alloc/a1b2/web/local/m" && m.Target == "/m" && m.ReadOnly &&
+				m.BindOptions.Propagation == mount.PropagationRSlave
+		}},
+		{name: "tmpfs mount", config: map[string]any{"mount": []any{map[string]any{
+			"type": "tmpfs", "target": "/t", "tmpfs_options": []any{map[string]any{"size": 1 << 20, "mode": 0o1777}},
+		}}}, ok: func(s *containerSpec) bool {
+			m := s.host.Mounts[0]
+			return m.Type == mount.TypeTmpfs && m.Target == "/t" && m.TmpfsOptions.SizeBytes == 1<<20 && m.TmpfsOptions.Mode == 0o777|os.ModeSticky
+		}},
+		{name: "volume mount", plugin: volumesOn, config: map[string]any{"mount": []any{map[string]any{
+			"target": "/v", "source": "vol1", "volume_options": []any{map[string]any{"no_copy": true, "labels": map[string]any{"k": "v"}}},
+		}}}, ok: func(s *containerSpec) bool {
+			m := s.host.Mounts[0]
+			return m.Type == mount.TypeVolume && m.Source == "vol1" && m.Target == "/v" && m.VolumeOptions.NoCopy && m.VolumeOptions.Labels["k"] == "v"
+		}},
+		{name: "labels", config: map[string]any{"labels": map[string]any{"team": "a", LabelAllocID: "forged"}}, ok: func(s *containerSpec) bool {
+			return s.config.Labels["team"] == "a" && s.config.Labels[LabelAllocID] == "a1b2"
+		}},
+		{name: "dns on Docker's networks: Docker's", config: map[string]any{
+			"dns_servers": []any{"192.0.2.53"}, "dns_search_domains": []any{"svc"}, "dns_options": []any{"ndots:2"}, "extra_hosts": []any{"db:10.0.0.1"},
+		}, ok: func(s *containerSpec) bool {
+			h := s.host
+			return slices.Equal(h.DNS, []string{"192.0.2.53"}) && slices.Equal(h.DNSSearch, []string{"svc"}) &&
+				slices.Equal(h.DNSOptions, []string{"ndots:2"}) && slices.Equal(h.ExtraHosts, []string{"db:10.0.0.1"})
+		}},
+		{name: "dns in a group namespace: not Docker's", group: true, config: map[string]any{
+			"dns_servers": []any{"192.0.2.53"}, "dns_search_domains": []any{"svc"}, "dns_options": []any{"ndots:2"}, "extra_hosts": []any{"db:10.0.0.1"},
+		}, ok: func(s *containerSpec) bool {
+			h := s.host
+			return h.DNS == nil && h.DNSSearch == nil && h.DNSOptions == nil && h.ExtraHosts == nil
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.config["image"] = "app:1"
+			cfg := pureTask(c.config)
+			if c.group {
+				cfg.NetworkIsolation = groupSpec()
+			}
+			s := build(t, cfg, c.plugin)
+			if !c.ok(s) {
+				t.Fatalf("config %+v\nhost config %+v", s.config, s.host)
+			}
+		})
 	}
 }
 

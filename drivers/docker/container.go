@@ -66,10 +66,15 @@ func buildContainer(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) (
 	h := &container.HostConfig{
 		Binds: binds, Mounts: mounts(cfg, tc), NetworkMode: container.NetworkMode(mode),
 		Privileged: tc.Privileged, CapAdd: tc.CapAdd, CapDrop: tc.CapDrop,
-		DNS: tc.DNSServers, ExtraHosts: tc.ExtraHosts,
 		Resources:     resources(cfg.Resources, ulimits),
 		LogConfig:     logConfig(cfg.Logs),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+	}
+	if !groupNetwork(cfg) {
+		// In the group's namespace Docker refuses these ("conflicting
+		// options"): they are in the task's own /etc files instead.
+		h.DNS, h.DNSSearch, h.DNSOptions = tc.DNSServers, tc.DNSSearchDomains, tc.DNSOptions
+		h.ExtraHosts = tc.ExtraHosts
 	}
 	if tc.Init {
 		h.Init = &tc.Init

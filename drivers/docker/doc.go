@@ -34,7 +34,8 @@
 //	mounts.go      binds, mounts and published ports (pure)
 //	start.go       StartTask, RecoverTask, the task handle's state
 //	task.go        one container: waiting, daemon restarts, stop, remove
-//	image.go       local image, load, pull
+//	image.go       local image, load, pull (with registry credentials)
+//	etcfiles.go    a group task's own resolv.conf and hosts (dns, extra_hosts)
 //	archive.go     one-layer images in `docker save` form
 //	pause.go       the pause program and image
 //	network.go     CreateNetwork, DestroyNetwork: the pause container

@@ -8,11 +8,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/docker/dockertest"
 	"github.com/roam-sh/roam/internal/logfile"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -101,8 +106,104 @@ func TestOOMKilled(t *testing.T) {
 	cfg.Resources.MemoryMB = 32
 	start(t, d, cfg)
 	res := waitExit(t, d, cfg.ID, 60*time.Second)
-	if !res.OOMKilled {
-		t.Fatalf("exit %+v, want OOM killed", res)
+	// The kernel's SIGKILL: Docker reports 128+9.
+	if !res.OOMKilled || res.ExitCode != 137 || res.Successful() {
+		t.Fatalf("exit %+v, want OOM killed with exit code 137", res)
+	}
+	st, err := d.InspectTask(cfg.ID)
+	if err != nil || st.ExitResult == nil || !st.ExitResult.OOMKilled || st.ExitResult.ExitCode != 137 {
+		t.Fatalf("inspect after the OOM kill: %+v %v", st, err)
+	}
+}
+
+// The task config keys Docker applies show in the container it created,
+// and inside it.
+func TestConfigKeysInContainer(t *testing.T) {
+	img := progImage(t)
+	api := dockertest.Require(t)
+	d := newDriver(t, func(pc *PluginConfig) { pc.Volumes.Enabled = true })
+	vol := dockertest.Unique("roam-test-vol")
+	t.Cleanup(func() { _ = api.VolumeRemove(context.Background(), vol, true) })
+	cfg := taskCfg(t, "keys", map[string]any{
+		"image": img, "entrypoint": []any{"/prog", "sleep"}, "work_dir": "/work", "hostname": "keys-host",
+		"init": true, "ulimit": map[string]any{"nofile": "1024:2048"},
+		"cap_add": []any{"CHOWN"}, "cap_drop": []any{"ALL"}, "labels": map[string]any{"team": "a"},
+		"volumes": []any{"local/vol:/vol:ro"},
+		"mount": []any{
+			map[string]any{"type": "bind", "source": "local/bind", "target": "/bind", "readonly": true},
+			map[string]any{"type": "tmpfs", "target": "/scratch", "tmpfs_options": []any{map[string]any{"size": 1 << 20}}},
+			map[string]any{"type": "volume", "source": vol, "target": "/data"},
+		},
+	})
+	for _, dir := range []string{"vol", "bind"} {
+		if err := os.MkdirAll(filepath.Join(cfg.TaskDir.LocalDir, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, d, cfg)
+	waitLog(t, cfg, logfile.Stdout, "ready")
+	info, err := api.ContainerInspect(context.Background(), d.lookup(cfg.ID).state.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkConfigKeys(t, info, cfg, vol)
+
+	inside := map[string]string{
+		// PID 1's, as Docker set them: Go programs raise their own soft limit.
+		"/proc/1/limits":    "Max open files            1024                 2048",
+		"/proc/1/cmdline":   "docker-init", // init = true: Docker's init is PID 1
+		"/etc/hostname":     "keys-host",
+		"/proc/self/mounts": "/scratch tmpfs rw",
+	}
+	for path, want := range inside {
+		if got := catInTask(t, d, cfg.ID, path); !strings.Contains(got, want) {
+			t.Errorf("%s lacks %q:\n%s", path, want, got)
+		}
+	}
+}
+
+func checkConfigKeys(t *testing.T, info container.InspectResponse, cfg *drivers.TaskConfig, vol string) {
+	t.Helper()
+	c, h := info.Config, info.HostConfig
+	if u := h.Ulimits; len(u) != 1 || u[0].Name != "nofile" || u[0].Soft != 1024 || u[0].Hard != 2048 {
+		t.Errorf("ulimits %+v", u)
+	}
+	if h.Init == nil || !*h.Init {
+		t.Errorf("init %v", h.Init)
+	}
+	if !slices.Equal(c.Entrypoint, []string{"/prog", "sleep"}) || c.WorkingDir != "/work" || c.Hostname != "keys-host" {
+		t.Errorf("entrypoint %v, work dir %q, hostname %q", c.Entrypoint, c.WorkingDir, c.Hostname)
+	}
+	// Newer daemons record capabilities as CAP_*.
+	if !slices.Contains([]string{"CHOWN", "CAP_CHOWN"}, strings.Join(h.CapAdd, ",")) || !slices.Equal(h.CapDrop, []string{"ALL"}) {
+		t.Errorf("cap_add %v cap_drop %v", h.CapAdd, h.CapDrop)
+	}
+	if c.Labels["team"] != "a" || c.Labels[LabelAllocID] != cfg.AllocID {
+		t.Errorf("labels %v", c.Labels)
+	}
+	if want := filepath.Join(cfg.TaskDir.LocalDir, "vol") + ":/vol:ro"; !slices.Contains(h.Binds, want) {
+		t.Errorf("binds %v lack %s", h.Binds, want)
+	}
+	for _, m := range h.Mounts {
+		if m.Type == mount.TypeTmpfs && (m.TmpfsOptions == nil || m.TmpfsOptions.SizeBytes != 1<<20) {
+			t.Errorf("tmpfs mount %+v, want 1 MiB", m)
+		}
+	}
+	mounted := map[string]container.MountPoint{}
+	for _, m := range info.Mounts {
+		mounted[m.Destination] = m
+	}
+	want := map[string]container.MountPoint{
+		"/vol":     {Type: mount.TypeBind, Source: filepath.Join(cfg.TaskDir.LocalDir, "vol")},
+		"/bind":    {Type: mount.TypeBind, Source: filepath.Join(cfg.TaskDir.LocalDir, "bind")},
+		"/scratch": {Type: mount.TypeTmpfs},
+		"/data":    {Type: mount.TypeVolume, Name: vol},
+	}
+	for dst, w := range want {
+		m, ok := mounted[dst]
+		if !ok || m.Type != w.Type || m.Source != w.Source && w.Source != "" || m.Name != w.Name || (dst == "/vol" || dst == "/bind") == m.RW {
+			t.Errorf("mount at %s: %+v, want %+v", dst, m, w)
+		}
 	}
 }
 

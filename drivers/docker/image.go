@@ -6,50 +6,141 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 
 	"github.com/roam-sh/roam/drivers"
 )
 
-// ensureImage makes the task's image available: a `load` tarball first,
-// then the local image store, then the image's registry (always the
-// registry with force_pull). A pull failure is recoverable: the registry
-// may come back.
+// imageAPI is the part of the Docker client the image code uses. It is an
+// interface so that tests can stand in for a registry, which cannot run in
+// the test environment.
+type imageAPI interface {
+	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImagePull(ctx context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error)
+	ImageLoad(ctx context.Context, r io.Reader, opts ...client.ImageLoadOption) (image.LoadResponse, error)
+}
+
+var _ imageAPI = (*client.Client)(nil)
+
+// ensureImage makes the task's image available within the plugin's
+// pull_timeout.
 func (d *Driver) ensureImage(cfg *drivers.TaskConfig, tc *TaskConfig) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Plugin.PullTimeout)
 	defer cancel()
-	if tc.Load != "" {
-		if err := d.loadImage(ctx, filepath.Join(cfg.TaskDir.Dir, tc.Load)); err != nil {
+	return d.images().ensure(ctx, cfg, tc)
+}
+
+func (d *Driver) images() images { return images{api: d.api, logger: d.logger} }
+
+// images finds, loads and pulls task images.
+type images struct {
+	api    imageAPI
+	logger *slog.Logger
+}
+
+// ensure uses the local image when there is one (unless force_pull), else
+// loads the `load` tarball, else pulls from the image's registry, as Nomad
+// does. A pull failure is recoverable: the registry may come back.
+func (im images) ensure(ctx context.Context, cfg *drivers.TaskConfig, tc *TaskConfig) error {
+	if !tc.ForcePull {
+		present, err := im.present(ctx, tc.Image)
+		if err != nil || present {
 			return err
 		}
 	}
-	if !tc.ForcePull {
-		_, err := d.api.ImageInspect(ctx, tc.Image)
-		if err == nil {
-			return nil
-		}
-		if !cerrdefs.IsNotFound(err) {
-			return drivers.NewRecoverableError(fmt.Errorf("inspect image %q: %w", tc.Image, err))
-		}
+	if tc.Load != "" {
+		return im.load(ctx, cfg, tc)
 	}
-	d.logger.Info("pulling image", "image", tc.Image, "force_pull", tc.ForcePull)
-	if err := d.pullImage(ctx, tc.Image); err != nil {
-		if tc.ForcePull {
-			return drivers.NewRecoverableError(fmt.Errorf("force_pull: image %q could not be pulled from its registry: %w", tc.Image, err))
-		}
-		return drivers.NewRecoverableError(fmt.Errorf("image %q is not present locally and could not be pulled from its registry: %w", tc.Image, err))
+	return im.pull(ctx, tc)
+}
+
+// present reports whether ref is in the daemon's image store.
+func (im images) present(ctx context.Context, ref string) (bool, error) {
+	_, err := im.api.ImageInspect(ctx, ref)
+	switch {
+	case err == nil:
+		return true, nil
+	case cerrdefs.IsNotFound(err):
+		return false, nil
+	}
+	return false, drivers.NewRecoverableError(fmt.Errorf("inspect image %q: %w", ref, err))
+}
+
+// load loads the `load` tarball and checks that it held the task's image.
+func (im images) load(ctx context.Context, cfg *drivers.TaskConfig, tc *TaskConfig) error {
+	path, err := loadPath(cfg, tc.Load)
+	if err != nil {
+		return err
+	}
+	im.logger.Info("loading image", "image", tc.Image, "path", path)
+	if err := loadFile(ctx, im.api, path); err != nil {
+		return err
+	}
+	present, err := im.present(ctx, tc.Image)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return fmt.Errorf("load %s: the archive does not hold image %q", tc.Load, tc.Image)
 	}
 	return nil
 }
 
-// pullImage pulls ref; errors reported inside the progress stream count.
-func (d *Driver) pullImage(ctx context.Context, ref string) error {
-	rc, err := d.api.ImagePull(ctx, ref, image.PullOptions{})
+// loadPath resolves `load` from the task's local/ dir, where artifacts
+// land (Nomad's rule, so job files written for Nomad find their tarball).
+// It must stay inside the allocation dir.
+func loadPath(cfg *drivers.TaskConfig, load string) (string, error) {
+	p := filepath.Join(cfg.TaskDir.LocalDir, load)
+	rel, err := filepath.Rel(cfg.AllocDir, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("load: %q leaves the allocation dir", load)
+	}
+	return p, nil
+}
+
+// pull pulls the task's image, reporting a failure as the task's.
+func (im images) pull(ctx context.Context, tc *TaskConfig) error {
+	im.logger.Info("pulling image", "image", tc.Image, "force_pull", tc.ForcePull, "auth", tc.Auth != nil)
+	err := im.pullWithAuth(ctx, tc)
+	switch {
+	case err == nil:
+		return nil
+	case tc.ForcePull:
+		return drivers.NewRecoverableError(fmt.Errorf("force_pull: image %q could not be pulled from its registry: %w", tc.Image, err))
+	}
+	return drivers.NewRecoverableError(fmt.Errorf("image %q is not present locally and could not be pulled from its registry: %w", tc.Image, err))
+}
+
+// pullWithAuth pulls with the task's credentials. With auth_soft_fail a
+// pull they fail is tried once more without them: the image may be public
+// while the credentials are wrong, expired or meant for another registry.
+func (im images) pullWithAuth(ctx context.Context, tc *TaskConfig) error {
+	auth, err := tc.Auth.registryAuth()
+	if err != nil {
+		return err
+	}
+	err = im.pullOnce(ctx, tc.Image, auth)
+	if err == nil || auth == "" || !tc.AuthSoftFail {
+		return err
+	}
+	im.logger.Warn("pull with the task's registry credentials failed; trying without them (auth_soft_fail)", "image", tc.Image, "error", err)
+	if anonErr := im.pullOnce(ctx, tc.Image, ""); anonErr != nil {
+		return fmt.Errorf("with the task's credentials: %w; without them: %w", err, anonErr)
+	}
+	return nil
+}
+
+// pullOnce pulls ref; errors reported inside the progress stream count.
+func (im images) pullOnce(ctx context.Context, ref, auth string) error {
+	rc, err := im.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
 		return err
 	}
@@ -57,21 +148,37 @@ func (d *Driver) pullImage(ctx context.Context, ref string) error {
 	return streamError(rc)
 }
 
-// loadImage loads a `docker save` tarball, as the job's `load` asks.
-func (d *Driver) loadImage(ctx context.Context, path string) error {
+// registryAuth is the X-Registry-Auth value of the credentials (base64url
+// JSON); "" without credentials.
+func (a *Auth) registryAuth() (string, error) {
+	if a == nil || *a == (Auth{}) {
+		return "", nil
+	}
+	s, err := registry.EncodeAuthConfig(registry.AuthConfig{
+		Username: a.Username, Password: a.Password, ServerAddress: a.ServerAddress,
+		Email: a.Email, // Nomad's key; daemons since API 1.23 ignore it
+	})
+	if err != nil {
+		return "", fmt.Errorf("auth: %w", err)
+	}
+	return s, nil
+}
+
+// loadFile loads a `docker save` tarball.
+func loadFile(ctx context.Context, api imageAPI, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	defer f.Close()
-	if err := loadArchive(ctx, d.api, f); err != nil {
+	if err := loadArchive(ctx, api, f); err != nil {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
 	return nil
 }
 
 // loadArchive sends an image archive to the daemon and reads its answer.
-func loadArchive(ctx context.Context, api *client.Client, r io.Reader) error {
+func loadArchive(ctx context.Context, api imageAPI, r io.Reader) error {
 	resp, err := api.ImageLoad(ctx, r, client.ImageLoadWithQuiet(true))
 	if err != nil {
 		return err

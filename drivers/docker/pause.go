@@ -94,7 +94,7 @@ func (d *Driver) ensureInfraImage(ctx context.Context) error {
 		return fmt.Errorf("inspect infra image %q: %w", img, err)
 	}
 	if img != DefaultInfraImage {
-		if err := d.pullImage(ctx, img); err != nil {
+		if err := d.images().pullOnce(ctx, img, ""); err != nil {
 			return fmt.Errorf("infra image %q is not present locally and could not be pulled from its registry: %w", img, err)
 		}
 		return nil

@@ -41,12 +41,9 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	if err := d.ensureImage(cfg, tc); err != nil {
 		return nil, err
 	}
-	spec, err := buildContainer(cfg, tc, &d.cfg.Plugin)
+	spec, err := d.containerFor(cfg, tc)
 	if err != nil {
-		return nil, fmt.Errorf("docker config: %w", err)
-	}
-	if cfg.Logs.Disabled {
-		spec.host.LogConfig = container.LogConfig{Type: "none"}
+		return nil, err
 	}
 	st, err := d.createAndStart(cfg, spec)
 	if err != nil {
@@ -65,6 +62,23 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	d.track(newTask(d, cfg.Copy(), st))
 	d.logger.Debug("task started", "task_id", cfg.ID, "container_id", st.ContainerID)
 	return h, nil
+}
+
+// containerFor is the task's container, its own /etc files written first
+// when it needs them (etcfiles.go).
+func (d *Driver) containerFor(cfg *drivers.TaskConfig, tc *TaskConfig) (*containerSpec, error) {
+	etcCfg, err := d.withTaskEtcFiles(cfg, tc)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := buildContainer(etcCfg, tc, &d.cfg.Plugin)
+	if err != nil {
+		return nil, fmt.Errorf("docker config: %w", err)
+	}
+	if cfg.Logs.Disabled {
+		spec.host.LogConfig = container.LogConfig{Type: "none"}
+	}
+	return spec, nil
 }
 
 // createAndStart creates the container, replacing a leftover of the same
@@ -130,11 +144,7 @@ func (d *Driver) ensureCollector(cfg *drivers.TaskConfig, st *taskState) error {
 
 // collectorDir keeps the collector's files with the task, in its private dir.
 func collectorDir(cfg *drivers.TaskConfig) string {
-	base := cfg.TaskDir.PrivateDir
-	if base == "" {
-		base = cfg.TaskDir.Dir
-	}
-	return filepath.Join(base, "docker-logger")
+	return filepath.Join(privateDir(cfg), "docker-logger")
 }
 
 // RecoverTask re-attaches to the container recorded in h, without
