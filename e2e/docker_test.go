@@ -353,6 +353,7 @@ func assertNoPause(t *testing.T, dc *client.Client, allocID string) {
 // again (same address and port), and its exec task, restarted into the new
 // namespace, reaches the container on localhost once more.
 func TestDockerDaemonRestartUnderAlloc(t *testing.T) {
+	dockertest.Exclusive(t)
 	dc := dockertest.Require(t)
 	requireImages(t, dc, "counter-api")
 	removeInfraImageIfBuilt(t, dc)

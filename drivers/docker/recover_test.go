@@ -147,6 +147,7 @@ func TestCollectorKilledResumes(t *testing.T) {
 // The Docker daemon restarts under a running task: the driver starts the
 // same container again, the task never reports an exit, and its logs go on.
 func TestDaemonRestart(t *testing.T) {
+	dockertest.Exclusive(t)
 	img := progImage(t)
 	d := newDriver(t, nil)
 	port := freePort(t)

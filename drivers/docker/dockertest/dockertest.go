@@ -108,6 +108,16 @@ func script(name string) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", name)
 }
 
+// Exclusive makes the test the only one, in any process, using the Docker
+// daemon until it ends. A test that restarts the daemon calls it before it
+// starts anything, so that no other test's restart lands between its
+// set-up and its own restart.
+func Exclusive(t testing.TB) {
+	t.Helper()
+	Require(t)
+	testLock(t, syscall.LOCK_EX)
+}
+
 // RestartDaemon restarts the Docker daemon (scripts/dockerd.sh restart)
 // once no other test, in this process or another, uses it, and waits until
 // it answers again. The test keeps the daemon to itself until it ends, so
