@@ -197,6 +197,7 @@ func (a *Agent) clientConfig() *client.Config {
 		CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir, CNIInterfacePrefix: c.Client.CNIInterfacePrefix,
 		BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeSubnet, BridgeHairpin: c.Client.BridgeHairpin,
 		BridgeChainPrefix: c.Client.BridgeChainPrefix, BridgeVethPrefix: c.Client.BridgeVethPrefix,
+		BridgeFirewall:        c.Client.BridgeFirewall,
 		NetworkRepairInterval: c.Client.NetworkRepairInterval, DisableBridge: c.Client.DisableBridge,
 		Logger: a.logger,
 	}

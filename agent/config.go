@@ -89,6 +89,9 @@ type ClientConfig struct {
 	// and host veths (tests running several clients on one host).
 	BridgeChainPrefix string
 	BridgeVethPrefix  string
+	// BridgeFirewall: auto (iptables when installed, else nftables),
+	// iptables or nftables.
+	BridgeFirewall string
 	// DisableBridge: the node does not offer bridge mode (and creates no
 	// bridge, chains or sysctls).
 	DisableBridge bool
@@ -263,7 +266,7 @@ func (c *Config) mergeClient(f *fileClient) error {
 		{&cl.CNIConfigDir, f.CNIConfigDir}, {&cl.BridgeNetworkName, f.BridgeName},
 		{&cl.BridgeSubnet, f.BridgeSubnet}, {&cl.CNIInterfacePrefix, f.CNIInterfacePrefix},
 		{&cl.CgroupParent, f.CgroupParent}, {&cl.BridgeChainPrefix, f.BridgeChainPrefix},
-		{&cl.BridgeVethPrefix, f.BridgeVethPrefix},
+		{&cl.BridgeVethPrefix, f.BridgeVethPrefix}, {&cl.BridgeFirewall, f.BridgeFirewall},
 	} {
 		setStr(s.dst, s.src)
 	}
@@ -373,6 +376,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Client.MinDynamicPort < 1 || c.Client.MaxDynamicPort > 65535 || c.Client.MinDynamicPort > c.Client.MaxDynamicPort {
 		errs = append(errs, fmt.Errorf("client dynamic port range %d-%d is invalid", c.Client.MinDynamicPort, c.Client.MaxDynamicPort))
+	}
+	switch c.Client.BridgeFirewall {
+	case "", "auto", "iptables", "nftables":
+	default:
+		errs = append(errs, fmt.Errorf("client.bridge_network_firewall %q: want auto, iptables or nftables", c.Client.BridgeFirewall))
 	}
 	for name, v := range c.Client.HostVolumes {
 		if v.Path == "" {

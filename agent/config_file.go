@@ -83,6 +83,7 @@ type fileClient struct {
 	// roam's own: chain and veth names, for several clients on one host.
 	BridgeChainPrefix *string            `hcl:"bridge_network_chain_prefix,optional"`
 	BridgeVethPrefix  *string            `hcl:"bridge_network_veth_prefix,optional"`
+	BridgeFirewall    *string            `hcl:"bridge_network_firewall,optional"`
 	DisableBridge     *bool              `hcl:"disable_bridge_network,optional"`
 	NetworkRepair     *string            `hcl:"network_repair_interval,optional"`
 	CgroupParent      *string            `hcl:"cgroup_parent,optional"`

@@ -100,11 +100,12 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.BindAddr = "nope"
 	c.Client.MinDynamicPort = 40000
 	c.Client.MaxDynamicPort = 30000
+	c.Client.BridgeFirewall = "pf"
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("want errors")
 	}
-	for _, want := range []string{"neither server nor client", "data_dir must be set", "bind_addr", "dynamic port range"} {
+	for _, want := range []string{"neither server nor client", "data_dir must be set", "bind_addr", "dynamic port range", `bridge_network_firewall "pf"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}

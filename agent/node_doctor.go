@@ -54,7 +54,8 @@ dynamic port range. Reads the same -config files as the agent.`,
 func doctorOptions(c *Config) doctor.Options {
 	cl := c.Client
 	o := doctor.Options{
-		BridgeName: cl.BridgeNetworkName, BridgeSubnet: cl.BridgeSubnet, CNIPath: cl.CNIPath, CNIConfigDir: cl.CNIConfigDir,
+		BridgeName: cl.BridgeNetworkName, BridgeSubnet: cl.BridgeSubnet, Firewall: cl.BridgeFirewall,
+		CNIPath: cl.CNIPath, CNIConfigDir: cl.CNIConfigDir,
 		MinDynamicPort: cl.MinDynamicPort, MaxDynamicPort: cl.MaxDynamicPort,
 	}
 	for _, s := range fingerprint.ListeningSockets() {

@@ -78,6 +78,9 @@ type Config struct {
 	// and host-side veths ("ROAM", "roam"); tests set their own.
 	BridgeChainPrefix string
 	BridgeVethPrefix  string
+	// BridgeFirewall is the bridge rules' backend: auto, iptables or
+	// nftables (netns.Firewall*).
+	BridgeFirewall string
 	// DisableBridge turns bridge mode off (the node does not offer it).
 	DisableBridge bool
 	// NetworkRepairInterval is how often live allocation networks are

@@ -71,7 +71,7 @@ func startBridge(cfg *Config, db *state.DB, logger *slog.Logger) (*netns.Bridge,
 	if cfg.DisableBridge {
 		return nil, errors.New("disabled in the client configuration")
 	}
-	if p := netns.Probe(); p.Err() != nil {
+	if p := netns.Probe(cfg.BridgeFirewall); p.Err() != nil {
 		return nil, p.Err()
 	}
 	subnet, err := netip.ParsePrefix(cfg.BridgeSubnet)
@@ -80,7 +80,7 @@ func startBridge(cfg *Config, db *state.DB, logger *slog.Logger) (*netns.Bridge,
 	}
 	br, err := netns.NewBridge(netns.BridgeConfig{
 		Name: cfg.BridgeName, Subnet: subnet, Hairpin: cfg.BridgeHairpin,
-		ChainPrefix: cfg.BridgeChainPrefix, VethPrefix: cfg.BridgeVethPrefix,
+		ChainPrefix: cfg.BridgeChainPrefix, VethPrefix: cfg.BridgeVethPrefix, Firewall: cfg.BridgeFirewall,
 	}, db, logger)
 	if err != nil {
 		return nil, err

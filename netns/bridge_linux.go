@@ -35,6 +35,9 @@ type BridgeConfig struct {
 	ChainPrefix string
 	// VethPrefix starts the host end's name (<prefix><8 hex>).
 	VethPrefix string
+	// Firewall is the rules' backend: FirewallAuto (""), FirewallIptables
+	// or FirewallNftables.
+	Firewall string
 }
 
 func (c BridgeConfig) withDefaults() BridgeConfig {
@@ -59,7 +62,7 @@ func (c BridgeConfig) withDefaults() BridgeConfig {
 type Bridge struct {
 	cfg    BridgeConfig
 	ipam   *Allocator
-	rules  *rules
+	fw     firewall
 	logger *slog.Logger
 	mu     sync.Mutex // serialises changes to the bridge and its rules
 }
@@ -71,11 +74,11 @@ func NewBridge(cfg BridgeConfig, leases LeaseStore, logger *slog.Logger) (*Bridg
 	if err != nil {
 		return nil, err
 	}
-	r, err := newRules(cfg.ChainPrefix)
+	fw, err := newFirewall(cfg.Firewall, cfg.ChainPrefix)
 	if err != nil {
 		return nil, err
 	}
-	return &Bridge{cfg: cfg, ipam: ipam, rules: r, logger: logger.With("component", "netns", "bridge", cfg.Name)}, nil
+	return &Bridge{cfg: cfg, ipam: ipam, fw: fw, logger: logger.With("component", "netns", "bridge", cfg.Name)}, nil
 }
 
 // Name is the bridge device's name.
@@ -127,14 +130,11 @@ func (b *Bridge) ensureBase() (netlink.Link, error) {
 		return nil, err
 	}
 	if isolationMode() == isolateFirewall {
-		if err := ensureSysfs(bridgeNFCallPath(b.cfg.Name), "1"); err != nil {
+		if err := setBridgeNFCallIptables(br); err != nil {
 			return nil, err
 		}
 	}
-	if err := b.rules.ensureChains(); err != nil {
-		return nil, err
-	}
-	repaired, err := b.rules.ensureSet(bridgeComment(b.cfg.Name), b.rules.bridgeRules(b.cfg.Name, b.ipam.Subnet()))
+	repaired, err := b.fw.ensureBridge(b.cfg.Name, b.ipam.Subnet())
 	if err != nil {
 		return nil, err
 	}
@@ -180,8 +180,7 @@ func (b *Bridge) Setup(ctx context.Context, req *Request) (*Status, error) {
 	if err := ensureVeth(br, v); err != nil {
 		return nil, fmt.Errorf("alloc %s: %w", req.AllocID, err)
 	}
-	want := b.rules.allocRules(req.AllocID, addr, b.ipam.Gateway(), req.Ports)
-	if _, err := b.rules.ensureSet(allocComment(req.AllocID), want); err != nil {
+	if err := b.fw.ensureAlloc(req.AllocID, addr, b.ipam.Gateway(), req.Ports); err != nil {
 		return nil, fmt.Errorf("alloc %s: port mappings: %w", req.AllocID, err)
 	}
 	return &Status{InterfaceName: v.ifName, Address: addr, Gateway: b.ipam.Gateway()}, ctx.Err()
@@ -208,14 +207,12 @@ func (b *Bridge) Check(req *Request) []string {
 		return []string{"no address lease"}
 	}
 	problems := checkVeth(br, b.veth(req, addr))
-	want := append(b.rules.bridgeRules(b.cfg.Name, b.ipam.Subnet()), b.rules.allocRules(req.AllocID, addr, b.ipam.Gateway(), req.Ports)...)
-	want = append(want, b.rules.jumps()[0], b.rules.jumps()[2], b.rules.jumps()[3], b.rules.jumps()[4])
-	missing, err := b.rules.missing(want)
+	missing, err := b.fw.missing(b.cfg.Name, b.ipam.Subnet(), req.AllocID, addr, b.ipam.Gateway(), req.Ports)
 	switch {
 	case err != nil:
 		problems = append(problems, err.Error())
-	case len(missing) > 0:
-		problems = append(problems, fmt.Sprintf("%d iptables rules missing", len(missing)))
+	case missing > 0:
+		problems = append(problems, fmt.Sprintf("%d firewall rules missing", missing))
 	}
 	return problems
 }
@@ -227,7 +224,7 @@ func (b *Bridge) Teardown(_ context.Context, allocID string) error {
 	defer b.mu.Unlock()
 	var errs []error
 	errs = append(errs, deleteVeth(HostVethName(b.cfg.VethPrefix, allocID)))
-	errs = append(errs, b.rules.deleteTagged(allocComment(allocID)))
+	errs = append(errs, b.fw.deleteAlloc(allocID))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("alloc %s: teardown: %w", allocID, err)
 	}
@@ -253,8 +250,7 @@ func (b *Bridge) Destroy() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var errs []error
-	errs = append(errs, b.rules.deleteTagged(bridgeComment(b.cfg.Name)))
-	errs = append(errs, b.rules.removeChainsIfEmpty())
+	errs = append(errs, b.fw.destroy(b.cfg.Name))
 	if link, err := netlink.LinkByName(b.cfg.Name); err == nil {
 		errs = append(errs, netlink.LinkDel(link))
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/coreos/go-iptables/iptables"
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -16,18 +17,19 @@ import (
 // ProbeResult is what this host can do for bridge networking, found by
 // trying it in a throwaway namespace rather than by looking for modules.
 type ProbeResult struct {
-	// Namespace, Bridge, Veth and Iptables are nil when that works.
+	// Namespace, Bridge, Veth and Firewall are nil when that works.
 	Namespace error
 	Bridge    error
 	Veth      error
-	Iptables  error
-	// IptablesBackend is "nf_tables" or "legacy" (iptables --version).
-	IptablesBackend string
+	Firewall  error
+	// FirewallBackend says what writes the rules: "iptables (nf_tables)",
+	// "iptables (legacy)" or "nftables".
+	FirewallBackend string
 }
 
 // Err is the first failure, or nil when bridge networking can work.
 func (p ProbeResult) Err() error {
-	for _, e := range []error{p.Namespace, p.Bridge, p.Veth, p.Iptables} {
+	for _, e := range []error{p.Namespace, p.Bridge, p.Veth, p.Firewall} {
 		if e != nil {
 			return e
 		}
@@ -36,9 +38,10 @@ func (p ProbeResult) Err() error {
 }
 
 // Probe creates a namespace, a bridge and a veth pair inside it, deletes
-// them, and lists roam's iptables tables. Nothing outside the throwaway
+// them, and lists the tables of the firewall backend (FirewallAuto, "",
+// FirewallIptables or FirewallNftables). Nothing outside the throwaway
 // namespace changes.
-func Probe() ProbeResult {
+func Probe(firewall string) ProbeResult {
 	var p ProbeResult
 	ns, err := throwawayNamespace()
 	if err != nil {
@@ -48,8 +51,26 @@ func Probe() ProbeResult {
 		p.Bridge, p.Veth = probeLinks(ns)
 		ns.Close()
 	}
-	p.IptablesBackend, p.Iptables = probeIptables()
+	p.FirewallBackend, p.Firewall = probeFirewall(firewall)
 	return p
+}
+
+func probeFirewall(kind string) (string, error) {
+	switch ResolveFirewall(kind) {
+	case FirewallIptables:
+		backend, err := probeIptables()
+		return "iptables (" + backend + ")", err
+	case FirewallNftables:
+		c, err := nftables.New()
+		if err == nil {
+			_, err = c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+		}
+		if err != nil {
+			return "nftables", fmt.Errorf("nftables over netlink: %w (the kernel needs nf_tables)", err)
+		}
+		return "nftables", nil
+	}
+	return "", fmt.Errorf("bridge firewall %q: want auto, iptables or nftables", kind)
 }
 
 // throwawayNamespace returns a handle on a new, unnamed namespace; it goes
@@ -107,10 +128,8 @@ func probeLinks(ns vnetns.NsHandle) (bridgeErr, vethErr error) {
 }
 
 func probeIptables() (string, error) {
-	for _, cmd := range []string{"iptables", "iptables-restore"} {
-		if _, err := exec.LookPath(cmd); err != nil {
-			return "", fmt.Errorf("the %s command is missing: install the iptables package (apt-get install iptables)", cmd)
-		}
+	if err := iptablesInstalled(); err != nil {
+		return "", fmt.Errorf("%w; install it (apt-get install iptables) or set bridge_network_firewall = \"nftables\"", err)
 	}
 	ipt, err := iptables.New()
 	if err != nil {

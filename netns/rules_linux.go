@@ -173,11 +173,11 @@ func (r *rules) ensureSet(tag string, want []rule) (repaired bool, err error) {
 		return false, err
 	}
 	if len(have) == len(want) && len(have) > 0 {
-		missing, err := r.missing(want)
+		absent, err := r.absent(want)
 		if err != nil {
 			return false, err
 		}
-		if len(missing) == 0 {
+		if len(absent) == 0 {
 			return false, nil
 		}
 	}
@@ -233,7 +233,8 @@ func restoreQuote(a string) string {
 	return `"` + strings.ReplaceAll(a, `"`, `\"`) + `"`
 }
 
-func (r *rules) missing(want []rule) ([]rule, error) {
+// absent lists the rules of want that are not in place.
+func (r *rules) absent(want []rule) ([]rule, error) {
 	var out []rule
 	for _, ru := range want {
 		ok, err := r.ipt.Exists(ru.table, ru.chain, ru.spec...)

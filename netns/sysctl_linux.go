@@ -5,6 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 )
 
 // Kernel settings roam sets itself, so that operators have none to set.
@@ -72,14 +76,22 @@ func BrNetfilter() (loaded, callIptables bool) {
 	return err == nil, v == "1"
 }
 
-func bridgeNFCallPath(br string) string { return "/sys/class/net/" + br + "/bridge/nf_call_iptables" }
-
-func ensureSysfs(path, value string) error {
-	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == value {
-		return nil
-	}
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+// setBridgeNFCallIptables turns on the bridge's nf_call_iptables over
+// netlink (IFLA_BR_NF_CALL_IPTABLES) rather than through
+// /sys/class/net/<br>/bridge, which shows the devices of the namespace
+// sysfs was mounted in: netlink acts in the caller's own.
+func setBridgeNFCallIptables(br netlink.Link) error {
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(br.Attrs().Index)
+	req.AddData(msg)
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	data.AddRtAttr(nl.IFLA_BR_NF_CALL_IPTABLES, []byte{1})
+	req.AddData(info)
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("bridge %s: nf_call_iptables: %w", br.Attrs().Name, err)
 	}
 	return nil
 }

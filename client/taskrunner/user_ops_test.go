@@ -3,6 +3,7 @@ package taskrunner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/internal/logfile"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/testutil"
 )
 
 // typesAfter returns the event types from the first event of type first on.
@@ -220,6 +222,13 @@ func TestExecAndStatsThroughRunner(t *testing.T) {
 	}
 	tr.AllowStart()
 	waitLog(t, h.dir.TaskDir("web").StdoutPath(), "ready")
+	// The process may print before the runner has recorded it running.
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if st := tr.TaskState().State; st != structs.TaskStateRunning {
+			return fmt.Errorf("task %s", st)
+		}
+		return nil
+	})
 	var out strings.Builder
 	res, err := tr.Exec(context.Background(), &drivers.ExecOptions{Command: []string{"sh", "-c", "echo $NOMAD_TASK_NAME; exit 5"}, Stdout: &out})
 	if err != nil || res.ExitCode != 5 || out.String() != "web\n" {

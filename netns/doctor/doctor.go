@@ -40,8 +40,10 @@ type HostNetwork struct {
 
 // Options are the client settings the checks need.
 type Options struct {
-	BridgeName     string
-	BridgeSubnet   string
+	BridgeName   string
+	BridgeSubnet string
+	// Firewall is the bridge's rule backend (client.bridge_network_firewall).
+	Firewall       string
 	CNIPath        string
 	CNIConfigDir   string
 	MinDynamicPort int
@@ -55,13 +57,13 @@ type Options struct {
 func Run(o Options) []Check {
 	var out []Check
 	out = append(out, rootCheck())
-	p := netns.Probe()
+	p := netns.Probe(o.Firewall)
 	out = append(out,
 		probeCheck("network namespaces", p.Namespace, "the kernel needs CONFIG_NET_NS; inside a container, run with --privileged or CAP_SYS_ADMIN"),
 		probeCheck("bridge devices", p.Bridge, "the kernel needs the bridge module (CONFIG_BRIDGE); modprobe bridge"),
 		probeCheck("veth pairs", p.Veth, "the kernel needs the veth module (CONFIG_VETH); modprobe veth"),
 		iptablesCheck(p),
-		forwardCheck(), brNetfilterCheck(), dockerCheck(), bridgeCheck(o),
+		forwardCheck(), brNetfilterCheck(), dockerCheck(o.Firewall), bridgeCheck(o),
 	)
 	out = append(out, cniChecks(o)...)
 	out = append(out, hostNetworkChecks(o)...)
@@ -85,11 +87,11 @@ func probeCheck(name string, err error, fix string) Check {
 }
 
 func iptablesCheck(p netns.ProbeResult) Check {
-	if p.Iptables != nil {
-		return Check{Name: "iptables", Status: Fail, Detail: p.Iptables.Error() + "; bridge mode will not be offered",
-			Fix: "install iptables (Debian: apt-get install iptables)"}
+	if p.Firewall != nil {
+		return Check{Name: "firewall", Status: Fail, Detail: p.Firewall.Error() + "; bridge mode will not be offered",
+			Fix: "install iptables (Debian: apt-get install iptables), or set client.bridge_network_firewall = \"nftables\" where Docker does not run"}
 	}
-	return Check{Name: "iptables", Status: OK, Detail: "filter and nat tables usable, backend " + p.IptablesBackend}
+	return Check{Name: "firewall", Status: OK, Detail: "filter and nat tables usable through " + p.FirewallBackend}
 }
 
 func forwardCheck() Check {
@@ -114,7 +116,7 @@ func brNetfilterCheck() Check {
 	return Check{Name: "br_netfilter", Status: OK, Detail: "loaded; roam turns nf_call_iptables on for its own bridge only"}
 }
 
-func dockerCheck() Check {
+func dockerCheck(firewall string) Check {
 	if _, err := os.Stat("/var/run/docker.sock"); err != nil {
 		return Check{Name: "docker", Status: OK, Detail: "not running; nothing to coexist with"}
 	}
@@ -123,6 +125,11 @@ func dockerCheck() Check {
 		if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) == 3 {
 			policy = f[2]
 		}
+	}
+	if netns.ResolveFirewall(firewall) == netns.FirewallNftables && policy != "ACCEPT" {
+		return Check{Name: "docker", Status: Fail, Detail: "running, FORWARD policy " + policy +
+			": it drops the allocations' forwarded traffic, which roam's own nftables table cannot accept past it",
+			Fix: "set client.bridge_network_firewall = \"auto\" or \"iptables\" on Docker hosts"}
 	}
 	return Check{Name: "docker", Status: OK, Detail: "running, FORWARD policy " + policy +
 		"; roam's ROAM-FORWARD is jumped to first from FORWARD and DOCKER-USER, so it is not affected"}
