@@ -11,6 +11,7 @@ import (
 
 	"github.com/roam-sh/roam/client/fingerprint"
 	"github.com/roam-sh/roam/drivers/executor"
+	"github.com/roam-sh/roam/netns"
 )
 
 // Config is an agent's resolved configuration: defaults (or the -dev preset),
@@ -150,7 +151,7 @@ func DefaultConfig() *Config {
 			MinDynamicPort: 20000, MaxDynamicPort: 32000, MaxKillTimeout: 30 * time.Second,
 			// Debian's containernetworking-plugins live in /usr/lib/cni.
 			CNIPath: "/opt/cni/bin:/usr/lib/cni", CNIConfigDir: "/opt/cni/config",
-			BridgeNetworkName: "roam", BridgeSubnet: "172.26.64.0/20", CNIInterfacePrefix: "eth",
+			BridgeNetworkName: netns.DefaultBridgeName, BridgeSubnet: "172.26.64.0/20", CNIInterfacePrefix: "eth",
 			Meta: map[string]string{}, Options: map[string]string{},
 			HostVolumes: map[string]HostVolume{}, HostNetworks: map[string]HostNetwork{},
 			GCInterval: time.Minute, GCMaxAllocs: 50, GCDiskUsageThreshold: 80, GCInodeUsageThreshold: 70,

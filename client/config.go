@@ -69,7 +69,7 @@ type Config struct {
 	CNIConfigDir       string
 	CNIInterfacePrefix string
 	// BridgeName and BridgeSubnet are the bridge network's device and
-	// IPv4 subnet ("roam", "172.26.64.0/20"); BridgeHairpin lets an
+	// IPv4 subnet ("nomad", "172.26.64.0/20"); BridgeHairpin lets an
 	// allocation reach its own mapped ports through the bridge.
 	BridgeName    string
 	BridgeSubnet  string

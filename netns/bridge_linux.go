@@ -16,10 +16,11 @@ import (
 var errExists = unix.EEXIST
 
 // Defaults of the client's bridge (client.bridge_network_name and
-// bridge_network_subnet). Nomad names its bridge "nomad"; roam's own name
-// keeps the two apart on a host that runs both.
+// bridge_network_subnet): Nomad's, so that hosts, firewalls and monitoring
+// set up for Nomad's bridge fit. Chains, veths and the nftables table keep
+// roam's own names.
 const (
-	DefaultBridgeName   = "roam"
+	DefaultBridgeName   = "nomad"
 	DefaultBridgeSubnet = "172.26.64.0/20"
 	DefaultChainPrefix  = "ROAM"
 	DefaultVethPrefix   = "roam"
