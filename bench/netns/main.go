@@ -23,8 +23,9 @@ import (
 
 func main() {
 	n := flag.Int("n", 100, "allocations to set up and tear down")
+	firewall := flag.String("firewall", netns.FirewallAuto, "rule backend: auto, iptables or nftables")
 	flag.Parse()
-	if err := run(*n); err != nil {
+	if err := run(*n, *firewall); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/netns:", err)
 		os.Exit(1)
 	}
@@ -36,11 +37,11 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func run(n int) error {
+func run(n int, firewall string) error {
 	id := randHex(3)
 	br, err := netns.NewBridge(netns.BridgeConfig{
 		Name: "rb" + id, Subnet: netip.MustParsePrefix("10.197.0.0/20"),
-		ChainPrefix: "RB" + id, VethPrefix: "rb" + id[:2],
+		ChainPrefix: "RB" + id, VethPrefix: "rb" + id[:2], Firewall: firewall,
 	}, &netns.MemLeaseStore{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
@@ -61,7 +62,7 @@ func run(n int) error {
 		}
 		setup, teardown, baseline = append(setup, s), append(teardown, t), append(baseline, b)
 	}
-	report(setup, teardown, baseline)
+	report(netns.ResolveFirewall(firewall), setup, teardown, baseline)
 	return nil
 }
 
@@ -108,8 +109,8 @@ func pct(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func report(setup, teardown, baseline []time.Duration) {
-	fmt.Printf("allocations: %d\n", len(setup))
+func report(firewall string, setup, teardown, baseline []time.Duration) {
+	fmt.Printf("allocations: %d, firewall: %s\n", len(setup), firewall)
 	fmt.Printf("%-34s %8s %8s\n", "", "p50 ms", "p99 ms")
 	rows := []struct {
 		name string
