@@ -24,8 +24,9 @@ func netAgent(t *testing.T, mod func(*Config)) (*Agent, nstest.Names) {
 	nstest.RequireRoot(t)
 	n := nstest.Unique(t)
 	before := nstest.Snapshot(t, n.ChainPrefix, n.Bridge, n.VethPrefix)
+	var firewall string // the agent's, known once it is configured
 	t.Cleanup(func() {
-		br, err := netns.NewBridge(netns.BridgeConfig{Name: n.Bridge, Subnet: n.Subnet, ChainPrefix: n.ChainPrefix, VethPrefix: n.VethPrefix}, &netns.MemLeaseStore{}, testutil.Logger(t))
+		br, err := netns.NewBridge(netns.BridgeConfig{Name: n.Bridge, Subnet: n.Subnet, ChainPrefix: n.ChainPrefix, VethPrefix: n.VethPrefix, Firewall: firewall}, &netns.MemLeaseStore{}, testutil.Logger(t))
 		if err == nil {
 			err = br.Destroy()
 		}
@@ -42,6 +43,7 @@ func netAgent(t *testing.T, mod func(*Config)) (*Agent, nstest.Names) {
 		if mod != nil {
 			mod(c)
 		}
+		firewall = c.Client.BridgeFirewall
 	})
 	return a, n
 }
