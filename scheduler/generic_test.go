@@ -410,6 +410,45 @@ func TestServiceRescheduleLater(t *testing.T) {
 	}
 }
 
+// A job purged while its failed allocation waits for a delayed reschedule,
+// then registered again under the same ID: the new job's first evaluation
+// places its allocation at once (the old one holds no slot of it), and the
+// old follow-up evaluation, when it runs, places nothing more.
+func TestPurgedJobRegisteredAgainPlacesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.nodes(2)
+	job := schedtest.MockJob()
+	job.TaskGroups[0].Count = 1
+	job.TaskGroups[0].ReschedulePolicy = &structs.ReschedulePolicy{Delay: 30 * time.Second, DelayFunction: "constant", Unlimited: true}
+	job, _ = e.register(job)
+	e.failAlloc(e.live(job)[0], e.now)
+	e.process(job, structs.EvalTriggerRetryFailedAlloc)
+	if len(e.CreateEvals) != 1 {
+		t.Fatalf("want a follow-up evaluation, got %d", len(e.CreateEvals))
+	}
+	follow := e.CreateEvals[0]
+
+	if err := e.State.DeleteJob(e.NextIndex(), job.Namespace, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	again := schedtest.MockJob()
+	again.ID, again.Name = job.ID, job.Name
+	again.TaskGroups[0].Count = 1
+	again, _ = e.register(again)
+	if again.CreateIndex == job.CreateIndex {
+		t.Fatal("the registered-again job kept the purged one's create index")
+	}
+	live := e.live(again)
+	if len(live) != 1 || live[0].PreviousAllocation != "" {
+		t.Fatalf("after registering again: %d live, %+v", len(live), live)
+	}
+	e.now = e.now.Add(31 * time.Second)
+	e.processEval(follow)
+	if n := len(e.live(again)); n != 1 {
+		t.Fatalf("the purged job's follow-up placed more: %d live", n)
+	}
+}
+
 func TestBatchCompletedNotReplaced(t *testing.T) {
 	e := newEnv(t)
 	e.nodes(3)

@@ -147,6 +147,7 @@ func (r *reconciler) stopLive(group string, allocs []*structs.Allocation, desc s
 }
 
 func (r *reconciler) reconcileGroup(tg *structs.TaskGroup, allocs []*structs.Allocation) {
+	allocs = r.dropEarlierJob(tg.Name, allocs)
 	var by [numClasses][]*structs.Allocation
 	laterAt := map[string]time.Time{}
 	for _, a := range allocs {
@@ -161,6 +162,29 @@ func (r *reconciler) reconcileGroup(tg *structs.TaskGroup, allocs []*structs.All
 	r.followups(tg, by[classRescheduleLater], laterAt)
 	r.updates(tg, by[classUntainted])
 	r.fill(tg, &by)
+}
+
+// descEarlierJob explains the stop of an allocation of a job that was
+// purged and registered again under the same ID.
+const descEarlierJob = "alloc belongs to an earlier, purged job of this ID"
+
+// dropEarlierJob removes the allocations of an earlier job of the same ID
+// (purged, then registered again: another create index), stopping those
+// still live. They hold no slot of the new job and are never rescheduled
+// for it: a failed one waiting for a follow-up evaluation would otherwise
+// keep its slot, and the new job's first evaluation would place nothing.
+func (r *reconciler) dropEarlierJob(group string, allocs []*structs.Allocation) []*structs.Allocation {
+	var earlier []*structs.Allocation
+	kept := allocs[:0:0]
+	for _, a := range allocs {
+		if a.Job != nil && a.Job.CreateIndex != r.job.CreateIndex {
+			earlier = append(earlier, a)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	r.stopLive(group, earlier, descEarlierJob)
+	return kept
 }
 
 // classify puts one allocation in its class; for failed allocations that may
