@@ -247,6 +247,7 @@ const (
 	TaskHookFailed             = "Task hook failed"
 	TaskMainDead               = "Main Tasks Dead"
 	TaskPluginUnhealthy        = "Plugin became unhealthy"
+	TaskHookMessage            = "Task hook message"
 )
 
 // TaskEvent is one entry of a task's history.

@@ -130,7 +130,10 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Artifacts need the task dir and the env (sources interpolate
 		// NOMAD_* and meta); templates (later) may render from them.
 		newArtifactsHook(tr.taskDir, tr.logger),
-		// Later: templates (need artifacts and the env), then
+		// Templates need artifacts and the env. Not rendered yet: the hook
+		// says so in the task's events.
+		&templatesHook{},
+		// Later:
 		// identity/secrets. Services and checks register in Poststart and
 		// deregister in PreKilling/Exited.
 	}
@@ -142,4 +145,5 @@ var (
 	_ Prestarter = (*logsHook)(nil)
 	_ Prestarter = (*volumesHook)(nil)
 	_ Prestarter = (*artifactsHook)(nil)
+	_ Prestarter = (*templatesHook)(nil)
 )
