@@ -39,6 +39,7 @@ func netAgent(t *testing.T, mod func(*Config)) (*Agent, nstest.Names) {
 		c.Client.DisableBridge = false
 		c.Client.BridgeNetworkName, c.Client.BridgeSubnet = n.Bridge, n.Subnet.String()
 		c.Client.BridgeChainPrefix, c.Client.BridgeVethPrefix = n.ChainPrefix, n.VethPrefix
+		c.Client.MinDynamicPort, c.Client.MaxDynamicPort = n.PortLo, n.PortHi
 		c.Client.CNIConfigDir = t.TempDir()
 		if mod != nil {
 			mod(c)

@@ -57,6 +57,7 @@ func (r *twoGroupsRun) restartAndCheck(t *testing.T, rejoined bool) {
 		cfg.Client.DisableBridge = false
 		cfg.Client.BridgeNetworkName, cfg.Client.BridgeSubnet = r.names.Bridge, r.names.Subnet.String()
 		cfg.Client.BridgeChainPrefix, cfg.Client.BridgeVethPrefix = r.names.ChainPrefix, r.names.VethPrefix
+		cfg.Client.MinDynamicPort, cfg.Client.MaxDynamicPort = r.names.PortLo, r.names.PortHi
 		cfg.Client.CNIConfigDir = t.TempDir()
 	})
 	cb := apiClient(t, b)

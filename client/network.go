@@ -121,15 +121,31 @@ func (m *networkManager) Setup(ctx context.Context, req *allocrunner.NetworkRequ
 			return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st}, nil
 		}
 	}
-	// A namespace of ours missing from an earlier run's record went with a
-	// host reboot or a hand: tasks still running from that run are in the
-	// old one, cut off.
-	fresh := existed && rec.OwnedNS && !netns.IsNamespace(rec.NSPath)
+	// A namespace of ours missing from an earlier run's record, or another
+	// one at its path, went with a host reboot or a hand: tasks still
+	// running from that run are in the old one, cut off.
+	fresh := existed && rec.OwnedNS && m.nsReplaced(recs[rec.AllocID])
 	st, err := m.setup(ctx, rec)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", rec.Mode, err)
 	}
+	m.recordIdentity(rec)
 	return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st, Restored: existed, Fresh: fresh}, nil
+}
+
+// nsReplaced reports whether the namespace recorded for an allocation is
+// gone or is not the one its last set-up configured.
+func (m *networkManager) nsReplaced(rec *state.NetworkRecord) bool {
+	id := netns.Identity(rec.NSPath)
+	return id == 0 || (rec.NSIdentity != 0 && id != rec.NSIdentity)
+}
+
+// recordIdentity stores the identity of the namespace just configured.
+func (m *networkManager) recordIdentity(rec *state.NetworkRecord) {
+	rec.NSIdentity = netns.Identity(rec.NSPath)
+	if err := m.db.PutNetwork(rec); err != nil {
+		m.logger.Warn("recording the namespace's identity", "alloc_id", rec.AllocID, "error", err)
+	}
 }
 
 // record builds the allocation's network record from the allocation.
@@ -377,10 +393,13 @@ func (m *networkManager) repairLocked(ctx context.Context, live map[string]bool)
 		if !live[id] {
 			continue
 		}
-		replaced := m.followDriver(rec) || (rec.OwnedNS && !netns.IsNamespace(rec.NSPath))
+		// Another namespace than the one last configured (deleted and made
+		// again, maybe by a round that then failed) strands the tasks in
+		// the old one, whatever this round finds.
+		replaced := m.followDriver(rec) || (rec.OwnedNS && m.nsReplaced(rec))
 		problems := m.check(ctx, rec)
-		if replaced && !rec.OwnedNS {
-			problems = append(problems, "driver "+rec.Driver+" replaced the namespace")
+		if replaced {
+			problems = append(problems, "namespace replaced")
 		}
 		if len(problems) == 0 {
 			continue
@@ -394,6 +413,7 @@ func (m *networkManager) repairLocked(ctx context.Context, live map[string]bool)
 			m.logger.Error("repairing allocation network", "alloc_id", id, "error", err)
 			continue
 		}
+		m.recordIdentity(rec)
 		if replaced {
 			moved[id] = &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st}
 		}

@@ -23,7 +23,9 @@ func networkConfig(t *testing.T, dataDir string, n nstest.Names, clientExtra str
   bridge_network_chain_prefix = %q
   bridge_network_veth_prefix  = %q
   cni_config_dir              = %q
-%s`, n.Bridge, n.Subnet, n.ChainPrefix, n.VethPrefix, t.TempDir(), clientExtra), 1)
+  min_dynamic_port            = %d
+  max_dynamic_port            = %d
+%s`, n.Bridge, n.Subnet, n.ChainPrefix, n.VethPrefix, t.TempDir(), n.PortLo, n.PortHi, clientExtra), 1)
 }
 
 // bridgeAgent starts a binary agent with its own bridge; when the test ends

@@ -86,7 +86,7 @@ func tcpMap(hostIP string, host, to int) netns.PortMapping {
 
 func TestBridgeMapsPortsOnLoopback(t *testing.T) {
 	e := newBridgeEnv(t)
-	hp := nstest.FreePort(t, 20000, 32000)
+	hp := nstest.FreePort(t, e.names.PortLo, e.names.PortHi)
 	req, st := e.alloc(tcpMap("127.0.0.1", hp, 8080))
 	if !e.names.Subnet.Contains(st.Address) || st.InterfaceName != "eth0" {
 		t.Fatalf("status %+v not in %s", st, e.names.Subnet)
@@ -108,7 +108,7 @@ func TestBridgeMapsPortsOnLoopback(t *testing.T) {
 
 func TestBridgeIsolatesAllocationsExceptThroughMappedPorts(t *testing.T) {
 	e := newBridgeEnv(t)
-	hpA, hpB := nstest.FreePort(t, 20000, 26000), nstest.FreePort(t, 26001, 32000)
+	hpA, hpB := nstest.FreePort(t, e.names.PortLo, e.names.PortLo+19), nstest.FreePort(t, e.names.PortLo+20, e.names.PortHi)
 	a, stA := e.alloc(tcpMap("127.0.0.1", hpA, 8080))
 	b, stB := e.alloc(tcpMap("127.0.0.1", hpB, 8080))
 	if stA.Address == stB.Address {
@@ -156,7 +156,7 @@ func TestBridgeEgressIsNATed(t *testing.T) {
 
 func TestBridgeRepairsWhatWasDeletedByHand(t *testing.T) {
 	e := newBridgeEnv(t)
-	hp := nstest.FreePort(t, 20000, 32000)
+	hp := nstest.FreePort(t, e.names.PortLo, e.names.PortHi)
 	req, st := e.alloc(tcpMap("127.0.0.1", hp, 8080))
 	nstest.ServeTCP(t, req.NSPath, ":8080", "still-here")
 	// What an operator or a Docker restart might do: the veth gone, the
@@ -193,7 +193,7 @@ func TestBridgeSecondHostAddressOnly(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", dummy).Run() })
 	nstest.Cmd(t, "ip", "addr", "add", "127.0.0.2/32", "dev", dummy)
 	nstest.Cmd(t, "ip", "link", "set", dummy, "up")
-	hp := nstest.FreePort(t, 20000, 32000)
+	hp := nstest.FreePort(t, e.names.PortLo, e.names.PortHi)
 	req, _ := e.alloc(netns.PortMapping{Label: "admin", HostIP: "127.0.0.2", HostPort: hp, ContainerPort: 9000})
 	nstest.ServeTCP(t, req.NSPath, ":9000", "second")
 	if got, err := nstest.ReadTCP("", fmt.Sprintf("127.0.0.2:%d", hp)); err != nil || got != "second" {

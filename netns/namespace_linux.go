@@ -84,6 +84,20 @@ func IsNamespace(path string) bool {
 	return st.Type == unix.NSFS_MAGIC
 }
 
+// Identity is the namespace's inode in the nsfs, or 0 when path is not a
+// namespace: a namespace deleted and made again at the same path has
+// another, which tells a repair that processes may be left in the old one.
+func Identity(path string) uint64 {
+	if !IsNamespace(path) {
+		return 0
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0
+	}
+	return st.Ino
+}
+
 // Delete unmounts and removes a named namespace. Processes still in it keep
 // it alive; it disappears with the last of them. Deleting twice is fine.
 func Delete(path string) error {

@@ -85,7 +85,7 @@ func TestNftablesBridgeOnAHostWithoutIptables(t *testing.T) {
 		nstest.ServeTCP(t, path, ":8080", reply)
 		return a
 	}
-	a, b := newAlloc(20001, "A"), newAlloc(20002, "B")
+	a, b := newAlloc(nstest.FreePort(t, n.PortLo, n.PortLo+19), "A"), newAlloc(nstest.FreePort(t, n.PortLo+20, n.PortHi), "B")
 	reach := func(a alloc, want string) error {
 		got, err := nstest.ReadTCP("", fmt.Sprintf("127.0.0.1:%d", a.port))
 		if err == nil && got != want {

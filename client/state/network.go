@@ -48,6 +48,9 @@ type NetworkRecord struct {
 	// Hostname is the group network's hostname, which a driver asked for
 	// the namespace again is given.
 	Hostname string
+	// NSIdentity is the namespace's identity (netns.Identity) when it was
+	// last set up: another one at NSPath means the tasks may be in the old.
+	NSIdentity uint64
 	// Ports and Args are what the configurator was given, for teardown.
 	Ports []PortRecord
 	Args  map[string]string

@@ -15,11 +15,13 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	vnetns "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // RequireRoot skips the test unless it runs as root on a kernel that can
@@ -43,20 +45,84 @@ type Names struct {
 	Subnet      netip.Prefix
 	ChainPrefix string
 	VethPrefix  string
+	// PortLo-PortHi is a range of host ports no other test maps: DNAT
+	// rules hold no socket, so two tests of parallel processes could
+	// otherwise map one port to two allocations.
+	PortLo, PortHi int
 }
 
-// Unique returns a bridge name, a /24 in 10.199.0.0/16, a chain prefix and
-// a veth prefix no other test uses.
+// Unique returns a bridge name, a /24 in 10.199.0.0/16, a chain prefix, a
+// veth prefix and a port range no other test uses.
 func Unique(t testing.TB) Names {
 	t.Helper()
 	id := RandHex(3)
-	n, _ := rand.Int(rand.Reader, big.NewInt(250))
+	subnet := uniqueSubnet(t)
+	lo := 20000 + int(subnet.Addr().As4()[2])*40
 	return Names{
 		Bridge:      "rt" + id,
-		Subnet:      netip.MustParsePrefix(fmt.Sprintf("10.199.%d.0/24", n.Int64()+2)),
+		Subnet:      subnet,
 		ChainPrefix: "RT" + strings.ToUpper(id),
 		VethPrefix:  "rv" + id[:2],
+		PortLo:      lo,
+		PortHi:      lo + 39,
 	}
+}
+
+// subnetDir holds one file per 10.199.N.0/24 a test holds, named N and
+// holding its PID: test packages run in parallel processes, and two
+// bridges with one subnet would take each other's traffic.
+const subnetDir = "/tmp/roam-nstest-subnets"
+
+// uniqueSubnet reserves a /24 of 10.199.0.0/16 that no interface of the
+// host has an address in and no live test process holds, until the test
+// ends.
+func uniqueSubnet(t testing.TB) netip.Prefix {
+	t.Helper()
+	if err := os.MkdirAll(subnetDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(subnetDir+"/.lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	used := map[int]bool{}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil && ip.IP[len(ip.IP)-4] == 10 && ip.IP[len(ip.IP)-3] == 199 {
+				used[int(ip.IP[len(ip.IP)-2])] = true
+			}
+		}
+	}
+	start, _ := rand.Int(rand.Reader, big.NewInt(250))
+	for i := range 250 {
+		n := 2 + (int(start.Int64())+i)%250
+		path := fmt.Sprintf("%s/%d", subnetDir, n)
+		if used[n] || heldByLiveProcess(path) {
+			continue
+		}
+		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Remove(path) })
+		return netip.MustParsePrefix(fmt.Sprintf("10.199.%d.0/24", n))
+	}
+	t.Fatal("no free /24 in 10.199.0.0/16 for a test bridge")
+	return netip.Prefix{}
+}
+
+// heldByLiveProcess reports whether the reservation file names a running
+// process (a crashed test's reservation does not count).
+func heldByLiveProcess(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && unix.Kill(pid, 0) == nil
 }
 
 // RandHex returns n random bytes in hex.
