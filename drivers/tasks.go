@@ -1,9 +1,11 @@
 package drivers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -113,4 +115,50 @@ func (e *Exit) At() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.at
+}
+
+// Stoppable is a driver's task as the Driver methods every driver answers
+// alike (WaitTask, StopTask) see it.
+type Stoppable interface {
+	// Stop sends sig and SIGKILL after timeout; it returns at once.
+	Stop(sig syscall.Signal, timeout time.Duration) error
+	// ExitState records the task's exit.
+	ExitState() *Exit
+}
+
+// WaitTaskIn is Driver.WaitTask for a driver whose tasks are in s.
+func WaitTaskIn[T Stoppable](ctx context.Context, s *Tasks[T], id string) (<-chan *ExitResult, error) {
+	t, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	e := t.ExitState()
+	return WaitChannel(ctx, e.Done(), e.Result), nil
+}
+
+// StopTaskIn is Driver.StopTask for a driver whose tasks are in s: signal
+// (def when empty), then SIGKILL after timeout.
+func StopTaskIn[T Stoppable](s *Tasks[T], id string, timeout time.Duration, signal string, def syscall.Signal) error {
+	t, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	sig, err := ParseSignal(signal, def)
+	if err != nil {
+		return err
+	}
+	return t.Stop(sig, timeout)
+}
+
+// ExecCollected is Driver.ExecTask for a driver that streams: stream runs
+// the command with the output collected, bounded by timeout.
+func ExecCollected(timeout time.Duration, cmd []string, stream func(context.Context, *ExecOptions) (*ExitResult, error)) (*ExecResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	res, err := stream(ctx, &ExecOptions{Command: cmd, Stdout: &stdout, Stderr: &stderr})
+	if err != nil {
+		return nil, err
+	}
+	return &ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitResult: res}, nil
 }

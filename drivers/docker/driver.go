@@ -126,25 +126,13 @@ func (d *Driver) get(id string) (*task, error) { return d.tasks.Get(id) }
 
 // WaitTask returns a channel that receives the task's exit.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.ExitResult, error) {
-	t, err := d.get(taskID)
-	if err != nil {
-		return nil, err
-	}
-	return drivers.WaitChannel(ctx, t.exit.Done(), t.exit.Result), nil
+	return drivers.WaitTaskIn(ctx, &d.tasks, taskID)
 }
 
 // StopTask sends the signal (SIGTERM by default) to the container and
 // SIGKILL if it still runs after timeout. It returns at once.
 func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	t, err := d.get(taskID)
-	if err != nil {
-		return err
-	}
-	sig, err := drivers.ParseSignal(signal, defaultKillSignal)
-	if err != nil {
-		return err
-	}
-	return t.stop(sig, timeout)
+	return drivers.StopTaskIn(&d.tasks, taskID, timeout, signal, defaultKillSignal)
 }
 
 // DestroyTask removes the container (killing it first with force), after

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,14 +19,9 @@ const execPoll = 50 * time.Millisecond
 // ExecTask runs cmd inside the task's container and returns its output and
 // exit code (script checks, non-interactive `alloc exec`).
 func (d *Driver) ExecTask(taskID string, cmd []string, timeout time.Duration) (*drivers.ExecResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	res, err := d.ExecTaskStreaming(ctx, taskID, &drivers.ExecOptions{Command: cmd, Stdout: &stdout, Stderr: &stderr})
-	if err != nil {
-		return nil, err
-	}
-	return &drivers.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitResult: res}, nil
+	return drivers.ExecCollected(timeout, cmd, func(ctx context.Context, o *drivers.ExecOptions) (*drivers.ExitResult, error) {
+		return d.ExecTaskStreaming(ctx, taskID, o)
+	})
 }
 
 // ExecTaskStreaming runs an interactive command inside the task's container

@@ -171,7 +171,11 @@ func (t *task) isStopping() bool {
 
 // stop sends sig and, from a goroutine, SIGKILL if the container still runs
 // after timeout.
-func (t *task) stop(sig syscall.Signal, timeout time.Duration) error {
+// ExitState implements drivers.Stoppable.
+func (t *task) ExitState() *drivers.Exit { return t.exit }
+
+// Stop implements drivers.Stoppable.
+func (t *task) Stop(sig syscall.Signal, timeout time.Duration) error {
 	if t.exit.Exited() {
 		return nil
 	}
@@ -207,7 +211,7 @@ func (t *task) signal(sig syscall.Signal) error {
 }
 
 func (t *task) kill() error {
-	if err := t.stop(syscall.SIGKILL, 0); err != nil {
+	if err := t.Stop(syscall.SIGKILL, 0); err != nil {
 		return err
 	}
 	select {

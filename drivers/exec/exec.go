@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -13,14 +12,9 @@ import (
 // ExecTask runs cmd inside the task (its namespaces, root and cgroup, as its
 // user) and returns its output: script checks and one-off `alloc exec`.
 func (d *Driver) ExecTask(taskID string, cmd []string, timeout time.Duration) (*drivers.ExecResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	res, err := d.ExecTaskStreaming(ctx, taskID, &drivers.ExecOptions{Command: cmd, Stdout: &stdout, Stderr: &stderr})
-	if err != nil {
-		return nil, err
-	}
-	return &drivers.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitResult: res}, nil
+	return drivers.ExecCollected(timeout, cmd, func(ctx context.Context, o *drivers.ExecOptions) (*drivers.ExitResult, error) {
+		return d.ExecTaskStreaming(ctx, taskID, o)
+	})
 }
 
 // ExecTaskStreaming runs an interactive command inside the task.

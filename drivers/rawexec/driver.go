@@ -168,24 +168,12 @@ func (d *Driver) get(id string) (*task, error) { return d.tasks.Get(id) }
 
 // WaitTask returns a channel that receives the task's exit.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.ExitResult, error) {
-	t, err := d.get(taskID)
-	if err != nil {
-		return nil, err
-	}
-	return drivers.WaitChannel(ctx, t.exit.Done(), t.exit.Result), nil
+	return drivers.WaitTaskIn(ctx, &d.tasks, taskID)
 }
 
 // StopTask asks the executor to signal the task and escalate to SIGKILL.
 func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	t, err := d.get(taskID)
-	if err != nil {
-		return err
-	}
-	sig, err := drivers.ParseSignal(signal, defaultKillSignal)
-	if err != nil {
-		return err
-	}
-	return t.stop(sig, timeout)
+	return drivers.StopTaskIn(&d.tasks, taskID, timeout, signal, defaultKillSignal)
 }
 
 // DestroyTask forgets the task, killing it first when force is set.

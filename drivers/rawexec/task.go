@@ -68,7 +68,11 @@ func statusErr(st *executor.ExitStatus) error {
 	return errors.New(st.Err)
 }
 
-func (t *task) stop(sig syscall.Signal, timeout time.Duration) error {
+// ExitState implements drivers.Stoppable.
+func (t *task) ExitState() *drivers.Exit { return t.exit }
+
+// Stop implements drivers.Stoppable.
+func (t *task) Stop(sig syscall.Signal, timeout time.Duration) error {
 	return t.exec.StopTask(t.cfg.ID, t.exit, sig, timeout)
 }
 
