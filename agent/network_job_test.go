@@ -155,11 +155,15 @@ func stopAndCheckClean(t *testing.T, a *Agent, c *api.Client, jobID string, allo
 	if _, _, err := c.Jobs().Deregister(jobID, true, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Before the job ran, nothing on the host named its allocations; once
+	// it stopped, nothing may: no namespace, veth, iptables rule or lease.
+	var markers []string
+	for _, al := range allocs {
+		markers = append(markers, al.ID, netns.HostVethName(a.cfg.Client.BridgeVethPrefix, al.ID))
+	}
 	testutil.WaitFor(t, 60*time.Second, func() error {
-		for _, al := range allocs {
-			if netns.IsNamespace(netns.NamedPath(al.ID)) {
-				return fmt.Errorf("namespace of %s still there", al.ID[:8])
-			}
+		if h := nstest.Snapshot(t, markers...); len(h.Namespaces)+len(h.Links)+len(h.Rules) > 0 {
+			return fmt.Errorf("left on the host: %+v", h)
 		}
 		leases, err := a.Client().NetworkLeases()
 		if err != nil || len(leases) != 0 {
@@ -167,13 +171,6 @@ func stopAndCheckClean(t *testing.T, a *Agent, c *api.Client, jobID string, allo
 		}
 		return nil
 	})
-	// Before the job ran, nothing on the host named its allocations; after
-	// it stopped, nothing may: no namespace, veth or iptables rule.
-	var markers []string
-	for _, al := range allocs {
-		markers = append(markers, al.ID, netns.HostVethName(a.cfg.Client.BridgeVethPrefix, al.ID))
-	}
-	nstest.AssertSame(t, nstest.Host{}, nstest.Snapshot(t, markers...))
 }
 
 // TestBridgeJobTwoGroups is the acceptance check: each group is

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -86,7 +87,14 @@ func flushNAT(t *testing.T, names nstest.Names) {
 // harder case: they are in a namespace nobody can reach any more.
 func wipeNetwork(t *testing.T, names nstest.Names, allocID string) {
 	t.Helper()
-	nstest.Cmd(t, "ip", "netns", "del", allocID)
+	path := netns.NamedPath(allocID)
+	before := netns.Identity(path)
+	// A running client's repair may make the namespace again between ip's
+	// unmount and its unlink, which then fails (busy): the namespace was
+	// still replaced, which is what this simulates.
+	if out, err := exec.Command("ip", "netns", "del", allocID).CombinedOutput(); err != nil && netns.Identity(path) == before {
+		t.Fatalf("ip netns del %s: %v: %s", allocID, err, out)
+	}
 	nstest.Cmd(t, "ip", "link", "del", netns.HostVethName(names.VethPrefix, allocID))
 	nstest.Cmd(t, "ip", "link", "del", names.Bridge)
 	flushNAT(t, names)
