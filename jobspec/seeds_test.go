@@ -53,3 +53,28 @@ func TestSeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestExamples parses and validates the job files the README's tutorial
+// runs (examples/).
+func TestExamples(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "examples", "*.nomad"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example job files: %v", err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := Parse(filepath.Base(path), src, ParseOptions{})
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			job.Canonicalize()
+			if err := job.Validate(); err != nil {
+				t.Fatalf("validate:\n%v", err)
+			}
+		})
+	}
+}
