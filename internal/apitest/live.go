@@ -37,6 +37,9 @@ func StartLiveAgent(t testing.TB, mod func(*agent.Config)) *LiveAgent {
 	cfg.NodeName = "node-" + structs.GenerateUUID()[:8]
 	cfg.Server.NumSchedulers = 1
 	cfg.Client.Executor = executortest.Binary()
+	// No bridge: these agents do not need one, and the host would keep the
+	// default bridge and chains (networking tests name their own).
+	cfg.Client.DisableBridge = true
 	if mod != nil {
 		mod(cfg)
 	}
