@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"syscall"
 	"time"
@@ -11,10 +10,6 @@ import (
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/internal/cgroups"
 )
-
-// waitRetryDelay spaces attempts to reach an executor that is alive but not
-// answering.
-const waitRetryDelay = time.Second
 
 // taskState is the driver state persisted in the task handle: enough for a
 // later client to find the executor and the task's cgroup.
@@ -42,40 +37,8 @@ func newTask(parent context.Context, cfg *drivers.TaskConfig, st taskState, cg c
 		cfg: cfg, exec: st.Executor, cgroup: cg, cancel: cancel, exit: drivers.NewExit(),
 		logger: logger.With("task_id", cfg.ID),
 	}
-	go t.wait(ctx)
+	go t.exec.WaitExit(ctx, t.exit, t.logger, t.removeCgroup)
 	return t
-}
-
-// wait blocks on the executor until the task exits. It gives up only when the
-// driver shuts down or the executor is lost.
-func (t *task) wait(ctx context.Context) {
-	for {
-		st, err := t.exec.Wait(ctx)
-		switch {
-		case err == nil:
-			t.exit.Finish(&drivers.ExitResult{ExitCode: st.ExitCode, Signal: st.Signal, OOMKilled: st.OOMKilled, Err: statusErr(st)}, st.ExitedAt)
-			return
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, executor.ErrExecutorLost):
-			t.removeCgroup()
-			t.exit.Finish(&drivers.ExitResult{ExitCode: -1, Err: err}, time.Now())
-			return
-		}
-		t.logger.Warn("waiting on executor", "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(waitRetryDelay):
-		}
-	}
-}
-
-func statusErr(st *executor.ExitStatus) error {
-	if st.Err == "" {
-		return nil
-	}
-	return errors.New(st.Err)
 }
 
 // ExitState implements drivers.Stoppable.

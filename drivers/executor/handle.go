@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"syscall"
 	"time"
@@ -174,5 +175,42 @@ func (h *Handle) KillTask(id string, exit *drivers.Exit) error {
 		return nil
 	case <-time.After(KillWait):
 		return fmt.Errorf("task %s still running %v after SIGKILL", id, KillWait)
+	}
+}
+
+// waitRetryDelay spaces the attempts of WaitExit after an error that does
+// not end the task (a broken connection to a live executor).
+const waitRetryDelay = time.Second
+
+// WaitExit blocks on the executor until the task exits and records the exit
+// in exit. It returns early, recording nothing, when ctx ends (the driver
+// shuts down: the task lives on for the next client). When the executor is
+// lost, onLost runs (it may be nil) before the loss is recorded as the exit.
+func (h *Handle) WaitExit(ctx context.Context, exit *drivers.Exit, logger *slog.Logger, onLost func()) {
+	for {
+		st, err := h.Wait(ctx)
+		switch {
+		case err == nil:
+			var stErr error
+			if st.Err != "" {
+				stErr = errors.New(st.Err)
+			}
+			exit.Finish(&drivers.ExitResult{ExitCode: st.ExitCode, Signal: st.Signal, OOMKilled: st.OOMKilled, Err: stErr}, st.ExitedAt)
+			return
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, ErrExecutorLost):
+			if onLost != nil {
+				onLost()
+			}
+			exit.Finish(&drivers.ExitResult{ExitCode: -1, Err: err}, time.Now())
+			return
+		}
+		logger.Warn("waiting on executor", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(waitRetryDelay):
+		}
 	}
 }

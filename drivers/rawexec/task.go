@@ -2,7 +2,6 @@ package rawexec
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"syscall"
 	"time"
@@ -10,10 +9,6 @@ import (
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor"
 )
-
-// waitRetryDelay spaces attempts to reach an executor that is alive but not
-// answering.
-const waitRetryDelay = time.Second
 
 // task is one started task as the driver tracks it. A single waiter goroutine
 // holds the executor's wait call; WaitTask callers share its result.
@@ -33,39 +28,8 @@ func newTask(parent context.Context, cfg *drivers.TaskConfig, eh *executor.Handl
 		cfg: cfg, exec: eh, cancel: cancel, exit: drivers.NewExit(),
 		logger: logger.With("task_id", cfg.ID),
 	}
-	go t.wait(ctx)
+	go t.exec.WaitExit(ctx, t.exit, t.logger, nil)
 	return t
-}
-
-// wait blocks on the executor until the task exits. It gives up only when the
-// driver shuts down or the executor is lost.
-func (t *task) wait(ctx context.Context) {
-	for {
-		st, err := t.exec.Wait(ctx)
-		switch {
-		case err == nil:
-			t.exit.Finish(&drivers.ExitResult{ExitCode: st.ExitCode, Signal: st.Signal, OOMKilled: st.OOMKilled, Err: statusErr(st)}, st.ExitedAt)
-			return
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, executor.ErrExecutorLost):
-			t.exit.Finish(&drivers.ExitResult{ExitCode: -1, Err: err}, time.Now())
-			return
-		}
-		t.logger.Warn("waiting on executor", "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(waitRetryDelay):
-		}
-	}
-}
-
-func statusErr(st *executor.ExitStatus) error {
-	if st.Err == "" {
-		return nil
-	}
-	return errors.New(st.Err)
 }
 
 // ExitState implements drivers.Stoppable.
