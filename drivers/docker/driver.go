@@ -15,7 +15,6 @@ import (
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/collector"
-	"github.com/roam-sh/roam/drivers/exec"
 	"github.com/roam-sh/roam/drivers/executor"
 )
 
@@ -195,7 +194,7 @@ func (d *Driver) SignalTask(taskID string, sig string) error {
 
 // cpuMHz is one core's frequency, for CPU ticks in stats. Read once.
 func (d *Driver) cpuMHz() float64 {
-	d.mhzOnce.Do(func() { d.mhz = exec.ReadCPUMHz() })
+	d.mhzOnce.Do(func() { d.mhz = drivers.CPUMHz() })
 	return d.mhz
 }
 

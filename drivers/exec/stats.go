@@ -1,12 +1,8 @@
 package exec
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,9 +13,6 @@ import (
 // firstSampleWindow is how long the first stats call of a task measures CPU
 // over, when there is no earlier sample to compare with.
 const firstSampleWindow = 100 * time.Millisecond
-
-// defaultCPUMHz is assumed when the CPU does not report its frequency.
-const defaultCPUMHz = 1000
 
 // cpuSample is one reading of a cgroup's cumulative CPU time.
 type cpuSample struct {
@@ -110,28 +103,6 @@ func usageBetween(prev, cur *cpuSample, mhz float64) *drivers.TaskResourceUsage 
 // cpuMHz is one core's frequency, for turning a CPU percentage into MHz
 // (what Nomad calls ticks). Read once.
 func (d *Driver) cpuMHz() float64 {
-	d.mhzOnce.Do(func() { d.mhz = readCPUMHz() })
+	d.mhzOnce.Do(func() { d.mhz = drivers.CPUMHz() })
 	return d.mhz
 }
-
-func readCPUMHz() float64 {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return defaultCPUMHz
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == "cpu MHz" {
-			if mhz, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && mhz > 0 {
-				return mhz
-			}
-		}
-	}
-	return defaultCPUMHz
-}
-
-// ReadCPUMHz is one core's frequency from /proc/cpuinfo (1000 when it does
-// not say), for drivers that turn CPU percentages into MHz.
-func ReadCPUMHz() float64 { return readCPUMHz() }

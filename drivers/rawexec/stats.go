@@ -1,7 +1,6 @@
 package rawexec
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -150,30 +149,9 @@ func readStat(pid int) (procStat, bool) {
 	return st, err1 == nil && err2 == nil && err3 == nil && err4 == nil
 }
 
-// defaultCPUMHz is assumed when the CPU does not report its frequency.
-const defaultCPUMHz = 1000
-
 // cpuMHz is one core's frequency, for turning a CPU percentage into MHz
 // (what Nomad calls ticks). Read once.
 func (d *Driver) cpuMHz() float64 {
-	d.mhzOnce.Do(func() { d.mhz = readCPUMHz() })
+	d.mhzOnce.Do(func() { d.mhz = drivers.CPUMHz() })
 	return d.mhz
-}
-
-func readCPUMHz() float64 {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return defaultCPUMHz
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == "cpu MHz" {
-			if mhz, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && mhz > 0 {
-				return mhz
-			}
-		}
-	}
-	return defaultCPUMHz
 }
