@@ -17,35 +17,20 @@ func (a *app) allocRestartCommand() *cobra.Command {
 		Short:             "Restart a task, or all running tasks, of an allocation in place",
 		Args:              cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
 			w := cmd.OutOrStdout()
-			al, err := allocArg(c, w, args[0], false)
-			if err != nil {
-				return err
-			}
-			name, err := taskArg(task, args, 1)
-			if err != nil {
-				return err
-			}
-			if name != "" && allTasks {
-				return fmt.Errorf("-all-tasks restarts every task; do not name one")
-			}
-			if name != "" {
-				if name, err = pickTask(al, name); err != nil {
-					return err
+			if len(args) > 1 || task != "" {
+				if allTasks {
+					return fmt.Errorf("-all-tasks restarts every task; do not name one")
 				}
 			}
-			if err := c.Allocations().Restart(al.ID, name, allTasks, nil); err != nil {
-				return fmt.Errorf("restart allocation %q: %w", shortID(al.ID, false), err)
+			t, err := a.resolveAllocTarget(w, args, task)
+			if err != nil {
+				return err
 			}
-			what := "all running tasks"
-			if name != "" {
-				what = fmt.Sprintf("task %q", name)
+			if err := t.client.Allocations().Restart(t.alloc.ID, t.task, allTasks, nil); err != nil {
+				return fmt.Errorf("restart allocation %q: %w", shortID(t.alloc.ID, false), err)
 			}
-			fmt.Fprintf(w, "Restarted %s of allocation %q\n", what, shortID(al.ID, false))
+			fmt.Fprintf(w, "Restarted %s of allocation %q\n", t.what(), shortID(t.alloc.ID, false))
 			return nil
 		},
 	}

@@ -16,32 +16,15 @@ func (a *app) allocSignalCommand() *cobra.Command {
 		Short:             "Send a signal to a task (all running tasks if none is named)",
 		Args:              cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
 			w := cmd.OutOrStdout()
-			al, err := allocArg(c, w, args[0], false)
+			t, err := a.resolveAllocTarget(w, args, task)
 			if err != nil {
 				return err
 			}
-			name, err := taskArg(task, args, 1)
-			if err != nil {
-				return err
+			if err := t.client.Allocations().Signal(t.alloc.ID, t.task, sig, nil); err != nil {
+				return fmt.Errorf("signal allocation %q: %w", shortID(t.alloc.ID, false), err)
 			}
-			if name != "" {
-				if name, err = pickTask(al, name); err != nil {
-					return err
-				}
-			}
-			if err := c.Allocations().Signal(al.ID, name, sig, nil); err != nil {
-				return fmt.Errorf("signal allocation %q: %w", shortID(al.ID, false), err)
-			}
-			what := "all running tasks"
-			if name != "" {
-				what = fmt.Sprintf("task %q", name)
-			}
-			fmt.Fprintf(w, "Sent %s to %s of allocation %q\n", sig, what, shortID(al.ID, false))
+			fmt.Fprintf(w, "Sent %s to %s of allocation %q\n", sig, t.what(), shortID(t.alloc.ID, false))
 			return nil
 		},
 	}

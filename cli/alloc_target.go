@@ -115,3 +115,43 @@ func humanBytes(n uint64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// allocTarget is an allocation and, optionally, one of its tasks, named on
+// the command line as `<alloc> [task]` or with -task.
+type allocTarget struct {
+	client *api.Client
+	alloc  *api.Allocation
+	// task is "" when none was named: every running task.
+	task string
+}
+
+// resolveAllocTarget resolves `<alloc> [task]` (task also from -task),
+// checking that a named task is one of the allocation's.
+func (a *app) resolveAllocTarget(w io.Writer, args []string, taskFlag string) (*allocTarget, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	al, err := allocArg(c, w, args[0], false)
+	if err != nil {
+		return nil, err
+	}
+	name, err := taskArg(taskFlag, args, 1)
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		if name, err = pickTask(al, name); err != nil {
+			return nil, err
+		}
+	}
+	return &allocTarget{client: c, alloc: al, task: name}, nil
+}
+
+// what names the target's tasks in a message.
+func (t *allocTarget) what() string {
+	if t.task == "" {
+		return "all running tasks"
+	}
+	return fmt.Sprintf("task %q", t.task)
+}
