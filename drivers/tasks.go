@@ -162,3 +162,18 @@ func ExecCollected(timeout time.Duration, cmd []string, stream func(context.Cont
 	}
 	return &ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitResult: res}, nil
 }
+
+// EnsureDead is the first step of Driver.DestroyTask: a task that exited
+// needs nothing; a running one is refused unless force, then killed.
+func EnsureDead(id string, exit *Exit, force bool, kill func() error) error {
+	if exit.Exited() {
+		return nil
+	}
+	if !force {
+		return fmt.Errorf("destroy task %s: %w", id, ErrTaskRunning)
+	}
+	if err := kill(); err != nil {
+		return fmt.Errorf("destroy task %s: %w", id, err)
+	}
+	return nil
+}

@@ -141,13 +141,15 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 	if err != nil {
 		return err
 	}
-	if !t.exit.Exited() {
-		if !force {
-			return fmt.Errorf("destroy task %s: %w", taskID, drivers.ErrTaskRunning)
-		}
+	// A container already gone is as dead as it gets.
+	kill := func() error {
 		if err := t.kill(); err != nil && !cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("destroy task %s: %w", taskID, err)
+			return err
 		}
+		return nil
+	}
+	if err := drivers.EnsureDead(taskID, t.exit, force, kill); err != nil {
+		return err
 	}
 	d.tasks.Delete(taskID)
 	t.close()

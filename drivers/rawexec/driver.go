@@ -182,13 +182,8 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 	if err != nil {
 		return err
 	}
-	if !t.exit.Exited() {
-		if !force {
-			return fmt.Errorf("destroy task %s: %w", taskID, drivers.ErrTaskRunning)
-		}
-		if err := t.kill(); err != nil {
-			return fmt.Errorf("destroy task %s: %w", taskID, err)
-		}
+	if err := drivers.EnsureDead(taskID, t.exit, force, t.kill); err != nil {
+		return err
 	}
 	d.tasks.Delete(taskID)
 	t.close()
