@@ -138,12 +138,9 @@ func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *stru
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
-	cur, err := j.srv.state.JobByID(nil, ns, args.JobID)
+	cur, err := j.existingJob(ns, args.JobID)
 	if err != nil {
 		return err
-	}
-	if cur == nil {
-		return notFound("job", args.JobID)
 	}
 	var eval *structs.Evaluation
 	if !cur.IsPeriodic() && !cur.IsParameterized() {

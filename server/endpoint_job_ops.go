@@ -40,12 +40,9 @@ func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobR
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
-	cur, err := j.srv.state.JobByID(nil, ns, args.JobID)
+	cur, err := j.existingJob(ns, args.JobID)
 	if err != nil {
 		return err
-	}
-	if cur == nil {
-		return notFound("job", args.JobID)
 	}
 	if args.JobVersion == cur.Version {
 		return badRequest("can't revert job %q to its current version %d", cur.ID, cur.Version)
@@ -93,12 +90,9 @@ func (j *jobEndpoint) Evaluate(args *structs.JobEvaluateRequest, reply *structs.
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
-	cur, err := j.srv.state.JobByID(nil, ns, args.JobID)
+	cur, err := j.existingJob(ns, args.JobID)
 	if err != nil {
 		return err
-	}
-	if cur == nil {
-		return notFound("job", args.JobID)
 	}
 	if cur.IsPeriodic() || cur.IsParameterized() {
 		return badRequest("can't evaluate periodic or parameterized job %q", cur.ID)
@@ -141,4 +135,16 @@ func (s *Server) applyEvalWithTransitions(eval *structs.Evaluation, transitions 
 	}
 	_, index, err := s.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: evals})
 	return index, err
+}
+
+// existingJob is the job a write names, or a not-found error for it.
+func (j *jobEndpoint) existingJob(ns, id string) (*structs.Job, error) {
+	cur, err := j.srv.state.JobByID(nil, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return nil, notFound("job", id)
+	}
+	return cur, nil
 }
