@@ -137,6 +137,8 @@ func TestBrokerNackTimeout(t *testing.T) {
 		e := brokerEval("web", 50, 1)
 		b.Enqueue(e)
 		_, token := dequeue(t, b, time.Second)
+		// Inside the synctest bubble these sleeps move the fake clock (and
+		// return once every goroutine is blocked); no real time passes.
 		time.Sleep(3 * time.Second)
 		if err := b.OutstandingReset(e.ID, token); err != nil {
 			t.Fatal(err)
