@@ -1,9 +1,12 @@
 // Package roam_test holds repository-wide tests: the layering rules of the
-// house style and the documentation every package must carry.
+// house style, kept as data in layers.json, and the documentation every
+// package must carry.
 package roam_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,13 +14,8 @@ import (
 
 const module = "github.com/roam-sh/roam"
 
-type goPackage struct {
-	ImportPath string
-	Doc        string
-	Imports    []string
-	Name       string
-}
-
+// listPackages is `go list -json ./...`: every package of the module with its
+// direct imports, its dependencies at any depth and its tests' imports.
 func listPackages(t *testing.T) []goPackage {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-json", "./...").Output()
@@ -26,84 +24,27 @@ func listPackages(t *testing.T) []goPackage {
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	var pkgs []goPackage
-	for dec.More() {
+	for {
 		var p goPackage
-		if err := dec.Decode(&p); err != nil {
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			return pkgs
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		pkgs = append(pkgs, p)
 	}
-	return pkgs
 }
 
-// ours returns the module-relative imports of p ("scheduler", "internal/wire").
-func ours(p goPackage) []string {
-	var out []string
-	for _, imp := range p.Imports {
-		if imp == module {
-			out = append(out, ".")
-		} else if rel, ok := strings.CutPrefix(imp, module+"/"); ok {
-			out = append(out, rel)
-		}
-	}
-	return out
-}
-
-func rel(p goPackage) string {
-	r, _ := strings.CutPrefix(p.ImportPath, module+"/")
-	return r
-}
-
-// layerRules says which of our packages a package may not import, and why.
-var layerRules = []struct {
-	pkg       string // package, or prefix ending in "/"
-	forbidden []string
-	allowOnly []string
-	why       string
-}{
-	{pkg: "structs", allowOnly: []string{}, why: "domain types depend on nothing of ours"},
-	{pkg: "scheduler", allowOnly: []string{"structs"}, why: "the scheduler is pure: it sees state through an interface and plans through another"},
-	{pkg: "state", allowOnly: []string{"structs", "internal/wire"}, why: "the state store knows only the domain types"},
-	{pkg: "cli", allowOnly: []string{"api", "jobspec", "structs", "internal/version"}, why: "the CLI talks to agents only through the HTTP API (jobspec to parse files locally)"},
-	{pkg: "api", allowOnly: []string{"structs"}, why: "the API client is importable on its own"},
-	{pkg: "jobspec", allowOnly: []string{"structs"}, why: "the parser turns files into structs and nothing else"},
-	{pkg: "client/", forbidden: []string{"server", "scheduler", "state", "httpapi", "agent"}, why: "clients reach servers only over RPC"},
-	{pkg: "drivers/", forbidden: []string{"server", "scheduler", "state", "httpapi", "agent", "client"}, why: "drivers are plugins below the client"},
-	{pkg: "server", forbidden: []string{"client", "drivers", "httpapi", "agent", "cli"}, why: "servers never run tasks"},
-}
-
+// TestLayering holds the module's package graph to layers.json.
+// TestLayeringCatches (layers_cases_test.go) shows each kind of rule failing.
 func TestLayering(t *testing.T) {
-	for _, p := range listPackages(t) {
-		name := rel(p)
-		for _, rule := range layerRules {
-			match := name == rule.pkg || (strings.HasSuffix(rule.pkg, "/") && (strings.HasPrefix(name, rule.pkg) || name == strings.TrimSuffix(rule.pkg, "/")))
-			if !match {
-				continue
-			}
-			for _, imp := range ours(p) {
-				if bad(imp, rule.forbidden, rule.allowOnly) {
-					t.Errorf("%s imports %s: %s", name, imp, rule.why)
-				}
-			}
-		}
+	l, err := readLayers("layers.json")
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func bad(imp string, forbidden, allowOnly []string) bool {
-	for _, f := range forbidden {
-		if imp == f || strings.HasPrefix(imp, f+"/") {
-			return true
-		}
+	for _, v := range checkLayers(l, module, listPackages(t)) {
+		t.Error(v)
 	}
-	if allowOnly == nil {
-		return false
-	}
-	for _, a := range allowOnly {
-		if imp == a {
-			return false
-		}
-	}
-	return true
 }
 
 func TestEveryPackageHasADocComment(t *testing.T) {
