@@ -23,9 +23,9 @@ import (
 	"github.com/roam-sh/roam/testutil"
 )
 
-// seedJobs is where the seed documents' job files are (shared/ beside the
-// repository).
-const seedJobs = "../../shared/seeds/jobs"
+// seedJobs holds the repository's copies of the seed documents' job files
+// (kept identical to ../shared/seeds/jobs by the root's TestSeedJobsMatchShared).
+const seedJobs = "../examples/seeds"
 
 // seedImages are the images `make images` builds, by the name of their
 // directory under images/.

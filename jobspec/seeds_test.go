@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// seedDir holds the job files from the seed documents; in CI the shared
-// folder sits beside the repository.
-const seedDir = "../../shared/seeds/jobs"
+// seedDir holds the repository's copies of the seed documents' job files
+// (kept identical to ../shared/seeds/jobs by the root's TestSeedJobsMatchShared).
+const seedDir = "../examples/seeds"
 
 // TestSeeds parses, canonicalizes and validates every seed job file and
 // compares the canonical job with testdata/seeds/<name>.json.
