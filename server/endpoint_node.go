@@ -32,6 +32,9 @@ func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 	if cur != nil && cur.SecretID != node.SecretID {
 		return permissionDenied("node secret ID does not match")
 	}
+	// Stamped here, not in the FSM: every server applies the entry and must
+	// store the same time. The store keeps it only if the status changes.
+	node.StatusUpdatedAt = time.Now().Unix()
 	req := &structs.NodeRegisterRequest{Node: node}
 	if becomesReady(cur, node.Status) {
 		if req.Evals, err = n.srv.nodeEvals(node, true); err != nil {

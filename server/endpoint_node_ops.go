@@ -20,11 +20,12 @@ func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 	}
 	updates := make([]*structs.Allocation, 0, len(args.Alloc))
 	jobs := map[structs.NamespacedID]*structs.Evaluation{}
+	now := time.Now().UnixNano()
 	for _, u := range args.Alloc {
 		if u == nil || u.ID == "" {
 			return badRequest("allocation update without ID")
 		}
-		updates = append(updates, clientFields(u))
+		updates = append(updates, clientFields(u, now))
 		if err := n.srv.evalForClientUpdate(u, jobs); err != nil {
 			return err
 		}
@@ -38,13 +39,19 @@ func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 	return nil
 }
 
-// clientFields keeps only what a client may report about an allocation.
-func clientFields(u *structs.Allocation) *structs.Allocation {
-	return &structs.Allocation{
+// clientFields keeps only what a client may report about an allocation. An
+// update without a time gets the server's now: the FSM never reads the clock,
+// every server must store the same ModifyTime.
+func clientFields(u *structs.Allocation, now int64) *structs.Allocation {
+	c := &structs.Allocation{
 		ID: u.ID, NodeID: u.NodeID, ClientStatus: u.ClientStatus, ClientDescription: u.ClientDescription,
 		TaskStates: u.TaskStates, NetworkStatus: u.NetworkStatus, DeploymentStatus: u.DeploymentStatus,
 		ModifyTime: u.ModifyTime,
 	}
+	if c.ModifyTime == 0 {
+		c.ModifyTime = now
+	}
+	return c
 }
 
 // evalForClientUpdate adds an evaluation for the update's job when the

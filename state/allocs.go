@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -29,7 +28,7 @@ func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResul
 		for _, a := range req.AllocsUpdated {
 			a = a.CopySkipJob()
 			a.Job = job
-			ch, err := upsertAllocTxn(txn, index, a)
+			ch, err := upsertAllocTxn(txn, index, a, req.UpdatedAt)
 			if err != nil {
 				return err
 			}
@@ -77,7 +76,7 @@ func stopAllocTxn(txn *memdb.Txn, index uint64, stop *structs.Allocation, now in
 		a.NextAllocation = stop.NextAllocation
 	}
 	a.ModifyIndex, a.AllocModifyIndex = index, index
-	a.ModifyTime = nowOr(now)
+	a.ModifyTime = stamped(now, old.ModifyTime)
 	if err := txn.Insert(tableAllocs, a); err != nil {
 		return allocChange{}, fmt.Errorf("insert alloc: %w", err)
 	}
@@ -86,8 +85,8 @@ func stopAllocTxn(txn *memdb.Txn, index uint64, stop *structs.Allocation, now in
 
 // upsertAllocTxn inserts a new allocation or applies a scheduler update to an
 // existing one. What the client reported is kept: the scheduler's copy of those
-// fields may be stale.
-func upsertAllocTxn(txn *memdb.Txn, index uint64, a *structs.Allocation) (allocChange, error) {
+// fields may be stale. now is the plan applier's time, carried in the entry.
+func upsertAllocTxn(txn *memdb.Txn, index uint64, a *structs.Allocation, now int64) (allocChange, error) {
 	raw, err := txn.First(tableAllocs, "id", a.ID)
 	if err != nil {
 		return allocChange{}, fmt.Errorf("alloc lookup: %w", err)
@@ -96,7 +95,7 @@ func upsertAllocTxn(txn *memdb.Txn, index uint64, a *structs.Allocation) (allocC
 	if raw == nil {
 		a.CreateIndex = index
 		if a.CreateTime == 0 {
-			a.CreateTime = time.Now().UnixNano()
+			a.CreateTime = now
 		}
 		if a.ClientStatus == "" {
 			a.ClientStatus = structs.AllocClientStatusPending
@@ -114,7 +113,7 @@ func upsertAllocTxn(txn *memdb.Txn, index uint64, a *structs.Allocation) (allocC
 		a.JobVersion = a.Job.Version
 	}
 	a.ModifyIndex, a.AllocModifyIndex = index, index
-	a.ModifyTime = time.Now().UnixNano()
+	a.ModifyTime = stamped(now, a.ModifyTime)
 	if err := txn.Insert(tableAllocs, a); err != nil {
 		return allocChange{}, fmt.Errorf("insert alloc: %w", err)
 	}
@@ -184,7 +183,7 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, updates []*structs.All
 				a.DeploymentStatus = u.DeploymentStatus
 			}
 			a.ModifyIndex = index
-			a.ModifyTime = nowOr(u.ModifyTime)
+			a.ModifyTime = stamped(u.ModifyTime, old.ModifyTime)
 			if err := txn.Insert(tableAllocs, a); err != nil {
 				return fmt.Errorf("insert alloc: %w", err)
 			}
@@ -268,11 +267,15 @@ func finishAllocChanges(txn *memdb.Txn, index uint64, changes []allocChange) err
 	return setIndex(txn, index, tableAllocs)
 }
 
-func nowOr(t int64) int64 {
+// stamped returns the time an entry carries, or keep when it carries none
+// (an entry written by a tool or a test). The store never reads the clock:
+// times are stamped by whoever builds the entry, so that every server applying
+// it stores the same value (see the package doc).
+func stamped(t, keep int64) int64 {
 	if t != 0 {
 		return t
 	}
-	return time.Now().UnixNano()
+	return keep
 }
 
 // AllocByID returns an allocation, or nil.

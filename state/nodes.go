@@ -14,6 +14,9 @@ const maxNodeEvents = 10
 
 // UpsertNode registers a node or refreshes its fingerprint. Scheduling
 // eligibility and drain state belong to the servers and survive re-registration.
+// node.StatusUpdatedAt is the registering server's time (Node.Register stamps
+// it); it is kept only when the status changes, and dates the registration
+// event of a new node.
 func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
 	return s.write(func(txn *memdb.Txn) error {
 		n := node.Copy()
@@ -28,13 +31,12 @@ func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
 			n.SchedulingEligibility = old.SchedulingEligibility
 			n.LastDrain = old.LastDrain
 			n.Events = old.Events
-			if old.Status != n.Status {
-				n.StatusUpdatedAt = time.Now().Unix()
+			if old.Status == n.Status {
+				n.StatusUpdatedAt = old.StatusUpdatedAt
 			}
 		} else {
 			n.CreateIndex = index
-			n.StatusUpdatedAt = time.Now().Unix()
-			n.Events = []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: time.Now(), CreateIndex: index}}
+			n.Events = []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: time.Unix(n.StatusUpdatedAt, 0), CreateIndex: index}}
 			if n.SchedulingEligibility == "" {
 				n.SchedulingEligibility = structs.NodeSchedulingEligible
 			}

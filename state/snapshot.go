@@ -73,10 +73,15 @@ func recordFor(txn *memdb.Txn, table string, raw any) (*snapshotRecord, error) {
 		rec.Svc = v
 	case *structs.Allocation:
 		rec.Alloc = v
-		// The job version is persisted once in job_versions; only allocations
-		// of a version that was trimmed from history carry their own copy.
+		// The job version is persisted once in job_versions, and restore
+		// re-attaches it, so an allocation leaves its job out only when it
+		// holds that very row. One that holds another (its version was
+		// trimmed, replaced since by a stability change, or belongs to an
+		// earlier job purged and registered again under the same ID) carries
+		// its own copy: re-attaching the row would restore a state that
+		// differs from the one persisted.
 		if v.Job != nil {
-			if tracked, _ := txn.First(tableJobVersions, "id", v.Namespace, v.JobID, v.Job.Version); tracked != nil {
+			if tracked, _ := txn.First(tableJobVersions, "id", v.Namespace, v.JobID, v.Job.Version); tracked == v.Job {
 				rec.Alloc = v.CopySkipJob()
 			}
 		}
