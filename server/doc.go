@@ -22,6 +22,20 @@
 //	 Ack / Nack                                                  ▼
 //	                           Node.GetClientAllocs (blocking) ──▶ client
 //
+// The FSM is deterministic. Applying an entry never reads the clock, random
+// numbers or the environment and never generates IDs: the code that builds
+// the entry stamps them (Node.Register the node's StatusUpdatedAt,
+// Node.UpdateAlloc a client update's ModifyTime, the plan applier the
+// UpdatedAt that dates a plan's allocations, endpoints and the leader the
+// evaluations' times and IDs and the node events), and the entry carries
+// them. Why: every server applies the same log; the day a second server
+// does, or restores a snapshot and applies the rest, it must end with the
+// leader's state. TestFSMApplyIsDeterministic replays a real server's log
+// into two FSMs in lockstep, one restored from a snapshot half-way, with
+// the clock 36 hours apart, and compares every table and index after each
+// entry; TestApplyCodeReadsNoClockOrRandomness parses fsm*.go and state/
+// and fails on time.Now, rand or GenerateUUID there.
+//
 // Map of the package:
 //
 //	server.go          Server: NewServer, Shutdown, accessors, members
@@ -29,7 +43,8 @@
 //	raft.go            Raft setup (BoltDB log, file snapshots, transport on the
 //	                   RPC port), bootstrap, raftApply; raft_log.go adapts logs
 //	fsm.go             the FSM: apply dispatch, snapshot/restore, applied index;
-//	fsm_apply.go       one apply function per log entry type
+//	fsm_apply.go       one apply function per log entry type (deterministic,
+//	                   see above)
 //	rpc.go             endpoint registry, in-process RPC, TCP serving,
 //	                   forwarding to the leader, blocking queries
 //	filter.go          go-bexpr filters and pagination of lists

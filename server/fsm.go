@@ -29,7 +29,8 @@ type fsmObserver interface {
 }
 
 // fsm applies Raft log entries to the state store. An entry is one byte of
-// structs.MessageType followed by the MessagePack request.
+// structs.MessageType followed by the MessagePack request. Applying is
+// deterministic: no clock, randomness or ID generation (see the package doc).
 type fsm struct {
 	state    *state.StateStore
 	logger   *slog.Logger

@@ -266,7 +266,8 @@ func resultIsNoOp(r *structs.PlanResult) bool {
 }
 
 // planRequest builds the compact Raft entry of a plan result: allocations
-// without their job, and the job once.
+// without their job, and the job once. It is stamped with the time that
+// dates the allocations, here since the FSM reads no clock.
 func planRequest(plan *structs.Plan, result *structs.PlanResult) *structs.ApplyPlanResultsRequest {
 	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, UpdatedAt: time.Now().UnixNano()}
 	for _, nodeID := range sortedKeys(result.NodeUpdate) {

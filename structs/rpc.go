@@ -393,7 +393,10 @@ type ApplyPlanResultsRequest struct {
 	EvalID        string
 	// UpdatedEvals are written with the plan (for example a blocked eval).
 	UpdatedEvals []*Evaluation
-	UpdatedAt    int64
+	// UpdatedAt is the plan applier's time, in nanoseconds: the ModifyTime
+	// of the plan's allocations and the CreateTime of new ones that have
+	// none (the FSM reads no clock).
+	UpdatedAt int64
 	WriteRequest
 }
 
