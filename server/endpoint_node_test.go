@@ -70,3 +70,26 @@ func TestGetClientAllocsAnswersWhenTheLastAllocationIsRemoved(t *testing.T) {
 		t.Fatal("the watch did not answer when the node's allocations were removed")
 	}
 }
+
+// The endpoints stamp the times the FSM stores (it reads no clock): a
+// registering node's StatusUpdatedAt, and the ModifyTime of a client update
+// that carries none.
+func TestNodeEndpointsStampTimes(t *testing.T) {
+	s := testServer(t)
+	before := time.Now()
+	node := registerNode(t, s)
+	stored, _ := s.State().NodeByID(nil, node.ID)
+	if stored.StatusUpdatedAt < before.Unix() || stored.Events[0].Timestamp.Unix() != stored.StatusUpdatedAt {
+		t.Fatalf("registered at %d (event %v), want at least %d", stored.StatusUpdatedAt, stored.Events[0].Timestamp, before.Unix())
+	}
+	registerJob(t, s, testJob("web", 1))
+	a := waitLiveAllocs(t, s, "web", 1)[0]
+	if a.CreateTime < before.UnixNano() || a.ModifyTime < a.CreateTime {
+		t.Fatalf("placed: create %d modify %d, want at least %d", a.CreateTime, a.ModifyTime, before.UnixNano())
+	}
+	update := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusRunning}}}
+	must(t, s.RPC("Node.UpdateAlloc", update, &structs.GenericResponse{}))
+	if got, _ := s.State().AllocByID(nil, a.ID); got.ModifyTime <= a.ModifyTime {
+		t.Fatalf("client update without a time: modify %d, want after %d", got.ModifyTime, a.ModifyTime)
+	}
+}
