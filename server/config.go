@@ -43,6 +43,11 @@ type Config struct {
 	// AllocsFit checks that allocations fit a node; the plan applier uses it.
 	// Default scheduler.AllocsFit.
 	AllocsFit func(node *structs.Node, allocs []*structs.Allocation) (bool, string)
+	// JobMutators and JobValidators are the ordered admission lists every
+	// submitted job passes (Job.Register, Job.Plan, Job.Validate); nil means
+	// DefaultJobMutators and DefaultJobValidators. See admission.go.
+	JobMutators   []JobMutator
+	JobValidators []JobValidator
 
 	// MinHeartbeatTTL is the smallest TTL handed to clients; the TTL grows
 	// with the number of nodes so that the servers receive at most

@@ -50,6 +50,9 @@
 //	filter.go          go-bexpr filters and pagination of lists
 //	errors.go          error sentinels, CodedError and ErrorCode (HTTP status)
 //	endpoint_*.go      Job, Alloc, Eval, Node, Status, ServiceRegistration RPCs
+//	admission.go       job admission: the ordered mutators and validators every
+//	                   job passes in Job.Register, Job.Plan and Job.Validate;
+//	                   a new admission step is one type and one list entry
 //	leader.go          leadership: start/stop leader components, restore from
 //	                   state, the FSM observer, failed/duplicate eval reapers
 //	eval_broker.go     EvalBroker: ready queues, one eval per job, ack/nack

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -22,7 +23,7 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	if done, err := j.srv.forward("Job.Register", false, args, reply); done {
 		return err
 	}
-	job, warnings, err := prepareJob(args.Job, args.Namespace)
+	job, warnings, err := j.srv.admitJob(args.Job, args.Namespace)
 	if err != nil {
 		return err
 	}
@@ -40,20 +41,19 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	return j.srv.registerJob(job, cur, args.Submission, args.EvalPriority, reply)
 }
 
-// prepareJob copies, canonicalizes and validates a submitted job.
-func prepareJob(in *structs.Job, ns string) (*structs.Job, string, error) {
-	if in == nil {
-		return nil, "", badRequest("missing job")
+// admitJob runs a submitted job through the server's admission (see
+// admission.go) for the endpoints that act on it (register, plan): a job
+// the validators refuse is a 400 listing every problem.
+func (s *Server) admitJob(in *structs.Job, ns string) (*structs.Job, string, error) {
+	job, warnings, err := s.admission.admit(in, ns)
+	var ve *structs.ValidationError
+	if errors.As(err, &ve) {
+		return nil, "", badRequest("job validation failed: %v", ve)
 	}
-	job := in.Copy()
-	if job.Namespace == "" {
-		job.Namespace = namespaceOf(ns)
+	if err != nil {
+		return nil, "", err
 	}
-	job.Canonicalize()
-	if err := job.Validate(); err != nil {
-		return nil, "", badRequest("job validation failed: %v", err)
-	}
-	return job, strings.Join(job.Warnings(), "\n"), nil
+	return job, strings.Join(warnings, "\n"), nil
 }
 
 // checkJobIndex enforces check-index semantics: with enforce, index 0 means

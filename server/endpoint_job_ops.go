@@ -8,29 +8,22 @@ import (
 	"github.com/roam-sh/roam/structs"
 )
 
-// Validate reports what is wrong with a job without registering it. Problems
-// are returned in the reply, not as an error.
+// Validate reports what is wrong with a job without registering it: the same
+// admission as Register and Plan. Problems are returned in the reply, not as
+// an error (a 200 listing them, as Nomad answers); only a mutator's failure
+// is an error.
 func (j *jobEndpoint) Validate(args *structs.JobValidateRequest, reply *structs.JobValidateResponse) error {
 	if args.Job == nil {
 		return badRequest("missing job")
 	}
-	job := args.Job.Copy()
-	if job.Namespace == "" {
-		job.Namespace = namespaceOf(args.Namespace)
-	}
-	job.Canonicalize()
-	if err := job.Validate(); err != nil {
-		reply.Error = err.Error()
-		var ve *structs.ValidationError
-		if errors.As(err, &ve) {
-			reply.ValidationErrors = ve.Problems
-		} else {
-			reply.ValidationErrors = []string{err.Error()}
-		}
+	_, warnings, err := j.srv.admission.admit(args.Job, args.Namespace)
+	reply.Warnings = strings.Join(warnings, "\n")
+	var ve *structs.ValidationError
+	if errors.As(err, &ve) {
+		reply.Error, reply.ValidationErrors = ve.Error(), ve.Problems
 		return nil
 	}
-	reply.Warnings = strings.Join(job.Warnings(), "\n")
-	return nil
+	return err
 }
 
 // Revert registers an earlier version of a job again (as a new version).

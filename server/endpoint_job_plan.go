@@ -15,7 +15,7 @@ func (j *jobEndpoint) Plan(args *structs.JobPlanRequest, reply *structs.JobPlanR
 	if done, err := j.srv.forward("Job.Plan", false, args, reply); done {
 		return err
 	}
-	job, warnings, err := prepareJob(args.Job, args.Namespace)
+	job, warnings, err := j.srv.admitJob(args.Job, args.Namespace)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,7 @@ type Server struct {
 	heartbeats   *heartbeats
 	allocUpdates *allocUpdateBatcher
 	leader       leaderState
+	admission    *admission
 
 	ctx          context.Context
 	cancel       context.CancelFunc
@@ -62,7 +63,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger.With("component", "server"), handle: newWireHandle()}
+	s := &Server{cfg: cfg, logger: cfg.Logger.With("component", "server"), handle: newWireHandle(), admission: newAdmission(cfg)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.setup(); err != nil {
 		s.Shutdown()

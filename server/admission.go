@@ -1,0 +1,168 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// Job admission: every job a client submits for registration, planning or
+// validation passes the same two ordered lists before the endpoint acts on
+// it. Mutators run first, in order, on a private copy of the job; validators
+// then all see the final job, so a problem in what a mutator added is
+// reported like a problem the user wrote.
+//
+//	submitted job ─▶ copy ─▶ mutator 1 … mutator n ─▶ validator 1 … validator m ─▶ endpoint
+//	                          (warnings, or error:      (warnings, and every problem
+//	                           admission stops)          of every validator)
+
+// JobMutator changes a submitted job before it is validated: defaults,
+// injected tasks, derived constraints. Mutate edits job in place (it is the
+// admission's own copy) and may return warnings for the user. An error stops
+// admission; a mutator that refuses the job returns a *structs.ValidationError
+// so that it is reported as a 400 with its problems.
+type JobMutator interface {
+	Name() string
+	Mutate(job *structs.Job) (warnings []string, err error)
+}
+
+// JobValidator checks the mutated job without changing it. Every validator
+// runs even when an earlier one failed: the user sees all problems at once.
+// A validator reports its problems as a *structs.ValidationError (each
+// problem one entry); any other error counts as one problem.
+type JobValidator interface {
+	Name() string
+	Validate(job *structs.Job) (warnings []string, err error)
+}
+
+// DefaultJobMutators returns the server's mutators in the order they run.
+// Order matters: each entry says why it sits where it does.
+func DefaultJobMutators() []JobMutator {
+	return []JobMutator{
+		// Canonicalize first: it fills every default (type, priority,
+		// datacenters, restart and reschedule policies, service provider,
+		// address modes, template change modes…), so every later mutator and
+		// every validator reads a complete job and never guesses a default.
+		jobCanonicalizer{},
+
+		// Later, the Connect sidecar injector goes here: it adds a proxy task
+		// per sidecar_service. It needs canonical services (provider, port
+		// labels) and must run before the validators, so that the injected
+		// task is validated like one the user wrote.
+
+		// Later, the expose-path mutator goes here, after sidecar injection:
+		// it turns checks with expose = true into expose paths of the sidecar
+		// proxy, which only exists once the injector has run.
+
+		// Later, implied constraints go here, last: they are derived from the
+		// final set of tasks (drivers, vault, injected proxies), so anything a
+		// mutator above added is already in place.
+	}
+}
+
+// DefaultJobValidators returns the server's validators in the order their
+// problems are listed.
+func DefaultJobValidators() []JobValidator {
+	return []JobValidator{
+		// The structural validation first: its problems are about what the
+		// user wrote, which is what they read first in the answer.
+		jobStructValidator{},
+
+		// Warnings last: they are advice on a job that is otherwise valid
+		// (deprecated fields, a sidecar port that hides a group port) and
+		// never refuse it.
+		jobWarner{},
+	}
+}
+
+// admission holds the two ordered lists of one server. Built once from the
+// config by newAdmission; tests replace the lists through Config.
+type admission struct {
+	mutators   []JobMutator
+	validators []JobValidator
+}
+
+// newAdmission uses the config's lists, or the defaults where nil.
+func newAdmission(cfg Config) *admission {
+	a := &admission{mutators: cfg.JobMutators, validators: cfg.JobValidators}
+	if a.mutators == nil {
+		a.mutators = DefaultJobMutators()
+	}
+	if a.validators == nil {
+		a.validators = DefaultJobValidators()
+	}
+	return a
+}
+
+// admit copies in, places it in namespace ns when it names none, and runs the
+// mutators and then the validators. It returns the admitted job and the
+// warnings of all steps. When validators refuse the job, the error is a
+// *structs.ValidationError listing every problem of every validator.
+func (a *admission) admit(in *structs.Job, ns string) (*structs.Job, []string, error) {
+	if in == nil {
+		return nil, nil, &structs.ValidationError{Problems: []string{"missing job"}}
+	}
+	job := in.Copy()
+	if job.Namespace == "" {
+		job.Namespace = namespaceOf(ns)
+	}
+	var warnings []string
+	for _, m := range a.mutators {
+		w, err := m.Mutate(job)
+		warnings = append(warnings, w...)
+		if err != nil {
+			return nil, warnings, fmt.Errorf("admit job: %s: %w", m.Name(), err)
+		}
+	}
+	var problems []string
+	for _, v := range a.validators {
+		w, err := v.Validate(job)
+		warnings = append(warnings, w...)
+		problems = append(problems, problemsOf(err)...)
+	}
+	if len(problems) > 0 {
+		return nil, warnings, &structs.ValidationError{Problems: problems}
+	}
+	return job, warnings, nil
+}
+
+// problemsOf flattens a validator's error into its list of problems.
+func problemsOf(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var ve *structs.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Problems
+	}
+	return []string{err.Error()}
+}
+
+// jobCanonicalizer fills the defaults of a submitted job.
+type jobCanonicalizer struct{}
+
+func (jobCanonicalizer) Name() string { return "canonicalize" }
+
+func (jobCanonicalizer) Mutate(job *structs.Job) ([]string, error) {
+	job.Canonicalize()
+	return nil, nil
+}
+
+// jobStructValidator is the job's own Validate: every field, every block.
+type jobStructValidator struct{}
+
+func (jobStructValidator) Name() string { return "validate" }
+
+func (jobStructValidator) Validate(job *structs.Job) ([]string, error) {
+	return nil, job.Validate()
+}
+
+// jobWarner reports the job's warnings; it never refuses a job.
+type jobWarner struct{}
+
+func (jobWarner) Name() string { return "warnings" }
+
+func (jobWarner) Validate(job *structs.Job) ([]string, error) {
+	return job.Warnings(), nil
+}
