@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -294,6 +295,28 @@ func (d *decoder) enum(p *string, allowed ...string) func(*hcl.Attribute) {
 		s, ok := convertTo[string](d, a, cty.String)
 		if ok && d.checkEnum(a, s, allowed) {
 			*p = s
+		}
+	}
+}
+
+// typedEnum stores a value of a typed enum through its structs parser; a
+// value the parser refuses is reported at its position with the known values
+// the parser lists.
+func typedEnum[T ~string](d *decoder, p *T, parse func(string) (T, error)) func(*hcl.Attribute) {
+	return func(a *hcl.Attribute) {
+		s, ok := convertTo[string](d, a, cty.String)
+		if !ok {
+			return
+		}
+		v, err := parse(s)
+		var unknown *structs.UnknownValueError
+		switch {
+		case errors.As(err, &unknown):
+			d.checkEnum(a, s, unknown.Known)
+		case err != nil:
+			d.errorf(a.Expr.Range(), "Invalid value for "+a.Name, "%v", err)
+		default:
+			*p = v
 		}
 	}
 }

@@ -153,12 +153,12 @@ func (d *decoder) artifact(list *[]*structs.TaskArtifact) func(*hcl.Block) {
 // signal without a change_signal.
 func (d *decoder) template(list *[]*structs.Template) func(*hcl.Block) {
 	return func(b *hcl.Block) {
-		t := &structs.Template{ChangeMode: structs.TemplateChangeModeRestart, Perms: "0644", Splay: 5 * time.Second}
+		t := &structs.Template{ChangeMode: structs.ChangeModeRestart, Perms: "0644", Splay: 5 * time.Second}
 		d.decode(b.Body,
 			attr("source", d.str(&t.SourcePath)),
 			attr("destination", d.str(&t.DestPath)),
 			attr("data", d.str(&t.EmbeddedTmpl)),
-			attr("change_mode", d.enum(&t.ChangeMode, structs.TemplateChangeModes()...)),
+			attr("change_mode", typedEnum(d, &t.ChangeMode, structs.ParseTemplateChangeMode)),
 			attr("change_signal", d.str(&t.ChangeSignal)),
 			attr("splay", d.dur(&t.Splay)),
 			attr("perms", d.str(&t.Perms)),
@@ -177,7 +177,7 @@ func (d *decoder) template(list *[]*structs.Template) func(*hcl.Block) {
 			}),
 		)
 		t.ChangeSignal = strings.ToUpper(t.ChangeSignal)
-		if t.ChangeMode == structs.TemplateChangeModeSignal && t.ChangeSignal == "" {
+		if t.ChangeMode == structs.ChangeModeSignal && t.ChangeSignal == "" {
 			t.ChangeSignal = "SIGHUP"
 		}
 		*list = append(*list, t)
@@ -222,7 +222,7 @@ func (d *decoder) vault(p **structs.Vault) func(*hcl.Block) {
 			attr("cluster", d.str(&v.Cluster)),
 			attr("env", d.boolean(&v.Env)),
 			attr("disable_file", d.boolean(&v.DisableFile)),
-			attr("change_mode", d.enum(&v.ChangeMode, "noop", "restart", "signal")),
+			attr("change_mode", typedEnum(d, &v.ChangeMode, structs.ParseVaultChangeMode)),
 			attr("change_signal", d.str(&v.ChangeSignal)),
 			attr("allow_token_expiration", d.discard),
 		)

@@ -13,11 +13,28 @@ func parseEnum[T ~string](kind, s string, valid []T) (T, error) {
 			return v, nil
 		}
 	}
-	names := make([]string, len(valid))
+	known := make([]string, len(valid))
 	for i, v := range valid {
-		names[i] = fmt.Sprintf("%q", string(v))
+		known[i] = string(v)
 	}
-	return "", fmt.Errorf("unknown %s %q (want one of %s)", kind, s, joinOr(names))
+	return "", &UnknownValueError{Kind: kind, Value: s, Known: known}
+}
+
+// UnknownValueError is what the Parse functions of typed enums return for a
+// value they do not know. Known lets a caller that has more context (the
+// job-file parser, with a position and a did-you-mean) word its own message.
+type UnknownValueError struct {
+	Kind  string   // "check type"
+	Value string   // what was given
+	Known []string // every accepted value, in order
+}
+
+func (e *UnknownValueError) Error() string {
+	names := make([]string, len(e.Known))
+	for i, v := range e.Known {
+		names[i] = fmt.Sprintf("%q", v)
+	}
+	return fmt.Sprintf("unknown %s %q (want one of %s)", e.Kind, e.Value, joinOr(names))
 }
 
 func joinOr(s []string) string {

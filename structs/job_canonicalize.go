@@ -192,10 +192,10 @@ func (s *Service) canonicalize(j *Job, tg *TaskGroup, t *Task) {
 		s.Provider = ServiceProviderConsul
 	}
 	if s.AddressMode == "" {
-		s.AddressMode = "auto"
+		s.AddressMode = AddressModeAuto
 	}
 	if s.OnUpdate == "" {
-		s.OnUpdate = "require_healthy"
+		s.OnUpdate = OnUpdateRequireHealthy
 	}
 	if s.Weights != nil {
 		s.Weights.Passing = max(s.Weights.Passing, 1)
@@ -218,7 +218,7 @@ func (c *ServiceCheck) canonicalize(s *Service) {
 	if c.TaskName == "" {
 		c.TaskName = s.TaskName
 	}
-	if c.Type == "http" && c.Method == "" {
+	if c.Type == CheckTypeHTTP && c.Method == "" {
 		c.Method = "GET"
 	}
 	c.SuccessBeforePassing = max(c.SuccessBeforePassing, 0)
@@ -273,7 +273,7 @@ func (t *Task) canonicalize(j *Job, tg *TaskGroup) {
 		}
 	}
 	if t.Vault != nil && t.Vault.ChangeMode == "" {
-		t.Vault.ChangeMode = TemplateChangeModeRestart
+		t.Vault.ChangeMode = ChangeModeRestart
 	}
 }
 
@@ -295,7 +295,7 @@ func (r *Resources) canonicalize() {
 
 func (t *Template) canonicalize() {
 	if t.ChangeMode == "" {
-		t.ChangeMode = TemplateChangeModeRestart
+		t.ChangeMode = ChangeModeRestart
 	}
 	if t.Perms == "" {
 		t.Perms = DefaultTemplatePerms

@@ -108,7 +108,7 @@ func TestCanonicalizeKeepsExplicitValues(t *testing.T) {
 		{"service provider", tg.Services[0].Provider, ServiceProviderConsul},
 		{"check name", tg.Services[0].Checks[0].Name, `service: "named-g" check`},
 		{"check method", tg.Services[0].Checks[0].Method, "GET"},
-		{"check on_update", tg.Services[0].Checks[0].OnUpdate, "require_healthy"},
+		{"check on_update", tg.Services[0].Checks[0].OnUpdate, OnUpdateRequireHealthy},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -1,33 +1,12 @@
 package structs
 
-// Allowed values of the string-valued job fields that have no named type.
+// Allowed values of the string-valued job fields that have no named type
+// (the typed ones of services, checks and templates are in service_enums.go).
 // The job-file parser checks them to report a position; Validate checks them
 // again for jobs submitted through the API. Each call returns a fresh slice.
 
 // JobTypes lists the job types a user may submit.
 func JobTypes() []JobType { return append([]JobType(nil), jobTypes...) }
-
-// ServiceAddressModes lists service.address_mode values.
-func ServiceAddressModes() []string {
-	return []string{"auto", "host", "driver", "alloc", "alloc_ipv6"}
-}
-
-// CheckAddressModes lists check.address_mode values (no "auto").
-func CheckAddressModes() []string { return []string{"host", "driver", "alloc", "alloc_ipv6"} }
-
-// ServiceProviders lists service.provider values.
-func ServiceProviders() []string { return []string{ServiceProviderConsul, ServiceProviderNomad} }
-
-// OnUpdateModes lists service and check on_update values.
-func OnUpdateModes() []string { return []string{"require_healthy", "ignore_warnings", "ignore"} }
-
-// CheckTypes lists check.type values; the nomad provider allows only http and tcp.
-func CheckTypes() []string { return []string{"http", "tcp", "grpc", "script"} }
-
-// TemplateChangeModes lists template.change_mode values.
-func TemplateChangeModes() []string {
-	return []string{TemplateChangeModeNoop, TemplateChangeModeRestart, TemplateChangeModeSignal, TemplateChangeModeScript}
-}
 
 // ArtifactModes lists artifact.mode values.
 func ArtifactModes() []string { return []string{"any", "file", "dir"} }

@@ -178,6 +178,17 @@ func checkOneOf(p problems, field, value string, allowed []string) {
 	p.addf("%s %q is not one of %s", field, value, strings.Join(allowed, ", "))
 }
 
+// checkParsed reports a typed value that is set but that its parser refuses;
+// the parser's error lists the known values.
+func checkParsed[T ~string](p problems, field string, value T, parse func(string) (T, error)) {
+	if value == "" {
+		return
+	}
+	if _, err := parse(string(value)); err != nil {
+		p.addf("%s: %v", field, err)
+	}
+}
+
 func (tg *TaskGroup) validate(p problems, j *Job) {
 	if tg.Count < 0 {
 		p.addf("count must not be negative; got %d", tg.Count)

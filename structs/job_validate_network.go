@@ -139,7 +139,7 @@ func (tg *TaskGroup) portLabels() map[string]Port {
 // consistency and Connect rules span both.
 func (tg *TaskGroup) validateServices(p problems) {
 	labels := tg.portLabels()
-	providers := map[string]bool{}
+	providers := map[ServiceProvider]bool{}
 	var hasConnect, onlyGateways = false, true
 	for _, s := range tg.Services {
 		if s == nil {
@@ -171,7 +171,7 @@ func (tg *TaskGroup) validateServices(p problems) {
 	}
 }
 
-func (s *Service) provider() string {
+func (s *Service) provider() ServiceProvider {
 	if s.Provider == "" {
 		return ServiceProviderConsul
 	}
@@ -229,17 +229,17 @@ func (s *Service) validate(p problems, labels map[string]Port, tg *TaskGroup, t 
 	if !serviceNameRe.MatchString(name) {
 		p.addf("service name %q must be a valid RFC 1123 label: letters, digits and dashes, at most 63 characters, not starting or ending with a dash", s.Name)
 	}
-	checkOneOf(p, "provider", s.Provider, ServiceProviders())
-	checkOneOf(p, "address_mode", s.AddressMode, ServiceAddressModes())
-	checkOneOf(p, "on_update", s.OnUpdate, OnUpdateModes())
+	checkParsed(p, "provider", s.Provider, ParseServiceProvider)
+	checkParsed(p, "address_mode", s.AddressMode, ParseServiceAddressMode)
+	checkParsed(p, "on_update", s.OnUpdate, ParseOnUpdate)
 	switch {
-	case t == nil && s.AddressMode == "driver":
-		p.addf("address_mode \"driver\" is only allowed on task services")
-	case t != nil && (s.AddressMode == "alloc" || s.AddressMode == "alloc_ipv6"):
+	case t == nil && s.AddressMode == AddressModeDriver:
+		p.addf("address_mode %q is only allowed on task services", AddressModeDriver)
+	case t != nil && s.AddressMode.IsAlloc():
 		p.addf("address_mode %q is only allowed on group services", s.AddressMode)
 	}
-	if s.Address != "" && s.AddressMode != "" && s.AddressMode != "auto" {
-		p.addf("address can only be set with address_mode \"auto\"")
+	if s.Address != "" && s.AddressMode != "" && s.AddressMode != AddressModeAuto {
+		p.addf("address can only be set with address_mode %q", AddressModeAuto)
 	}
 	validatePortRef(p, "port", s.PortLabel, labels)
 	if s.Connect != nil {
@@ -283,19 +283,13 @@ func (s *Service) validateConnect(p problems, tg *TaskGroup, t *Task) {
 	if t != nil {
 		p.addf("connect is only allowed on group services")
 	}
-	kinds := 0
-	for _, set := range []bool{c.Native, c.SidecarService != nil, c.Gateway != nil} {
-		if set {
-			kinds++
-		}
-	}
-	if kinds != 1 {
+	if len(c.Modes()) != 1 {
 		p.addf("connect must be exactly one of native, sidecar_service or gateway")
 	}
 	if strings.ToLower(s.Name) != s.Name {
 		p.addf("connect service names must be lowercase")
 	}
-	if c.Native && s.TaskName == "" && len(tg.Tasks) > 1 {
+	if c.Mode() == ConnectModeNative && s.TaskName == "" && len(tg.Tasks) > 1 {
 		p.addf("a native connect service must name its task when the group has more than one")
 	}
 	if c.HasSidecar() && c.SidecarService.Proxy != nil {

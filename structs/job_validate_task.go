@@ -3,6 +3,7 @@ package structs
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,8 +21,8 @@ func (c *ServiceCheck) validate(p problems, s *Service, labels map[string]Port) 
 	if c.Type == "" {
 		p.addf("missing type")
 	}
-	checkOneOf(p, "type", c.Type, CheckTypes())
-	if s.provider() == ServiceProviderNomad && c.Type != "" && c.Type != "http" && c.Type != "tcp" {
+	checkParsed(p, "type", c.Type, ParseCheckType)
+	if s.provider() == ServiceProviderNomad && c.Type != "" && !slices.Contains(NomadCheckTypes(), c.Type) {
 		p.addf("check type %q is not supported by the nomad provider; use http or tcp", c.Type)
 	}
 	if c.Interval < MinCheckInterval {
@@ -31,24 +32,24 @@ func (c *ServiceCheck) validate(p problems, s *Service, labels map[string]Port) 
 		p.addf("timeout %s is below the minimum of %s", c.Timeout, MinCheckTimeout)
 	}
 	switch c.Type {
-	case "http":
+	case CheckTypeHTTP:
 		c.validateHTTP(p)
-	case "script":
+	case CheckTypeScript:
 		if c.Command == "" {
 			p.addf("script checks need a command")
 		}
-	case "tcp":
+	case CheckTypeTCP:
 		if s.Connect.HasSidecar() {
 			p.addf("tcp checks are not allowed on services with a connect sidecar")
 		}
 	}
-	if c.Type != "script" && c.PortLabel == "" && s.PortLabel == "" {
+	if c.Type != CheckTypeScript && c.PortLabel == "" && s.PortLabel == "" {
 		p.addf("the check needs a port, but neither the check nor the service has one")
 	}
 	validatePortRef(p, "port", c.PortLabel, labels)
-	checkOneOf(p, "address_mode", c.AddressMode, CheckAddressModes())
+	checkParsed(p, "address_mode", c.AddressMode, ParseCheckAddressMode)
 	checkOneOf(p, "initial_status", c.InitialStatus, []string{"passing", "warning", "critical"})
-	checkOneOf(p, "on_update", c.OnUpdate, OnUpdateModes())
+	checkParsed(p, "on_update", c.OnUpdate, ParseOnUpdate)
 	if len(c.Notes) > MaxCheckNotesLen {
 		p.addf("notes are %d characters long; the limit is %d", len(c.Notes), MaxCheckNotesLen)
 	}
@@ -94,12 +95,12 @@ func (c *ServiceCheck) validateRestart(p problems) {
 		return
 	}
 	switch c.OnUpdate {
-	case "ignore_warnings":
+	case OnUpdateIgnoreWarnings:
 		if !cr.IgnoreWarnings {
-			p.addf("on_update \"ignore_warnings\" requires check_restart ignore_warnings = true")
+			p.addf("on_update %q requires check_restart ignore_warnings = true", OnUpdateIgnoreWarnings)
 		}
-	case "ignore":
-		p.addf("on_update \"ignore\" cannot be combined with check_restart")
+	case OnUpdateIgnore:
+		p.addf("on_update %q cannot be combined with check_restart", OnUpdateIgnore)
 	}
 }
 
@@ -172,6 +173,9 @@ func (t *Task) validate(p problems, tg *TaskGroup, labels map[string]Port) {
 		if tmpl != nil {
 			tmpl.validate(p.in("Template %d", i+1))
 		}
+	}
+	if t.Vault != nil {
+		checkParsed(p.in("Vault"), "change_mode", t.Vault.ChangeMode, ParseVaultChangeMode)
 	}
 	for i, a := range t.Artifacts {
 		if a != nil {
@@ -250,15 +254,15 @@ func (t *Template) validate(p problems) {
 	if t.DestPath == "" {
 		p.addf("missing destination")
 	}
-	checkOneOf(p, "change_mode", t.ChangeMode, TemplateChangeModes())
+	checkParsed(p, "change_mode", t.ChangeMode, ParseTemplateChangeMode)
 	switch t.ChangeMode {
-	case TemplateChangeModeSignal:
+	case ChangeModeSignal:
 		if t.ChangeSignal == "" {
-			p.addf("change_signal is required when change_mode is %q", TemplateChangeModeSignal)
+			p.addf("change_signal is required when change_mode is %q", ChangeModeSignal)
 		}
-	case TemplateChangeModeScript:
+	case ChangeModeScript:
 		if t.ChangeScript == nil || t.ChangeScript.Command == "" {
-			p.addf("change_script with a command is required when change_mode is %q", TemplateChangeModeScript)
+			p.addf("change_script with a command is required when change_mode is %q", ChangeModeScript)
 		}
 	}
 	if t.Perms != "" {

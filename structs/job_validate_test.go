@@ -195,6 +195,15 @@ func TestValidate(t *testing.T) {
 			g + `Service "web_app": port label "nope" is not defined in the group network`,
 			g + `Service "${JOB}-${TASKGROUP}": address_mode "driver" is only allowed on task services`,
 		}},
+		{"unknown typed values", func(j *Job) {
+			s := j.TaskGroups[0].Services[0]
+			s.Provider, s.AddressMode, s.OnUpdate = "nomda", "hots", "never"
+			s.Connect = nil
+		}, []string{
+			g + `Service "web": provider: unknown service provider "nomda" (want one of "consul" or "nomad")`,
+			g + `Service "web": address_mode: unknown service address mode "hots" (want one of "auto", "host", "driver", "alloc" or "alloc_ipv6")`,
+			g + `Service "web": on_update: unknown on_update mode "never" (want one of "require_healthy", "ignore_warnings" or "ignore")`,
+		}},
 		{"providers", func(j *Job) {
 			j.TaskGroups[0].Services[0].Provider = ServiceProviderNomad
 			j.TaskGroups[0].Tasks[0].Services = []*Service{{Name: "task-svc", Provider: ServiceProviderConsul}}

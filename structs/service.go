@@ -2,18 +2,12 @@ package structs
 
 import "time"
 
-// Service providers.
-const (
-	ServiceProviderConsul = "consul"
-	ServiceProviderNomad  = "nomad"
-)
-
 // Service is registered in service discovery while its task or group runs.
 type Service struct {
 	Name              string
 	TaskName          string
 	PortLabel         string
-	AddressMode       string
+	AddressMode       AddressMode
 	Address           string
 	EnableTagOverride bool
 	Tags              []string
@@ -23,8 +17,8 @@ type Service struct {
 	Meta              map[string]string
 	CanaryMeta        map[string]string
 	TaggedAddresses   map[string]string
-	OnUpdate          string
-	Provider          string
+	OnUpdate          OnUpdate
+	Provider          ServiceProvider
 	Cluster           string
 	Kind              string
 	Weights           *ServiceWeights
@@ -39,14 +33,14 @@ type ServiceWeights struct {
 // ServiceCheck is a health check attached to a service.
 type ServiceCheck struct {
 	Name                   string
-	Type                   string
+	Type                   CheckType
 	Command                string
 	Args                   []string
 	Path                   string
 	Protocol               string
 	PortLabel              string
 	Expose                 bool
-	AddressMode            string
+	AddressMode            AddressMode
 	Interval               time.Duration
 	Timeout                time.Duration
 	InitialStatus          string
@@ -62,7 +56,7 @@ type ServiceCheck struct {
 	FailuresBeforeCritical int
 	FailuresBeforeWarning  int
 	Body                   string
-	OnUpdate               string
+	OnUpdate               OnUpdate
 	Notes                  string
 }
 

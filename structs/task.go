@@ -82,7 +82,7 @@ type Template struct {
 	SourcePath    string
 	DestPath      string
 	EmbeddedTmpl  string
-	ChangeMode    string
+	ChangeMode    ChangeMode
 	ChangeSignal  string
 	ChangeScript  *ChangeScript
 	Splay         time.Duration
@@ -97,14 +97,6 @@ type Template struct {
 	ErrMissingKey bool
 	Once          bool
 }
-
-// Template change modes.
-const (
-	TemplateChangeModeNoop    = "noop"
-	TemplateChangeModeSignal  = "signal"
-	TemplateChangeModeRestart = "restart"
-	TemplateChangeModeScript  = "script"
-)
 
 // ChangeScript runs in the task when a template with change_mode=script changes.
 type ChangeScript struct {
@@ -137,7 +129,7 @@ type Vault struct {
 	Cluster      string
 	Env          bool
 	DisableFile  bool
-	ChangeMode   string
+	ChangeMode   ChangeMode
 	ChangeSignal string
 }
 
