@@ -116,7 +116,7 @@ func fingerprintDrivers(ctx context.Context, reg *drivers.Registry) (map[string]
 		}
 		if detected {
 			maps.Copy(attrs, fp.Attributes)
-			attrs["driver."+d.Name()] = "1"
+			attrs[structs.AttrDriver(d.Name())] = "1"
 		}
 	}
 	return infos, attrs

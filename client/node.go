@@ -61,7 +61,7 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, network *n
 		return nil, err
 	}
 	if cfg.HTTPAddr != "" {
-		n.Attributes["nomad.advertise.address"] = cfg.HTTPAddr
+		n.Attributes[structs.AttrNomadAdvertiseAddr] = cfg.HTTPAddr
 	}
 	infos, attrs := fingerprintDrivers(context.Background(), reg)
 	n.Drivers = infos
@@ -89,7 +89,7 @@ func fingerprintConfig(cfg *Config, n *structs.Node, network *networkManager) *f
 // attributes of drivers that are no longer detected.
 func applyDriverFingerprint(n *structs.Node, infos map[string]*structs.DriverInfo, attrs map[string]string) {
 	for name, old := range n.Drivers {
-		delete(n.Attributes, "driver."+name)
+		delete(n.Attributes, structs.AttrDriver(name))
 		for k := range old.Attributes {
 			delete(n.Attributes, k)
 		}

@@ -31,7 +31,7 @@ func resolveTarget(target string, node *structs.Node) (string, bool) {
 	case "${node.pool}":
 		return nodePool(node), true
 	case "${node.region}":
-		v, ok := node.Attributes["nomad.region"]
+		v, ok := node.Attributes[structs.AttrNomadRegion]
 		return v, ok
 	}
 	inner := strings.TrimSuffix(strings.TrimPrefix(target, "${"), "}")

@@ -9,15 +9,9 @@ import (
 
 // Reasons a node is filtered, as users see them in placement failures.
 const (
-	reasonDrivers     = "missing drivers"
-	reasonHostVolumes = "missing compatible host volumes"
-	reasonNetwork     = "missing network"
-	// bridgeUnavailableAttr is set by clients whose kernel cannot bridge
-	// (client/fingerprint.BridgeUnavailableAttr), with the reason.
-	bridgeUnavailableAttr = "roam.network.bridge.unavailable"
-	// cniUnavailableAttr + name: why a configured CNI network is not
-	// offered (client/fingerprint.CNIUnavailableAttrPrefix).
-	cniUnavailableAttr     = "roam.network.cni.unavailable."
+	reasonDrivers          = "missing drivers"
+	reasonHostVolumes      = "missing compatible host volumes"
+	reasonNetwork          = "missing network"
 	reasonDistinctHosts    = structs.ConstraintDistinctHosts
 	reasonDistinctProperty = structs.ConstraintDistinctProperty
 )
@@ -137,7 +131,7 @@ func checkDrivers(ask *groupAsk, n *structs.Node) string {
 			}
 			continue
 		}
-		if v, err := strconv.ParseBool(n.Attributes["driver."+d]); err != nil || !v {
+		if v, err := strconv.ParseBool(n.Attributes[structs.AttrDriver(d)]); err != nil || !v {
 			return reasonDrivers
 		}
 	}
@@ -163,10 +157,10 @@ func checkNetwork(ask *groupAsk, n *structs.Node) string {
 		return ""
 	}
 	if !hasNetworkMode(n, ask.mode) {
-		if why := n.Attributes[bridgeUnavailableAttr]; ask.mode == structs.NetworkModeBridge && why != "" {
+		if why := n.Attributes[structs.AttrBridgeUnavailable]; ask.mode == structs.NetworkModeBridge && why != "" {
 			return reasonNetwork + ": bridge unavailable: " + why
 		}
-		if why := n.Attributes[cniUnavailableAttr+ask.mode.CNIName()]; ask.mode.IsCNI() && why != "" {
+		if why := n.Attributes[structs.AttrCNIUnavailablePrefix+ask.mode.CNIName()]; ask.mode.IsCNI() && why != "" {
 			return reasonNetwork + ": " + string(ask.mode) + " unavailable: " + why
 		}
 		return reasonNetwork

@@ -192,7 +192,7 @@ func fallbackAddresses(node *structs.Node) []string {
 			}
 		}
 	}
-	if ip := node.Attributes["unique.network.ip-address"]; len(out) == 0 && ip != "" {
+	if ip := node.Attributes[structs.AttrNetworkIPAddress]; len(out) == 0 && ip != "" {
 		out = append(out, ip)
 	}
 	return out

@@ -38,7 +38,7 @@ func TestMissingBridgeSaysWhy(t *testing.T) {
 	if got := checkNetwork(ask, n); got != reasonNetwork {
 		t.Fatalf("reason %q", got)
 	}
-	n.Attributes[bridgeUnavailableAttr] = "create a bridge: operation not permitted"
+	n.Attributes[structs.AttrBridgeUnavailable] = "create a bridge: operation not permitted"
 	if got, want := checkNetwork(ask, n), "missing network: bridge unavailable: create a bridge: operation not permitted"; got != want {
 		t.Fatalf("reason %q, want %q", got, want)
 	}
@@ -52,11 +52,11 @@ func TestUnavailableCNINetworkSaysWhy(t *testing.T) {
 	ask := portAsk(nil, nil)
 	ask.mode = structs.NetworkMode("cni/mynet")
 	n := portNode("")
-	n.Attributes[cniUnavailableAttr+"othernet"] = "plugins x not found in /opt/cni/bin"
+	n.Attributes[structs.AttrCNIUnavailablePrefix+"othernet"] = "plugins x not found in /opt/cni/bin"
 	if got := checkNetwork(ask, n); got != reasonNetwork {
 		t.Fatalf("another network's reason leaked: %q", got)
 	}
-	n.Attributes[cniUnavailableAttr+"mynet"] = "plugins macvlan not found in /opt/cni/bin"
+	n.Attributes[structs.AttrCNIUnavailablePrefix+"mynet"] = "plugins macvlan not found in /opt/cni/bin"
 	if got, want := checkNetwork(ask, n), "missing network: cni/mynet unavailable: plugins macvlan not found in /opt/cni/bin"; got != want {
 		t.Fatalf("reason %q, want %q", got, want)
 	}

@@ -11,7 +11,7 @@ import (
 // "unique." prefix (they keep Nomad's names for jobs that constrain on them);
 // hashing them would give every node its own class.
 var perNodeAttributes = map[string]bool{
-	"nomad.advertise.address": true,
+	AttrNomadAdvertiseAddr: true,
 }
 
 // ComputeClass hashes what makes two nodes interchangeable for scheduling:

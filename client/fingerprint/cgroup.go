@@ -18,8 +18,8 @@ func (cgroupFingerprint) Fingerprint(_ *Config, n *structs.Node) error {
 		return nil
 	}
 	v := h.Version().String()
-	n.Attributes["os.cgroups.version"] = v
-	n.Attributes["unique.cgroup.version"] = v
-	n.Attributes["unique.cgroup.mountpoint"] = h.Mountpoint()
+	n.Attributes[structs.AttrOSCgroupsVersion] = v
+	n.Attributes[structs.AttrCgroupVersion] = v
+	n.Attributes[structs.AttrCgroupMountpoint] = h.Mountpoint()
 	return nil
 }

@@ -31,13 +31,13 @@ func (cpuFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	total := int64(len(cores)) * mhz
 	reservable := slices.DeleteFunc(slices.Clone(cores), func(c uint16) bool { return slices.Contains(cfg.ReservedCores, c) })
 
-	n.Attributes["cpu.numcores"] = strconv.Itoa(len(cores))
-	n.Attributes["cpu.frequency"] = strconv.FormatInt(mhz, 10)
-	n.Attributes["cpu.totalcompute"] = strconv.FormatInt(total, 10)
-	n.Attributes["cpu.usablecompute"] = strconv.FormatInt(int64(len(reservable))*mhz, 10)
-	n.Attributes["cpu.reservablecores"] = cpuset.Format(reservable)
+	n.Attributes[structs.AttrCPUNumCores] = strconv.Itoa(len(cores))
+	n.Attributes[structs.AttrCPUFrequency] = strconv.FormatInt(mhz, 10)
+	n.Attributes[structs.AttrCPUTotalCompute] = strconv.FormatInt(total, 10)
+	n.Attributes[structs.AttrCPUUsableCompute] = strconv.FormatInt(int64(len(reservable))*mhz, 10)
+	n.Attributes[structs.AttrCPUReservableCores] = cpuset.Format(reservable)
 	if m := info["model name"]; m != "" {
-		n.Attributes["cpu.modelname"] = m
+		n.Attributes[structs.AttrCPUModelName] = m
 	}
 	n.NodeResources.Cpu = structs.NodeCpuResources{
 		CpuShares: total, TotalCpuCores: uint16(len(cores)), ReservableCpuCores: reservable,

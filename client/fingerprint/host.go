@@ -21,21 +21,21 @@ func (hostFingerprint) Fingerprint(_ *Config, n *structs.Node) error {
 	if err := unix.Uname(&u); err != nil {
 		return err
 	}
-	n.Attributes["kernel.name"] = runtime.GOOS
-	n.Attributes["kernel.version"] = unix.ByteSliceToString(u.Release[:])
-	n.Attributes["kernel.arch"] = unix.ByteSliceToString(u.Machine[:])
-	n.Attributes["cpu.arch"] = runtime.GOARCH
+	n.Attributes[structs.AttrKernelName] = runtime.GOOS
+	n.Attributes[structs.AttrKernelVersion] = unix.ByteSliceToString(u.Release[:])
+	n.Attributes[structs.AttrKernelArch] = unix.ByteSliceToString(u.Machine[:])
+	n.Attributes[structs.AttrCPUArch] = runtime.GOARCH
 	host, err := os.Hostname()
 	if err != nil {
 		return err
 	}
-	n.Attributes["unique.hostname"] = host
+	n.Attributes[structs.AttrHostname] = host
 	rel := osRelease("/etc/os-release")
 	if v := rel["ID"]; v != "" {
-		n.Attributes["os.name"] = v
+		n.Attributes[structs.AttrOSName] = v
 	}
 	if v := rel["VERSION_ID"]; v != "" {
-		n.Attributes["os.version"] = v
+		n.Attributes[structs.AttrOSVersion] = v
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func (memoryFingerprint) Fingerprint(_ *Config, n *structs.Node) error {
 	if err != nil {
 		return err
 	}
-	n.Attributes["memory.totalbytes"] = strconv.FormatUint(total, 10)
+	n.Attributes[structs.AttrMemoryTotalBytes] = strconv.FormatUint(total, 10)
 	n.NodeResources.Memory = structs.NodeMemoryResources{MemoryMB: int64(total / (1 << 20))}
 	return nil
 }

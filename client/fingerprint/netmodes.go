@@ -20,10 +20,6 @@ type BridgeFacts struct {
 	Err error
 }
 
-// BridgeUnavailableAttr carries the reason a node does not offer bridge
-// mode; the scheduler adds it to the "missing network" reason.
-const BridgeUnavailableAttr = "roam.network.bridge.unavailable"
-
 // bridgeFingerprint offers mode "bridge" when the client's bridge works.
 type bridgeFingerprint struct{}
 
@@ -31,18 +27,18 @@ func (bridgeFingerprint) Name() string { return "bridge" }
 
 func (bridgeFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	b := cfg.Bridge
-	delete(n.Attributes, BridgeUnavailableAttr)
+	delete(n.Attributes, structs.AttrBridgeUnavailable)
 	if b == nil {
 		return nil
 	}
 	if b.Err != nil {
-		n.Attributes[BridgeUnavailableAttr] = b.Err.Error()
+		n.Attributes[structs.AttrBridgeUnavailable] = b.Err.Error()
 		return nil
 	}
 	n.NodeResources.Networks = append(n.NodeResources.Networks, &structs.NetworkResource{
 		Mode: structs.NetworkModeBridge, Device: b.Name,
 	})
-	n.Attributes["nomad.bridge.hairpin_mode"] = strconv.FormatBool(b.Hairpin)
+	n.Attributes[structs.AttrBridgeHairpinMode] = strconv.FormatBool(b.Hairpin)
 	return nil
 }
 
@@ -57,7 +53,7 @@ func (cniFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 		return nil
 	}
 	for k := range n.Attributes {
-		if strings.HasPrefix(k, cniVersionAttr) || strings.HasPrefix(k, CNIUnavailableAttrPrefix) {
+		if strings.HasPrefix(k, structs.AttrCNIPluginVersionPrefix) || strings.HasPrefix(k, structs.AttrCNIUnavailablePrefix) {
 			delete(n.Attributes, k)
 		}
 	}
@@ -67,7 +63,7 @@ func (cniFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 		// A network whose plugins are missing is not offered: its jobs
 		// would be placed here only to fail. The reason goes to placement.
 		if why := cniUnavailable(c, name, cfg.CNIPath); why != "" {
-			n.Attributes[CNIUnavailableAttrPrefix+name] = why
+			n.Attributes[structs.AttrCNIUnavailablePrefix+name] = why
 			continue
 		}
 		n.NodeResources.Networks = append(n.NodeResources.Networks, &structs.NetworkResource{
@@ -76,7 +72,7 @@ func (cniFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	}
 	if cfg.CNIPluginVersions != nil {
 		for name, v := range cfg.CNIPluginVersions {
-			n.Attributes[cniVersionAttr+name] = v
+			n.Attributes[structs.AttrCNIPluginVersionPrefix+name] = v
 		}
 	}
 	if len(warnings) > 0 {
@@ -84,13 +80,6 @@ func (cniFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	}
 	return nil
 }
-
-const cniVersionAttr = "plugins.cni.version."
-
-// CNIUnavailableAttrPrefix + a network's name carries why a CNI network
-// configured on the node is not offered; the scheduler adds it to the
-// "missing network" reason.
-const CNIUnavailableAttrPrefix = "roam.network.cni.unavailable."
 
 func cniUnavailable(c *netns.CNI, name, path string) string {
 	list, err := c.Load(name)

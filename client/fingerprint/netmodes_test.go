@@ -26,7 +26,7 @@ func TestCNINetworkWithMissingPluginsNotOffered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n := &structs.Node{Attributes: map[string]string{CNIUnavailableAttrPrefix + "gone": "stale"}, NodeResources: &structs.NodeResources{}}
+	n := &structs.Node{Attributes: map[string]string{structs.AttrCNIUnavailablePrefix + "gone": "stale"}, NodeResources: &structs.NodeResources{}}
 	if err := (cniFingerprint{}).Fingerprint(&Config{CNIPath: pluginDir, CNIConfigDir: dir}, n); err != nil {
 		t.Fatal(err)
 	}
@@ -37,10 +37,10 @@ func TestCNINetworkWithMissingPluginsNotOffered(t *testing.T) {
 	if len(modes) != 1 || modes[0] != "cni/good" {
 		t.Fatalf("offered %v, want only cni/good", modes)
 	}
-	if why := n.Attributes[CNIUnavailableAttrPrefix+"broken"]; !strings.Contains(why, "no-such-plugin not found") {
+	if why := n.Attributes[structs.AttrCNIUnavailablePrefix+"broken"]; !strings.Contains(why, "no-such-plugin not found") {
 		t.Fatalf("reason for cni/broken: %q", why)
 	}
-	if _, ok := n.Attributes[CNIUnavailableAttrPrefix+"gone"]; ok {
+	if _, ok := n.Attributes[structs.AttrCNIUnavailablePrefix+"gone"]; ok {
 		t.Fatal("a reason from an earlier fingerprint was kept")
 	}
 }

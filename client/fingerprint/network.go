@@ -47,7 +47,7 @@ func (networkFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	res.NodeNetworks = nets
 	res.Networks = []*structs.NetworkResource{legacyNetwork(nr)}
 	res.MinDynamicPort, res.MaxDynamicPort = cfg.MinDynamicPort, cfg.MaxDynamicPort
-	n.Attributes["unique.network.ip-address"] = primaryAddress(nr)
+	n.Attributes[structs.AttrNetworkIPAddress] = primaryAddress(nr)
 	return nil
 }
 

@@ -25,9 +25,9 @@ func (storageFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	}
 	total := fs.Blocks * uint64(fs.Bsize)
 	free := fs.Bavail * uint64(fs.Bsize)
-	n.Attributes["unique.storage.volume"] = mountSource(cfg.AllocDir)
-	n.Attributes["unique.storage.bytestotal"] = strconv.FormatUint(total, 10)
-	n.Attributes["unique.storage.bytesfree"] = strconv.FormatUint(free, 10)
+	n.Attributes[structs.AttrStorageVolume] = mountSource(cfg.AllocDir)
+	n.Attributes[structs.AttrStorageBytesTotal] = strconv.FormatUint(total, 10)
+	n.Attributes[structs.AttrStorageBytesFree] = strconv.FormatUint(free, 10)
 	n.NodeResources.Disk = structs.NodeDiskResources{DiskMB: int64(free / (1 << 20))}
 	return nil
 }

@@ -9,8 +9,8 @@ type versionFingerprint struct{}
 func (versionFingerprint) Name() string { return "version" }
 
 func (versionFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
-	n.Attributes["roam.version"] = cfg.Version
-	n.Attributes["nomad.version"] = cfg.NomadVersion
+	n.Attributes[structs.AttrRoamVersion] = cfg.Version
+	n.Attributes[structs.AttrNomadVersion] = cfg.NomadVersion
 	n.Version = cfg.NomadVersion
 	return nil
 }

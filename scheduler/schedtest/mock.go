@@ -18,9 +18,9 @@ func MockNode() *structs.Node {
 		ID: id, Name: "node-" + id[:8], Datacenter: "dc1", NodePool: structs.DefaultNodePool,
 		Status: structs.NodeStatusReady, SchedulingEligibility: structs.NodeSchedulingEligible,
 		Attributes: map[string]string{
-			"kernel.name": "linux", "cpu.arch": "amd64", "os.name": "ubuntu", "nomad.version": "1.8.0",
-			"driver.exec": "1", "driver.raw_exec": "1", "unique.network.ip-address": ip,
-			"unique.hostname": "host-" + id[:8],
+			structs.AttrKernelName: "linux", structs.AttrCPUArch: "amd64", structs.AttrOSName: "ubuntu",
+			structs.AttrNomadVersion: "1.8.0", structs.AttrDriver("exec"): "1", structs.AttrDriver("raw_exec"): "1",
+			structs.AttrNetworkIPAddress: ip, structs.AttrHostname: "host-" + id[:8],
 		},
 		Meta: map[string]string{"rack": "r1"},
 		Drivers: map[string]*structs.DriverInfo{
