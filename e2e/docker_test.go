@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roam-sh/roam/api"
@@ -49,13 +49,19 @@ func requireImages(t *testing.T, dc *client.Client, names ...string) {
 	}
 	t.Cleanup(func() {
 		for _, n := range missing {
-			_, _ = dc.ImageRemove(context.Background(), seedImages[n], image.RemoveOptions{Force: true, PruneChildren: true})
+			_, _ = dc.ImageRemove(context.Background(), seedImages[n], client.ImageRemoveOptions{Force: true, PruneChildren: true})
 		}
 	})
 	out, err := exec.Command("../scripts/images.sh", missing...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("build images %v: %v\n%s", missing, err, out)
 	}
+}
+
+// inspect is the daemon's view of container id.
+func inspect(dc *client.Client, id string) (container.InspectResponse, error) {
+	res, err := dc.ContainerInspect(context.Background(), id, client.ContainerInspectOptions{})
+	return res.Container, err
 }
 
 // noJobContainers fails the test if a container of the job is left once the
@@ -215,7 +221,7 @@ func TestDockerTaskSurvivesClientKill(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("containers of the alloc: %v", ids)
 	}
-	info, err := dc.ContainerInspect(context.Background(), ids[0])
+	info, err := inspect(dc, ids[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +232,7 @@ func TestDockerTaskSurvivesClientKill(t *testing.T) {
 	if after.ID != before.ID || after.TaskStates["web"].Restarts != 0 {
 		t.Fatalf("allocation %s -> %s, restarts %d", before.ID, after.ID, after.TaskStates["web"].Restarts)
 	}
-	again, err := dc.ContainerInspect(context.Background(), ids[0])
+	again, err := inspect(dc, ids[0])
 	if err != nil || again.State.StartedAt != info.State.StartedAt || !again.State.Running {
 		t.Fatalf("container after the client restart: started %s (was %s), err %v", again.State.StartedAt, info.State.StartedAt, err)
 	}
@@ -304,7 +310,7 @@ func TestBridgeGroupDockerAndExecShareLocalhost(t *testing.T) {
 	t.Cleanup(func() { assertNoPause(t, dc, al.ID) })
 
 	pause := docker.PauseContainerName(al.ID)
-	if info, err := dc.ContainerInspect(context.Background(), pause); err != nil || !info.State.Running {
+	if info, err := inspect(dc, pause); err != nil || !info.State.Running {
 		t.Fatalf("pause container %s while the allocation runs: %v", pause, err)
 	}
 	countFile := filepath.Join(a.dataDir, "alloc", al.ID, "alloc", "data", "count.json")
@@ -326,7 +332,7 @@ func removeInfraImageIfBuilt(t *testing.T, dc *client.Client) {
 		return
 	}
 	t.Cleanup(func() {
-		_, _ = dc.ImageRemove(context.Background(), docker.DefaultInfraImage, image.RemoveOptions{Force: true})
+		_, _ = dc.ImageRemove(context.Background(), docker.DefaultInfraImage, client.ImageRemoveOptions{Force: true})
 	})
 }
 
@@ -335,7 +341,7 @@ func removeInfraImageIfBuilt(t *testing.T, dc *client.Client) {
 func assertNoPause(t *testing.T, dc *client.Client, allocID string) {
 	t.Helper()
 	err := testutil.Poll(30*time.Second, func() error {
-		if _, err := dc.ContainerInspect(context.Background(), docker.PauseContainerName(allocID)); err == nil {
+		if _, err := inspect(dc, docker.PauseContainerName(allocID)); err == nil {
 			return fmt.Errorf("pause container of %s left after the allocation stopped", allocID)
 		}
 		return nil
@@ -426,7 +432,7 @@ func pauseNamespace(t *testing.T, dc *client.Client, allocID string) string {
 	t.Helper()
 	var ns string
 	testutil.WaitFor(t, 30*time.Second, func() error {
-		info, err := dc.ContainerInspect(context.Background(), docker.PauseContainerName(allocID))
+		info, err := inspect(dc, docker.PauseContainerName(allocID))
 		if err != nil {
 			return err
 		}

@@ -6,13 +6,14 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"io"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/go-connections/nat"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -176,8 +177,8 @@ func TestBuildContainer(t *testing.T) {
 	if s.host.NetworkMode != "bridge" {
 		t.Fatalf("a renumbered port needs Docker's bridge, got %q", s.host.NetworkMode)
 	}
-	want := nat.PortBinding{HostIP: "127.0.0.1", HostPort: "23456"}
-	for _, p := range []nat.Port{"8080/tcp", "8080/udp"} {
+	want := network.PortBinding{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "23456"}
+	for _, p := range []network.Port{network.MustParsePort("8080/tcp"), network.MustParsePort("8080/udp")} {
 		if b := s.host.PortBindings[p]; len(b) != 1 || b[0] != want {
 			t.Fatalf("binding %s: %v", p, s.host.PortBindings)
 		}
@@ -253,7 +254,7 @@ func TestBuildContainerKeys(t *testing.T) {
 			"dns_servers": []any{"192.0.2.53"}, "dns_search_domains": []any{"svc"}, "dns_options": []any{"ndots:2"}, "extra_hosts": []any{"db:10.0.0.1"},
 		}, ok: func(s *containerSpec) bool {
 			h := s.host
-			return slices.Equal(h.DNS, []string{"192.0.2.53"}) && slices.Equal(h.DNSSearch, []string{"svc"}) &&
+			return slices.Equal(h.DNS, []netip.Addr{netip.MustParseAddr("192.0.2.53")}) && slices.Equal(h.DNSSearch, []string{"svc"}) &&
 				slices.Equal(h.DNSOptions, []string{"ndots:2"}) && slices.Equal(h.ExtraHosts, []string{"db:10.0.0.1"})
 		}},
 		{name: "dns in a group namespace: not Docker's", group: true, config: map[string]any{

@@ -2,12 +2,13 @@ package docker
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -73,14 +74,19 @@ func buildContainer(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) (
 	if !groupNetwork(cfg) {
 		// In the group's namespace Docker refuses these ("conflicting
 		// options"): they are in the task's own /etc files instead.
-		h.DNS, h.DNSSearch, h.DNSOptions = tc.DNSServers, tc.DNSSearchDomains, tc.DNSOptions
+		if h.DNS, err = addrs(tc.DNSServers); err != nil {
+			return nil, fmt.Errorf("dns_servers: %w", err)
+		}
+		h.DNSSearch, h.DNSOptions = tc.DNSSearchDomains, tc.DNSOptions
 		h.ExtraHosts = tc.ExtraHosts
 	}
 	if tc.Init {
 		h.Init = &tc.Init
 	}
 	if publish {
-		c.ExposedPorts, h.PortBindings = portBindings(cfg.Ports, tc.Ports)
+		if c.ExposedPorts, h.PortBindings, err = portBindings(cfg.Ports, tc.Ports); err != nil {
+			return nil, err
+		}
 	}
 	return &containerSpec{name: containerName(cfg), config: c, host: h}, nil
 }
@@ -113,6 +119,19 @@ func command(tc *TaskConfig) []string {
 		return tc.Args
 	}
 	return nil
+}
+
+// addrs parses IP addresses (validate checked them already).
+func addrs(ss []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range ss {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func labels(cfg *drivers.TaskConfig, tc *TaskConfig) map[string]string {

@@ -1,6 +1,9 @@
 // Package docker is the docker task driver: it runs tasks as containers of
-// a local Docker Engine, through the official Go client with the API version
-// negotiated with the daemon.
+// a local Docker Engine, through the maintained Go client modules
+// github.com/moby/moby/client and github.com/moby/moby/api (the
+// github.com/docker/docker module they replace is deprecated), with the API
+// version negotiated with the daemon on the first call (API 1.40 and later,
+// Docker Engine 19.03 and later).
 //
 // One task is one container, named <task>-<alloc ID> and labelled with the
 // allocation, task, group, job and namespace (com.roam.* and Nomad's

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/collector"
@@ -87,7 +88,7 @@ func New(cfg Config) (*Driver, error) {
 		}
 		cfg.Collector = bin
 	}
-	api, err := client.NewClientWithOpts(collector.ClientOpts(cfg.Plugin.Endpoint)...)
+	api, err := client.New(collector.ClientOpts(cfg.Plugin.Endpoint)...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
@@ -219,4 +220,10 @@ func (d *Driver) accepting(ctx context.Context) bool {
 
 func (d *Driver) apiCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), apiTimeout)
+}
+
+// inspect is the daemon's view of a container (by ID or name).
+func (d *Driver) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	res, err := d.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	return res.Container, err
 }

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/dockertest"
@@ -123,7 +124,7 @@ func TestConfigKeysInContainer(t *testing.T) {
 	api := dockertest.Require(t)
 	d := newDriver(t, func(pc *PluginConfig) { pc.Volumes.Enabled = true })
 	vol := dockertest.Unique("roam-test-vol")
-	t.Cleanup(func() { _ = api.VolumeRemove(context.Background(), vol, true) })
+	t.Cleanup(func() { _, _ = api.VolumeRemove(context.Background(), vol, client.VolumeRemoveOptions{Force: true}) })
 	cfg := taskCfg(t, "keys", map[string]any{
 		"image": img, "entrypoint": []any{"/prog", "sleep"}, "work_dir": "/work", "hostname": "keys-host",
 		"init": true, "ulimit": map[string]any{"nofile": "1024:2048"},
@@ -142,7 +143,7 @@ func TestConfigKeysInContainer(t *testing.T) {
 	}
 	start(t, d, cfg)
 	waitLog(t, cfg, logfile.Stdout, "ready")
-	info, err := api.ContainerInspect(context.Background(), d.lookup(cfg.ID).state.ContainerID)
+	info, err := d.inspect(context.Background(), d.lookup(cfg.ID).state.ContainerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestResourcesInInspect(t *testing.T) {
 	cfg.Resources = drivers.Resources{CPUShares: 512, ReservedCores: []uint16{0}, MemoryMB: 64, MemoryMaxMB: 128}
 	start(t, api, cfg)
 	ct := api.lookup(cfg.ID)
-	info, err := api.api.ContainerInspect(context.Background(), ct.state.ContainerID)
+	info, err := api.inspect(context.Background(), ct.state.ContainerID)
 	if err != nil {
 		t.Fatal(err)
 	}

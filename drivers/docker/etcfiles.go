@@ -85,7 +85,7 @@ func (d *Driver) groupEtcFile(cfg *drivers.TaskConfig, taskPath string) (string,
 		if id == "" {
 			return "", nil // not a pause container's: buildContainer says so
 		}
-		info, err := d.api.ContainerInspect(ctx, id)
+		info, err := d.inspect(ctx, id)
 		if err != nil {
 			return "", fmt.Errorf("inspect pause container %s: %w", id, err)
 		}

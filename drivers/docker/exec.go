@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -37,13 +37,13 @@ func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *dri
 	if len(opts.Command) == 0 {
 		return nil, errors.New("exec: no command")
 	}
-	created, err := d.api.ContainerExecCreate(ctx, t.state.ContainerID, container.ExecOptions{
-		Cmd: opts.Command, Tty: opts.Tty, AttachStdin: opts.Stdin != nil, AttachStdout: true, AttachStderr: true,
+	created, err := d.api.ExecCreate(ctx, t.state.ContainerID, client.ExecCreateOptions{
+		Cmd: opts.Command, TTY: opts.Tty, AttachStdin: opts.Stdin != nil, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exec in task %s: %w", taskID, err)
 	}
-	att, err := d.api.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: opts.Tty})
+	att, err := d.api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{TTY: opts.Tty})
 	if err != nil {
 		return nil, fmt.Errorf("exec in task %s: attach: %w", taskID, err)
 	}
@@ -94,7 +94,7 @@ func (d *Driver) resizeExec(ctx context.Context, execID string, sizes <-chan dri
 			if !ok {
 				return
 			}
-			err := d.api.ContainerExecResize(ctx, execID, container.ResizeOptions{Height: uint(s.Height), Width: uint(s.Width)})
+			_, err := d.api.ExecResize(ctx, execID, client.ExecResizeOptions{Height: uint(s.Height), Width: uint(s.Width)})
 			if err != nil {
 				d.logger.Debug("resizing exec terminal", "error", err)
 			}
@@ -106,7 +106,7 @@ func (d *Driver) resizeExec(ctx context.Context, execID string, sizes <-chan dri
 // can end a moment before) and returns its exit code.
 func (d *Driver) execExit(ctx context.Context, execID string) (*drivers.ExitResult, error) {
 	for {
-		ins, err := d.api.ContainerExecInspect(ctx, execID)
+		ins, err := d.api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("exec: inspect: %w", err)
 		}

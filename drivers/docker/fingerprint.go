@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/roam-sh/roam/drivers"
 )
 
@@ -19,13 +21,14 @@ const fingerprintTimeout = 5 * time.Second
 func (d *Driver) Fingerprint(ctx context.Context) *drivers.Fingerprint {
 	ctx, cancel := context.WithTimeout(ctx, fingerprintTimeout)
 	defer cancel()
-	info, err := d.api.Info(ctx)
+	res, err := d.api.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return &drivers.Fingerprint{
 			Health:            drivers.HealthStateUndetected,
 			HealthDescription: fmt.Sprintf("Docker Engine unreachable at %s: %v", d.api.DaemonHost(), err),
 		}
 	}
+	info := res.Info
 	runtimes := make([]string, 0, len(info.Runtimes))
 	for name := range info.Runtimes {
 		runtimes = append(runtimes, name)

@@ -15,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/collector/collectortest"
@@ -90,7 +89,7 @@ func buildProg(api *client.Client) error {
 
 func (p *progBuild) cleanup() {
 	if p.loaded {
-		_, _ = p.api.ImageRemove(context.Background(), p.image, image.RemoveOptions{Force: true, PruneChildren: true})
+		_, _ = p.api.ImageRemove(context.Background(), p.image, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	}
 	if p.dir != "" {
 		os.RemoveAll(p.dir)

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +13,8 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/registry"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -23,9 +23,9 @@ import (
 // interface so that tests can stand in for a registry, which cannot run in
 // the test environment.
 type imageAPI interface {
-	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
-	ImagePull(ctx context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error)
-	ImageLoad(ctx context.Context, r io.Reader, opts ...client.ImageLoadOption) (image.LoadResponse, error)
+	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImagePull(ctx context.Context, ref string, opts client.ImagePullOptions) (client.ImagePullResponse, error)
+	ImageLoad(ctx context.Context, r io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
 }
 
 var _ imageAPI = (*client.Client)(nil)
@@ -140,7 +140,7 @@ func (im images) pullWithAuth(ctx context.Context, tc *TaskConfig) error {
 
 // pullOnce pulls ref; errors reported inside the progress stream count.
 func (im images) pullOnce(ctx context.Context, ref, auth string) error {
-	rc, err := im.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	rc, err := im.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
 		return err
 	}
@@ -148,20 +148,25 @@ func (im images) pullOnce(ctx context.Context, ref, auth string) error {
 	return streamError(rc)
 }
 
-// registryAuth is the X-Registry-Auth value of the credentials (base64url
-// JSON); "" without credentials.
+// registryAuth is the X-Registry-Auth value of the credentials: base64url
+// JSON of Docker's AuthConfig, as the API's authconfig.Encode writes it,
+// with Nomad's "email" beside it (the API types dropped the field; daemons
+// since API 1.23 ignore it). "" without credentials.
 func (a *Auth) registryAuth() (string, error) {
 	if a == nil || *a == (Auth{}) {
 		return "", nil
 	}
-	s, err := registry.EncodeAuthConfig(registry.AuthConfig{
-		Username: a.Username, Password: a.Password, ServerAddress: a.ServerAddress,
-		Email: a.Email, // Nomad's key; daemons since API 1.23 ignore it
+	buf, err := json.Marshal(struct {
+		registry.AuthConfig
+		Email string `json:"email,omitempty"`
+	}{
+		AuthConfig: registry.AuthConfig{Username: a.Username, Password: a.Password, ServerAddress: a.ServerAddress},
+		Email:      a.Email,
 	})
 	if err != nil {
 		return "", fmt.Errorf("auth: %w", err)
 	}
-	return s, nil
+	return base64.URLEncoding.EncodeToString(buf), nil
 }
 
 // loadFile loads a `docker save` tarball.
@@ -183,8 +188,8 @@ func loadArchive(ctx context.Context, api imageAPI, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	return streamError(resp.Body)
+	defer resp.Close()
+	return streamError(resp)
 }
 
 // streamError reads a daemon's JSON progress stream to its end and returns

@@ -2,8 +2,11 @@ package docker
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,9 +15,10 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/registry"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/dockertest"
@@ -30,15 +34,15 @@ func TestLoadFromLocalDir(t *testing.T) {
 	ctx := context.Background()
 	// A second name of the test image: removing it leaves the test image.
 	tag := "roam-test/load:" + dockertest.Unique("t")
-	if err := api.ImageTag(ctx, img, tag); err != nil {
+	if _, err := api.ImageTag(ctx, client.ImageTagOptions{Source: img, Target: tag}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = api.ImageRemove(context.Background(), tag, image.RemoveOptions{}) })
+	t.Cleanup(func() { _, _ = api.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{}) })
 	config := map[string]any{"image": tag, "load": "img.tar", "args": []any{"exit", "0"}}
 
 	cfg := taskCfg(t, "loaded", config)
 	saveImage(t, api, tag, filepath.Join(cfg.TaskDir.LocalDir, "img.tar"))
-	if _, err := api.ImageRemove(ctx, tag, image.RemoveOptions{}); err != nil {
+	if _, err := api.ImageRemove(ctx, tag, client.ImageRemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if dockertest.ImageExists(t, api, tag) {
@@ -91,32 +95,48 @@ type fakeImages struct {
 	loads int
 }
 
-func (f *fakeImages) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+func (f *fakeImages) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
 	if f.present[ref] {
-		return image.InspectResponse{ID: "sha256:" + ref}, nil
+		return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: "sha256:" + ref}}, nil
 	}
-	return image.InspectResponse{}, fmt.Errorf("no such image %s: %w", ref, cerrdefs.ErrNotFound)
+	return client.ImageInspectResult{}, fmt.Errorf("no such image %s: %w", ref, cerrdefs.ErrNotFound)
 }
 
-func (f *fakeImages) ImagePull(_ context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error) {
+func (f *fakeImages) ImagePull(_ context.Context, ref string, opts client.ImagePullOptions) (client.ImagePullResponse, error) {
 	f.pulls = append(f.pulls, opts.RegistryAuth)
 	switch {
 	case f.accepts(opts.RegistryAuth):
 		f.present[ref] = true
-		return io.NopCloser(strings.NewReader(`{"status":"Pulling"}` + "\n" + `{"status":"Downloaded"}`)), nil
+		return progress(`{"status":"Pulling"}` + "\n" + `{"status":"Downloaded"}`), nil
 	case f.inStream:
-		return io.NopCloser(strings.NewReader(`{"status":"Pulling"}` + "\n" + `{"error":"unauthorized: authentication required"}`)), nil
+		return progress(`{"status":"Pulling"}` + "\n" + `{"error":"unauthorized: authentication required"}`), nil
 	}
 	return nil, fmt.Errorf("pull access denied for %s: %w", ref, cerrdefs.ErrUnauthenticated)
 }
 
-func (f *fakeImages) ImageLoad(_ context.Context, r io.Reader, _ ...client.ImageLoadOption) (image.LoadResponse, error) {
+func (f *fakeImages) ImageLoad(_ context.Context, r io.Reader, _ ...client.ImageLoadOption) (client.ImageLoadResult, error) {
 	if _, err := io.Copy(io.Discard, r); err != nil {
-		return image.LoadResponse{}, err
+		return nil, err
 	}
 	f.loads++
 	f.present[f.archive] = true
-	return image.LoadResponse{Body: io.NopCloser(strings.NewReader(`{"stream":"Loaded image"}`)), JSON: true}, nil
+	return io.NopCloser(strings.NewReader(`{"stream":"Loaded image"}`)), nil
+}
+
+// progressStream is a pull's progress stream as the daemon sends it; the
+// driver reads it as a plain stream.
+type progressStream struct{ io.ReadCloser }
+
+func progress(s string) progressStream {
+	return progressStream{io.NopCloser(strings.NewReader(s))}
+}
+
+func (progressStream) JSONMessages(context.Context) iter.Seq2[jsonstream.Message, error] {
+	panic("the driver reads the progress stream itself")
+}
+
+func (progressStream) Wait(context.Context) error {
+	panic("the driver reads the progress stream itself")
 }
 
 func TestImagePullDecision(t *testing.T) {
@@ -199,15 +219,24 @@ func ensureWithFake(t *testing.T, f *fakeImages, cfg *drivers.TaskConfig) error 
 	return images{api: f, logger: testutil.Logger(t)}.ensure(context.Background(), cfg, tc)
 }
 
-// checkRegistryAuth decodes X-Registry-Auth as the daemon does.
+// checkRegistryAuth decodes X-Registry-Auth as the daemon does, and the
+// email beside it, which the API types no longer carry.
 func checkRegistryAuth(t *testing.T, auth string) {
 	t.Helper()
-	got, err := registry.DecodeAuthConfig(auth)
+	got, err := authconfig.Decode(auth)
 	if err != nil {
 		t.Fatalf("X-Registry-Auth %q: %v", auth, err)
 	}
-	if got.Username != "u" || got.Password != "p" || got.Email != "u@example.com" || got.ServerAddress != "registry.example.com" {
-		t.Fatalf("credentials sent %+v", got)
+	raw, err := base64.URLEncoding.DecodeString(auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var email struct{ Email string }
+	if err := json.Unmarshal(raw, &email); err != nil {
+		t.Fatal(err)
+	}
+	if got.Username != "u" || got.Password != "p" || email.Email != "u@example.com" || got.ServerAddress != "registry.example.com" {
+		t.Fatalf("credentials sent %+v, email %q", got, email.Email)
 	}
 }
 

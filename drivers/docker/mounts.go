@@ -2,12 +2,13 @@ package docker
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/go-connections/nat"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -89,8 +90,8 @@ func (m *MountBlock) toDocker(cfg *drivers.TaskConfig) mount.Mount {
 
 // portBindings publishes the listed group ports: host HostIP:Value to the
 // container's To (or Value), over tcp and udp.
-func portBindings(ports []drivers.PortMapping, labels []string) (nat.PortSet, nat.PortMap) {
-	exposed, bindings := nat.PortSet{}, nat.PortMap{}
+func portBindings(ports []drivers.PortMapping, labels []string) (network.PortSet, network.PortMap, error) {
+	exposed, bindings := network.PortSet{}, network.PortMap{}
 	for _, l := range labels {
 		p, ok := findPort(ports, l)
 		if !ok {
@@ -100,13 +101,33 @@ func portBindings(ports []drivers.PortMapping, labels []string) (nat.PortSet, na
 		if inside <= 0 {
 			inside = p.Value
 		}
-		for _, proto := range []string{"tcp", "udp"} {
-			cp := nat.Port(strconv.Itoa(inside) + "/" + proto)
+		hostIP, err := bindAddr(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if inside > 65535 {
+			return nil, nil, fmt.Errorf("port %q: %d is no port number", l, inside)
+		}
+		for _, proto := range []network.IPProtocol{network.TCP, network.UDP} {
+			cp, _ := network.PortFrom(uint16(inside), proto)
 			exposed[cp] = struct{}{}
-			bindings[cp] = append(bindings[cp], nat.PortBinding{HostIP: p.HostIP, HostPort: strconv.Itoa(p.Value)})
+			bindings[cp] = append(bindings[cp], network.PortBinding{HostIP: hostIP, HostPort: strconv.Itoa(p.Value)})
 		}
 	}
-	return exposed, bindings
+	return exposed, bindings, nil
+}
+
+// bindAddr is the host address a port is published on; none (the zero
+// address) means every address of the host.
+func bindAddr(p drivers.PortMapping) (netip.Addr, error) {
+	if p.HostIP == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(p.HostIP)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("port %q: host address: %w", p.Label, err)
+	}
+	return a, nil
 }
 
 // osMode turns a job's octal file mode (0o1777) into an os.FileMode with

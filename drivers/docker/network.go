@@ -5,7 +5,8 @@ import (
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -30,12 +31,12 @@ func (d *Driver) CreateNetwork(allocID string, req *drivers.NetworkCreateRequest
 	ctx, cancel := context.WithTimeout(context.Background(), networkTimeout)
 	defer cancel()
 	name := PauseContainerName(allocID)
-	info, err := d.api.ContainerInspect(ctx, name)
+	info, err := d.inspect(ctx, name)
 	switch {
 	case err == nil && info.State.Running:
 		return pauseSpec(info), false, nil
 	case err == nil:
-		if err := d.api.ContainerStart(ctx, info.ID, container.StartOptions{}); err != nil {
+		if _, err := d.api.ContainerStart(ctx, info.ID, client.ContainerStartOptions{}); err != nil {
 			return nil, false, fmt.Errorf("start pause container %s: %w", name, err)
 		}
 	case cerrdefs.IsNotFound(err):
@@ -45,7 +46,7 @@ func (d *Driver) CreateNetwork(allocID string, req *drivers.NetworkCreateRequest
 	default:
 		return nil, false, fmt.Errorf("inspect pause container %s: %w", name, err)
 	}
-	if info, err = d.api.ContainerInspect(ctx, name); err != nil {
+	if info, err = d.inspect(ctx, name); err != nil {
 		return nil, false, fmt.Errorf("inspect pause container %s: %w", name, err)
 	}
 	return pauseSpec(info), true, nil
@@ -69,11 +70,11 @@ func (d *Driver) createPause(ctx context.Context, allocID string, req *drivers.N
 		LogConfig:     container.LogConfig{Type: "none"},
 	}
 	name := PauseContainerName(allocID)
-	resp, err := d.api.ContainerCreate(ctx, c, h, nil, nil, name)
+	resp, err := d.api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: c, HostConfig: h, Name: name})
 	if err != nil {
 		return fmt.Errorf("create pause container %s: %w", name, err)
 	}
-	if err := d.api.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+	if _, err := d.api.ContainerStart(ctx, resp.ID, client.ContainerStartOptions{}); err != nil {
 		d.removeContainer(resp.ID)
 		return fmt.Errorf("start pause container %s: %w", name, err)
 	}
@@ -104,7 +105,7 @@ func (d *Driver) DestroyNetwork(allocID string, spec *drivers.NetworkIsolationSp
 	}
 	ctx, cancel := d.apiCtx()
 	defer cancel()
-	err := d.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	_, err := d.api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove pause container of alloc %s: %w", allocID, err)
 	}

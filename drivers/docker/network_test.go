@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/image"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/dockertest"
@@ -28,7 +28,7 @@ func TestGroupNamespaceSharedWithRawExec(t *testing.T) {
 	api := dockertest.Require(t)
 	if !dockertest.ImageExists(t, api, DefaultInfraImage) {
 		t.Cleanup(func() {
-			_, _ = api.ImageRemove(context.Background(), DefaultInfraImage, image.RemoveOptions{Force: true})
+			_, _ = api.ImageRemove(context.Background(), DefaultInfraImage, client.ImageRemoveOptions{Force: true})
 		})
 	}
 	d := newDriver(t, nil)
@@ -54,7 +54,7 @@ func TestGroupNamespaceSharedWithRawExec(t *testing.T) {
 	web.NetworkIsolation = spec
 	start(t, d, web)
 	waitLog(t, web, logfile.Stdout, "listening on")
-	info, err := d.api.ContainerInspect(context.Background(), d.lookup(web.ID).state.ContainerID)
+	info, err := d.inspect(context.Background(), d.lookup(web.ID).state.ContainerID)
 	if err != nil || string(info.HostConfig.NetworkMode) != "container:"+spec.Labels[sandboxLabel] {
 		t.Fatalf("network mode %q: %v", info.HostConfig.NetworkMode, err)
 	}
@@ -106,7 +106,7 @@ func groupNamespace(t *testing.T, d *Driver, allocID, hostname string) *drivers.
 	api := dockertest.Require(t)
 	if !dockertest.ImageExists(t, api, DefaultInfraImage) {
 		t.Cleanup(func() {
-			_, _ = api.ImageRemove(context.Background(), DefaultInfraImage, image.RemoveOptions{Force: true})
+			_, _ = api.ImageRemove(context.Background(), DefaultInfraImage, client.ImageRemoveOptions{Force: true})
 		})
 	}
 	spec, _, err := d.CreateNetwork(allocID, &drivers.NetworkCreateRequest{Hostname: hostname})

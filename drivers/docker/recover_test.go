@@ -47,7 +47,7 @@ type containerStart struct {
 
 func inspectStart(t *testing.T, d *Driver, id string) containerStart {
 	t.Helper()
-	info, err := d.api.ContainerInspect(context.Background(), id)
+	info, err := d.inspect(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestDaemonRestart(t *testing.T) {
 	if d.lookup(cfg.ID).exit.Exited() {
 		t.Fatalf("task reported an exit: %+v", d.lookup(cfg.ID).exit.Result())
 	}
-	if info, err := d.api.ContainerInspect(context.Background(), id); err != nil || !info.State.Running {
+	if info, err := d.inspect(context.Background(), id); err != nil || !info.State.Running {
 		t.Fatalf("container %s after the restart: %v", id, err)
 	}
 	testutil.WaitFor(t, 30*time.Second, func() error {

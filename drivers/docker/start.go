@@ -8,7 +8,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/collector"
@@ -86,20 +87,21 @@ func (d *Driver) containerFor(cfg *drivers.TaskConfig, tc *TaskConfig) (*contain
 func (d *Driver) createAndStart(cfg *drivers.TaskConfig, spec *containerSpec) (*taskState, error) {
 	ctx, cancel := d.apiCtx()
 	defer cancel()
-	resp, err := d.api.ContainerCreate(ctx, spec.config, spec.host, nil, nil, spec.name)
+	create := client.ContainerCreateOptions{Config: spec.config, HostConfig: spec.host, Name: spec.name}
+	resp, err := d.api.ContainerCreate(ctx, create)
 	if cerrdefs.IsConflict(err) {
 		if err = d.removeLeftover(ctx, cfg, spec.name); err == nil {
-			resp, err = d.api.ContainerCreate(ctx, spec.config, spec.host, nil, nil, spec.name)
+			resp, err = d.api.ContainerCreate(ctx, create)
 		}
 	}
 	if err != nil {
 		return nil, drivers.NewRecoverableError(fmt.Errorf("create container: %w", err))
 	}
-	if err := d.api.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+	if _, err := d.api.ContainerStart(ctx, resp.ID, client.ContainerStartOptions{}); err != nil {
 		d.removeContainer(resp.ID)
 		return nil, drivers.NewRecoverableError(fmt.Errorf("start container: %w", err))
 	}
-	info, err := d.api.ContainerInspect(ctx, resp.ID)
+	info, err := d.inspect(ctx, resp.ID)
 	if err != nil {
 		return nil, drivers.NewRecoverableError(fmt.Errorf("inspect container %s: %w", resp.ID, err))
 	}
@@ -110,7 +112,7 @@ func (d *Driver) createAndStart(cfg *drivers.TaskConfig, spec *containerSpec) (*
 // removeLeftover removes a container with the task's name if it belongs to
 // the same allocation and task; anything else is not roam's to remove.
 func (d *Driver) removeLeftover(ctx context.Context, cfg *drivers.TaskConfig, name string) error {
-	info, err := d.api.ContainerInspect(ctx, name)
+	info, err := d.inspect(ctx, name)
 	if err != nil {
 		return fmt.Errorf("inspect conflicting container %s: %w", name, err)
 	}
@@ -119,13 +121,14 @@ func (d *Driver) removeLeftover(ctx context.Context, cfg *drivers.TaskConfig, na
 		return fmt.Errorf("container name %s is taken by a container roam did not create for this task", name)
 	}
 	d.logger.Info("removing leftover container of the task", "container_id", info.ID)
-	return d.api.ContainerRemove(ctx, info.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	_, err = d.api.ContainerRemove(ctx, info.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	return err
 }
 
 func (d *Driver) removeContainer(id string) {
 	ctx, cancel := d.apiCtx()
 	defer cancel()
-	err := d.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	_, err := d.api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		d.logger.Warn("removing container", "container_id", id, "error", err)
 	}
@@ -164,7 +167,7 @@ func (d *Driver) RecoverTask(h *drivers.TaskHandle) error {
 	}
 	ctx, cancel := d.apiCtx()
 	defer cancel()
-	_, err := d.api.ContainerInspect(ctx, st.ContainerID)
+	_, err := d.inspect(ctx, st.ContainerID)
 	switch {
 	case cerrdefs.IsNotFound(err):
 		return fmt.Errorf("recover task %s: container %s is gone: %w", h.Config.ID, st.ContainerID, err)

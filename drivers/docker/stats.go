@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -22,7 +23,8 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string) (*drivers.TaskRes
 	if t.exit.Exited() {
 		return nil, fmt.Errorf("stats of task %s: task is not running", taskID)
 	}
-	resp, err := d.api.ContainerStats(ctx, t.state.ContainerID, false)
+	// One reading, with the sample a second before it for the CPU deltas.
+	resp, err := d.api.ContainerStats(ctx, t.state.ContainerID, client.ContainerStatsOptions{IncludePreviousSample: true})
 	if err != nil {
 		return nil, fmt.Errorf("stats of task %s: %w", taskID, err)
 	}

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/docker/collector"
@@ -84,11 +85,11 @@ func (t *task) wait(ctx context.Context) {
 // waitOnce blocks until the container is not running and returns its exit
 // status, or an error if the daemon could not be asked or went away.
 func (t *task) waitOnce(ctx context.Context) (container.WaitResponse, error) {
-	resC, errC := t.d.api.ContainerWait(ctx, t.state.ContainerID, container.WaitConditionNotRunning)
+	w := t.d.api.ContainerWait(ctx, t.state.ContainerID, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 	select {
-	case r := <-resC:
+	case r := <-w.Result:
 		return r, nil
-	case err := <-errC:
+	case err := <-w.Error:
 		return container.WaitResponse{}, err
 	}
 }
@@ -102,7 +103,7 @@ func (t *task) exitedWith(ctx context.Context, w container.WaitResponse) {
 	at := time.Now()
 	ictx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	if info, err := t.d.api.ContainerInspect(ictx, t.state.ContainerID); err == nil && info.State != nil {
+	if info, err := t.d.inspect(ictx, t.state.ContainerID); err == nil && info.State != nil {
 		res.OOMKilled = info.State.OOMKilled
 		if f, err := time.Parse(time.RFC3339Nano, info.State.FinishedAt); err == nil && !f.IsZero() {
 			at = f
@@ -134,7 +135,7 @@ func (t *task) afterDaemonLoss(ctx context.Context) (finished bool) {
 	t.logger.Info("container stopped while the Docker daemon was down; starting it again")
 	sctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	if err := t.d.api.ContainerStart(sctx, t.state.ContainerID, container.StartOptions{}); err != nil {
+	if _, err := t.d.api.ContainerStart(sctx, t.state.ContainerID, client.ContainerStartOptions{}); err != nil {
 		t.logger.Error("starting the container again failed; reporting its exit", "error", err)
 	}
 	return false
@@ -147,7 +148,7 @@ func (t *task) inspectWhenBack(ctx context.Context) (info container.InspectRespo
 	for {
 		if t.d.accepting(ctx) {
 			ictx, cancel := context.WithTimeout(ctx, apiTimeout)
-			info, err = t.d.api.ContainerInspect(ictx, t.state.ContainerID)
+			info, err = t.d.inspect(ictx, t.state.ContainerID)
 			cancel()
 			if err == nil || cerrdefs.IsNotFound(err) || ctx.Err() != nil {
 				return info, wasDown, err
@@ -204,7 +205,7 @@ func (t *task) Stop(sig syscall.Signal, timeout time.Duration) error {
 func (t *task) signal(sig syscall.Signal) error {
 	ctx, cancel := t.d.apiCtx()
 	defer cancel()
-	if err := t.d.api.ContainerKill(ctx, t.state.ContainerID, fmt.Sprint(int(sig))); err != nil {
+	if _, err := t.d.api.ContainerKill(ctx, t.state.ContainerID, client.ContainerKillOptions{Signal: fmt.Sprint(int(sig))}); err != nil {
 		return fmt.Errorf("signal container %s: %w", t.state.ContainerID, err)
 	}
 	return nil
@@ -233,7 +234,7 @@ func (t *task) remove() error {
 	}
 	ctx, cancel := t.d.apiCtx()
 	defer cancel()
-	err := t.d.api.ContainerRemove(ctx, t.state.ContainerID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	_, err := t.d.api.ContainerRemove(ctx, t.state.ContainerID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", t.state.ContainerID, err)
 	}

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/internal/logfile"
@@ -30,10 +29,11 @@ const (
 )
 
 // ClientOpts are the options of a Docker API client for endpoint ("" means
-// DOCKER_HOST or the default socket), negotiating the API version with the
-// daemon. The driver and the collector build their clients alike.
+// DOCKER_HOST or the default socket). The client negotiates the API version
+// with the daemon on its first call unless DOCKER_API_VERSION fixes it. The
+// driver and the collector build their clients alike.
 func ClientOpts(endpoint string) []client.Opt {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	opts := []client.Opt{client.FromEnv}
 	if endpoint != "" {
 		opts = append(opts, client.WithHost(endpoint))
 	}
@@ -55,7 +55,7 @@ type collector struct {
 // run follows the container until ctx ends (SIGTERM) or the container is
 // removed, then makes a final pass and saves the cursor.
 func run(ctx context.Context, spec *Spec, logger *slog.Logger) error {
-	api, err := client.NewClientWithOpts(ClientOpts(spec.Endpoint)...)
+	api, err := client.New(ClientOpts(spec.Endpoint)...)
 	if err != nil {
 		return fmt.Errorf("docker client: %w", err)
 	}
@@ -125,7 +125,7 @@ func (c *collector) followLoop(ctx context.Context) (gone bool) {
 // pass reads the logs from the cursor on (following them if asked) and
 // writes what is new. It returns how many messages it wrote.
 func (c *collector) pass(ctx context.Context, follow bool) (int, error) {
-	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Timestamps: true}
+	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Timestamps: true}
 	if s := c.cur.since(); !s.IsZero() {
 		opts.Since = fmt.Sprintf("%d.%09d", s.Unix(), s.Nanosecond())
 	}

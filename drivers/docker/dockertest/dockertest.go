@@ -20,9 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 )
 
 // lockPath serialises a daemon restart against every other docker test on
@@ -80,7 +78,7 @@ func testLock(t testing.TB, how int) {
 }
 
 func connect() {
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		skipMsg = fmt.Sprintf("docker client: %v", err)
 		return
@@ -98,7 +96,7 @@ func connect() {
 func ping(c *client.Client) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := c.Ping(ctx)
+	_, err := c.Ping(ctx, client.PingOptions{})
 	return err
 }
 
@@ -135,14 +133,14 @@ func RestartDaemon(t testing.TB) {
 // label key=value.
 func Containers(t testing.TB, c *client.Client, key, value string) []string {
 	t.Helper()
-	list, err := c.ContainerList(context.Background(), container.ListOptions{
-		All: true, Filters: filters.NewArgs(filters.Arg("label", key+"="+value)),
+	list, err := c.ContainerList(context.Background(), client.ContainerListOptions{
+		All: true, Filters: make(client.Filters).Add("label", key+"="+value),
 	})
 	if err != nil {
 		t.Fatalf("list containers: %v", err)
 	}
 	var ids []string
-	for _, ct := range list {
+	for _, ct := range list.Items {
 		ids = append(ids, ct.ID)
 	}
 	return ids
@@ -155,7 +153,7 @@ func NoContainersLeft(t testing.TB, c *client.Client, key, value string) {
 	t.Cleanup(func() {
 		ids := Containers(t, c, key, value)
 		for _, id := range ids {
-			_ = c.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true})
+			_, _ = c.ContainerRemove(context.Background(), id, client.ContainerRemoveOptions{Force: true})
 		}
 		if len(ids) > 0 {
 			t.Errorf("containers left behind with label %s=%s: %v", key, value, ids)
