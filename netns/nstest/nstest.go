@@ -13,15 +13,15 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/roam-sh/roam/netns"
 )
 
 // RequireRoot skips the test unless it runs as root on a kernel that can
@@ -138,38 +138,10 @@ func UUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// InNamespace runs fn on a thread inside the namespace at path. Sockets fn
-// opens stay in that namespace whatever thread uses them later.
-func InNamespace(path string, fn func() error) error {
-	errCh := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := vnetns.Get()
-		if err != nil {
-			errCh <- err
-			return
-		}
-		defer orig.Close()
-		ns, err := vnetns.GetFromPath(path)
-		if err != nil {
-			errCh <- err
-			return
-		}
-		defer ns.Close()
-		if err := vnetns.Set(ns); err != nil {
-			errCh <- err
-			return
-		}
-		ferr := fn()
-		if err := vnetns.Set(orig); err != nil {
-			errCh <- fmt.Errorf("back to host namespace: %w", err)
-			return // leave the thread locked: the runtime retires it
-		}
-		runtime.UnlockOSThread()
-		errCh <- ferr
-	}()
-	return <-errCh
-}
+// InNamespace runs fn on a thread inside the namespace at path
+// (netns.Do). Sockets fn opens stay in that namespace whatever thread uses
+// them later.
+func InNamespace(path string, fn func() error) error { return netns.Do(path, fn) }
 
 // ServeTCP listens on addr inside the namespace and answers every
 // connection with reply, until the test ends.
