@@ -40,6 +40,43 @@ type firewall interface {
 	destroy(br string) error
 }
 
+// Redirector is the optional power of a firewall backend to redirect TCP
+// inside an allocation's namespace (Redirect); both backends have it. The
+// rules live in that namespace, in the backend's chains or table there,
+// so they go with the namespace. Both methods are idempotent.
+type Redirector interface {
+	// InstallRedirect makes the rules of r.Name in the namespace at nsPath
+	// exactly r's: installing again changes nothing, installing other
+	// settings under the name replaces them.
+	InstallRedirect(nsPath string, r Redirect) error
+	// RemoveRedirect removes the rules of name, and roam's chains or table
+	// in the namespace once nothing else is in them.
+	RemoveRedirect(nsPath, name string) error
+}
+
+var (
+	_ Redirector = (*rules)(nil)
+	_ Redirector = (*nftRules)(nil)
+)
+
+// NewRedirector returns backend kind ("" is auto, as for the bridge) with
+// chain or table names from prefix ("" is DefaultChainPrefix), or an
+// error if that backend cannot redirect.
+func NewRedirector(kind, prefix string) (Redirector, error) {
+	if prefix == "" {
+		prefix = DefaultChainPrefix
+	}
+	fw, err := newFirewall(kind, prefix)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := fw.(Redirector)
+	if !ok {
+		return nil, fmt.Errorf("firewall %s cannot redirect traffic", ResolveFirewall(kind))
+	}
+	return r, nil
+}
+
 // newFirewall returns the backend kind ("" is auto) with chain or table
 // names from prefix.
 func newFirewall(kind, prefix string) (firewall, error) {

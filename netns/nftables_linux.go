@@ -124,6 +124,11 @@ func (n *nftRules) ensureTable(c *nftables.Conn) {
 // tagged lists the table's rules whose comment is tag; a missing table is
 // no rule.
 func (n *nftRules) tagged(c *nftables.Conn, tag string) ([]*nftables.Rule, error) {
+	return n.taggedWhere(c, func(s string) bool { return s == tag })
+}
+
+// taggedWhere lists the table's rules whose comment match accepts.
+func (n *nftRules) taggedWhere(c *nftables.Conn, match func(string) bool) ([]*nftables.Rule, error) {
 	pre, out, post, fwd := n.chains()
 	var have []*nftables.Rule
 	for _, ch := range []*nftables.Chain{pre, out, post, fwd} {
@@ -135,7 +140,7 @@ func (n *nftRules) tagged(c *nftables.Conn, tag string) ([]*nftables.Rule, error
 			return nil, fmt.Errorf("nftables: list %s %s: %w", n.table.Name, ch.Name, err)
 		}
 		for _, r := range rules {
-			if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && s == tag {
+			if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && match(s) {
 				have = append(have, r)
 			}
 		}
@@ -178,23 +183,28 @@ func (n *nftRules) ensureSet(tag string, want []nftRule) (bool, error) {
 }
 
 func (n *nftRules) deleteTagged(tag string) error {
+	return n.deleteWhere(func(s string) bool { return s == tag })
+}
+
+// deleteWhere removes the rules whose comment match accepts.
+func (n *nftRules) deleteWhere(match func(string) bool) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	c, err := n.conn()
 	if err != nil {
 		return err
 	}
-	have, err := n.tagged(c, tag)
+	have, err := n.taggedWhere(c, match)
 	if err != nil || len(have) == 0 {
 		return err
 	}
 	for _, r := range have {
 		if err := c.DelRule(r); err != nil {
-			return fmt.Errorf("nftables: delete %s: %w", tag, err)
+			return fmt.Errorf("nftables: delete rule: %w", err)
 		}
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: delete %s: %w", tag, err)
+		return fmt.Errorf("nftables: delete rules: %w", err)
 	}
 	return nil
 }
@@ -244,6 +254,12 @@ func (n *nftRules) destroy(br string) error {
 	if err := n.deleteTagged(bridgeComment(br)); err != nil {
 		return err
 	}
+	return n.removeTableIfEmpty()
+}
+
+// removeTableIfEmpty deletes roam's table when none of its chains holds a
+// rule.
+func (n *nftRules) removeTableIfEmpty() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	c, err := n.conn()
@@ -302,7 +318,11 @@ func ctState(bits uint32) []expr.Any {
 }
 
 // saddrIn matches an IPv4 source address inside p.
-func saddrIn(p netip.Prefix) []expr.Any {
+func saddrIn(p netip.Prefix) []expr.Any { return addrIn(12, p) }
+
+// addrIn matches the IPv4 address at offset of the network header (12:
+// source, 16: destination) inside p.
+func addrIn(offset uint32, p netip.Prefix) []expr.Any {
 	p = p.Masked()
 	mask := make([]byte, 4)
 	for i := 0; i < p.Bits(); i++ {
@@ -310,7 +330,7 @@ func saddrIn(p netip.Prefix) []expr.Any {
 	}
 	net4 := p.Addr().As4()
 	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: net4[:]},
 	}

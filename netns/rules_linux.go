@@ -280,7 +280,9 @@ func (r *rules) tagged(tag string) ([]rule, error) {
 	for _, c := range []rule{{"filter", r.forwardChain(), nil}, {"nat", r.preChain(), nil}, {"nat", r.outChain(), nil}, {"nat", r.postChain(), nil}} {
 		lines, err := r.ipt.List(c.table, c.chain)
 		if err != nil {
-			if isNoChain(err) {
+			// iptables-nft 1.8.9 calls a missing chain "incompatible"
+			// (seen in a fresh namespace): ask before failing.
+			if isNoChain(err) || !r.chainExists(c.table, c.chain) {
 				continue
 			}
 			return nil, fmt.Errorf("iptables: list %s %s: %w", c.table, c.chain, err)
@@ -319,6 +321,12 @@ func (r *rules) removeChainsIfEmpty() error {
 		}
 	}
 	return nil
+}
+
+// chainExists reports whether the chain exists; true when it cannot tell.
+func (r *rules) chainExists(table, chain string) bool {
+	ok, err := r.ipt.ChainExists(table, chain)
+	return ok || err != nil
 }
 
 func isNoRule(err error) bool {
