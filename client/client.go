@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/allocrunner"
+	"github.com/roam-sh/roam/client/network"
 	"github.com/roam-sh/roam/client/state"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor"
@@ -31,7 +32,7 @@ type Client struct {
 	db      *state.DB
 	drivers *drivers.Registry
 	updater *allocUpdater
-	network *networkManager
+	network *network.Manager
 	hostEnv map[string]string
 
 	nodeMu sync.RWMutex
@@ -95,19 +96,19 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
-	network := newNetworkManager(&cfg, db)
-	node, err := buildNode(&cfg, id, secret, reg, network)
+	nets := newNetworkManager(&cfg, db)
+	node, err := buildNode(&cfg, id, secret, reg, nets)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cl := &Client{
-		cfg: cfg, logger: logger.With("node_id", id), db: db, drivers: reg, node: node, network: network,
+		cfg: cfg, logger: logger.With("node_id", id), db: db, drivers: reg, node: node, network: nets,
 		hostEnv: environMap(), runners: map[string]*allocrunner.AllocRunner{}, allocIndex: map[string]uint64{},
 		registerCh: make(chan struct{}, 1), registered: make(chan struct{}), gcCh: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, doneCh: make(chan struct{}),
 	}
-	network.driverNamespace, network.moved = cl.driverNamespace, cl.networkMoved
+	nets.SetCallbacks(network.Callbacks{DriverNamespace: cl.driverNamespace, Moved: cl.networkMoved})
 	cl.updater = newAllocUpdater(cfg.RPC, cfg.Region, cfg.UpdateInterval, cl.logger)
 	if err := cl.restoreAllocs(); err != nil {
 		cancel()
@@ -115,7 +116,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 	}
 	// Networks of allocations that were not restored go now; restored ones
 	// are repaired by their runner's network hook when it runs again.
-	network.removeOrphans(ctx, cl.allKnownAllocs())
+	nets.RemoveOrphans(ctx, cl.allKnownAllocs())
 	cl.logger.Info("client ready", "name", node.Name, "class", node.ComputedClass, "allocs", len(cl.runners))
 	return cl, nil
 }

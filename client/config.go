@@ -60,7 +60,7 @@ type Config struct {
 	HostVolumes      map[string]*structs.ClientHostVolumeConfig
 	HostNetworks     map[string]*structs.ClientHostNetworkConfig
 
-	// Group networking (client/network.go, docs/networking.md).
+	// Group networking (client/network, docs/networking.md).
 	// CNIPath is the plugins' search path (default netns.DefaultCNIPath,
 	// or $CNI_PATH); CNIConfigDir holds operator networks (default
 	// netns.DefaultCNIConfigDir); CNIInterfacePrefix names interfaces in

@@ -21,6 +21,9 @@
 //	updater.go   batches allocation state updates to the servers
 //	restore.go   re-creates alloc runners from the state DB at startup
 //	gc.go        garbage collection of terminal allocations' directories
+//	network.go   wiring of the group networks' manager (client/network):
+//	             repair loop, driver namespaces, moved allocations
+//	node_network.go  refreshing the network fingerprint
 //
 // The HTTP endpoints for allocations (files, logs, exec, stats) live in
 // client/clientapi; task artifacts are fetched by client/artifact.

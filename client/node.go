@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/roam-sh/roam/client/fingerprint"
+	"github.com/roam-sh/roam/client/network"
 	"github.com/roam-sh/roam/client/state"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/internal/cpuset"
@@ -26,7 +27,7 @@ func nodeIdentity(db *state.DB) (id, secret string, err error) {
 }
 
 // buildNode assembles the node from configuration and fingerprints.
-func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, network *networkManager) (*structs.Node, error) {
+func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, nets *network.Manager) (*structs.Node, error) {
 	name := cfg.NodeName
 	if name == "" {
 		h, err := os.Hostname()
@@ -55,7 +56,7 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, network *n
 	if n.Meta == nil {
 		n.Meta = map[string]string{}
 	}
-	fcfg := fingerprintConfig(cfg, n, network)
+	fcfg := fingerprintConfig(cfg, n, nets)
 	fcfg.ReservedCores = cores
 	if err := fingerprint.Run(fingerprint.Default(), fcfg, n, cfg.Logger.With("component", "fingerprint")); err != nil {
 		return nil, err
@@ -71,16 +72,16 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, network *n
 }
 
 // fingerprintConfig is what the fingerprinters read from the client.
-func fingerprintConfig(cfg *Config, n *structs.Node, network *networkManager) *fingerprint.Config {
+func fingerprintConfig(cfg *Config, n *structs.Node, nets *network.Manager) *fingerprint.Config {
 	fcfg := &fingerprint.Config{
 		AllocDir: cfg.AllocDir, NetworkInterface: cfg.NetworkInterface, HostNetworks: n.HostNetworks,
 		ReservedPorts:  cfg.Reserved.ReservedPorts,
 		MinDynamicPort: cfg.MinDynamicPort, MaxDynamicPort: cfg.MaxDynamicPort,
 		Version: cfg.Version, NomadVersion: cfg.NomadVersion,
-		CNIPath: cfg.CNIPath, CNIConfigDir: cfg.CNIConfigDir, CNIPluginVersions: network.pluginVersions(cfg.CNIPath),
+		CNIPath: cfg.CNIPath, CNIConfigDir: cfg.CNIConfigDir, CNIPluginVersions: nets.PluginVersions(cfg.CNIPath),
 	}
-	if network != nil {
-		fcfg.Bridge = &fingerprint.BridgeFacts{Name: cfg.BridgeName, Hairpin: cfg.BridgeHairpin, Err: network.bridgeErr}
+	if nets != nil {
+		fcfg.Bridge = &fingerprint.BridgeFacts{Name: cfg.BridgeName, Hairpin: cfg.BridgeHairpin, Err: nets.BridgeErr()}
 	}
 	return fcfg
 }

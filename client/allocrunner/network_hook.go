@@ -16,7 +16,7 @@ import (
 )
 
 // Networks sets up and tears down allocations' group networks: the
-// client's network manager (client/network.go), which owns the namespaces,
+// client's network manager (client/network), which owns the namespaces,
 // the bridge, CNI and the records that let a restarted client repair them.
 type Networks interface {
 	// Setup creates or repairs the allocation's network. With req.NSPath

@@ -1,0 +1,41 @@
+// Package network gives the client's allocations their group networks: a
+// Manager that creates the namespace, runs the allocation's network mode,
+// records what it did in the client's state DB (one record per allocation,
+// and the bridge's address leases), repairs live networks at start and
+// every repair interval, and removes the networks of allocations the
+// client no longer runs. The client's allocation runners reach it through
+// allocrunner.Networks.
+//
+// Each network mode is a Mode (Setup, Check, Repair, Teardown) in a file
+// of its own; the manager holds no switch on mode names. The modes a
+// client offers are the ordered list in builtinModes (modes.go):
+//
+//	mode        namespace                 what the mode does                       file
+//	host        the host's (none made)    nothing: tasks share the host's network  host.go
+//	bridge      /var/run/netns/<alloc>    netns.Bridge: veth, address lease, rules bridge.go
+//	none        /var/run/netns/<alloc>    loopback only                            none.go
+//	cni/<name>  /var/run/netns/<alloc>    netns.CNI: libcni ADD, CHECK, DEL        cni.go
+//
+// A driver that must own the namespace (docker's pause container) creates
+// it instead; the manager then only configures it, follows it when the
+// driver makes it anew, and never deletes it.
+//
+// Optional powers of a mode, each a small interface in mode.go: Restorer
+// (re-attach to what an earlier client process set up), HostRepairer
+// (host-wide parts such as the bridge device, repaired before each round),
+// LeaseHolder (per-allocation state kept beside the records) and
+// InHostNamespace (no namespace at all).
+//
+// Adding a mode: write one file with a type implementing Mode (and any
+// optional interface it needs), and add one line to builtinModes saying
+// why it sits where it does. Jobs can name it once structs.ParseNetworkMode
+// accepts it; the scheduler offers it once a fingerprinter reports it.
+//
+// Map of the package:
+//
+//	manager.go  Manager: Setup, Teardown, Repair, RemoveOrphans
+//	record.go   the allocation's network record, and what modes are given
+//	mode.go     Mode and its optional interfaces
+//	modes.go    builtinModes, the ordered list, and the lookup
+//	host.go, bridge.go, none.go, cni.go   one mode each
+package network

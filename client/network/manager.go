@@ -1,0 +1,291 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+
+	"github.com/roam-sh/roam/client/allocrunner"
+	"github.com/roam-sh/roam/client/state"
+	"github.com/roam-sh/roam/netns"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Config is the client's network configuration (client.Config's fields of
+// the same names, documented in docs/networking.md).
+type Config struct {
+	DisableBridge                       bool
+	BridgeName, BridgeSubnet            string
+	BridgeHairpin                       bool
+	BridgeChainPrefix, BridgeVethPrefix string
+	BridgeFirewall                      string
+	CNIPath, CNIConfigDir               string
+	CNIInterfacePrefix                  string
+	Logger                              *slog.Logger
+}
+
+// Callbacks are how the manager reaches the client's drivers and runners.
+// The client sets them once, before the first repair: they need the
+// client, which is built after the manager.
+type Callbacks struct {
+	// DriverNamespace asks the driver that holds an allocation's
+	// namespace where it is now: docker's pause container comes back from
+	// a daemon restart with a new one, unconfigured.
+	DriverNamespace func(rec *state.NetworkRecord) (string, error)
+	// Moved is told, outside the lock, about each allocation a repair
+	// moved into a new namespace (a driver's, or ours made again after it
+	// was deleted): tasks that were in the old one are still there.
+	Moved func(allocID string, res *allocrunner.NetworkResult)
+}
+
+// Manager owns the group networks of this client's allocations (the
+// package doc says what it does). Its methods are safe for concurrent use.
+type Manager struct {
+	db        *state.DB
+	modes     modeList
+	bridgeErr error
+	logger    *slog.Logger
+	cb        Callbacks
+
+	mu sync.Mutex // serialises Setup, Teardown and repairs
+
+	versionsOnce sync.Once
+	versions     map[string]string
+}
+
+var _ allocrunner.Networks = (*Manager)(nil)
+
+// New builds the manager with the built-in modes. It probes the kernel
+// and creates the bridge now, so that a host that cannot bridge is known
+// before any job asks for it.
+func New(cfg Config, db *state.DB) *Manager {
+	logger := cfg.Logger.With("component", "network")
+	d := deps{db: db, cni: netns.NewCNI(cfg.CNIPath, cfg.CNIConfigDir, cfg.CNIInterfacePrefix, cfg.Logger)}
+	d.bridge, d.bridgeErr = startBridge(cfg, db)
+	if d.bridgeErr != nil {
+		logger.Warn("bridge network mode disabled", "reason", d.bridgeErr)
+	}
+	m := newManager(db, builtinModes(d), logger)
+	m.bridgeErr = d.bridgeErr
+	return m
+}
+
+// newManager builds a manager over modes, in their order.
+func newManager(db *state.DB, modes []Mode, logger *slog.Logger) *Manager {
+	return &Manager{db: db, modes: modes, logger: logger}
+}
+
+func startBridge(cfg Config, db *state.DB) (*netns.Bridge, error) {
+	if cfg.DisableBridge {
+		return nil, errors.New("disabled in the client configuration")
+	}
+	if p := netns.Probe(cfg.BridgeFirewall); p.Err() != nil {
+		return nil, p.Err()
+	}
+	subnet, err := netip.ParsePrefix(cfg.BridgeSubnet)
+	if err != nil {
+		return nil, fmt.Errorf("bridge_network_subnet %q: %w", cfg.BridgeSubnet, err)
+	}
+	br, err := netns.NewBridge(netns.BridgeConfig{
+		Name: cfg.BridgeName, Subnet: subnet, Hairpin: cfg.BridgeHairpin,
+		ChainPrefix: cfg.BridgeChainPrefix, VethPrefix: cfg.BridgeVethPrefix, Firewall: cfg.BridgeFirewall,
+	}, db, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := br.Init(); err != nil {
+		return nil, fmt.Errorf("create bridge %s: %w", cfg.BridgeName, err)
+	}
+	return br, nil
+}
+
+// SetCallbacks sets the client's callbacks (Callbacks says when).
+func (m *Manager) SetCallbacks(cb Callbacks) { m.cb = cb }
+
+// BridgeErr says why bridge mode is unavailable, or nil.
+func (m *Manager) BridgeErr() error { return m.bridgeErr }
+
+// PluginVersions reads the CNI plugins' versions once per manager.
+func (m *Manager) PluginVersions(path string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	m.versionsOnce.Do(func() { m.versions = netns.PluginVersions(path) })
+	return m.versions
+}
+
+// Setup creates or repairs an allocation's network.
+func (m *Manager) Setup(ctx context.Context, req *allocrunner.NetworkRequest) (*allocrunner.NetworkResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, err := record(req)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := m.modes.lookup(structs.NetworkMode(rec.Mode))
+	if err != nil {
+		return nil, fmt.Errorf("alloc %s: %w", rec.AllocID, err)
+	}
+	if _, ok := mode.(InHostNamespace); ok {
+		st, err := mode.Setup(ctx, rec)
+		return &allocrunner.NetworkResult{Status: st}, err
+	}
+	recs, err := m.db.Networks()
+	if err != nil {
+		return nil, err
+	}
+	prev, existed := recs[rec.AllocID]
+	if !existed {
+		if err := checkHostPortsFree(rec); err != nil {
+			return nil, err
+		}
+	}
+	// Recorded before anything is made, so a crash half-way leaves enough
+	// for the next start to clean up.
+	if err := m.db.PutNetwork(rec); err != nil {
+		return nil, err
+	}
+	if st, ok := m.restore(ctx, mode, rec, existed); ok {
+		return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st}, nil
+	}
+	// A namespace of ours missing from an earlier run's record, or another
+	// one at its path, went with a host reboot or a hand: tasks still
+	// running from that run are in the old one, cut off.
+	fresh := existed && rec.OwnedNS && nsReplaced(prev)
+	st, err := m.configure(ctx, rec, func() (*structs.AllocNetworkStatus, error) { return mode.Setup(ctx, rec) })
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", rec.Mode, err)
+	}
+	return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st, Restored: existed, Fresh: fresh}, nil
+}
+
+// restore re-attaches to the network of an earlier client process when
+// the mode can (Restorer).
+func (m *Manager) restore(ctx context.Context, mode Mode, rec *state.NetworkRecord, existed bool) (*structs.AllocNetworkStatus, bool) {
+	r, ok := mode.(Restorer)
+	if !existed || !ok {
+		return nil, false
+	}
+	st, err := r.Restore(ctx, rec)
+	if err != nil {
+		m.logger.Warn("network failed its check; setting it up again", "alloc_id", rec.AllocID, "mode", rec.Mode, "error", err)
+		return nil, false
+	}
+	return st, true
+}
+
+// configure creates the namespace when it is the client's, runs fn (the
+// mode's Setup or Repair) and records the identity of the namespace just
+// configured.
+func (m *Manager) configure(ctx context.Context, rec *state.NetworkRecord, fn func() (*structs.AllocNetworkStatus, error)) (*structs.AllocNetworkStatus, error) {
+	if rec.OwnedNS {
+		if _, err := netns.Create(rec.NSPath); err != nil {
+			return nil, err
+		}
+	}
+	st, err := fn()
+	if err != nil {
+		return nil, err
+	}
+	rec.NSIdentity = netns.Identity(rec.NSPath)
+	if err := m.db.PutNetwork(rec); err != nil {
+		m.logger.Warn("recording the namespace's identity", "alloc_id", rec.AllocID, "error", err)
+	}
+	return st, nil
+}
+
+// nsReplaced reports whether the namespace recorded for an allocation is
+// gone or is not the one its last set-up configured.
+func nsReplaced(rec *state.NetworkRecord) bool {
+	id := netns.Identity(rec.NSPath)
+	return id == 0 || (rec.NSIdentity != 0 && id != rec.NSIdentity)
+}
+
+// Teardown removes an allocation's network and its records.
+func (m *Manager) Teardown(ctx context.Context, allocID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recs, err := m.db.Networks()
+	if err != nil {
+		return err
+	}
+	rec, ok := recs[allocID]
+	if !ok {
+		// Never set up, or already torn down; a lease without a record
+		// (a crash between the two) still goes.
+		return m.release(ctx, allocID)
+	}
+	return m.teardown(ctx, rec)
+}
+
+func (m *Manager) teardown(ctx context.Context, rec *state.NetworkRecord) error {
+	var errs []error
+	if mode, err := m.modes.lookup(structs.NetworkMode(rec.Mode)); err != nil {
+		m.logger.Warn("tearing down a network of a mode this client lacks; removing only its namespace", "alloc_id", rec.AllocID, "error", err)
+	} else {
+		errs = append(errs, mode.Teardown(ctx, rec))
+	}
+	if rec.OwnedNS {
+		errs = append(errs, netns.Delete(rec.NSPath))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("alloc %s: network teardown: %w", rec.AllocID, err)
+	}
+	m.logger.Info("network torn down", "alloc_id", rec.AllocID, "mode", rec.Mode)
+	return m.db.DeleteNetwork(rec.AllocID)
+}
+
+// release frees what every LeaseHolder mode holds for the allocation.
+func (m *Manager) release(ctx context.Context, allocID string) error {
+	var errs []error
+	for _, mode := range m.modes {
+		if lh, ok := mode.(LeaseHolder); ok {
+			errs = append(errs, lh.Release(ctx, allocID))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveOrphans tears down the recorded networks (and leases) of
+// allocations that are not in live: what a client that crashed after an
+// allocation was removed, but before its network was, left behind.
+func (m *Manager) RemoveOrphans(ctx context.Context, live map[string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recs, err := m.db.Networks()
+	if err != nil {
+		m.logger.Error("reading network records", "error", err)
+		return
+	}
+	for id, rec := range recs {
+		if !live[id] {
+			m.logger.Info("removing the network of an allocation this client no longer runs", "alloc_id", id)
+			if err := m.teardown(ctx, rec); err != nil {
+				m.logger.Error("removing orphaned network", "alloc_id", id, "error", err)
+			}
+		}
+	}
+	for _, mode := range m.modes {
+		if lh, ok := mode.(LeaseHolder); ok {
+			m.releaseOrphanLeases(ctx, lh, recs, live)
+		}
+	}
+}
+
+func (m *Manager) releaseOrphanLeases(ctx context.Context, lh LeaseHolder, recs map[string]*state.NetworkRecord, live map[string]bool) {
+	ids, err := lh.Holders()
+	if err != nil {
+		m.logger.Error("reading leases", "error", err)
+		return
+	}
+	for _, id := range ids {
+		if _, rec := recs[id]; !live[id] && !rec {
+			if err := lh.Release(ctx, id); err != nil {
+				m.logger.Error("releasing orphaned lease", "alloc_id", id, "error", err)
+			}
+		}
+	}
+}
