@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -65,11 +66,7 @@ func (r *recordingMode) seen() []string {
 	return slices.Clone(r.calls)
 }
 
-type errString string
-
-func (e errString) Error() string { return string(e) }
-
-const errNoNamespace = errString("set up before the manager made the namespace")
+var errNoNamespace = errors.New("set up before the manager made the namespace")
 
 func openDB(t *testing.T) *state.DB {
 	t.Helper()
