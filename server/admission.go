@@ -8,8 +8,8 @@ import (
 )
 
 // Job admission: every job a client submits for registration, planning or
-// validation passes the same two ordered lists before the endpoint acts on
-// it. Mutators run first, in order, on a private copy of the job; validators
+// validation, and every old version a revert stores again, passes the same
+// two ordered lists before the endpoint acts on it. Mutators run first, in order, on a private copy of the job; validators
 // then all see the final job, so a problem in what a mutator added is
 // reported like a problem the user wrote.
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/roam-sh/roam/structs"
@@ -145,4 +146,39 @@ func planField(d *structs.JobDiff, name string) *structs.FieldDiff {
 		}
 	}
 	return nil
+}
+
+// refuseWhen is a test validator that refuses every job once switched on.
+type refuseWhen struct{ on *atomic.Bool }
+
+func (refuseWhen) Name() string { return "refuse-when" }
+
+func (r refuseWhen) Validate(*structs.Job) ([]string, error) {
+	if r.on.Load() {
+		return nil, errors.New("admission closed")
+	}
+	return nil, nil
+}
+
+// TestAdmissionAppliesToRevert: reverting stores an old version as a new
+// one, so it passes today's admission, not only the one of its first
+// registration.
+func TestAdmissionAppliesToRevert(t *testing.T) {
+	var closed atomic.Bool
+	s := testServer(t, func(c *Config) {
+		c.JobValidators = append(DefaultJobValidators(), refuseWhen{&closed})
+	})
+	registerJob(t, s, testJob("web", 1))
+	registerJob(t, s, testJob("web", 2))
+	closed.Store(true)
+	var rev structs.JobRegisterResponse
+	err := s.RPC("Job.Revert", &structs.JobRevertRequest{JobID: "web", JobVersion: 0}, &rev)
+	if ErrorCode(err) != 400 || !strings.Contains(err.Error(), "admission closed") {
+		t.Fatalf("revert past a refusing validator: %v", err)
+	}
+	closed.Store(false)
+	must(t, s.RPC("Job.Revert", &structs.JobRevertRequest{JobID: "web", JobVersion: 0}, &rev))
+	if job, _ := s.State().JobByID(nil, structs.DefaultNamespace, "web"); job.Version != 2 || job.TaskGroups[0].Count != 1 {
+		t.Fatalf("after revert: %+v", job)
+	}
 }

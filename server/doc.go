@@ -51,7 +51,8 @@
 //	errors.go          error sentinels, CodedError and ErrorCode (HTTP status)
 //	endpoint_*.go      Job, Alloc, Eval, Node, Status, ServiceRegistration RPCs
 //	admission.go       job admission: the ordered mutators and validators every
-//	                   job passes in Job.Register, Job.Plan and Job.Validate;
+//	                   job passes in Job.Register, Job.Plan, Job.Validate and
+//	                   Job.Revert;
 //	                   a new admission step is one type and one list entry
 //	leader.go          leadership: start/stop leader components, restore from
 //	                   state, the FSM observer, failed/duplicate eval reapers

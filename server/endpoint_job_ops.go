@@ -26,8 +26,9 @@ func (j *jobEndpoint) Validate(args *structs.JobValidateRequest, reply *structs.
 	return err
 }
 
-// Revert registers an earlier version of a job again (as a new version).
-// With EnforcePriorVersion the current version must be the one given.
+// Revert registers an earlier version of a job again (as a new version),
+// through the same admission as Register. With EnforcePriorVersion the
+// current version must be the one given.
 func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobRegisterResponse) error {
 	if done, err := j.srv.forward("Job.Revert", false, args, reply); done {
 		return err
@@ -50,7 +51,15 @@ func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobR
 	if target == nil {
 		return notFound("job version", fmt.Sprintf("%s@%d", args.JobID, args.JobVersion))
 	}
-	return j.srv.registerJob(target.Copy(), cur, nil, 0, reply)
+	// The old version enters the store again as a new one, so it is
+	// admitted like any submitted job: mutators added since it was first
+	// registered apply to it, and validators see it.
+	job, warnings, err := j.srv.admitJob(target, ns)
+	if err != nil {
+		return err
+	}
+	reply.Warnings = warnings
+	return j.srv.registerJob(job, cur, nil, 0, reply)
 }
 
 // Stable marks a job version stable (or not).
