@@ -48,7 +48,8 @@ const (
 
 	// The agent. AttrNomadVersion is the Nomad version roam presents itself
 	// as, for jobs that constrain on ${attr.nomad.version}. AttrNomadRegion
-	// is read for ${node.region}.
+	// is what the scheduler reads for ${node.region}; no fingerprinter writes
+	// it yet, so such a constraint matches no node.
 	AttrNomadAdvertiseAddr = "nomad.advertise.address"
 	AttrNomadVersion       = "nomad.version"
 	AttrRoamVersion        = "roam.version"
