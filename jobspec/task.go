@@ -23,7 +23,7 @@ func (d *decoder) task(b *hcl.Block, groupRestart *structs.RestartPolicy, groupV
 		attr("kill_signal", d.str(&t.KillSignal)),
 		attr("shutdown_delay", d.dur(&t.ShutdownDelay)),
 		attr("leader", d.boolean(&t.Leader)),
-		attr("kind", d.str(&t.Kind)),
+		attr("kind", set(d, &t.Kind, cty.String)),
 		d.freeForm("config", &t.Config),
 		d.stringMap("env", &t.Env),
 		d.stringMap("meta", &t.Meta),

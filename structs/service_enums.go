@@ -1,5 +1,10 @@
 package structs
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Typed values of services, checks, Connect and templates. On the wire (JSON
 // and MessagePack) each is the same plain string Nomad uses; the named types
 // only keep a typo from compiling and give every value one parser that names
@@ -232,4 +237,65 @@ func (g *ConsulGateway) Kind() GatewayKind {
 		return kinds[0]
 	}
 	return ""
+}
+
+// TaskKind marks a task that plays a part in the mesh, as Nomad writes it:
+// "<prefix>:<service>", for example "connect-proxy:web" for the sidecar proxy
+// of service web. "" is an ordinary task. The sidecar injector (a job
+// mutator, see server/admission.go) will set it; the client reads it to know
+// which service a proxy serves.
+type TaskKind string
+
+// TaskKindPrefix is the part of a TaskKind before the colon.
+type TaskKindPrefix string
+
+const (
+	TaskKindConnectProxy       TaskKindPrefix = "connect-proxy"
+	TaskKindConnectNative      TaskKindPrefix = "connect-native"
+	TaskKindConnectIngress     TaskKindPrefix = "connect-ingress"
+	TaskKindConnectTerminating TaskKindPrefix = "connect-terminating"
+	TaskKindConnectMesh        TaskKindPrefix = "connect-mesh"
+)
+
+func (p TaskKindPrefix) String() string { return string(p) }
+
+// TaskKindPrefixes lists the known task kind prefixes.
+func TaskKindPrefixes() []TaskKindPrefix {
+	return []TaskKindPrefix{TaskKindConnectProxy, TaskKindConnectNative, TaskKindConnectIngress,
+		TaskKindConnectTerminating, TaskKindConnectMesh}
+}
+
+// NewTaskKind is the kind of a task serving service with the given part.
+func NewTaskKind(p TaskKindPrefix, service string) TaskKind {
+	return TaskKind(string(p) + ":" + service)
+}
+
+func (k TaskKind) String() string { return string(k) }
+
+// Prefix is the part before the colon ("" for an ordinary task).
+func (k TaskKind) Prefix() TaskKindPrefix {
+	p, _, _ := strings.Cut(string(k), ":")
+	return TaskKindPrefix(p)
+}
+
+// Service is the service the task serves, after the colon.
+func (k TaskKind) Service() string {
+	_, s, _ := strings.Cut(string(k), ":")
+	return s
+}
+
+// ParseTaskKind accepts "" (an ordinary task) and "<prefix>:<service>" with a
+// known prefix and a service name.
+func ParseTaskKind(s string) (TaskKind, error) {
+	if s == "" {
+		return "", nil
+	}
+	p, service, ok := strings.Cut(s, ":")
+	if _, err := parseEnum("task kind prefix", p, TaskKindPrefixes()); err != nil {
+		return "", err
+	}
+	if !ok || service == "" {
+		return "", fmt.Errorf("task kind %q names no service; want %q", s, p+":<service>")
+	}
+	return TaskKind(s), nil
 }

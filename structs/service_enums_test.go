@@ -162,3 +162,31 @@ func TestConnectModeOfBlock(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTaskKind(t *testing.T) {
+	for in, want := range map[string]TaskKind{
+		"":                    "",
+		"connect-proxy:web":   NewTaskKind(TaskKindConnectProxy, "web"),
+		"connect-native:api":  NewTaskKind(TaskKindConnectNative, "api"),
+		"connect-ingress:in":  NewTaskKind(TaskKindConnectIngress, "in"),
+		"connect-mesh:mesh-1": NewTaskKind(TaskKindConnectMesh, "mesh-1"),
+	} {
+		got, err := ParseTaskKind(in)
+		if err != nil || got != want || got.String() != in {
+			t.Errorf("parse %q = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if k := NewTaskKind(TaskKindConnectTerminating, "db"); k.Prefix() != TaskKindConnectTerminating || k.Service() != "db" {
+		t.Errorf("%q: prefix %q service %q", k, k.Prefix(), k.Service())
+	}
+	for _, in := range []string{"connect-sidecar:web", "proxy", "web"} {
+		_, err := ParseTaskKind(in)
+		var unknown *UnknownValueError
+		if !errors.As(err, &unknown) || !strings.Contains(err.Error(), `"connect-proxy"`) {
+			t.Errorf("parse %q: want an error listing the prefixes, got %v", in, err)
+		}
+	}
+	if _, err := ParseTaskKind("connect-proxy:"); err == nil || !strings.Contains(err.Error(), "names no service") {
+		t.Errorf("a kind without its service: %v", err)
+	}
+}

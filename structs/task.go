@@ -27,7 +27,7 @@ type Task struct {
 	VolumeMounts    []*VolumeMount
 	KillSignal      string
 	// Kind marks tasks roam injects (for example "connect-proxy:<service>").
-	Kind string
+	Kind TaskKind
 }
 
 // IsMain reports whether the task is a main task (no lifecycle hook).
