@@ -58,7 +58,7 @@ func (n *Node) Copy() *Node {
 func (n *Node) Stub() *NodeListStub {
 	addr := ""
 	if n.Attributes != nil {
-		addr = n.Attributes["unique.network.ip-address"]
+		addr = n.Attributes[AttrNetworkIPAddress]
 	}
 	return &NodeListStub{
 		Address: addr, ID: n.ID, Attributes: n.Attributes, Datacenter: n.Datacenter,
