@@ -231,9 +231,12 @@ func (m NetworkMode) CNIName() string {
 	return string(m[len(NetworkModeCNIPrefix):])
 }
 
-// Isolated reports whether the mode gives the allocation its own network namespace.
+// Isolated reports whether the mode gives the allocation its own network
+// namespace: every mode but host does, so that a mode added to the
+// client's list (client/network) needs no change here, and a mode a
+// client lacks is refused by its network manager, naming those it has.
 func (m NetworkMode) Isolated() bool {
-	return m == NetworkModeBridge || m == NetworkModeNone || m.IsCNI()
+	return m != "" && m != NetworkModeHost
 }
 
 // ParseNetworkMode accepts host, bridge, none and cni/<name>; "" means host.

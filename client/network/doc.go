@@ -28,8 +28,12 @@
 //
 // Adding a mode: write one file with a type implementing Mode (and any
 // optional interface it needs), and add one line to builtinModes saying
-// why it sits where it does. Jobs can name it once structs.ParseNetworkMode
-// accepts it; the scheduler offers it once a fingerprinter reports it.
+// why it sits where it does. The allocation runner hands every mode but
+// host to the manager, which refuses a mode its list lacks by naming those
+// it has. A mode name new to roam is also a constant for
+// structs.ParseNetworkMode (so that job files may name it) and something a
+// fingerprinter reports (so that the scheduler places groups on nodes that
+// offer it).
 //
 // Map of the package:
 //
