@@ -18,6 +18,12 @@ import (
 // Tasks outlive the client process: a driver must not tie a task's life to its
 // own, and RecoverTask must re-attach to a task started by an earlier instance
 // of the driver (possibly in an earlier process) without restarting it.
+//
+// The ctx of StartTask, StopTask and DestroyTask bounds the call (an image
+// pull, an executor's handshake, API round trips), never the task's life:
+// cancelling it once the call returned does nothing to the task, and a call
+// cut short reports ctx's error. The task runner passes its own context,
+// which ends when the runner is killed, shut down or destroyed.
 type Driver interface {
 	// Name is the value of a task's `driver` field ("raw_exec").
 	Name() string
@@ -28,7 +34,7 @@ type Driver interface {
 	Capabilities() Capabilities
 	// StartTask launches the task and returns the handle the client persists.
 	// Errors wrapped with NewRecoverableError may succeed on a retry.
-	StartTask(cfg *TaskConfig) (*TaskHandle, error)
+	StartTask(ctx context.Context, cfg *TaskConfig) (*TaskHandle, error)
 	// RecoverTask re-attaches to a task from a persisted handle. It returns
 	// nil if the task is running or has exited since (WaitTask then reports the
 	// recorded exit), and an error if the task is lost.
@@ -40,10 +46,10 @@ type Driver interface {
 	// StopTask sends signal (the driver's default when "") and, if the task has
 	// not exited after timeout, kills it. It returns once the stop is under way;
 	// WaitTask observes the exit.
-	StopTask(taskID string, timeout time.Duration, signal string) error
+	StopTask(ctx context.Context, taskID string, timeout time.Duration, signal string) error
 	// DestroyTask releases everything the driver holds for the task. With force
 	// a running task is killed first; without, destroying a running task fails.
-	DestroyTask(taskID string, force bool) error
+	DestroyTask(ctx context.Context, taskID string, force bool) error
 	// InspectTask returns the task's current status.
 	InspectTask(taskID string) (*TaskStatus, error)
 	// SignalTask delivers a signal ("SIGHUP") to the task.

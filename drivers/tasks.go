@@ -138,7 +138,10 @@ func WaitTaskIn[T Stoppable](ctx context.Context, s *Tasks[T], id string) (<-cha
 
 // StopTaskIn is Driver.StopTask for a driver whose tasks are in s: signal
 // (def when empty), then SIGKILL after timeout.
-func StopTaskIn[T Stoppable](s *Tasks[T], id string, timeout time.Duration, signal string, def syscall.Signal) error {
+func StopTaskIn[T Stoppable](ctx context.Context, s *Tasks[T], id string, timeout time.Duration, signal string, def syscall.Signal) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stop task %s: %w", id, err)
+	}
 	t, err := s.Get(id)
 	if err != nil {
 		return err
@@ -164,8 +167,12 @@ func ExecCollected(timeout time.Duration, cmd []string, stream func(context.Cont
 }
 
 // EnsureDead is the first step of Driver.DestroyTask: a task that exited
-// needs nothing; a running one is refused unless force, then killed.
-func EnsureDead(id string, exit *Exit, force bool, kill func() error) error {
+// needs nothing; a running one is refused unless force, then killed. A ctx
+// already ended stops the destroy before it touches anything.
+func EnsureDead(ctx context.Context, id string, exit *Exit, force bool, kill func() error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("destroy task %s: %w", id, err)
+	}
 	if exit.Exited() {
 		return nil
 	}
@@ -176,4 +183,13 @@ func EnsureDead(id string, exit *Exit, force bool, kill func() error) error {
 		return fmt.Errorf("destroy task %s: %w", id, err)
 	}
 	return nil
+}
+
+// CallContext is the context of one driver call: it ends when the caller's
+// ctx does or when the driver shuts down (driverCtx), whichever comes first.
+// It bounds the call only; drivers never tie a task's life to it.
+func CallContext(ctx, driverCtx context.Context) (context.Context, context.CancelFunc) {
+	callCtx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(driverCtx, cancel)
+	return callCtx, func() { stop(); cancel() }
 }

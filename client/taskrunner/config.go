@@ -1,6 +1,7 @@
 package taskrunner
 
 import (
+	"bytes"
 	"log/slog"
 	"time"
 
@@ -56,6 +57,8 @@ type LocalState struct {
 	// TaskHandle is the driver's handle of the running task, nil when no task
 	// process is running.
 	TaskHandle *drivers.TaskHandle
+	// HookState is each task hook's saved state (HookState), by hook name.
+	HookState map[string][]byte
 }
 
 // Copy returns a deep copy.
@@ -63,5 +66,12 @@ func (ls *LocalState) Copy() *LocalState {
 	if ls == nil {
 		return nil
 	}
-	return &LocalState{TaskHandle: ls.TaskHandle.Copy()}
+	out := &LocalState{TaskHandle: ls.TaskHandle.Copy()}
+	if ls.HookState != nil {
+		out.HookState = make(map[string][]byte, len(ls.HookState))
+		for k, v := range ls.HookState {
+			out.HookState[k] = bytes.Clone(v)
+		}
+	}
+	return out
 }

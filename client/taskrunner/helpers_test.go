@@ -1,6 +1,7 @@
 package taskrunner
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -120,7 +121,7 @@ func (h *harness) run(cfg Config) *TaskRunner {
 // killTask kills whatever process the runner's handle names, for cleanup.
 func killTask(tr *TaskRunner, d drivers.Driver) {
 	if id := tr.TaskID(); id != "" {
-		_ = d.StopTask(id, 0, "SIGKILL")
+		_ = d.StopTask(context.Background(), id, 0, "SIGKILL")
 	}
 	tr.Shutdown()
 }

@@ -16,8 +16,38 @@ import (
 // Contracts for all stages: hooks run one at a time for a task (never
 // concurrently with another stage of the same task), must honour ctx, and
 // must be idempotent, because a restarted client runs them again.
+//
+// Contexts: Prestart, Poststart and Update get the runner's context, which
+// ends when the task is killed, the runner shut down (client restart) or the
+// task dead for good, so a stage blocked on it never holds a kill up.
+// PreKilling, Exited and Stop are part of stopping the task and must not be
+// cut short by the kill they serve: their context ends only when the client
+// shuts down.
+//
+// Every request carries Lifecycle (the hook's own task: restart, signal,
+// kill, emit events) and State (the hook's saved state, see HookState).
 type TaskHook interface {
 	Name() string
+}
+
+// Lifecycle is what a hook may do to its own task: a check watcher restarts
+// it (check_restart), a template re-render signals or restarts it, and any
+// hook may say what it did in the task's events. *TaskRunner implements it.
+//
+// Restart and Kill wait for the outcome, which the run loop produces: call
+// them from a goroutine the hook owns (a watcher started in Poststart), never
+// from inside a stage, which would wait on itself.
+type Lifecycle interface {
+	// Restart stops the running task and starts it again, outside its
+	// restart policy; ev is the first event recorded.
+	Restart(ctx context.Context, ev *structs.TaskEvent) error
+	// Signal sends sig ("SIGHUP") to the running task; reason is shown in
+	// the task's events.
+	Signal(sig, reason string) error
+	// Kill kills the task for good; ev says why (nil: a plain kill).
+	Kill(ctx context.Context, ev *structs.TaskEvent) error
+	// EmitEvent appends ev to the task's events.
+	EmitEvent(ev *structs.TaskEvent)
 }
 
 // Prestarter runs before every start of the task (including restarts). An
@@ -34,7 +64,9 @@ type PrestartRequest struct {
 	Task    *structs.Task
 	TaskDir *allocdir.TaskDir
 	// TaskEnv is the environment built from everything before this hook.
-	TaskEnv *taskenv.TaskEnv
+	TaskEnv   *taskenv.TaskEnv
+	Lifecycle Lifecycle
+	State     *HookState
 }
 
 // PrestartResponse is what a prestart hook returns.
@@ -53,9 +85,11 @@ type Poststarter interface {
 
 // PoststartRequest is what a poststart hook sees.
 type PoststartRequest struct {
-	Task    *structs.Task
-	TaskEnv *taskenv.TaskEnv
-	Handle  *drivers.TaskHandle
+	Task      *structs.Task
+	TaskEnv   *taskenv.TaskEnv
+	Handle    *drivers.TaskHandle
+	Lifecycle Lifecycle
+	State     *HookState
 }
 
 // Exiter runs every time the task's process exits, before the restart
@@ -67,8 +101,10 @@ type Exiter interface {
 
 // ExitedRequest is what an exited hook sees.
 type ExitedRequest struct {
-	Task   *structs.Task
-	Result *drivers.ExitResult
+	Task      *structs.Task
+	Result    *drivers.ExitResult
+	Lifecycle Lifecycle
+	State     *HookState
 }
 
 // PreKiller runs before the runner kills a running task (deregister services
@@ -80,7 +116,9 @@ type PreKiller interface {
 
 // PreKillRequest is what a pre-kill hook sees.
 type PreKillRequest struct {
-	Task *structs.Task
+	Task      *structs.Task
+	Lifecycle Lifecycle
+	State     *HookState
 }
 
 // Stopper runs once when the task is dead for good; it cleans up what the
@@ -92,7 +130,9 @@ type Stopper interface {
 
 // StopRequest is what a stop hook sees.
 type StopRequest struct {
-	Task *structs.Task
+	Task      *structs.Task
+	Lifecycle Lifecycle
+	State     *HookState
 }
 
 // Updater runs when the allocation is updated in place while the task runs.
@@ -103,12 +143,15 @@ type Updater interface {
 
 // UpdateRequest is what an update hook sees.
 type UpdateRequest struct {
-	Alloc   *structs.Allocation
-	Task    *structs.Task
-	TaskEnv *taskenv.TaskEnv
+	Alloc     *structs.Allocation
+	Task      *structs.Task
+	TaskEnv   *taskenv.TaskEnv
+	Lifecycle Lifecycle
+	State     *HookState
 }
 
 // ShutdownHook runs when the client shuts down and leaves the task running.
+// It gets no context: it must only stop the hook's own goroutines, quickly.
 type ShutdownHook interface {
 	TaskHook
 	Shutdown()

@@ -26,6 +26,7 @@ func (tr *TaskRunner) Kill(ctx context.Context, ev *structs.TaskEvent) error {
 		tr.killEv = ev
 		tr.stateMu.Unlock()
 		close(tr.killCh)
+		tr.cancel() // a stage blocked on the runner's context gives way
 	})
 	select {
 	case <-tr.waitCh:
@@ -53,7 +54,11 @@ func (tr *TaskRunner) killEvent() *structs.TaskEvent {
 // Shutdown stops the runner without touching the task, which keeps running
 // for the next client process to re-attach to, and waits for Run to return.
 func (tr *TaskRunner) Shutdown() {
-	tr.shutdownOnce.Do(func() { close(tr.shutdownCh) })
+	tr.shutdownOnce.Do(func() {
+		close(tr.shutdownCh)
+		tr.cancel()
+		tr.teardownCancel()
+	})
 	<-tr.waitCh
 }
 
@@ -90,6 +95,11 @@ func (tr *TaskRunner) Signal(sig, reason string) error {
 	}
 	return nil
 }
+
+// EmitEvent appends ev to the task's events (Lifecycle).
+func (tr *TaskRunner) EmitEvent(ev *structs.TaskEvent) { tr.appendEvent(ev) }
+
+var _ Lifecycle = (*TaskRunner)(nil)
 
 // Task returns the task definition in force.
 func (tr *TaskRunner) Task() *structs.Task { return tr.currentTask() }

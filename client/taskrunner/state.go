@@ -1,6 +1,7 @@
 package taskrunner
 
 import (
+	"fmt"
 	"maps"
 	"time"
 
@@ -73,13 +74,39 @@ func (tr *TaskRunner) isDead() bool {
 
 // setHandle records (or with nil clears) the running task's handle.
 func (tr *TaskRunner) setHandle(h *drivers.TaskHandle) {
-	tr.stateMu.Lock()
-	tr.local.TaskHandle = h
-	ls := tr.local.Copy()
-	tr.stateMu.Unlock()
-	if err := tr.cfg.StateDB.PutTaskRunnerLocalState(tr.allocID, tr.taskName, ls); err != nil {
+	err := tr.updateLocal(func(ls *LocalState) { ls.TaskHandle = h })
+	if err != nil {
 		tr.logger.Error("persisting task handle", "error", err)
 	}
+}
+
+// saveHookState persists one hook's saved state (HookState.Save).
+func (tr *TaskRunner) saveHookState(hook string, b []byte) error {
+	err := tr.updateLocal(func(ls *LocalState) {
+		if b == nil {
+			delete(ls.HookState, hook)
+			return
+		}
+		if ls.HookState == nil {
+			ls.HookState = map[string][]byte{}
+		}
+		ls.HookState[hook] = b
+	})
+	if err != nil {
+		return fmt.Errorf("task %s: save state of hook %s: %w", tr.taskName, hook, err)
+	}
+	return nil
+}
+
+// updateLocal changes the local state and persists a copy of it.
+func (tr *TaskRunner) updateLocal(change func(*LocalState)) error {
+	tr.persistMu.Lock()
+	defer tr.persistMu.Unlock()
+	tr.stateMu.Lock()
+	change(tr.local)
+	ls := tr.local.Copy()
+	tr.stateMu.Unlock()
+	return tr.cfg.StateDB.PutTaskRunnerLocalState(tr.allocID, tr.taskName, ls)
 }
 
 // handle returns the running task's handle, or nil.

@@ -35,6 +35,14 @@ type TaskRunner struct {
 
 	// hookMu serialises hook stages, as the hook contract promises.
 	hookMu sync.Mutex
+	// ctx is the runner's context (hooks.go): it ends on Kill, Shutdown and
+	// once Run returned. teardownCtx serves the stages and driver calls that
+	// stop the task, so it ends only on Shutdown and once Run returned.
+	ctx            context.Context
+	cancel         context.CancelFunc
+	teardownCtx    context.Context
+	teardownCancel context.CancelFunc
+	hookStates     *HookStates
 	// volumeMounts are set by the volumes hook's Prestart, read by the start
 	// that follows it (both on the Run goroutine).
 	volumeMounts []*drivers.MountConfig
@@ -46,6 +54,9 @@ type TaskRunner struct {
 	stateMu sync.Mutex
 	state   *structs.TaskState
 	local   *LocalState
+	// persistMu orders writes of local (handle, hook states) to the state
+	// DB, so an older copy never lands after a newer one.
+	persistMu sync.Mutex
 
 	startCh      chan struct{} // closed by AllowStart
 	startOnce    sync.Once
@@ -81,6 +92,9 @@ func New(cfg Config) (*TaskRunner, error) {
 	if tr.local == nil {
 		tr.local = &LocalState{}
 	}
+	tr.ctx, tr.cancel = context.WithCancel(context.Background())
+	tr.teardownCtx, tr.teardownCancel = context.WithCancel(context.Background())
+	tr.hookStates = NewHookStates(tr.local.Copy().HookState, tr.saveHookState)
 	tr.envBuilder = taskenv.NewBuilder(cfg.Node, cfg.Alloc, cfg.Task, cfg.Region).SetHostEnv(cfg.HostEnv, cfg.EnvDenylist)
 	if cfg.Driver != nil {
 		tr.envBuilder.SetFSIsolation(cfg.Driver.Capabilities().FSIsolation)
@@ -136,6 +150,8 @@ const (
 // is called once, in its own goroutine; WaitCh closes when it returns.
 func (tr *TaskRunner) Run() {
 	defer close(tr.waitCh)
+	defer tr.teardownCancel()
+	defer tr.cancel()
 	if tr.isDead() {
 		return
 	}
@@ -176,7 +192,7 @@ func (tr *TaskRunner) Run() {
 
 // restartRecovered restarts a re-attached task (RestartAfterRecover).
 func (tr *TaskRunner) restartRecovered(ev *structs.TaskEvent) {
-	if err := tr.Restart(context.Background(), ev); err != nil {
+	if err := tr.Restart(tr.ctx, ev); err != nil {
 		tr.logger.Warn("restarting a re-attached task", "error", err)
 	}
 }
@@ -226,6 +242,9 @@ func (tr *TaskRunner) waitForStart() step {
 // passed (then no handle is set).
 func (tr *TaskRunner) start() step {
 	if err := tr.prestart(); err != nil {
+		if s, ok := tr.interrupted(); ok {
+			return s
+		}
 		tr.logger.Error("prestart failed", "error", err)
 		if !hasEvent(err) {
 			tr.appendEvent(eventSetupFailureFor(err))
@@ -241,8 +260,11 @@ func (tr *TaskRunner) start() step {
 		tr.appendEvent(eventDriverFailure(err))
 		return tr.decide(DecisionFail, ReasonUnrecoverable, 0)
 	}
-	h, err := tr.cfg.Driver.StartTask(tr.buildTaskConfig())
+	h, err := tr.cfg.Driver.StartTask(tr.ctx, tr.buildTaskConfig())
 	if err != nil {
+		if s, ok := tr.interrupted(); ok {
+			return s
+		}
 		tr.logger.Error("driver failed to start task", "error", err)
 		tr.appendEvent(eventDriverFailure(err))
 		return tr.decide(tr.restarts.OnStartError(err))
@@ -251,6 +273,29 @@ func (tr *TaskRunner) start() step {
 	tr.updateState(structs.TaskStateRunning, eventStarted())
 	tr.poststart(h)
 	return stepContinue
+}
+
+// interrupted reports what to do when a start was cut short because the
+// runner's context ended: a killed task is dead (not failed), a shut-down
+// runner leaves things as they are.
+func (tr *TaskRunner) interrupted() (step, bool) {
+	switch {
+	case tr.killed():
+		tr.killedBeforeStart()
+		return stepDead, true
+	case tr.isShutdown():
+		return stepShutdown, true
+	}
+	return stepContinue, false
+}
+
+func (tr *TaskRunner) isShutdown() bool {
+	select {
+	case <-tr.shutdownCh:
+		return true
+	default:
+		return false
+	}
 }
 
 func eventSetupFailureFor(err error) *structs.TaskEvent {
@@ -333,7 +378,7 @@ func (tr *TaskRunner) kill(h *drivers.TaskHandle, ch <-chan *drivers.ExitResult)
 		return nil, stepShutdown
 	}
 	if res == nil {
-		if err := tr.cfg.Driver.StopTask(h.Config.ID, tr.killTimeout, tr.currentTask().KillSignal); err != nil {
+		if err := tr.cfg.Driver.StopTask(tr.teardownCtx, h.Config.ID, tr.killTimeout, tr.currentTask().KillSignal); err != nil {
 			tr.logger.Error("stopping task", "error", err)
 		}
 		select {
@@ -403,7 +448,7 @@ func (tr *TaskRunner) destroyTask() {
 	if h == nil {
 		return
 	}
-	if err := tr.cfg.Driver.DestroyTask(h.Config.ID, true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
+	if err := tr.cfg.Driver.DestroyTask(tr.teardownCtx, h.Config.ID, true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
 		tr.logger.Warn("destroying task", "error", err)
 	}
 	tr.setHandle(nil)

@@ -67,7 +67,7 @@ func (tr *TaskRunner) Restart(ctx context.Context, ev *structs.TaskEvent) error 
 // have the loop start it again.
 func (tr *TaskRunner) restartInPlace(h *drivers.TaskHandle, ch <-chan *drivers.ExitResult, req *restartRequest) (*drivers.ExitResult, step) {
 	tr.appendEvent(req.ev)
-	if err := tr.cfg.Driver.StopTask(h.Config.ID, tr.killTimeout, tr.currentTask().KillSignal); err != nil {
+	if err := tr.cfg.Driver.StopTask(tr.teardownCtx, h.Config.ID, tr.killTimeout, tr.currentTask().KillSignal); err != nil {
 		tr.logger.Error("stopping task for a restart", "error", err)
 	}
 	var res *drivers.ExitResult

@@ -131,13 +131,13 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 
 // StopTask sends the signal (SIGTERM by default) to the container and
 // SIGKILL if it still runs after timeout. It returns at once.
-func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	return drivers.StopTaskIn(&d.tasks, taskID, timeout, signal, defaultKillSignal)
+func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Duration, signal string) error {
+	return drivers.StopTaskIn(ctx, &d.tasks, taskID, timeout, signal, defaultKillSignal)
 }
 
 // DestroyTask removes the container (killing it first with force), after
 // the log collector wrote what was left.
-func (d *Driver) DestroyTask(taskID string, force bool) error {
+func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) error {
 	t, err := d.get(taskID)
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 		}
 		return nil
 	}
-	if err := drivers.EnsureDead(taskID, t.exit, force, kill); err != nil {
+	if err := drivers.EnsureDead(ctx, taskID, t.exit, force, kill); err != nil {
 		return err
 	}
 	d.tasks.Delete(taskID)

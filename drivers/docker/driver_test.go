@@ -78,7 +78,7 @@ func TestStopSignalAndKillTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLog(t, cfg, logfile.Stdout, "got hangup")
-	if err := d.StopTask(cfg.ID, 10*time.Second, ""); err != nil {
+	if err := d.StopTask(context.Background(), cfg.ID, 10*time.Second, ""); err != nil {
 		t.Fatal(err)
 	}
 	if res := waitExit(t, d, cfg.ID, 10*time.Second); !res.Successful() {
@@ -90,7 +90,7 @@ func TestStopSignalAndKillTimeout(t *testing.T) {
 	start(t, d, cfg)
 	waitLog(t, cfg, logfile.Stdout, "ready")
 	began := time.Now()
-	if err := d.StopTask(cfg.ID, time.Second, "SIGTERM"); err != nil {
+	if err := d.StopTask(context.Background(), cfg.ID, time.Second, "SIGTERM"); err != nil {
 		t.Fatal(err)
 	}
 	res := waitExit(t, d, cfg.ID, 20*time.Second)
@@ -342,7 +342,7 @@ func TestHostModePortsPublished(t *testing.T) {
 func TestMissingImage(t *testing.T) {
 	d := newDriver(t, nil)
 	cfg := taskCfg(t, "absent", map[string]any{"image": "roam-test/absent:" + randomID()[:8]})
-	_, err := d.StartTask(cfg)
+	_, err := d.StartTask(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "is not present locally and could not be pulled from its registry") {
 		t.Fatalf("err %v", err)
 	}
@@ -354,7 +354,7 @@ func TestMissingImage(t *testing.T) {
 func TestPrivilegedRefusedUnlessAllowed(t *testing.T) {
 	img := progImage(t)
 	cfg := taskCfg(t, "priv", map[string]any{"image": img, "args": []any{"exit", "0"}, "privileged": true})
-	_, err := newDriver(t, nil).StartTask(cfg)
+	_, err := newDriver(t, nil).StartTask(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "privileged containers are not allowed") {
 		t.Fatalf("err %v", err)
 	}

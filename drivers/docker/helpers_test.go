@@ -155,12 +155,12 @@ func taskCfg(t *testing.T, name string, config map[string]any) *drivers.TaskConf
 // start starts cfg and destroys the task at the end of the test.
 func start(t *testing.T, d *Driver, cfg *drivers.TaskConfig) *drivers.TaskHandle {
 	t.Helper()
-	h, err := d.StartTask(cfg)
+	h, err := d.StartTask(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start task: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := d.DestroyTask(cfg.ID, true); err != nil && !strings.Contains(err.Error(), "not found") {
+		if err := d.DestroyTask(context.Background(), cfg.ID, true); err != nil && !strings.Contains(err.Error(), "not found") {
 			t.Errorf("destroy task: %v", err)
 		}
 	})

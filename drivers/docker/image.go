@@ -31,9 +31,9 @@ type imageAPI interface {
 var _ imageAPI = (*client.Client)(nil)
 
 // ensureImage makes the task's image available within the plugin's
-// pull_timeout.
-func (d *Driver) ensureImage(cfg *drivers.TaskConfig, tc *TaskConfig) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Plugin.PullTimeout)
+// pull_timeout, or sooner when the call's ctx ends.
+func (d *Driver) ensureImage(callCtx context.Context, cfg *drivers.TaskConfig, tc *TaskConfig) error {
+	ctx, cancel := context.WithTimeout(callCtx, d.cfg.Plugin.PullTimeout)
 	defer cancel()
 	return d.images().ensure(ctx, cfg, tc)
 }

@@ -65,10 +65,10 @@ func TestGroupNamespaceSharedWithRawExec(t *testing.T) {
 	client.AllocID = web.AllocID
 	client.Config = map[string]any{"command": prog.path, "args": []any{"get", fmt.Sprintf("http://127.0.0.1:%d/", port)}}
 	client.NetworkIsolation = spec
-	if _, err := raw.StartTask(client); err != nil {
+	if _, err := raw.StartTask(context.Background(), client); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = raw.DestroyTask(client.ID, true) })
+	t.Cleanup(func() { _ = raw.DestroyTask(context.Background(), client.ID, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ch, err := raw.WaitTask(ctx, client.ID)
@@ -85,7 +85,7 @@ func TestGroupNamespaceSharedWithRawExec(t *testing.T) {
 		t.Fatal("the group's server answers on the host's loopback: the namespace is not isolated")
 	}
 
-	if err := d.DestroyTask(web.ID, true); err != nil {
+	if err := d.DestroyTask(context.Background(), web.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.DestroyNetwork(web.AllocID, spec); err != nil {

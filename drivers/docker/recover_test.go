@@ -61,7 +61,7 @@ func TestRecoverAfterClientRestart(t *testing.T) {
 	img := progImage(t)
 	before := newDriver(t, nil)
 	cfg := taskCfg(t, "lines", map[string]any{"image": img, "args": []any{"lines", "10ms"}})
-	h, err := before.StartTask(cfg)
+	h, err := before.StartTask(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestRecoverAfterClientRestart(t *testing.T) {
 	if err := after.RecoverTask(h.Copy()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = after.DestroyTask(cfg.ID, true) })
+	t.Cleanup(func() { _ = after.DestroyTask(context.Background(), cfg.ID, true) })
 	if got := inspectStart(t, after, st.ContainerID); got != first {
 		t.Fatalf("container restarted: before %+v, after %+v", first, got)
 	}
@@ -91,7 +91,7 @@ func TestRecoverAfterClientRestart(t *testing.T) {
 		t.Fatalf("inspect after recovery: %+v %v", s, err)
 	}
 	waitLog(t, cfg, logfile.Stdout, "line 120\n")
-	if err := after.DestroyTask(cfg.ID, true); err != nil {
+	if err := after.DestroyTask(context.Background(), cfg.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	consecutive(t, lineNumbers(t, readLogs(t, cfg, logfile.Stdout)))
@@ -121,12 +121,12 @@ func TestCollectorKilledResumes(t *testing.T) {
 	if err := after.RecoverTask(h.Copy()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = after.DestroyTask(cfg.ID, true) })
+	t.Cleanup(func() { _ = after.DestroyTask(context.Background(), cfg.ID, true) })
 	if c, ok := collector.Find(dir); !ok || c.PID == col.PID {
 		t.Fatalf("no new collector: %+v", c)
 	}
 	waitLog(t, cfg, logfile.Stdout, "line 150\n")
-	if err := after.DestroyTask(cfg.ID, true); err != nil {
+	if err := after.DestroyTask(context.Background(), cfg.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	ns := lineNumbers(t, readLogs(t, cfg, logfile.Stdout))

@@ -31,7 +31,7 @@ type taskState struct {
 
 // StartTask makes sure the image is there, creates and starts the
 // container and its log collector.
-func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
+func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
 	if d.lookup(cfg.ID) != nil {
 		return nil, fmt.Errorf("task %s already started", cfg.ID)
 	}
@@ -39,14 +39,14 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.ensureImage(cfg, tc); err != nil {
+	if err := d.ensureImage(ctx, cfg, tc); err != nil {
 		return nil, err
 	}
 	spec, err := d.containerFor(cfg, tc)
 	if err != nil {
 		return nil, err
 	}
-	st, err := d.createAndStart(cfg, spec)
+	st, err := d.createAndStart(ctx, cfg, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +84,8 @@ func (d *Driver) containerFor(cfg *drivers.TaskConfig, tc *TaskConfig) (*contain
 
 // createAndStart creates the container, replacing a leftover of the same
 // task (a start that failed before its handle was saved), and starts it.
-func (d *Driver) createAndStart(cfg *drivers.TaskConfig, spec *containerSpec) (*taskState, error) {
-	ctx, cancel := d.apiCtx()
+func (d *Driver) createAndStart(callCtx context.Context, cfg *drivers.TaskConfig, spec *containerSpec) (*taskState, error) {
+	ctx, cancel := context.WithTimeout(callCtx, apiTimeout)
 	defer cancel()
 	create := client.ContainerCreateOptions{Config: spec.config, HostConfig: spec.host, Name: spec.name}
 	resp, err := d.api.ContainerCreate(ctx, create)

@@ -167,7 +167,7 @@ func TestRecoverRunningTask(t *testing.T) {
 	if out, _ := os.ReadFile(cfg.StdoutPath); string(out) != "ready\ngot go\n" {
 		t.Fatalf("stdout %q (started twice?)", out)
 	}
-	if err := d2.DestroyTask(cfg.ID, false); err != nil {
+	if err := d2.DestroyTask(context.Background(), cfg.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	cgroupDirsGone(t, d2, ref)

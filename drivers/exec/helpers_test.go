@@ -51,7 +51,7 @@ func sh(script string) map[string]any {
 // start starts a task and makes sure nothing of it survives the test.
 func start(t *testing.T, d *Driver, cfg *drivers.TaskConfig) *drivers.TaskHandle {
 	t.Helper()
-	h, err := d.StartTask(cfg)
+	h, err := d.StartTask(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -61,7 +61,7 @@ func start(t *testing.T, d *Driver, cfg *drivers.TaskConfig) *drivers.TaskHandle
 	}
 	t.Cleanup(func() {
 		if d.lookup(cfg.ID) != nil {
-			if err := d.DestroyTask(cfg.ID, true); err != nil {
+			if err := d.DestroyTask(context.Background(), cfg.ID, true); err != nil {
 				t.Errorf("destroy: %v", err)
 			}
 		}

@@ -32,7 +32,7 @@ func TestFingerprint(t *testing.T) {
 		t.Fatalf("no cgroups: %+v", noCgroups)
 	}
 	d.isolation = func() (*cgroups.Host, error) { return nil, errNotRoot }
-	if _, err := d.StartTask(taskConfig(t, sh("true"))); err == nil || !strings.Contains(err.Error(), "must run as root") {
+	if _, err := d.StartTask(context.Background(), taskConfig(t, sh("true"))); err == nil || !strings.Contains(err.Error(), "must run as root") {
 		t.Fatalf("start without isolation: %v", err)
 	}
 }
@@ -168,7 +168,7 @@ func TestCapabilities(t *testing.T) {
 	if got := procCaps(t, out, "CapEff"); got != capMaskOf("net_bind_service") {
 		t.Errorf("nobody with cap_add CapEff %#x", got)
 	}
-	_, err := d.StartTask(taskConfig(t, map[string]any{"command": "/bin/true", "cap_add": []any{"sys_admin"}}))
+	_, err := d.StartTask(context.Background(), taskConfig(t, map[string]any{"command": "/bin/true", "cap_add": []any{"sys_admin"}}))
 	if err == nil || !strings.Contains(err.Error(), `"sys_admin" is not in the client's allow_caps`) {
 		t.Fatalf("cap_add beyond allow_caps: %v", err)
 	}
@@ -206,7 +206,7 @@ func TestStartErrors(t *testing.T) {
 		{map[string]any{"command": "/bin/true", "cap_drop": []any{"flying"}}, `unknown capability "flying"`},
 		{map[string]any{"command": "/bin/true", "work_dir": "/does/not/exist"}, "work_dir"},
 	} {
-		_, err := d.StartTask(taskConfig(t, tc.config))
+		_, err := d.StartTask(context.Background(), taskConfig(t, tc.config))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("config %v: error %v, want %q", tc.config, err, tc.want)
 		}
@@ -221,7 +221,7 @@ func TestStopEscalatesForPID1(t *testing.T) {
 	start(t, d, cfg)
 	waitFileContains(t, cfg.StdoutPath, "ready")
 	began := time.Now()
-	if err := d.StopTask(cfg.ID, 300*time.Millisecond, "SIGINT"); err != nil {
+	if err := d.StopTask(context.Background(), cfg.ID, 300*time.Millisecond, "SIGINT"); err != nil {
 		t.Fatal(err)
 	}
 	res := waitExit(t, d, cfg.ID, 10*time.Second)

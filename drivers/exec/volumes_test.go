@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,12 +57,12 @@ func TestVolumeErrors(t *testing.T) {
 	d := newDriver(t)
 	missing := taskConfig(t, sh("true"))
 	missing.Mounts = []*drivers.MountConfig{{HostPath: "/no/such/volume/path", TaskPath: "/data"}}
-	if _, err := d.StartTask(missing); err == nil || !strings.Contains(err.Error(), "/no/such/volume/path") {
+	if _, err := d.StartTask(context.Background(), missing); err == nil || !strings.Contains(err.Error(), "/no/such/volume/path") {
 		t.Fatalf("missing host path: %v", err)
 	}
 	inHost := taskConfig(t, sh("true"))
 	inHost.Mounts = []*drivers.MountConfig{{HostPath: hostVolume(t), TaskPath: "/usr/roam-test-no-such-dir"}}
-	_, err := d.StartTask(inHost)
+	_, err := d.StartTask(context.Background(), inHost)
 	if err == nil || !strings.Contains(err.Error(), "inside /usr, a host directory") {
 		t.Fatalf("mount point inside a host dir: %v", err)
 	}

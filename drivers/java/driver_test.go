@@ -121,12 +121,12 @@ func helloClass(t *testing.T, cfg *drivers.TaskConfig) {
 
 func runJava(t *testing.T, d *exec.Driver, cfg *drivers.TaskConfig) string {
 	t.Helper()
-	_, err := d.StartTask(cfg)
+	_, err := d.StartTask(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := d.DestroyTask(cfg.ID, true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
+		if err := d.DestroyTask(context.Background(), cfg.ID, true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
 			t.Errorf("destroy: %v", err)
 		}
 	})

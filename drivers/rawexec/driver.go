@@ -91,7 +91,7 @@ func (d *Driver) Capabilities() drivers.Capabilities {
 func (d *Driver) Shutdown() { d.cancel() }
 
 // StartTask launches cfg through a new executor.
-func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
+func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
 	if !d.cfg.Plugin.Enabled {
 		return nil, drivers.ErrDisabled
 	}
@@ -110,7 +110,11 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	if ni := cfg.NetworkIsolation; ni != nil {
 		spec.NetNSPath = ni.Path
 	}
-	eh, err := executor.Launch(d.ctx, d.cfg.Executor, executorDir(cfg), spec)
+	// The call's ctx bounds the executor's handshake, never the task: the
+	// executor runs in its own session whatever happens to ctx afterwards.
+	launchCtx, cancel := drivers.CallContext(ctx, d.ctx)
+	defer cancel()
+	eh, err := executor.Launch(launchCtx, d.cfg.Executor, executorDir(cfg), spec)
 	if err != nil {
 		return nil, fmt.Errorf("failed to launch command with executor: %w", err)
 	}
@@ -172,17 +176,17 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 }
 
 // StopTask asks the executor to signal the task and escalate to SIGKILL.
-func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	return drivers.StopTaskIn(&d.tasks, taskID, timeout, signal, defaultKillSignal)
+func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Duration, signal string) error {
+	return drivers.StopTaskIn(ctx, &d.tasks, taskID, timeout, signal, defaultKillSignal)
 }
 
 // DestroyTask forgets the task, killing it first when force is set.
-func (d *Driver) DestroyTask(taskID string, force bool) error {
+func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) error {
 	t, err := d.get(taskID)
 	if err != nil {
 		return err
 	}
-	if err := drivers.EnsureDead(taskID, t.exit, force, t.kill); err != nil {
+	if err := drivers.EnsureDead(ctx, taskID, t.exit, force, t.kill); err != nil {
 		return err
 	}
 	d.tasks.Delete(taskID)

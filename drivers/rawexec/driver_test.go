@@ -60,7 +60,7 @@ func sh(script string) map[string]any {
 // start starts a task and makes sure nothing it started survives the test.
 func start(t *testing.T, d *Driver, cfg *drivers.TaskConfig) *drivers.TaskHandle {
 	t.Helper()
-	h, err := d.StartTask(cfg)
+	h, err := d.StartTask(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestFingerprint(t *testing.T) {
 		t.Fatalf("enabled fingerprint %+v", on)
 	}
 	cfg := taskConfig(t, sh("true"))
-	if _, err := newDriver(t, false).StartTask(cfg); !errors.Is(err, drivers.ErrDisabled) {
+	if _, err := newDriver(t, false).StartTask(context.Background(), cfg); !errors.Is(err, drivers.ErrDisabled) {
 		t.Fatalf("start on disabled driver: %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestExitCodeAndLogs(t *testing.T) {
 	if err != nil || st.State != drivers.TaskStateExited || st.ExitResult.ExitCode != 3 {
 		t.Fatalf("inspect %+v %v", st, err)
 	}
-	if err := d.DestroyTask(cfg.ID, false); err != nil {
+	if err := d.DestroyTask(context.Background(), cfg.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.InspectTask(cfg.ID); !errors.Is(err, drivers.ErrTaskNotFound) {
@@ -161,11 +161,11 @@ func TestWorkDirAndRelativeCommand(t *testing.T) {
 
 func TestStartErrors(t *testing.T) {
 	d := newDriver(t, true)
-	if _, err := d.StartTask(taskConfig(t, map[string]any{"command": "no-such-binary-xyz"})); err == nil ||
+	if _, err := d.StartTask(context.Background(), taskConfig(t, map[string]any{"command": "no-such-binary-xyz"})); err == nil ||
 		!strings.Contains(err.Error(), "not found") {
 		t.Fatalf("missing binary: %v", err)
 	}
-	if _, err := d.StartTask(taskConfig(t, map[string]any{"comand": "x"})); err == nil ||
+	if _, err := d.StartTask(context.Background(), taskConfig(t, map[string]any{"comand": "x"})); err == nil ||
 		!strings.Contains(err.Error(), "comand: unknown key") {
 		t.Fatalf("bad config: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestStopWithSignal(t *testing.T) {
 	cfg := taskConfig(t, sh(`echo ready; exec sleep 300`))
 	start(t, d, cfg)
 	waitFileContains(t, cfg.StdoutPath, "ready")
-	if err := d.StopTask(cfg.ID, 10*time.Second, "SIGTERM"); err != nil {
+	if err := d.StopTask(context.Background(), cfg.ID, 10*time.Second, "SIGTERM"); err != nil {
 		t.Fatal(err)
 	}
 	res := waitExit(t, d, cfg.ID, 10*time.Second)
@@ -206,7 +206,7 @@ func TestKillTimeoutEscalates(t *testing.T) {
 	waitFileContains(t, cfg.StdoutPath, "ready")
 	const timeout = 300 * time.Millisecond
 	began := time.Now()
-	if err := d.StopTask(cfg.ID, timeout, ""); err != nil {
+	if err := d.StopTask(context.Background(), cfg.ID, timeout, ""); err != nil {
 		t.Fatal(err)
 	}
 	res := waitExit(t, d, cfg.ID, 10*time.Second)

@@ -29,7 +29,7 @@ func TestTaskStatsFromProc(t *testing.T) {
 	if u.CPUPercent <= 1 || u.CPUTotalTicks <= 0 {
 		t.Fatalf("a busy task reports %.1f%% CPU, %.0f MHz", u.CPUPercent, u.CPUTotalTicks)
 	}
-	if err := d.StopTask(cfg.ID, time.Second, "SIGKILL"); err != nil {
+	if err := d.StopTask(context.Background(), cfg.ID, time.Second, "SIGKILL"); err != nil {
 		t.Fatal(err)
 	}
 	waitExit(t, d, cfg.ID, 10*time.Second)
