@@ -21,14 +21,14 @@ func newAllocDirHook(dir *allocdir.AllocDir, logger *slog.Logger) *allocDirHook 
 
 func (h *allocDirHook) Name() string { return "alloc_dir" }
 
-func (h *allocDirHook) Prerun(context.Context) error {
+func (h *allocDirHook) Prerun(context.Context, *PrerunRequest, *PrerunResponse) error {
 	if err := h.dir.Build(); err != nil {
 		return fmt.Errorf("alloc dir: %w", err)
 	}
 	return nil
 }
 
-func (h *allocDirHook) Destroy(context.Context) error {
+func (h *allocDirHook) Destroy(context.Context, *DestroyRequest) error {
 	if err := h.dir.Destroy(); err != nil {
 		return fmt.Errorf("alloc dir: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/client/taskenv"
 	"github.com/roam-sh/roam/client/taskrunner"
 	"github.com/roam-sh/roam/structs"
 )
@@ -24,6 +25,19 @@ type AllocRunner struct {
 	hookResources *taskrunner.AllocHookResources
 	hooks         []RunnerHook
 	hookMu        sync.Mutex // serialises hook stages
+	// Guarded by hookMu: the group network the network hook set up (nil
+	// until then), handed to later hooks; the builder of the allocation's
+	// environment; each hook's saved state.
+	network    *NetworkResult
+	envBuilder *taskenv.Builder
+	hookStates *taskrunner.HookStates
+	// ctx is the runner's context (hooks.go): it ends when the allocation
+	// is stopped, destroyed or the runner shut down. teardownCtx serves the
+	// stages that stop the allocation, so it ends only on Shutdown.
+	ctx            context.Context
+	cancel         context.CancelFunc
+	teardownCtx    context.Context
+	teardownCancel context.CancelFunc
 
 	allocMu sync.RWMutex
 	alloc   *structs.Allocation
@@ -71,6 +85,16 @@ func New(cfg Config) (*AllocRunner, error) {
 		waitCh: make(chan struct{}), shutdownCh: make(chan struct{}), destroyCh: make(chan struct{}),
 	}
 	ar.allocDir = allocdir.New(cfg.AllocDirRoot, a.ID, ar.logger)
+	ar.ctx, ar.cancel = context.WithCancel(context.Background())
+	ar.teardownCtx, ar.teardownCancel = context.WithCancel(context.Background())
+	ar.envBuilder = taskenv.NewBuilder(cfg.Node, a, nil, cfg.Region)
+	saved, err := cfg.StateDB.AllocHookStates(a.ID)
+	if err != nil {
+		return nil, fmt.Errorf("alloc %s: %w", a.ID, err)
+	}
+	ar.hookStates = taskrunner.NewHookStates(saved, func(hook string, b []byte) error {
+		return cfg.StateDB.PutAllocHookState(a.ID, hook, b)
+	})
 	ar.hooks = ar.initHooks()
 	for _, t := range tg.Tasks {
 		tr, err := ar.newTaskRunner(t)
@@ -116,17 +140,7 @@ func (ar *AllocRunner) Run() {
 
 	finished := ar.allTasksDead()
 	if !finished {
-		if err := ar.prerun(); err != nil {
-			ar.logger.Error("prerun failed", "error", err)
-			go ar.failAll(err)
-		}
-	}
-	if h := ar.networkHook(); h != nil {
-		for _, name := range h.rejoin {
-			if tr := ar.runners[name]; tr != nil {
-				tr.RestartAfterRecover(taskrunner.NewRestartEvent(ReasonNetworkMoved))
-			}
-		}
+		ar.prepare()
 	}
 	for _, tr := range ar.runners {
 		go tr.Run()
@@ -143,6 +157,23 @@ func (ar *AllocRunner) Run() {
 	}
 	close(stopCoord)
 	<-coordDone
+}
+
+// prepare runs the prerun hooks and, when they found the group's namespace
+// made anew under tasks about to be re-attached, the network movers.
+func (ar *AllocRunner) prepare() {
+	err := ar.prerun()
+	switch {
+	case err != nil && ar.ctx.Err() != nil:
+		// Stopped, destroyed or shut down while preparing: the stop kills
+		// the tasks, a shutdown leaves them be; neither is a failure.
+		ar.logger.Info("prerun interrupted", "error", err)
+	case err != nil:
+		ar.logger.Error("prerun failed", "error", err)
+		go ar.failAll(err)
+	default:
+		ar.rejoinRecovered()
+	}
 }
 
 // coordinate reacts to task state changes until Run is done, then reports

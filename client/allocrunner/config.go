@@ -50,6 +50,10 @@ type StateDB interface {
 	PutAllocation(alloc *structs.Allocation) error
 	DeleteAllocationBucket(allocID string) error
 	PutNetworkStatus(allocID string, ns *structs.AllocNetworkStatus) error
+	// PutAllocHookState saves an alloc hook's state (nil deletes it);
+	// AllocHookStates reads them all back when a runner is built.
+	PutAllocHookState(allocID, hook string, state []byte) error
+	AllocHookStates(allocID string) (map[string][]byte, error)
 }
 
 // StateUpdater is told the allocation's client-side state changed. It must

@@ -3,8 +3,6 @@ package allocrunner
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
 
 	"github.com/roam-sh/roam/client/taskrunner"
 	"github.com/roam-sh/roam/structs"
@@ -55,15 +53,7 @@ func (ar *AllocRunner) applyUpdate(update *structs.Allocation) {
 		ar.stop(false)
 		return
 	}
-	ar.hookMu.Lock()
-	for _, h := range ar.hooks {
-		if u, ok := h.(Updater); ok {
-			if err := u.Update(context.Background(), &UpdateRequest{Alloc: update}); err != nil {
-				ar.logger.Error("update hook failed", "hook", h.Name(), "error", err)
-			}
-		}
-	}
-	ar.hookMu.Unlock()
+	ar.runUpdateHooks()
 	for _, tr := range ar.runners {
 		tr.Update(update)
 	}
@@ -76,6 +66,7 @@ func (ar *AllocRunner) stop(destroying bool) {
 	already := ar.stopping
 	ar.stopping = true
 	ar.mu.Unlock()
+	ar.cancel() // a stage blocked on the runner's context gives way
 	if !already {
 		ar.preKill()
 	}
@@ -94,6 +85,7 @@ func (ar *AllocRunner) failAll(err error) {
 	ar.mu.Lock()
 	ar.stopping = true
 	ar.mu.Unlock()
+	ar.cancel()
 	for _, tr := range ar.runners {
 		ev := structs.NewTaskEvent(structs.TaskSetupFailure)
 		ev.SetupError, ev.FailsTask = err.Error(), true
@@ -129,6 +121,8 @@ func (ar *AllocRunner) destroy() {
 func (ar *AllocRunner) Shutdown() {
 	ar.shutdownOnce.Do(func() {
 		close(ar.shutdownCh)
+		ar.cancel()
+		ar.teardownCancel()
 		for _, tr := range ar.runners {
 			go tr.Shutdown()
 		}
@@ -164,63 +158,4 @@ func (ar *AllocRunner) Signal(task, sig string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (ar *AllocRunner) prerun() error {
-	ar.hookMu.Lock()
-	defer ar.hookMu.Unlock()
-	for _, h := range ar.hooks {
-		if p, ok := h.(Prerunner); ok {
-			if err := p.Prerun(context.Background()); err != nil {
-				return fmt.Errorf("alloc %s: prerun %s: %w", ar.id, h.Name(), err)
-			}
-		}
-	}
-	return nil
-}
-
-func (ar *AllocRunner) postrun() {
-	ar.hookMu.Lock()
-	defer ar.hookMu.Unlock()
-	for _, h := range ar.hooks {
-		if p, ok := h.(Postrunner); ok {
-			if err := p.Postrun(context.Background()); err != nil {
-				ar.logger.Error("postrun hook failed", "hook", h.Name(), "error", err)
-			}
-		}
-	}
-}
-
-// preKill runs the pre-kill hooks; a client shutdown cuts their waits
-// (shutdown_delay) short, leaving the tasks to the next client process.
-func (ar *AllocRunner) preKill() {
-	ar.hookMu.Lock()
-	defer ar.hookMu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-ar.shutdownCh:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	for _, h := range ar.hooks {
-		if p, ok := h.(PreKiller); ok {
-			p.PreKill(ctx)
-		}
-	}
-}
-
-// runDestroyHooks runs Destroy in reverse hook order.
-func (ar *AllocRunner) runDestroyHooks() {
-	ar.hookMu.Lock()
-	defer ar.hookMu.Unlock()
-	for _, h := range slices.Backward(ar.hooks) {
-		if d, ok := h.(Destroyer); ok {
-			if err := d.Destroy(context.Background()); err != nil {
-				ar.logger.Error("destroy hook failed", "hook", h.Name(), "error", err)
-			}
-		}
-	}
 }

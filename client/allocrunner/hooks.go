@@ -3,6 +3,8 @@ package allocrunner
 import (
 	"context"
 
+	"github.com/roam-sh/roam/client/taskenv"
+	"github.com/roam-sh/roam/client/taskrunner"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -15,22 +17,62 @@ import (
 // hooks must honour ctx, and every stage must be idempotent and safe to call
 // without a prior Prerun: a restarted client runs Prerun again on a live
 // allocation, and may Destroy one it never prepared.
+//
+// Contexts: Prerun and Update get the runner's context, which ends when the
+// allocation is stopped (killed), the runner shut down (client restart) or
+// the allocation destroyed, so a stage blocked on it never holds those up.
+// PreKill, Postrun and Destroy are part of stopping the allocation and must
+// not be cut short by the stop they serve: their context ends only when the
+// client shuts down.
 type RunnerHook interface {
 	Name() string
+}
+
+// HookRequest is what every stage of an allocation hook sees.
+type HookRequest struct {
+	// Alloc is the servers' latest version of the allocation.
+	Alloc *structs.Allocation
+	// Env is the allocation's environment (NOMAD_ALLOC_ID, NOMAD_GROUP_NAME,
+	// NOMAD_META_*, ports, node attributes; no task's variables), for
+	// interpolating service names and tags: Env.Interpolate("${NOMAD_JOB_NAME}-api").
+	Env *taskenv.TaskEnv
+	// Network is the group network the network hook set up: namespace
+	// path, address, mapped ports. Nil for hooks before the network hook
+	// and for groups without an isolated network.
+	Network *NetworkResult
+	// Lifecycle restarts, signals or kills the allocation's tasks by name
+	// and records events in their states.
+	Lifecycle Lifecycle
+	// State is this hook's saved state, persisted per allocation and hook;
+	// after a client restart it holds what the hook saved before.
+	State *taskrunner.HookState
 }
 
 // Prerunner prepares the allocation before any task starts (directories,
 // network namespace, volumes). An error fails every task of the allocation.
 type Prerunner interface {
 	RunnerHook
-	Prerun(ctx context.Context) error
+	Prerun(ctx context.Context, req *PrerunRequest, resp *PrerunResponse) error
+}
+
+// PrerunRequest is what a prerun hook sees.
+type PrerunRequest struct{ HookRequest }
+
+// PrerunResponse is what a prerun hook returns.
+type PrerunResponse struct {
+	// Network, set by the hook that set up the group's network, is handed
+	// to every later hook (HookRequest.Network) and to NetworkMovers.
+	Network *NetworkResult
 }
 
 // Postrunner runs once every task of the allocation is dead.
 type Postrunner interface {
 	RunnerHook
-	Postrun(ctx context.Context) error
+	Postrun(ctx context.Context, req *PostrunRequest) error
 }
+
+// PostrunRequest is what a postrun hook sees.
+type PostrunRequest struct{ HookRequest }
 
 // Updater is told about in-place updates of the allocation.
 type Updater interface {
@@ -38,30 +80,68 @@ type Updater interface {
 	Update(ctx context.Context, req *UpdateRequest) error
 }
 
-// UpdateRequest is what an update hook sees.
-type UpdateRequest struct {
-	Alloc *structs.Allocation
-}
+// UpdateRequest is what an update hook sees; Alloc is the new version.
+type UpdateRequest struct{ HookRequest }
 
 // PreKiller runs before the allocation's tasks are killed (deregister group
 // services and wait out shutdown_delay, so traffic drains first).
 type PreKiller interface {
 	RunnerHook
-	PreKill(ctx context.Context)
+	PreKill(ctx context.Context, req *PreKillRequest)
 }
+
+// PreKillRequest is what a pre-kill hook sees.
+type PreKillRequest struct{ HookRequest }
 
 // Destroyer releases what Prerun made, once the allocation is removed from the
-// node. It runs after every task is dead.
+// node. It runs after every task is dead. The hook's saved state is deleted
+// with the allocation's, after the destroy hooks ran.
 type Destroyer interface {
 	RunnerHook
-	Destroy(ctx context.Context) error
+	Destroy(ctx context.Context, req *DestroyRequest) error
 }
 
+// DestroyRequest is what a destroy hook sees.
+type DestroyRequest struct{ HookRequest }
+
 // Shutdowner is told the client is shutting down and leaving the allocation
-// running; it must not undo anything the tasks still use.
+// running; it must not undo anything the tasks still use. It gets no
+// context: it must only stop the hook's own goroutines, quickly.
 type Shutdowner interface {
 	RunnerHook
 	Shutdown()
+}
+
+// NetworkMover is implemented by hooks that must act when the allocation's
+// network namespace is replaced under its tasks (a host reboot, a Docker
+// restart, a namespace deleted by hand): the network hook re-publishes the
+// namespace and names the tasks that must restart to join it; a proxy or a
+// service registration would re-bind or re-register its addresses.
+//
+// The runner calls it in hook order in two cases: while it is restored
+// (Recovering: Prerun found the namespace made anew and tasks are about to
+// be re-attached), and when the client's repair loop moved a running
+// allocation into a new namespace (client/network.go, AllocRunner.NetworkMoved).
+type NetworkMover interface {
+	RunnerHook
+	NetworkMoved(ctx context.Context, req *NetworkMovedRequest, resp *NetworkMovedResponse) error
+}
+
+// NetworkMovedRequest is what a NetworkMover sees; Network is the new one.
+type NetworkMovedRequest struct {
+	HookRequest
+	// Recovering: the move was found by Prerun while the runner was being
+	// restored; the namespace is already published and no task re-attached
+	// yet.
+	Recovering bool
+}
+
+// NetworkMovedResponse is what a NetworkMover returns.
+type NetworkMovedResponse struct {
+	// Rejoin names the tasks still in the old namespace: the runner
+	// restarts them (those about to be re-attached, once they are) so
+	// they join the new one.
+	Rejoin []string
 }
 
 // initHooks returns the allocation's hooks in the order they run. Order is
@@ -79,21 +159,22 @@ func (ar *AllocRunner) initHooks() []RunnerHook {
 		// there) and before any task (every task joins the namespace; the
 		// tasks' env needs its address). Destroy order makes it go before
 		// the alloc dir is removed. Group services, when they land, come
-		// next: they register the ports this hook mapped.
+		// next: they register the ports this hook mapped (req.Network).
 		newNetworkHook(ar),
 		//
 		// The group's shutdown_delay last: its PreKill wait must follow the
 		// services' deregistration so traffic drains before tasks are killed.
-		newShutdownDelayHook(ar.currentAlloc, ar.logger),
+		newShutdownDelayHook(ar.logger),
 	}
 }
 
 var (
-	_ Prerunner  = (*allocDirHook)(nil)
-	_ Destroyer  = (*allocDirHook)(nil)
-	_ Prerunner  = (*volumeHook)(nil)
-	_ Prerunner  = (*networkHook)(nil)
-	_ Postrunner = (*networkHook)(nil)
-	_ Destroyer  = (*networkHook)(nil)
-	_ PreKiller  = (*shutdownDelayHook)(nil)
+	_ Prerunner    = (*allocDirHook)(nil)
+	_ Destroyer    = (*allocDirHook)(nil)
+	_ Prerunner    = (*volumeHook)(nil)
+	_ Prerunner    = (*networkHook)(nil)
+	_ Postrunner   = (*networkHook)(nil)
+	_ Destroyer    = (*networkHook)(nil)
+	_ NetworkMover = (*networkHook)(nil)
+	_ PreKiller    = (*shutdownDelayHook)(nil)
 )

@@ -45,6 +45,10 @@ type NetworkResult struct {
 	Restored, Fresh bool
 }
 
+// Replaced reports whether the namespace was made anew under tasks an
+// earlier client process started (Restored and Fresh).
+func (r *NetworkResult) Replaced() bool { return r.Restored && r.Fresh }
+
 // networkHook gives a group in bridge, none or cni/<name> mode its network
 // namespace before any task starts, and removes it once every task is dead
 // (Postrun) or the allocation is destroyed. The namespace is the client's
@@ -59,10 +63,6 @@ type networkHook struct {
 	res      *taskrunner.AllocHookResources
 	db       StateDB
 	logger   *slog.Logger
-
-	// rejoin lists the tasks that, once re-attached, must restart to join
-	// the namespace Prerun made anew.
-	rejoin []string
 }
 
 func newNetworkHook(ar *AllocRunner) *networkHook {
@@ -82,7 +82,7 @@ func (h *networkHook) group() (*structs.TaskGroup, *structs.NetworkResource) {
 	return tg, tg.Networks[0]
 }
 
-func (h *networkHook) Prerun(ctx context.Context) error {
+func (h *networkHook) Prerun(ctx context.Context, _ *PrerunRequest, resp *PrerunResponse) error {
 	tg, nw := h.group()
 	if tg == nil || !tg.NetworkMode().Isolated() {
 		return nil
@@ -107,11 +107,16 @@ func (h *networkHook) Prerun(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if out.Restored && (out.Fresh || created) {
-		h.rejoin = rejoiners(tg, initiator)
-		h.logger.Warn("the allocation's namespace was made anew; re-attached tasks will restart to join it", "tasks", h.rejoin)
+	res := *out
+	// A namespace the driver just made is as new as one the manager made:
+	// tasks re-attached from an earlier run are not in it (NetworkMoved).
+	res.Fresh = out.Fresh || created
+	res.Status, err = h.publish(tg, nw, out, driverSpec)
+	if err != nil {
+		return err
 	}
-	return h.publish(tg, nw, out, driverSpec)
+	resp.Network = &res
+	return nil
 }
 
 // rejoiners are the tasks left in an old namespace when a new one replaces
@@ -181,8 +186,9 @@ func (h *networkHook) createDriverNetwork(init *initiatorTask, nw *structs.Netwo
 	return spec, created, nil
 }
 
-// publish hands the namespace to the tasks and the status to the servers.
-func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource, out *NetworkResult, driverSpec *drivers.NetworkIsolationSpec) error {
+// publish hands the namespace to the tasks and the status to the servers,
+// and returns that status.
+func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource, out *NetworkResult, driverSpec *drivers.NetworkIsolationSpec) (*structs.AllocNetworkStatus, error) {
 	spec := &drivers.NetworkIsolationSpec{Mode: drivers.NetIsolationModeGroup, Path: out.NSPath}
 	if driverSpec != nil {
 		spec.Labels = driverSpec.Labels
@@ -198,7 +204,7 @@ func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource
 	spec.HostsConfig = &drivers.HostsConfig{Hostname: hostname, Address: st.Address}
 	mounts, err := h.writeEtcFiles(hostname, st)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	h.res.SetNetworkIsolation(spec)
 	h.res.SetNetworkStatus(st)
@@ -207,7 +213,7 @@ func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource
 		h.logger.Warn("persisting network status", "error", err)
 	}
 	h.logger.Info("network ready", "mode", tg.NetworkMode(), "netns", out.NSPath, "address", st.Address)
-	return nil
+	return st, nil
 }
 
 // etcDirName holds the allocation's resolv.conf and hosts, outside what
@@ -287,11 +293,11 @@ func hostsFile(hostname, addr string) string {
 
 // Postrun tears the network down once every task is dead: nothing uses it
 // any more, and its address and ports go back to the pool at once.
-func (h *networkHook) Postrun(ctx context.Context) error { return h.teardown(ctx) }
+func (h *networkHook) Postrun(ctx context.Context, _ *PostrunRequest) error { return h.teardown(ctx) }
 
 // Destroy tears down whatever is left (an allocation destroyed while its
 // tasks were being killed, or never run to completion here).
-func (h *networkHook) Destroy(ctx context.Context) error { return h.teardown(ctx) }
+func (h *networkHook) Destroy(ctx context.Context, _ *DestroyRequest) error { return h.teardown(ctx) }
 
 func (h *networkHook) teardown(ctx context.Context) error {
 	tg, _ := h.group()
@@ -313,49 +319,57 @@ func (h *networkHook) teardown(ctx context.Context) error {
 // replaced under it.
 const ReasonNetworkMoved = "The group's network namespace was made anew (a host reboot, a Docker restart, or deleted by hand); joining the new one"
 
-func (ar *AllocRunner) networkHook() *networkHook {
-	for _, hook := range ar.hooks {
-		if nh, ok := hook.(*networkHook); ok {
-			return nh
+// NetworkMoved re-publishes a namespace a repair moved the allocation into
+// (a recovering runner's Prerun published it already) and names the tasks
+// left in the old one: all of them, except those of the driver that holds
+// the namespace, which came back inside the new one.
+func (h *networkHook) NetworkMoved(_ context.Context, req *NetworkMovedRequest, resp *NetworkMovedResponse) error {
+	tg, nw := h.group()
+	if tg == nil || !tg.NetworkMode().Isolated() || req.Network == nil {
+		return nil
+	}
+	init, err := h.checkDrivers(tg)
+	if err != nil {
+		return err
+	}
+	resp.Rejoin = rejoiners(tg, init)
+	if req.Recovering {
+		h.logger.Warn("the allocation's namespace was made anew; re-attached tasks will restart to join it", "tasks", resp.Rejoin)
+		return nil
+	}
+	var spec *drivers.NetworkIsolationSpec
+	if init != nil {
+		if spec, _, err = h.createDriverNetwork(init, nw); err != nil {
+			return fmt.Errorf("asking the driver for the namespace: %w", err)
 		}
+	}
+	if _, err := h.publish(tg, nw, req.Network, spec); err != nil {
+		return fmt.Errorf("publishing the namespace: %w", err)
 	}
 	return nil
 }
 
 // NetworkMoved is told that a repair gave the allocation a new namespace
 // and configured it: the one it had was deleted, or the driver holding it
-// replaced it (docker's pause container after a daemon restart). Tasks
-// started from now on join the new one; running tasks still in the old
-// one restart to join it (the holding driver's own tasks came back inside
-// it already).
+// replaced it (docker's pause container after a daemon restart). The
+// NetworkMover hooks act on it (the network hook publishes it, so tasks
+// started from now on join it); then the running tasks they name, still in
+// the old namespace, restart to join the new one.
 func (ar *AllocRunner) NetworkMoved(ctx context.Context, res *NetworkResult) {
-	h := ar.networkHook()
-	tg, nw := h.group()
-	if tg == nil {
-		return
-	}
-	init, err := h.checkDrivers(tg)
-	if err != nil {
-		return
-	}
-	var spec *drivers.NetworkIsolationSpec
-	if init != nil {
-		if spec, _, err = h.createDriverNetwork(init, nw); err != nil {
-			h.logger.Error("namespace moved: asking the driver for it", "error", err)
-			return
-		}
-	}
-	if err := h.publish(tg, nw, res, spec); err != nil {
-		h.logger.Error("namespace moved: publishing it", "error", err)
-		return
-	}
-	for _, name := range rejoiners(tg, init) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(ar.ctx, cancel)()
+	ar.hookMu.Lock()
+	ar.network = res
+	rejoin := ar.runNetworkMovers(ctx, false)
+	ar.hookMu.Unlock()
+	for _, name := range rejoin {
 		tr := ar.runners[name]
 		if tr == nil || tr.TaskState().State != structs.TaskStateRunning {
 			continue
 		}
 		if err := tr.Restart(ctx, taskrunner.NewRestartEvent(ReasonNetworkMoved)); err != nil {
-			h.logger.Warn("namespace moved: restarting task", "task", name, "error", err)
+			ar.logger.Warn("namespace moved: restarting task", "task", name, "error", err)
 		}
 	}
 }

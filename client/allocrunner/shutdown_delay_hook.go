@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/roam-sh/roam/structs"
 )
 
 // shutdownDelayHook waits out the group's shutdown_delay before the tasks
@@ -13,18 +11,19 @@ import (
 // from the catalog (their deregistration runs before this hook). A stop with
 // -no-shutdown-delay skips the wait.
 type shutdownDelayHook struct {
-	alloc  func() *structs.Allocation
 	logger *slog.Logger
 }
 
-func newShutdownDelayHook(alloc func() *structs.Allocation, logger *slog.Logger) *shutdownDelayHook {
-	return &shutdownDelayHook{alloc: alloc, logger: logger}
+func newShutdownDelayHook(logger *slog.Logger) *shutdownDelayHook {
+	return &shutdownDelayHook{logger: logger}
 }
 
 func (h *shutdownDelayHook) Name() string { return "shutdown_delay" }
 
-func (h *shutdownDelayHook) PreKill(ctx context.Context) {
-	a := h.alloc()
+// PreKill reads the latest allocation from the request: a stop with
+// -no-shutdown-delay arrives as an update that also sets the desired status.
+func (h *shutdownDelayHook) PreKill(ctx context.Context, req *PreKillRequest) {
+	a := req.Alloc
 	tg := a.LookupTaskGroup()
 	if tg == nil || tg.ShutdownDelay == nil || *tg.ShutdownDelay <= 0 || a.DesiredTransition.ShouldIgnoreShutdownDelay() {
 		return

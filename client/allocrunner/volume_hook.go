@@ -30,7 +30,7 @@ func newVolumeHook(alloc *structs.Allocation, node *structs.Node, res *taskrunne
 
 func (h *volumeHook) Name() string { return "volumes" }
 
-func (h *volumeHook) Prerun(context.Context) error {
+func (h *volumeHook) Prerun(context.Context, *PrerunRequest, *PrerunResponse) error {
 	tg := h.alloc.LookupTaskGroup()
 	if tg == nil || len(tg.Volumes) == 0 {
 		return nil

@@ -30,7 +30,7 @@ func TestVolumeHookResolvesHostVolumes(t *testing.T) {
 		"l": {Type: "host", Source: "logs", PerAlloc: true},
 	})
 	res := &taskrunner.AllocHookResources{}
-	if err := newVolumeHook(a, node, res, testutil.Logger(t)).Prerun(context.Background()); err != nil {
+	if err := newVolumeHook(a, node, res, testutil.Logger(t)).Prerun(context.Background(), &PrerunRequest{}, &PrerunResponse{}); err != nil {
 		t.Fatal(err)
 	}
 	if v := res.HostVolume("d"); v == nil || v.Path != data || v.ReadOnly {
@@ -60,7 +60,7 @@ func TestVolumeHookErrors(t *testing.T) {
 		{&structs.VolumeRequest{Type: "csi", Source: "x"}, `type "csi" is not supported`},
 	} {
 		a := volumeAlloc(map[string]*structs.VolumeRequest{"v": tc.req})
-		err := newVolumeHook(a, node, &taskrunner.AllocHookResources{}, testutil.Logger(t)).Prerun(context.Background())
+		err := newVolumeHook(a, node, &taskrunner.AllocHookResources{}, testutil.Logger(t)).Prerun(context.Background(), &PrerunRequest{}, &PrerunResponse{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `volume "v"`) {
 			t.Errorf("%+v: %v, want %q", tc.req, err, tc.want)
 		}

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,6 +17,10 @@ var (
 	networkStatusKey = []byte("network_status")
 	taskStateKey     = []byte("state")
 	taskLocalKey     = []byte("local")
+	// allocHooksBucket, inside an allocation's bucket, holds each alloc
+	// hook's saved state by hook name; task hooks' states live in the
+	// task's local state. Both go with the allocation's bucket.
+	allocHooksBucket = []byte("hooks")
 )
 
 const taskBucketPrefix = "task-"
@@ -191,4 +197,52 @@ func (db *DB) DeleteAllocationBucket(allocID string) error {
 		return fmt.Errorf("delete alloc %s: %w", allocID, err)
 	}
 	return nil
+}
+
+// PutAllocHookState stores an allocation hook's saved state (nil deletes
+// it). Unlike task state it is not dropped silently when the allocation is
+// not stored: the hook relies on finding it after a restart.
+func (db *DB) PutAllocHookState(allocID, hook string, b []byte) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		ab := tx.Bucket(allocsBucket).Bucket([]byte(allocID))
+		if ab == nil {
+			return errors.New("allocation not stored")
+		}
+		hb, err := ab.CreateBucketIfNotExists(allocHooksBucket)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return hb.Delete([]byte(hook))
+		}
+		return hb.Put([]byte(hook), b)
+	})
+	if err != nil {
+		return fmt.Errorf("alloc %s: put state of hook %s: %w", allocID, hook, err)
+	}
+	return nil
+}
+
+// AllocHookStates returns every allocation hook's saved state, by hook name
+// (empty when none was saved).
+func (db *DB) AllocHookStates(allocID string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		ab := tx.Bucket(allocsBucket).Bucket([]byte(allocID))
+		if ab == nil {
+			return nil
+		}
+		hb := ab.Bucket(allocHooksBucket)
+		if hb == nil {
+			return nil
+		}
+		return hb.ForEach(func(k, v []byte) error {
+			out[string(k)] = bytes.Clone(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alloc %s: hook states: %w", allocID, err)
+	}
+	return out, nil
 }

@@ -6,7 +6,9 @@
 //
 //	meta/                 version, node_id, node_secret
 //	allocs/<alloc ID>/    alloc, network_status
-//	    task-<name>/      state (structs.TaskState), local (taskrunner.LocalState)
+//	    hooks/            <hook name>: an alloc hook's saved state (taskrunner.HookState)
+//	    task-<name>/      state (structs.TaskState), local (taskrunner.LocalState,
+//	                      task hooks' saved states included)
 //
 // Every change is written (and synced) as it happens. Task writes for an
 // allocation whose bucket was deleted are dropped, so a late write cannot
@@ -15,5 +17,5 @@
 // Map of the package:
 //
 //	db.go      Open, Close, node identity
-//	allocs.go  allocations, task states, task handles, network status
+//	allocs.go  allocations, task states, task handles, network status, hook states
 package state

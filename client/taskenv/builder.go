@@ -45,7 +45,8 @@ type Builder struct {
 }
 
 // NewBuilder starts a builder for task of alloc on node; region is the
-// client's region.
+// client's region. With task nil it builds the allocation's environment
+// (what alloc hooks interpolate service names with): no task variables.
 func NewBuilder(node *structs.Node, alloc *structs.Allocation, task *structs.Task, region string) *Builder {
 	return &Builder{
 		node: node, region: region, alloc: alloc, task: task, fs: drivers.FSIsolationNone,
@@ -159,7 +160,7 @@ func (b *Builder) dirVars(env map[string]string, d Dirs) {
 }
 
 func (b *Builder) taskResources() *structs.AllocatedTaskResources {
-	if b.alloc == nil || b.alloc.AllocatedResources == nil {
+	if b.task == nil || b.alloc == nil || b.alloc.AllocatedResources == nil {
 		return nil
 	}
 	return b.alloc.AllocatedResources.Tasks[b.task.Name]
@@ -173,7 +174,8 @@ func (b *Builder) resourceVars(env map[string]string) {
 	if tr := b.taskResources(); tr != nil {
 		cpu, cores = tr.Cpu.CpuShares, tr.Cpu.ReservedCores
 		mem, memMax = tr.Memory.MemoryMB, tr.Memory.MemoryMaxMB
-	} else if r := b.task.Resources; r != nil {
+	} else if b.task != nil && b.task.Resources != nil {
+		r := b.task.Resources
 		cpu, mem, memMax = int64(r.CPU), int64(r.MemoryMB), int64(r.MemoryMaxMB)
 	}
 	setNonZero(env, "NOMAD_CPU_LIMIT", cpu)
@@ -191,7 +193,9 @@ func setNonZero(env map[string]string, k string, v int64) {
 }
 
 func (b *Builder) identityVars(env map[string]string) {
-	env["NOMAD_TASK_NAME"] = b.task.Name
+	if b.task != nil {
+		env["NOMAD_TASK_NAME"] = b.task.Name
+	}
 	env["NOMAD_REGION"] = b.region
 	if b.node != nil {
 		env["NOMAD_DC"] = b.node.Datacenter
@@ -234,7 +238,9 @@ func (b *Builder) metaVars(env, attrs map[string]string) {
 			maps.Copy(meta, tg.Meta)
 		}
 	}
-	maps.Copy(meta, b.task.Meta)
+	if b.task != nil {
+		maps.Copy(meta, b.task.Meta)
+	}
 	for k, v := range meta {
 		v = interpolate(v, nil, attrs)
 		env["NOMAD_META_"+k] = v
@@ -259,6 +265,9 @@ func (b *Builder) hostEnvVars(env map[string]string) {
 // taskEnvVars applies the task's env block, interpolated against the
 // environment built so far.
 func (b *Builder) taskEnvVars(env, attrs map[string]string) {
+	if b.task == nil {
+		return
+	}
 	sofar := maps.Clone(env)
 	for k, v := range b.task.Env {
 		env[k] = interpolate(v, sofar, attrs)

@@ -36,7 +36,7 @@ func (b *Builder) otherPortVars(env map[string]string) {
 		return
 	}
 	for name, tr := range a.AllocatedResources.Tasks {
-		if name == b.task.Name {
+		if b.task != nil && name == b.task.Name {
 			continue
 		}
 		for _, n := range tr.Networks {
