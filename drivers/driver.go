@@ -19,11 +19,14 @@ import (
 // own, and RecoverTask must re-attach to a task started by an earlier instance
 // of the driver (possibly in an earlier process) without restarting it.
 //
-// The ctx of StartTask, StopTask and DestroyTask bounds the call (an image
-// pull, an executor's handshake, API round trips), never the task's life:
-// cancelling it once the call returned does nothing to the task, and a call
-// cut short reports ctx's error. The task runner passes its own context,
-// which ends when the runner is killed, shut down or destroyed.
+// The ctx of StartTask, StopTask and DestroyTask bounds the call, never the
+// task's life: cancelling it once the call returned does nothing to the
+// task. A call whose ctx already ended does nothing and reports ctx's error;
+// one in progress gives up where that leaves nothing behind (an image pull),
+// and finishes where stopping half-way would leave a task no handle records
+// (launching a process). The task runner passes its runner context to
+// StartTask (it ends on kill and shutdown) and a context that ends only on
+// shutdown to StopTask and DestroyTask, which serve the kill.
 type Driver interface {
 	// Name is the value of a task's `driver` field ("raw_exec").
 	Name() string

@@ -184,12 +184,3 @@ func EnsureDead(ctx context.Context, id string, exit *Exit, force bool, kill fun
 	}
 	return nil
 }
-
-// CallContext is the context of one driver call: it ends when the caller's
-// ctx does or when the driver shuts down (driverCtx), whichever comes first.
-// It bounds the call only; drivers never tie a task's life to it.
-func CallContext(ctx, driverCtx context.Context) (context.Context, context.CancelFunc) {
-	callCtx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(driverCtx, cancel)
-	return callCtx, func() { stop(); cancel() }
-}

@@ -30,8 +30,11 @@ type taskState struct {
 }
 
 // StartTask makes sure the image is there, creates and starts the
-// container and its log collector.
+// container and its log collector. ctx bounds the image pull.
 func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start task %s: %w", cfg.ID, err)
+	}
 	if d.lookup(cfg.ID) != nil {
 		return nil, fmt.Errorf("task %s already started", cfg.ID)
 	}
@@ -46,7 +49,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
-	st, err := d.createAndStart(ctx, cfg, spec)
+	// Not bounded by ctx: a container started but reported as failed would
+	// run with no handle to stop it. The pull above is where time goes.
+	st, err := d.createAndStart(cfg, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +89,8 @@ func (d *Driver) containerFor(cfg *drivers.TaskConfig, tc *TaskConfig) (*contain
 
 // createAndStart creates the container, replacing a leftover of the same
 // task (a start that failed before its handle was saved), and starts it.
-func (d *Driver) createAndStart(callCtx context.Context, cfg *drivers.TaskConfig, spec *containerSpec) (*taskState, error) {
-	ctx, cancel := context.WithTimeout(callCtx, apiTimeout)
+func (d *Driver) createAndStart(cfg *drivers.TaskConfig, spec *containerSpec) (*taskState, error) {
+	ctx, cancel := d.apiCtx()
 	defer cancel()
 	create := client.ContainerCreateOptions{Config: spec.config, HostConfig: spec.host, Name: spec.name}
 	resp, err := d.api.ContainerCreate(ctx, create)

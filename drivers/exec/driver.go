@@ -122,6 +122,12 @@ func (d *Driver) Shutdown() { d.cancel() }
 
 // StartTask launches cfg through a new executor, isolated.
 func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
+	// ctx is checked before anything starts, not during the launch: cutting
+	// the executor's handshake short could leave a task running that no
+	// handle records (the handshake has its own timeout).
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start task %s: %w", cfg.ID, err)
+	}
 	if d.lookup(cfg.ID) != nil {
 		return nil, fmt.Errorf("task %s already started", cfg.ID)
 	}
@@ -140,11 +146,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if len(cfg.Mounts) > 0 {
 		d.logger.Debug("mounting volumes", "task_id", cfg.ID, "mounts", len(cfg.Mounts))
 	}
-	// The call's ctx bounds the executor's handshake, never the task: the
-	// executor runs in its own session whatever happens to ctx afterwards.
-	launchCtx, cancel := drivers.CallContext(ctx, d.ctx)
-	defer cancel()
-	eh, err := executor.Launch(launchCtx, d.cfg.Executor, executorDir(cfg), spec)
+	eh, err := executor.Launch(d.ctx, d.cfg.Executor, executorDir(cfg), spec)
 	if err != nil {
 		return nil, fmt.Errorf("failed to launch command with executor: %w", err)
 	}

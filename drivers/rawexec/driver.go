@@ -92,6 +92,12 @@ func (d *Driver) Shutdown() { d.cancel() }
 
 // StartTask launches cfg through a new executor.
 func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers.TaskHandle, error) {
+	// ctx is checked before anything starts, not during the launch: cutting
+	// the executor's handshake short could leave a task running that no
+	// handle records (the handshake has its own timeout).
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start task %s: %w", cfg.ID, err)
+	}
 	if !d.cfg.Plugin.Enabled {
 		return nil, drivers.ErrDisabled
 	}
@@ -110,11 +116,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if ni := cfg.NetworkIsolation; ni != nil {
 		spec.NetNSPath = ni.Path
 	}
-	// The call's ctx bounds the executor's handshake, never the task: the
-	// executor runs in its own session whatever happens to ctx afterwards.
-	launchCtx, cancel := drivers.CallContext(ctx, d.ctx)
-	defer cancel()
-	eh, err := executor.Launch(launchCtx, d.cfg.Executor, executorDir(cfg), spec)
+	eh, err := executor.Launch(d.ctx, d.cfg.Executor, executorDir(cfg), spec)
 	if err != nil {
 		return nil, fmt.Errorf("failed to launch command with executor: %w", err)
 	}

@@ -64,6 +64,13 @@ func start(t *testing.T, d *Driver, cfg *drivers.TaskConfig) *drivers.TaskHandle
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
+	cleanupTask(t, h)
+	return h
+}
+
+// cleanupTask kills what h started when the test ends.
+func cleanupTask(t *testing.T, h *drivers.TaskHandle) {
+	t.Helper()
 	var eh executor.Handle
 	if err := h.GetDriverState(&eh); err != nil {
 		t.Fatal(err)
@@ -72,7 +79,6 @@ func start(t *testing.T, d *Driver, cfg *drivers.TaskConfig) *drivers.TaskHandle
 		_ = syscall.Kill(-eh.TaskPID, syscall.SIGKILL)
 		_ = syscall.Kill(eh.ExecutorPID, syscall.SIGKILL)
 	})
-	return h
 }
 
 func waitExit(t *testing.T, d *Driver, id string, within time.Duration) *drivers.ExitResult {
