@@ -1,5 +1,6 @@
 // Package allocrunner runs one allocation on the client: its allocation hooks
-// (alloc dir and host volumes today; network and group services later), one
+// (alloc dir, host volumes, group network, shutdown_delay; group services and
+// checks to come), one
 // taskrunner.TaskRunner per task, the lifecycle ordering between them, and the
 // client status it reports.
 //
@@ -17,14 +18,49 @@
 // destroy hooks in reverse order and deletes the allocation's local state.
 // Shutdown (client restart) leaves every task running.
 //
+// The runner has one context, ended by a stop, Destroy or Shutdown; Prerun
+// and Update get it, so a stage blocked on it never holds those up. The
+// stages that stop the allocation (PreKill, Postrun, Destroy) get a context
+// that only Shutdown ends.
+//
+// Adding a hook. An allocation hook is one new file, <name>_hook.go, with a
+// type that has Name() and implements the stage interfaces of hooks.go it
+// needs, plus one entry in the ordered list of initHooks with a comment
+// saying why it sits there. Each stage gets a request that embeds
+// HookRequest: Alloc (latest version), Env (the allocation's environment, to
+// interpolate names and tags), Network (the group network, once the network
+// hook ran), Lifecycle (restart, signal or kill tasks by name; emit task
+// events) and State (the hook's saved state, which survives a client
+// restart). Where the hooks to come would go:
+//
+//	group services    services_hook.go, right after the network hook: Prerun
+//	                  registers with names from req.Env.Interpolate and
+//	                  addresses from req.Network, saving the IDs in req.State
+//	                  so a restarted client finds them; Update re-registers;
+//	                  PreKill deregisters (before shutdown_delay); Destroy
+//	                  removes what is left.
+//	check runner      checks_hook.go, after the services hook: Prerun starts
+//	                  its watcher goroutine, which uses req.Lifecycle to
+//	                  restart a task (check_restart) and emit its events;
+//	                  Shutdowner stops the goroutine, PreKill stops checking.
+//	                  NetworkMover, if its checks dial the namespace, to
+//	                  follow a namespace made anew.
+//
+// Task hooks (a sidecar proxy, templates) go in the task runner's list
+// (client/taskrunner/doc.go). A hook that must follow a namespace made anew
+// implements NetworkMover instead of the runner knowing its type.
+//
 // Map of the package:
 //
 //	alloc_runner.go   AllocRunner: New, Run, the coordinator, accessors
-//	control.go        Update, stop, Destroy, Shutdown, Signal; hook stages
+//	control.go        Update, stop, Destroy, Shutdown, Signal
 //	lifecycle.go      lifecycle gates and kill phases (pure, table-tested)
 //	status.go         ClientStatus: the alloc's status from its tasks' states
-//	hooks.go          hook interfaces and the ordered hook list (initHooks)
+//	hooks.go          hook interfaces, their requests, the ordered hook list (initHooks)
+//	hook_run.go       running each hook stage; the request every stage gets
+//	task_lifecycle.go Lifecycle: what hooks may do to the tasks, by name
 //	alloc_dir_hook.go builds and destroys the allocation directory
+//	network_hook.go   the group's network namespace; NetworkMoved
 //	shutdown_delay_hook.go waits out the group's shutdown_delay before kills
 //	user_ops.go       RestartTasks, TaskStats, ExecTask, TaskNames
 //	volume_hook.go    resolves the group's host volumes against the node

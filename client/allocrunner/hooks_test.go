@@ -34,8 +34,8 @@ type probeHook struct {
 	prerunErr   error
 	prerunStart chan struct{}
 	prerunEnd   chan struct{}
-	moved     []*NetworkMovedRequest
-	preKill   *PreKillRequest
+	moved       []*NetworkMovedRequest
+	preKill     *PreKillRequest
 }
 
 func newProbe(name string) *probeHook {

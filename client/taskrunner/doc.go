@@ -21,16 +21,50 @@
 // handle persisted; a new runner built from the persisted state re-attaches
 // through Driver.RecoverTask instead of starting the task again.
 //
+// Contexts: the runner has one context, ended by Kill, Shutdown and once the
+// task is dead for good; Prestart, Poststart, Update and Driver.StartTask get
+// it, so nothing blocked on it holds a kill up. PreKilling, Exited, Stop and
+// Driver.StopTask/DestroyTask serve the kill, so their context ends only on
+// Shutdown.
+//
+// Adding a hook. A task hook is one new file, hook_<name>.go, with a type
+// that has Name() and implements the stage interfaces of hooks.go it needs,
+// plus one entry in the ordered list of initHooks with a comment saying why
+// it sits there. Every request carries the Task, Lifecycle (restart, signal
+// or kill this task; emit its events) and State (the hook's saved state,
+// persisted in the task's LocalState, handed back after a client restart);
+// Prestart also the TaskDir and the TaskEnv built so far, and may return env
+// variables and events; Poststart the driver's handle; Exited the exit
+// result; Update the new allocation. A re-attached task runs no Prestart or
+// Poststart again: a hook finds what it did in State at its next stage.
+// Where the hooks to come would go:
+//
+//	templates        hook_templates.go (today it only says it cannot render):
+//	                 Prestart renders before the first start (after
+//	                 artifacts); its watcher goroutine re-renders and uses
+//	                 Lifecycle to signal or restart the task (change_mode)
+//	                 and to emit "Template Re-rendered" events.
+//	task services    hook_services.go, after templates: Poststart registers
+//	                 the task's services and checks (IDs saved in State),
+//	                 PreKilling and Exited deregister, Update re-registers.
+//	proxy (sidecar)  hook_envoy_bootstrap.go, before templates: Prestart
+//	                 writes the proxy's bootstrap config into the task dir
+//	                 for the connect sidecar task the servers injected.
+//	identity         hook_identity.go, after the task dir: writes the
+//	                 workload identity to secrets/.
+//
 // Map of the package:
 //
 //	task_runner.go    TaskRunner: New, Run loop, start, wait, kill, restart decision
-//	lifecycle.go      AllowStart, Kill, Shutdown, Update, Signal: the alloc runner's controls
+//	lifecycle.go      AllowStart, Kill, Shutdown, Update, Signal, EmitEvent: the
+//	                  alloc runner's controls and the hooks' Lifecycle
 //	state.go          task state and events, persistence
 //	config.go         Config and the small interfaces the runner consumes
 //	restarts.go       RestartTracker: the restart block
 //	events.go         task event constructors and their display messages
-//	hooks.go          hook interfaces and the ordered hook list (initHooks)
+//	hooks.go          hook interfaces, their requests, the ordered hook list (initHooks)
 //	hook_run.go       running each hook stage
+//	hook_state.go     HookState: a hook's saved state (alloc hooks use it too)
 //	hook_task_dir.go  builds the task directory
 //	hook_logs.go      creates the task's first log files
 //	hook_artifacts.go fetches artifacts (client/artifact) before the first start

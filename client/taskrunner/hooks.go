@@ -176,9 +176,10 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Templates need artifacts and the env. Not rendered yet: the hook
 		// says so in the task's events.
 		&templatesHook{},
-		// Later:
-		// identity/secrets. Services and checks register in Poststart and
-		// deregister in PreKilling/Exited.
+		// Later (doc.go says what each does): the identity hook after the
+		// task dir, the proxy bootstrap before templates, task services
+		// after templates (they register in Poststart and deregister in
+		// PreKilling/Exited).
 	}
 }
 
