@@ -37,7 +37,8 @@ type JobValidator interface {
 }
 
 // DefaultJobMutators returns the server's mutators in the order they run.
-// Order matters: each entry says why it sits where it does.
+// Order matters: each entry says why it sits where it does. A new step is a
+// type in a file of its own (admission_<name>.go) and one entry here.
 func DefaultJobMutators() []JobMutator {
 	return []JobMutator{
 		// Canonicalize first: it fills every default (type, priority,
@@ -62,7 +63,7 @@ func DefaultJobMutators() []JobMutator {
 }
 
 // DefaultJobValidators returns the server's validators in the order their
-// problems are listed.
+// problems are listed; a new one is added like a mutator.
 func DefaultJobValidators() []JobValidator {
 	return []JobValidator{
 		// The structural validation first: its problems are about what the
