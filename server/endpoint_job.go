@@ -45,6 +45,9 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 // admission.go) for the endpoints that act on it (register, plan): a job
 // the validators refuse is a 400 listing every problem.
 func (s *Server) admitJob(in *structs.Job, ns string) (*structs.Job, string, error) {
+	if in == nil {
+		return nil, "", badRequest("missing job")
+	}
 	job, warnings, err := s.admission.admit(in, ns)
 	var ve *structs.ValidationError
 	if errors.As(err, &ve) {
