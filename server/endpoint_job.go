@@ -42,8 +42,8 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 }
 
 // admitJob runs a submitted job through the server's admission (see
-// admission.go) for the endpoints that act on it (register, plan): a job
-// the validators refuse is a 400 listing every problem.
+// admission.go) for the endpoints that act on it (register, plan, revert): a
+// job the validators refuse is a 400 listing every problem.
 func (s *Server) admitJob(in *structs.Job, ns string) (*structs.Job, string, error) {
 	if in == nil {
 		return nil, "", badRequest("missing job")

@@ -10,8 +10,8 @@ import (
 
 // Validate reports what is wrong with a job without registering it: the same
 // admission as Register and Plan. Problems are returned in the reply, not as
-// an error (a 200 listing them, as Nomad answers); only a mutator's failure
-// is an error.
+// an error (a 200 listing them, as Nomad answers); only a mutator that fails
+// for another reason than refusing the job makes it an error.
 func (j *jobEndpoint) Validate(args *structs.JobValidateRequest, reply *structs.JobValidateResponse) error {
 	if args.Job == nil {
 		return badRequest("missing job")
