@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -188,5 +189,31 @@ func TestParseTaskKind(t *testing.T) {
 	}
 	if _, err := ParseTaskKind("connect-proxy:"); err == nil || !strings.Contains(err.Error(), "names no service") {
 		t.Errorf("a kind without its service: %v", err)
+	}
+}
+
+// The typed fields are plain strings on the wire, as in Nomad's API: a
+// custom encoding would break every Nomad client.
+func TestTypedFieldsAreStringsOnTheWire(t *testing.T) {
+	s := &Service{Provider: ServiceProviderNomad, AddressMode: AddressModeAlloc, OnUpdate: OnUpdateIgnore,
+		Checks: []*ServiceCheck{{Type: CheckTypeHTTP, AddressMode: AddressModeHost, OnUpdate: OnUpdateIgnoreWarnings}}}
+	task := &Task{Kind: NewTaskKind(TaskKindConnectProxy, "web"), Templates: []*Template{{ChangeMode: ChangeModeSignal}}}
+	out, err := json.Marshal(map[string]any{"s": s, "t": task})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"Provider":"nomad"`, `"AddressMode":"alloc"`, `"OnUpdate":"ignore"`,
+		`"Type":"http"`, `"AddressMode":"host"`, `"OnUpdate":"ignore_warnings"`,
+		`"Kind":"connect-proxy:web"`, `"ChangeMode":"signal"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("JSON lacks %s: %s", want, out)
+		}
+	}
+	var back struct {
+		S *Service
+		T *Task
+	}
+	if err := json.Unmarshal(out, &back); err != nil || !reflect.DeepEqual(back.S, s) || back.T.Kind != task.Kind {
+		t.Fatalf("round trip: %v %+v", err, back)
 	}
 }
