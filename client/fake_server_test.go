@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -34,15 +35,15 @@ func newFakeServer() *fakeServer {
 
 func (s *fakeServer) RPC(method string, args, reply any) error {
 	switch method {
-	case "Node.Register":
+	case rpcmethod.NodeRegister:
 		return s.register(args.(*structs.NodeRegisterRequest), reply.(*structs.NodeUpdateResponse))
-	case "Node.UpdateStatus":
+	case rpcmethod.NodeUpdateStatus:
 		return s.heartbeat(args.(*structs.NodeUpdateStatusRequest), reply.(*structs.NodeUpdateResponse))
-	case "Node.GetClientAllocs":
+	case rpcmethod.NodeGetClientAllocs:
 		return s.clientAllocs(args.(*structs.NodeSpecificRequest), reply.(*structs.NodeClientAllocsResponse))
-	case "Alloc.GetAllocs":
+	case rpcmethod.AllocGetAllocs:
 		return s.getAllocs(args.(*structs.AllocsGetRequest), reply.(*structs.AllocsGetResponse))
-	case "Node.UpdateAlloc":
+	case rpcmethod.NodeUpdateAlloc:
 		return s.updateAllocs(args.(*structs.AllocUpdateRequest))
 	}
 	return fmt.Errorf("fake server: unknown method %s", method)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -14,7 +15,7 @@ func (h *handlers) evalList(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.EvalListResponse
-	if err := h.rpc.RPC("Eval.List", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.EvalList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -28,7 +29,7 @@ func (h *handlers) evalInfo(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.SingleEvalResponse
-	if err := h.rpc.RPC("Eval.GetEval", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.EvalGetEval, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -45,7 +46,7 @@ func (h *handlers) evalAllocations(w http.ResponseWriter, r *http.Request) (any,
 		return nil, err
 	}
 	var out structs.EvalAllocationsResponse
-	if err := h.rpc.RPC("Eval.Allocations", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.EvalAllocations, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)

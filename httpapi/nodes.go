@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -19,7 +20,7 @@ func (h *handlers) nodeList(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.NodeListResponse
-	if err := h.rpc.RPC("Node.List", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.NodeList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -33,7 +34,7 @@ func (h *handlers) nodeInfo(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.SingleNodeResponse
-	if err := h.rpc.RPC("Node.GetNode", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.NodeGetNode, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -50,7 +51,7 @@ func (h *handlers) nodeAllocations(w http.ResponseWriter, r *http.Request) (any,
 		return nil, err
 	}
 	var out structs.NodeAllocsResponse
-	if err := h.rpc.RPC("Node.GetAllocs", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.NodeGetAllocs, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -70,7 +71,7 @@ func (h *handlers) nodeDrain(w http.ResponseWriter, r *http.Request) (any, error
 	}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.NodeDrainUpdateResponse
-	if err := h.rpc.RPC("Node.UpdateDrain", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.NodeUpdateDrain, &args, &out); err != nil {
 		return nil, err
 	}
 	out.EvalIDs = list(out.EvalIDs)
@@ -91,7 +92,7 @@ func (h *handlers) nodeEligibility(w http.ResponseWriter, r *http.Request) (any,
 	args := structs.NodeUpdateEligibilityRequest{NodeID: r.PathValue("id"), Eligibility: elig}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.NodeEligibilityUpdateResponse
-	if err := h.rpc.RPC("Node.UpdateEligibility", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.NodeUpdateEligibility, &args, &out); err != nil {
 		return nil, err
 	}
 	out.EvalIDs = list(out.EvalIDs)
@@ -104,7 +105,7 @@ func (h *handlers) nodeEvaluate(w http.ResponseWriter, r *http.Request) (any, er
 	args := structs.NodeEvaluateRequest{NodeID: r.PathValue("id")}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.NodeUpdateResponse
-	if err := h.rpc.RPC("Node.Evaluate", &args, &out); err != nil {
+	if err := h.rpc.RPC(rpcmethod.NodeEvaluate, &args, &out); err != nil {
 		return nil, err
 	}
 	out.EvalIDs = list(out.EvalIDs)

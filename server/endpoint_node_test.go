@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -14,7 +15,7 @@ func watchClientAllocs(s *Server, node *structs.Node, minIndex uint64) <-chan *s
 		req := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID,
 			QueryOptions: structs.QueryOptions{MinQueryIndex: minIndex, MaxQueryTime: waitLong}}
 		var reply structs.NodeClientAllocsResponse
-		if err := s.RPC("Node.GetClientAllocs", req, &reply); err != nil {
+		if err := s.RPC(rpcmethod.NodeGetClientAllocs, req, &reply); err != nil {
 			reply.Allocs = nil
 		}
 		out <- &reply
@@ -32,7 +33,7 @@ func TestGetClientAllocsOfAnIdleNodeIgnoresOtherNodes(t *testing.T) {
 	s := testServer(t)
 	idle, busy := registerNode(t, s), registerNode(t, s)
 	var first structs.NodeClientAllocsResponse
-	must(t, s.RPC("Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: idle.ID, SecretID: idle.SecretID}, &first))
+	must(t, s.RPC(rpcmethod.NodeGetClientAllocs, &structs.NodeSpecificRequest{NodeID: idle.ID, SecretID: idle.SecretID}, &first))
 	watch := watchClientAllocs(s, idle, first.Index)
 
 	registerJob(t, s, onNode(testJob("elsewhere", 2), busy))
@@ -56,7 +57,7 @@ func TestGetClientAllocsAnswersWhenTheLastAllocationIsRemoved(t *testing.T) {
 	registerJob(t, s, testJob("web", 1))
 	alloc := waitLiveAllocs(t, s, "web", 1)[0]
 	var cur structs.NodeClientAllocsResponse
-	must(t, s.RPC("Node.GetClientAllocs", &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &cur))
+	must(t, s.RPC(rpcmethod.NodeGetClientAllocs, &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &cur))
 	watch := watchClientAllocs(s, node, cur.Index)
 
 	_, _, err := s.raftApply(structs.EvalDeleteRequestType, &structs.EvalDeleteRequest{Allocs: []string{alloc.ID}})

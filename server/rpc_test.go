@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/roam-sh/roam/internal/msgrpc"
+	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/scheduler/schedtest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
@@ -18,7 +19,7 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 	pool := msgrpc.NewPool(testutil.Logger(t))
 	defer pool.Close()
 	addr := s.LocalAddr()
-	must(t, pool.RPC(addr, "Status.Ping", &structs.GenericRequest{}, &struct{}{}))
+	must(t, pool.RPC(addr, rpcmethod.StatusPing, &structs.GenericRequest{}, &struct{}{}))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -29,7 +30,7 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 			node := schedtest.MockNode()
 			node.SecretID = structs.GenerateUUID()
 			var reply structs.NodeUpdateResponse
-			if err := pool.RPC(addr, "Node.Register", &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
+			if err := pool.RPC(addr, rpcmethod.NodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
 				errs <- err
 			} else if reply.HeartbeatTTL == 0 || reply.LeaderRPCAddr != addr {
 				errs <- fmt.Errorf("register reply over TCP: %+v", reply)
@@ -38,7 +39,7 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var reply structs.NodeListResponse
-			if err := pool.RPC(addr, "Node.List", &structs.NodeListRequest{}, &reply); err != nil {
+			if err := pool.RPC(addr, rpcmethod.NodeList, &structs.NodeListRequest{}, &reply); err != nil {
 				errs <- err
 			}
 		}()
@@ -49,13 +50,13 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 		t.Error(err)
 	}
 	var list structs.NodeListResponse
-	must(t, pool.RPC(addr, "Node.List", &structs.NodeListRequest{}, &list))
+	must(t, pool.RPC(addr, rpcmethod.NodeList, &structs.NodeListRequest{}, &list))
 	if len(list.Nodes) != 20 || list.Index == 0 {
 		t.Fatalf("listed %d nodes at index %d over TCP", len(list.Nodes), list.Index)
 	}
 
 	// Endpoint errors arrive as their message.
-	err := pool.RPC(addr, "Job.Deregister", &structs.JobDeregisterRequest{JobID: "nope"}, &structs.JobDeregisterResponse{})
+	err := pool.RPC(addr, rpcmethod.JobDeregister, &structs.JobDeregisterRequest{JobID: "nope"}, &structs.JobDeregisterResponse{})
 	var se rpc.ServerError
 	if !errors.As(err, &se) || string(se) != `job not found: "nope"` {
 		t.Fatalf("remote error: %v", err)
@@ -67,11 +68,11 @@ func TestInProcessRPCChecksTypes(t *testing.T) {
 	if err := s.RPC("Job.Nope", &structs.JobListRequest{}, &structs.JobListResponse{}); err == nil {
 		t.Fatal("unknown method accepted")
 	}
-	if err := s.RPC("Job.List", &structs.NodeListRequest{}, &structs.JobListResponse{}); err == nil {
+	if err := s.RPC(rpcmethod.JobList, &structs.NodeListRequest{}, &structs.JobListResponse{}); err == nil {
 		t.Fatal("wrong argument type accepted")
 	}
 	var reply structs.JobListResponse
-	must(t, s.RPC("Job.List", &structs.JobListRequest{}, &reply))
+	must(t, s.RPC(rpcmethod.JobList, &structs.JobListRequest{}, &reply))
 	if reply.Jobs == nil || reply.Index == 0 {
 		t.Fatalf("empty list reply: %+v", reply)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/httpapi"
+	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/scheduler/schedtest"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
@@ -80,7 +81,7 @@ func (c *Cluster) RegisterNode(t testing.TB, mod ...func(*structs.Node)) *struct
 		m(node)
 	}
 	var reply structs.NodeUpdateResponse
-	if err := c.Server.RPC("Node.Register", &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
+	if err := c.Server.RPC(rpcmethod.NodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
 		t.Fatalf("register node: %v", err)
 	}
 	return node

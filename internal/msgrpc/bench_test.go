@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -71,7 +72,7 @@ func BenchmarkPoolRPC(b *testing.B) {
 		b.Run(fmt.Sprintf("allocs=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				var resp structs.GenericResponse
-				if err := pool.RPC(ln.Addr().String(), "Node.UpdateAlloc", req, &resp); err != nil {
+				if err := pool.RPC(ln.Addr().String(), rpcmethod.NodeUpdateAlloc, req, &resp); err != nil {
 					b.Fatal(err)
 				}
 			}
