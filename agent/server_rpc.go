@@ -1,15 +1,14 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/rpc"
 	"strconv"
 	"sync"
 
 	"github.com/roam-sh/roam/internal/msgrpc"
-	"github.com/roam-sh/roam/server"
 )
 
 // serverRPC sends a client-only agent's RPCs to its configured servers,
@@ -34,6 +33,9 @@ func newServerRPC(pool *msgrpc.Pool, servers []string, defaultPort int) *serverR
 }
 
 // RPC tries each server once, starting with the last one that answered.
+// An endpoint's error comes back as the server sent it, with its kind
+// (msgrpc.RemoteError), so errors.Is and the HTTP status work as in process.
+// A caller that gave up (its context ended) is not retried elsewhere.
 func (r *serverRPC) RPC(method string, args, reply any) error {
 	r.mu.Lock()
 	start := r.next
@@ -47,25 +49,19 @@ func (r *serverRPC) RPC(method string, args, reply any) error {
 			r.mu.Lock()
 			r.next = idx
 			r.mu.Unlock()
-			return fromServer(err)
+			return err
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
 	return fmt.Errorf("no server reachable for %s: %w", method, errors.Join(errs...))
 }
 
-// fromServer restores the status of a server's answer (server.FromWire).
-func fromServer(err error) error {
-	var se rpc.ServerError
-	if errors.As(err, &se) {
-		return server.FromWire(string(se))
-	}
-	return err
-}
-
 // isServerAnswer reports whether err came back from a server (the call was
 // delivered) rather than from failing to reach one.
 func isServerAnswer(err error) bool {
-	var se rpc.ServerError
-	return errors.As(err, &se)
+	var remote *msgrpc.RemoteError
+	return errors.As(err, &remote)
 }

@@ -69,7 +69,7 @@ func (s *fakeServer) heartbeat(req *structs.NodeUpdateStatusRequest, resp *struc
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.nodes[req.NodeID]; !ok {
-		return fmt.Errorf("node not found")
+		return fmt.Errorf("node %s: %w", req.NodeID, structs.ErrNotFound)
 	}
 	s.heartbeats++
 	resp.HeartbeatTTL = s.ttl
@@ -82,7 +82,7 @@ func (s *fakeServer) clientAllocs(req *structs.NodeSpecificRequest, resp *struct
 		s.mu.Lock()
 		if _, ok := s.nodes[req.NodeID]; !ok {
 			s.mu.Unlock()
-			return fmt.Errorf("node not found")
+			return fmt.Errorf("node %s: %w", req.NodeID, structs.ErrNotFound)
 		}
 		if s.index > req.MinQueryIndex {
 			resp.Allocs = map[string]uint64{}

@@ -2,10 +2,10 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
-	"strings"
 
 	"github.com/roam-sh/roam/client/fingerprint"
 	"github.com/roam-sh/roam/client/network"
@@ -122,11 +122,7 @@ func hostNetworks(m map[string]*structs.ClientHostNetworkConfig) map[string]*str
 
 // isUnknownNode reports whether a server error means it does not know this
 // node (it was garbage collected, or the servers lost their state), so the
-// client must register again. Errors cross the wire as strings.
-func isUnknownNode(err error) bool {
-	if err == nil {
-		return false
-	}
-	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "node not found") || strings.Contains(s, "unknown node")
-}
+// client must register again. The heartbeat and the allocation watch name
+// only the node, so their not-found is the node's; the kind crosses the
+// wire with the error (structs.ErrorKind), never read from its text.
+func isUnknownNode(err error) bool { return errors.Is(err, structs.ErrNotFound) }

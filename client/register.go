@@ -147,9 +147,14 @@ func (c *Client) refreshDrivers(ctx context.Context) {
 	}
 }
 
-// rpc makes an RPC that is abandoned (not cancelled: RPCer has no context)
-// when ctx ends, so shutdown never waits out a blocking query.
+// rpc makes an RPC that ends with ctx. A read carries ctx in its
+// QueryOptions, which cancels it on the server too (a blocking query ends at
+// once); a write cannot be recalled once sent, so it is abandoned: its
+// goroutine ends when the server answers.
 func (c *Client) rpc(ctx context.Context, method string, args, reply any) error {
+	if q, ok := args.(interface{ SetContext(context.Context) }); ok {
+		q.SetContext(ctx)
+	}
 	errCh := make(chan error, 1)
 	go func() { errCh <- c.cfg.RPC.RPC(method, args, reply) }()
 	select {

@@ -16,8 +16,11 @@ import (
 
 // parseQuery fills the common read options from the URL and headers.
 // Malformed values are 400s rather than silently ignored: a typo in ?index
-// would otherwise turn a blocking query into a busy loop.
+// would otherwise turn a blocking query into a busy loop. The read carries
+// the request's context: a blocking query ends when the HTTP client goes,
+// here and, across the RPC wire, on the server.
 func parseQuery(r *http.Request, q *structs.QueryOptions) error {
+	q.SetContext(r.Context())
 	v := r.URL.Query()
 	q.Region = v.Get("region")
 	q.Namespace = v.Get("namespace")

@@ -197,7 +197,7 @@ func (s *Server) waitApply(f raft.ApplyFuture) error {
 	case err := <-done:
 		return err
 	case <-s.ctx.Done():
-		return ErrShutdown
+		return structs.ErrShutdown
 	}
 }
 
@@ -215,9 +215,9 @@ func (s *Server) raftApplyFuture(t structs.MessageType, msg any) (raft.ApplyFutu
 func raftErr(err error) error {
 	switch {
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
-		return fmt.Errorf("%w: %w", ErrNoLeader, err)
+		return fmt.Errorf("%w: %w", structs.ErrNoLeader, err)
 	case errors.Is(err, raft.ErrRaftShutdown):
-		return fmt.Errorf("%w: %w", ErrShutdown, err)
+		return fmt.Errorf("%w: %w", structs.ErrShutdown, err)
 	}
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/roam-sh/roam/structs"
 )
 
 // stuckFuture is a Raft future that is never answered, as Raft leaves an
@@ -23,8 +25,8 @@ func TestWaitApplyGivesUpOnShutdown(t *testing.T) {
 	s.cancel()
 	select {
 	case err := <-done:
-		if !errors.Is(err, ErrShutdown) {
-			t.Fatalf("want ErrShutdown, got %v", err)
+		if !errors.Is(err, structs.ErrShutdown) {
+			t.Fatalf("want structs.ErrShutdown, got %v", err)
 		}
 	case <-time.After(waitLong):
 		t.Fatal("a write waiting on Raft held up shutdown")

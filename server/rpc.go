@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/rpc"
-	"reflect"
 	"sync"
 	"time"
 
@@ -18,12 +16,12 @@ import (
 	"github.com/roam-sh/roam/structs"
 )
 
-// registerEndpoints registers every endpoint on the net/rpc server (remote
-// callers) and in the in-process table (Server.RPC). The receiver names are
-// the first half of method names: "Job.Register".
+// registerEndpoints registers every endpoint on the RPC server, which
+// serves remote callers (serveRPC) and in-process ones (Server.RPC). The
+// receiver names are the first half of method names ("Job.Register"); every
+// method has its constant in internal/rpcmethod.
 func (s *Server) registerEndpoints() error {
-	s.rpcServer = rpc.NewServer()
-	s.endpoints = endpointTable{}
+	s.rpcServer = msgrpc.NewServer(s.cfg.Logger)
 	for name, rcvr := range map[string]any{
 		"Job":                 &jobEndpoint{srv: s},
 		"Alloc":               &allocEndpoint{srv: s},
@@ -32,52 +30,23 @@ func (s *Server) registerEndpoints() error {
 		"Status":              &statusEndpoint{srv: s},
 		"ServiceRegistration": &serviceEndpoint{srv: s},
 	} {
-		if err := s.rpcServer.RegisterName(name, rcvr); err != nil {
+		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)
 		}
-		s.endpoints.add(name, rcvr)
 	}
 	return nil
 }
 
-// endpointTable maps "Receiver.Method" to the bound method, for in-process
-// calls that skip encoding and keep error types intact.
-type endpointTable map[string]reflect.Value
-
-// add records the methods of rcvr that have the net/rpc shape
-// func(args *A, reply *R) error.
-func (t endpointTable) add(name string, rcvr any) {
-	v := reflect.ValueOf(rcvr)
-	for i := 0; i < v.NumMethod(); i++ {
-		m := v.Type().Method(i)
-		ft := m.Type
-		if ft.NumIn() != 3 || ft.NumOut() != 1 || ft.Out(0) != reflect.TypeFor[error]() ||
-			ft.In(1).Kind() != reflect.Pointer || ft.In(2).Kind() != reflect.Pointer {
-			continue
-		}
-		t[name+"."+m.Name] = v.Method(i)
-	}
-}
-
 // RPC calls an endpoint in-process: the HTTP API and a client in the same
 // agent use it. args and reply are passed as is (no encoding), so typed
-// errors such as *CodedError reach the caller.
+// errors such as *CodedError reach the caller. A read is cancelled with the
+// context its QueryOptions carry (SetContext).
 func (s *Server) RPC(method string, args, reply any) error {
-	m, ok := s.endpoints[method]
-	if !ok {
-		return fmt.Errorf("rpc: unknown method %q", method)
-	}
-	a, r := reflect.ValueOf(args), reflect.ValueOf(reply)
-	if !a.IsValid() || a.Type() != m.Type().In(0) || !r.IsValid() || r.Type() != m.Type().In(1) {
-		return fmt.Errorf("rpc %s: want (%s, %s), got (%T, %T)", method, m.Type().In(0), m.Type().In(1), args, reply)
-	}
-	out := m.Call([]reflect.Value{a, r})
-	err, _ := out[0].Interface().(error)
-	return err
+	return s.rpcServer.Call(method, args, reply)
 }
 
-// serveRPC accepts the mux's RPC connections and serves each with the
-// MessagePack codec until it closes.
+// serveRPC accepts the mux's RPC connections and serves each until it
+// closes or the server shuts down.
 func (s *Server) serveRPC() {
 	ln := s.mux.Listen(msgrpc.TypeRPC)
 	for {
@@ -91,7 +60,7 @@ func (s *Server) serveRPC() {
 		}
 		go func() {
 			defer s.rpcConns.remove(conn)
-			s.rpcServer.ServeCodec(msgrpc.NewServerCodec(conn))
+			s.rpcServer.ServeConn(s.ctx, conn)
 		}()
 	}
 }
@@ -157,7 +126,7 @@ func (s *Server) waitLeaderAddr() (string, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, leaderWaitLimit)
 	defer cancel()
 	if err := s.WaitForLeader(ctx); err != nil {
-		return "", ErrNoLeader
+		return "", structs.ErrNoLeader
 	}
 	return s.Leader(), nil
 }
@@ -170,9 +139,14 @@ type queryFn func(ws memdb.WatchSet, st *state.StateStore) (uint64, error)
 // whenever something it read changes, until the index passes MinQueryIndex
 // or the wait (MaxQueryTime, default 5m, at most 10m, plus up to 1/16
 // jitter) is over. fn writes its result into the reply; the last run wins.
+// The wait also ends when the caller's context (opts.Context: the HTTP
+// request's, or the RPC call's, which a remote caller cancels) or the
+// server's ends, so a caller that left holds nothing here.
 func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta, fn queryFn) error {
-	ctx, cancel := context.WithTimeout(s.ctx, queryWait(opts))
+	ctx, cancel := context.WithTimeout(opts.Context(), queryWait(opts))
 	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
 	_, index, err := s.state.BlockingQuery(ctx, opts.MinQueryIndex, func(ws memdb.WatchSet, st *state.StateStore) (any, uint64, error) {
 		idx, err := fn(ws, st)
 		return nil, idx, err

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"net/rpc"
 	"sync"
 	"testing"
 
@@ -55,10 +54,9 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 		t.Fatalf("listed %d nodes at index %d over TCP", len(list.Nodes), list.Index)
 	}
 
-	// Endpoint errors arrive as their message.
+	// Endpoint errors arrive with their message and their kind.
 	err := pool.RPC(addr, rpcmethod.JobDeregister, &structs.JobDeregisterRequest{JobID: "nope"}, &structs.JobDeregisterResponse{})
-	var se rpc.ServerError
-	if !errors.As(err, &se) || string(se) != `job not found: "nope"` {
+	if !errors.Is(err, structs.ErrNotFound) || err.Error() != `job not found: "nope"` || ErrorCode(err) != 404 {
 		t.Fatalf("remote error: %v", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/rpc"
 	"strconv"
 	"sync"
 	"time"
@@ -35,8 +34,7 @@ type Server struct {
 	closers        []func() error
 
 	mux       *msgrpc.Mux
-	rpcServer *rpc.Server
-	endpoints endpointTable
+	rpcServer *msgrpc.Server
 	pool      *msgrpc.Pool
 	rpcConns  connSet
 
@@ -250,7 +248,7 @@ func (s *Server) WaitForLeader(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for leader: %w", ctx.Err())
 		case <-s.ctx.Done():
-			return ErrShutdown
+			return structs.ErrShutdown
 		case <-tick.C:
 		}
 	}

@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // MessageType tags each Raft log entry. Entries with IgnoreUnknownTypeFlag set
 // may be skipped by an older server that does not know the type, so new kinds of
@@ -72,7 +75,28 @@ type QueryOptions struct {
 	NextToken    string
 	Reverse      bool
 	AuthToken    string
+
+	// ctx is the caller's context; never encoded (unexported). See Context.
+	ctx context.Context
 }
+
+// Context is the context of the read: a blocking query stops waiting when
+// it ends. It is Background unless SetContext set one.
+//
+// The context rides with the request, as an http.Request's does, so that
+// every hop keeps it without a context parameter on each RPC interface: the
+// HTTP API sets the request's, the RPC transport cancels the remote call
+// with it (internal/msgrpc sends a cancel frame), and on the server the
+// transport sets the call's, which a forward to the leader passes on.
+func (q *QueryOptions) Context() context.Context {
+	if q.ctx == nil {
+		return context.Background()
+	}
+	return q.ctx
+}
+
+// SetContext ties the read to ctx.
+func (q *QueryOptions) SetContext(ctx context.Context) { q.ctx = ctx }
 
 // Default and maximum blocking-query waits.
 const (

@@ -1,9 +1,9 @@
 package msgrpc
 
 import (
+	"context"
 	"fmt"
 	"net"
-	"net/rpc"
 	"testing"
 	"time"
 
@@ -49,8 +49,8 @@ func BenchmarkPoolRPC(b *testing.B) {
 		b.Fatal(err)
 	}
 	mux := NewMux(ln, testutil.Logger(b))
-	srv := rpc.NewServer()
-	if err := srv.Register(Node{}); err != nil {
+	srv := NewServer(testutil.Logger(b))
+	if err := srv.Register("Node", Node{}); err != nil {
 		b.Fatal(err)
 	}
 	rpcLn := mux.Listen(TypeRPC)
@@ -60,7 +60,7 @@ func BenchmarkPoolRPC(b *testing.B) {
 			if err != nil {
 				return
 			}
-			go srv.ServeCodec(NewServerCodec(conn))
+			go srv.ServeConn(context.Background(), conn)
 		}
 	}()
 	go mux.Serve()

@@ -1,11 +1,11 @@
 package msgrpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/rpc"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,6 +43,8 @@ func (Echo) Fail(args *EchoArgs, reply *EchoReply) error {
 // testServer serves Echo on a mux and counts the RPC connections it accepted.
 type testServer struct {
 	mux      *Mux
+	srv      *Server
+	inFlight atomic.Int32 // calls in Blocker.Wait
 	accepted atomic.Int32
 	mu       sync.Mutex
 	conns    []net.Conn
@@ -55,10 +57,14 @@ func startServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	ts := &testServer{mux: NewMux(ln, testutil.Logger(t))}
-	srv := rpc.NewServer()
-	if err := srv.Register(Echo{}); err != nil {
+	srv := NewServer(testutil.Logger(t))
+	if err := srv.Register("Echo", Echo{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := srv.Register("Blocker", Blocker{inFlight: &ts.inFlight}); err != nil {
+		t.Fatal(err)
+	}
+	ts.srv = srv
 	rpcLn := ts.mux.Listen(TypeRPC)
 	go func() {
 		for {
@@ -70,7 +76,7 @@ func startServer(t *testing.T) *testServer {
 			ts.mu.Lock()
 			ts.conns = append(ts.conns, conn)
 			ts.mu.Unlock()
-			go srv.ServeCodec(NewServerCodec(conn))
+			go srv.ServeConn(context.Background(), conn)
 		}
 	}()
 	go ts.mux.Serve()
@@ -129,9 +135,9 @@ func TestPoolReturnsServerErrorsAndReconnects(t *testing.T) {
 
 	var reply EchoReply
 	err := pool.RPC(addr, "Echo.Fail", &EchoArgs{N: 7}, &reply)
-	var se rpc.ServerError
-	if !errors.As(err, &se) || string(se) != "job 7 not found" {
-		t.Fatalf("want the endpoint's error as rpc.ServerError, got %v", err)
+	var remote *RemoteError
+	if !errors.As(err, &remote) || remote.Message != "job 7 not found" {
+		t.Fatalf("want the endpoint's error as *RemoteError, got %v", err)
 	}
 	// A server error does not cost the connection.
 	if err := pool.RPC(addr, "Echo.Double", &EchoArgs{N: 1}, &reply); err != nil {

@@ -1,10 +1,10 @@
 package msgrpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/rpc"
 	"sync"
 	"time"
 )
@@ -12,12 +12,8 @@ import (
 // DefaultDialTimeout bounds connecting to a server.
 const DefaultDialTimeout = 5 * time.Second
 
-// ErrPoolClosed is returned by RPC after Close.
-var ErrPoolClosed = errors.New("rpc pool closed")
-
 // Pool keeps one RPC connection per server address. Concurrent calls to the
-// same address share the connection (net/rpc matches replies by sequence
-// number). A connection that fails is dropped and the next call dials again.
+// same address share the connection (see Client). A connection that fails is dropped and the next call dials again.
 type Pool struct {
 	logger      *slog.Logger
 	dialTimeout time.Duration
@@ -31,7 +27,7 @@ type Pool struct {
 // dial finished, with client or err set.
 type poolConn struct {
 	ready  chan struct{}
-	client *rpc.Client
+	client *Client
 	err    error
 }
 
@@ -44,31 +40,48 @@ func NewPool(logger *slog.Logger) *Pool {
 	}
 }
 
-// RPC calls method ("Job.Register") on the server at addr. Errors returned by
-// the remote endpoint come back as rpc.ServerError carrying its message;
-// transport errors are wrapped with the address. A call that found its pooled
-// connection already shut down is retried once on a fresh connection: it was
-// never sent, so the retry cannot apply a write twice.
+// RPC calls method (rpcmethod.JobRegister) on the server at addr. Errors
+// returned by the remote endpoint come back as *RemoteError, with their
+// kind; transport errors are wrapped with the address. A call that found its
+// pooled connection already closed is retried once on a fresh connection: it
+// was never sent, so the retry cannot apply a write twice.
+//
+// A request that carries a context (a read's QueryOptions, see Context) is
+// cancelled with it: RPC returns the context's error at once and the server
+// ends the call.
 func (p *Pool) RPC(addr, method string, args, reply any) error {
+	ctx := contextOf(args)
 	for attempt := 0; ; attempt++ {
 		pc, err := p.get(addr)
 		if err != nil {
 			return err
 		}
-		err = pc.client.Call(method, args, reply)
-		if err == nil {
-			return nil
-		}
-		var serverErr rpc.ServerError
-		if errors.As(err, &serverErr) {
+		err = pc.client.Call(ctx, method, args, reply)
+		var remote *RemoteError
+		switch {
+		case err == nil || errors.As(err, &remote):
 			return err
+		case ctx.Err() != nil:
+			// The caller gave up; the connection is fine.
+			return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
 		}
 		p.drop(addr, pc)
-		if errors.Is(err, rpc.ErrShutdown) && attempt == 0 {
+		if errors.Is(err, ErrClosed) && attempt == 0 {
 			continue
 		}
 		return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
 	}
+}
+
+// contextOf is the context a request carries, or Background for one that
+// carries none (writes: once sent they apply whether the caller waits or not).
+func contextOf(args any) context.Context {
+	if c, ok := args.(interface{ Context() context.Context }); ok {
+		if ctx := c.Context(); ctx != nil {
+			return ctx
+		}
+	}
+	return context.Background()
 }
 
 // get returns the connection to addr, dialling it if needed. Only one dial
