@@ -8,8 +8,8 @@ import (
 )
 
 // TestClientOnlyAgentKeepsServerErrorCodes: an agent without a server sends
-// writes to its servers over RPC, where errors travel as text; its HTTP API
-// still answers 404 for an unknown object and 400 for a refused request,
+// writes to its servers over RPC, where errors travel with their kind; its
+// HTTP API answers 404 for an unknown object and 400 for a refused request,
 // as the server's own API does.
 func TestClientOnlyAgentKeepsServerErrorCodes(t *testing.T) {
 	a := testAgent(t, nil)

@@ -15,9 +15,11 @@ import (
 )
 
 // RPCer is the client's connection to the servers: the in-process server in
-// dev mode, a connection pool otherwise. Methods and types are those of
-// structs/rpc.go ("Node.Register", "Node.UpdateStatus", "Node.GetClientAllocs",
-// "Alloc.GetAllocs", "Node.UpdateAlloc").
+// dev mode, a connection pool otherwise. Methods are named by
+// internal/rpcmethod (NodeRegister, NodeUpdateStatus, NodeGetClientAllocs,
+// AllocGetAllocs, NodeUpdateAlloc), types are those of structs/rpc.go. An
+// endpoint's error matches its structs sentinel with errors.Is either way;
+// a read ends when the context in its QueryOptions does.
 type RPCer interface {
 	RPC(method string, args any, reply any) error
 }

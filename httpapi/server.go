@@ -12,9 +12,12 @@ import (
 // templates while bounding what one request can make the agent buffer.
 const DefaultMaxBodyBytes int64 = 16 << 20
 
-// RPCer calls a server endpoint ("Job.Register") with a structs request and
-// a pointer to its reply. *server.Server satisfies it in-process; errors it
-// returns are mapped to status codes by statusCode.
+// RPCer calls a server endpoint (rpcmethod.JobRegister) with a structs
+// request and a pointer to its reply. *server.Server satisfies it
+// in-process, the agent's server pool over RPC; errors either returns are
+// mapped to status codes by statusCode (their kind survives the wire), and
+// a read ends when the context in its QueryOptions (the HTTP request's)
+// does.
 type RPCer interface {
 	RPC(method string, args, reply any) error
 }

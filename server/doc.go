@@ -46,9 +46,12 @@
 //	fsm_apply.go       one apply function per log entry type (deterministic,
 //	                   see above)
 //	rpc.go             endpoint registry, in-process RPC, TCP serving,
-//	                   forwarding to the leader, blocking queries
+//	                   forwarding to the leader, blocking queries (which end
+//	                   with their caller: see internal/msgrpc for why the
+//	                   transport is roam's own and not net/rpc)
 //	filter.go          go-bexpr filters and pagination of lists
-//	errors.go          error sentinels, CodedError and ErrorCode (HTTP status)
+//	errors.go          CodedError and ErrorCode (HTTP status); the sentinels
+//	                   are in structs, their kind crosses the RPC wire
 //	endpoint_*.go      Job, Alloc, Eval, Node, Status, ServiceRegistration RPCs
 //	admission.go       job admission: the ordered mutators and validators every
 //	                   job passes in Job.Register, Job.Plan, Job.Validate and

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,7 +186,7 @@ func TestCancelledBlockingQueriesLeaveNoGoroutines(t *testing.T) {
 		}()
 	}
 	testutil.WaitFor(t, waitLong, func() error {
-		if got := goroutinesIn("server.(*Server).blockingRPC"); got != n {
+		if got := testutil.GoroutinesIn("server.(*Server).blockingRPC"); got != n {
 			return fmt.Errorf("%d of %d queries blocking on the server", got, n)
 		}
 		return nil
@@ -199,31 +198,11 @@ func TestCancelledBlockingQueriesLeaveNoGoroutines(t *testing.T) {
 		t.Error(err)
 	}
 	testutil.WaitFor(t, waitLong, func() error {
-		server, caller := goroutinesIn("server.(*Server).blockingRPC"), goroutinesIn("msgrpc.(*Client).Call")
+		server, caller := testutil.GoroutinesIn("server.(*Server).blockingRPC"), testutil.GoroutinesIn("msgrpc.(*Client).Call")
 		if total := runtime.NumGoroutine(); server > 0 || caller > 0 || total > baseline {
 			return fmt.Errorf("%d blocking queries on the server, %d calls waiting on the caller, %d goroutines (baseline %d)",
 				server, caller, total, baseline)
 		}
 		return nil
 	})
-}
-
-// goroutinesIn counts the goroutines whose stack has fn in it.
-func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, fn) {
-			count++
-		}
-	}
-	return count
 }

@@ -13,7 +13,7 @@ import (
 type ConnType byte
 
 const (
-	// TypeRPC is followed by net/rpc requests in MessagePack.
+	// TypeRPC is followed by calls (see the package doc, Frames).
 	TypeRPC ConnType = 0x01
 	// TypeRaft is followed by the Raft transport's protocol.
 	TypeRaft ConnType = 0x02
