@@ -48,9 +48,11 @@ func (c *Client) Call(ctx context.Context, method string, args, reply any) error
 		return err
 	}
 	if err := c.st.write(&requestHeader{Kind: frameCall, Seq: seq, Method: method}, args); err != nil {
-		c.fail(fmt.Errorf("send %s: %w", method, err))
+		// Part of the frame may be on the wire: the stream is unusable.
 		c.take(seq)
-		return fmt.Errorf("send %s: %w", method, err)
+		err = fmt.Errorf("send %s: %w", method, err)
+		c.fail(err)
+		return err
 	}
 	select {
 	case err := <-pc.done:
