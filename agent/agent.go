@@ -17,7 +17,6 @@ import (
 	"github.com/roam-sh/roam/client/clientapi"
 	"github.com/roam-sh/roam/httpapi"
 	"github.com/roam-sh/roam/internal/msgrpc"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/internal/version"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
@@ -289,7 +288,7 @@ func (a *Agent) WaitReady(ctx context.Context) error {
 	}
 	for {
 		var resp structs.SingleNodeResponse
-		err := a.rpc.RPC(rpcmethod.NodeGetNode, &structs.NodeSpecificRequest{NodeID: a.client.NodeID()}, &resp)
+		err := a.rpc.RPC(structs.MethodNodeGetNode, &structs.NodeSpecificRequest{NodeID: a.client.NodeID()}, &resp)
 		if err == nil && resp.Node != nil && resp.Node.Status == structs.NodeStatusReady {
 			return nil
 		}

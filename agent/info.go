@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/roam-sh/roam/api"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/internal/version"
 	"github.com/roam-sh/roam/structs"
 )
@@ -67,7 +66,7 @@ func (i *agentInfo) Health() *api.AgentHealthResponse {
 	if cl := i.a.client; cl != nil {
 		h := &api.AgentHealth{Ok: true, Message: "ok"}
 		var resp structs.SingleNodeResponse
-		err := i.a.rpc.RPC(rpcmethod.NodeGetNode, &structs.NodeSpecificRequest{NodeID: cl.NodeID()}, &resp)
+		err := i.a.rpc.RPC(structs.MethodNodeGetNode, &structs.NodeSpecificRequest{NodeID: cl.NodeID()}, &resp)
 		switch {
 		case err != nil:
 			h = &api.AgentHealth{Ok: false, Message: "cannot reach servers: " + err.Error()}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/internal/apitest"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -60,7 +59,7 @@ func reportRunning(t *testing.T, c *apitest.Cluster, allocID, nodeID string) {
 	update := &structs.Allocation{ID: allocID, NodeID: nodeID, ClientStatus: structs.AllocClientStatusRunning,
 		TaskStates: map[string]*structs.TaskState{"server": {State: structs.TaskStateRunning, StartedAt: now, Events: events}}}
 	var reply structs.GenericResponse
-	if err := c.Server.RPC(rpcmethod.NodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{update}}, &reply); err != nil {
+	if err := c.Server.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{update}}, &reply); err != nil {
 		t.Fatalf("report allocation running: %v", err)
 	}
 }

@@ -15,9 +15,10 @@ import (
 )
 
 // RPCer is the client's connection to the servers: the in-process server in
-// dev mode, a connection pool otherwise. Methods are named by
-// internal/rpcmethod (NodeRegister, NodeUpdateStatus, NodeGetClientAllocs,
-// AllocGetAllocs, NodeUpdateAlloc), types are those of structs/rpc.go. An
+// dev mode, a connection pool otherwise. Methods are structs' Method
+// constants (MethodNodeRegister, MethodNodeUpdateStatus,
+// MethodNodeGetClientAllocs, MethodAllocGetAllocs, MethodNodeUpdateAlloc),
+// types are those of structs/rpc.go. An
 // endpoint's error matches its structs sentinel with errors.Is either way;
 // a read ends when the context in its QueryOptions does.
 type RPCer interface {

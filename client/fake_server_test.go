@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -35,15 +34,15 @@ func newFakeServer() *fakeServer {
 
 func (s *fakeServer) RPC(method string, args, reply any) error {
 	switch method {
-	case rpcmethod.NodeRegister:
+	case structs.MethodNodeRegister:
 		return s.register(args.(*structs.NodeRegisterRequest), reply.(*structs.NodeUpdateResponse))
-	case rpcmethod.NodeUpdateStatus:
+	case structs.MethodNodeUpdateStatus:
 		return s.heartbeat(args.(*structs.NodeUpdateStatusRequest), reply.(*structs.NodeUpdateResponse))
-	case rpcmethod.NodeGetClientAllocs:
+	case structs.MethodNodeGetClientAllocs:
 		return s.clientAllocs(args.(*structs.NodeSpecificRequest), reply.(*structs.NodeClientAllocsResponse))
-	case rpcmethod.AllocGetAllocs:
+	case structs.MethodAllocGetAllocs:
 		return s.getAllocs(args.(*structs.AllocsGetRequest), reply.(*structs.AllocsGetResponse))
-	case rpcmethod.NodeUpdateAlloc:
+	case structs.MethodNodeUpdateAlloc:
 		return s.updateAllocs(args.(*structs.AllocUpdateRequest))
 	}
 	return fmt.Errorf("fake server: unknown method %s", method)

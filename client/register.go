@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/backoff"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -62,7 +61,7 @@ func (c *Client) register(ctx context.Context) error {
 	node := c.Node()
 	req := &structs.NodeRegisterRequest{Node: node, WriteRequest: structs.WriteRequest{Region: c.cfg.Region}}
 	var resp structs.NodeUpdateResponse
-	if err := c.rpc(ctx, rpcmethod.NodeRegister, req, &resp); err != nil {
+	if err := c.rpc(ctx, structs.MethodNodeRegister, req, &resp); err != nil {
 		return err
 	}
 	c.setTTL(resp.HeartbeatTTL)
@@ -77,7 +76,7 @@ func (c *Client) heartbeat(ctx context.Context) error {
 		WriteRequest: structs.WriteRequest{Region: c.cfg.Region},
 	}
 	var resp structs.NodeUpdateResponse
-	if err := c.rpc(ctx, rpcmethod.NodeUpdateStatus, req, &resp); err != nil {
+	if err := c.rpc(ctx, structs.MethodNodeUpdateStatus, req, &resp); err != nil {
 		return err
 	}
 	c.setTTL(resp.HeartbeatTTL)

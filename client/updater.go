@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/backoff"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -73,7 +72,7 @@ func (u *allocUpdater) flush() error {
 		return nil
 	}
 	req := &structs.AllocUpdateRequest{Alloc: batch, WriteRequest: structs.WriteRequest{Region: u.region}}
-	if err := u.rpc.RPC(rpcmethod.NodeUpdateAlloc, req, &structs.GenericResponse{}); err != nil {
+	if err := u.rpc.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}); err != nil {
 		u.requeue(batch)
 		return err
 	}

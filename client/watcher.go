@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/roam-sh/roam/internal/backoff"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -58,7 +57,7 @@ func (c *Client) getClientAllocs(ctx context.Context, index uint64) (*structs.No
 		QueryOptions: structs.QueryOptions{Region: c.cfg.Region, MinQueryIndex: index, MaxQueryTime: c.cfg.MaxQueryTime},
 	}
 	var resp structs.NodeClientAllocsResponse
-	if err := c.rpc(ctx, rpcmethod.NodeGetClientAllocs, req, &resp); err != nil {
+	if err := c.rpc(ctx, structs.MethodNodeGetClientAllocs, req, &resp); err != nil {
 		return nil, err
 	}
 	return &resp, nil
@@ -91,7 +90,7 @@ func (c *Client) syncAllocs(ctx context.Context, server map[string]uint64) error
 	slices.Sort(pull)
 	req := &structs.AllocsGetRequest{AllocIDs: pull, QueryOptions: structs.QueryOptions{Region: c.cfg.Region}}
 	var resp structs.AllocsGetResponse
-	if err := c.rpc(ctx, rpcmethod.AllocGetAllocs, req, &resp); err != nil {
+	if err := c.rpc(ctx, structs.MethodAllocGetAllocs, req, &resp); err != nil {
 		return err
 	}
 	for _, a := range resp.Allocs {

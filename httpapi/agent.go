@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/roam-sh/roam/api"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -23,7 +22,7 @@ func (h *handlers) leader(r *http.Request) (string, error) {
 		return "", err
 	}
 	var out string
-	if err := h.rpc.RPC(rpcmethod.StatusLeader, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodStatusLeader, &args, &out); err != nil {
 		return "", err
 	}
 	return out, nil
@@ -44,7 +43,7 @@ func (h *handlers) peers(r *http.Request) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	if err := h.rpc.RPC(rpcmethod.StatusPeers, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodStatusPeers, &args, &out); err != nil {
 		return nil, err
 	}
 	return list(out), nil

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -14,7 +13,7 @@ func (h *handlers) allocList(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, err
 	}
 	var out structs.AllocListResponse
-	if err := h.rpc.RPC(rpcmethod.AllocList, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodAllocList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -29,7 +28,7 @@ func (h *handlers) allocInfo(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, err
 	}
 	var out structs.SingleAllocResponse
-	if err := h.rpc.RPC(rpcmethod.AllocGetAlloc, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodAllocGetAlloc, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -48,7 +47,7 @@ func (h *handlers) allocStop(w http.ResponseWriter, r *http.Request) (any, error
 	}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.AllocStopResponse
-	if err := h.rpc.RPC(rpcmethod.AllocStop, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodAllocStop, &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(w, out.Index)

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -78,7 +77,7 @@ func (h *handlers) allocNode(r *http.Request, allocID string) (*structs.Node, er
 		return nil, err
 	}
 	var aresp structs.SingleAllocResponse
-	if err := h.rpc.RPC(rpcmethod.AllocGetAlloc, &areq, &aresp); err != nil {
+	if err := h.rpc.RPC(structs.MethodAllocGetAlloc, &areq, &aresp); err != nil {
 		return nil, err
 	}
 	if aresp.Alloc == nil {
@@ -86,7 +85,7 @@ func (h *handlers) allocNode(r *http.Request, allocID string) (*structs.Node, er
 	}
 	nreq := structs.NodeSpecificRequest{NodeID: aresp.Alloc.NodeID, QueryOptions: structs.QueryOptions{Region: areq.Region}}
 	var nresp structs.SingleNodeResponse
-	if err := h.rpc.RPC(rpcmethod.NodeGetNode, &nreq, &nresp); err != nil {
+	if err := h.rpc.RPC(structs.MethodNodeGetNode, &nreq, &nresp); err != nil {
 		return nil, err
 	}
 	n := nresp.Node

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -15,7 +14,7 @@ func (h *handlers) evalList(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.EvalListResponse
-	if err := h.rpc.RPC(rpcmethod.EvalList, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodEvalList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -29,7 +28,7 @@ func (h *handlers) evalInfo(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.SingleEvalResponse
-	if err := h.rpc.RPC(rpcmethod.EvalGetEval, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodEvalGetEval, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -46,7 +45,7 @@ func (h *handlers) evalAllocations(w http.ResponseWriter, r *http.Request) (any,
 		return nil, err
 	}
 	var out structs.EvalAllocationsResponse
-	if err := h.rpc.RPC(rpcmethod.EvalAllocations, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodEvalAllocations, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/roam-sh/roam/api"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -21,7 +20,7 @@ func (h *handlers) jobInfo(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	var out structs.SingleJobResponse
-	if err := h.rpc.RPC(rpcmethod.JobGetJob, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobGetJob, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -50,7 +49,7 @@ func (h *handlers) jobDeregister(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.JobDeregisterResponse
-	if err := h.rpc.RPC(rpcmethod.JobDeregister, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobDeregister, &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(w, max(out.Index, out.EvalCreateIndex, out.JobModifyIndex))
@@ -67,7 +66,7 @@ func (h *handlers) jobAllocations(w http.ResponseWriter, r *http.Request) (any, 
 		return nil, err
 	}
 	var out structs.JobAllocationsResponse
-	if err := h.rpc.RPC(rpcmethod.JobAllocations, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobAllocations, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -81,7 +80,7 @@ func (h *handlers) jobEvaluations(w http.ResponseWriter, r *http.Request) (any, 
 		return nil, err
 	}
 	var out structs.JobEvaluationsResponse
-	if err := h.rpc.RPC(rpcmethod.JobEvaluations, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobEvaluations, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -99,7 +98,7 @@ func (h *handlers) jobVersions(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	var out structs.JobVersionsResponse
-	if err := h.rpc.RPC(rpcmethod.JobVersions, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobVersions, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -119,7 +118,7 @@ func (h *handlers) jobSummary(w http.ResponseWriter, r *http.Request) (any, erro
 		return nil, err
 	}
 	var out structs.JobSummaryResponse
-	if err := h.rpc.RPC(rpcmethod.JobSummary, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobSummary, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -151,7 +150,7 @@ func (h *handlers) jobPlan(w http.ResponseWriter, r *http.Request) (any, error) 
 		args.Job.Namespace = args.Namespace
 	}
 	var out structs.JobPlanResponse
-	if err := h.rpc.RPC(rpcmethod.JobPlan, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobPlan, &args, &out); err != nil {
 		return nil, err
 	}
 	out.CreatedEvals = list(out.CreatedEvals)
@@ -172,7 +171,7 @@ func (h *handlers) jobRevert(w http.ResponseWriter, r *http.Request) (any, error
 	args := structs.JobRevertRequest{JobID: id, JobVersion: body.JobVersion, EnforcePriorVersion: body.EnforcePriorVersion}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.JobRegisterResponse
-	if err := h.rpc.RPC(rpcmethod.JobRevert, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobRevert, &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(w, max(out.Index, out.JobModifyIndex, out.EvalCreateIndex))
@@ -192,7 +191,7 @@ func (h *handlers) jobStable(w http.ResponseWriter, r *http.Request) (any, error
 	args := structs.JobStabilityRequest{JobID: id, JobVersion: body.JobVersion, Stable: body.Stable}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.JobStabilityResponse
-	if err := h.rpc.RPC(rpcmethod.JobStable, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobStable, &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(w, max(out.Index, out.JobModifyIndex))
@@ -212,7 +211,7 @@ func (h *handlers) jobEvaluate(w http.ResponseWriter, r *http.Request) (any, err
 	args := structs.JobEvaluateRequest{JobID: id, EvalOptions: structs.EvalOptions{ForceReschedule: body.EvalOptions.ForceReschedule}}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.JobRegisterResponse
-	if err := h.rpc.RPC(rpcmethod.JobEvaluate, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobEvaluate, &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(w, max(out.Index, out.EvalCreateIndex))

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/roam-sh/roam/api"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/jobspec"
 	"github.com/roam-sh/roam/structs"
 )
@@ -21,7 +20,7 @@ func (h *handlers) jobList(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	var out structs.JobListResponse
-	if err := h.rpc.RPC(rpcmethod.JobList, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -67,7 +66,7 @@ func (h *handlers) register(w http.ResponseWriter, r *http.Request, body *api.Jo
 		args.Job.Namespace = args.Namespace
 	}
 	var out structs.JobRegisterResponse
-	if err := h.rpc.RPC(rpcmethod.JobRegister, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobRegister, &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(w, max(out.Index, out.JobModifyIndex, out.EvalCreateIndex))
@@ -131,7 +130,7 @@ func (h *handlers) jobValidate(w http.ResponseWriter, r *http.Request) (any, err
 	parseWrite(r, &args.WriteRequest)
 	fillWrite(&args.WriteRequest, body.Region, body.Namespace)
 	var out structs.JobValidateResponse
-	if err := h.rpc.RPC(rpcmethod.JobValidate, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodJobValidate, &args, &out); err != nil {
 		return nil, err
 	}
 	out.ValidationErrors = list(out.ValidationErrors)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/roam-sh/roam/api"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -20,7 +19,7 @@ func (h *handlers) nodeList(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.NodeListResponse
-	if err := h.rpc.RPC(rpcmethod.NodeList, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodNodeList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -34,7 +33,7 @@ func (h *handlers) nodeInfo(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	var out structs.SingleNodeResponse
-	if err := h.rpc.RPC(rpcmethod.NodeGetNode, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodNodeGetNode, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -51,7 +50,7 @@ func (h *handlers) nodeAllocations(w http.ResponseWriter, r *http.Request) (any,
 		return nil, err
 	}
 	var out structs.NodeAllocsResponse
-	if err := h.rpc.RPC(rpcmethod.NodeGetAllocs, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodNodeGetAllocs, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -71,7 +70,7 @@ func (h *handlers) nodeDrain(w http.ResponseWriter, r *http.Request) (any, error
 	}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.NodeDrainUpdateResponse
-	if err := h.rpc.RPC(rpcmethod.NodeUpdateDrain, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodNodeUpdateDrain, &args, &out); err != nil {
 		return nil, err
 	}
 	out.EvalIDs = list(out.EvalIDs)
@@ -92,7 +91,7 @@ func (h *handlers) nodeEligibility(w http.ResponseWriter, r *http.Request) (any,
 	args := structs.NodeUpdateEligibilityRequest{NodeID: r.PathValue("id"), Eligibility: elig}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.NodeEligibilityUpdateResponse
-	if err := h.rpc.RPC(rpcmethod.NodeUpdateEligibility, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodNodeUpdateEligibility, &args, &out); err != nil {
 		return nil, err
 	}
 	out.EvalIDs = list(out.EvalIDs)
@@ -105,7 +104,7 @@ func (h *handlers) nodeEvaluate(w http.ResponseWriter, r *http.Request) (any, er
 	args := structs.NodeEvaluateRequest{NodeID: r.PathValue("id")}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.NodeUpdateResponse
-	if err := h.rpc.RPC(rpcmethod.NodeEvaluate, &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodNodeEvaluate, &args, &out); err != nil {
 		return nil, err
 	}
 	out.EvalIDs = list(out.EvalIDs)

@@ -12,7 +12,7 @@ import (
 // templates while bounding what one request can make the agent buffer.
 const DefaultMaxBodyBytes int64 = 16 << 20
 
-// RPCer calls a server endpoint (rpcmethod.JobRegister) with a structs
+// RPCer calls a server endpoint (structs.MethodJobRegister) with a structs
 // request and a pointer to its reply. *server.Server satisfies it
 // in-process, the agent's server pool over RPC; errors either returns are
 // mapped to status codes by statusCode (their kind survives the wire), and

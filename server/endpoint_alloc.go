@@ -5,7 +5,6 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
@@ -16,7 +15,7 @@ type allocEndpoint struct{ srv *Server }
 // GetAlloc returns an allocation, or a nil Alloc when it does not exist.
 // The allocation's Job is shared with the state store: do not modify it.
 func (a *allocEndpoint) GetAlloc(args *structs.AllocSpecificRequest, reply *structs.SingleAllocResponse) error {
-	if done, err := a.srv.forward(rpcmethod.AllocGetAlloc, args.AllowStale, args, reply); done {
+	if done, err := a.srv.forward(structs.MethodAllocGetAlloc, args.AllowStale, args, reply); done {
 		return err
 	}
 	return a.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -32,7 +31,7 @@ func (a *allocEndpoint) GetAlloc(args *structs.AllocSpecificRequest, reply *stru
 // GetAllocs returns several allocations in full (clients fetch the ones that
 // changed). Allocations that no longer exist are left out.
 func (a *allocEndpoint) GetAllocs(args *structs.AllocsGetRequest, reply *structs.AllocsGetResponse) error {
-	if done, err := a.srv.forward(rpcmethod.AllocGetAllocs, args.AllowStale, args, reply); done {
+	if done, err := a.srv.forward(structs.MethodAllocGetAllocs, args.AllowStale, args, reply); done {
 		return err
 	}
 	return a.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -58,7 +57,7 @@ func (a *allocEndpoint) GetAllocs(args *structs.AllocsGetRequest, reply *structs
 // List lists allocations as stubs: by namespace ("*" for all), ID prefix
 // and filter expression.
 func (a *allocEndpoint) List(args *structs.AllocListRequest, reply *structs.AllocListResponse) error {
-	if done, err := a.srv.forward(rpcmethod.AllocList, args.AllowStale, args, reply); done {
+	if done, err := a.srv.forward(structs.MethodAllocList, args.AllowStale, args, reply); done {
 		return err
 	}
 	return a.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -81,7 +80,7 @@ func (a *allocEndpoint) List(args *structs.AllocListRequest, reply *structs.Allo
 // Stop asks for an allocation to be stopped and replaced elsewhere: it is
 // marked to migrate and its job evaluated, in one Raft entry.
 func (a *allocEndpoint) Stop(args *structs.AllocStopRequest, reply *structs.AllocStopResponse) error {
-	if done, err := a.srv.forward(rpcmethod.AllocStop, false, args, reply); done {
+	if done, err := a.srv.forward(structs.MethodAllocStop, false, args, reply); done {
 		return err
 	}
 	alloc, err := a.srv.state.AllocByID(nil, args.AllocID)

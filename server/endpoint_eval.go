@@ -3,7 +3,6 @@ package server
 import (
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
@@ -13,7 +12,7 @@ type evalEndpoint struct{ srv *Server }
 
 // GetEval returns an evaluation, or a nil Eval when it does not exist.
 func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs.SingleEvalResponse) error {
-	if done, err := e.srv.forward(rpcmethod.EvalGetEval, args.AllowStale, args, reply); done {
+	if done, err := e.srv.forward(structs.MethodEvalGetEval, args.AllowStale, args, reply); done {
 		return err
 	}
 	return e.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -29,7 +28,7 @@ func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs
 // List lists evaluations: by namespace ("*" for all), ID prefix, job,
 // status and filter expression.
 func (e *evalEndpoint) List(args *structs.EvalListRequest, reply *structs.EvalListResponse) error {
-	if done, err := e.srv.forward(rpcmethod.EvalList, args.AllowStale, args, reply); done {
+	if done, err := e.srv.forward(structs.MethodEvalList, args.AllowStale, args, reply); done {
 		return err
 	}
 	return e.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -53,7 +52,7 @@ func (e *evalEndpoint) List(args *structs.EvalListRequest, reply *structs.EvalLi
 
 // Allocations lists the allocations an evaluation created or updated.
 func (e *evalEndpoint) Allocations(args *structs.EvalSpecificRequest, reply *structs.EvalAllocationsResponse) error {
-	if done, err := e.srv.forward(rpcmethod.EvalAllocations, args.AllowStale, args, reply); done {
+	if done, err := e.srv.forward(structs.MethodEvalAllocations, args.AllowStale, args, reply); done {
 		return err
 	}
 	return e.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {

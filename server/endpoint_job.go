@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
@@ -21,7 +20,7 @@ type jobEndpoint struct{ srv *Server }
 // parameterized template, an evaluation in the same Raft entry. A job whose
 // spec equals its current version is not stored again, but still evaluated.
 func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.JobRegisterResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobRegister, false, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobRegister, false, args, reply); done {
 		return err
 	}
 	job, warnings, err := j.srv.admitJob(args.Job, args.Namespace)
@@ -138,7 +137,7 @@ func specOnly(j *structs.Job) *structs.Job {
 // Deregister stops a job (or with Purge removes it) and evaluates it, so its
 // allocations are stopped.
 func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *structs.JobDeregisterResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobDeregister, false, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobDeregister, false, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
@@ -168,7 +167,7 @@ func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *stru
 
 // GetJob returns a job, or a nil Job when it does not exist.
 func (j *jobEndpoint) GetJob(args *structs.JobSpecificRequest, reply *structs.SingleJobResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobGetJob, args.AllowStale, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobGetJob, args.AllowStale, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
@@ -185,7 +184,7 @@ func (j *jobEndpoint) GetJob(args *structs.JobSpecificRequest, reply *structs.Si
 // List lists jobs as stubs with their summaries: by namespace ("*" for all),
 // ID prefix and filter expression.
 func (j *jobEndpoint) List(args *structs.JobListRequest, reply *structs.JobListResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobList, args.AllowStale, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobList, args.AllowStale, args, reply); done {
 		return err
 	}
 	return j.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -217,7 +216,7 @@ func listNamespace(ns string) string {
 
 // Summary returns a job's allocation counts per group.
 func (j *jobEndpoint) Summary(args *structs.JobSpecificRequest, reply *structs.JobSummaryResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobSummary, args.AllowStale, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobSummary, args.AllowStale, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
@@ -234,7 +233,7 @@ func (j *jobEndpoint) Summary(args *structs.JobSpecificRequest, reply *structs.J
 // Versions returns a job's tracked versions, newest first, and with Diffs
 // the difference of each version from the one before it.
 func (j *jobEndpoint) Versions(args *structs.JobVersionsRequest, reply *structs.JobVersionsResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobVersions, args.AllowStale, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobVersions, args.AllowStale, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
@@ -256,7 +255,7 @@ func (j *jobEndpoint) Versions(args *structs.JobVersionsRequest, reply *structs.
 // Allocations lists a job's allocations; All includes those of an earlier
 // job with the same ID.
 func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *structs.JobAllocationsResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobAllocations, args.AllowStale, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobAllocations, args.AllowStale, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
@@ -278,7 +277,7 @@ func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *struc
 
 // Evaluations lists a job's evaluations, newest first.
 func (j *jobEndpoint) Evaluations(args *structs.JobSpecificRequest, reply *structs.JobEvaluationsResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobEvaluations, args.AllowStale, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobEvaluations, args.AllowStale, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)

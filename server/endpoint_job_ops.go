@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -31,7 +30,7 @@ func (j *jobEndpoint) Validate(args *structs.JobValidateRequest, reply *structs.
 // through the same admission as Register. With EnforcePriorVersion the
 // current version must be the one given.
 func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobRegisterResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobRevert, false, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobRevert, false, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
@@ -65,7 +64,7 @@ func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobR
 
 // Stable marks a job version stable (or not).
 func (j *jobEndpoint) Stable(args *structs.JobStabilityRequest, reply *structs.JobStabilityResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobStable, false, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobStable, false, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)
@@ -89,7 +88,7 @@ func (j *jobEndpoint) Stable(args *structs.JobStabilityRequest, reply *structs.J
 // Evaluate creates a new evaluation of a job. With ForceReschedule its
 // failed allocations are rescheduled even if their policy is exhausted.
 func (j *jobEndpoint) Evaluate(args *structs.JobEvaluateRequest, reply *structs.JobRegisterResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobEvaluate, false, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobEvaluate, false, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)

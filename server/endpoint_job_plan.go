@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/scheduler"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
@@ -13,7 +12,7 @@ import (
 // real scheduler runs against a private snapshot in which the job is
 // registered, with a planner that records instead of committing.
 func (j *jobEndpoint) Plan(args *structs.JobPlanRequest, reply *structs.JobPlanResponse) error {
-	if done, err := j.srv.forward(rpcmethod.JobPlan, false, args, reply); done {
+	if done, err := j.srv.forward(structs.MethodJobPlan, false, args, reply); done {
 		return err
 	}
 	job, warnings, err := j.srv.admitJob(args.Job, args.Namespace)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
@@ -19,7 +18,7 @@ type nodeEndpoint struct{ srv *Server }
 // is new or becomes ready gets evaluations for its jobs and the system jobs.
 // The reply carries the heartbeat TTL.
 func (n *nodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeRegister, false, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeRegister, false, args, reply); done {
 		return err
 	}
 	node, err := validNodeRegistration(args.Node)
@@ -106,7 +105,7 @@ func (s *Server) fillNodeUpdate(reply *structs.NodeUpdateResponse, nodeID string
 // UpdateStatus is the client heartbeat; it also carries status changes. A
 // node coming back to ready gets evaluations for its jobs and system jobs.
 func (n *nodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeUpdateStatus, false, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeUpdateStatus, false, args, reply); done {
 		return err
 	}
 	if _, err := structs.ParseNodeStatus(string(args.Status)); err != nil {
@@ -155,7 +154,7 @@ func (s *Server) changeNodeStatus(node *structs.Node, args *structs.NodeUpdateSt
 
 // GetNode returns a node, or a nil Node when it does not exist.
 func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs.SingleNodeResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeGetNode, args.AllowStale, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeGetNode, args.AllowStale, args, reply); done {
 		return err
 	}
 	return n.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -170,7 +169,7 @@ func (n *nodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs
 
 // List lists nodes as stubs, by ID prefix and filter expression.
 func (n *nodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeListResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeList, args.AllowStale, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeList, args.AllowStale, args, reply); done {
 		return err
 	}
 	return n.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -192,7 +191,7 @@ func (n *nodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeLi
 
 // GetAllocs returns every allocation on a node, in full.
 func (n *nodeEndpoint) GetAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeAllocsResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeGetAllocs, args.AllowStale, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeGetAllocs, args.AllowStale, args, reply); done {
 		return err
 	}
 	return n.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -217,7 +216,7 @@ func (n *nodeEndpoint) GetAllocs(args *structs.NodeSpecificRequest, reply *struc
 // than on the allocations: a thousand clients then wake only for their own
 // work, not for each other's plans nor for their own status reports.
 func (n *nodeEndpoint) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs.NodeClientAllocsResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeGetClientAllocs, args.AllowStale, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeGetClientAllocs, args.AllowStale, args, reply); done {
 		return err
 	}
 	return n.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -13,7 +12,7 @@ import (
 // whose allocations failed, or whose long-running allocations finished, are
 // evaluated so the work is replaced.
 func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeUpdateAlloc, false, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeUpdateAlloc, false, args, reply); done {
 		return err
 	}
 	if len(args.Alloc) == 0 {
@@ -82,7 +81,7 @@ func (s *Server) evalForClientUpdate(u *structs.Allocation, jobs map[structs.Nam
 // UpdateDrain starts (DrainStrategy set) or stops draining a node. Stopping
 // with MarkEligible makes it eligible again.
 func (n *nodeEndpoint) UpdateDrain(args *structs.NodeUpdateDrainRequest, reply *structs.NodeDrainUpdateResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeUpdateDrain, false, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeUpdateDrain, false, args, reply); done {
 		return err
 	}
 	node, err := n.srv.state.NodeByID(nil, args.NodeID)
@@ -123,7 +122,7 @@ func startDrain(spec structs.DrainSpec, now time.Time) *structs.DrainStrategy {
 
 // UpdateEligibility marks a node eligible or ineligible for new work.
 func (n *nodeEndpoint) UpdateEligibility(args *structs.NodeUpdateEligibilityRequest, reply *structs.NodeEligibilityUpdateResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeUpdateEligibility, false, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeUpdateEligibility, false, args, reply); done {
 		return err
 	}
 	if _, err := structs.ParseNodeEligibility(string(args.Eligibility)); err != nil {
@@ -155,7 +154,7 @@ func (n *nodeEndpoint) UpdateEligibility(args *structs.NodeUpdateEligibilityRequ
 // Evaluate creates evaluations for every job with work on the node and for
 // the system jobs.
 func (n *nodeEndpoint) Evaluate(args *structs.NodeEvaluateRequest, reply *structs.NodeUpdateResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeEvaluate, false, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeEvaluate, false, args, reply); done {
 		return err
 	}
 	node, err := n.srv.state.NodeByID(nil, args.NodeID)
@@ -187,7 +186,7 @@ func (n *nodeEndpoint) Evaluate(args *structs.NodeEvaluateRequest, reply *struct
 // Deregister removes nodes and evaluates the jobs that had work on them, so
 // the work is replaced.
 func (n *nodeEndpoint) Deregister(args *structs.NodeDeregisterRequest, reply *structs.GenericResponse) error {
-	if done, err := n.srv.forward(rpcmethod.NodeDeregister, false, args, reply); done {
+	if done, err := n.srv.forward(structs.MethodNodeDeregister, false, args, reply); done {
 		return err
 	}
 	if len(args.NodeIDs) == 0 {

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -15,7 +14,7 @@ func watchClientAllocs(s *Server, node *structs.Node, minIndex uint64) <-chan *s
 		req := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID,
 			QueryOptions: structs.QueryOptions{MinQueryIndex: minIndex, MaxQueryTime: waitLong}}
 		var reply structs.NodeClientAllocsResponse
-		if err := s.RPC(rpcmethod.NodeGetClientAllocs, req, &reply); err != nil {
+		if err := s.RPC(structs.MethodNodeGetClientAllocs, req, &reply); err != nil {
 			reply.Allocs = nil
 		}
 		out <- &reply
@@ -33,7 +32,7 @@ func TestGetClientAllocsOfAnIdleNodeIgnoresOtherNodes(t *testing.T) {
 	s := testServer(t)
 	idle, busy := registerNode(t, s), registerNode(t, s)
 	var first structs.NodeClientAllocsResponse
-	must(t, s.RPC(rpcmethod.NodeGetClientAllocs, &structs.NodeSpecificRequest{NodeID: idle.ID, SecretID: idle.SecretID}, &first))
+	must(t, s.RPC(structs.MethodNodeGetClientAllocs, &structs.NodeSpecificRequest{NodeID: idle.ID, SecretID: idle.SecretID}, &first))
 	watch := watchClientAllocs(s, idle, first.Index)
 
 	registerJob(t, s, onNode(testJob("elsewhere", 2), busy))
@@ -57,7 +56,7 @@ func TestGetClientAllocsAnswersWhenTheLastAllocationIsRemoved(t *testing.T) {
 	registerJob(t, s, testJob("web", 1))
 	alloc := waitLiveAllocs(t, s, "web", 1)[0]
 	var cur structs.NodeClientAllocsResponse
-	must(t, s.RPC(rpcmethod.NodeGetClientAllocs, &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &cur))
+	must(t, s.RPC(structs.MethodNodeGetClientAllocs, &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}, &cur))
 	watch := watchClientAllocs(s, node, cur.Index)
 
 	_, _, err := s.raftApply(structs.EvalDeleteRequestType, &structs.EvalDeleteRequest{Allocs: []string{alloc.ID}})
@@ -89,7 +88,7 @@ func TestNodeEndpointsStampTimes(t *testing.T) {
 		t.Fatalf("placed: create %d modify %d, want at least %d", a.CreateTime, a.ModifyTime, before.UnixNano())
 	}
 	update := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusRunning}}}
-	must(t, s.RPC("Node.UpdateAlloc", update, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodNodeUpdateAlloc, update, &structs.GenericResponse{}))
 	if got, _ := s.State().AllocByID(nil, a.ID); got.ModifyTime <= a.ModifyTime {
 		t.Fatalf("client update without a time: modify %d, want after %d", got.ModifyTime, a.ModifyTime)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
@@ -39,7 +38,7 @@ type serviceEndpoint struct{ srv *Server }
 
 // Upsert registers service instances (clients call it as tasks start).
 func (s *serviceEndpoint) Upsert(args *structs.ServiceRegistrationUpsertRequest, reply *structs.GenericResponse) error {
-	if done, err := s.srv.forward(rpcmethod.ServiceRegistrationUpsert, false, args, reply); done {
+	if done, err := s.srv.forward(structs.MethodServiceRegistrationUpsert, false, args, reply); done {
 		return err
 	}
 	if len(args.Services) == 0 {
@@ -63,7 +62,7 @@ func (s *serviceEndpoint) Upsert(args *structs.ServiceRegistrationUpsertRequest,
 
 // Delete removes service instances by ID or by allocation.
 func (s *serviceEndpoint) Delete(args *structs.ServiceRegistrationDeleteRequest, reply *structs.GenericResponse) error {
-	if done, err := s.srv.forward(rpcmethod.ServiceRegistrationDelete, false, args, reply); done {
+	if done, err := s.srv.forward(structs.MethodServiceRegistrationDelete, false, args, reply); done {
 		return err
 	}
 	if len(args.IDs) == 0 && len(args.AllocIDs) == 0 {
@@ -80,7 +79,7 @@ func (s *serviceEndpoint) Delete(args *structs.ServiceRegistrationDeleteRequest,
 // List returns service names and their tags, grouped by namespace ("*" for
 // all namespaces), the shape of GET /v1/services.
 func (s *serviceEndpoint) List(args *structs.ServiceRegistrationListRequest, reply *structs.ServiceRegistrationListResponse) error {
-	if done, err := s.srv.forward(rpcmethod.ServiceRegistrationList, args.AllowStale, args, reply); done {
+	if done, err := s.srv.forward(structs.MethodServiceRegistrationList, args.AllowStale, args, reply); done {
 		return err
 	}
 	return s.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -126,7 +125,7 @@ func groupServices(regs []*structs.ServiceRegistration) []*structs.ServiceRegist
 
 // GetService returns the instances of one service.
 func (s *serviceEndpoint) GetService(args *structs.ServiceRegistrationByNameRequest, reply *structs.ServiceRegistrationByNameResponse) error {
-	if done, err := s.srv.forward(rpcmethod.ServiceRegistrationGetService, args.AllowStale, args, reply); done {
+	if done, err := s.srv.forward(structs.MethodServiceRegistrationGetService, args.AllowStale, args, reply); done {
 		return err
 	}
 	ns := namespaceOf(args.Namespace)

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -17,24 +16,24 @@ func TestJobRevertStableEvaluate(t *testing.T) {
 	registerJob(t, s, testJob("web", 2)) // version 1
 
 	var stable structs.JobStabilityResponse
-	must(t, s.RPC(rpcmethod.JobStable, &structs.JobStabilityRequest{JobID: "web", JobVersion: 0, Stable: true}, &stable))
+	must(t, s.RPC(structs.MethodJobStable, &structs.JobStabilityRequest{JobID: "web", JobVersion: 0, Stable: true}, &stable))
 	if v, _ := s.State().JobByIDAndVersion(nil, "default", "web", 0); v == nil || !v.Stable {
 		t.Fatal("version 0 not marked stable")
 	}
-	if err := s.RPC(rpcmethod.JobStable, &structs.JobStabilityRequest{JobID: "web", JobVersion: 9, Stable: true}, &stable); ErrorCode(err) != 404 {
+	if err := s.RPC(structs.MethodJobStable, &structs.JobStabilityRequest{JobID: "web", JobVersion: 9, Stable: true}, &stable); ErrorCode(err) != 404 {
 		t.Fatalf("stable of a missing version: %v", err)
 	}
 
 	var rev structs.JobRegisterResponse
 	wrong := uint64(0)
-	if err := s.RPC(rpcmethod.JobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0, EnforcePriorVersion: &wrong}, &rev); ErrorCode(err) != 400 {
+	if err := s.RPC(structs.MethodJobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0, EnforcePriorVersion: &wrong}, &rev); ErrorCode(err) != 400 {
 		t.Fatalf("revert enforcing the wrong prior version: %v", err)
 	}
-	if err := s.RPC(rpcmethod.JobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 1}, &rev); ErrorCode(err) != 400 {
+	if err := s.RPC(structs.MethodJobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 1}, &rev); ErrorCode(err) != 400 {
 		t.Fatalf("revert to the current version: %v", err)
 	}
 	prior := uint64(1)
-	must(t, s.RPC(rpcmethod.JobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0, EnforcePriorVersion: &prior}, &rev))
+	must(t, s.RPC(structs.MethodJobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0, EnforcePriorVersion: &prior}, &rev))
 	job, _ := s.State().JobByID(nil, "default", "web")
 	if job.Version != 2 || job.TaskGroups[0].Count != 1 || rev.EvalID == "" {
 		t.Fatalf("after revert: version %d count %d reply %+v", job.Version, job.TaskGroups[0].Count, rev)
@@ -42,11 +41,11 @@ func TestJobRevertStableEvaluate(t *testing.T) {
 	waitLiveAllocs(t, s, "web", 1)
 
 	var ev structs.JobRegisterResponse
-	must(t, s.RPC(rpcmethod.JobEvaluate, &structs.JobEvaluateRequest{JobID: "web", EvalOptions: structs.EvalOptions{ForceReschedule: true}}, &ev))
+	must(t, s.RPC(structs.MethodJobEvaluate, &structs.JobEvaluateRequest{JobID: "web", EvalOptions: structs.EvalOptions{ForceReschedule: true}}, &ev))
 	waitEvalStatus(t, s, ev.EvalID, structs.EvalStatusComplete)
 
 	var evals structs.EvalListResponse
-	must(t, s.RPC(rpcmethod.EvalList, &structs.EvalListRequest{JobID: "web", Status: "complete"}, &evals))
+	must(t, s.RPC(structs.MethodEvalList, &structs.EvalListRequest{JobID: "web", Status: "complete"}, &evals))
 	if len(evals.Evaluations) < 2 {
 		t.Fatalf("Eval.List by job and status: %d", len(evals.Evaluations))
 	}
@@ -56,9 +55,9 @@ func TestJobRevertStableEvaluate(t *testing.T) {
 		}
 	}
 	var evAllocs structs.EvalAllocationsResponse
-	must(t, s.RPC(rpcmethod.EvalAllocations, &structs.EvalSpecificRequest{EvalID: rev.EvalID}, &evAllocs))
+	must(t, s.RPC(structs.MethodEvalAllocations, &structs.EvalSpecificRequest{EvalID: rev.EvalID}, &evAllocs))
 	var jobEvals structs.JobEvaluationsResponse
-	must(t, s.RPC(rpcmethod.JobEvaluations, &structs.JobSpecificRequest{JobID: "web"}, &jobEvals))
+	must(t, s.RPC(structs.MethodJobEvaluations, &structs.JobSpecificRequest{JobID: "web"}, &jobEvals))
 	if len(jobEvals.Evaluations) < len(evals.Evaluations) {
 		t.Fatalf("Job.Evaluations %d, Eval.List %d", len(jobEvals.Evaluations), len(evals.Evaluations))
 	}
@@ -71,31 +70,31 @@ func TestAllocListAndGet(t *testing.T) {
 	allocs := waitLiveAllocs(t, s, "web", 2)
 
 	var list structs.AllocListResponse
-	must(t, s.RPC(rpcmethod.AllocList, &structs.AllocListRequest{QueryOptions: structs.QueryOptions{Prefix: allocs[0].ID[:5]}}, &list))
+	must(t, s.RPC(structs.MethodAllocList, &structs.AllocListRequest{QueryOptions: structs.QueryOptions{Prefix: allocs[0].ID[:5]}}, &list))
 	if len(list.Allocations) < 1 || list.Allocations[0].ID[:5] != allocs[0].ID[:5] {
 		t.Fatalf("prefix list: %+v", list.Allocations)
 	}
-	must(t, s.RPC(rpcmethod.AllocList, &structs.AllocListRequest{QueryOptions: structs.QueryOptions{Namespace: "other"}}, &list))
+	must(t, s.RPC(structs.MethodAllocList, &structs.AllocListRequest{QueryOptions: structs.QueryOptions{Namespace: "other"}}, &list))
 	if len(list.Allocations) != 0 {
 		t.Fatalf("other namespace lists %d", len(list.Allocations))
 	}
-	must(t, s.RPC(rpcmethod.AllocList, &structs.AllocListRequest{QueryOptions: structs.QueryOptions{Namespace: "*", PerPage: 1}}, &list))
+	must(t, s.RPC(structs.MethodAllocList, &structs.AllocListRequest{QueryOptions: structs.QueryOptions{Namespace: "*", PerPage: 1}}, &list))
 	if len(list.Allocations) != 1 || list.NextToken == "" {
 		t.Fatalf("paginated list: %d, token %q", len(list.Allocations), list.NextToken)
 	}
 
 	var get structs.AllocsGetResponse
-	must(t, s.RPC(rpcmethod.AllocGetAllocs, &structs.AllocsGetRequest{AllocIDs: []string{allocs[0].ID, allocs[1].ID, structs.GenerateUUID()}}, &get))
+	must(t, s.RPC(structs.MethodAllocGetAllocs, &structs.AllocsGetRequest{AllocIDs: []string{allocs[0].ID, allocs[1].ID, structs.GenerateUUID()}}, &get))
 	if len(get.Allocs) != 2 || get.Allocs[0].Job == nil {
 		t.Fatalf("GetAllocs: %d", len(get.Allocs))
 	}
 	var one structs.SingleAllocResponse
-	must(t, s.RPC(rpcmethod.AllocGetAlloc, &structs.AllocSpecificRequest{AllocID: structs.GenerateUUID()}, &one))
+	must(t, s.RPC(structs.MethodAllocGetAlloc, &structs.AllocSpecificRequest{AllocID: structs.GenerateUUID()}, &one))
 	if one.Alloc != nil || one.Index == 0 {
 		t.Fatalf("missing alloc: %+v", one)
 	}
 	var nodeAllocs structs.NodeAllocsResponse
-	must(t, s.RPC(rpcmethod.NodeGetAllocs, &structs.NodeSpecificRequest{NodeID: node.ID}, &nodeAllocs))
+	must(t, s.RPC(structs.MethodNodeGetAllocs, &structs.NodeSpecificRequest{NodeID: node.ID}, &nodeAllocs))
 	if len(nodeAllocs.Allocs) != 2 {
 		t.Fatalf("Node.GetAllocs: %d", len(nodeAllocs.Allocs))
 	}
@@ -106,33 +105,33 @@ func TestNodeEligibilityEvaluateDeregister(t *testing.T) {
 	a := registerNode(t, s)
 	b := registerNode(t, s)
 	var elig structs.NodeEligibilityUpdateResponse
-	must(t, s.RPC(rpcmethod.NodeUpdateEligibility, &structs.NodeUpdateEligibilityRequest{NodeID: a.ID, Eligibility: structs.NodeSchedulingIneligible}, &elig))
+	must(t, s.RPC(structs.MethodNodeUpdateEligibility, &structs.NodeUpdateEligibilityRequest{NodeID: a.ID, Eligibility: structs.NodeSchedulingIneligible}, &elig))
 	registerJob(t, s, testJob("web", 2))
 	for _, al := range waitLiveAllocs(t, s, "web", 2) {
 		if al.NodeID != b.ID {
 			t.Fatalf("alloc placed on the ineligible node")
 		}
 	}
-	if err := s.RPC(rpcmethod.NodeUpdateEligibility, &structs.NodeUpdateEligibilityRequest{NodeID: a.ID, Eligibility: "maybe"}, &elig); ErrorCode(err) != 400 {
+	if err := s.RPC(structs.MethodNodeUpdateEligibility, &structs.NodeUpdateEligibilityRequest{NodeID: a.ID, Eligibility: "maybe"}, &elig); ErrorCode(err) != 400 {
 		t.Fatalf("bad eligibility: %v", err)
 	}
 
 	var ev structs.NodeUpdateResponse
-	must(t, s.RPC(rpcmethod.NodeEvaluate, &structs.NodeEvaluateRequest{NodeID: b.ID}, &ev))
+	must(t, s.RPC(structs.MethodNodeEvaluate, &structs.NodeEvaluateRequest{NodeID: b.ID}, &ev))
 	if len(ev.EvalIDs) != 1 {
 		t.Fatalf("Node.Evaluate created %d evals", len(ev.EvalIDs))
 	}
 
 	var list structs.NodeListResponse
-	must(t, s.RPC(rpcmethod.NodeList, &structs.NodeListRequest{QueryOptions: structs.QueryOptions{Filter: `SchedulingEligibility == "ineligible"`}}, &list))
+	must(t, s.RPC(structs.MethodNodeList, &structs.NodeListRequest{QueryOptions: structs.QueryOptions{Filter: `SchedulingEligibility == "ineligible"`}}, &list))
 	if len(list.Nodes) != 1 || list.Nodes[0].ID != a.ID {
 		t.Fatalf("filtered node list: %+v", list.Nodes)
 	}
 
 	// Removing the node with the work makes the scheduler replace it on a,
 	// once a is eligible again.
-	must(t, s.RPC(rpcmethod.NodeUpdateEligibility, &structs.NodeUpdateEligibilityRequest{NodeID: a.ID, Eligibility: structs.NodeSchedulingEligible}, &elig))
-	must(t, s.RPC(rpcmethod.NodeDeregister, &structs.NodeDeregisterRequest{NodeIDs: []string{b.ID}}, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodNodeUpdateEligibility, &structs.NodeUpdateEligibilityRequest{NodeID: a.ID, Eligibility: structs.NodeSchedulingEligible}, &elig))
+	must(t, s.RPC(structs.MethodNodeDeregister, &structs.NodeDeregisterRequest{NodeIDs: []string{b.ID}}, &structs.GenericResponse{}))
 	testutil.WaitFor(t, waitLong, func() error {
 		live := liveAllocs(s, "web")
 		onA := 0
@@ -147,7 +146,7 @@ func TestNodeEligibilityEvaluateDeregister(t *testing.T) {
 		return nil
 	})
 	var got structs.SingleNodeResponse
-	must(t, s.RPC(rpcmethod.NodeGetNode, &structs.NodeSpecificRequest{NodeID: b.ID}, &got))
+	must(t, s.RPC(structs.MethodNodeGetNode, &structs.NodeSpecificRequest{NodeID: b.ID}, &got))
 	if got.Node != nil {
 		t.Fatal("deregistered node still returned")
 	}
@@ -160,10 +159,10 @@ func TestServiceRegistrationEndpoints(t *testing.T) {
 		{ID: "_nomad-task-2-web-http", ServiceName: "web", JobID: "j", AllocID: "a2", Tags: []string{"c"}, Address: "10.0.0.2", Port: 8080},
 		{ID: "_nomad-task-3-db", ServiceName: "db", Namespace: "prod", JobID: "k", AllocID: "a3", Address: "10.0.0.3", Port: 5432},
 	}
-	must(t, s.RPC(rpcmethod.ServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}))
 
 	var list structs.ServiceRegistrationListResponse
-	must(t, s.RPC(rpcmethod.ServiceRegistrationList, &structs.ServiceRegistrationListRequest{QueryOptions: structs.QueryOptions{Namespace: "*"}}, &list))
+	must(t, s.RPC(structs.MethodServiceRegistrationList, &structs.ServiceRegistrationListRequest{QueryOptions: structs.QueryOptions{Namespace: "*"}}, &list))
 	if len(list.Services) != 2 || list.Services[0].Namespace != "default" || list.Services[0].Services[0].ServiceName != "web" {
 		t.Fatalf("list: %+v", list.Services)
 	}
@@ -171,16 +170,16 @@ func TestServiceRegistrationEndpoints(t *testing.T) {
 		t.Fatalf("tag union: %v", tags)
 	}
 	var byName structs.ServiceRegistrationByNameResponse
-	must(t, s.RPC(rpcmethod.ServiceRegistrationGetService, &structs.ServiceRegistrationByNameRequest{ServiceName: "web"}, &byName))
+	must(t, s.RPC(structs.MethodServiceRegistrationGetService, &structs.ServiceRegistrationByNameRequest{ServiceName: "web"}, &byName))
 	if len(byName.Services) != 2 {
 		t.Fatalf("instances of web: %d", len(byName.Services))
 	}
-	must(t, s.RPC(rpcmethod.ServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{"a1"}}, &structs.GenericResponse{}))
-	must(t, s.RPC(rpcmethod.ServiceRegistrationGetService, &structs.ServiceRegistrationByNameRequest{ServiceName: "web"}, &byName))
+	must(t, s.RPC(structs.MethodServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{"a1"}}, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodServiceRegistrationGetService, &structs.ServiceRegistrationByNameRequest{ServiceName: "web"}, &byName))
 	if len(byName.Services) != 1 {
 		t.Fatalf("after delete: %d", len(byName.Services))
 	}
-	must(t, s.RPC(rpcmethod.ServiceRegistrationGetService, &structs.ServiceRegistrationByNameRequest{ServiceName: "nope"}, &byName))
+	must(t, s.RPC(structs.MethodServiceRegistrationGetService, &structs.ServiceRegistrationByNameRequest{ServiceName: "nope"}, &byName))
 	if byName.Services == nil || len(byName.Services) != 0 {
 		t.Fatalf("unknown service must be an empty list: %v", byName.Services)
 	}
@@ -189,12 +188,12 @@ func TestServiceRegistrationEndpoints(t *testing.T) {
 func TestJobValidateEndpoint(t *testing.T) {
 	s := testServer(t)
 	var reply structs.JobValidateResponse
-	must(t, s.RPC(rpcmethod.JobValidate, &structs.JobValidateRequest{Job: &structs.Job{ID: "x"}}, &reply))
+	must(t, s.RPC(structs.MethodJobValidate, &structs.JobValidateRequest{Job: &structs.Job{ID: "x"}}, &reply))
 	if len(reply.ValidationErrors) == 0 || reply.Error == "" {
 		t.Fatalf("invalid job validated: %+v", reply)
 	}
 	var ok structs.JobValidateResponse
-	must(t, s.RPC(rpcmethod.JobValidate, &structs.JobValidateRequest{Job: testJob("ok", 1)}, &ok))
+	must(t, s.RPC(structs.MethodJobValidate, &structs.JobValidateRequest{Job: testJob("ok", 1)}, &ok))
 	if len(ok.ValidationErrors) != 0 {
 		t.Fatalf("valid job: %+v", ok)
 	}
@@ -202,14 +201,14 @@ func TestJobValidateEndpoint(t *testing.T) {
 
 func TestHeartbeatOfUnknownNodeAsksToRegister(t *testing.T) {
 	s := testServer(t)
-	err := s.RPC(rpcmethod.NodeUpdateStatus, &structs.NodeUpdateStatusRequest{NodeID: structs.GenerateUUID(), Status: structs.NodeStatusReady}, &structs.NodeUpdateResponse{})
+	err := s.RPC(structs.MethodNodeUpdateStatus, &structs.NodeUpdateStatusRequest{NodeID: structs.GenerateUUID(), Status: structs.NodeStatusReady}, &structs.NodeUpdateResponse{})
 	// Clients match on the message when the error crossed the wire.
 	if ErrorCode(err) != 404 || !strings.Contains(err.Error(), "node not found") {
 		t.Fatalf("heartbeat of an unknown node: %v", err)
 	}
 	node := registerNode(t, s)
 	node.SecretID = "stolen"
-	err = s.RPC(rpcmethod.NodeRegister, &structs.NodeRegisterRequest{Node: node}, &structs.NodeUpdateResponse{})
+	err = s.RPC(structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &structs.NodeUpdateResponse{})
 	if ErrorCode(err) != 403 {
 		t.Fatalf("re-register with another secret: %v", err)
 	}

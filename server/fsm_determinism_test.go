@@ -120,26 +120,26 @@ func recordLog(t *testing.T) []*raft.Log {
 	registerJob(t, s, testJob("web", 3))
 	web := waitLiveAllocs(t, s, "web", 3)
 	clientUpdate(t, s, structs.AllocClientStatusRunning, web...)
-	must(t, s.RPC("ServiceRegistration.Upsert", &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
+	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
 		{ID: "_nomad-task-" + web[0].ID + "-web-http", ServiceName: "web", JobID: "web", AllocID: web[0].ID, NodeID: web[0].NodeID, Address: "10.0.0.1", Port: 8080},
 		{ID: "_nomad-task-" + web[1].ID + "-web-http", ServiceName: "web", JobID: "web", AllocID: web[1].ID, NodeID: web[1].NodeID, Address: "10.0.0.2", Port: 8080},
 	}}, &structs.GenericResponse{}))
-	must(t, s.RPC("ServiceRegistration.Delete", &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{web[1].ID}}, &structs.GenericResponse{}))
-	must(t, s.RPC("Job.Stable", &structs.JobStabilityRequest{JobID: "web", JobVersion: 0, Stable: true}, &structs.JobStabilityResponse{}))
+	must(t, s.RPC(structs.MethodServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{web[1].ID}}, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodJobStable, &structs.JobStabilityRequest{JobID: "web", JobVersion: 0, Stable: true}, &structs.JobStabilityResponse{}))
 
 	// A failure (evaluated for a reschedule) and an operator's stop
 	// (replaced at once).
 	clientUpdate(t, s, structs.AllocClientStatusFailed, web[0])
 	var stop structs.AllocStopResponse
-	must(t, s.RPC("Alloc.Stop", &structs.AllocStopRequest{AllocID: web[2].ID}, &stop))
+	must(t, s.RPC(structs.MethodAllocStop, &structs.AllocStopRequest{AllocID: web[2].ID}, &stop))
 	waitEvalStatus(t, s, stop.EvalID, structs.EvalStatusComplete)
 
 	// Drain n1: what runs there moves to n2, the drain completes, and n1 is
 	// made eligible again.
 	var drain structs.NodeDrainUpdateResponse
-	must(t, s.RPC("Node.UpdateDrain", &structs.NodeUpdateDrainRequest{NodeID: n1.ID, DrainStrategy: &structs.DrainStrategy{DrainSpec: structs.DrainSpec{Deadline: time.Hour}}}, &drain))
+	must(t, s.RPC(structs.MethodNodeUpdateDrain, &structs.NodeUpdateDrainRequest{NodeID: n1.ID, DrainStrategy: &structs.DrainStrategy{DrainSpec: structs.DrainSpec{Deadline: time.Hour}}}, &drain))
 	waitDrainComplete(t, s, n1.ID)
-	must(t, s.RPC("Node.UpdateEligibility", &structs.NodeUpdateEligibilityRequest{NodeID: n1.ID, Eligibility: structs.NodeSchedulingEligible}, &structs.NodeEligibilityUpdateResponse{}))
+	must(t, s.RPC(structs.MethodNodeUpdateEligibility, &structs.NodeUpdateEligibilityRequest{NodeID: n1.ID, Eligibility: structs.NodeSchedulingEligible}, &structs.NodeEligibilityUpdateResponse{}))
 
 	// A batch job runs to completion.
 	batch := testJob("batch", 2)
@@ -159,7 +159,7 @@ func recordLog(t *testing.T) []*raft.Log {
 	// The service job is stopped, and garbage collection (as seen two days
 	// later) removes what is finished: the dead batch job, evaluations,
 	// allocations and the down node.
-	must(t, s.RPC("Job.Deregister", &structs.JobDeregisterRequest{JobID: "web"}, &structs.JobDeregisterResponse{}))
+	must(t, s.RPC(structs.MethodJobDeregister, &structs.JobDeregisterRequest{JobID: "web"}, &structs.JobDeregisterResponse{}))
 	waitLiveAllocs(t, s, "web", 0)
 	waitEvalsSettled(t, s)
 	must(t, s.collectGarbage(time.Now().Add(48*time.Hour)))
@@ -170,7 +170,7 @@ func recordLog(t *testing.T) []*raft.Log {
 	registerJob(t, s, testJob("api", 2))
 	api := waitLiveAllocs(t, s, "api", 2)
 	clientUpdate(t, s, structs.AllocClientStatusRunning, api...)
-	must(t, s.RPC("ServiceRegistration.Upsert", &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
+	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
 		{ID: "_nomad-task-" + api[0].ID + "-api-http", ServiceName: "api", JobID: "api", AllocID: api[0].ID, NodeID: api[0].NodeID, Address: "10.0.0.3", Port: 8080},
 	}}, &structs.GenericResponse{}))
 	waitEvalsSettled(t, s)
@@ -191,7 +191,7 @@ func clientUpdate(t *testing.T, s *Server, status structs.AllocClientStatus, all
 		req.Alloc = append(req.Alloc, &structs.Allocation{ID: a.ID, NodeID: a.NodeID, ClientStatus: status,
 			TaskStates: map[string]*structs.TaskState{"web": {State: structs.TaskStateRunning, StartedAt: started, Events: []*structs.TaskEvent{{Type: "Started", Time: started.UnixNano()}}}}})
 	}
-	must(t, s.RPC("Node.UpdateAlloc", &req, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodNodeUpdateAlloc, &req, &structs.GenericResponse{}))
 }
 
 func waitDrainComplete(t *testing.T, s *Server, nodeID string) {

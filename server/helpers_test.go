@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/scheduler/schedtest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
@@ -64,7 +63,7 @@ func registerNode(t *testing.T, s *Server, mod ...func(*structs.Node)) *structs.
 		m(node)
 	}
 	var reply structs.NodeUpdateResponse
-	if err := s.RPC(rpcmethod.NodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
+	if err := s.RPC(structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
 		t.Fatalf("register node: %v", err)
 	}
 	if reply.HeartbeatTTL <= 0 {
@@ -86,7 +85,7 @@ func testJob(id string, count int) *structs.Job {
 func registerJob(t *testing.T, s *Server, job *structs.Job) *structs.JobRegisterResponse {
 	t.Helper()
 	var reply structs.JobRegisterResponse
-	if err := s.RPC(rpcmethod.JobRegister, &structs.JobRegisterRequest{Job: job}, &reply); err != nil {
+	if err := s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: job}, &reply); err != nil {
 		t.Fatalf("register job %s: %v", job.ID, err)
 	}
 	return &reply
@@ -151,7 +150,7 @@ func heartbeat(t *testing.T, s *Server, nodeID string, every time.Duration) {
 				return
 			case <-tick.C:
 				var reply structs.NodeUpdateResponse
-				_ = s.RPC(rpcmethod.NodeUpdateStatus, &structs.NodeUpdateStatusRequest{NodeID: nodeID, Status: structs.NodeStatusReady}, &reply)
+				_ = s.RPC(structs.MethodNodeUpdateStatus, &structs.NodeUpdateStatusRequest{NodeID: nodeID, Status: structs.NodeStatusReady}, &reply)
 			}
 		}
 	}()

@@ -19,7 +19,7 @@ import (
 // registerEndpoints registers every endpoint on the RPC server, which
 // serves remote callers (serveRPC) and in-process ones (Server.RPC). The
 // receiver names are the first half of method names ("Job.Register"); every
-// method has its constant in internal/rpcmethod.
+// method has its constant in structs/rpc_methods.go.
 func (s *Server) registerEndpoints() error {
 	s.rpcServer = msgrpc.NewServer(s.cfg.Logger)
 	for name, rcvr := range map[string]any{

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/roam-sh/roam/internal/msgrpc"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/scheduler/schedtest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
@@ -18,7 +17,7 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 	pool := msgrpc.NewPool(testutil.Logger(t))
 	defer pool.Close()
 	addr := s.LocalAddr()
-	must(t, pool.RPC(addr, rpcmethod.StatusPing, &structs.GenericRequest{}, &struct{}{}))
+	must(t, pool.RPC(addr, structs.MethodStatusPing, &structs.GenericRequest{}, &struct{}{}))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -29,7 +28,7 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 			node := schedtest.MockNode()
 			node.SecretID = structs.GenerateUUID()
 			var reply structs.NodeUpdateResponse
-			if err := pool.RPC(addr, rpcmethod.NodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
+			if err := pool.RPC(addr, structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
 				errs <- err
 			} else if reply.HeartbeatTTL == 0 || reply.LeaderRPCAddr != addr {
 				errs <- fmt.Errorf("register reply over TCP: %+v", reply)
@@ -38,7 +37,7 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var reply structs.NodeListResponse
-			if err := pool.RPC(addr, rpcmethod.NodeList, &structs.NodeListRequest{}, &reply); err != nil {
+			if err := pool.RPC(addr, structs.MethodNodeList, &structs.NodeListRequest{}, &reply); err != nil {
 				errs <- err
 			}
 		}()
@@ -49,13 +48,13 @@ func TestRPCOverTCPWithConcurrentCalls(t *testing.T) {
 		t.Error(err)
 	}
 	var list structs.NodeListResponse
-	must(t, pool.RPC(addr, rpcmethod.NodeList, &structs.NodeListRequest{}, &list))
+	must(t, pool.RPC(addr, structs.MethodNodeList, &structs.NodeListRequest{}, &list))
 	if len(list.Nodes) != 20 || list.Index == 0 {
 		t.Fatalf("listed %d nodes at index %d over TCP", len(list.Nodes), list.Index)
 	}
 
 	// Endpoint errors arrive with their message and their kind.
-	err := pool.RPC(addr, rpcmethod.JobDeregister, &structs.JobDeregisterRequest{JobID: "nope"}, &structs.JobDeregisterResponse{})
+	err := pool.RPC(addr, structs.MethodJobDeregister, &structs.JobDeregisterRequest{JobID: "nope"}, &structs.JobDeregisterResponse{})
 	if !errors.Is(err, structs.ErrNotFound) || err.Error() != `job not found: "nope"` || ErrorCode(err) != 404 {
 		t.Fatalf("remote error: %v", err)
 	}
@@ -66,11 +65,11 @@ func TestInProcessRPCChecksTypes(t *testing.T) {
 	if err := s.RPC("Job.Nope", &structs.JobListRequest{}, &structs.JobListResponse{}); err == nil {
 		t.Fatal("unknown method accepted")
 	}
-	if err := s.RPC(rpcmethod.JobList, &structs.NodeListRequest{}, &structs.JobListResponse{}); err == nil {
+	if err := s.RPC(structs.MethodJobList, &structs.NodeListRequest{}, &structs.JobListResponse{}); err == nil {
 		t.Fatal("wrong argument type accepted")
 	}
 	var reply structs.JobListResponse
-	must(t, s.RPC(rpcmethod.JobList, &structs.JobListRequest{}, &reply))
+	must(t, s.RPC(structs.MethodJobList, &structs.JobListRequest{}, &reply))
 	if reply.Jobs == nil || reply.Index == 0 {
 		t.Fatalf("empty list reply: %+v", reply)
 	}

@@ -18,27 +18,27 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/msgrpc"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
 
-// TestMethodConstantsAreRegistered checks that internal/rpcmethod and the
-// server's endpoint table name the same methods: a constant without an
+// TestMethodConstantsAreRegistered checks that the Method constants of
+// structs (rpc_methods.go) and the server's endpoint table name the same
+// methods: a constant without an
 // endpoint is a call that fails at run time, an endpoint without a constant
 // is one that callers can only name by a literal.
 func TestMethodConstantsAreRegistered(t *testing.T) {
 	s := testServer(t)
-	consts := methodConstants(t, filepath.Join("..", "internal", "rpcmethod"))
+	consts := methodConstants(t, filepath.Join("..", "structs", "rpc_methods.go"))
 	registered := s.rpcServer.Methods()
 	for _, m := range consts {
 		if !slices.Contains(registered, m) {
-			t.Errorf("rpcmethod constant %q names no registered endpoint method", m)
+			t.Errorf("structs constant for %q names no registered endpoint method", m)
 		}
 	}
 	for _, m := range registered {
 		if !slices.Contains(consts, m) {
-			t.Errorf("endpoint method %q has no constant in internal/rpcmethod", m)
+			t.Errorf("endpoint method %q has no constant in structs/rpc_methods.go", m)
 		}
 	}
 	if len(consts) == 0 || len(registered) == 0 {
@@ -47,30 +47,27 @@ func TestMethodConstantsAreRegistered(t *testing.T) {
 }
 
 // methodConstants returns the values of the string constants declared in
-// the package in dir.
-func methodConstants(t *testing.T, dir string) []string {
+// the Go file at path.
+func methodConstants(t *testing.T, path string) []string {
 	t.Helper()
-	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, pkg := range pkgs {
-		ast.Inspect(pkg, func(n ast.Node) bool {
-			gd, ok := n.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				return true
-			}
-			for _, spec := range gd.Specs {
-				for _, v := range spec.(*ast.ValueSpec).Values {
-					if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						s, _ := strconv.Unquote(lit.Value)
-						out = append(out, s)
-					}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			for _, v := range spec.(*ast.ValueSpec).Values {
+				if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					s, _ := strconv.Unquote(lit.Value)
+					out = append(out, s)
 				}
 			}
-			return false
-		})
+		}
 	}
 	return out
 }
@@ -164,7 +161,7 @@ func TestCancelledBlockingQueriesLeaveNoGoroutines(t *testing.T) {
 	waitEvalStatus(t, s, job.EvalID, structs.EvalStatusComplete)
 	// The connection and the server's background work settle first: what
 	// is left is the baseline the cancelled queries must return to.
-	must(t, pool.RPC(addr, rpcmethod.StatusPing, &structs.GenericRequest{}, &struct{}{}))
+	must(t, pool.RPC(addr, structs.MethodStatusPing, &structs.GenericRequest{}, &struct{}{}))
 	baseline := runtime.NumGoroutine()
 
 	const n = 20
@@ -179,7 +176,7 @@ func TestCancelledBlockingQueriesLeaveNoGoroutines(t *testing.T) {
 				MinQueryIndex: job.Index + 1_000_000, MaxQueryTime: 5 * time.Minute,
 			}}
 			req.SetContext(ctx)
-			err := pool.RPC(addr, rpcmethod.JobGetJob, req, &structs.SingleJobResponse{})
+			err := pool.RPC(addr, structs.MethodJobGetJob, req, &structs.SingleJobResponse{})
 			if !errors.Is(err, context.Canceled) {
 				errs <- fmt.Errorf("cancelled query returned %v", err)
 			}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -23,9 +22,9 @@ func TestServerElectsItselfQuickly(t *testing.T) {
 		t.Fatalf("leader %q, local %q, is leader %v", s.Leader(), s.LocalAddr(), s.IsLeader())
 	}
 	var leader string
-	must(t, s.RPC(rpcmethod.StatusLeader, &structs.GenericRequest{}, &leader))
+	must(t, s.RPC(structs.MethodStatusLeader, &structs.GenericRequest{}, &leader))
 	var peers []string
-	must(t, s.RPC(rpcmethod.StatusPeers, &structs.GenericRequest{}, &peers))
+	must(t, s.RPC(structs.MethodStatusPeers, &structs.GenericRequest{}, &peers))
 	if leader != s.LocalAddr() || !slices.Equal(peers, []string{s.LocalAddr()}) {
 		t.Fatalf("Status.Leader %q, Status.Peers %v, want %s", leader, peers, s.LocalAddr())
 	}
@@ -53,7 +52,7 @@ func TestRegisterJobPlacesAllocations(t *testing.T) {
 		}
 	}
 	var jobReply structs.SingleJobResponse
-	must(t, s.RPC(rpcmethod.JobGetJob, &structs.JobSpecificRequest{JobID: "web"}, &jobReply))
+	must(t, s.RPC(structs.MethodJobGetJob, &structs.JobSpecificRequest{JobID: "web"}, &jobReply))
 	if jobReply.Job == nil || jobReply.Job.Status != structs.JobStatusRunning || jobReply.Index == 0 || !jobReply.KnownLeader {
 		t.Fatalf("GetJob: %+v", jobReply)
 	}
@@ -76,7 +75,7 @@ func TestClientUpdatesChangeSummaryAndStatus(t *testing.T) {
 			req.Alloc = append(req.Alloc, &structs.Allocation{ID: a.ID, NodeID: a.NodeID, ClientStatus: status})
 		}
 		var reply structs.GenericResponse
-		must(t, s.RPC(rpcmethod.NodeUpdateAlloc, &req, &reply))
+		must(t, s.RPC(structs.MethodNodeUpdateAlloc, &req, &reply))
 		if reply.Index == 0 {
 			t.Fatal("UpdateAlloc returned no index")
 		}
@@ -88,7 +87,7 @@ func TestClientUpdatesChangeSummaryAndStatus(t *testing.T) {
 	}
 	update(structs.AllocClientStatusComplete)
 	var sumReply structs.JobSummaryResponse
-	must(t, s.RPC(rpcmethod.JobSummary, &structs.JobSpecificRequest{JobID: "batch"}, &sumReply))
+	must(t, s.RPC(structs.MethodJobSummary, &structs.JobSpecificRequest{JobID: "batch"}, &sumReply))
 	if got := sumReply.JobSummary.Summary["web"]; got.Complete != 2 || got.Running != 0 {
 		t.Fatalf("summary after complete: %+v", got)
 	}
@@ -108,7 +107,7 @@ func TestUpdateAllocFailureCreatesEval(t *testing.T) {
 	registerJob(t, s, testJob("web", 1))
 	failed := waitLiveAllocs(t, s, "web", 1)[0]
 	req := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: failed.ID, NodeID: failed.NodeID, ClientStatus: structs.AllocClientStatusFailed}}}
-	must(t, s.RPC(rpcmethod.NodeUpdateAlloc, req, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}))
 	evals, _ := s.State().EvalsByJob(nil, "default", "web")
 	if len(evals) < 2 || evals[0].TriggeredBy != structs.EvalTriggerRetryFailedAlloc {
 		t.Fatalf("want an alloc-failure evaluation, got %d evals (newest %+v)", len(evals), evals[0])
@@ -120,7 +119,7 @@ func TestGetClientAllocsBlocksUntilAllocation(t *testing.T) {
 	node := registerNode(t, s)
 	var first structs.NodeClientAllocsResponse
 	req := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID}
-	must(t, s.RPC(rpcmethod.NodeGetClientAllocs, req, &first))
+	must(t, s.RPC(structs.MethodNodeGetClientAllocs, req, &first))
 	if len(first.Allocs) != 0 {
 		t.Fatalf("new node has allocations: %v", first.Allocs)
 	}
@@ -134,7 +133,7 @@ func TestGetClientAllocsBlocksUntilAllocation(t *testing.T) {
 		var r result
 		blocking := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: node.SecretID,
 			QueryOptions: structs.QueryOptions{MinQueryIndex: first.Index, MaxQueryTime: waitLong}}
-		r.err = s.RPC(rpcmethod.NodeGetClientAllocs, blocking, &r.reply)
+		r.err = s.RPC(structs.MethodNodeGetClientAllocs, blocking, &r.reply)
 		done <- r
 	}()
 	select {
@@ -155,7 +154,7 @@ func TestGetClientAllocsBlocksUntilAllocation(t *testing.T) {
 	}
 
 	bad := &structs.NodeSpecificRequest{NodeID: node.ID, SecretID: "wrong"}
-	if err := s.RPC(rpcmethod.NodeGetClientAllocs, bad, &structs.NodeClientAllocsResponse{}); ErrorCode(err) != 403 {
+	if err := s.RPC(structs.MethodNodeGetClientAllocs, bad, &structs.NodeClientAllocsResponse{}); ErrorCode(err) != 403 {
 		t.Fatalf("wrong secret: want 403, got %v", err)
 	}
 }
@@ -256,7 +255,7 @@ func TestMissedHeartbeatsReplaceAllocations(t *testing.T) {
 
 	// The down node comes back when it heartbeats again.
 	var reply structs.NodeUpdateResponse
-	must(t, s.RPC(rpcmethod.NodeUpdateStatus, &structs.NodeUpdateStatusRequest{NodeID: doomed.ID, Status: structs.NodeStatusReady}, &reply))
+	must(t, s.RPC(structs.MethodNodeUpdateStatus, &structs.NodeUpdateStatusRequest{NodeID: doomed.ID, Status: structs.NodeStatusReady}, &reply))
 	if n, _ := s.State().NodeByID(nil, doomed.ID); n.Status != structs.NodeStatusReady || reply.HeartbeatTTL == 0 {
 		t.Fatalf("node back: status %s ttl %v", n.Status, reply.HeartbeatTTL)
 	}
@@ -290,7 +289,7 @@ func TestDrainMigratesAllocations(t *testing.T) {
 
 	var reply structs.NodeDrainUpdateResponse
 	req := &structs.NodeUpdateDrainRequest{NodeID: drained.ID, DrainStrategy: &structs.DrainStrategy{DrainSpec: structs.DrainSpec{Deadline: time.Hour}}}
-	must(t, s.RPC(rpcmethod.NodeUpdateDrain, req, &reply))
+	must(t, s.RPC(structs.MethodNodeUpdateDrain, req, &reply))
 	testutil.WaitFor(t, waitLong, func() error {
 		live := liveAllocs(s, "web")
 		for _, a := range live {
@@ -316,7 +315,7 @@ func TestCheckIndexSemantics(t *testing.T) {
 	s := testServer(t)
 	register := func(enforce bool, index uint64) (*structs.JobRegisterResponse, error) {
 		var reply structs.JobRegisterResponse
-		err := s.RPC(rpcmethod.JobRegister, &structs.JobRegisterRequest{Job: testJob("web", 1), EnforceIndex: enforce, JobModifyIndex: index}, &reply)
+		err := s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: testJob("web", 1), EnforceIndex: enforce, JobModifyIndex: index}, &reply)
 		return &reply, err
 	}
 	first, err := register(true, 0)
@@ -330,7 +329,7 @@ func TestCheckIndexSemantics(t *testing.T) {
 	job := testJob("web", 1)
 	job.Meta = map[string]string{"v": "2"}
 	var reply structs.JobRegisterResponse
-	must(t, s.RPC(rpcmethod.JobRegister, &structs.JobRegisterRequest{Job: job, EnforceIndex: true, JobModifyIndex: first.JobModifyIndex}, &reply))
+	must(t, s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: job, EnforceIndex: true, JobModifyIndex: first.JobModifyIndex}, &reply))
 	if reply.JobModifyIndex <= first.JobModifyIndex {
 		t.Fatalf("update did not move the job modify index: %d → %d", first.JobModifyIndex, reply.JobModifyIndex)
 	}
@@ -359,7 +358,7 @@ func TestRegisterUnchangedJobKeepsVersionButEvaluates(t *testing.T) {
 	changed := testJob("web", 2)
 	registerJob(t, s, changed)
 	var vr structs.JobVersionsResponse
-	must(t, s.RPC(rpcmethod.JobVersions, &structs.JobVersionsRequest{JobID: "web", Diffs: true}, &vr))
+	must(t, s.RPC(structs.MethodJobVersions, &structs.JobVersionsRequest{JobID: "web", Diffs: true}, &vr))
 	if len(vr.Versions) != 2 || len(vr.Diffs) != 1 || vr.Diffs[0].Type != structs.DiffTypeEdited {
 		t.Fatalf("versions %d diffs %+v", len(vr.Versions), vr.Diffs)
 	}
@@ -368,20 +367,20 @@ func TestRegisterUnchangedJobKeepsVersionButEvaluates(t *testing.T) {
 func TestInvalidInputIsBadRequest(t *testing.T) {
 	s := testServer(t)
 	var list structs.JobListResponse
-	err := s.RPC(rpcmethod.JobList, &structs.JobListRequest{QueryOptions: structs.QueryOptions{Filter: "Status =="}}, &list)
+	err := s.RPC(structs.MethodJobList, &structs.JobListRequest{QueryOptions: structs.QueryOptions{Filter: "Status =="}}, &list)
 	if ErrorCode(err) != 400 {
 		t.Fatalf("bad filter: want 400, got %v", err)
 	}
-	err = s.RPC(rpcmethod.JobRegister, &structs.JobRegisterRequest{Job: &structs.Job{ID: "x"}}, &structs.JobRegisterResponse{})
+	err = s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: &structs.Job{ID: "x"}}, &structs.JobRegisterResponse{})
 	if ErrorCode(err) != 400 {
 		t.Fatalf("invalid job: want 400, got %v", err)
 	}
-	err = s.RPC(rpcmethod.JobDeregister, &structs.JobDeregisterRequest{JobID: "nope"}, &structs.JobDeregisterResponse{})
+	err = s.RPC(structs.MethodJobDeregister, &structs.JobDeregisterRequest{JobID: "nope"}, &structs.JobDeregisterResponse{})
 	if ErrorCode(err) != 404 {
 		t.Fatalf("missing job: want 404, got %v", err)
 	}
 	registerJob(t, s, testJob("web", 1))
-	err = s.RPC(rpcmethod.JobList, &structs.JobListRequest{QueryOptions: structs.QueryOptions{Filter: `Status == "pending"`, Namespace: "*"}}, &list)
+	err = s.RPC(structs.MethodJobList, &structs.JobListRequest{QueryOptions: structs.QueryOptions{Filter: `Status == "pending"`, Namespace: "*"}}, &list)
 	if err != nil || len(list.Jobs) != 1 {
 		t.Fatalf("good filter: %v, %d jobs", err, len(list.Jobs))
 	}
@@ -394,7 +393,7 @@ func TestJobPlanDoesNotChangeState(t *testing.T) {
 	job := testJob("huge", 3)
 	job.TaskGroups[0].Tasks[0].Resources.MemoryMB = 6000 // one per node fits
 	var reply structs.JobPlanResponse
-	must(t, s.RPC(rpcmethod.JobPlan, &structs.JobPlanRequest{Job: job, Diff: true}, &reply))
+	must(t, s.RPC(structs.MethodJobPlan, &structs.JobPlanRequest{Job: job, Diff: true}, &reply))
 	if reply.FailedTGAllocs["web"] == nil {
 		t.Fatalf("plan should report the groups it could not place: %+v", reply)
 	}
@@ -420,7 +419,7 @@ func TestAllocStopReplacesAllocation(t *testing.T) {
 	registerJob(t, s, testJob("web", 1))
 	old := waitLiveAllocs(t, s, "web", 1)[0]
 	var reply structs.AllocStopResponse
-	must(t, s.RPC(rpcmethod.AllocStop, &structs.AllocStopRequest{AllocID: old.ID}, &reply))
+	must(t, s.RPC(structs.MethodAllocStop, &structs.AllocStopRequest{AllocID: old.ID}, &reply))
 	waitEvalStatus(t, s, reply.EvalID, structs.EvalStatusComplete)
 	testutil.WaitFor(t, waitLong, func() error {
 		live := liveAllocs(s, "web")
@@ -440,13 +439,13 @@ func TestDeregisterStopsAllocations(t *testing.T) {
 	registerJob(t, s, testJob("web", 2))
 	waitLiveAllocs(t, s, "web", 2)
 	var reply structs.JobDeregisterResponse
-	must(t, s.RPC(rpcmethod.JobDeregister, &structs.JobDeregisterRequest{JobID: "web"}, &reply))
+	must(t, s.RPC(structs.MethodJobDeregister, &structs.JobDeregisterRequest{JobID: "web"}, &reply))
 	waitLiveAllocs(t, s, "web", 0)
 	j, _ := s.State().JobByID(nil, "default", "web")
 	if j == nil || !j.Stop {
 		t.Fatalf("stopped job: %+v", j)
 	}
-	must(t, s.RPC(rpcmethod.JobDeregister, &structs.JobDeregisterRequest{JobID: "web", Purge: true}, &reply))
+	must(t, s.RPC(structs.MethodJobDeregister, &structs.JobDeregisterRequest{JobID: "web", Purge: true}, &reply))
 	if j, _ := s.State().JobByID(nil, "default", "web"); j != nil {
 		t.Fatal("purged job still stored")
 	}
@@ -457,7 +456,7 @@ func TestGarbageCollection(t *testing.T) {
 	node := registerNode(t, s)
 	registerJob(t, s, testJob("web", 1))
 	waitLiveAllocs(t, s, "web", 1)
-	must(t, s.RPC(rpcmethod.JobDeregister, &structs.JobDeregisterRequest{JobID: "web"}, &structs.JobDeregisterResponse{}))
+	must(t, s.RPC(structs.MethodJobDeregister, &structs.JobDeregisterRequest{JobID: "web"}, &structs.JobDeregisterResponse{}))
 	waitLiveAllocs(t, s, "web", 0)
 	testutil.WaitFor(t, waitLong, func() error {
 		evals, _ := s.State().EvalsByJob(nil, "default", "web")

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -55,7 +54,7 @@ func registerJob(rpc rpcer, job *structs.Job, track *tracker) error {
 	}
 	var resp structs.JobRegisterResponse
 	track.submitted(job.ID, time.Now())
-	if err := rpc.RPC(rpcmethod.JobRegister, req, &resp); err != nil {
+	if err := rpc.RPC(structs.MethodJobRegister, req, &resp); err != nil {
 		return fmt.Errorf("register job %s: %w", job.ID, err)
 	}
 	if resp.EvalID == "" {

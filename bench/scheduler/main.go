@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/msgrpc"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -294,7 +293,7 @@ func verifyRunning(rpc rpcer, jobIDs []string) (int, error) {
 	}
 	req := &structs.AllocListRequest{QueryOptions: structs.QueryOptions{Region: structs.DefaultRegion, Namespace: structs.DefaultNamespace}}
 	var resp structs.AllocListResponse
-	if err := rpc.RPC(rpcmethod.AllocList, req, &resp); err != nil {
+	if err := rpc.RPC(structs.MethodAllocList, req, &resp); err != nil {
 		return 0, fmt.Errorf("verify allocations: %w", err)
 	}
 	n := 0

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/msgrpc"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -108,7 +107,7 @@ func (n *simNode) registerAndHeartbeat(ctx context.Context) {
 			WriteRequest: structs.WriteRequest{Region: nodeRPCRegion},
 		}
 		var resp structs.NodeUpdateResponse
-		err := n.rpc.RPC(rpcmethod.NodeUpdateStatus, req, &resp)
+		err := n.rpc.RPC(structs.MethodNodeUpdateStatus, req, &resp)
 		n.stats.heartbeats.Add(1)
 		switch {
 		case err != nil && strings.Contains(strings.ToLower(err.Error()), "not found"):
@@ -125,7 +124,7 @@ func (n *simNode) register(ctx context.Context) bool {
 	req := &structs.NodeRegisterRequest{Node: n.node, WriteRequest: structs.WriteRequest{Region: nodeRPCRegion}}
 	var resp structs.NodeUpdateResponse
 	n.stats.registers.Add(1)
-	if err := n.rpc.RPC(rpcmethod.NodeRegister, req, &resp); err != nil {
+	if err := n.rpc.RPC(structs.MethodNodeRegister, req, &resp); err != nil {
 		n.fail(ctx, "register", err)
 		return false
 	}
@@ -158,7 +157,7 @@ func (n *simNode) watchAllocs(ctx context.Context) {
 			QueryOptions: structs.QueryOptions{Region: nodeRPCRegion, MinQueryIndex: index, MaxQueryTime: maxQueryTime},
 		}
 		var resp structs.NodeClientAllocsResponse
-		if err := n.rpc.RPC(rpcmethod.NodeGetClientAllocs, req, &resp); err != nil {
+		if err := n.rpc.RPC(structs.MethodNodeGetClientAllocs, req, &resp); err != nil {
 			n.fail(ctx, "watch allocations", err)
 			sleep(ctx, retryDelay)
 			continue
@@ -192,7 +191,7 @@ func (n *simNode) pull(ctx context.Context, known, server map[string]uint64, see
 	req := &structs.AllocsGetRequest{AllocIDs: ids, QueryOptions: structs.QueryOptions{Region: nodeRPCRegion}}
 	var resp structs.AllocsGetResponse
 	n.stats.getAllocs.Add(1)
-	if err := n.rpc.RPC(rpcmethod.AllocGetAllocs, req, &resp); err != nil {
+	if err := n.rpc.RPC(structs.MethodAllocGetAllocs, req, &resp); err != nil {
 		return err
 	}
 	for _, a := range resp.Allocs {
@@ -260,7 +259,7 @@ func (n *simNode) flush(ctx context.Context) {
 	}
 	req := &structs.AllocUpdateRequest{Alloc: batch, WriteRequest: structs.WriteRequest{Region: nodeRPCRegion}}
 	n.stats.updateAllocs.Add(1)
-	if err := n.rpc.RPC(rpcmethod.NodeUpdateAlloc, req, &structs.GenericResponse{}); err != nil {
+	if err := n.rpc.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}); err != nil {
 		n.fail(ctx, "update allocations", err)
 		n.requeue(batch)
 		return

@@ -8,7 +8,6 @@ import (
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/httpapi"
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/scheduler/schedtest"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
@@ -81,7 +80,7 @@ func (c *Cluster) RegisterNode(t testing.TB, mod ...func(*structs.Node)) *struct
 		m(node)
 	}
 	var reply structs.NodeUpdateResponse
-	if err := c.Server.RPC(rpcmethod.NodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
+	if err := c.Server.RPC(structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
 		t.Fatalf("register node: %v", err)
 	}
 	return node

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roam-sh/roam/internal/rpcmethod"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -72,7 +71,7 @@ func BenchmarkPoolRPC(b *testing.B) {
 		b.Run(fmt.Sprintf("allocs=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				var resp structs.GenericResponse
-				if err := pool.RPC(ln.Addr().String(), rpcmethod.NodeUpdateAlloc, req, &resp); err != nil {
+				if err := pool.RPC(ln.Addr().String(), structs.MethodNodeUpdateAlloc, req, &resp); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -49,7 +49,7 @@ type BlockArgs struct {
 	ctx context.Context
 }
 
-func (a *BlockArgs) Context() context.Context        { return a.ctx }
+func (a *BlockArgs) Context() context.Context       { return a.ctx }
 func (a *BlockArgs) SetContext(ctx context.Context) { a.ctx = ctx }
 
 // Blocker waits for its call's context, and counts the calls in progress.

@@ -40,7 +40,7 @@ func NewPool(logger *slog.Logger) *Pool {
 	}
 }
 
-// RPC calls method (rpcmethod.JobRegister) on the server at addr. Errors
+// RPC calls method (structs.MethodJobRegister) on the server at addr. Errors
 // returned by the remote endpoint come back as *RemoteError, with their
 // kind; transport errors are wrapped with the address. A call that found its
 // pooled connection already closed is retried once on a fresh connection: it

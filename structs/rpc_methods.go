@@ -1,0 +1,73 @@
+package structs
+
+// The server's RPC methods, "Receiver.Method", named once: the server
+// registers an endpoint under each (server/rpc.go) and every caller (client,
+// agent, HTTP API, forwarding to the leader, tests) names a method by its
+// constant, so a typo fails to compile instead of failing a call. They sit
+// beside the request and reply types (rpc.go) because client and server,
+// which may not import each other, both import structs. A server test
+// (TestMethodConstantsAreRegistered) checks that the constants below and the
+// server's endpoint table list the same methods.
+
+// Job endpoint: job registration, reads and operations.
+const (
+	MethodJobRegister    = "Job.Register"
+	MethodJobDeregister  = "Job.Deregister"
+	MethodJobValidate    = "Job.Validate"
+	MethodJobPlan        = "Job.Plan"
+	MethodJobEvaluate    = "Job.Evaluate"
+	MethodJobRevert      = "Job.Revert"
+	MethodJobStable      = "Job.Stable"
+	MethodJobGetJob      = "Job.GetJob"
+	MethodJobList        = "Job.List"
+	MethodJobVersions    = "Job.Versions"
+	MethodJobSummary     = "Job.Summary"
+	MethodJobAllocations = "Job.Allocations"
+	MethodJobEvaluations = "Job.Evaluations"
+)
+
+// Node endpoint: what clients call to join and report, and node reads and
+// operations for operators.
+const (
+	MethodNodeRegister          = "Node.Register"
+	MethodNodeDeregister        = "Node.Deregister"
+	MethodNodeUpdateStatus      = "Node.UpdateStatus"
+	MethodNodeUpdateAlloc       = "Node.UpdateAlloc"
+	MethodNodeGetClientAllocs   = "Node.GetClientAllocs"
+	MethodNodeGetNode           = "Node.GetNode"
+	MethodNodeGetAllocs         = "Node.GetAllocs"
+	MethodNodeList              = "Node.List"
+	MethodNodeEvaluate          = "Node.Evaluate"
+	MethodNodeUpdateDrain       = "Node.UpdateDrain"
+	MethodNodeUpdateEligibility = "Node.UpdateEligibility"
+)
+
+// Alloc endpoint.
+const (
+	MethodAllocGetAlloc  = "Alloc.GetAlloc"
+	MethodAllocGetAllocs = "Alloc.GetAllocs"
+	MethodAllocList      = "Alloc.List"
+	MethodAllocStop      = "Alloc.Stop"
+)
+
+// Eval endpoint.
+const (
+	MethodEvalGetEval     = "Eval.GetEval"
+	MethodEvalList        = "Eval.List"
+	MethodEvalAllocations = "Eval.Allocations"
+)
+
+// Status endpoint: liveness and leadership.
+const (
+	MethodStatusPing   = "Status.Ping"
+	MethodStatusLeader = "Status.Leader"
+	MethodStatusPeers  = "Status.Peers"
+)
+
+// ServiceRegistration endpoint: the native service catalog.
+const (
+	MethodServiceRegistrationUpsert     = "ServiceRegistration.Upsert"
+	MethodServiceRegistrationDelete     = "ServiceRegistration.Delete"
+	MethodServiceRegistrationList       = "ServiceRegistration.List"
+	MethodServiceRegistrationGetService = "ServiceRegistration.GetService"
+)
