@@ -51,11 +51,11 @@ func admitThrough(t *testing.T, s *Server, job *structs.Job) admissionOutcome {
 	var out admissionOutcome
 	// Plan first: its diff is then against no job, so it shows every field.
 	var plan structs.JobPlanResponse
-	out.planErr = s.RPC("Job.Plan", &structs.JobPlanRequest{Job: job, Diff: true}, &plan)
+	out.planErr = s.RPC(structs.MethodJobPlan, &structs.JobPlanRequest{Job: job, Diff: true}, &plan)
 	var reg structs.JobRegisterResponse
-	out.registerErr = s.RPC("Job.Register", &structs.JobRegisterRequest{Job: job}, &reg)
+	out.registerErr = s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: job}, &reg)
 	var val structs.JobValidateResponse
-	must(t, s.RPC("Job.Validate", &structs.JobValidateRequest{Job: job}, &val))
+	must(t, s.RPC(structs.MethodJobValidate, &structs.JobValidateRequest{Job: job}, &val))
 	out.validateErrs = val.ValidationErrors
 	out.warnings = [3]string{reg.Warnings, plan.Warnings, val.Warnings}
 	out.stored, _ = s.State().JobByID(nil, structs.DefaultNamespace, job.ID)
@@ -172,12 +172,12 @@ func TestAdmissionAppliesToRevert(t *testing.T) {
 	registerJob(t, s, testJob("web", 2))
 	closed.Store(true)
 	var rev structs.JobRegisterResponse
-	err := s.RPC("Job.Revert", &structs.JobRevertRequest{JobID: "web", JobVersion: 0}, &rev)
+	err := s.RPC(structs.MethodJobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0}, &rev)
 	if ErrorCode(err) != 400 || !strings.Contains(err.Error(), "admission closed") {
 		t.Fatalf("revert past a refusing validator: %v", err)
 	}
 	closed.Store(false)
-	must(t, s.RPC("Job.Revert", &structs.JobRevertRequest{JobID: "web", JobVersion: 0}, &rev))
+	must(t, s.RPC(structs.MethodJobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0}, &rev))
 	if job, _ := s.State().JobByID(nil, structs.DefaultNamespace, "web"); job.Version != 2 || job.TaskGroups[0].Count != 1 {
 		t.Fatalf("after revert: %+v", job)
 	}
