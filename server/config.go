@@ -80,6 +80,13 @@ type Config struct {
 	JobGCThreshold  time.Duration
 	NodeGCThreshold time.Duration
 
+	// RootKeyRotationThreshold is the age at which the leader rotates the
+	// identity signing key; RootKeyGCThreshold how long an inactive key is
+	// kept at least; RootKeyGCInterval how often both are checked.
+	RootKeyRotationThreshold time.Duration
+	RootKeyGCThreshold       time.Duration
+	RootKeyGCInterval        time.Duration
+
 	// Version is reported in member tags.
 	Version string
 	Logger  *slog.Logger
@@ -109,7 +116,11 @@ func DefaultConfig() Config {
 		EvalGCThreshold:         time.Hour,
 		JobGCThreshold:          4 * time.Hour,
 		NodeGCThreshold:         24 * time.Hour,
-		Version:                 "0.1.0",
+		// Nomad's root_key_rotation_threshold and root_key_gc_threshold.
+		RootKeyRotationThreshold: 30 * 24 * time.Hour,
+		RootKeyGCThreshold:       time.Hour,
+		RootKeyGCInterval:        10 * time.Minute,
+		Version:                  "0.1.0",
 	}
 }
 
@@ -133,6 +144,9 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.EvalGCThreshold, d.EvalGCThreshold)
 	setDefault(&c.JobGCThreshold, d.JobGCThreshold)
 	setDefault(&c.NodeGCThreshold, d.NodeGCThreshold)
+	setDefault(&c.RootKeyRotationThreshold, d.RootKeyRotationThreshold)
+	setDefault(&c.RootKeyGCThreshold, d.RootKeyGCThreshold)
+	setDefault(&c.RootKeyGCInterval, d.RootKeyGCInterval)
 	setDefault(&c.Version, d.Version)
 	c = c.withSchedulerDefaults()
 	if c.Logger == nil {

@@ -52,6 +52,9 @@ func (s *serviceEndpoint) Upsert(args *structs.ServiceRegistrationUpsertRequest,
 			r.Namespace = structs.DefaultNamespace
 		}
 	}
+	if err := s.srv.authorizeServices(args.AuthToken, args.Services); err != nil {
+		return err
+	}
 	_, index, err := s.srv.raftApply(structs.ServiceRegistrationUpsertRequestType, args)
 	if err != nil {
 		return fmt.Errorf("register services: %w", err)
@@ -67,6 +70,9 @@ func (s *serviceEndpoint) Delete(args *structs.ServiceRegistrationDeleteRequest,
 	}
 	if len(args.IDs) == 0 && len(args.AllocIDs) == 0 {
 		return badRequest("no services to delete")
+	}
+	if err := s.srv.authorizeServiceDelete(args.AuthToken, args); err != nil {
+		return err
 	}
 	_, index, err := s.srv.raftApply(structs.ServiceRegistrationDeleteRequestType, args)
 	if err != nil {

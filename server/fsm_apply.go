@@ -32,6 +32,8 @@ func (f *fsm) handlerTable() map[structs.MessageType]applyFunc {
 		structs.ServiceRegistrationUpsertRequestType:    f.applyServiceUpsert,
 		structs.ServiceRegistrationDeleteRequestType:    f.applyServiceDelete,
 		structs.ClusterMetadataRequestType:              f.applyClusterMetadata,
+		structs.RootKeyUpsertRequestType:                f.applyRootKeyUpsert,
+		structs.RootKeyDeleteRequestType:                f.applyRootKeyDelete,
 	}
 }
 

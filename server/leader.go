@@ -78,7 +78,7 @@ func (s *Server) startLeadership() {
 		w := newWorker(s, i)
 		s.leaderGo(ctx, w.run)
 	}
-	for _, loop := range []func(context.Context){s.reapFailedEvals, s.reapCancelableEvals, s.runDrainer, s.runGC} {
+	for _, loop := range []func(context.Context){s.reapFailedEvals, s.reapCancelableEvals, s.runDrainer, s.runGC, s.keyring.run} {
 		s.leaderGo(ctx, loop)
 	}
 	s.leader.established.Store(true)

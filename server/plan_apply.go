@@ -76,6 +76,12 @@ func (a *planApplier) apply(ctx context.Context, pending *pendingPlan) {
 		return
 	}
 	req := planRequest(plan, result)
+	// Identities are signed here, on the leader, before the entry exists:
+	// signing reads the clock and random numbers, which the FSM must not.
+	if err := a.srv.signAllocIdentities(plan.Job, req.AllocsUpdated); err != nil {
+		pending.respond(nil, err)
+		return
+	}
 	future, err := a.srv.raftApplyFuture(structs.ApplyPlanResultsRequestType, req)
 	if err != nil {
 		pending.respond(nil, err)

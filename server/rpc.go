@@ -29,6 +29,7 @@ func (s *Server) registerEndpoints() error {
 		"Node":                &nodeEndpoint{srv: s},
 		"Status":              &statusEndpoint{srv: s},
 		"ServiceRegistration": &serviceEndpoint{srv: s},
+		"Keyring":             &keyringEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -43,6 +43,7 @@ type Server struct {
 	planQueue    *PlanQueue
 	heartbeats   *heartbeats
 	allocUpdates *allocUpdateBatcher
+	keyring      *keyring
 	leader       leaderState
 	admission    *admission
 
@@ -91,6 +92,7 @@ func (s *Server) setup() error {
 	s.planQueue = NewPlanQueue()
 	s.heartbeats = newHeartbeats(s)
 	s.allocUpdates = newAllocUpdateBatcher(s, s.cfg.AllocUpdateBatchWindow)
+	s.keyring = newKeyring(s)
 	if err := s.registerEndpoints(); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ const (
 	tableAllocs      = "allocs"
 	tableNodes       = "nodes"
 	tableServices    = "service_registrations"
+	tableRootKeys    = "root_keys"
 	tableNodeAllocs  = "node_allocs" // derived, see nodeAllocsEntry
 	tableNodeUsage   = "node_usage"  // derived, see applyUsage
 )
@@ -75,6 +76,9 @@ func schema() *memdb.DBSchema {
 		}},
 		tableNodeUsage: {Name: tableNodeUsage, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
+		}},
+		tableRootKeys: {Name: tableRootKeys, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "KeyID"}},
 		}},
 		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

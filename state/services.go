@@ -89,3 +89,18 @@ func (s *StateStore) ServiceRegistrationsByJob(ws memdb.WatchSet, namespace, job
 func (s *StateStore) ServicesIndex(ws memdb.WatchSet) uint64 {
 	return s.indexIn(ws, s.db.Txn(false), tableServices)
 }
+
+// ServiceRegistrationByID returns one instance, or nil.
+func (s *StateStore) ServiceRegistrationByID(ws memdb.WatchSet, id string) (*structs.ServiceRegistration, error) {
+	ch, raw, err := s.db.Txn(false).FirstWatch(tableServices, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("service registration lookup: %w", err)
+	}
+	if ws != nil {
+		ws.Add(ch)
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*structs.ServiceRegistration), nil
+}

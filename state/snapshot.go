@@ -23,12 +23,13 @@ type snapshotRecord struct {
 	Alloc *structs.Allocation          `codec:",omitempty"`
 	Node  *structs.Node                `codec:",omitempty"`
 	Svc   *structs.ServiceRegistration `codec:",omitempty"`
+	Key   *structs.RootKey             `codec:",omitempty"`
 	Index *IndexEntry                  `codec:",omitempty"`
 }
 
 var snapshotTables = []string{
 	tableIndex, tableJobVersions, tableJobs, tableJobSummary, tableSubmissions,
-	tableNodes, tableEvals, tableAllocs, tableServices,
+	tableNodes, tableEvals, tableAllocs, tableServices, tableRootKeys,
 }
 
 // Persist writes every object of the snapshot to w.
@@ -71,6 +72,8 @@ func recordFor(txn *memdb.Txn, table string, raw any) (*snapshotRecord, error) {
 		rec.Node = &n
 	case *structs.ServiceRegistration:
 		rec.Svc = v
+	case *structs.RootKey:
+		rec.Key = v
 	case *structs.Allocation:
 		rec.Alloc = v
 		// The job version is persisted once in job_versions, and restore
@@ -153,6 +156,8 @@ func restoreRecord(txn *memdb.Txn, rec *snapshotRecord) error {
 		obj = rec.Node
 	case rec.Svc != nil:
 		obj = rec.Svc
+	case rec.Key != nil:
+		obj = rec.Key
 	case rec.Alloc != nil:
 		a := rec.Alloc
 		if a.Job == nil {

@@ -42,6 +42,12 @@ type Allocation struct {
 	TaskStates         map[string]*TaskState
 	NetworkStatus      *AllocNetworkStatus `codec:",omitempty"`
 
+	// SignedIdentities maps each task to its workload identity (a JWT the
+	// plan applier signed with SigningKeyID). Secret: never on the HTTP API;
+	// clients receive it over RPC.
+	SignedIdentities map[string]string `json:"-" codec:"SignedIdentities,omitempty"`
+	SigningKeyID     string            `codec:",omitempty"`
+
 	DeploymentID       string                 `codec:",omitempty"`
 	DeploymentStatus   *AllocDeploymentStatus `codec:",omitempty"`
 	RescheduleTracker  *RescheduleTracker     `codec:",omitempty"`

@@ -28,6 +28,8 @@ const (
 	ServiceRegistrationUpsertRequestType
 	ServiceRegistrationDeleteRequestType
 	ClusterMetadataRequestType
+	RootKeyUpsertRequestType
+	RootKeyDeleteRequestType
 )
 
 // IgnoreUnknownTypeFlag marks a log entry an FSM may skip when it does not know it.
@@ -51,6 +53,8 @@ var messageTypeNames = map[MessageType]string{
 	ServiceRegistrationUpsertRequestType:    "ServiceRegistrationUpsert",
 	ServiceRegistrationDeleteRequestType:    "ServiceRegistrationDelete",
 	ClusterMetadataRequestType:              "ClusterMetadata",
+	RootKeyUpsertRequestType:                "RootKeyUpsert",
+	RootKeyDeleteRequestType:                "RootKeyDelete",
 }
 
 func (t MessageType) String() string {

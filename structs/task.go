@@ -26,6 +26,11 @@ type Task struct {
 	ShutdownDelay   time.Duration
 	VolumeMounts    []*VolumeMount
 	KillSignal      string
+	// Identity is the task's identity block for its default workload
+	// identity (nil: the token is signed but not exposed to the task).
+	Identity *WorkloadIdentity
+	// Identities are named identities (not signed yet; see docs/identity.md).
+	Identities []*WorkloadIdentity
 	// Kind marks tasks roam injects (for example "connect-proxy:<service>").
 	Kind TaskKind
 }

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/roam-sh/roam/identity"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Workload identities (see docs/identity.md): the plan applier signs one JWT
+// per task of every allocation it places, and VerifyIdentity is the one
+// entry point every authorisation by workload identity goes through:
+// service registration today; the mesh CA's certificate requests, variables
+// and templates when they land.
+
+// signAllocIdentities signs a default identity for every task of each
+// placed allocation that lacks one. Allocations updated in place keep the
+// tokens they have, so running tasks never see their identity change; an
+// allocation missing any token gets a fresh set from the active key, so one
+// allocation is signed by one key (SigningKeyID, which key collection reads).
+// Signed allocations are replaced in allocs by shallow copies, so the
+// scheduler's objects are never written; job is the plan's.
+func (s *Server) signAllocIdentities(job *structs.Job, allocs []*structs.Allocation) error {
+	for i, a := range allocs {
+		j := a.Job
+		if j == nil {
+			j = job
+		}
+		tg := j.LookupTaskGroup(a.TaskGroup)
+		if tg == nil || hasAllIdentities(a, tg) {
+			continue
+		}
+		rk, key, err := s.keyring.signer()
+		if err != nil {
+			return fmt.Errorf("sign identities of alloc %s: %w", a.ID, err)
+		}
+		now := time.Now().Unix()
+		signed := make(map[string]string, len(tg.Tasks))
+		for _, t := range tg.Tasks {
+			claims := taskClaims(j, a, tg.Name, t.Name, now)
+			tok, err := identity.Sign(key, rk.KeyID, claims)
+			if err != nil {
+				return fmt.Errorf("sign identity of alloc %s task %s: %w", a.ID, t.Name, err)
+			}
+			signed[t.Name] = tok
+		}
+		c := *a
+		c.SignedIdentities, c.SigningKeyID = signed, rk.KeyID
+		allocs[i] = &c
+	}
+	return nil
+}
+
+func hasAllIdentities(a *structs.Allocation, tg *structs.TaskGroup) bool {
+	for _, t := range tg.Tasks {
+		if a.SignedIdentities[t.Name] == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// taskClaims are the claims of a task's default identity, named as Nomad's.
+func taskClaims(j *structs.Job, a *structs.Allocation, group, task string, now int64) *structs.IdentityClaims {
+	return &structs.IdentityClaims{
+		Namespace: a.Namespace, JobID: a.JobID, AllocationID: a.ID, Task: task,
+		Subject:  structs.WorkloadIdentitySubject(j.Region, a.Namespace, a.JobID, group, task, structs.WorkloadIdentityDefaultName),
+		Audience: structs.WorkloadIdentityAudience, ID: structs.GenerateUUID(),
+		IssuedAt: now, NotBefore: now,
+	}
+}
+
+// ErrInvalidIdentity wraps every reason a workload identity is refused.
+var ErrInvalidIdentity = errors.New("invalid workload identity")
+
+// VerifyIdentity checks a workload identity and returns its claims: the
+// signature verifies with the keyring key its header names (active or
+// inactive), the token is in its validity window, and the allocation it
+// names exists, has not finished on its client, and runs the task the token
+// names. Any server answers from its own replicated state. TaskGroup in the
+// result comes from the allocation.
+//
+// This is the one entry point for authorising a task: service registration
+// calls it now; the mesh CA, variables and templates will.
+func (s *Server) VerifyIdentity(token string) (*structs.IdentityClaims, error) {
+	claims, err := s.verifySignature(token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidIdentity, err)
+	}
+	if err := s.checkClaimsAlloc(claims); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidIdentity, err)
+	}
+	return claims, nil
+}
+
+// verifySignature checks the token against the keyring and its times.
+func (s *Server) verifySignature(token string) (*structs.IdentityClaims, error) {
+	kid, err := identity.KeyID(token)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := s.keyring.publicKey(kid)
+	if err != nil {
+		return nil, err
+	}
+	var claims structs.IdentityClaims
+	if err := identity.Verify(token, pub, &claims); err != nil {
+		return nil, err
+	}
+	now := time.Now().Unix()
+	if claims.NotBefore > now+int64(identityClockSkew/time.Second) {
+		return nil, errors.New("token not valid yet")
+	}
+	if claims.Expiry != 0 && claims.Expiry < now-int64(identityClockSkew/time.Second) {
+		return nil, errors.New("token expired")
+	}
+	return &claims, nil
+}
+
+// identityClockSkew tolerates servers' clocks disagreeing on nbf and exp.
+const identityClockSkew = time.Minute
+
+// checkClaimsAlloc checks that the allocation the claims name still runs
+// the task, and fills TaskGroup.
+func (s *Server) checkClaimsAlloc(c *structs.IdentityClaims) error {
+	a, err := s.state.AllocByID(nil, c.AllocationID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case a == nil:
+		return fmt.Errorf("allocation %s not found", c.AllocationID)
+	case a.ClientTerminalStatus():
+		return fmt.Errorf("allocation %s is %s", c.AllocationID, a.ClientStatus)
+	case a.Namespace != c.Namespace || a.JobID != c.JobID:
+		return fmt.Errorf("allocation %s does not belong to job %q in namespace %q", a.ID, c.JobID, c.Namespace)
+	}
+	tg := a.LookupTaskGroup()
+	if tg == nil || tg.LookupTask(c.Task) == nil {
+		return fmt.Errorf("allocation %s has no task %q", a.ID, c.Task)
+	}
+	c.TaskGroup = tg.Name
+	return nil
+}
+
+// authorizeServices checks a registration's auth token. A workload identity
+// may only register services of its own allocation (and so of its job and
+// group). Without a token the registration goes through as before: roam has
+// no ACL system yet, and clients register with their node's standing (see
+// docs/identity.md). A token that is not a valid identity is refused.
+func (s *Server) authorizeServices(token string, regs []*structs.ServiceRegistration) error {
+	if token == "" {
+		return nil
+	}
+	claims, err := s.VerifyIdentity(token)
+	if err != nil {
+		return permissionDenied(err.Error())
+	}
+	for _, r := range regs {
+		if r.AllocID != claims.AllocationID || r.JobID != claims.JobID || r.Namespace != claims.Namespace {
+			return permissionDenied(fmt.Sprintf("identity of job %q allocation %s (group %q) may not register service %q of job %q allocation %s",
+				claims.JobID, claims.AllocationID, claims.TaskGroup, r.ServiceName, r.JobID, r.AllocID))
+		}
+	}
+	return nil
+}
+
+// authorizeServiceDelete checks a deregistration's auth token: a workload
+// identity may only remove its own allocation's services.
+func (s *Server) authorizeServiceDelete(token string, args *structs.ServiceRegistrationDeleteRequest) error {
+	if token == "" {
+		return nil
+	}
+	claims, err := s.VerifyIdentity(token)
+	if err != nil {
+		return permissionDenied(err.Error())
+	}
+	for _, id := range args.AllocIDs {
+		if id != claims.AllocationID {
+			return permissionDenied(fmt.Sprintf("identity of allocation %s may not deregister services of allocation %s", claims.AllocationID, id))
+		}
+	}
+	for _, id := range args.IDs {
+		r, err := s.state.ServiceRegistrationByID(nil, id)
+		if err != nil {
+			return err
+		}
+		if r != nil && r.AllocID != claims.AllocationID {
+			return permissionDenied(fmt.Sprintf("identity of allocation %s may not deregister service %q of allocation %s", claims.AllocationID, r.ServiceName, r.AllocID))
+		}
+	}
+	return nil
+}
