@@ -58,6 +58,11 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add("GET", "/v1/agent/members", h.agentMembers)
 	mux.HandleFunc("GET /v1/agent/health", h.agentHealth)
 	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
+	add("GET", "/v1/operator/keyring/keys", h.keyringList)
+	add(write, "/v1/operator/keyring/rotate", h.keyringRotate)
+	// Public keys of workload identities, for JWT verifiers (no /v1 prefix:
+	// the well-known path is what JWT and OIDC libraries look for).
+	add("GET", "/.well-known/jwks.json", h.jwks)
 
 	// Client endpoints about one allocation go to the local client or are
 	// forwarded to the allocation's node; the rest are the local client's.

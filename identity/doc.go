@@ -1,6 +1,6 @@
 // Package identity signs and verifies workload identities: compact JWS
-// tokens (JWTs) signed with RS256, and the JSON Web Key Set that publishes
-// the public keys.
+// tokens (JWTs) signed with ES256 (ECDSA P-256), and the JSON Web Key Set
+// that publishes the public keys. docs/identity.md says why ES256.
 //
 // It is pure crypto and encoding, with no state of its own: the server keeps
 // the keys in its Raft-replicated keyring (state/keyring.go) and decides what

@@ -1,19 +1,20 @@
 package identity
 
 import (
-	"crypto/rsa"
+	"crypto/ecdsa"
 	"encoding/base64"
-	"math/big"
 )
 
-// JWK is one public key in JSON Web Key form (RFC 7517), RSA members only.
+// JWK is one public key in JSON Web Key form (RFC 7517, 7518 section 6.2),
+// elliptic-curve members only.
 type JWK struct {
 	KeyType   string `json:"kty"`
 	Use       string `json:"use"`
 	KeyID     string `json:"kid"`
 	Algorithm string `json:"alg"`
-	N         string `json:"n"`
-	E         string `json:"e"`
+	Curve     string `json:"crv"`
+	X         string `json:"x"`
+	Y         string `json:"y"`
 }
 
 // JWKS is a JSON Web Key Set, the body of /.well-known/jwks.json.
@@ -21,11 +22,14 @@ type JWKS struct {
 	Keys []JWK `json:"keys"`
 }
 
-// NewJWK describes pub as a signing key named kid.
-func NewJWK(kid string, pub *rsa.PublicKey) JWK {
+// NewJWK describes pub as a signing key named kid. The coordinates are
+// padded to the curve size, as RFC 7518 requires.
+func NewJWK(kid string, pub *ecdsa.PublicKey) JWK {
+	x, y := make([]byte, coordSize), make([]byte, coordSize)
+	pub.X.FillBytes(x)
+	pub.Y.FillBytes(y)
 	return JWK{
-		KeyType: "RSA", Use: "sig", KeyID: kid, Algorithm: Algorithm,
-		N: base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		KeyType: "EC", Use: "sig", KeyID: kid, Algorithm: Algorithm, Curve: "P-256",
+		X: base64.RawURLEncoding.EncodeToString(x), Y: base64.RawURLEncoding.EncodeToString(y),
 	}
 }

@@ -1,19 +1,24 @@
 package identity
 
 import (
-	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 )
 
-// Algorithm is the only JWS algorithm roam signs with and accepts.
-const Algorithm = "RS256"
+// Algorithm is the only JWS algorithm roam signs with and accepts: ECDSA
+// over P-256 with SHA-256 (RFC 7518 section 3.4).
+const Algorithm = "ES256"
+
+// coordSize is the byte length of r and s in an ES256 signature, which JWS
+// encodes as the fixed-size concatenation r || s (not ASN.1).
+const coordSize = 32
 
 // Errors of Verify, to tell a forged or mangled token from a lookup failure.
 var (
@@ -33,7 +38,7 @@ var b64 = base64.RawURLEncoding
 
 // Sign returns the compact JWS of claims (any JSON-encodable value), signed
 // with key and naming kid in its header.
-func Sign(key *rsa.PrivateKey, kid string, claims any) (string, error) {
+func Sign(key *ecdsa.PrivateKey, kid string, claims any) (string, error) {
 	h, err := json.Marshal(header{Alg: Algorithm, Kid: kid, Typ: "JWT"})
 	if err != nil {
 		return "", fmt.Errorf("encode token header: %w", err)
@@ -44,10 +49,13 @@ func Sign(key *rsa.PrivateKey, kid string, claims any) (string, error) {
 	}
 	signed := b64.EncodeToString(h) + "." + b64.EncodeToString(p)
 	digest := sha256.Sum256([]byte(signed))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	r, sv, err := ecdsa.Sign(rand.Reader, key, digest[:])
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
+	sig := make([]byte, 2*coordSize)
+	r.FillBytes(sig[:coordSize])
+	sv.FillBytes(sig[coordSize:])
 	return signed + "." + b64.EncodeToString(sig), nil
 }
 
@@ -88,9 +96,9 @@ func LooksLikeToken(s string) bool {
 }
 
 // Verify checks token's signature with pub and decodes its claims into
-// claims. Only RS256 is accepted, whatever the header says: a token cannot
+// claims. Only ES256 is accepted, whatever the header says: a token cannot
 // choose a weaker algorithm (or "none").
-func Verify(token string, pub *rsa.PublicKey, claims any) error {
+func Verify(token string, pub *ecdsa.PublicKey, claims any) error {
 	h, p, err := parts(token)
 	if err != nil {
 		return err
@@ -102,8 +110,12 @@ func Verify(token string, pub *rsa.PublicKey, claims any) error {
 	if err != nil {
 		return fmt.Errorf("%w: signature: %v", ErrMalformed, err)
 	}
+	if len(sig) != 2*coordSize {
+		return ErrBadSignature
+	}
 	digest := sha256.Sum256([]byte(p[0] + "." + p[1]))
-	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig); err != nil {
+	r, sv := new(big.Int).SetBytes(sig[:coordSize]), new(big.Int).SetBytes(sig[coordSize:])
+	if !ecdsa.Verify(pub, digest[:], r, sv) {
 		return ErrBadSignature
 	}
 	raw, err := b64.DecodeString(p[1])

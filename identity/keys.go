@@ -1,20 +1,17 @@
 package identity
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 )
 
-// KeyBits is the RSA modulus size of generated keys: 2048 bits, the size
-// RS256 consumers expect and the cheapest that stays accepted.
-const KeyBits = 2048
-
-// GenerateKey returns a new signing key and its PKCS #8 DER encoding (what
-// the keyring stores).
-func GenerateKey() (*rsa.PrivateKey, []byte, error) {
-	key, err := rsa.GenerateKey(rand.Reader, KeyBits)
+// GenerateKey returns a new P-256 signing key and its PKCS #8 DER encoding
+// (what the keyring stores).
+func GenerateKey() (*ecdsa.PrivateKey, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate signing key: %w", err)
 	}
@@ -25,21 +22,21 @@ func GenerateKey() (*rsa.PrivateKey, []byte, error) {
 	return key, der, nil
 }
 
-// ParsePrivateKey decodes a PKCS #8 DER RSA key.
-func ParsePrivateKey(der []byte) (*rsa.PrivateKey, error) {
+// ParsePrivateKey decodes a PKCS #8 DER P-256 key.
+func ParsePrivateKey(der []byte) (*ecdsa.PrivateKey, error) {
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("parse signing key: %w", err)
 	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("parse signing key: %T is not an RSA key", k)
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok || ek.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("parse signing key: %T is not a P-256 key", k)
 	}
-	return rk, nil
+	return ek, nil
 }
 
 // MarshalPublicKey returns the PKIX DER encoding of a public key.
-func MarshalPublicKey(pub *rsa.PublicKey) ([]byte, error) {
+func MarshalPublicKey(pub *ecdsa.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil, fmt.Errorf("encode public key: %w", err)
@@ -47,15 +44,15 @@ func MarshalPublicKey(pub *rsa.PublicKey) ([]byte, error) {
 	return der, nil
 }
 
-// ParsePublicKey decodes a PKIX DER RSA public key.
-func ParsePublicKey(der []byte) (*rsa.PublicKey, error) {
+// ParsePublicKey decodes a PKIX DER P-256 public key.
+func ParsePublicKey(der []byte) (*ecdsa.PublicKey, error) {
 	k, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("parse public key: %w", err)
 	}
-	pk, ok := k.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("parse public key: %T is not an RSA key", k)
+	pk, ok := k.(*ecdsa.PublicKey)
+	if !ok || pk.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("parse public key: %T is not a P-256 key", k)
 	}
 	return pk, nil
 }

@@ -199,8 +199,8 @@ func TestFSMKeyringEntriesAndSnapshot(t *testing.T) {
 	must(t, err)
 	_, der2, err := identity.GenerateKey()
 	must(t, err)
-	k1 := &structs.RootKey{KeyID: "k1", Algorithm: "RS256", CreateTime: 1, State: structs.RootKeyStateActive, PrivateKey: der1}
-	k2 := &structs.RootKey{KeyID: "k2", Algorithm: "RS256", CreateTime: 2, State: structs.RootKeyStateActive, PrivateKey: der2}
+	k1 := &structs.RootKey{KeyID: "k1", Algorithm: "ES256", CreateTime: 1, State: structs.RootKeyStateActive, PrivateKey: der1}
+	k2 := &structs.RootKey{KeyID: "k2", Algorithm: "ES256", CreateTime: 2, State: structs.RootKeyStateActive, PrivateKey: der2}
 	log := []*raft.Log{
 		entry(t, 1, structs.RootKeyUpsertRequestType, &structs.RootKeyUpsertRequest{RootKey: k1}),
 		entry(t, 2, structs.RootKeyUpsertRequestType, &structs.RootKeyUpsertRequest{RootKey: k2}),

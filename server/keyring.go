@@ -2,7 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"sync"
@@ -29,13 +29,13 @@ type keyring struct {
 	// and the keyring loop racing at leadership start create one key, not two.
 	createMu sync.Mutex
 	// parsed caches decoded private keys by key ID: parsing PKCS #8 on every
-	// signature or verification would cost more than the RSA operation.
+	// signature or verification would cost more than the ECDSA operation.
 	mu     sync.Mutex
-	parsed map[string]*rsa.PrivateKey
+	parsed map[string]*ecdsa.PrivateKey
 }
 
 func newKeyring(s *Server) *keyring {
-	return &keyring{srv: s, parsed: map[string]*rsa.PrivateKey{}}
+	return &keyring{srv: s, parsed: map[string]*ecdsa.PrivateKey{}}
 }
 
 // ErrNoSigningKey is returned by signing on a server that is not the leader
@@ -43,7 +43,7 @@ func newKeyring(s *Server) *keyring {
 var ErrNoSigningKey = errors.New("no active identity signing key")
 
 // privateKey decodes (once) a stored key's material.
-func (k *keyring) privateKey(rk *structs.RootKey) (*rsa.PrivateKey, error) {
+func (k *keyring) privateKey(rk *structs.RootKey) (*ecdsa.PrivateKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if pk, ok := k.parsed[rk.KeyID]; ok {
@@ -58,7 +58,7 @@ func (k *keyring) privateKey(rk *structs.RootKey) (*rsa.PrivateKey, error) {
 }
 
 // publicKey returns the public key of a stored key, or ErrNotFound.
-func (k *keyring) publicKey(keyID string) (*rsa.PublicKey, error) {
+func (k *keyring) publicKey(keyID string) (*ecdsa.PublicKey, error) {
 	rk, err := k.srv.state.RootKeyByID(nil, keyID)
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (k *keyring) publicKey(keyID string) (*rsa.PublicKey, error) {
 
 // signer returns the active key, creating the first one when the keyring is
 // empty (only the leader may: it is the only one proposing).
-func (k *keyring) signer() (*structs.RootKey, *rsa.PrivateKey, error) {
+func (k *keyring) signer() (*structs.RootKey, *ecdsa.PrivateKey, error) {
 	rk, err := k.srv.state.ActiveRootKey(nil)
 	if err != nil {
 		return nil, nil, err
