@@ -39,7 +39,7 @@ func (d *decoder) task(b *hcl.Block, groupRestart *structs.RestartPolicy, groupV
 		repeated("service", d.service(&t.Services)),
 		repeated("constraint", d.constraint(&t.Constraints)),
 		repeated("affinity", d.affinity(&t.Affinities)),
-		d.ignored("identity"),
+		repeated("identity", d.identity(t)),
 		d.ignored("consul"),
 	)
 	if restart != nil {
@@ -235,6 +235,35 @@ func (d *decoder) dispatchPayload(p **structs.DispatchPayloadConfig) func(*hcl.B
 		dp := &structs.DispatchPayloadConfig{}
 		d.decode(b.Body, attr("file", d.str(&dp.File)))
 		*p = dp
+	}
+}
+
+// identity decodes a task's identity block: the one without a name (or
+// named "default") says how the task sees its default workload identity;
+// named ones are kept on the task for later (not signed yet).
+func (d *decoder) identity(t *structs.Task) func(*hcl.Block) {
+	return func(b *hcl.Block) {
+		w := &structs.WorkloadIdentity{}
+		d.decode(b.Body,
+			attr("name", d.str(&w.Name)),
+			attr("aud", d.strs(&w.Audience)),
+			attr("env", d.boolean(&w.Env)),
+			attr("file", d.boolean(&w.File)),
+			attr("filepath", d.str(&w.Filepath)),
+			attr("ttl", d.dur(&w.TTL)),
+			attr("change_mode", d.enum(&w.ChangeMode, "noop", "restart", "signal")),
+			attr("change_signal", d.str(&w.ChangeSignal)),
+		)
+		if !w.IsDefault() {
+			t.Identities = append(t.Identities, w)
+			return
+		}
+		if t.Identity != nil {
+			d.errorf(b.DefRange, "Duplicate identity block", "only one identity block of a task may leave out name (or name it %q)", structs.WorkloadIdentityDefaultName)
+			return
+		}
+		w.Name = structs.WorkloadIdentityDefaultName
+		t.Identity = w
 	}
 }
 

@@ -53,9 +53,9 @@ type WorkloadIdentity struct {
 	Audience []string
 	// Env exposes the token as NOMAD_TOKEN.
 	Env bool
-	// File writes the token to secrets/nomad_token (or FilePath).
+	// File writes the token to secrets/nomad_token (or Filepath).
 	File     bool
-	FilePath string
+	Filepath string
 	// TTL 0 means the token lives as long as the allocation.
 	TTL time.Duration
 	// ChangeMode and ChangeSignal say what to do when the token is renewed

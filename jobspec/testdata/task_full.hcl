@@ -202,6 +202,15 @@ EOH
         file = true
       }
 
+      identity {
+        name          = "vault_default"
+        aud           = ["vault.io"]
+        file          = true
+        ttl           = "1h"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+      }
+
       consul {
         namespace = "web"
       }
