@@ -50,8 +50,6 @@
 //	proxy (sidecar)  hook_envoy_bootstrap.go, before templates: Prestart
 //	                 writes the proxy's bootstrap config into the task dir
 //	                 for the connect sidecar task the servers injected.
-//	identity         hook_identity.go, after the task dir: writes the
-//	                 workload identity to secrets/.
 //
 // Map of the package:
 //

@@ -167,6 +167,9 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Log files next, before anything (artifacts, templates) could fail and
 		// want to say why, and before the driver opens them.
 		newLogsHook(tr.taskDir, tr.logger),
+		// The workload identity once secrets/ exists, and before artifacts
+		// and templates: they will authenticate as the task with it.
+		newIdentityHook(agentHTTPAddr(tr.cfg.Node), tr.logger),
 		// Volume mounts before anything is downloaded: a volume the
 		// allocation could not prepare fails the start right away.
 		newVolumesHook(tr.cfg.HookResources, tr.cfg.Driver, func(m []*drivers.MountConfig) { tr.volumeMounts = m }, tr.logger),
@@ -176,10 +179,9 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Templates need artifacts and the env. Not rendered yet: the hook
 		// says so in the task's events.
 		&templatesHook{},
-		// Later (doc.go says what each does): the identity hook after the
-		// task dir, the proxy bootstrap before templates, task services
-		// after templates (they register in Poststart and deregister in
-		// PreKilling/Exited).
+		// Later (doc.go says what each does): the proxy bootstrap before
+		// templates, task services after templates (they register in
+		// Poststart and deregister in PreKilling/Exited).
 	}
 }
 
@@ -187,6 +189,7 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 var (
 	_ Prestarter = (*taskDirHook)(nil)
 	_ Prestarter = (*logsHook)(nil)
+	_ Prestarter = (*identityHook)(nil)
 	_ Prestarter = (*volumesHook)(nil)
 	_ Prestarter = (*artifactsHook)(nil)
 	_ Prestarter = (*templatesHook)(nil)
