@@ -30,4 +30,5 @@
 //	status.go       Status(): leader, peers
 //	agent.go        Agent(): self, members, health
 //	operator.go     Operator(): raft configuration
+//	keyring.go      Operator().Keyring(): list and rotate identity keys
 package api
