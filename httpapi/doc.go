@@ -35,6 +35,7 @@
 //	evals.go       /v1/evaluations, /v1/evaluation/:id
 //	nodes.go       /v1/nodes, /v1/node/:id
 //	agent.go       /v1/agent, /v1/status, /v1/operator
+//	keyring.go     /.well-known/jwks.json, /v1/operator/keyring/
 //	client.go      /v1/client/: the local client's endpoints, or forwarding to
 //	               the node running the allocation (reverse proxy)
 package httpapi

@@ -15,6 +15,7 @@
 //	   ▼                                                               │
 //	 scheduler.Process(eval) ──SubmitPlan──▶ PlanQueue ──▶ plan applier│
 //	   │          ▲                                        │ verify fit on latest state
+//	   │          │                                        │ sign each task's identity
 //	   │          └──── PlanResult (RefreshIndex if ◀──────┤ raft.Apply(ApplyPlanResults)
 //	   │                 part was rejected)                ▼
 //	   ├─ UpdateEval / CreateEval / ReblockEval ──▶ raft ──▶ FSM ──▶ state store
@@ -52,7 +53,14 @@
 //	filter.go          go-bexpr filters and pagination of lists
 //	errors.go          CodedError and ErrorCode (HTTP status); the sentinels
 //	                   are in structs, their kind crosses the RPC wire
-//	endpoint_*.go      Job, Alloc, Eval, Node, Status, ServiceRegistration RPCs
+//	endpoint_*.go      Job, Alloc, Eval, Node, Status, ServiceRegistration,
+//	                   Keyring RPCs
+//	keyring.go         the identity keyring on the leader: create, rotate,
+//	                   collect keys (generated here, only stored by the FSM)
+//	identity.go        workload identities: signed by the plan applier,
+//	                   checked by VerifyIdentity, the one entry point for
+//	                   authorising a task (service registration now; mesh CA,
+//	                   variables and templates later)
 //	admission.go       job admission: the ordered mutators and validators every
 //	                   job passes in Job.Register, Job.Plan, Job.Validate and
 //	                   Job.Revert;

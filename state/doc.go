@@ -38,4 +38,6 @@
 //	services.go   service registrations (provider "nomad")
 //	snapshot.go   Persist and Restore of snapshots
 //	walk.go       Walk: every object by every index (comparing stores)
+//	keyring.go    the identity keyring (root_keys): signing keys the leader
+//	              generated; storing an active key demotes the previous one
 package state

@@ -19,6 +19,8 @@
 //	node.go       Node, drivers, host volumes, host networks
 //	eval.go       Evaluation
 //	plan.go       Plan and PlanResult
+//	identity.go   workload identity claims and the task identity block
+//	keyring.go    RootKey (identity signing keys) and the keyring requests
 //	rpc.go        request/response envelopes shared by server, client and API
 //
 // This package imports nothing else from roam (a repository test checks it).

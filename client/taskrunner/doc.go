@@ -65,6 +65,8 @@
 //	hook_state.go     HookState: a hook's saved state (alloc hooks use it too)
 //	hook_task_dir.go  builds the task directory
 //	hook_logs.go      creates the task's first log files
+//	hook_identity.go  the workload identity: secrets/nomad_token, NOMAD_TOKEN,
+//	                  CONSUL_HTTP_TOKEN for connect-native tasks
 //	hook_artifacts.go fetches artifacts (client/artifact) before the first start
 //	user_ops.go       Restart, Stats, Exec: what users ask of a running task
 //	hook_volumes.go   volume_mount blocks → the driver's mounts
