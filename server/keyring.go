@@ -138,14 +138,10 @@ func (k *keyring) propose() (*structs.RootKey, error) {
 	return stored, nil
 }
 
-// run is the leader's keyring loop: make sure a key exists as soon as this
-// server leads (so /.well-known/jwks.json is never empty for long), rotate
-// the active key when it is older than RootKeyRotationThreshold, and delete
-// inactive keys nothing needs any more.
+// run is the leader's keyring loop: rotate the active key when it is older
+// than RootKeyRotationThreshold, and delete inactive keys nothing needs any
+// more. (startLeadership creates the first key before this runs.)
 func (k *keyring) run(ctx context.Context) {
-	if _, err := k.ensureActive(); err != nil {
-		k.srv.logger.Error("create identity signing key", "error", err)
-	}
 	t := time.NewTicker(k.srv.cfg.RootKeyGCInterval)
 	defer t.Stop()
 	for {

@@ -73,6 +73,12 @@ func (s *Server) startLeadership() {
 	if err := s.restoreLeaderState(); err != nil {
 		s.logger.Error("restore leader state", "error", err)
 	}
+	// The first identity signing key before the plan applier runs and before
+	// leadership counts as established: placements are signed with it, and
+	// a cluster with a leader never serves an empty JWKS.
+	if _, err := s.keyring.ensureActive(); err != nil {
+		s.logger.Error("create identity signing key", "error", err)
+	}
 	s.leaderGo(ctx, s.runPlanApplier)
 	for i := range s.cfg.NumSchedulers {
 		w := newWorker(s, i)
