@@ -62,7 +62,7 @@ func TestFSMApplyIsDeterministic(t *testing.T) {
 func requireFilledTables(t *testing.T, st *state.StateStore) {
 	t.Helper()
 	contents := storeContents(t, st)
-	for _, table := range []string{"allocs", "evals", "jobs", "job_versions", "job_summary", "nodes", "node_allocs", "node_usage", "service_registrations", "index"} {
+	for _, table := range []string{"allocs", "evals", "jobs", "job_versions", "job_summary", "nodes", "node_allocs", "node_usage", "service_registrations", "root_keys", "index"} {
 		if len(contents[table+" by id"]) == 0 {
 			t.Errorf("the final state has no %s", table)
 		}
@@ -105,6 +105,8 @@ var scenarioTypes = []structs.MessageType{
 	structs.JobBatchDeregisterRequestType,
 	structs.ServiceRegistrationUpsertRequestType,
 	structs.ServiceRegistrationDeleteRequestType,
+	structs.RootKeyUpsertRequestType,
+	structs.RootKeyDeleteRequestType,
 	// ClusterMetadata is left out: nothing writes it yet.
 }
 
@@ -163,6 +165,13 @@ func recordLog(t *testing.T) []*raft.Log {
 	waitLiveAllocs(t, s, "web", 0)
 	waitEvalsSettled(t, s)
 	must(t, s.collectGarbage(time.Now().Add(48*time.Hour)))
+	// The identity keyring rotates twice; the key between signed nothing
+	// and is collected.
+	for range 2 {
+		_, err := s.keyring.rotate()
+		must(t, err)
+	}
+	must(t, s.keyring.collect(time.Now().Add(48*time.Hour)))
 
 	// Life goes on, so that the final state holds live work too: a new node,
 	// a new job running there and on n1, one of its services registered.
