@@ -1,8 +1,11 @@
 package server
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/roam-sh/roam/identity"
@@ -22,35 +25,97 @@ import (
 // allocation is signed by one key (SigningKeyID, which key collection reads).
 // Signed allocations are replaced in allocs by shallow copies, so the
 // scheduler's objects are never written; job is the plan's.
+//
+// Signing sits on the path of every placement (a 10,000-allocation plan
+// signs 10,000 tokens before it commits), so the key is looked up once and
+// the signatures are spread over the CPUs.
 func (s *Server) signAllocIdentities(job *structs.Job, allocs []*structs.Allocation) error {
+	var todo []int
 	for i, a := range allocs {
-		j := a.Job
-		if j == nil {
-			j = job
+		if tg := allocGroup(job, a); tg != nil && !hasAllIdentities(a, tg) {
+			todo = append(todo, i)
 		}
-		tg := j.LookupTaskGroup(a.TaskGroup)
-		if tg == nil || hasAllIdentities(a, tg) {
-			continue
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	rk, key, err := s.keyring.signer()
+	if err != nil {
+		return fmt.Errorf("sign identities: %w", err)
+	}
+	now := time.Now().Unix()
+	return parallel(todo, func(i int) error {
+		c, err := signAlloc(job, allocs[i], rk.KeyID, key, now)
+		if err == nil {
+			allocs[i] = c
 		}
-		rk, key, err := s.keyring.signer()
+		return err
+	})
+}
+
+// signAlloc returns a copy of a with a token for every task of its group.
+func signAlloc(job *structs.Job, a *structs.Allocation, kid string, key *ecdsa.PrivateKey, now int64) (*structs.Allocation, error) {
+	j := a.Job
+	if j == nil {
+		j = job
+	}
+	tg := j.LookupTaskGroup(a.TaskGroup)
+	signed := make(map[string]string, len(tg.Tasks))
+	for _, t := range tg.Tasks {
+		tok, err := identity.Sign(key, kid, taskClaims(j, a, tg.Name, t.Name, now))
 		if err != nil {
-			return fmt.Errorf("sign identities of alloc %s: %w", a.ID, err)
+			return nil, fmt.Errorf("sign identity of alloc %s task %s: %w", a.ID, t.Name, err)
 		}
-		now := time.Now().Unix()
-		signed := make(map[string]string, len(tg.Tasks))
-		for _, t := range tg.Tasks {
-			claims := taskClaims(j, a, tg.Name, t.Name, now)
-			tok, err := identity.Sign(key, rk.KeyID, claims)
-			if err != nil {
-				return fmt.Errorf("sign identity of alloc %s task %s: %w", a.ID, t.Name, err)
+		signed[t.Name] = tok
+	}
+	c := *a
+	c.SignedIdentities, c.SigningKeyID = signed, kid
+	return &c, nil
+}
+
+// parallel runs fn for every item on GOMAXPROCS goroutines and returns the
+// first error.
+func parallel(items []int, fn func(int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), len(items))
+	next := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var first error
+			for i := range next {
+				if err := fn(i); err != nil && first == nil {
+					first = err
+				}
 			}
-			signed[t.Name] = tok
+			errs <- first
+		}()
+	}
+	for _, i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
 		}
-		c := *a
-		c.SignedIdentities, c.SigningKeyID = signed, rk.KeyID
-		allocs[i] = &c
 	}
 	return nil
+}
+
+// allocGroup is the allocation's group in its job (or the plan's).
+func allocGroup(job *structs.Job, a *structs.Allocation) *structs.TaskGroup {
+	if a.Job != nil {
+		job = a.Job
+	}
+	if job == nil {
+		return nil
+	}
+	return job.LookupTaskGroup(a.TaskGroup)
 }
 
 func hasAllIdentities(a *structs.Allocation, tg *structs.TaskGroup) bool {
