@@ -59,7 +59,7 @@ func verifyWithJose(t *testing.T, set jose.JSONWebKeySet, token string) (string,
 func placedAlloc(t *testing.T, c *apitest.Cluster, jobID string) *structs.Allocation {
 	t.Helper()
 	var reply structs.JobRegisterResponse
-	if err := c.Server.RPC("Job.Register", &structs.JobRegisterRequest{Job: apitest.Job(jobID, 1)}, &reply); err != nil {
+	if err := c.Server.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: apitest.Job(jobID, 1)}, &reply); err != nil {
 		t.Fatal(err)
 	}
 	c.WaitEval(t, reply.EvalID)

@@ -19,7 +19,7 @@ func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	args.AllowStale = true
 	var out structs.KeyringPublicKeysResponse
-	if err := h.rpc.RPC("Keyring.PublicKeys", &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodKeyringPublicKeys, &args, &out); err != nil {
 		return nil, err
 	}
 	set := identity.JWKS{Keys: []identity.JWK{}}
@@ -45,7 +45,7 @@ func (h *handlers) keyringList(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	var out structs.KeyringListResponse
-	if err := h.rpc.RPC("Keyring.List", &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodKeyringList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
@@ -63,7 +63,7 @@ func (h *handlers) keyringRotate(w http.ResponseWriter, r *http.Request) (any, e
 	args := structs.KeyringRotateRequest{}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.KeyringRotateResponse
-	if err := h.rpc.RPC("Keyring.Rotate", &args, &out); err != nil {
+	if err := h.rpc.RPC(structs.MethodKeyringRotate, &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(w, out.Index)

@@ -16,7 +16,7 @@ type keyringEndpoint struct{ srv *Server }
 
 // Rotate makes a new key active; the previous key stays for verification.
 func (k *keyringEndpoint) Rotate(args *structs.KeyringRotateRequest, reply *structs.KeyringRotateResponse) error {
-	if done, err := k.srv.forward("Keyring.Rotate", false, args, reply); done {
+	if done, err := k.srv.forward(structs.MethodKeyringRotate, false, args, reply); done {
 		return err
 	}
 	rk, err := k.srv.keyring.rotate()
@@ -29,7 +29,7 @@ func (k *keyringEndpoint) Rotate(args *structs.KeyringRotateRequest, reply *stru
 
 // List returns every key's metadata, newest first.
 func (k *keyringEndpoint) List(args *structs.KeyringListRequest, reply *structs.KeyringListResponse) error {
-	if done, err := k.srv.forward("Keyring.List", args.AllowStale, args, reply); done {
+	if done, err := k.srv.forward(structs.MethodKeyringList, args.AllowStale, args, reply); done {
 		return err
 	}
 	return k.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -48,7 +48,7 @@ func (k *keyringEndpoint) List(args *structs.KeyringListRequest, reply *structs.
 // PublicKeys returns the public half of every key, active and inactive: a
 // token signed before a rotation must still verify for whoever reads JWKS.
 func (k *keyringEndpoint) PublicKeys(args *structs.KeyringListRequest, reply *structs.KeyringPublicKeysResponse) error {
-	if done, err := k.srv.forward("Keyring.PublicKeys", args.AllowStale, args, reply); done {
+	if done, err := k.srv.forward(structs.MethodKeyringPublicKeys, args.AllowStale, args, reply); done {
 		return err
 	}
 	return k.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {

@@ -75,7 +75,7 @@ func TestPlacedAllocationsCarryAVerifiableIdentityPerTask(t *testing.T) {
 	}
 	// Once the client says the allocation finished, its identity is refused.
 	var reply structs.GenericResponse
-	must(t, s.RPC("Node.UpdateAlloc", &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{
+	must(t, s.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{
 		{ID: allocs[0].ID, NodeID: allocs[0].NodeID, ClientStatus: structs.AllocClientStatusFailed},
 	}}, &reply))
 	if _, err := s.VerifyIdentity(tok); !errors.Is(err, ErrInvalidIdentity) {
@@ -94,12 +94,12 @@ func TestKeyringRotationKeepsOldIdentitiesValid(t *testing.T) {
 	old := activeKey(t, s)
 
 	var rot structs.KeyringRotateResponse
-	must(t, s.RPC("Keyring.Rotate", &structs.KeyringRotateRequest{}, &rot))
+	must(t, s.RPC(structs.MethodKeyringRotate, &structs.KeyringRotateRequest{}, &rot))
 	if rot.Key == nil || rot.Key.KeyID == old.KeyID || rot.Key.State != structs.RootKeyStateActive {
 		t.Fatalf("rotate: %+v", rot.Key)
 	}
 	var list structs.KeyringListResponse
-	must(t, s.RPC("Keyring.List", &structs.KeyringListRequest{}, &list))
+	must(t, s.RPC(structs.MethodKeyringList, &structs.KeyringListRequest{}, &list))
 	states := map[string]structs.RootKeyState{}
 	for _, k := range list.Keys {
 		states[k.KeyID] = k.State
@@ -119,7 +119,7 @@ func TestKeyringRotationKeepsOldIdentitiesValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pub structs.KeyringPublicKeysResponse
-	must(t, s.RPC("Keyring.PublicKeys", &structs.KeyringListRequest{}, &pub))
+	must(t, s.RPC(structs.MethodKeyringPublicKeys, &structs.KeyringListRequest{}, &pub))
 	if len(pub.PublicKeys) != 2 {
 		t.Fatalf("public keys: %d, want both", len(pub.PublicKeys))
 	}
@@ -251,24 +251,24 @@ func TestServiceRegistrationWithAnIdentityIsLimitedToItsAllocation(t *testing.T)
 			JobID: a.JobID, AllocID: a.ID, NodeID: a.NodeID, Address: "127.0.0.1", Port: 8080}
 	}
 	upsert := func(token string, r *structs.ServiceRegistration) error {
-		return s.RPC("ServiceRegistration.Upsert", &structs.ServiceRegistrationUpsertRequest{
+		return s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{
 			Services: []*structs.ServiceRegistration{r}, WriteRequest: structs.WriteRequest{AuthToken: token},
 		}, &structs.GenericResponse{})
 	}
 	token := mine.SignedIdentities["web"]
 	must(t, upsert(token, reg(mine)))
-	if err := upsert(token, reg(other)); !errors.Is(err, ErrPermissionDenied) {
+	if err := upsert(token, reg(other)); !errors.Is(err, structs.ErrPermissionDenied) {
 		t.Fatalf("registering another job's service with my identity: %v", err)
 	}
-	if err := upsert(other.SignedIdentities["web"][:40]+"garbage", reg(other)); !errors.Is(err, ErrPermissionDenied) {
+	if err := upsert(other.SignedIdentities["web"][:40]+"garbage", reg(other)); !errors.Is(err, structs.ErrPermissionDenied) {
 		t.Fatalf("registering with a mangled identity: %v", err)
 	}
 	del := func(token string, allocID string) error {
-		return s.RPC("ServiceRegistration.Delete", &structs.ServiceRegistrationDeleteRequest{
+		return s.RPC(structs.MethodServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{
 			AllocIDs: []string{allocID}, WriteRequest: structs.WriteRequest{AuthToken: token},
 		}, &structs.GenericResponse{})
 	}
-	if err := del(token, other.ID); !errors.Is(err, ErrPermissionDenied) {
+	if err := del(token, other.ID); !errors.Is(err, structs.ErrPermissionDenied) {
 		t.Fatalf("deregistering another allocation's services: %v", err)
 	}
 	must(t, del(token, mine.ID))

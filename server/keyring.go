@@ -64,7 +64,7 @@ func (k *keyring) publicKey(keyID string) (*ecdsa.PublicKey, error) {
 		return nil, err
 	}
 	if rk == nil {
-		return nil, fmt.Errorf("identity signing key %q: %w", keyID, ErrNotFound)
+		return nil, fmt.Errorf("identity signing key %q: %w", keyID, structs.ErrNotFound)
 	}
 	pk, err := k.privateKey(rk)
 	if err != nil {

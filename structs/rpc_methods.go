@@ -71,3 +71,10 @@ const (
 	MethodServiceRegistrationList       = "ServiceRegistration.List"
 	MethodServiceRegistrationGetService = "ServiceRegistration.GetService"
 )
+
+// Keyring endpoint: the identity keyring (docs/identity.md).
+const (
+	MethodKeyringRotate     = "Keyring.Rotate"
+	MethodKeyringList       = "Keyring.List"
+	MethodKeyringPublicKeys = "Keyring.PublicKeys"
+)
