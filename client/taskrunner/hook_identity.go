@@ -2,6 +2,7 @@ package taskrunner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/roam-sh/roam/client/allocdir"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -47,7 +49,7 @@ func (h *identityHook) Prestart(_ context.Context, req *PrestartRequest, resp *P
 	env := map[string]string{}
 	if wi := req.Task.Identity; wi != nil {
 		if wi.File {
-			if err := writeToken(req.TaskDir.Dir, req.TaskDir.SecretsDir, wi.Filepath, req.Task.User, token); err != nil {
+			if err := writeToken(req.TaskDir.Dir, wi.Filepath, req.Task.User, token); err != nil {
 				return fmt.Errorf("write workload identity: %w", err)
 			}
 		}
@@ -68,41 +70,44 @@ func (h *identityHook) Prestart(_ context.Context, req *PrestartRequest, resp *P
 }
 
 // writeToken writes the token where the identity block says: rel (relative
-// to the task dir, never outside it) or secrets/nomad_token. The write is
-// atomic (a task reading the file never sees half a token). With a task
-// user the file is that user's alone; otherwise it is world-readable and
-// protected by the task dir's permissions, as Nomad does.
-func writeToken(taskDir, secretsDir, rel, username, token string) error {
-	path := filepath.Join(secretsDir, structs.WorkloadIdentityFile)
-	if rel != "" {
-		if !filepath.IsLocal(rel) {
-			return fmt.Errorf("filepath %q leaves the task directory", rel)
-		}
-		path = filepath.Join(taskDir, rel)
+// to the task dir) or secrets/nomad_token. Every step goes through an
+// os.Root on the task dir: the task can create symlinks in its own
+// directories, and a link pointing out of them must not make the client,
+// running as root, write a file elsewhere on the host. The write is atomic
+// (a task reading the file never sees half a token). With a task user the
+// file is that user's alone; otherwise it is world-readable and protected
+// by the task dir's permissions, as Nomad does.
+func writeToken(taskDir, rel, username, token string) error {
+	if rel == "" {
+		rel = filepath.Join(allocdir.TaskSecrets, structs.WorkloadIdentityFile)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".identity-*")
+	if !filepath.IsLocal(rel) {
+		return fmt.Errorf("filepath %q leaves the task directory", rel)
+	}
+	root, err := os.OpenRoot(taskDir)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(token); err != nil {
-		tmp.Close()
+	defer root.Close()
+	tmp := filepath.Join(filepath.Dir(rel), ".nomad_token.tmp")
+	_ = root.Remove(tmp) // left by a client that died mid-write
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	_, werr := f.WriteString(token)
+	if err := errors.Join(werr, f.Close(), tokenOwner(root, tmp, username)); err != nil {
+		_ = root.Remove(tmp)
 		return err
 	}
-	if err := tokenOwner(tmp.Name(), username); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return root.Rename(tmp, rel)
 }
 
 // tokenOwner sets the token file's mode, and its owner when the task runs
 // as another user.
-func tokenOwner(path, username string) error {
+func tokenOwner(root *os.Root, name, username string) error {
 	if username == "" {
-		return os.Chmod(path, 0o644)
+		return root.Chmod(name, 0o644)
 	}
 	u, err := user.Lookup(username)
 	if err != nil {
@@ -110,10 +115,10 @@ func tokenOwner(path, username string) error {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(path, uid, gid); err != nil {
+	if err := root.Chown(name, uid, gid); err != nil {
 		return fmt.Errorf("give the token to %s: %w", username, err)
 	}
-	return os.Chmod(path, 0o600)
+	return root.Chmod(name, 0o600)
 }
 
 // isConnectNative reports whether one of the group's services is a

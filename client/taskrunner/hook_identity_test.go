@@ -84,3 +84,28 @@ func TestIdentityFilepathStaysInTheTaskDir(t *testing.T) {
 		t.Fatalf("a filepath outside the task dir must fail the task: %s", describe(st))
 	}
 }
+
+// A task can plant symlinks in its own directories before a restart; the
+// client (root) must not follow one out of the task dir when it writes the
+// token.
+func TestSecurityIdentityFileStaysInTheTaskDir(t *testing.T) {
+	outside := t.TempDir()
+	alloc := identityAlloc("eyJ.a.b")
+	alloc.Job.TaskGroups[0].Tasks[0].Identity = &structs.WorkloadIdentity{File: true, Filepath: "local/out/token"}
+	h := newHarness(t, alloc)
+	td := h.dir.TaskDir("web")
+	if err := td.Build(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(td.LocalDir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	tr := h.run(h.config())
+	tr.AllowStart()
+	if st := waitDead(t, tr); !st.Failed {
+		t.Fatalf("writing through a symlink out of the task dir must fail the task: %s", describe(st))
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("the client wrote outside the task dir: %v", entries)
+	}
+}
