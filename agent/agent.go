@@ -127,6 +127,9 @@ func (a *Agent) startServer() error {
 	if c.Server.GCInterval > 0 {
 		sc.GCInterval = c.Server.GCInterval
 	}
+	sc.RootKeyRotationThreshold = c.Server.RootKeyRotationThreshold
+	sc.RootKeyGCThreshold, sc.RootKeyGCInterval = c.Server.RootKeyGCThreshold, c.Server.RootKeyGCInterval
+	sc.OIDCIssuer = c.Server.OIDCIssuer
 	sc.Version = version.Version
 	sc.DevMode = c.DevMode
 	sc.Logger = a.logger

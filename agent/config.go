@@ -62,6 +62,14 @@ type ServerConfig struct {
 	NodeGCThreshold time.Duration
 	// GCInterval is how often the leader collects garbage (job_gc_interval).
 	GCInterval time.Duration
+	// The identity keyring (docs/identity.md): root_key_rotation_threshold,
+	// root_key_gc_threshold, root_key_gc_interval; zero keeps the default.
+	RootKeyRotationThreshold time.Duration
+	RootKeyGCThreshold       time.Duration
+	RootKeyGCInterval        time.Duration
+	// OIDCIssuer is the "iss" of workload identities and turns on
+	// /.well-known/openid-configuration (oidc_issuer).
+	OIDCIssuer string
 	RetryJoin  []string
 }
 
@@ -238,11 +246,15 @@ func (c *Config) mergeServer(s *fileServer) error {
 		{&c.Server.JobGCThreshold, s.JobGCThreshold, "job_gc_threshold"},
 		{&c.Server.NodeGCThreshold, s.NodeGCThreshold, "node_gc_threshold"},
 		{&c.Server.GCInterval, s.JobGCInterval, "job_gc_interval"},
+		{&c.Server.RootKeyRotationThreshold, s.RootKeyRotation, "root_key_rotation_threshold"},
+		{&c.Server.RootKeyGCThreshold, s.RootKeyGC, "root_key_gc_threshold"},
+		{&c.Server.RootKeyGCInterval, s.RootKeyGCEvery, "root_key_gc_interval"},
 	} {
 		if err := setDuration(d.dst, d.src, "server."+d.key); err != nil {
 			return err
 		}
 	}
+	setStr(&c.Server.OIDCIssuer, s.OIDCIssuer)
 	if s.ServerJoin != nil {
 		c.Server.RetryJoin = append(c.Server.RetryJoin, s.ServerJoin.RetryJoin...)
 	}

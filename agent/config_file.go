@@ -55,6 +55,10 @@ type fileServer struct {
 	JobGCThreshold  *string   `hcl:"job_gc_threshold,optional"`
 	NodeGCThreshold *string   `hcl:"node_gc_threshold,optional"`
 	JobGCInterval   *string   `hcl:"job_gc_interval,optional"`
+	RootKeyRotation *string   `hcl:"root_key_rotation_threshold,optional"`
+	RootKeyGC       *string   `hcl:"root_key_gc_threshold,optional"`
+	RootKeyGCEvery  *string   `hcl:"root_key_gc_interval,optional"`
+	OIDCIssuer      *string   `hcl:"oidc_issuer,optional"`
 	ServerJoin      *fileJoin `hcl:"server_join,block"`
 }
 

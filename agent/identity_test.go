@@ -103,3 +103,23 @@ func TestPlacedTaskReadsItsIdentity(t *testing.T) {
 		t.Fatalf("claims %+v", claims)
 	}
 }
+
+func TestConfigFileKeyringAndOIDCIssuer(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "keyring.hcl", `
+server {
+  root_key_rotation_threshold = "240h"
+  root_key_gc_threshold       = "2h"
+  root_key_gc_interval        = "5m"
+  oidc_issuer                 = "https://roam.example.com:4646"
+}
+`)
+	c := DevConfig()
+	if err := loadConfigPaths(c, []string{p}); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Server
+	if s.RootKeyRotationThreshold != 240*time.Hour || s.RootKeyGCThreshold != 2*time.Hour ||
+		s.RootKeyGCInterval != 5*time.Minute || s.OIDCIssuer != "https://roam.example.com:4646" {
+		t.Fatalf("server keyring config: %+v", s)
+	}
+}

@@ -119,3 +119,30 @@ func TestWorkloadIdentitiesVerifyAgainstJWKS(t *testing.T) {
 		t.Fatalf("new token: kid %q, claims %+v; want kid %q", kid, nomad, rotated.Key.KeyID)
 	}
 }
+
+func TestOIDCDiscoveryOnlyWithAnIssuer(t *testing.T) {
+	off := apitest.Start(t)
+	if r := call(t, off, "GET", "/.well-known/openid-configuration", nil); r.code != http.StatusNotFound {
+		t.Fatalf("without oidc_issuer: %d %s", r.code, r.text())
+	}
+
+	const issuer = "https://roam.example.com:4646"
+	c := apitest.Start(t, apitest.Options{OIDCIssuer: issuer})
+	c.RegisterNode(t)
+	var doc struct {
+		Issuer  string   `json:"issuer"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+	}
+	body := mustCall(t, c, http.StatusOK, "GET", "/.well-known/openid-configuration", nil)
+	if err := json.Unmarshal(body.body, &doc); err != nil || doc.Issuer != issuer ||
+		doc.JWKSURI != issuer+"/.well-known/jwks.json" || len(doc.Algs) != 1 || doc.Algs[0] != "ES256" {
+		t.Fatalf("discovery document: %s (%v)", body.text(), err)
+	}
+	// Tokens name the issuer the document promises.
+	alloc := placedAlloc(t, c, "web")
+	_, std, _ := verifyWithJose(t, fetchJWKS(t, c), alloc.SignedIdentities["web"])
+	if err := std.Validate(jwt.Expected{Issuer: issuer}); err != nil {
+		t.Fatalf("iss: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/roam-sh/roam/identity"
 	"github.com/roam-sh/roam/structs"
@@ -68,4 +69,33 @@ func (h *handlers) keyringRotate(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	setIndex(w, out.Index)
 	return keyringRotateResponse{Key: out.Key}, nil
+}
+
+// oidcDiscovery is an OpenID Provider Configuration document, the fields a
+// relying party needs to verify roam's workload identities.
+type oidcDiscovery struct {
+	Issuer        string   `json:"issuer"`
+	JWKSURI       string   `json:"jwks_uri"`
+	SigningAlgs   []string `json:"id_token_signing_alg_values_supported"`
+	ResponseTypes []string `json:"response_types_supported"`
+	SubjectTypes  []string `json:"subject_types_supported"`
+}
+
+// openidConfiguration: GET /.well-known/openid-configuration. Served only
+// when the servers have an oidc_issuer: the document promises an issuer,
+// and tokens name it in "iss" only then.
+func (h *handlers) openidConfiguration(w http.ResponseWriter, r *http.Request) (any, error) {
+	var out structs.KeyringOIDCDiscoveryResponse
+	if err := h.rpc.RPC(structs.MethodKeyringOIDCDiscovery, &structs.KeyringListRequest{}, &out); err != nil {
+		return nil, err
+	}
+	if out.Issuer == "" {
+		return nil, &httpError{code: http.StatusNotFound, msg: "OIDC discovery is off: the servers have no oidc_issuer"}
+	}
+	issuer := strings.TrimSuffix(out.Issuer, "/")
+	return oidcDiscovery{
+		Issuer: out.Issuer, JWKSURI: issuer + "/.well-known/jwks.json",
+		SigningAlgs:   []string{identity.Algorithm},
+		ResponseTypes: []string{"code"}, SubjectTypes: []string{"public"},
+	}, nil
 }

@@ -63,6 +63,7 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	// Public keys of workload identities, for JWT verifiers (no /v1 prefix:
 	// the well-known path is what JWT and OIDC libraries look for).
 	add("GET", "/.well-known/jwks.json", h.jwks)
+	add("GET", "/.well-known/openid-configuration", h.openidConfiguration)
 
 	// Client endpoints about one allocation go to the local client or are
 	// forwarded to the allocation's node; the rest are the local client's.

@@ -86,6 +86,11 @@ type Config struct {
 	RootKeyRotationThreshold time.Duration
 	RootKeyGCThreshold       time.Duration
 	RootKeyGCInterval        time.Duration
+	// OIDCIssuer, when set, is the "iss" claim of every workload identity and
+	// turns on /.well-known/openid-configuration, so that third parties can
+	// federate with roam as an OIDC identity provider. It must be the URL
+	// they reach the HTTP API at (https://roam.example.com:4646).
+	OIDCIssuer string
 
 	// Version is reported in member tags.
 	Version string

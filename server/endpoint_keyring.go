@@ -73,3 +73,11 @@ func (k *keyringEndpoint) PublicKeys(args *structs.KeyringListRequest, reply *st
 		return st.RootKeysIndex(ws), nil
 	})
 }
+
+// OIDCDiscovery returns the issuer of the servers' tokens, for
+// /.well-known/openid-configuration. Any server answers from its config.
+func (k *keyringEndpoint) OIDCDiscovery(args *structs.KeyringListRequest, reply *structs.KeyringOIDCDiscoveryResponse) error {
+	reply.Issuer = k.srv.cfg.OIDCIssuer
+	k.srv.setQueryMeta(&reply.QueryMeta)
+	return nil
+}

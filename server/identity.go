@@ -45,7 +45,7 @@ func (s *Server) signAllocIdentities(job *structs.Job, allocs []*structs.Allocat
 	}
 	now := time.Now().Unix()
 	return parallel(todo, func(i int) error {
-		c, err := signAlloc(job, allocs[i], rk.KeyID, key, now)
+		c, err := signAlloc(job, allocs[i], rk.KeyID, key, s.cfg.OIDCIssuer, now)
 		if err == nil {
 			allocs[i] = c
 		}
@@ -54,7 +54,7 @@ func (s *Server) signAllocIdentities(job *structs.Job, allocs []*structs.Allocat
 }
 
 // signAlloc returns a copy of a with a token for every task of its group.
-func signAlloc(job *structs.Job, a *structs.Allocation, kid string, key *ecdsa.PrivateKey, now int64) (*structs.Allocation, error) {
+func signAlloc(job *structs.Job, a *structs.Allocation, kid string, key *ecdsa.PrivateKey, issuer string, now int64) (*structs.Allocation, error) {
 	j := a.Job
 	if j == nil {
 		j = job
@@ -62,7 +62,7 @@ func signAlloc(job *structs.Job, a *structs.Allocation, kid string, key *ecdsa.P
 	tg := j.LookupTaskGroup(a.TaskGroup)
 	signed := make(map[string]string, len(tg.Tasks))
 	for _, t := range tg.Tasks {
-		tok, err := identity.Sign(key, kid, taskClaims(j, a, tg.Name, t.Name, now))
+		tok, err := identity.Sign(key, kid, taskClaims(j, a, tg.Name, t.Name, issuer, now))
 		if err != nil {
 			return nil, fmt.Errorf("sign identity of alloc %s task %s: %w", a.ID, t.Name, err)
 		}
@@ -128,12 +128,12 @@ func hasAllIdentities(a *structs.Allocation, tg *structs.TaskGroup) bool {
 }
 
 // taskClaims are the claims of a task's default identity, named as Nomad's.
-func taskClaims(j *structs.Job, a *structs.Allocation, group, task string, now int64) *structs.IdentityClaims {
+func taskClaims(j *structs.Job, a *structs.Allocation, group, task, issuer string, now int64) *structs.IdentityClaims {
 	return &structs.IdentityClaims{
 		Namespace: a.Namespace, JobID: a.JobID, AllocationID: a.ID, Task: task,
 		Subject:  structs.WorkloadIdentitySubject(j.Region, a.Namespace, a.JobID, group, task, structs.WorkloadIdentityDefaultName),
 		Audience: structs.WorkloadIdentityAudience, ID: structs.GenerateUUID(),
-		IssuedAt: now, NotBefore: now,
+		IssuedAt: now, NotBefore: now, Issuer: issuer,
 	}
 }
 

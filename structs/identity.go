@@ -33,6 +33,8 @@ type IdentityClaims struct {
 	IssuedAt  int64  `json:"iat"`
 	NotBefore int64  `json:"nbf"`
 	Expiry    int64  `json:"exp,omitempty"`
+	// Issuer is the server's oidc_issuer when one is configured.
+	Issuer string `json:"iss,omitempty"`
 
 	// TaskGroup is not a claim: the server's verification fills it from the
 	// allocation the token names, so callers authorise by group without

@@ -96,6 +96,14 @@ type KeyringListResponse struct {
 	QueryMeta
 }
 
+// KeyringOIDCDiscoveryResponse says what /.well-known/openid-configuration
+// needs from the servers: the issuer their tokens name ("" when none is
+// configured, and discovery is off).
+type KeyringOIDCDiscoveryResponse struct {
+	Issuer string
+	QueryMeta
+}
+
 // KeyringPublicKey is the public half of a key, for JWKS.
 type KeyringPublicKey struct {
 	KeyID     string

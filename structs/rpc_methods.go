@@ -74,7 +74,8 @@ const (
 
 // Keyring endpoint: the identity keyring (docs/identity.md).
 const (
-	MethodKeyringRotate     = "Keyring.Rotate"
-	MethodKeyringList       = "Keyring.List"
-	MethodKeyringPublicKeys = "Keyring.PublicKeys"
+	MethodKeyringRotate        = "Keyring.Rotate"
+	MethodKeyringList          = "Keyring.List"
+	MethodKeyringPublicKeys    = "Keyring.PublicKeys"
+	MethodKeyringOIDCDiscovery = "Keyring.OIDCDiscovery"
 )

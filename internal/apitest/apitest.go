@@ -29,6 +29,8 @@ type Cluster struct {
 type Options struct {
 	// MaxBodyBytes is passed to httpapi.Config.
 	MaxBodyBytes int64
+	// OIDCIssuer is passed to server.Config.
+	OIDCIssuer string
 }
 
 // Start starts a leader server on 127.0.0.1:0 with its data in a temp dir
@@ -44,6 +46,7 @@ func Start(t testing.TB, opts ...Options) *Cluster {
 		DataDir: t.TempDir(), NodeName: "test", RPCAddr: "127.0.0.1:0", NumSchedulers: 1,
 		Logger: logger, AllocUpdateBatchWindow: 5 * time.Millisecond,
 		EvalNackInitialDelay: time.Millisecond, EvalNackSubsequentDelay: time.Millisecond,
+		OIDCIssuer: o.OIDCIssuer,
 	})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
