@@ -20,6 +20,13 @@
 // it instead; the manager then only configures it, follows it when the
 // driver makes it anew, and never deletes it.
 //
+// A namespace of the client's is replaced when the one at its path is not
+// the one last configured (its nsfs inode, netns.Identity, is recorded at
+// each set-up) or the manager had to make it. configure decides that after
+// creating the namespace, never before: a namespace deleted while a repair
+// round checks it, and made again by that round, strands the tasks in the
+// deleted one just the same, and Callbacks.Moved must hear of it.
+//
 // Optional powers of a mode, each a small interface in mode.go: Restorer
 // (re-attach to what an earlier client process set up), HostRepairer
 // (host-wide parts such as the bridge device, repaired before each round),

@@ -143,6 +143,11 @@ func (m *Manager) Setup(ctx context.Context, req *allocrunner.NetworkRequest) (*
 			return nil, err
 		}
 	}
+	if existed && prev.NSPath == rec.NSPath {
+		// Still the namespace last configured, until configure says
+		// otherwise: the tasks of an earlier run are in that one.
+		rec.NSIdentity = prev.NSIdentity
+	}
 	// Recorded before anything is made, so a crash half-way leaves enough
 	// for the next start to clean up.
 	if err := m.db.PutNetwork(rec); err != nil {
@@ -151,15 +156,14 @@ func (m *Manager) Setup(ctx context.Context, req *allocrunner.NetworkRequest) (*
 	if st, ok := m.restore(ctx, mode, rec, existed); ok {
 		return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st}, nil
 	}
-	// A namespace of ours missing from an earlier run's record, or another
-	// one at its path, went with a host reboot or a hand: tasks still
-	// running from that run are in the old one, cut off.
-	fresh := existed && rec.OwnedNS && nsReplaced(prev)
-	st, err := m.configure(ctx, rec, func() (*structs.AllocNetworkStatus, error) { return mode.Setup(ctx, rec) })
+	st, replaced, err := m.configure(ctx, rec, func(bool) (*structs.AllocNetworkStatus, error) { return mode.Setup(ctx, rec) })
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", rec.Mode, err)
 	}
-	return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st, Restored: existed, Fresh: fresh}, nil
+	// A namespace of ours missing from an earlier run's record, or another
+	// one at its path, went with a host reboot or a hand: tasks still
+	// running from that run are in the old one, cut off.
+	return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st, Restored: existed, Fresh: existed && replaced}, nil
 }
 
 // restore re-attaches to the network of an earlier client process when
@@ -178,23 +182,33 @@ func (m *Manager) restore(ctx context.Context, mode Mode, rec *state.NetworkReco
 }
 
 // configure creates the namespace when it is the client's, runs fn (the
-// mode's Setup or Repair) and records the identity of the namespace just
-// configured.
-func (m *Manager) configure(ctx context.Context, rec *state.NetworkRecord, fn func() (*structs.AllocNetworkStatus, error)) (*structs.AllocNetworkStatus, error) {
+// mode's Setup or Repair) in it and records the identity of the namespace
+// configured. fn and the caller are told whether that namespace is
+// another than the one last configured (nsReplaced), decided once the
+// namespace is there and not before: one deleted while a repair round
+// checked it, which that round then makes again here, still strands the
+// tasks in the deleted one.
+func (m *Manager) configure(ctx context.Context, rec *state.NetworkRecord, fn func(replaced bool) (*structs.AllocNetworkStatus, error)) (*structs.AllocNetworkStatus, bool, error) {
+	replaced := false
 	if rec.OwnedNS {
-		if _, err := netns.Create(rec.NSPath); err != nil {
-			return nil, err
+		created, err := netns.Create(rec.NSPath)
+		if err != nil {
+			return nil, false, err
 		}
+		replaced = created || nsReplaced(rec)
 	}
-	st, err := fn()
+	// Taken before fn runs: a namespace replaced while fn configures it
+	// then differs from the one recorded, and the next round sees it.
+	id := netns.Identity(rec.NSPath)
+	st, err := fn(replaced)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	rec.NSIdentity = netns.Identity(rec.NSPath)
+	rec.NSIdentity = id
 	if err := m.db.PutNetwork(rec); err != nil {
 		m.logger.Warn("recording the namespace's identity", "alloc_id", rec.AllocID, "error", err)
 	}
-	return st, nil
+	return st, replaced, nil
 }
 
 // nsReplaced reports whether the namespace recorded for an allocation is

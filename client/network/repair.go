@@ -65,7 +65,7 @@ func (m *Manager) repairOne(ctx context.Context, rec *state.NetworkRecord) *allo
 	}
 	// Another namespace than the one last configured (deleted and made
 	// again, maybe by a round that then failed) strands the tasks in the
-	// old one, whatever this round finds.
+	// old one, whatever the mode's check finds.
 	replaced := m.followDriver(rec) || (rec.OwnedNS && nsReplaced(rec))
 	problems := m.check(ctx, mode, rec)
 	if replaced {
@@ -75,13 +75,20 @@ func (m *Manager) repairOne(ctx context.Context, rec *state.NetworkRecord) *allo
 		return nil
 	}
 	m.logger.Warn("repairing allocation network", "alloc_id", rec.AllocID, "mode", rec.Mode, "problems", problems)
-	st, err := m.configure(ctx, rec, func() (*structs.AllocNetworkStatus, error) { return mode.Repair(ctx, rec, replaced) })
+	// configure decides again once the namespace is there: one deleted
+	// during the check above is made anew by this very repair.
+	st, made, err := m.configure(ctx, rec, func(anew bool) (*structs.AllocNetworkStatus, error) {
+		return mode.Repair(ctx, rec, replaced || anew)
+	})
 	if err != nil {
 		m.logger.Error("repairing allocation network", "alloc_id", rec.AllocID, "error", err)
 		return nil
 	}
-	if !replaced {
+	if !replaced && !made {
 		return nil
+	}
+	if !replaced {
+		m.logger.Warn("namespace deleted during the check; made anew", "alloc_id", rec.AllocID)
 	}
 	return &allocrunner.NetworkResult{NSPath: rec.NSPath, Status: st}
 }
