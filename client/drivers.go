@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"time"
 
 	"github.com/roam-sh/roam/drivers"
@@ -44,7 +45,11 @@ func newDocker(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers
 	if err != nil {
 		return nil, err
 	}
-	return docker.New(docker.Config{Plugin: pc, Collector: cfg.DockerCollector, Logger: logger})
+	// Job paths are bound under the client's state dir, which no task can
+	// reach, before Docker sees them.
+	return docker.New(docker.Config{
+		Plugin: pc, Collector: cfg.DockerCollector, BindDir: filepath.Join(cfg.StateDir, "docker-binds"), Logger: logger,
+	})
 }
 
 func newExec(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {

@@ -40,6 +40,10 @@ type containerSpec struct {
 	name   string
 	config *container.Config
 	host   *container.HostConfig
+	// jobBinds and jobMounts index the entries of host.Binds and
+	// host.Mounts whose host side the job named: confineBinds (confine.go)
+	// replaces those inside the allocation dir by bind mounts it opened.
+	jobBinds, jobMounts []int
 }
 
 // buildContainer turns a task into a container: a pure function of the
@@ -64,8 +68,12 @@ func buildContainer(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) (
 	if !strings.HasPrefix(mode, "container:") {
 		c.Hostname = tc.Hostname
 	}
+	ms, jobMounts, err := mounts(cfg, tc, pc)
+	if err != nil {
+		return nil, err
+	}
 	h := &container.HostConfig{
-		Binds: binds, Mounts: mounts(cfg, tc), NetworkMode: container.NetworkMode(mode),
+		Binds: binds, Mounts: ms, NetworkMode: container.NetworkMode(mode),
 		Privileged: tc.Privileged, CapAdd: tc.CapAdd, CapDrop: tc.CapDrop,
 		Resources:     resources(cfg.Resources, ulimits),
 		LogConfig:     logConfig(cfg.Logs),
@@ -88,7 +96,11 @@ func buildContainer(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) (
 			return nil, err
 		}
 	}
-	return &containerSpec{name: containerName(cfg), config: c, host: h}, nil
+	spec := &containerSpec{name: containerName(cfg), config: c, host: h, jobMounts: jobMounts}
+	for i := len(roamBinds(cfg)); i < len(binds); i++ {
+		spec.jobBinds = append(spec.jobBinds, i)
+	}
+	return spec, nil
 }
 
 // containerName is "<task>-<alloc ID>", with characters Docker refuses in

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -44,7 +45,12 @@ type Config struct {
 	// Collector is how to start log collectors; zero means this binary's
 	// docker-logger subcommand.
 	Collector executor.Binary
-	Logger    *slog.Logger
+	// BindDir is where the driver binds the host paths a job names inside
+	// its allocation dir before handing them to Docker (confine.go): a
+	// directory of the client's, never inside an allocation. "" means a
+	// fresh directory under the system's temporary dir.
+	BindDir string
+	Logger  *slog.Logger
 }
 
 // Driver runs tasks as Docker containers through the Docker Engine API. It
@@ -87,6 +93,13 @@ func New(cfg Config) (*Driver, error) {
 			return nil, err
 		}
 		cfg.Collector = bin
+	}
+	if cfg.BindDir == "" {
+		dir, err := os.MkdirTemp("", "roam-docker-binds-")
+		if err != nil {
+			return nil, fmt.Errorf("docker bind dir: %w", err)
+		}
+		cfg.BindDir = dir
 	}
 	api, err := client.New(collector.ClientOpts(cfg.Plugin.Endpoint)...)
 	if err != nil {

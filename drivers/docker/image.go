@@ -8,15 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
 
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/internal/confine"
 )
 
 // imageAPI is the part of the Docker client the image code uses. It is an
@@ -81,7 +82,7 @@ func (im images) load(ctx context.Context, cfg *drivers.TaskConfig, tc *TaskConf
 		return err
 	}
 	im.logger.Info("loading image", "image", tc.Image, "path", path)
-	if err := loadFile(ctx, im.api, path); err != nil {
+	if err := loadFile(ctx, im.api, cfg.AllocDir, path); err != nil {
 		return err
 	}
 	present, err := im.present(ctx, tc.Image)
@@ -169,13 +170,22 @@ func (a *Auth) registryAuth() (string, error) {
 	return base64.URLEncoding.EncodeToString(buf), nil
 }
 
-// loadFile loads a `docker save` tarball.
-func loadFile(ctx context.Context, api imageAPI, path string) error {
-	f, err := os.Open(path)
+// loadFile loads a `docker save` tarball at path, opened beneath allocDir
+// (a task may have planted a symlink since loadPath looked) and only if it
+// is a regular file (a FIFO would hang the start, a device leak the host's).
+func loadFile(ctx context.Context, api imageAPI, allocDir, path string) error {
+	rel, ok := confine.Rel(allocDir, path)
+	if !ok {
+		return fmt.Errorf("load: %q leaves the allocation dir", path)
+	}
+	f, err := confine.OpenFile(allocDir, rel, unix.O_RDONLY|unix.O_NONBLOCK, 0, confine.Beneath)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("load %s: not a regular file", path)
+	}
 	if err := loadArchive(ctx, api, f); err != nil {
 		return fmt.Errorf("load %s: %w", path, err)
 	}

@@ -23,11 +23,7 @@ const (
 // binds are the bind mounts in Docker's "host:container[:opts]" form: the
 // allocation's directories, then the job's volumes.
 func binds(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) ([]string, error) {
-	out := []string{
-		cfg.TaskDir.SharedAllocDir + ":" + containerAllocDir,
-		cfg.TaskDir.LocalDir + ":" + containerLocalDir,
-		cfg.TaskDir.SecretsDir + ":" + containerSecretsDir,
-	}
+	out := roamBinds(cfg)
 	for i, v := range tc.Volumes {
 		src, rest, _ := strings.Cut(v, ":")
 		host, err := taskPath(cfg, pc, src)
@@ -39,20 +35,39 @@ func binds(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) ([]string,
 	return out, nil
 }
 
+// roamBinds are the allocation's own directories, which the client built
+// and no task can replace (tasks see them only from inside).
+func roamBinds(cfg *drivers.TaskConfig) []string {
+	return []string{
+		cfg.TaskDir.SharedAllocDir + ":" + containerAllocDir,
+		cfg.TaskDir.LocalDir + ":" + containerLocalDir,
+		cfg.TaskDir.SecretsDir + ":" + containerSecretsDir,
+	}
+}
+
 // mounts are the client's host volumes (volume_mount) and the job's mount
-// blocks, in Docker's structured form.
-func mounts(cfg *drivers.TaskConfig, tc *TaskConfig) []mount.Mount {
+// blocks, in Docker's structured form, with the indexes of the job's bind
+// mounts (whose sources the job named).
+func mounts(cfg *drivers.TaskConfig, tc *TaskConfig, pc *PluginConfig) ([]mount.Mount, []int, error) {
 	var out []mount.Mount
+	var job []int
 	for _, m := range cfg.Mounts {
 		out = append(out, mount.Mount{
 			Type: mount.TypeBind, Source: m.HostPath, Target: m.TaskPath, ReadOnly: m.Readonly,
 			BindOptions: &mount.BindOptions{Propagation: propagation(m.PropagationMode)},
 		})
 	}
-	for _, m := range tc.Mounts {
-		out = append(out, m.toDocker(cfg))
+	for i, m := range tc.Mounts {
+		dm, err := m.toDocker(cfg, pc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("mount[%d]: %w", i, err)
+		}
+		if dm.Type == mount.TypeBind {
+			job = append(job, len(out))
+		}
+		out = append(out, dm)
 	}
-	return out
+	return out, job, nil
 }
 
 // propagation maps the volume_mount propagation modes to Docker's.
@@ -66,13 +81,17 @@ func propagation(mode string) mount.Propagation {
 	return mount.PropagationRPrivate
 }
 
-func (m *MountBlock) toDocker(cfg *drivers.TaskConfig) mount.Mount {
+func (m *MountBlock) toDocker(cfg *drivers.TaskConfig, pc *PluginConfig) (mount.Mount, error) {
 	out := mount.Mount{Type: mount.Type(m.mountType()), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
 	switch m.mountType() {
 	case mountBind:
-		if !strings.HasPrefix(m.Source, "/") {
-			out.Source = cfg.TaskDir.Dir + "/" + m.Source
+		// The same rule as volumes: relative to the task dir and inside
+		// the allocation dir unless the operator enabled volumes.
+		src, err := taskPath(cfg, pc, m.Source)
+		if err != nil {
+			return out, err
 		}
+		out.Source = src
 		if m.BindOptions != nil {
 			out.BindOptions = &mount.BindOptions{Propagation: mount.Propagation(m.BindOptions.Propagation)}
 		}
@@ -85,7 +104,7 @@ func (m *MountBlock) toDocker(cfg *drivers.TaskConfig) mount.Mount {
 			out.VolumeOptions = &mount.VolumeOptions{NoCopy: o.NoCopy, Labels: o.Labels}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // portBindings publishes the listed group ports: host HostIP:Value to the

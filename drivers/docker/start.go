@@ -49,9 +49,14 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
+	b, err := d.confineBinds(cfg, spec)
+	if err != nil {
+		return nil, fmt.Errorf("docker config: %w", err)
+	}
 	// Not bounded by ctx: a container started but reported as failed would
 	// run with no handle to stop it. The pull above is where time goes.
 	st, err := d.createAndStart(cfg, spec)
+	b.release(d.logger)
 	if err != nil {
 		return nil, err
 	}
