@@ -141,13 +141,16 @@ func TestConfigKeysInContainer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(filepath.Join(cfg.TaskDir.LocalDir, "vol", "f"), []byte("in vol"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	start(t, d, cfg)
 	waitLog(t, cfg, logfile.Stdout, "ready")
 	info, err := d.inspect(context.Background(), d.lookup(cfg.ID).state.ContainerID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkConfigKeys(t, info, cfg, vol)
+	checkConfigKeys(t, info, cfg.AllocID, d.cfg.BindDir, vol)
 
 	inside := map[string]string{
 		// PID 1's, as Docker set them: Go programs raise their own soft limit.
@@ -155,6 +158,8 @@ func TestConfigKeysInContainer(t *testing.T) {
 		"/proc/1/cmdline":   "docker-init", // init = true: Docker's init is PID 1
 		"/etc/hostname":     "keys-host",
 		"/proc/self/mounts": "/scratch tmpfs rw",
+		// Bound from the allocation dir through the driver's private binds.
+		"/vol/f": "in vol",
 	}
 	for path, want := range inside {
 		if got := catInTask(t, d, cfg.ID, path); !strings.Contains(got, want) {
@@ -163,7 +168,7 @@ func TestConfigKeysInContainer(t *testing.T) {
 	}
 }
 
-func checkConfigKeys(t *testing.T, info container.InspectResponse, cfg *drivers.TaskConfig, vol string) {
+func checkConfigKeys(t *testing.T, info container.InspectResponse, allocID, bindDir, vol string) {
 	t.Helper()
 	c, h := info.Config, info.HostConfig
 	if u := h.Ulimits; len(u) != 1 || u[0].Name != "nofile" || u[0].Soft != 1024 || u[0].Hard != 2048 {
@@ -179,11 +184,14 @@ func checkConfigKeys(t *testing.T, info container.InspectResponse, cfg *drivers.
 	if !slices.Contains([]string{"CHOWN", "CAP_CHOWN"}, strings.Join(h.CapAdd, ",")) || !slices.Equal(h.CapDrop, []string{"ALL"}) {
 		t.Errorf("cap_add %v cap_drop %v", h.CapAdd, h.CapDrop)
 	}
-	if c.Labels["team"] != "a" || c.Labels[LabelAllocID] != cfg.AllocID {
+	if c.Labels["team"] != "a" || c.Labels[LabelAllocID] != allocID {
 		t.Errorf("labels %v", c.Labels)
 	}
-	if want := filepath.Join(cfg.TaskDir.LocalDir, "vol") + ":/vol:ro"; !slices.Contains(h.Binds, want) {
-		t.Errorf("binds %v lack %s", h.Binds, want)
+	// Job paths reach Docker as the driver's private binds (confine.go).
+	if !slices.ContainsFunc(h.Binds, func(b string) bool {
+		return strings.HasPrefix(b, bindDir+"/") && strings.HasSuffix(b, ":/vol:ro")
+	}) {
+		t.Errorf("binds %v lack a private bind at /vol:ro", h.Binds)
 	}
 	for _, m := range h.Mounts {
 		if m.Type == mount.TypeTmpfs && (m.TmpfsOptions == nil || m.TmpfsOptions.SizeBytes != 1<<20) {
@@ -195,14 +203,15 @@ func checkConfigKeys(t *testing.T, info container.InspectResponse, cfg *drivers.
 		mounted[m.Destination] = m
 	}
 	want := map[string]container.MountPoint{
-		"/vol":     {Type: mount.TypeBind, Source: filepath.Join(cfg.TaskDir.LocalDir, "vol")},
-		"/bind":    {Type: mount.TypeBind, Source: filepath.Join(cfg.TaskDir.LocalDir, "bind")},
+		"/vol":     {Type: mount.TypeBind},
+		"/bind":    {Type: mount.TypeBind},
 		"/scratch": {Type: mount.TypeTmpfs},
 		"/data":    {Type: mount.TypeVolume, Name: vol},
 	}
 	for dst, w := range want {
 		m, ok := mounted[dst]
-		if !ok || m.Type != w.Type || m.Source != w.Source && w.Source != "" || m.Name != w.Name || (dst == "/vol" || dst == "/bind") == m.RW {
+		private := m.Type != mount.TypeBind || strings.HasPrefix(m.Source, bindDir+"/")
+		if !ok || m.Type != w.Type || !private || m.Name != w.Name || (dst == "/vol" || dst == "/bind") == m.RW {
 			t.Errorf("mount at %s: %+v, want %+v", dst, m, w)
 		}
 	}

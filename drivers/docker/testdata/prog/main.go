@@ -16,7 +16,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: prog echo|exit|sleep|lines|alloc|serve|get|cat|write ...")
+		fmt.Fprintln(os.Stderr, "usage: prog echo|exit|sleep|lines|alloc|serve|get|cat|write|symlink ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -45,6 +45,9 @@ func main() {
 		fail(os.WriteFile(arg(args, 0), []byte(arg(args, 1)), 0o644))
 		fmt.Println("written")
 		sleep(false)
+	case "symlink": // symlink <target> <link>: plant a link, say so
+		fail(os.Symlink(arg(args, 0), arg(args, 1)))
+		fmt.Println("planted")
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)
