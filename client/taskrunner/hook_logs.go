@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 
 	"github.com/roam-sh/roam/client/allocdir"
 	"github.com/roam-sh/roam/internal/logfile"
@@ -29,7 +27,9 @@ func newLogsHook(dir *allocdir.TaskDir, logger *slog.Logger) *logsHook {
 func (h *logsHook) Name() string { return "logs" }
 
 func (h *logsHook) Prestart(_ context.Context, req *PrestartRequest, _ *PrestartResponse) error {
-	if err := os.MkdirAll(h.dir.LogDir, 0o777); err != nil {
+	// The log dir is in the shared alloc dir, which tasks write: it is
+	// made, and its files created, through no symlink (logfile.OpenAppend).
+	if err := logfile.MkdirAll(h.dir.LogDir, 0o777); err != nil {
 		return fmt.Errorf("log dir: %w", err)
 	}
 	if lc := req.Task.LogConfig; lc != nil && lc.Disabled {
@@ -43,8 +43,7 @@ func (h *logsHook) Prestart(_ context.Context, req *PrestartRequest, _ *Prestart
 		if len(idxs) > 0 {
 			continue
 		}
-		p := filepath.Join(h.dir.LogDir, logfile.Name(h.dir.Name, kind, 0))
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		f, err := logfile.OpenAppend(h.dir.LogDir, logfile.Name(h.dir.Name, kind, 0))
 		if err != nil {
 			return fmt.Errorf("log file: %w", err)
 		}

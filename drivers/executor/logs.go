@@ -109,12 +109,15 @@ func openRotator(ls *LogSpec, kind logfile.Kind, logger *slog.Logger) (*rotator,
 	return r, nil
 }
 
-func (r *rotator) path(idx int) string {
-	return filepath.Join(r.dir, r.base+"."+fmt.Sprint(idx))
-}
+func (r *rotator) name(idx int) string { return r.base + "." + fmt.Sprint(idx) }
 
+func (r *rotator) path(idx int) string { return filepath.Join(r.dir, r.name(idx)) }
+
+// open opens the current file through logfile.OpenAppend: the log dir is
+// in the shared alloc dir, where a task can plant symlinks and FIFOs under
+// the names of files to come.
 func (r *rotator) open() error {
-	f, err := os.OpenFile(r.path(r.idx), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := logfile.OpenAppend(r.dir, r.name(r.idx))
 	if err != nil {
 		return fmt.Errorf("open log file: %w", err)
 	}
@@ -177,7 +180,7 @@ func (r *rotator) purge() {
 		if i > r.idx-r.maxFiles {
 			break
 		}
-		if err := os.Remove(r.path(i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := logfile.Remove(r.dir, r.name(i)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			r.logger.Warn("removing old log file", "file", r.path(i), "error", err)
 		}
 	}

@@ -3,9 +3,14 @@ package logfile
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/roam-sh/roam/internal/confine"
 )
 
 // Kind is which output stream a log file holds.
@@ -79,4 +84,37 @@ func entryNames(entries []os.DirEntry) []string {
 		}
 	}
 	return names
+}
+
+// OpenAppend opens (creating it if need be) the log file name in dir for
+// appending. dir's parent is the allocation's shared dir, which tasks see
+// and write: neither dir nor the file may be a symlink, and the file must be
+// a regular one, or a task could have roam's output written (as root) into
+// any host file, or block it on a FIFO.
+func OpenAppend(dir, name string) (*os.File, error) {
+	return confine.OpenRegular(filepath.Dir(dir), filepath.Join(filepath.Base(dir), name),
+		unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND, 0o644, confine.NoSymlinks)
+}
+
+// Remove removes the log file name from dir, refusing a dir that is a
+// symlink (unlink itself never follows the name's own).
+func Remove(dir, name string) error {
+	d, err := confine.OpenFile(filepath.Dir(dir), filepath.Base(dir), unix.O_DIRECTORY|unix.O_RDONLY, 0, confine.NoSymlinks)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Unlinkat(int(d.Fd()), name, 0); err != nil {
+		return &os.PathError{Op: "remove", Path: filepath.Join(dir, name), Err: err}
+	}
+	return nil
+}
+
+// MkdirAll creates the log dir beneath its parent, through no symlink.
+func MkdirAll(dir string, perm os.FileMode) error {
+	f, err := confine.MkdirAll(filepath.Dir(dir), filepath.Base(dir), perm, confine.NoSymlinks)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
