@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/roam-sh/roam/internal/confine"
 )
 
 // Names inside an allocation directory.
@@ -51,13 +53,16 @@ func (d *AllocDir) LogDir() string { return filepath.Join(d.SharedDir, LogDirNam
 // Build creates the allocation dir and the shared alloc/ tree. It is safe to
 // call again on an existing tree (after a client restart).
 func (d *AllocDir) Build() error {
-	for _, p := range []string{
-		d.Dir, d.SharedDir,
-		filepath.Join(d.SharedDir, SharedDataDir),
-		d.LogDir(),
-		filepath.Join(d.SharedDir, TmpDirName),
+	if err := os.MkdirAll(d.Dir, dirPerm); err != nil {
+		return fmt.Errorf("build alloc dir: %w", err)
+	}
+	for _, rel := range []string{
+		".", SharedAllocName,
+		filepath.Join(SharedAllocName, SharedDataDir),
+		filepath.Join(SharedAllocName, LogDirName),
+		filepath.Join(SharedAllocName, TmpDirName),
 	} {
-		if err := mkdir(p); err != nil {
+		if err := mkdir(d.Dir, rel); err != nil {
 			return fmt.Errorf("build alloc dir: %w", err)
 		}
 	}
@@ -106,10 +111,17 @@ func (d *AllocDir) Destroy() error {
 	return nil
 }
 
-// mkdir creates p with dirPerm whatever the umask.
-func mkdir(p string) error {
-	if err := os.MkdirAll(p, dirPerm); err != nil {
+// mkdir creates rel beneath the allocation dir with dirPerm whatever the
+// umask, and sets the mode of an existing one. Tasks write alloc/ and their
+// own dirs, and Build runs again over their work (task restarts, client
+// restarts): a directory a task swapped for a symlink is refused, never
+// followed (a chmod through alloc/data -> / would open the host's root to
+// everyone).
+func mkdir(allocDir, rel string) error {
+	f, err := confine.MkdirAll(allocDir, rel, dirPerm, confine.NoSymlinks)
+	if err != nil {
 		return err
 	}
-	return os.Chmod(p, dirPerm)
+	defer f.Close()
+	return f.Chmod(dirPerm)
 }

@@ -24,7 +24,7 @@ func unmountIfMounted(p string) error {
 		return err
 	}
 	// Detach lazily: a task that is still being torn down may hold a file.
-	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+	if err := unix.Unmount(p, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) {
 		return err
 	}
 	return nil

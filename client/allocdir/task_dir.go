@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/internal/confine"
 )
 
 // tmpfsSizeBytes is the size of the secrets and private tmpfs mounts.
@@ -23,7 +24,9 @@ type TaskDir struct {
 	SecretsDir     string
 	PrivateDir     string
 	TmpDir         string
-	logger         *slog.Logger
+	// allocDir is the root every path of the task dir is made beneath.
+	allocDir string
+	logger   *slog.Logger
 }
 
 func newTaskDir(d *AllocDir, name string) *TaskDir {
@@ -34,6 +37,7 @@ func newTaskDir(d *AllocDir, name string) *TaskDir {
 		SecretsDir: filepath.Join(dir, TaskSecrets),
 		PrivateDir: filepath.Join(dir, TaskPrivate),
 		TmpDir:     filepath.Join(dir, TmpDirName),
+		allocDir:   d.Dir,
 		logger:     d.logger.With("task", name),
 	}
 }
@@ -42,7 +46,7 @@ func newTaskDir(d *AllocDir, name string) *TaskDir {
 // idempotent: existing directories and mounts are kept.
 func (t *TaskDir) Build() error {
 	for _, p := range []string{t.Dir, t.LocalDir, t.TmpDir, t.SecretsDir, t.PrivateDir} {
-		if err := mkdir(p); err != nil {
+		if err := mkdir(t.allocDir, t.rel(p)); err != nil {
 			return fmt.Errorf("build task dir %s: %w", t.Name, err)
 		}
 	}
@@ -54,6 +58,12 @@ func (t *TaskDir) Build() error {
 	return nil
 }
 
+// rel is p (one of the task's dirs) relative to the allocation dir.
+func (t *TaskDir) rel(p string) string {
+	r, _ := filepath.Rel(t.allocDir, p)
+	return r
+}
+
 func (t *TaskDir) mountTmpfs(p string) error {
 	if mounted, err := isMountPoint(p); err != nil || mounted {
 		return err
@@ -62,7 +72,14 @@ func (t *TaskDir) mountTmpfs(p string) error {
 		t.logger.Warn("not root: secrets are a plain directory, not tmpfs", "path", p)
 		return nil
 	}
-	if err := mountTmpfs(p, tmpfsSizeBytes, dirPerm); err != nil {
+	// Mounted on the directory opened through no symlink: the task may
+	// have replaced p since Build made it.
+	dir, err := confine.Open(t.allocDir, t.rel(p), confine.NoSymlinks)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := mountTmpfs(fmt.Sprintf("/proc/self/fd/%d", dir.Fd()), tmpfsSizeBytes, dirPerm); err != nil {
 		t.logger.Warn("cannot mount tmpfs: using a plain directory", "path", p, "error", err)
 	}
 	return nil

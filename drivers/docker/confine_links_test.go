@@ -59,4 +59,3 @@ func TestSecurityHostPathsPlantedLinks(t *testing.T) {
 		t.Fatalf("bound %s: %q %v", spec.host.Mounts[0].Source, got, err)
 	}
 }
-
