@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/roam-sh/roam/internal/confine"
 )
 
 // hostDir is where the host's root stays reachable, inside the task's root,
@@ -74,9 +76,13 @@ func buildRoot(c *initConfig) error {
 // enterRoot makes root the process's "/" with the host's tree at hostDir.
 func enterRoot(root string, noPivot bool) error {
 	old := filepath.Join(root, hostDir)
-	if err := os.MkdirAll(old, 0o700); err != nil {
+	// A task can leave a symlink named .roam-host in its root for its next
+	// run: made through no symlink, or the mkdir would land on the host.
+	f, err := confine.MkdirAll(root, strings.TrimPrefix(hostDir, "/"), 0o700, confine.NoSymlinks)
+	if err != nil {
 		return fmt.Errorf("enter root: %w", err)
 	}
+	f.Close()
 	if noPivot {
 		if err := unix.Mount("/", old, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("enter root: bind host root: %w", err)
@@ -90,24 +96,128 @@ func enterRoot(root string, noPivot bool) error {
 	return unix.Chdir("/")
 }
 
-// bindInto mounts a host path at its destination in the new root.
+// bindInto mounts a host path at its destination in the new root. The
+// destination is resolved and made by openMountpoint, and the source is
+// attached to the descriptor it returns (move_mount), never to the path
+// again: the task dir and /alloc are written by tasks, which could swap a
+// component for a symlink in between. Propagation and read-only are then
+// set on the new mount through its own descriptor.
 func bindInto(b bindMount, hostOwned []string) error {
 	src := hostDir + b.Source
 	fi, err := os.Stat(src)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", b.Source, err)
 	}
-	if err := makeMountpoint(b.Dest, fi.IsDir(), hostOwned); err != nil {
+	dst, err := openMountpoint(b.Dest, fi.IsDir(), hostOwned)
+	if err != nil {
 		return err
 	}
-	if err := unix.Mount(src, b.Dest, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	defer dst.Close()
+	tree, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("mount %s: clone: %w", b.Source, err)
+	}
+	defer unix.Close(tree)
+	if err := unix.MoveMount(tree, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("mount %s at %s: %w", b.Source, b.Dest, err)
 	}
-	if err := unix.Mount("", b.Dest, "", propagationFlags(b.Propagation)|unix.MS_REC, ""); err != nil {
+	mnt := fdPath(tree) // the attached mount itself
+	if err := unix.Mount("", mnt, "", propagationFlags(b.Propagation)|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("set propagation of %s: %w", b.Dest, err)
 	}
 	if b.ReadOnly {
-		return remountReadOnly(b.Dest)
+		return remountReadOnly(mnt)
+	}
+	return nil
+}
+
+// fdPath names an open descriptor through the host's /proc, which stays
+// reachable under hostDir until leaveHost.
+func fdPath(fd int) string { return fmt.Sprintf("%s/proc/self/fd/%d", hostDir, fd) }
+
+// openMountpoint resolves dst inside the new root as the task would
+// (confine.InRoot: its absolute symlinks stay inside), creating what is
+// missing one component at a time, and returns it opened (O_PATH). It
+// refuses a destination that resolves into the host's tree at hostDir
+// (a task can plant a link to /.roam-host/...), and creating anything
+// inside a host directory mounted earlier (hostOwned): either would write
+// into the host's own filesystem.
+func openMountpoint(dst string, dir bool, hostOwned []string) (*os.File, error) {
+	rel := strings.TrimPrefix(filepath.Clean("/"+dst), "/")
+	parts := strings.Split(rel, "/")
+	prefix := ""
+	for i, name := range parts {
+		last := i == len(parts)-1
+		next := filepath.Join(prefix, name)
+		f, err := confine.Open("/", next, confine.InRoot)
+		if errors.Is(err, os.ErrNotExist) {
+			err = makeComponent(prefix, name, dir || !last, hostOwned)
+			if err == nil {
+				f, err = confine.Open("/", next, confine.InRoot)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mount point %s: %w", dst, err)
+		}
+		if err := outsideHost(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("mount point %s: %w", dst, err)
+		}
+		if last {
+			return f, nil
+		}
+		f.Close()
+		prefix = next
+	}
+	return nil, fmt.Errorf("mount point %s: not a path", dst)
+}
+
+// makeComponent creates name (a directory, or an empty file) in the
+// directory prefix resolves to, once that directory is known to be the
+// task's own: not the host's tree, not a host directory mounted earlier.
+func makeComponent(prefix, name string, dir bool, hostOwned []string) error {
+	parent, err := confine.OpenFile("/", prefix, unix.O_DIRECTORY|unix.O_RDONLY, 0, confine.InRoot)
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	if err := outsideHost(parent); err != nil {
+		return err
+	}
+	where, err := os.Readlink(fdPath(int(parent.Fd())))
+	if err != nil {
+		return err
+	}
+	for _, h := range hostOwned {
+		if where == h || strings.HasPrefix(where, strings.TrimSuffix(h, "/")+"/") {
+			return fmt.Errorf("%s does not exist inside %s, a host directory mounted read-only or shared; roam does not create it there", filepath.Join(where, name), h)
+		}
+	}
+	if dir {
+		err = unix.Mkdirat(int(parent.Fd()), name, 0o755)
+	} else {
+		var fd int
+		fd, err = unix.Openat(int(parent.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if err == nil {
+			unix.Close(fd)
+		}
+	}
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("create %s: %w", filepath.Join(where, name), err)
+	}
+	return nil
+}
+
+// outsideHost refuses an opened path that lies in the host's tree. Where
+// it lies is the kernel's word (the descriptor's path), not the name it was
+// opened by.
+func outsideHost(f *os.File) error {
+	where, err := os.Readlink(fdPath(int(f.Fd())))
+	if err != nil {
+		return err
+	}
+	if where == hostDir || strings.HasPrefix(where, hostDir+"/") {
+		return fmt.Errorf("resolves to %s, in the host's tree: %w", where, confine.ErrEscapes)
 	}
 	return nil
 }

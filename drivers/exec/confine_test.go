@@ -1,0 +1,74 @@
+package exec
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/drivers"
+)
+
+// A task leaves symlinks in its own dir for its next run; a volume_mount
+// destination then names a path through them. The mount point must be made
+// inside the task's root, never in the host's tree the init step still has
+// at /.roam-host, nor through a link into a host directory mounted from
+// chroot_env. (Before confine, the init step followed the link and created
+// the mount point on the host's filesystem, as root.)
+func TestSecurityHostPathsVolumeMountDestinationLink(t *testing.T) {
+	d := newDriver(t)
+	outside := t.TempDir() // a host directory no task may write
+	cases := map[string]struct {
+		link, target string
+		created      string // what must not appear on the host
+	}{
+		"host tree":  {"local/out", "/.roam-host" + outside, filepath.Join(outside, "made")},
+		"climb":      {"local/up", "../../../../../../../../.roam-host" + outside, filepath.Join(outside, "made")},
+		"chroot_env": {"local/usr", "/usr", "/usr/made"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg := taskConfig(t, sh("true"))
+			if err := os.Symlink(c.target, filepath.Join(cfg.TaskDir.Dir, c.link)); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Mounts = []*drivers.MountConfig{{HostPath: hostVolume(t), TaskPath: "/" + c.link + "/made"}}
+			_, err := d.StartTask(context.Background(), cfg)
+			if err == nil {
+				t.Cleanup(func() { _ = d.DestroyTask(context.Background(), cfg.ID, true) })
+				waitExit(t, d, cfg.ID, 30*time.Second)
+			}
+			if _, serr := os.Lstat(c.created); !os.IsNotExist(serr) {
+				os.Remove(c.created)
+				t.Fatalf("start (%v) created %s on the host", err, c.created)
+			}
+			if err == nil || !strings.Contains(err.Error(), "mount point") {
+				t.Fatalf("start: %v, want a refused mount point", err)
+			}
+		})
+	}
+}
+
+// The same link is harmless when it stays in the task's root: an absolute
+// symlink means the task's "/", and the volume is mounted there.
+func TestSecurityHostPathsVolumeMountDestinationInRoot(t *testing.T) {
+	d := newDriver(t)
+	cfg := taskConfig(t, sh("cat /local/in/seed"))
+	cfg.User = "root"
+	if err := os.MkdirAll(filepath.Join(cfg.TaskDir.Dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/data", filepath.Join(cfg.TaskDir.LocalDir, "in")); err != nil {
+		t.Fatal(err)
+	}
+	vol := hostVolume(t)
+	if err := os.WriteFile(filepath.Join(vol, "seed"), []byte("seeded\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Mounts = []*drivers.MountConfig{{HostPath: vol, TaskPath: "/local/in"}}
+	if out := runOK(t, d, cfg); out != "seeded\n" {
+		t.Fatalf("output %q", out)
+	}
+}
