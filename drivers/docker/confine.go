@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -99,5 +100,24 @@ func (b *binding) release(logger *slog.Logger) {
 	}
 	if err := os.Remove(b.dir); err != nil {
 		logger.Warn("removing the bind dir", "path", b.dir, "error", err)
+	}
+}
+
+// sweepBinds releases the bind mounts a client that died mid-start left in
+// dir (they are made and released within one StartTask, so any found when
+// the driver starts are leftovers).
+func sweepBinds(dir string, logger *slog.Logger) {
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return // none yet
+	}
+	for _, t := range tasks {
+		p := filepath.Join(dir, t.Name())
+		entries, _ := os.ReadDir(p)
+		b := &binding{dir: p}
+		for _, e := range entries {
+			b.targets = append(b.targets, filepath.Join(p, e.Name()))
+		}
+		b.release(logger)
 	}
 }

@@ -59,3 +59,41 @@ func TestSecurityHostPathsPlantedLinks(t *testing.T) {
 		t.Fatalf("bound %s: %q %v", spec.host.Mounts[0].Source, got, err)
 	}
 }
+
+// `load` names a tarball in local/; a link planted there to a host file
+// must not be read (and sent to the daemon). The tarball is opened beneath
+// the allocation dir, regular files only.
+func TestSecurityHostPathsLoadThroughLink(t *testing.T) {
+	cfg := pureTaskIn(t)
+	hostFile := filepath.Join(t.TempDir(), "host.tar")
+	mustDo(t, os.WriteFile(hostFile, []byte("not yours"), 0o600))
+	mustDo(t, os.Symlink(hostFile, filepath.Join(cfg.TaskDir.LocalDir, "img.tar")))
+	p, err := loadPath(cfg, "img.tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loadFile(t.Context(), nil, cfg.AllocDir, p); !errors.Is(err, confine.ErrEscapes) {
+		t.Fatalf("load through a link: %v, want %v", err, confine.ErrEscapes)
+	}
+}
+
+// Binds left by a client that died mid-start are released when the driver
+// starts again.
+func TestSecurityHostPathsSweepLeftoverBinds(t *testing.T) {
+	requireRoot(t)
+	dir, src := t.TempDir(), t.TempDir()
+	task := filepath.Join(dir, "task-1")
+	mustDo(t, os.Mkdir(task, 0o700))
+	f, err := confine.Open(src, ".", confine.Beneath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := confine.Bind(f, task, "0"); err != nil {
+		t.Fatal(err)
+	}
+	sweepBinds(dir, testutil.Logger(t))
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Fatalf("left: %v %v", entries, err)
+	}
+}

@@ -101,6 +101,7 @@ func New(cfg Config) (*Driver, error) {
 		}
 		cfg.BindDir = dir
 	}
+	sweepBinds(cfg.BindDir, logger)
 	api, err := client.New(collector.ClientOpts(cfg.Plugin.Endpoint)...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
