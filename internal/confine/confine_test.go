@@ -226,3 +226,50 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// The user-space walk (kernels before 5.6) gives the kernel's answers:
+// for every path and rule, both open the same file or both refuse.
+func TestSecurityHostPathsWalkMatchesKernel(t *testing.T) {
+	root, outside := tree(t)
+	for name, target := range map[string]string{
+		"abs": outside, "climb": "../outside", "proc": "/proc/self/root",
+		"procclimb": strings.Repeat("../", 20) + "proc/self/root",
+		"inner": "real", "innerabs": "/real", "loop": "loop", "up": "..",
+	} {
+		must(t, os.Symlink(target, filepath.Join(root, name)))
+	}
+	dir, err := os.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	rels := []string{
+		"real/f", "inner/f", "innerabs/f", "abs/f", "climb/f", "proc/etc", "procclimb/etc", "loop",
+		"real/../real/f", "up", "up/outside/f", "real/f/x", "missing", ".", "real/",
+	}
+	for _, rule := range []Rule{Beneath, InRoot, NoSymlinks} {
+		for _, rel := range rels {
+			how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: uint64(rule)}
+			kfd, kerr := unix.Openat2(int(dir.Fd()), rel, &how)
+			wfd, werr := walk(dir, rel, unix.O_PATH, 0, rule)
+			if (kerr == nil) != (werr == nil) {
+				t.Errorf("%s rule %#x: kernel %v, walk %v", rel, rule, kerr, werr)
+			}
+			if kerr == nil && werr == nil && !sameFile(t, kfd, wfd) {
+				t.Errorf("%s rule %#x: kernel and walk opened different files", rel, rule)
+			}
+			for _, fd := range []int{kfd, wfd} {
+				if fd >= 0 {
+					unix.Close(fd)
+				}
+			}
+		}
+	}
+}
+
+func sameFile(t *testing.T, a, b int) bool {
+	var sa, sb unix.Stat_t
+	must(t, unix.Fstat(a, &sa))
+	must(t, unix.Fstat(b, &sb))
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}

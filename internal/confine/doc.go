@@ -12,8 +12,10 @@
 //
 // Map of the package:
 //
-//	open.go  Rule, Open, OpenFile, MkdirAll: resolution beneath a root
-//	bind.go  Bind: a bind mount of an opened file; Unbind
+//	open.go     Rule, Open, OpenFile, OpenAt, MkdirAll: resolution beneath a root
+//	walk.go     the same resolution in user space, for kernels without openat2
+//	regular.go  OpenRegular: open only a regular file, judged before any I/O
+//	bind.go     Bind: a bind mount of an opened file; Unbind; PrivateDir
 //
 // What a hard link can do: it names an inode that its maker could already
 // name (links cannot cross filesystems, and fs.protected_hardlinks stops

@@ -68,6 +68,9 @@ func OpenAt(dir *os.File, rel string, flags int, mode uint32, rule Rule) (*os.Fi
 	}
 	for range retries {
 		fd, err := unix.Openat2(int(dir.Fd()), clean, &how)
+		if errors.Is(err, unix.ENOSYS) {
+			fd, err = walk(dir, clean, flags, mode, rule) // Linux before 5.6
+		}
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			continue
 		}
