@@ -234,7 +234,7 @@ func TestSecurityHostPathsWalkMatchesKernel(t *testing.T) {
 	for name, target := range map[string]string{
 		"abs": outside, "climb": "../outside", "proc": "/proc/self/root",
 		"procclimb": strings.Repeat("../", 20) + "proc/self/root",
-		"inner": "real", "innerabs": "/real", "loop": "loop", "up": "..",
+		"inner":     "real", "innerabs": "/real", "loop": "loop", "up": "..",
 	} {
 		must(t, os.Symlink(target, filepath.Join(root, name)))
 	}
