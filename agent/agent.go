@@ -237,7 +237,7 @@ func (a *Agent) clientAPI() httpapi.ClientAPI {
 	if a.client == nil {
 		return nil
 	}
-	return clientapi.New(clientapi.Config{Allocs: a.client, Logger: a.logger})
+	return clientapi.New(clientapi.Config{Allocs: a.client, MaxReadBytes: a.cfg.Client.FSMaxReadBytes, Logger: a.logger})
 }
 
 func (a *Agent) startHTTP() error {

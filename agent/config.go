@@ -118,6 +118,9 @@ type ClientConfig struct {
 	GCMaxAllocs           int
 	GCDiskUsageThreshold  float64
 	GCInodeUsageThreshold float64
+	// FSMaxReadBytes bounds the file data one file API request reads
+	// (clientapi.Config.MaxReadBytes); zero means its default.
+	FSMaxReadBytes int64
 	// Executor, when set, is how task drivers start executors (tests
 	// re-execute the test binary); zero means this binary.
 	Executor executor.Binary
@@ -302,6 +305,12 @@ func (c *Config) mergeClient(f *fileClient) error {
 	}
 	if f.GCInodeUsage != nil {
 		cl.GCInodeUsageThreshold = *f.GCInodeUsage
+	}
+	if f.FSMaxReadBytes != nil {
+		if *f.FSMaxReadBytes <= 0 {
+			return fmt.Errorf("client.fs_max_read_bytes must be positive; got %d", *f.FSMaxReadBytes)
+		}
+		cl.FSMaxReadBytes = *f.FSMaxReadBytes
 	}
 	cl.Meta = mergeStrings(cl.Meta, f.Meta)
 	cl.Options = mergeStrings(cl.Options, f.Options)

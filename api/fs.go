@@ -58,7 +58,9 @@ func (a *AllocFS) Cat(allocID, path string, q *QueryOptions) (io.ReadCloser, err
 	return a.c.raw(fsPath("cat", allocID), withParams(q, "path", path))
 }
 
-// ReadAt returns limit bytes of a file from offset (limit <= 0: to the end).
+// ReadAt returns limit bytes of a file from offset (limit 0: to the end;
+// the agent refuses a negative limit, an offset past the end and a range
+// larger than its read cap).
 func (a *AllocFS) ReadAt(allocID, path string, offset, limit int64, q *QueryOptions) (io.ReadCloser, error) {
 	return a.c.raw(fsPath("readat", allocID), withParams(q, "path", path,
 		"offset", strconv.FormatInt(offset, 10), "limit", strconv.FormatInt(limit, 10)))

@@ -15,6 +15,10 @@ import (
 // block on the group applies to tasks without their own.
 func (d *decoder) task(b *hcl.Block, groupRestart *structs.RestartPolicy, groupVault *structs.Vault) *structs.Task {
 	t := &structs.Task{Name: b.Labels[0]}
+	if msg := structs.TaskNameProblem(t.Name); msg != "" {
+		// The name becomes a directory on the client: say where it is.
+		d.errorf(b.LabelRanges[0], "Invalid task name", "%s", msg)
+	}
 	var restart *hcl.Block
 	d.decode(b.Body,
 		attr("driver", d.str(&t.Driver)),

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -145,9 +144,7 @@ func (t *Task) validate(p problems, tg *TaskGroup, labels map[string]Port) {
 	if t.Name == "" {
 		p.addf("missing name")
 	}
-	if strings.ContainsAny(t.Name, "/\x00") {
-		p.addf("task name must not contain '/' or null characters")
-	}
+	validateTaskName(p, t.Name)
 	if t.Driver == "" {
 		p.addf("missing driver")
 	}
@@ -166,6 +163,10 @@ func (t *Task) validate(p problems, tg *TaskGroup, labels map[string]Port) {
 		t.RestartPolicy.validate(p.in("Restart policy"))
 	}
 	t.validateLifecycle(p)
+	if d := t.DispatchPayload; d != nil && d.File != "" {
+		// The payload is written to local/<file>.
+		validateTaskPath(p.in("Dispatch payload"), "file", "local", d.File)
+	}
 	if l := t.LogConfig; l != nil && (l.MaxFiles < 1 || l.MaxFileSizeMB < 1) {
 		p.addf("logs max_files and max_file_size must be at least 1")
 	}
@@ -254,6 +255,7 @@ func (t *Template) validate(p problems) {
 	if t.DestPath == "" {
 		p.addf("missing destination")
 	}
+	validateTaskPath(p, "destination", "", t.DestPath)
 	checkParsed(p, "change_mode", t.ChangeMode, ParseTemplateChangeMode)
 	switch t.ChangeMode {
 	case ChangeModeSignal:
@@ -283,6 +285,7 @@ func (a *TaskArtifact) validate(p problems) {
 		p.addf("missing source")
 	}
 	checkOneOf(p, "mode", a.GetterMode, ArtifactModes())
+	validateTaskPath(p, "destination", "", a.RelativeDest)
 }
 
 func (vm *VolumeMount) validate(p problems, tg *TaskGroup) {

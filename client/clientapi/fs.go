@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -127,28 +128,47 @@ func rawHeaders(w http.ResponseWriter) {
 }
 
 // fsCat: GET /v1/client/fs/cat/:alloc?path=
+//
+// It serves the file as it was when opened: a task appending as fast as
+// the client reads cannot keep the request going, and a file larger than
+// the read cap is refused (raw bytes carry no offset, so a cut would go
+// unnoticed): read it in parts with readat or stream.
 func (h *Handler) fsCat(w http.ResponseWriter, r *http.Request) {
 	h.withFS(w, r, func(afs *allocFS) error {
-		f, _, _, err := openFile(afs, r.URL.Query().Get("path"))
+		f, _, fi, err := openFile(afs, r.URL.Query().Get("path"))
 		if err != nil {
 			return err
 		}
 		defer f.Close()
+		if err := h.checkRead(fi.Size()); err != nil {
+			return err
+		}
 		rawHeaders(w)
-		_, _ = io.Copy(w, f)
+		_, _ = io.Copy(w, io.NewSectionReader(f, 0, fi.Size()))
 		return nil
 	})
 }
 
+// checkRead refuses a read of n bytes beyond the cap.
+func (h *Handler) checkRead(n int64) error {
+	if n > h.cfg.MaxReadBytes {
+		return badRequest(fmt.Sprintf("%d bytes asked for; one request reads at most %d (client fs_max_read_bytes): read in parts with readat (offset, limit) or stream", n, h.cfg.MaxReadBytes))
+	}
+	return nil
+}
+
 // fsReadAt: GET /v1/client/fs/readat/:alloc?path=&offset=&limit=
+//
+// limit 0 reads to the end; either way the range is at most the read cap,
+// and an offset past the end of the file is refused.
 func (h *Handler) fsReadAt(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	offset, err := intParam(q.Get("offset"), "offset", true)
+	offset, err := intParam(q.Get("offset"), "offset")
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	limit, err := intParam(q.Get("limit"), "limit", false)
+	limit, err := intParam(q.Get("limit"), "limit")
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -159,9 +179,15 @@ func (h *Handler) fsReadAt(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		defer f.Close()
-		n := fi.Size() - offset
+		if offset > fi.Size() {
+			return badRequest(fmt.Sprintf("offset %d is past the end of the file (%d bytes)", offset, fi.Size()))
+		}
+		n := fi.Size() - offset // no overflow: 0 <= offset <= size
 		if limit > 0 && limit < n {
 			n = limit
+		}
+		if err := h.checkRead(n); err != nil {
+			return err
 		}
 		rawHeaders(w)
 		if n > 0 {
@@ -171,15 +197,14 @@ func (h *Handler) fsReadAt(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// intParam parses a required non-negative integer (limit may be negative:
-// no limit).
-func intParam(v, name string, nonNegative bool) (int64, error) {
+// intParam parses a required non-negative integer.
+func intParam(v, name string) (int64, error) {
 	if v == "" {
 		return 0, badRequest("missing " + name)
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || (nonNegative && n < 0) {
-		return 0, badRequest(name + " must be a non-negative integer")
+	if err != nil || n < 0 {
+		return 0, badRequest(name + " must be an integer between 0 and 9223372036854775807")
 	}
 	return n, nil
 }

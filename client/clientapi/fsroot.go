@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/roam-sh/roam/client/allocdir"
 )
 
@@ -27,12 +29,17 @@ const maxSymlinks = 40
 //     inside the directory (else 403), up to maxSymlinks;
 //   - every intermediate and final location is checked against the tasks'
 //     secrets/ and private/ directories (403), so a symlink cannot reach
-//     them either.
+//     them either;
+//   - a symlink loop, or a file where a directory is needed, is the
+//     request's fault (400), not the agent's.
 //
-// open then opens the resolved path through the os.Root (which cannot
-// leave the directory even if the tree changes meanwhile) and checks that it
-// got the very file resolve found; a task swapping in a symlink between the
-// two steps gets errChanged instead of the file it pointed at.
+// open then takes the resolved path through the os.Root (which cannot
+// leave the directory even if the tree changes meanwhile) as an O_PATH
+// handle, checks that it is the very file resolve found and a regular file
+// or a directory, and only then opens it for reading; a task swapping in a
+// symlink between the two steps gets errChanged instead of the file it
+// pointed at, and a device node, FIFO or socket is refused (400) without
+// ever being opened.
 type allocFS struct {
 	root *os.Root
 }
@@ -66,10 +73,15 @@ func components(p string) ([]string, error) {
 }
 
 // private reports whether a resolved location is, or is inside, a task's
-// secrets/ or private/ directory.
+// secrets/ or private/ directory. Every second-level secrets/ and private/
+// counts, alloc/ included: the shared directory has none of its own, and a
+// task named "alloc" (refused at validation, but an allocation admitted by
+// an older server may still run) would put its secrets exactly there.
+//
+// Names compare without case: on a case-insensitive file system (ext4's
+// casefold directories, for one) "Secrets" is the same directory.
 func private(comps []string) bool {
-	return len(comps) >= 2 && comps[0] != allocdir.SharedAllocName &&
-		(comps[1] == allocdir.TaskSecrets || comps[1] == allocdir.TaskPrivate)
+	return len(comps) >= 2 && (strings.EqualFold(comps[1], allocdir.TaskSecrets) || strings.EqualFold(comps[1], allocdir.TaskPrivate))
 }
 
 func joinRel(comps []string) string {
@@ -160,18 +172,67 @@ func (r *resolution) follow(link string) error {
 }
 
 // open opens a resolved path and checks it is still the file resolve saw.
+//
+// Only regular files and directories are ever opened. Opening is itself an
+// action on a device node (the driver's open runs: a tape rewinds, a
+// terminal may become ours) and on a FIFO (it waits for a writer: the
+// request would hang), and a task can swap one in after resolve looked. So
+// the file is first taken with O_PATH, which gives a handle on the inode
+// without opening it; the handle is checked (same file as resolve saw, of a
+// type the API serves) and only then reopened for reading through
+// /proc/self/fd, which reaches that very inode whatever the path holds now.
 func (a *allocFS) open(rel string, want fs.FileInfo) (*os.File, error) {
-	f, err := a.root.Open(rel)
+	if !servable(want) {
+		return nil, errNotServable
+	}
+	h, err := a.root.OpenFile(rel, unix.O_PATH|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 		return nil, errChanged
 	}
+	defer h.Close()
+	if err := sameServable(h, want); err != nil {
+		return nil, err
+	}
+	return reopen(h, want)
+}
+
+// servable reports whether the API serves what fi describes.
+func servable(fi fs.FileInfo) bool { return fi.Mode().IsRegular() || fi.IsDir() }
+
+// sameServable checks that f is the file want describes and still servable.
+func sameServable(f *os.File, want fs.FileInfo) error {
 	got, err := f.Stat()
 	if err != nil || !os.SameFile(got, want) {
+		return errChanged
+	}
+	if !servable(got) {
+		return errNotServable
+	}
+	return nil
+}
+
+// reopen opens the inode an O_PATH handle holds, for reading. O_NONBLOCK
+// and O_NOCTTY are belts and braces: the inode was checked to be a regular
+// file or a directory, and cannot change behind a file descriptor.
+func reopen(h *os.File, want fs.FileInfo) (*os.File, error) {
+	rc, err := h.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var fd uintptr
+	if err := rc.Control(func(f uintptr) { fd = f }); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reopen %s: %w", h.Name(), err)
+	}
+	if err := sameServable(f, want); err != nil {
 		f.Close()
-		return nil, errChanged
+		return nil, err
 	}
 	return f, nil
 }

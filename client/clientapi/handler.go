@@ -5,6 +5,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/roam-sh/roam/client/allocrunner"
@@ -27,6 +30,9 @@ type Collector interface {
 const (
 	DefaultPollInterval      = 250 * time.Millisecond
 	DefaultHeartbeatInterval = 10 * time.Second
+	// DefaultMaxReadBytes is the read cap: far above what anyone reads
+	// through the API in one go, far below what would keep an agent busy.
+	DefaultMaxReadBytes int64 = 256 << 20
 )
 
 // Config builds a Handler.
@@ -36,7 +42,14 @@ type Config struct {
 	PollInterval time.Duration
 	// HeartbeatInterval is how often an idle stream sends an empty frame.
 	HeartbeatInterval time.Duration
-	Logger            *slog.Logger
+	// MaxReadBytes bounds the file data one request reads: cat and readat
+	// refuse a larger range (400), a stream or log request that does not
+	// follow ends after that many bytes (its frames carry offsets to go on
+	// from). A followed stream is not capped in total: it is paced by the
+	// task's output and the client's reading, and ends when the client goes
+	// away.
+	MaxReadBytes int64
+	Logger       *slog.Logger
 }
 
 // Handler serves /v1/client/... for local allocations.
@@ -53,6 +66,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.MaxReadBytes <= 0 {
+		cfg.MaxReadBytes = DefaultMaxReadBytes
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -108,7 +124,13 @@ var (
 	errPrivate       = &apiError{http.StatusForbidden, "tasks' secrets/ and private/ directories are not accessible through the API"}
 	errDotDot        = &apiError{http.StatusBadRequest, `path must not contain ".." components`}
 	errChanged       = &apiError{http.StatusConflict, "file changed while it was being opened; try again"}
+	errNotServable   = &apiError{http.StatusBadRequest, "only regular files and directories are served; this is a device node, FIFO, socket or other special file"}
 )
+
+// requestErrnos are file system errors caused by what the request names
+// (and what the allocation's tasks made), not by the agent: a symlink loop,
+// a file where a directory is needed, a name too long. They answer 400.
+var requestErrnos = []error{syscall.ELOOP, syscall.ENOTDIR, syscall.ENAMETOOLONG, syscall.EINVAL}
 
 // statusCode is the one place mapping errors of this package to HTTP codes.
 func statusCode(err error) int {
@@ -118,6 +140,15 @@ func statusCode(err error) int {
 		return ae.code
 	case errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
+	case errors.Is(err, fs.ErrPermission):
+		// os.Root refusing a path that leaves it, or EACCES/EPERM.
+		return http.StatusForbidden
+	case strings.Contains(err.Error(), "path escapes from parent"):
+		// os.Root's own refusal (the tree changed under resolve); os
+		// exports no sentinel for it.
+		return http.StatusForbidden
+	case slices.ContainsFunc(requestErrnos, func(e error) bool { return errors.Is(err, e) }):
+		return http.StatusBadRequest
 	case errors.Is(err, allocrunner.ErrUnknownTask),
 		errors.Is(err, taskrunner.ErrTaskNotRunning),
 		errors.Is(err, taskrunner.ErrExecNotSupported),

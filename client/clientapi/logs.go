@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/http"
 	"os"
 	"path"
@@ -40,6 +41,9 @@ type logStream struct {
 	base   string
 	follow bool
 	dead   func() bool
+	// budget is what the request may still read: the read cap when it does
+	// not follow, unbounded when it does.
+	budget int64
 }
 
 // fsLogs: GET /v1/client/fs/logs/:alloc?task=&type=&follow=&offset=&origin=&plain=
@@ -60,7 +64,10 @@ func (h *Handler) fsLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.withFS(w, r, func(afs *allocFS) error {
-		ls := &logStream{h: h, afs: afs, base: logfile.Base(task, kind), follow: p.follow, dead: taskDead(ar, task)}
+		ls := &logStream{h: h, afs: afs, base: logfile.Base(task, kind), follow: p.follow, dead: taskDead(ar, task), budget: math.MaxInt64}
+		if !p.follow {
+			ls.budget = h.cfg.MaxReadBytes
+		}
 		idx, pos, err := ls.start(p)
 		if err != nil {
 			return err
@@ -193,8 +200,8 @@ func (ls *logStream) drain(ctx context.Context, f *os.File, idx int, pos int64) 
 	rel := ls.file(idx)
 	for {
 		dead := ls.dead()
-		end, err := copyFrames(ls.out, f, rel, pos)
-		if err != nil {
+		end, err := ls.copy(f, rel, pos)
+		if err != nil || ls.budget == 0 {
 			return -1, err
 		}
 		pos = end
@@ -205,7 +212,7 @@ func (ls *logStream) drain(ctx context.Context, f *os.File, idx int, pos int64) 
 		if ok {
 			// Nothing is written to this file any more: read what came in
 			// between our last read and the listing, then move on.
-			if _, err := copyFrames(ls.out, f, rel, pos); err != nil {
+			if _, err := ls.copy(f, rel, pos); err != nil || ls.budget == 0 {
 				return -1, err
 			}
 			return next, nil
@@ -217,6 +224,15 @@ func (ls *logStream) drain(ctx context.Context, f *os.File, idx int, pos int64) 
 			return -1, err
 		}
 	}
+}
+
+// copy sends f's data from pos on, within the request's budget.
+func (ls *logStream) copy(f *os.File, rel string, pos int64) (int64, error) {
+	end, err := copyFrames(ls.out, f, rel, pos, stopAt(pos, ls.budget))
+	if ls.budget != math.MaxInt64 {
+		ls.budget -= end - pos
+	}
+	return end, err
 }
 
 // next is the oldest file newer than idx, if any.

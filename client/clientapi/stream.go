@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -153,7 +154,16 @@ func (h *Handler) fsStream(w http.ResponseWriter, r *http.Request) {
 		defer f.Close()
 		pos := startOffset(fi.Size(), p)
 		out := p.sink(w, h.cfg.HeartbeatInterval)
-		if err := h.followFile(r.Context(), afs, out, f, rel, fi, pos, p.follow); err != nil {
+		if !p.follow {
+			// The file as it was at the start, up to the read cap: a task
+			// appending as fast as we read cannot keep the request going.
+			_, err := copyFrames(out, f, rel, pos, min(fi.Size(), stopAt(pos, h.cfg.MaxReadBytes)))
+			if err != nil {
+				h.logger.Debug("stream ended", "path", rel, "error", err)
+			}
+			return nil
+		}
+		if err := h.followFile(r.Context(), afs, out, f, rel, fi, pos); err != nil {
 			h.logger.Debug("stream ended", "path", rel, "error", err)
 		}
 		return nil
@@ -170,18 +180,15 @@ func startOffset(size int64, p streamParams) int64 {
 // errStreamEnd ends a followed stream normally (the file went away).
 var errStreamEnd = errors.New("stream ended")
 
-// followFile streams f from pos; with follow it waits for more data until
-// ctx ends or the file is deleted.
-func (h *Handler) followFile(ctx context.Context, afs *allocFS, out sink, f *os.File, rel string, fi fs.FileInfo, pos int64, follow bool) error {
+// followFile streams f from pos, waiting for more data until ctx ends or
+// the file is deleted.
+func (h *Handler) followFile(ctx context.Context, afs *allocFS, out sink, f *os.File, rel string, fi fs.FileInfo, pos int64) error {
 	for {
-		end, err := copyFrames(out, f, rel, pos)
+		end, err := copyFrames(out, f, rel, pos, math.MaxInt64)
 		if err != nil {
 			return err
 		}
 		pos = end
-		if !follow {
-			return nil
-		}
 		if pos, err = checkFile(afs, out, f, rel, fi, pos); err != nil {
 			return err
 		}
@@ -224,12 +231,20 @@ func (h *Handler) wait(ctx context.Context, out sink) error {
 	}
 }
 
-// copyFrames sends f's data from pos to its current end and returns the
-// new position.
-func copyFrames(out sink, f *os.File, rel string, pos int64) (int64, error) {
+// stopAt is where reading n bytes from pos ends, without overflow.
+func stopAt(pos, n int64) int64 {
+	if n > math.MaxInt64-pos {
+		return math.MaxInt64
+	}
+	return pos + n
+}
+
+// copyFrames sends f's data from pos to its current end, or to stop if
+// that comes first, and returns the new position.
+func copyFrames(out sink, f *os.File, rel string, pos, stop int64) (int64, error) {
 	buf := make([]byte, frameBytes)
-	for {
-		n, err := f.ReadAt(buf, pos)
+	for pos < stop {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), stop-pos)], pos)
 		if n > 0 {
 			pos += int64(n)
 			if serr := out.data(rel, pos, buf[:n]); serr != nil {
@@ -243,4 +258,5 @@ func copyFrames(out sink, f *os.File, rel string, pos int64) (int64, error) {
 			return pos, err
 		}
 	}
+	return pos, nil
 }
