@@ -205,7 +205,9 @@ func servable(fi fs.FileInfo) bool { return fi.Mode().IsRegular() || fi.IsDir() 
 // sameServable checks that f is the file want describes and still servable.
 func sameServable(f *os.File, want fs.FileInfo) error {
 	got, err := f.Stat()
-	if err != nil || !os.SameFile(got, want) {
+	// The type too: a file removed and replaced at once may get its inode
+	// number back.
+	if err != nil || !os.SameFile(got, want) || got.Mode().Type() != want.Mode().Type() {
 		return errChanged
 	}
 	if !servable(got) {

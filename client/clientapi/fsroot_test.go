@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // allocTree lays out an allocation directory with the links a task could
@@ -121,5 +122,97 @@ func TestOpenDetectsSwap(t *testing.T) {
 	}
 	if !errors.Is(err, errChanged) {
 		t.Fatalf("open after swap: %v", err)
+	}
+}
+
+// TestSecurityFileAPISecretsOfTaskNamedAlloc: an allocation admitted before
+// task names were checked may hold a task named "alloc", whose secrets/ and
+// private/ sit in the shared directory; they are refused like any task's,
+// as are case variants (one directory on a case-insensitive file system).
+func TestSecurityFileAPISecretsOfTaskNamedAlloc(t *testing.T) {
+	root := allocTree(t)
+	for _, p := range []string{"alloc/secrets/token", "alloc/private/state", "web/Secrets/token", "web/PRIVATE/state"} {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("s3cret\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "alloc/data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../secrets/token", filepath.Join(root, "alloc/data/link")); err != nil {
+		t.Fatal(err)
+	}
+	afs, err := openAllocFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer afs.Close()
+	for _, p := range []string{
+		"alloc/secrets/token", "alloc/secrets", "/alloc/secrets/", "alloc//secrets/./token",
+		"alloc/private/state", "alloc/data/link", "web/Secrets/token", "web/PRIVATE/state",
+	} {
+		if rel, _, err := afs.resolve(p); !errors.Is(err, errPrivate) {
+			t.Errorf("resolve(%q) = %q, %v; want errPrivate", p, rel, err)
+		}
+	}
+}
+
+// TestSecurityFileAPISwapToSpecialFile: a task that replaces a checked
+// regular file with a FIFO or a device node between resolution and
+// opening gets a refusal at once; the FIFO is never waited on (the old
+// open blocked until a writer came) and the device never opened.
+func TestSecurityFileAPISwapToSpecialFile(t *testing.T) {
+	for name, mk := range map[string]func(string) error{
+		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"device": func(p string) error {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root (mknod)")
+			}
+			return syscall.Mknod(p, syscall.S_IFCHR|0o644, 1<<8|5) // /dev/zero
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := allocTree(t)
+			afs, err := openAllocFS(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer afs.Close()
+			rel, fi, err := afs.resolve("web/local/conf.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(root, rel)
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := mk(p); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				f, err := afs.open(rel, fi)
+				if err == nil {
+					f.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, errChanged) {
+					t.Fatalf("open after swap: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				// Unblock the old code's open so the test can end.
+				if w, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					w.Close()
+				}
+				t.Fatal("open after swap to a FIFO did not return")
+			}
+		})
 	}
 }

@@ -137,8 +137,8 @@ func TestSecurityFileAPISpecialFiles(t *testing.T) {
 	// as stderr.7 ends the stream instead of hanging it.
 	code, body = quickGet(t, la.URL, "/v1/client/fs/logs/"+al.ID,
 		url.Values{"task": {"web"}, "type": {"stderr"}, "plain": {"true"}, "follow": {"false"}})
-	if code != 200 || !strings.Contains(body, "error line") {
-		t.Errorf("stderr logs: %d %q", code, body)
+	if code != 200 || !strings.Contains(body, "error line") || strings.Contains(body, "(read:") {
+		t.Errorf("stderr logs: %d %q, want the log and a clean end", code, body)
 	}
 }
 
