@@ -13,7 +13,10 @@
 // Every file system path is resolved inside the allocation directory by
 // allocFS (fsroot.go): ".." is refused, symlinks are followed one by one and
 // may not leave the directory, tasks' secrets/ and private/ are refused, and
-// files are opened through an os.Root and checked to be the file resolved.
+// files are taken through an os.Root as O_PATH handles, checked to be the
+// file resolved and a regular file or directory, and only then opened for
+// reading (device nodes, FIFOs and sockets never are). Every request reads
+// a bounded amount (Config.MaxReadBytes, Config.MaxListEntries).
 //
 // Map of the package:
 //

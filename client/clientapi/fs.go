@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -52,7 +53,7 @@ func (h *Handler) fsList(w http.ResponseWriter, r *http.Request) {
 		if !fi.IsDir() {
 			return badRequest("path is not a directory; use stat or cat")
 		}
-		names, err := f.Readdirnames(-1)
+		names, err := readNames(f, h.cfg.MaxListEntries)
 		if err != nil {
 			return err
 		}
@@ -69,6 +70,25 @@ func (h *Handler) fsList(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, out)
 		return nil
 	})
+}
+
+// readNames reads a directory's names, refusing one with more than max
+// entries: a task can make millions, and each costs a stat and JSON.
+func readNames(f *os.File, max int) ([]string, error) {
+	var names []string
+	for {
+		batch, err := f.Readdirnames(1024)
+		names = append(names, batch...)
+		if len(names) > max {
+			return nil, badRequest(fmt.Sprintf("directory has more than %d entries; the API lists at most that many", max))
+		}
+		if errors.Is(err, io.EOF) || (err == nil && len(batch) == 0) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // fsStat: GET /v1/client/fs/stat/:alloc?path=

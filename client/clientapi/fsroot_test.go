@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -214,5 +215,30 @@ func TestSecurityFileAPISwapToSpecialFile(t *testing.T) {
 				t.Fatal("open after swap to a FIFO did not return")
 			}
 		})
+	}
+}
+
+// TestSecurityFileAPIListBound: a directory with more entries than the cap
+// is refused rather than read whole.
+func TestSecurityFileAPIListBound(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 2100 {
+		if err := os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if names, err := readNames(f, 2000); statusCode(err) != 400 {
+		t.Fatalf("readNames over the cap: %d names, %v", len(names), err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := readNames(f, 2100); err != nil || len(names) != 2100 {
+		t.Fatalf("readNames at the cap: %d names, %v", len(names), err)
 	}
 }

@@ -33,6 +33,8 @@ const (
 	// DefaultMaxReadBytes is the read cap: far above what anyone reads
 	// through the API in one go, far below what would keep an agent busy.
 	DefaultMaxReadBytes int64 = 256 << 20
+	// DefaultMaxListEntries bounds one directory listing.
+	DefaultMaxListEntries = 100_000
 )
 
 // Config builds a Handler.
@@ -49,7 +51,10 @@ type Config struct {
 	// task's output and the client's reading, and ends when the client goes
 	// away.
 	MaxReadBytes int64
-	Logger       *slog.Logger
+	// MaxListEntries bounds the entries of one ls: a larger directory is
+	// refused (400) rather than read, stat'ed and encoded whole.
+	MaxListEntries int
+	Logger         *slog.Logger
 }
 
 // Handler serves /v1/client/... for local allocations.
@@ -69,6 +74,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.MaxReadBytes <= 0 {
 		cfg.MaxReadBytes = DefaultMaxReadBytes
+	}
+	if cfg.MaxListEntries <= 0 {
+		cfg.MaxListEntries = DefaultMaxListEntries
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
