@@ -1,10 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/testutil"
 )
 
 // TestScheduleTenThousandAllocations is the scheduling benchmark's shape:
@@ -28,7 +30,15 @@ func TestScheduleTenThousandAllocations(t *testing.T) {
 	job.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 64}
 	job.TaskGroups[0].Networks = nil
 	reply := registerJob(t, s, job)
-	waitEvalStatus(t, s, reply.EvalID, structs.EvalStatusComplete)
+	// Speed is bench/scheduler's to measure; this test asks only that every
+	// placement lands, so it waits with a deadline that a loaded machine
+	// (signing an identity per task included) stays well inside.
+	testutil.WaitFor(t, time.Minute, func() error {
+		if e, _ := s.State().EvalByID(nil, reply.EvalID); e == nil || e.Status != structs.EvalStatusComplete {
+			return fmt.Errorf("evaluation %s is %v", reply.EvalID, evalStatus(e))
+		}
+		return nil
+	})
 	live := liveAllocs(s, "big")
 	t.Logf("placed %d allocations in %v", len(live), time.Since(start))
 	if len(live) != 10000 {
