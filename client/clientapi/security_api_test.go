@@ -207,3 +207,78 @@ func TestSecurityFileAPIReadBounds(t *testing.T) {
 		t.Errorf("logs: %d with %d bytes, want 200 with the first 1024", code, len(body))
 	}
 }
+
+// secretsJob: task "web" keeps a token in its secrets/ and private/; task
+// "side" plants every link it can towards them: from alloc/data, from its
+// own directory, and as a rotated log file of its own.
+const secretsJob = `
+job "secrets" {
+  datacenters = ["dc1"]
+  group "g" {
+    task "web" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", "printf TOPSECRET > secrets/token; printf TOPSECRET > private/state; touch local/ready; while :; do sleep 1; done"]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+    task "side" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", <<EOS
+ln -s ../../web/secrets/token ../alloc/data/tok
+ln -s ../../web/secrets ../alloc/data/sdir
+ln -s ../../web ../alloc/data/webdir
+ln -s ../../web/private/state local/state
+ln -s ../../web/secrets/token ../alloc/logs/side.stdout.9
+echo "side out"
+touch local/ready
+while :; do sleep 1; done
+EOS
+        ]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
+`
+
+// TestSecurityFileAPISecretsRoutes: no route of the file API serves a
+// task's secrets/ or private/: spelled variants, links from the shared
+// folder or another task, and the logs endpoint.
+func TestSecurityFileAPISecretsRoutes(t *testing.T) {
+	la := apitest.StartLiveAgent(t, nil)
+	al := la.RunJob(t, secretsJob, structs.TaskStateRunning)
+	waitFile(t, la, al.ID, "web/local/ready")
+	waitFile(t, la, al.ID, "side/local/ready")
+	paths := []string{
+		"web/secrets/token", "/web/secrets/token", "web//secrets/token", "web/./secrets/token",
+		"web/secrets/", "web/secrets/./token/", "web/private/state", "web/local/../secrets/token",
+		"alloc/data/tok", "alloc/data/sdir/token", "alloc/data/webdir/secrets/token",
+		"side/local/state", "alloc/logs/side.stdout.9", "web%2Fsecrets%2Ftoken",
+	}
+	for _, p := range paths {
+		for _, op := range []string{"cat", "stream", "stat", "ls", "readat"} {
+			q := url.Values{"path": {p}, "offset": {"0"}, "limit": {"100"}, "follow": {"false"}}
+			code, body := quickGet(t, la.URL, "/v1/client/fs/"+op+"/"+al.ID, q)
+			if strings.Contains(body, "TOPSECRET") || strings.Contains(body, "VE9QU0VDUkVU") || (code < 400 && op != "ls") {
+				t.Errorf("%s %s: %d %q", op, p, code, body)
+			}
+		}
+	}
+	for _, task := range []string{"side", "web/secrets/token", "../web/secrets", "web/../web"} {
+		code, body := quickGet(t, la.URL, "/v1/client/fs/logs/"+al.ID,
+			url.Values{"task": {task}, "type": {"stdout"}, "plain": {"true"}, "follow": {"false"}})
+		if strings.Contains(body, "TOPSECRET") {
+			t.Errorf("logs task=%s: %d %q", task, code, body)
+		}
+	}
+}
