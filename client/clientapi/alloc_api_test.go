@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	nomadapi "github.com/hashicorp/nomad/api"
 
@@ -233,6 +234,18 @@ job "iso" {
     }
   }
 }`, structs.TaskStateRunning)
+	// Running means the shell started, not that it has written the marker
+	// yet: wait for the marker, then run the real command.
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		var out strings.Builder
+		code, err := c.Allocations().Exec(t.Context(), al.ID, &api.ExecOptions{
+			Task: "web", Command: []string{"/bin/cat", "/local/marker"}, Stdout: &out, Stderr: &out,
+		}, nil)
+		if err != nil || code != 0 {
+			return fmt.Errorf("marker not written yet: %d %v %q", code, err, out.String())
+		}
+		return nil
+	})
 	var out strings.Builder
 	code, err := c.Allocations().Exec(t.Context(), al.ID, &api.ExecOptions{
 		Task: "web", Command: []string{"/bin/sh", "-c", `cat /local/marker; pwd; ls /proc | grep -c '^[0-9]'; test -e ` + la.DataDir + ` && echo host-visible; exit 0`},
