@@ -72,3 +72,37 @@ func TestSecurityHostPathsVolumeMountDestinationInRoot(t *testing.T) {
 		t.Fatalf("output %q", out)
 	}
 }
+
+// An exec into the task looks for its command inside the task's root: a
+// link the task planted to a host path must not be judged by the host's
+// file of that name (which told the task what exists on the host). (Before
+// confine, the lookup followed the link on the host and the exec failed
+// later, differently from a missing file.)
+func TestSecurityHostPathsExecLookupStaysInRoot(t *testing.T) {
+	d := newDriver(t)
+	hostOnly := filepath.Join(t.TempDir(), "host-only")
+	if err := os.WriteFile(hostOnly, []byte("#!/bin/sh\necho host\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, release := fifoTask(t, "")
+	if err := os.Symlink(hostOnly, filepath.Join(cfg.TaskDir.LocalDir, "probe")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(hostOnly+"-missing", filepath.Join(cfg.TaskDir.LocalDir, "missing")); err != nil {
+		t.Fatal(err)
+	}
+	start(t, d, cfg)
+	defer release()
+	waitFileContains(t, cfg.StdoutPath, "ready")
+	var errs []string
+	for _, cmd := range []string{"/local/probe", "/local/missing"} {
+		_, err := d.ExecTask(cfg.ID, []string{cmd}, 10*time.Second)
+		if err == nil {
+			t.Fatalf("exec %s ran", cmd)
+		}
+		errs = append(errs, strings.ReplaceAll(err.Error(), cmd, "CMD"))
+	}
+	if errs[0] != errs[1] || !strings.Contains(errs[0], "not found in the task") {
+		t.Fatalf("a link to a host file and a link to nothing differ: %q vs %q", errs[0], errs[1])
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/internal/confine"
 )
 
 // ErrTaskNotRunning is returned for an exec into a task that has exited.
@@ -142,8 +142,15 @@ func (h *Handle) execCommand(ctx context.Context, req *ExecRequest) (*exec.Cmd, 
 // relative ones from dir, bare names on the task's PATH — all inside root.
 // It returns the path as seen from inside root.
 func lookupInRoot(root, dir, command string, env []string) (string, error) {
+	// Judged inside the root (confine.InRoot): a task's absolute symlink
+	// must not make roam look at the host's file of that name.
 	executable := func(p string) bool {
-		fi, err := os.Stat(filepath.Join(root, p))
+		f, err := confine.Open(root, strings.TrimPrefix(filepath.Clean("/"+p), "/"), confine.InRoot)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		fi, err := f.Stat()
 		return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 	}
 	if strings.ContainsRune(command, '/') {
