@@ -106,3 +106,31 @@ func TestSecurityHostPathsExecLookupStaysInRoot(t *testing.T) {
 		t.Fatalf("a link to a host file and a link to nothing differ: %q vs %q", errs[0], errs[1])
 	}
 }
+
+// /proc and /dev are made by the init step on every run: a task that left
+// them as links into the host's tree gets a refused start, not a directory
+// made on the host. (This held before too, by MkdirAll refusing a dangling
+// link; the mount points are now judged like every other: a guard.)
+func TestSecurityHostPathsProcDevLinks(t *testing.T) {
+	d := newDriver(t)
+	for _, name := range []string{"proc", "dev"} {
+		t.Run(name, func(t *testing.T) {
+			outside := filepath.Join(t.TempDir(), "made")
+			cfg := taskConfig(t, sh("true"))
+			if err := os.Symlink("/.roam-host"+outside, filepath.Join(cfg.TaskDir.Dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := d.StartTask(context.Background(), cfg)
+			if err == nil {
+				t.Cleanup(func() { _ = d.DestroyTask(context.Background(), cfg.ID, true) })
+				waitExit(t, d, cfg.ID, 30*time.Second)
+			}
+			if _, serr := os.Lstat(outside); !os.IsNotExist(serr) {
+				t.Fatalf("start (%v) made %s on the host", err, outside)
+			}
+			if err == nil {
+				t.Fatal("started with /" + name + " leading into the host's tree")
+			}
+		})
+	}
+}

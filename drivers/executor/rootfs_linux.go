@@ -285,20 +285,28 @@ func remountReadOnly(dst string) error {
 	return nil
 }
 
+// mountProc mounts the task's /proc on the directory openMountpoint made:
+// a /proc the task left as a link into the host's tree is refused.
 func mountProc() error {
-	if err := os.MkdirAll("/proc", 0o555); err != nil {
+	dst, err := openMountpoint("/proc", true, nil)
+	if err != nil {
 		return err
 	}
-	return unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	defer dst.Close()
+	return unix.Mount("proc", fdPath(int(dst.Fd())), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 }
 
 // mountDev builds /dev on a small tmpfs: the common device nodes bound from
 // the host, a private devpts, /dev/shm and the usual symlinks.
 func mountDev(hostIPC bool) error {
-	if err := os.MkdirAll("/dev", 0o755); err != nil {
+	// As for /proc: the mount point is judged, then mounted on by
+	// descriptor; everything below is made inside the fresh tmpfs.
+	dst, err := openMountpoint("/dev", true, nil)
+	if err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", "/dev", "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+	defer dst.Close()
+	if err := unix.Mount("tmpfs", fdPath(int(dst.Fd())), "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
 		return err
 	}
 	for _, n := range devNodes {
