@@ -242,13 +242,16 @@ func (a *Agent) clientAPI() httpapi.ClientAPI {
 
 func (a *Agent) startHTTP() error {
 	ln := a.httpLn
-	var handler http.Handler = httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		RPC: a.rpc, Agent: &agentInfo{a: a}, Client: a.clientAPI(), Logger: a.logger,
-	})
+		Browsers: a.browserRules(),
+	}
 	if a.cfg.EnableDebug {
-		handler = withPprof(handler)
+		cfg.Debug = pprofHandler()
 		a.logger.Warn("enable_debug: serving /debug/pprof/ on the HTTP port", "addr", ln.Addr().String())
 	}
+	handler := httpapi.New(cfg)
+	a.warnIfListeningEverywhere()
 	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

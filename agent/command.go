@@ -28,6 +28,7 @@ var flagEnv = [][2]string{
 	{"network-interface", "ROAM_NETWORK_INTERFACE"}, {"node-class", "ROAM_NODE_CLASS"},
 	{"log-level", "ROAM_LOG_LEVEL"}, {"log-json", "ROAM_LOG_JSON"},
 	{"enable-debug", "ROAM_ENABLE_DEBUG"},
+	{"http-allowed-origins", "ROAM_HTTP_ALLOWED_ORIGINS"}, {"http-allowed-hosts", "ROAM_HTTP_ALLOWED_HOSTS"},
 }
 
 type agentFlags struct {
@@ -47,6 +48,8 @@ type agentFlags struct {
 	logLevel        string
 	logJSON         bool
 	enableDebug     bool
+	allowedOrigins  []string
+	allowedHosts    []string
 }
 
 // Command returns `roam agent`.
@@ -82,6 +85,8 @@ increasing order of precedence.`,
 	fs.StringVar(&f.logLevel, "log-level", "", "TRACE, DEBUG, INFO, WARN or ERROR")
 	fs.BoolVar(&f.logJSON, "log-json", false, "write logs as JSON")
 	fs.BoolVar(&f.enableDebug, "enable-debug", false, "serve Go's profiler at /debug/pprof/ on the HTTP port")
+	fs.StringSliceVar(&f.allowedOrigins, "http-allowed-origins", nil, "web origins whose pages may call the HTTP API (comma-separated; \"*\" for all)")
+	fs.StringSliceVar(&f.allowedHosts, "http-allowed-hosts", nil, "extra names the HTTP API answers to (comma-separated; \"*\" for any)")
 	for _, fe := range flagEnv {
 		fl := fs.Lookup(fe[0])
 		fl.Usage += " [$" + fe[1] + "]"
@@ -136,6 +141,8 @@ func resolveConfig(fs *pflag.FlagSet, f *agentFlags) (*Config, error) {
 	set("log-level", func() { cfg.LogLevel = f.logLevel })
 	set("log-json", func() { cfg.LogJSON = f.logJSON })
 	set("enable-debug", func() { cfg.EnableDebug = f.enableDebug })
+	set("http-allowed-origins", func() { cfg.HTTPAPI.AllowedOrigins = f.allowedOrigins })
+	set("http-allowed-hosts", func() { cfg.HTTPAPI.AllowedHosts = f.allowedHosts })
 	return cfg, nil
 }
 

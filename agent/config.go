@@ -29,6 +29,8 @@ type Config struct {
 	EnableDebug bool
 	Ports       Ports
 	Advertise   Advertise
+	// HTTPAPI widens which web pages and names the HTTP API serves.
+	HTTPAPI HTTPAPIConfig
 	Server      ServerConfig
 	Client      ClientConfig
 	// Plugins holds each task driver's plugin "<name>" { config { ... } }.
@@ -207,6 +209,7 @@ func (c *Config) merge(f *fileConfig) error {
 		setStr(&c.Advertise.RPC, a.RPC)
 		setStr(&c.Advertise.Serf, a.Serf)
 	}
+	c.HTTPAPI.merge(f.HTTPAPI)
 	if err := c.mergeServer(f.Server); err != nil {
 		return err
 	}
@@ -417,6 +420,7 @@ func (c *Config) Validate() error {
 	if _, err := parseLogLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.HTTPAPI.validate()...)
 	return errors.Join(errs...)
 }
 

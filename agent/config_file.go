@@ -28,6 +28,7 @@ type fileConfig struct {
 	EnableDebug *bool          `hcl:"enable_debug,optional"`
 	Ports       *filePorts     `hcl:"ports,block"`
 	Advertise   *fileAdvertise `hcl:"advertise,block"`
+	HTTPAPI     *fileHTTPAPI   `hcl:"http_api,block"`
 	Server      *fileServer    `hcl:"server,block"`
 	Client      *fileClient    `hcl:"client,block"`
 	Plugins     []*filePlugin  `hcl:"plugin,block"`

@@ -5,21 +5,40 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/roam-sh/roam/httpapi"
 )
 
-func TestWithPprofServesProfilesBesideTheAPI(t *testing.T) {
-	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("api " + r.URL.Path)) })
-	h := withPprof(api)
+func TestPprofServedBesideTheAPI(t *testing.T) {
+	h := httpapi.New(httpapi.Config{Debug: pprofHandler()})
 	for path, want := range map[string]string{
 		"/debug/pprof/":                  "goroutine",
 		"/debug/pprof/goroutine?debug=1": "goroutine profile",
-		"/v1/status/leader":              "api /v1/status/leader",
-		"/debug/pprof-not-a-route":       "api /debug/pprof-not-a-route",
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("GET %s: %d %.80q, want 200 containing %q", path, rec.Code, rec.Body.String(), want)
 		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof-not-a-route", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof-not-a-route: %d, want 404", rec.Code)
+	}
+}
+
+// TestSecurityBrowsersPprof: the profiler sits behind the browser rules
+// like the API (a page could otherwise make the agent profile itself for
+// minutes). Before the rules, withPprof routed /debug/pprof/ around the
+// API's middleware and this answered 200.
+func TestSecurityBrowsersPprof(t *testing.T) {
+	h := httpapi.New(httpapi.Config{Debug: pprofHandler()})
+	req := httptest.NewRequest("GET", "/debug/pprof/", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Fatalf("cross-site GET /debug/pprof/: %d, want 403", rec.Code)
 	}
 }

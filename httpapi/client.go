@@ -112,6 +112,12 @@ func (h *handlers) forward(w http.ResponseWriter, r *http.Request, n *structs.No
 			pr.SetURL(target)
 			pr.SetXForwarded()
 			pr.Out.Header.Set(headerForwarded, "1")
+			// This agent judged the browser headers (browsers.go); the
+			// node's agent, reached under another host, would take its own
+			// UI's requests for cross-site ones.
+			for _, k := range []string{"Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Sec-Fetch-User"} {
+				pr.Out.Header.Del(k)
+			}
 		},
 		Transport:     h.proxy,
 		FlushInterval: -1,

@@ -17,7 +17,11 @@
 //   - errors as plain-text bodies, with one function mapping errors to status
 //     codes (errors.go);
 //   - request bodies capped at Config.MaxBodyBytes (413), panics recovered as
-//     500, requests logged at debug level (middleware.go).
+//     500, requests logged at debug level (middleware.go);
+//   - web pages other than the agent's own and Host names that are not the
+//     agent's refused with 403 on every route, websockets included
+//     (browsers.go: the API has no authentication, so a page must not
+//     drive it, nor a rebound DNS name reach it).
 //
 // JSON lists are never null: an empty list is [].
 //
@@ -25,7 +29,10 @@
 //
 //	server.go      Config, the interfaces the agent provides, New
 //	routes.go      the route table
-//	middleware.go  recover, body limit, default headers, request log
+//	middleware.go  the middleware chain, in order: request log, recover,
+//	               browser rules, body limit, default headers
+//	browsers.go    the Host, Origin and Sec-Fetch-Site rules; CORS for
+//	               origins the operator allowed
 //	request.go     query and body parsing
 //	respond.go     JSON encoding and metadata headers
 //	errors.go      error → status code mapping

@@ -9,19 +9,40 @@ import (
 	"time"
 )
 
-// chain wraps the router in the middleware, outermost first:
-//
-//  1. logRequests: sees the final status of every request, including the
-//     500 written for a recovered panic, so it must be outside recoverPanics.
-//  2. recoverPanics: the last line of defence; no input may crash the agent.
-//  3. limitBody: caps bodies before any handler reads them.
-//  4. defaultMeta: the X-Nomad-* headers every response carries; endpoints
-//     that know better overwrite them.
-func chain(next http.Handler, logger *slog.Logger, maxBody int64) http.Handler {
-	next = defaultMeta(next)
-	next = limitBody(next, maxBody)
-	next = recoverPanics(next, logger)
-	return logRequests(next, logger)
+// middleware is one step of the chain around the router.
+type middleware struct {
+	name string
+	wrap func(http.Handler) http.Handler
+}
+
+// middlewares is the chain around the router, outermost first. Every
+// request passes every step, whatever its route: the /v1 API, the client
+// endpoints (file system, logs, the exec websocket) and /debug/pprof/.
+func middlewares(logger *slog.Logger, maxBody int64, browsers BrowserRules) []middleware {
+	return []middleware{
+		// Sees the final status of every request, including the 500 written
+		// for a recovered panic and the 403s of the browser rules, so it
+		// must be outside both.
+		{"log", func(h http.Handler) http.Handler { return logRequests(h, logger) }},
+		// The last line of defence; no input may crash the agent.
+		{"recover", func(h http.Handler) http.Handler { return recoverPanics(h, logger) }},
+		// Refuses web pages and rebound names before anything reads the
+		// body or acts (browsers.go).
+		{"browsers", func(h http.Handler) http.Handler { return keepBrowsersOut(h, browsers) }},
+		// Caps bodies before any handler reads them.
+		{"limit body", func(h http.Handler) http.Handler { return limitBody(h, maxBody) }},
+		// The X-Nomad-* headers every response carries; endpoints that
+		// know better overwrite them.
+		{"default meta", defaultMeta},
+	}
+}
+
+// chain wraps next in the middlewares, the first outermost.
+func chain(next http.Handler, mws []middleware) http.Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		next = mws[i].wrap(next)
+	}
+	return next
 }
 
 // recorder remembers the status written, for logging and for knowing whether

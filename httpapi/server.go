@@ -67,6 +67,13 @@ type Config struct {
 	// MaxBodyBytes caps request bodies (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Browsers widens which web pages and Host names are served
+	// (browsers.go); the zero value serves the agent's own origin, IP
+	// literals and localhost.
+	Browsers BrowserRules
+	// Debug, when set, serves /debug/pprof/ (the agent's enable_debug)
+	// behind the same middleware as the API.
+	Debug http.Handler
 }
 
 // handlers holds the configuration the endpoint methods use.
@@ -94,5 +101,8 @@ func New(cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	h.routes(mux)
-	return chain(mux, h.logger, cfg.MaxBodyBytes)
+	if cfg.Debug != nil {
+		mux.Handle("/debug/pprof/", cfg.Debug)
+	}
+	return chain(mux, middlewares(h.logger, cfg.MaxBodyBytes, cfg.Browsers))
 }
