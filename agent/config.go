@@ -31,8 +31,8 @@ type Config struct {
 	Advertise   Advertise
 	// HTTPAPI widens which web pages and names the HTTP API serves.
 	HTTPAPI HTTPAPIConfig
-	Server      ServerConfig
-	Client      ClientConfig
+	Server  ServerConfig
+	Client  ClientConfig
 	// Plugins holds each task driver's plugin "<name>" { config { ... } }.
 	Plugins map[string]map[string]any
 	// DevMode marks the -dev preset: temporary data dir removed on shutdown.
