@@ -53,8 +53,10 @@ type agentFlags struct {
 }
 
 // Command returns `roam agent`.
-func Command() *cobra.Command {
-	var f agentFlags
+func Command() *cobra.Command { return newCommand(&agentFlags{}) }
+
+// newCommand binds the flags to f (tests read them back).
+func newCommand(f *agentFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a roam agent (server, client, or both)",
@@ -65,7 +67,7 @@ increasing order of precedence.`,
 		Example: "  roam agent -dev\n  roam agent -config /etc/roam.d",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAgent(cmd, &f)
+			return runAgent(cmd, f)
 		},
 	}
 	fs := cmd.Flags()
