@@ -340,4 +340,3 @@ func TestSecurityBrowsersBindAllWarning(t *testing.T) {
 		}
 	}
 }
-
