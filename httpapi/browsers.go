@@ -58,6 +58,9 @@ func keepBrowsersOut(next http.Handler, rules BrowserRules) http.Handler {
 	hosts := newHostSet(rules.Hosts)
 	origins := newOriginSet(rules.Origins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// No reply is ever to be rendered as something other than its
+		// declared type (a job's strings in JSON read as HTML, say).
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if !hosts.allows(r.Host) {
 			writeError(w, http.StatusForbidden, fmt.Sprintf(
 				"host %q is not a name of this agent: refused, as a web page that rebound its DNS name to the agent would be; "+

@@ -73,6 +73,9 @@ func TestSecurityBrowsersRules(t *testing.T) {
 			if rec.Code != c.want {
 				t.Fatalf("%d %q, want %d", rec.Code, rec.Body.String(), c.want)
 			}
+			if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+				t.Error("reply without X-Content-Type-Options: nosniff")
+			}
 			if c.want == 403 && !strings.Contains(rec.Body.String(), "http_api.allowed_") {
 				t.Errorf("refusal does not say how to allow it: %q", rec.Body.String())
 			}
