@@ -232,6 +232,7 @@ func TestSecurityBrowsersConfiguredAllowances(t *testing.T) {
 	a := testAgent(t, func(c *Config) {
 		c.Client.Enabled = false
 		c.HTTPAPI = HTTPAPIConfig{AllowedOrigins: []string{"https://ui.example.com"}, AllowedHosts: []string{"roam.example.com", "*.nodes.example"}}
+		c.Server.OIDCIssuer = "https://issuer.example.com"
 	})
 	c := apiClient(t, a)
 	ui := map[string]string{"Origin": "https://ui.example.com", "Sec-Fetch-Site": "cross-site"}
@@ -245,7 +246,9 @@ func TestSecurityBrowsersConfiguredAllowances(t *testing.T) {
 	if code != http.StatusOK || !jobExists(t, a, "from-ui") || hdr.Get("Access-Control-Allow-Origin") != "https://ui.example.com" {
 		t.Errorf("PUT from the allowed origin: %d %q %v", code, msg, hdr)
 	}
-	for _, h := range []string{"roam.example.com", "roam.example.com:4646", "n1.nodes.example"} {
+	// The OIDC issuer's name is one of the agent's: JWT verifiers fetch
+	// the keys under it.
+	for _, h := range []string{"roam.example.com", "roam.example.com:4646", "n1.nodes.example", "issuer.example.com"} {
 		if code, msg, _ := rawCall(t, a, "GET", "/v1/jobs", h, nil, nil); code != http.StatusOK {
 			t.Errorf("allowed host %s: %d %q", h, code, msg)
 		}

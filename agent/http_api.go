@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -76,6 +77,11 @@ func (a *Agent) browserRules() httpapi.BrowserRules {
 	// here (Node.HTTPAddr), and may be a name.
 	if h, _, err := net.SplitHostPort(a.httpAdvertise()); err == nil {
 		names = append(names, h)
+	}
+	// Verifiers of workload identities fetch the JWKS under the issuer's
+	// name, which points at the agents.
+	if u, err := url.Parse(a.cfg.Server.OIDCIssuer); err == nil && u.Hostname() != "" {
+		names = append(names, u.Hostname())
 	}
 	names = append(names, a.cfg.HTTPAPI.AllowedHosts...)
 	return httpapi.BrowserRules{Hosts: names, Origins: a.cfg.HTTPAPI.AllowedOrigins}
