@@ -64,6 +64,9 @@ type Driver struct {
 
 	tasks drivers.Tasks[*task]
 
+	// tempBindDir: New made cfg.BindDir, and Shutdown removes it.
+	tempBindDir bool
+
 	// pauseMu serialises building the pause image.
 	pauseMu sync.Mutex
 
@@ -94,7 +97,8 @@ func New(cfg Config) (*Driver, error) {
 		}
 		cfg.Collector = bin
 	}
-	if cfg.BindDir == "" {
+	tempBindDir := cfg.BindDir == ""
+	if tempBindDir {
 		dir, err := os.MkdirTemp("", "roam-docker-binds-")
 		if err != nil {
 			return nil, fmt.Errorf("docker bind dir: %w", err)
@@ -109,7 +113,7 @@ func New(cfg Config) (*Driver, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Driver{
 		cfg: cfg, api: api, logger: logger.With("driver", Name),
-		ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel, tempBindDir: tempBindDir,
 	}, nil
 }
 
@@ -132,6 +136,9 @@ func (d *Driver) Capabilities() drivers.Capabilities {
 func (d *Driver) Shutdown() {
 	d.cancel()
 	d.api.Close()
+	if d.tempBindDir {
+		_ = os.Remove(d.cfg.BindDir) // empty between starts; kept if not
+	}
 }
 
 func (d *Driver) track(t *task)                { d.tasks.Put(t.cfg.ID, t) }
