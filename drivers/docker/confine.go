@@ -79,12 +79,46 @@ func (b *binding) stage(cfg *drivers.TaskConfig, host string, create bool) (stri
 		return "", fmt.Errorf("%s: %w", rel, err)
 	}
 	defer f.Close()
+	if err := notPrivate(cfg, f); err != nil {
+		return "", fmt.Errorf("%s: %w", rel, err)
+	}
 	target, err := confine.Bind(f, b.dir, strconv.Itoa(len(b.targets)))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w (binding a path of the allocation needs the client to run as root)", rel, err)
 	}
 	b.targets = append(b.targets, target)
 	return target, nil
+}
+
+// errPrivate is the error for a bind source in a task's private dir.
+var errPrivate = errors.New("a task's private dir holds roam's own files (the executor's spec, the log collector's state) and is never mounted")
+
+// notPrivate refuses an opened bind source that lies in any task's private
+// dir: roam's control files, which root processes read back, live there.
+// Where it lies is the kernel's word (the descriptor's path), whatever
+// links led there.
+func notPrivate(cfg *drivers.TaskConfig, f *os.File) error {
+	where, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		return err
+	}
+	rel, ok := confine.Rel(cfg.AllocDir, where)
+	if !ok {
+		return fmt.Errorf("resolves to %s: %w", where, confine.ErrEscapes)
+	}
+	parts := strings.Split(rel, "/")
+	if len(parts) >= 2 && parts[1] == privateName(cfg) {
+		return errPrivate
+	}
+	return nil
+}
+
+// privateName is the name of the private dir in every task dir.
+func privateName(cfg *drivers.TaskConfig) string {
+	if cfg.TaskDir.PrivateDir != "" {
+		return filepath.Base(cfg.TaskDir.PrivateDir)
+	}
+	return "private"
 }
 
 // release unmounts the binding's mounts. The container keeps its own

@@ -48,6 +48,20 @@ func TestSecurityHostPathsPlantedLinks(t *testing.T) {
 			}
 		})
 	}
+	// roam's private dirs, named or linked to, of this task or another.
+	mustDo(t, os.MkdirAll(cfg.TaskDir.PrivateDir, 0o755))
+	mustDo(t, os.MkdirAll(filepath.Join(cfg.AllocDir, "other", "private"), 0o755))
+	mustDo(t, os.Symlink("../private", filepath.Join(local, "priv")))
+	for _, src := range []string{"private", "../other/private", "local/priv", "./private/"} {
+		for _, key := range []string{"volumes", "mount"} {
+			if b, err := d.confineBinds(cfg, specWith(t, cfg, key, src)); err == nil {
+				b.release(d.logger)
+				t.Fatalf("%s %s: a private dir bound", key, src)
+			} else if !errors.Is(err, errPrivate) {
+				t.Fatalf("%s %s: %v, want %v", key, src, err, errPrivate)
+			}
+		}
+	}
 	spec := specWith(t, cfg, "mount", "local/real")
 	b, err := d.confineBinds(cfg, spec)
 	if err != nil {
