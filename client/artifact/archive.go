@@ -42,12 +42,12 @@ func archiveKind(name string) string {
 }
 
 // unpackArchive unpacks the archive at local into dest inside root.
-func unpackArchive(root *os.Root, local, dest, kind string) error {
+func unpackArchive(root *os.Root, local, dest, kind string, b *budget) error {
 	if err := root.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("artifact: create %s: %w", dest, err)
 	}
 	if kind == kindZip {
-		return unzip(root, local, dest)
+		return unzip(root, local, dest, b)
 	}
 	f, err := os.Open(local)
 	if err != nil {
@@ -67,13 +67,13 @@ func unpackArchive(root *os.Root, local, dest, kind string) error {
 			if gz.Name != "" {
 				name = filepath.Base(gz.Name)
 			}
-			return writeFile(root, filepath.Join(dest, name), gz, 0o644)
+			return writeFile(root, filepath.Join(dest, name), gz, 0o644, b)
 		}
 		r = gz
 	case kindTarBz2:
 		r = bzip2.NewReader(f)
 	}
-	return untar(root, tar.NewReader(r), dest)
+	return untar(root, tar.NewReader(r), dest, b)
 }
 
 // entryPath is where an archive entry goes, refusing names that would leave
@@ -99,7 +99,7 @@ func linkTarget(dest, p, target string) error {
 	return nil
 }
 
-func untar(root *os.Root, tr *tar.Reader, dest string) error {
+func untar(root *os.Root, tr *tar.Reader, dest string, b *budget) error {
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -112,18 +112,25 @@ func untar(root *os.Root, tr *tar.Reader, dest string) error {
 		if err != nil {
 			return err
 		}
-		if err := untarEntry(root, tr, h, dest, p); err != nil {
+		if err := noSymlinkOnTheWay(root, dest, p); err != nil {
+			return err
+		}
+		if err := untarEntry(root, tr, h, dest, p, b); err != nil {
 			return err
 		}
 	}
 }
 
-func untarEntry(root *os.Root, r io.Reader, h *tar.Header, dest, p string) error {
+func untarEntry(root *os.Root, r io.Reader, h *tar.Header, dest, p string, b *budget) error {
+	if h.Typeflag == tar.TypeReg {
+		return writeFile(root, p, r, fs.FileMode(h.Mode).Perm(), b)
+	}
+	if err := b.entry(p); err != nil {
+		return err
+	}
 	switch h.Typeflag {
 	case tar.TypeDir:
 		return root.MkdirAll(p, 0o755)
-	case tar.TypeReg:
-		return writeFile(root, p, r, fs.FileMode(h.Mode).Perm())
 	case tar.TypeSymlink:
 		if err := linkTarget(dest, p, h.Linkname); err != nil {
 			return err
@@ -138,13 +145,16 @@ func untarEntry(root *os.Root, r io.Reader, h *tar.Header, dest, p string) error
 		if err != nil {
 			return err
 		}
+		if err := noSymlinkOnTheWay(root, dest, target); err != nil {
+			return err
+		}
 		_ = root.Remove(p)
 		return root.Link(target, p)
 	}
 	return nil // devices, fifos: not in artifacts
 }
 
-func unzip(root *os.Root, local, dest string) error {
+func unzip(root *os.Root, local, dest string, b *budget) error {
 	zr, err := zip.OpenReader(local)
 	if err != nil {
 		return fmt.Errorf("artifact: zip: %w", err)
@@ -155,15 +165,21 @@ func unzip(root *os.Root, local, dest string) error {
 		if err != nil {
 			return err
 		}
-		if err := unzipEntry(root, zf, p); err != nil {
+		if err := noSymlinkOnTheWay(root, dest, p); err != nil {
+			return err
+		}
+		if err := unzipEntry(root, zf, p, b); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func unzipEntry(root *os.Root, zf *zip.File, p string) error {
+func unzipEntry(root *os.Root, zf *zip.File, p string, b *budget) error {
 	if zf.FileInfo().IsDir() {
+		if err := b.entry(p); err != nil {
+			return err
+		}
 		return root.MkdirAll(p, 0o755)
 	}
 	if !zf.Mode().IsRegular() {
@@ -174,5 +190,32 @@ func unzipEntry(root *os.Root, zf *zip.File, p string) error {
 		return fmt.Errorf("artifact: zip entry %s: %w", zf.Name, err)
 	}
 	defer rc.Close()
-	return writeFile(root, p, rc, zf.Mode().Perm())
+	return writeFile(root, p, rc, zf.Mode().Perm(), b)
+}
+
+// noSymlinkOnTheWay refuses an entry at p whose parent directories below
+// dest include a symlink. Each symlink entry is checked lexically where it
+// is made, but chained ones (d/l -> .., then d/l/l2 -> ..) resolve further
+// up than their names say; writing only through real directories keeps
+// every entry inside dest whatever links the archive made earlier.
+func noSymlinkOnTheWay(root *os.Root, dest, p string) error {
+	rel, err := filepath.Rel(dest, filepath.Dir(p))
+	if err != nil || rel == "." {
+		return nil
+	}
+	cur := dest
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, part)
+		fi, err := root.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // the rest is created as directories
+		}
+		if err != nil {
+			return fmt.Errorf("artifact: archive entry %s: %w", p, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("artifact: archive entry %s goes through the symlink %s", p, cur)
+		}
+	}
+	return nil
 }

@@ -42,6 +42,11 @@ func ParseMode(s string) (Mode, error) {
 // file:// and http(s):// URLs.
 var ErrUnsupportedSource = errors.New("unsupported artifact source")
 
+// ErrLocalSource is returned for a source on the agent's own file system (a
+// path, file://, file::) while the operator has not allowed them: a job
+// submitter must not read the client host's files through an artifact.
+var ErrLocalSource = errors.New("artifact source is a path on the client host; local artifact sources are refused unless the client sets artifact { disable_filesystem_isolation = true }")
+
 // Request is one artifact to fetch, already interpolated.
 type Request struct {
 	Source string
@@ -57,9 +62,17 @@ type Request struct {
 	TaskDir string
 }
 
-// Fetcher downloads artifacts. The zero value uses http.DefaultClient.
+// Fetcher downloads artifacts in the calling process. The client never
+// uses it directly: Sandbox runs it in a child process without root's
+// reach. The zero value refuses local sources and sets no limits.
 type Fetcher struct {
+	// HTTPClient, when nil, is a client whose redirects stay on http(s).
 	HTTPClient *http.Client
+	// AllowLocalPaths accepts sources on this host's file system.
+	AllowLocalPaths bool
+	Limits          Limits
+	// TempDir holds downloads before they are unpacked ("": os.TempDir).
+	TempDir string
 }
 
 // Fetch fetches one artifact into the task directory.
@@ -68,10 +81,11 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) error {
 	if err != nil {
 		return err
 	}
-	src, opts, err := parseSource(req.Source, req.Options)
+	src, opts, err := parseSource(req.Source, req.Options, f.AllowLocalPaths)
 	if err != nil {
 		return err
 	}
+	b := &budget{lim: f.Limits}
 	sum, err := parseChecksum(opts["checksum"])
 	if err != nil {
 		return err
@@ -91,7 +105,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) error {
 		return fmt.Errorf("artifact %s: %w", req.Source, err)
 	}
 	if fi.IsDir() {
-		return installDir(root, local, dest, req.Mode, sum != nil)
+		return installDir(root, local, dest, req.Mode, sum != nil, b)
 	}
 	if err := sum.verify(local, req.Source); err != nil {
 		return err
@@ -99,7 +113,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) error {
 	if req.Mode == ModeFile && strings.HasSuffix(req.Destination, "/") {
 		dest = filepath.Join(dest, path.Base(src.Path))
 	}
-	return installFile(root, local, dest, req.Mode, src, opts["archive"] != "false", fi.Mode())
+	return installFile(root, local, dest, req.Mode, src, opts["archive"] != "false", fi.Mode(), b)
 }
 
 // destination cleans the destination, which must stay inside the task dir.
@@ -117,24 +131,43 @@ func destination(d string) (string, error) {
 	return clean, nil
 }
 
+// forcedGetters are go-getter's "<getter>::<source>" prefixes roam knows:
+// file:: is a local path, http:: and https:: name the scheme outright.
+var forcedGetters = map[string]string{"file": "file", "http": "http", "https": "https"}
+
 // parseSource turns the source into a URL, taking go-getter's "checksum"
-// and "archive" query parameters as options (explicit options win).
-func parseSource(source string, options map[string]string) (*url.URL, map[string]string, error) {
+// and "archive" query parameters as options (explicit options win). Every
+// form that reads this host's file system (a bare path, file://, file::) is
+// ErrLocalSource unless allowLocal.
+func parseSource(source string, options map[string]string, allowLocal bool) (*url.URL, map[string]string, error) {
 	opts := map[string]string{}
+	forced := ""
 	if i := strings.Index(source, "::"); i > 0 && !strings.Contains(source[:i], "/") {
-		return nil, nil, fmt.Errorf("%w %q: getter %q is not available (local paths, file:// and http(s):// are)", ErrUnsupportedSource, source, source[:i])
+		g, ok := forcedGetters[source[:i]]
+		if !ok {
+			return nil, nil, fmt.Errorf("%w %q: getter %q is not available (local paths, file:// and http(s):// are)", ErrUnsupportedSource, source, source[:i])
+		}
+		forced, source = g, source[i+2:]
 	}
 	u, err := url.Parse(source)
 	if err != nil {
 		return nil, nil, fmt.Errorf("artifact source %q: %w", source, err)
 	}
+	if forced == "file" || u.Scheme == "" {
+		u = &url.URL{Scheme: "file", Path: strings.TrimPrefix(source, "file://")}
+	}
+	if forced != "" && forced != u.Scheme {
+		return nil, nil, fmt.Errorf("%w %q: getter %s:: with a %s URL", ErrUnsupportedSource, source, forced, u.Scheme)
+	}
 	switch u.Scheme {
-	case "":
-		if !filepath.IsAbs(source) {
+	case "file":
+		if !allowLocal {
+			return nil, nil, fmt.Errorf("%w: %q", ErrLocalSource, source)
+		}
+		if !filepath.IsAbs(u.Path) {
 			return nil, nil, fmt.Errorf("%w %q: a local source must be an absolute path", ErrUnsupportedSource, source)
 		}
-		u = &url.URL{Scheme: "file", Path: source}
-	case "file", "http", "https":
+	case "http", "https":
 	default:
 		return nil, nil, fmt.Errorf("%w %q: scheme %q (local paths, file:// and http(s):// are supported)", ErrUnsupportedSource, source, u.Scheme)
 	}
@@ -158,7 +191,7 @@ func (f *Fetcher) localCopy(ctx context.Context, u *url.URL, headers map[string]
 	if u.Scheme == "file" {
 		return u.Path, func() {}, nil
 	}
-	tmp, err := os.CreateTemp("", "roam-artifact-*")
+	tmp, err := os.CreateTemp(f.TempDir, "roam-artifact-*")
 	if err != nil {
 		return "", nil, fmt.Errorf("artifact download: %w", err)
 	}
@@ -184,7 +217,7 @@ func (f *Fetcher) download(ctx context.Context, u *url.URL, headers map[string]s
 	}
 	c := f.HTTPClient
 	if c == nil {
-		c = http.DefaultClient
+		c = &http.Client{CheckRedirect: checkRedirect}
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -194,8 +227,35 @@ func (f *Fetcher) download(ctx context.Context, u *url.URL, headers map[string]s
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("artifact download: GET %s: %s", redact(u), resp.Status)
 	}
-	if _, err := io.Copy(w, resp.Body); err != nil {
+	max := f.Limits.MaxDownloadBytes
+	if max > 0 && resp.ContentLength > max {
+		return fmt.Errorf("artifact download: GET %s: %w: body of %d bytes is over %d (http_max_size)", redact(u), ErrLimit, resp.ContentLength, max)
+	}
+	body := io.Reader(resp.Body)
+	if max > 0 {
+		body = io.LimitReader(resp.Body, max+1)
+	}
+	n, err := io.Copy(w, body)
+	if err != nil {
 		return fmt.Errorf("artifact download: GET %s: %w", redact(u), err)
+	}
+	if max > 0 && n > max {
+		return fmt.Errorf("artifact download: GET %s: %w: body over %d bytes (http_max_size)", redact(u), ErrLimit, max)
+	}
+	return nil
+}
+
+// maxRedirects is how many redirects one download follows (as net/http).
+const maxRedirects = 10
+
+// checkRedirect follows redirects only to http and https: a server must not
+// turn a download into a read of this host (file://) or another getter.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if s := req.URL.Scheme; s != "http" && s != "https" {
+		return fmt.Errorf("redirect to %s refused: artifact downloads follow http(s) redirects only", redact(req.URL))
+	}
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
 	return nil
 }
@@ -204,17 +264,17 @@ func (f *Fetcher) download(ctx context.Context, u *url.URL, headers map[string]s
 func redact(u *url.URL) string { return u.Redacted() }
 
 // installFile puts a fetched file in place according to mode.
-func installFile(root *os.Root, local, dest string, mode Mode, src *url.URL, unpack bool, perm fs.FileMode) error {
+func installFile(root *os.Root, local, dest string, mode Mode, src *url.URL, unpack bool, perm fs.FileMode, b *budget) error {
 	kind := archiveKind(path.Base(src.Path))
 	switch {
 	case mode == ModeFile:
-		return copyFile(root, local, dest, filePerm(src, perm))
+		return copyFile(root, local, dest, filePerm(src, perm), b)
 	case kind != "" && unpack:
-		return unpackArchive(root, local, dest, kind)
+		return unpackArchive(root, local, dest, kind, b)
 	case mode == ModeDir:
 		return fmt.Errorf("mode dir needs an archive or a directory; %s is neither", redact(src))
 	}
-	return copyFile(root, local, filepath.Join(dest, path.Base(src.Path)), filePerm(src, perm))
+	return copyFile(root, local, filepath.Join(dest, path.Base(src.Path)), filePerm(src, perm), b)
 }
 
 // filePerm keeps a local file's permissions; downloads are not executable.
@@ -226,7 +286,7 @@ func filePerm(src *url.URL, perm fs.FileMode) fs.FileMode {
 }
 
 // installDir copies a local directory tree into dest.
-func installDir(root *os.Root, local, dest string, mode Mode, hasChecksum bool) error {
+func installDir(root *os.Root, local, dest string, mode Mode, hasChecksum bool, b *budget) error {
 	if mode == ModeFile {
 		return fmt.Errorf("mode file needs a file; %s is a directory", local)
 	}
@@ -245,32 +305,45 @@ func installDir(root *os.Root, local, dest string, mode Mode, hasChecksum bool) 
 		}
 		switch {
 		case d.IsDir():
+			if err := b.entry(target); err != nil {
+				return err
+			}
 			return root.MkdirAll(target, 0o755)
 		case d.Type().IsRegular():
-			return copyFile(root, p, target, info.Mode().Perm())
+			return copyFile(root, p, target, info.Mode().Perm(), b)
 		}
 		return nil // symlinks and special files of the source are skipped
 	})
 }
 
 // copyFile copies a host file to name inside root.
-func copyFile(root *os.Root, from, name string, perm fs.FileMode) error {
+func copyFile(root *os.Root, from, name string, perm fs.FileMode, b *budget) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return fmt.Errorf("artifact: %w", err)
 	}
 	defer in.Close()
-	return writeFile(root, name, in, perm)
+	return writeFile(root, name, in, perm, b)
 }
 
-// writeFile creates name (and its parents) inside root from r.
-func writeFile(root *os.Root, name string, r io.Reader, perm fs.FileMode) error {
+// writeFile creates name (and its parents) inside root from r, counting it
+// against b. A symlink already at name is replaced, never written through.
+func writeFile(root *os.Root, name string, r io.Reader, perm fs.FileMode, b *budget) error {
+	if err := b.entry(name); err != nil {
+		return err
+	}
+	r = b.reader(r, name)
 	if perm == 0 {
 		perm = 0o644
 	}
 	if dir := filepath.Dir(name); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("artifact: create %s: %w", dir, err)
+		}
+	}
+	if fi, err := root.Lstat(name); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if err := root.Remove(name); err != nil {
+			return fmt.Errorf("artifact: replace symlink %s: %w", name, err)
 		}
 	}
 	out, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)

@@ -83,7 +83,7 @@ func fetch(t *testing.T, taskDir string, req Request) error {
 	if req.Mode == "" {
 		req.Mode = ModeAny
 	}
-	return (&Fetcher{}).Fetch(t.Context(), req)
+	return (&Fetcher{AllowLocalPaths: true}).Fetch(t.Context(), req)
 }
 
 func TestLocalFileKeepsMode(t *testing.T) {
