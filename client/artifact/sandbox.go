@@ -1,0 +1,331 @@
+package artifact
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path"
+	"time"
+)
+
+// SubcommandName is the hidden subcommand of the roam binary that fetches
+// one artifact: cmd/roam must call Main(args-after-it) for
+// `roam artifact-fetch`.
+const SubcommandName = "artifact-fetch"
+
+// Config is the client's `artifact` block (Nomad's names) and how to start
+// the fetcher process.
+type Config struct {
+	// DisableFilesystemIsolation lets jobs fetch artifacts from this host's
+	// file system (paths, file://, file::). Off: such sources are refused.
+	// On or off, the fetcher runs as the task's user, so it reads only what
+	// that user may read.
+	DisableFilesystemIsolation bool
+	// HTTPReadTimeout bounds one artifact's whole fetch: download and unpack.
+	HTTPReadTimeout time.Duration
+	// HTTPMaxSize bounds a download's body, in bytes.
+	HTTPMaxSize int64
+	// DecompressionLimitSize and DecompressionLimitFileCount bound what an
+	// artifact writes into the task directory.
+	DecompressionLimitSize      int64
+	DecompressionLimitFileCount int
+	// Binary starts the fetcher process; zero means this executable's
+	// artifact-fetch subcommand (tests re-execute the test binary).
+	Binary Binary
+}
+
+// WithDefaults fills the unset limits with their defaults.
+func (c Config) WithDefaults() Config {
+	if c.HTTPReadTimeout <= 0 {
+		c.HTTPReadTimeout = DefaultHTTPReadTimeout
+	}
+	if c.HTTPMaxSize <= 0 {
+		c.HTTPMaxSize = DefaultHTTPMaxSize
+	}
+	if c.DecompressionLimitSize <= 0 {
+		c.DecompressionLimitSize = DefaultDecompressionLimitSize
+	}
+	if c.DecompressionLimitFileCount <= 0 {
+		c.DecompressionLimitFileCount = DefaultDecompressionLimitFileCount
+	}
+	return c
+}
+
+func (c Config) limits() Limits {
+	return Limits{MaxDownloadBytes: c.HTTPMaxSize, MaxUnpackedBytes: c.DecompressionLimitSize, MaxFiles: c.DecompressionLimitFileCount}
+}
+
+// Binary says how to start the fetcher process.
+type Binary struct {
+	Path string
+	Args []string
+	Env  []string
+}
+
+// SelfBinary is this executable's artifact-fetch subcommand.
+func SelfBinary() (Binary, error) {
+	p, err := os.Executable()
+	if err != nil {
+		return Binary{}, fmt.Errorf("find own executable: %w", err)
+	}
+	return Binary{Path: p, Args: []string{SubcommandName}}, nil
+}
+
+// Credential is who the fetcher process runs as.
+type Credential struct {
+	UID, GID uint32
+}
+
+// Sandbox fetches each artifact in a child process that runs as the task's
+// user with no capabilities, writes only into a staging directory it was
+// handed open (fd 3) inside the task directory, and is killed at the
+// timeout. The agent then moves the staged files into place through an
+// os.Root on the task directory, without following links.
+type Sandbox struct {
+	cfg    Config
+	logger *slog.Logger
+}
+
+// NewSandbox returns a Sandbox for cfg (defaults applied).
+func NewSandbox(cfg Config, logger *slog.Logger) *Sandbox {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sandbox{cfg: cfg.WithDefaults(), logger: logger}
+}
+
+// childRequest is what the fetcher process reads on stdin.
+type childRequest struct {
+	Request         Request
+	AllowLocalPaths bool
+	Limits          Limits
+}
+
+// childResult is the one JSON line the fetcher writes on stdout. Kind
+// carries the error's sentinel across the process boundary.
+type childResult struct {
+	Error string `json:",omitempty"`
+	Kind  string `json:",omitempty"`
+}
+
+// Error kinds of childResult, in the order they are matched.
+var errorKinds = []struct {
+	kind string
+	err  error
+}{
+	{"local", ErrLocalSource},
+	{"unsupported", ErrUnsupportedSource},
+	{"limit", ErrLimit},
+}
+
+// Fetch fetches req into req.TaskDir in a fetcher process running as cred.
+func (s *Sandbox) Fetch(ctx context.Context, req Request, cred Credential) error {
+	// Refused sources are refused here, with the setting named, before any
+	// process starts.
+	if _, _, err := parseSource(req.Source, req.Options, s.cfg.DisableFilesystemIsolation); err != nil {
+		return err
+	}
+	if _, err := destination(req.Destination); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(req.TaskDir)
+	if err != nil {
+		return fmt.Errorf("open task dir: %w", err)
+	}
+	defer root.Close()
+	staging, dir, err := makeStaging(root, cred)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		dir.Close()
+		if err := root.RemoveAll(staging); err != nil {
+			s.logger.Warn("cannot remove artifact staging directory", "path", staging, "error", err)
+		}
+	}()
+	if err := s.runChild(ctx, req, cred, dir); err != nil {
+		return err
+	}
+	return mergeInto(root, staging, ".")
+}
+
+// makeStaging creates a fresh directory in the task dir owned by cred, mode
+// 0700, and opens it for the child.
+func makeStaging(root *os.Root, cred Credential) (string, *os.File, error) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	name := ".roam-artifact-" + hex.EncodeToString(b[:])
+	if err := root.Mkdir(name, 0o700); err != nil {
+		return "", nil, fmt.Errorf("artifact staging: %w", err)
+	}
+	dir, err := root.Open(name)
+	if err == nil {
+		err = dir.Chown(int(cred.UID), int(cred.GID))
+	}
+	if err != nil {
+		_ = root.RemoveAll(name)
+		return "", nil, fmt.Errorf("artifact staging: %w", err)
+	}
+	return name, dir, nil
+}
+
+// runChild starts the fetcher process and turns its result into an error.
+func (s *Sandbox) runChild(ctx context.Context, req Request, cred Credential, dir *os.File) error {
+	bin := s.cfg.Binary
+	if bin.Path == "" {
+		var err error
+		if bin, err = SelfBinary(); err != nil {
+			return err
+		}
+	}
+	in, err := json.Marshal(childRequest{Request: req, AllowLocalPaths: s.cfg.DisableFilesystemIsolation, Limits: s.cfg.limits()})
+	if err != nil {
+		return err
+	}
+	// The binary is opened here and executed as the child's fd 4: the task's
+	// user need not be able to reach the directory roam is installed in.
+	exe, err := os.Open(bin.Path)
+	if err != nil {
+		return fmt.Errorf("artifact fetcher: %w", err)
+	}
+	defer exe.Close()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.HTTPReadTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/proc/self/fd/4", bin.Args...)
+	cmd.Args[0] = bin.Path
+	cmd.Env = append(childEnv(), bin.Env...)
+	cmd.Dir = "/"
+	cmd.Stdin = bytes.NewReader(in)
+	out, errOut := &cappedBuffer{max: 64 << 10}, &cappedBuffer{max: 16 << 10}
+	cmd.Stdout, cmd.Stderr = out, errOut
+	cmd.ExtraFiles = []*os.File{dir, exe}
+	cmd.WaitDelay = 5 * time.Second
+	setCredential(cmd, cred)
+	runErr := cmd.Run()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: fetch took longer than %s (http_read_timeout)", ErrLimit, s.cfg.HTTPReadTimeout)
+	}
+	var res childResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return fmt.Errorf("artifact fetcher: %v: %s", runErr, bytes.TrimSpace(errOut.Bytes()))
+	}
+	if res.Error == "" {
+		return nil
+	}
+	for _, k := range errorKinds {
+		if k.kind == res.Kind {
+			return fmt.Errorf("%w (%s)", k.err, res.Error)
+		}
+	}
+	return errors.New(res.Error)
+}
+
+// childEnv is the fetcher's environment: a fixed PATH and the agent's
+// proxy and CA settings, nothing else of the agent's (its tokens stay out).
+func childEnv() []string {
+	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent"}
+	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// cappedBuffer keeps the first max bytes written and drops the rest.
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if room := c.max - c.Len(); room > 0 {
+		c.Buffer.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// mergeInto moves the tree at from into to, both inside root: directories
+// are merged, anything else replaces what is there. Nothing is followed:
+// a symlink at the destination is replaced, not written through.
+func mergeInto(root *os.Root, from, to string) error {
+	d, err := root.Open(from)
+	if err != nil {
+		return fmt.Errorf("artifact: %w", err)
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("artifact: %w", err)
+	}
+	for _, e := range entries {
+		src, dst := path.Join(from, e.Name()), path.Join(to, e.Name())
+		fi, err := root.Lstat(dst)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("artifact: %w", err)
+		case e.IsDir() && fi.IsDir():
+			if err := mergeInto(root, src, dst); err != nil {
+				return err
+			}
+			continue
+		default:
+			if err := root.RemoveAll(dst); err != nil {
+				return fmt.Errorf("artifact: replace %s: %w", dst, err)
+			}
+		}
+		if err := root.Rename(src, dst); err != nil {
+			return fmt.Errorf("artifact: move %s into place: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Main runs the fetcher process and returns its exit code: it reads a
+// childRequest on stdin, fetches into the directory open as fd 3 and writes
+// a childResult on stdout.
+func Main(args []string) int {
+	res := childMain()
+	_ = json.NewEncoder(os.Stdout).Encode(res)
+	if res.Error != "" {
+		return 1
+	}
+	return 0
+}
+
+func childMain() childResult {
+	if err := dropPrivileges(); err != nil {
+		return childResult{Error: err.Error()}
+	}
+	var req childRequest
+	if err := json.NewDecoder(io.LimitReader(os.Stdin, 1<<20)).Decode(&req); err != nil {
+		return childResult{Error: fmt.Sprintf("artifact fetcher: read request: %v", err)}
+	}
+	// fd 3 is the staging directory; its /proc path opens it without
+	// resolving any name the agent or a task could change.
+	const dir = "/proc/self/fd/3"
+	req.Request.TaskDir = dir
+	f := &Fetcher{AllowLocalPaths: req.AllowLocalPaths, Limits: req.Limits, TempDir: dir}
+	err := f.Fetch(context.Background(), req.Request)
+	if err == nil {
+		return childResult{}
+	}
+	res := childResult{Error: err.Error()}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			res.Kind = k.kind
+			break
+		}
+	}
+	return res
+}

@@ -1,0 +1,37 @@
+package artifact
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// setCredential makes the fetcher run as cred with no supplementary groups,
+// in its own process group (killed whole at the timeout), and die with the
+// agent. A non-root uid after exec keeps no capabilities.
+func setCredential(cmd *exec.Cmd, cred Credential) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: cred.UID, Gid: cred.GID, Groups: []uint32{}},
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// dropPrivileges is the fetcher's first step: no privilege gained by exec
+// from here on, and never root (the agent always hands it another user).
+func dropPrivileges() error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("artifact fetcher: no_new_privs: %w", err)
+	}
+	if os.Geteuid() == 0 {
+		return errors.New("artifact fetcher: refusing to run as root")
+	}
+	return nil
+}

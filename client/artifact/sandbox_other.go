@@ -1,0 +1,14 @@
+//go:build !linux
+
+package artifact
+
+import (
+	"errors"
+	"os/exec"
+)
+
+func setCredential(cmd *exec.Cmd, cred Credential) {}
+
+func dropPrivileges() error {
+	return errors.New("artifact fetcher: sandboxed fetching needs Linux")
+}

@@ -1,0 +1,347 @@
+package artifact_test
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/client/artifact"
+	"github.com/roam-sh/roam/client/artifact/artifacttest"
+	"github.com/roam-sh/roam/testutil"
+)
+
+func TestMain(m *testing.M) {
+	artifacttest.MaybeRun()
+	os.Exit(m.Run())
+}
+
+// needRoot skips tests that start the fetcher as another user.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the sandboxed fetcher changes user: run as root")
+	}
+}
+
+func sandbox(t *testing.T, cfg artifact.Config) *artifact.Sandbox {
+	cfg.Binary = artifacttest.Binary()
+	return artifact.NewSandbox(cfg, testutil.Logger(t))
+}
+
+// serve starts a loopback HTTP server handing out files by path.
+func serve(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// taskDir is a fresh task directory with a secrets/ sibling of local/ and a
+// file beside the task dir, to see whether anything reached them.
+func taskDir(t *testing.T) string {
+	t.Helper()
+	base := t.TempDir()
+	task := filepath.Join(base, "task")
+	for _, d := range []string{"local", "secrets"} {
+		if err := os.MkdirAll(filepath.Join(task, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return task
+}
+
+// onlyUnder fails if the task dir holds anything outside local/ and
+// secrets/ (empty), or if its parent holds anything but the task dir.
+func onlyUnder(t *testing.T, task string) {
+	t.Helper()
+	if entries, _ := os.ReadDir(filepath.Join(task, "secrets")); len(entries) != 0 {
+		t.Errorf("secrets/ written: %v", entries)
+	}
+	entries, _ := os.ReadDir(task)
+	for _, e := range entries {
+		if e.Name() != "local" && e.Name() != "secrets" {
+			t.Errorf("task dir holds %s", e.Name())
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(task)); len(entries) != 1 {
+		t.Errorf("written beside the task dir: %v", entries)
+	}
+}
+
+func TestSecurityArtifactsLocalSourcesRefusedByDefault(t *testing.T) {
+	needRoot(t)
+	own := filepath.Join(t.TempDir(), "mine.txt")
+	if err := os.WriteFile(own, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sb := sandbox(t, artifact.Config{})
+	for _, src := range []string{
+		"file:///etc/passwd", "/etc/passwd", "../../etc/passwd", "../../../../../../etc/shadow",
+		"file::/etc/passwd", "file::" + own, "file://" + own, own, "local/../../secrets",
+		"file::https://example.com/x", "file://localhost/etc/passwd",
+	} {
+		task := taskDir(t)
+		err := sb.Fetch(t.Context(), artifact.Request{Source: src, Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser(""))
+		if !errors.Is(err, artifact.ErrLocalSource) || !strings.Contains(err.Error(), "disable_filesystem_isolation") {
+			t.Errorf("%s: got %v, want a refusal naming the setting", src, err)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(task, "local")); len(entries) != 0 {
+			t.Errorf("%s: fetched %v", src, entries)
+		}
+	}
+}
+
+func TestSecurityArtifactsLocalSourcesAllowedByOperator(t *testing.T) {
+	needRoot(t)
+	// t.TempDir's parent is private to root; the operator's file must sit
+	// where the task's user can reach it.
+	dir, err := os.MkdirTemp("", "roam-artifact-local-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	readable := filepath.Join(dir, "shared.txt")
+	if err := os.WriteFile(readable, []byte("operator's file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sb := sandbox(t, artifact.Config{DisableFilesystemIsolation: true})
+	for _, src := range []string{"file::" + readable, "file://" + readable, readable} {
+		task := taskDir(t)
+		if err := sb.Fetch(t.Context(), artifact.Request{Source: src, Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser("")); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(task, "local", "shared.txt")); err != nil || string(b) != "operator's file\n" {
+			t.Fatalf("%s: got %q, %v", src, b, err)
+		}
+	}
+	// Allowed, local paths are still read as the task's user: root's files
+	// stay out of reach.
+	secret := filepath.Join(dir, "root-only.txt")
+	if err := os.WriteFile(secret, []byte("root's secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	task := taskDir(t)
+	err = sb.Fetch(t.Context(), artifact.Request{Source: secret, Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser(""))
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("root-only file fetched: %v", err)
+	}
+	onlyUnder(t, task)
+	if entries, _ := os.ReadDir(filepath.Join(task, "local")); len(entries) != 0 {
+		t.Errorf("fetched %v", entries)
+	}
+}
+
+// hdr is one crafted tar entry.
+type hdr struct {
+	name, body, link string
+	kind             byte
+}
+
+func crafted(t *testing.T, entries ...hdr) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Mode: 0o644, Typeflag: e.kind, Linkname: e.link}
+		if e.kind == tar.TypeReg {
+			h.Size = int64(len(e.body))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if e.kind == tar.TypeReg {
+			tw.Write([]byte(e.body))
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func zipOf(t *testing.T, name, body string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(body))
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestSecurityArtifactsArchiveTraversal(t *testing.T) {
+	needRoot(t)
+	const reg, sym, hard = tar.TypeReg, tar.TypeSymlink, tar.TypeLink
+	archives := map[string][]byte{
+		"/dotdot.tar":      crafted(t, hdr{name: "../secrets/evil", body: "x", kind: reg}),
+		"/deep-dotdot.tar": crafted(t, hdr{name: "a/../../../../evil", body: "x", kind: reg}),
+		"/absolute.tar":    crafted(t, hdr{name: "/tmp/evil", body: "x", kind: reg}),
+		"/symlink-abs.tar": crafted(t, hdr{name: "l", link: "/etc", kind: sym}, hdr{name: "l/evil", body: "x", kind: reg}),
+		"/symlink-up.tar":  crafted(t, hdr{name: "l", link: "../secrets", kind: sym}, hdr{name: "l/evil", body: "x", kind: reg}),
+		// Each link is fine by its own name; together they climb out of
+		// the destination into secrets/.
+		"/symlink-chain.tar": crafted(t,
+			hdr{name: "d/", kind: tar.TypeDir}, hdr{name: "d/l", link: "..", kind: sym},
+			hdr{name: "d/l/l2", link: "..", kind: sym}, hdr{name: "d/l/l2/secrets/evil", body: "x", kind: reg}),
+		// A link inside the destination, then a file written through it.
+		"/through-link.tar": crafted(t, hdr{name: "sub/", kind: tar.TypeDir}, hdr{name: "l", link: "sub", kind: sym},
+			hdr{name: "l/../../secrets/evil", body: "x", kind: reg}),
+		"/hardlink-abs.tar": crafted(t, hdr{name: "h", link: "/etc/passwd", kind: hard}),
+		"/hardlink-up.tar":  crafted(t, hdr{name: "h", link: "../../../etc/passwd", kind: hard}),
+		"/zip-dotdot.zip":   zipOf(t, "../secrets/evil", "x"),
+		"/zip-abs.zip":      zipOf(t, "/tmp/evil", "x"),
+	}
+	base := serve(t, archives)
+	sb := sandbox(t, artifact.Config{})
+	for name := range archives {
+		t.Run(strings.TrimPrefix(name, "/"), func(t *testing.T) {
+			task := taskDir(t)
+			err := sb.Fetch(t.Context(), artifact.Request{Source: base + name, Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser(""))
+			if err == nil {
+				t.Errorf("archive accepted")
+			}
+			onlyUnder(t, task)
+			if _, err := os.Stat("/tmp/evil"); err == nil {
+				t.Errorf("/tmp/evil written")
+			}
+		})
+	}
+}
+
+func TestSecurityArtifactsDecompressionBomb(t *testing.T) {
+	needRoot(t)
+	var bomb bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	tw := tar.NewWriter(gz)
+	const size = 256 << 20
+	tw.WriteHeader(&tar.Header{Name: "zeros", Mode: 0o644, Size: size, Typeflag: tar.TypeReg})
+	io.CopyN(tw, zeroReader{}, size)
+	tw.Close()
+	gz.Close()
+	var many []hdr
+	for i := range 500 {
+		many = append(many, hdr{name: "f" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "/" + strings.Repeat("n", 1+i%50), kind: tar.TypeReg})
+	}
+	var gzBomb bytes.Buffer
+	g2, _ := gzip.NewWriterLevel(&gzBomb, gzip.BestCompression)
+	io.CopyN(g2, zeroReader{}, size)
+	g2.Close()
+	base := serve(t, map[string][]byte{
+		"/bomb.tar.gz": bomb.Bytes(), "/many.tar": crafted(t, many...), "/bomb.gz": gzBomb.Bytes(),
+		"/big.bin": make([]byte, 4<<20),
+	})
+	sb := sandbox(t, artifact.Config{DecompressionLimitSize: 1 << 20, DecompressionLimitFileCount: 100, HTTPMaxSize: 2 << 20})
+	for _, name := range []string{"/bomb.tar.gz", "/bomb.gz", "/many.tar", "/big.bin"} {
+		task := taskDir(t)
+		err := sb.Fetch(t.Context(), artifact.Request{Source: base + name, Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser(""))
+		if !errors.Is(err, artifact.ErrLimit) {
+			t.Errorf("%s: got %v, want a limit", name, err)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(task, "local")); len(entries) != 0 {
+			t.Errorf("%s: partial result left in local/: %v", name, entries)
+		}
+		onlyUnder(t, task)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func TestSecurityArtifactsTimeoutKillsFetcher(t *testing.T) {
+	needRoot(t)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.Write([]byte("slow"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	sb := sandbox(t, artifact.Config{HTTPReadTimeout: 300 * time.Millisecond})
+	start := time.Now()
+	err := sb.Fetch(t.Context(), artifact.Request{Source: srv.URL + "/slow", Destination: "local/", Mode: artifact.ModeAny, TaskDir: taskDir(t)}, artifact.FetchUser(""))
+	if !errors.Is(err, artifact.ErrLimit) || !strings.Contains(err.Error(), "http_read_timeout") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("timeout took %s", d)
+	}
+}
+
+func TestSecurityArtifactsRedirectToFileRefused(t *testing.T) {
+	needRoot(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	task := taskDir(t)
+	err := sandbox(t, artifact.Config{}).Fetch(t.Context(), artifact.Request{Source: srv.URL + "/passwd", Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser(""))
+	if err == nil || !strings.Contains(err.Error(), "redirect to file:///etc/passwd refused") {
+		t.Fatalf("got %v", err)
+	}
+	onlyUnder(t, task)
+}
+
+func TestSecurityArtifactsFetcherRunsAsTaskUser(t *testing.T) {
+	needRoot(t)
+	base := serve(t, map[string][]byte{"/app.tar": crafted(t, hdr{name: "bin/app", body: "#!/bin/sh\n", kind: tar.TypeReg})})
+	sb := sandbox(t, artifact.Config{})
+	nobody := artifact.FetchUser("nobody")
+	daemon := artifact.FetchUser("daemon")
+	if daemon == nobody || daemon.UID == 0 {
+		t.Skip("no daemon user on this host")
+	}
+	for _, c := range []struct {
+		user string
+		want artifact.Credential
+	}{
+		{"daemon", daemon}, // the task's own user
+		{"", nobody},       // no user: nobody
+		{"root", nobody},   // root tasks do not get a root fetcher
+		{"no-such-user-for-roam", nobody},
+	} {
+		task := taskDir(t)
+		if err := sb.Fetch(t.Context(), artifact.Request{Source: base + "/app.tar", Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser(c.user)); err != nil {
+			t.Fatalf("%q: %v", c.user, err)
+		}
+		for _, p := range []string{"local/bin", "local/bin/app"} {
+			fi, err := os.Lstat(filepath.Join(task, p))
+			if err != nil {
+				t.Fatalf("%q: %v", c.user, err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if st.Uid != c.want.UID || st.Gid != c.want.GID {
+				t.Errorf("user %q: %s owned by %d:%d, want %d:%d", c.user, p, st.Uid, st.Gid, c.want.UID, c.want.GID)
+			}
+		}
+		onlyUnder(t, task)
+	}
+}
