@@ -41,8 +41,9 @@ func archiveKind(name string) string {
 	return ""
 }
 
-// unpackArchive unpacks the archive at local into dest inside root.
-func unpackArchive(root *os.Root, local, dest, kind string, b *budget) error {
+// unpackArchive unpacks the archive at local, whose source is named name,
+// into dest inside root.
+func unpackArchive(root *os.Root, local, name, dest, kind string, b *budget) error {
 	if err := root.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("artifact: create %s: %w", dest, err)
 	}
@@ -63,11 +64,16 @@ func unpackArchive(root *os.Root, local, dest, kind string, b *budget) error {
 		}
 		defer gz.Close()
 		if kind == kindGz {
-			name := strings.TrimSuffix(filepath.Base(local), filepath.Ext(local))
+			// The source's name, not the temporary file's, less ".gz".
+			name := strings.TrimSuffix(name, filepath.Ext(name))
 			if gz.Name != "" {
 				name = filepath.Base(gz.Name)
 			}
-			return writeFile(root, filepath.Join(dest, name), gz, 0o644, b)
+			p, err := entryPath(dest, name)
+			if err != nil || name == "." {
+				return fmt.Errorf("artifact: gzip name %q is not a file name", name)
+			}
+			return writeFile(root, p, gz, 0o644, b)
 		}
 		r = gz
 	case kindTarBz2:

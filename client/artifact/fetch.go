@@ -270,7 +270,7 @@ func installFile(root *os.Root, local, dest string, mode Mode, src *url.URL, unp
 	case mode == ModeFile:
 		return copyFile(root, local, dest, filePerm(src, perm), b)
 	case kind != "" && unpack:
-		return unpackArchive(root, local, dest, kind, b)
+		return unpackArchive(root, local, path.Base(src.Path), dest, kind, b)
 	case mode == ModeDir:
 		return fmt.Errorf("mode dir needs an archive or a directory; %s is neither", redact(src))
 	}
