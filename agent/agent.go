@@ -195,7 +195,7 @@ func (a *Agent) clientConfig() *client.Config {
 		Version:  version.Version, NomadVersion: version.NomadCompatible,
 		GCInterval: c.Client.GCInterval, GCMaxAllocs: c.Client.GCMaxAllocs,
 		GCDiskUsageThreshold: c.Client.GCDiskUsageThreshold, GCInodeUsageThreshold: c.Client.GCInodeUsageThreshold,
-		Executor:  c.Client.Executor,
+		Executor: c.Client.Executor, Artifacts: c.Client.Artifact,
 		ChrootEnv: c.Client.ChrootEnv, CgroupParent: c.Client.CgroupParent,
 		CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir, CNIInterfacePrefix: c.Client.CNIInterfacePrefix,
 		BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeSubnet, BridgeHairpin: c.Client.BridgeHairpin,

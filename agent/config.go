@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/client/fingerprint"
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/netns"
@@ -126,6 +127,9 @@ type ClientConfig struct {
 	// Executor, when set, is how task drivers start executors (tests
 	// re-execute the test binary); zero means this binary.
 	Executor executor.Binary
+	// Artifact is the client artifact block (local sources, fetch limits);
+	// its Binary, like Executor, is set only by tests.
+	Artifact artifact.Config
 }
 
 // Reserved resources are never handed to tasks.
@@ -300,6 +304,9 @@ func (c *Config) mergeClient(f *fileClient) error {
 		return err
 	}
 	if err := setDuration(&cl.NetworkRepairInterval, f.NetworkRepair, "client.network_repair_interval"); err != nil {
+		return err
+	}
+	if err := f.Artifact.apply(&cl.Artifact); err != nil {
 		return err
 	}
 	setInt(&cl.GCMaxAllocs, f.GCMaxAllocs)

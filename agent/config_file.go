@@ -99,6 +99,7 @@ type fileClient struct {
 	GCDiskUsage       *float64           `hcl:"gc_disk_usage_threshold,optional"`
 	GCInodeUsage      *float64           `hcl:"gc_inode_usage_threshold,optional"`
 	FSMaxReadBytes    *int64             `hcl:"fs_max_read_bytes,optional"`
+	Artifact          *fileArtifact      `hcl:"artifact,block"`
 	// Remain holds meta, options and chroot_env, which may be written either as
 	// blocks (meta { a = "b" }) or as attributes (meta = { "a.b" = "c" }).
 	Remain hcl.Body `hcl:",remain"`

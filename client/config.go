@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/netns"
@@ -105,6 +106,10 @@ type Config struct {
 	// DockerCollector is how the docker driver starts its log collectors;
 	// zero means this binary's "docker-logger" subcommand.
 	DockerCollector executor.Binary
+	// Artifacts is the client `artifact` block: whether jobs may fetch from
+	// this host's file system, the fetch limits, and how the sandboxed
+	// fetcher is started (zero Binary: this binary's artifact-fetch).
+	Artifacts artifact.Config
 	// MaxKillTimeout caps every task's kill_timeout (default 30s).
 	MaxKillTimeout time.Duration
 	// EnvDenylist lists host variables never passed to tasks (default: the

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/client/taskrunner"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/structs"
@@ -20,6 +21,8 @@ type Config struct {
 	Region       string
 	HostEnv      map[string]string
 	EnvDenylist  []string
+	// Artifacts is the client's artifact block, for every task's fetches.
+	Artifacts artifact.Config
 	// MaxKillTimeout caps every task's kill_timeout.
 	MaxKillTimeout time.Duration
 	StateDB        StateDB

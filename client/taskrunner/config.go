@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/structs"
 )
@@ -25,6 +26,9 @@ type Config struct {
 	// EnvDenylist (nil: the default deny list).
 	HostEnv     map[string]string
 	EnvDenylist []string
+	// Artifacts is the client's artifact block: local sources, limits, and
+	// how to start the sandboxed fetcher.
+	Artifacts artifact.Config
 	// MaxKillTimeout caps the task's kill_timeout.
 	MaxKillTimeout time.Duration
 	StateDB        StateDB

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/client/artifact"
+	"github.com/roam-sh/roam/client/artifact/artifacttest"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/drivers/rawexec"
@@ -21,6 +23,7 @@ import (
 
 func TestMain(m *testing.M) {
 	executortest.MaybeRun()
+	artifacttest.MaybeRun()
 	os.Exit(m.Run())
 }
 
@@ -104,6 +107,7 @@ func (h *harness) config() Config {
 		Node: &structs.Node{ID: "node1", Datacenter: "dc1"}, Region: "global",
 		HostEnv: map[string]string{"PATH": os.Getenv("PATH")}, MaxKillTimeout: 30 * time.Second,
 		StateDB: h.db, Updater: nopUpdater{}, Logger: testutil.Logger(h.t),
+		Artifacts: artifact.Config{Binary: artifacttest.Binary()},
 	}
 }
 

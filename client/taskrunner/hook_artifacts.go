@@ -13,17 +13,20 @@ import (
 )
 
 // artifactsHook fetches the task's artifacts into its directory before the
-// first start. A failed download records "Failed Artifact Download" and is
-// recoverable: the restart policy decides whether to try again.
+// first start, each in a sandboxed fetcher process running as the task's
+// user (artifact.Sandbox). A failed download records "Failed Artifact
+// Download" and is recoverable: the restart policy decides whether to try
+// again. A refused local source says so in that event, naming the client
+// setting that allows it.
 type artifactsHook struct {
 	dir     *allocdir.TaskDir
-	fetcher *artifact.Fetcher
+	fetcher *artifact.Sandbox
 	logger  *slog.Logger
 	done    bool // every artifact was fetched; restarts do not fetch again
 }
 
-func newArtifactsHook(dir *allocdir.TaskDir, logger *slog.Logger) *artifactsHook {
-	return &artifactsHook{dir: dir, fetcher: &artifact.Fetcher{}, logger: logger}
+func newArtifactsHook(dir *allocdir.TaskDir, cfg artifact.Config, logger *slog.Logger) *artifactsHook {
+	return &artifactsHook{dir: dir, fetcher: artifact.NewSandbox(cfg, logger), logger: logger}
 }
 
 func (h *artifactsHook) Name() string { return "artifacts" }
@@ -57,8 +60,9 @@ func (h *artifactsHook) fetch(ctx context.Context, req *PrestartRequest, a *stru
 		Options: env.InterpolateMap(a.GetterOptions), Headers: env.InterpolateMap(a.GetterHeaders),
 		TaskDir: h.dir.Dir,
 	}
-	h.logger.Debug("fetching artifact", "source", r.Source, "destination", r.Destination, "mode", mode)
-	return h.fetcher.Fetch(ctx, r)
+	as := artifact.FetchUser(req.Task.User)
+	h.logger.Debug("fetching artifact", "source", r.Source, "destination", r.Destination, "mode", mode, "uid", as.UID)
+	return h.fetcher.Fetch(ctx, r, as)
 }
 
 // eventedError is a prestart error whose hook already recorded an event

@@ -175,7 +175,7 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		newVolumesHook(tr.cfg.HookResources, tr.cfg.Driver, func(m []*drivers.MountConfig) { tr.volumeMounts = m }, tr.logger),
 		// Artifacts need the task dir and the env (sources interpolate
 		// NOMAD_* and meta); templates (later) may render from them.
-		newArtifactsHook(tr.taskDir, tr.logger),
+		newArtifactsHook(tr.taskDir, tr.cfg.Artifacts, tr.logger),
 		// Templates need artifacts and the env. Not rendered yet: the hook
 		// says so in the task's events.
 		&templatesHook{},

@@ -142,14 +142,16 @@ func TestKillTimeoutEscalatesToSIGKILL(t *testing.T) {
 }
 
 func TestArtifactsFetchedBeforeStart(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "greeting.txt")
+	src := filepath.Join(readableDir(t), "greeting.txt")
 	if err := os.WriteFile(src, []byte("hello from an artifact\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	alloc := testAlloc(structs.JobTypeBatch, `cat local/greeting.txt`)
 	alloc.Job.TaskGroups[0].Tasks[0].Artifacts = []*structs.TaskArtifact{{GetterSource: src, GetterMode: "any", RelativeDest: "local/"}}
 	h := newHarness(t, alloc)
-	tr := h.run(h.config())
+	cfg := h.config()
+	cfg.Artifacts.DisableFilesystemIsolation = true // a local source
+	tr := h.run(cfg)
 	tr.AllowStart()
 	st := waitDead(t, tr)
 	want := []string{structs.TaskReceived, structs.TaskSetup, structs.TaskDownloadingArtifacts, structs.TaskStarted, structs.TaskTerminated}
@@ -237,5 +239,50 @@ func TestExecAndStatsThroughRunner(t *testing.T) {
 	u, err := tr.Stats(context.Background())
 	if err != nil || u.MemoryRSSBytes == 0 {
 		t.Fatalf("stats %+v %v", u, err)
+	}
+}
+
+// readableDir is a temporary directory the sandboxed fetcher (nobody) can
+// reach: t.TempDir's parent is private to the test's user.
+func readableDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "roam-taskrunner-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// A local source is refused by default, and the task's event names the
+// artifact and the client setting that would allow it.
+func TestSecurityArtifactsLocalSourceRefusedEvent(t *testing.T) {
+	alloc := testAlloc(structs.JobTypeBatch, `true`)
+	alloc.Job.TaskGroups[0].Tasks[0].Artifacts = []*structs.TaskArtifact{{
+		GetterSource: "file:///etc/passwd", GetterMode: "any", RelativeDest: "local/",
+	}}
+	h := newHarness(t, alloc)
+	tr := h.run(h.config())
+	tr.AllowStart()
+	st := waitDead(t, tr)
+	var failed *structs.TaskEvent
+	for _, ev := range st.Events {
+		if ev.Type == structs.TaskArtifactDownloadFailed {
+			failed = ev
+		}
+	}
+	if failed == nil || !st.Failed {
+		t.Fatalf("got %s", describe(st))
+	}
+	for _, want := range []string{`"file:///etc/passwd"`, "disable_filesystem_isolation"} {
+		if !strings.Contains(failed.DownloadError, want) {
+			t.Errorf("event %q does not name %s", failed.DownloadError, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.dir.TaskDir("web").LocalDir, "passwd")); err == nil {
+		t.Fatal("/etc/passwd was fetched")
 	}
 }

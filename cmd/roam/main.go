@@ -11,6 +11,7 @@ import (
 
 	"github.com/roam-sh/roam/agent"
 	"github.com/roam-sh/roam/cli"
+	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/drivers/docker/collector"
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/internal/version"
@@ -26,6 +27,10 @@ func main() {
 	// So is the docker driver's log collector.
 	if len(os.Args) > 1 && os.Args[1] == collector.SubcommandName {
 		os.Exit(collector.Main(os.Args[2:]))
+	}
+	// And the artifact fetcher, which the client starts as the task's user.
+	if len(os.Args) > 1 && os.Args[1] == artifact.SubcommandName {
+		os.Exit(artifact.Main(os.Args[2:]))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := cli.NewRootCommand(cli.Options{Version: version.Version}, agent.Command(), executorCommand())
