@@ -14,7 +14,11 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/roam-sh/roam/client/allocdir"
 )
 
 // SubcommandName is the hidden subcommand of the roam binary that fetches
@@ -134,8 +138,12 @@ func (s *Sandbox) Fetch(ctx context.Context, req Request, cred Credential) error
 	if _, _, err := parseSource(req.Source, req.Options, s.cfg.DisableFilesystemIsolation); err != nil {
 		return err
 	}
-	if _, err := destination(req.Destination); err != nil {
+	dest, err := destination(req.Destination)
+	if err != nil {
 		return err
+	}
+	if agentOwned(dest) {
+		return fmt.Errorf("artifact destination %q is roam's own folder of the task", req.Destination)
 	}
 	root, err := os.OpenRoot(req.TaskDir)
 	if err != nil {
@@ -154,6 +162,35 @@ func (s *Sandbox) Fetch(ctx context.Context, req Request, cred Credential) error
 	}()
 	if err := s.runChild(ctx, req, cred, dir); err != nil {
 		return err
+	}
+	return mergeStaged(root, staging)
+}
+
+// agentOwned reports whether a path relative to the task dir lies in
+// private/, which holds roam's own files for the task (executor state): an
+// artifact writing there could change what the agent later reads.
+func agentOwned(rel string) bool {
+	first, _, _ := strings.Cut(filepath.ToSlash(filepath.Clean(rel)), "/")
+	return strings.EqualFold(first, allocdir.TaskPrivate)
+}
+
+// mergeStaged moves the staging tree into the task dir, refusing anything
+// staged under private/ (a destination of "." and an archive entry
+// "private/x" reach it without naming it).
+func mergeStaged(root *os.Root, staging string) error {
+	d, err := root.Open(staging)
+	if err != nil {
+		return fmt.Errorf("artifact: %w", err)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("artifact: %w", err)
+	}
+	for _, n := range names {
+		if agentOwned(n) {
+			return fmt.Errorf("artifact: %s/ is roam's own folder of the task; artifacts may not write there", n)
+		}
 	}
 	return mergeInto(root, staging, ".")
 }

@@ -345,3 +345,30 @@ func TestSecurityArtifactsFetcherRunsAsTaskUser(t *testing.T) {
 		onlyUnder(t, task)
 	}
 }
+
+// private/ holds roam's own files for the task (executor state): neither a
+// destination nor an archive entry reaches it.
+func TestSecurityArtifactsPrivateDirRefused(t *testing.T) {
+	needRoot(t)
+	base := serve(t, map[string][]byte{
+		"/f.txt":    []byte("x"),
+		"/priv.tar": crafted(t, hdr{name: "private/executor.json", body: "{}", kind: tar.TypeReg}),
+	})
+	sb := sandbox(t, artifact.Config{})
+	for _, c := range []struct{ src, dest string }{
+		{"/f.txt", "private/"}, {"/f.txt", "private"}, {"/f.txt", "./private/x/"}, {"/f.txt", "Private/"},
+		{"/priv.tar", "."}, {"/priv.tar", "./"},
+	} {
+		task := taskDir(t)
+		if err := os.Mkdir(filepath.Join(task, "private"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		err := sb.Fetch(t.Context(), artifact.Request{Source: base + c.src, Destination: c.dest, Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser(""))
+		if err == nil {
+			t.Errorf("%s into %q accepted", c.src, c.dest)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(task, "private")); len(entries) != 0 {
+			t.Errorf("%s into %q: private/ holds %v", c.src, c.dest, entries)
+		}
+	}
+}
