@@ -372,3 +372,30 @@ func TestSecurityArtifactsPrivateDirRefused(t *testing.T) {
 		}
 	}
 }
+
+// Links a task left in its dir (a client restart fetches again) are
+// replaced by what the fetch brings, never written through: the agent moves
+// the staged files in, looking at each name without following it.
+func TestSecurityArtifactsPlantedLinkReplaced(t *testing.T) {
+	needRoot(t)
+	base := serve(t, map[string][]byte{"/a.tar": crafted(t, hdr{name: "sub/f", body: "payload", kind: tar.TypeReg})})
+	outside := t.TempDir()
+	task := taskDir(t)
+	for link, target := range map[string]string{"local/abs": outside, "local/up": "../../../../../../.." + outside, "local/sub": outside} {
+		if err := os.Symlink(target, filepath.Join(task, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sb := sandbox(t, artifact.Config{})
+	for _, dest := range []string{"local/abs/", "local/up/", "local/"} {
+		if err := sb.Fetch(t.Context(), artifact.Request{Source: base + "/a.tar", Destination: dest, Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser("")); err != nil {
+			t.Fatalf("%s: %v", dest, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(task, dest, "sub", "f")); err != nil || string(b) != "payload" {
+			t.Fatalf("%s: %q %v", dest, b, err)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("written outside the task dir: %v", entries)
+	}
+}
