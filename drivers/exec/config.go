@@ -42,6 +42,26 @@ type PluginConfig struct {
 	AllowCaps []string `config:"allow_caps"`
 	// NoPivotRoot enters task roots with chroot instead of pivot_root.
 	NoPivotRoot bool `config:"no_pivot_root"`
+	// PidsLimit caps the processes and threads of each task (the cgroup
+	// pids controller), so that a fork bomb exhausts its own task and not
+	// the host's pid space. 0 means DefaultPidsLimit; a task may ask for
+	// less with its own pids_limit, never for more.
+	PidsLimit int64 `config:"pids_limit"`
+}
+
+// DefaultPidsLimit is the pids limit of a task when the plugin sets none.
+// Threads count against it, so it is well above what busy JVMs and thread
+// pools use (hundreds to a couple of thousand), yet a small fraction of the
+// smallest usual kernel.pid_max (32768): a handful of fork bombs on one
+// host still leave it pids for the agent and sshd.
+const DefaultPidsLimit = 4096
+
+// pidsLimit is the plugin's limit with its default applied.
+func (c PluginConfig) pidsLimit() int64 {
+	if c.PidsLimit == 0 {
+		return DefaultPidsLimit
+	}
+	return c.PidsLimit
 }
 
 // ParsePluginConfig decodes and checks a plugin block; nil gives defaults.
@@ -52,6 +72,9 @@ func ParsePluginConfig(name string, raw map[string]any) (PluginConfig, error) {
 	}
 	if c.AllowCaps == nil {
 		c.AllowCaps = DefaultCapabilities()
+	}
+	if c.PidsLimit < 0 {
+		return c, fmt.Errorf("%s plugin config: pids_limit %d: must be positive (0 for the default, %d)", name, c.PidsLimit, DefaultPidsLimit)
 	}
 	if _, err := normalizeCaps(c.AllowCaps); err != nil {
 		return c, fmt.Errorf("%s plugin config: allow_caps: %w", name, err)
@@ -73,6 +96,8 @@ type Options struct {
 	CapDrop []string `config:"cap_drop"`
 	// WorkDir is the working directory inside the task's root ("/").
 	WorkDir string `config:"work_dir"`
+	// PidsLimit lowers the plugin's pids_limit for this task; 0 keeps it.
+	PidsLimit int64 `config:"pids_limit"`
 }
 
 // TaskConfig is an exec task's config block.

@@ -198,12 +198,16 @@ func (d *Driver) isolationSpec(cfg *drivers.TaskConfig, o Options, host *cgroups
 	if err != nil {
 		return nil, "", err
 	}
+	lim := limits(cfg.Resources)
+	if lim.PidsMax, err = taskPidsLimit(o.PidsLimit, d.cfg.Plugin.pidsLimit()); err != nil {
+		return nil, "", err
+	}
 	iso := &executor.Isolation{
 		Cgroup: cgroups.Ref{
 			Version: host.Version(), Parent: d.cgroupParent(host), Name: cgroupName(cfg),
 			Reserved: len(cfg.Resources.ReservedCores) > 0,
 		},
-		Limits: limits(cfg.Resources), HostPID: pidMode == NamespaceHost, HostIPC: ipcMode == NamespaceHost,
+		Limits: lim, HostPID: pidMode == NamespaceHost, HostIPC: ipcMode == NamespaceHost,
 		AllocDir: cfg.TaskDir.SharedAllocDir, ChrootEnv: d.cfg.ChrootEnv, Mounts: mounts(cfg.Mounts),
 		NoPivotRoot: d.cfg.Plugin.NoPivotRoot, WorkDir: o.WorkDir, Capabilities: capNumbersOf(caps),
 	}
@@ -250,6 +254,21 @@ func limits(r drivers.Resources) cgroups.Limits {
 		l.MemoryMaxBytes, l.MemoryLowBytes = r.MemoryMaxMB*mb, r.MemoryMB*mb
 	}
 	return l
+}
+
+// taskPidsLimit is the task's pids limit: the plugin's, or the task's own
+// when lower. A task may not raise it: the operator's limit is what keeps one
+// task's fork bomb from starving the host.
+func taskPidsLimit(task, plugin int64) (int64, error) {
+	switch {
+	case task < 0:
+		return 0, fmt.Errorf("pids_limit %d: must be positive", task)
+	case task > plugin:
+		return 0, fmt.Errorf("pids_limit %d: above the client's limit of %d", task, plugin)
+	case task > 0:
+		return task, nil
+	}
+	return plugin, nil
 }
 
 func mounts(ms []*drivers.MountConfig) []executor.Mount {
