@@ -1,9 +1,12 @@
 package server
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/roam-sh/roam/internal/wire"
+	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -172,7 +175,12 @@ func (f *fsm) deregisterJob(index uint64, ns, id string, purge bool, eval *struc
 		if err != nil {
 			return err
 		}
-		if cur != nil && !cur.Stop {
+		if cur == nil {
+			// Purged between the endpoint's lookup and this entry: there
+			// is nothing to stop, and no evaluation of a job that is gone.
+			return fmt.Errorf("job %q in namespace %q: %w", id, ns, state.ErrNotFound)
+		}
+		if !cur.Stop {
 			stopped := cur.Copy()
 			stopped.Stop = true
 			if err := f.state.UpsertJob(index, nil, stopped); err != nil {

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,8 +11,11 @@ import (
 	"github.com/roam-sh/roam/structs"
 )
 
-// ErrNotFound is returned by writes that refer to an object that does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned by writes that refer to an object that does not
+// exist. It is the shared sentinel, so that a write that lost a race (a
+// purge after a purge, a stop after a purge) reaches its caller as a 404
+// on every path, not as an internal error.
+var ErrNotFound = structs.ErrNotFound
 
 // StateStore is the cluster state. Writes come only from the Raft FSM.
 type StateStore struct {
