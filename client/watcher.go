@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/roam-sh/roam/internal/backoff"
 	"github.com/roam-sh/roam/structs"
@@ -113,6 +114,9 @@ func (c *Client) applyAlloc(a *structs.Allocation) {
 	}
 	if terminalOnServer(a) {
 		// Never started here (or collected since) and over: nothing to run.
+		// One stopped before it ever reached this client is still pending
+		// on the servers; say it is complete, or it stays pending forever.
+		c.completeUnstarted(a)
 		return
 	}
 	if err := c.db.PutAllocation(a); err != nil {
@@ -129,6 +133,21 @@ func (c *Client) applyAlloc(a *structs.Allocation) {
 	}
 	c.triggerGC()
 	c.logger.Info("added allocation", "alloc_id", a.ID, "job", a.JobID, "group", a.TaskGroup)
+}
+
+// completeUnstarted reports an allocation the servers stopped before this
+// client ran it as complete, when the servers still think it is pending (or
+// running: a client restarted with its state lost). No task ran, so there is
+// nothing to kill and no task states to report.
+func (c *Client) completeUnstarted(a *structs.Allocation) {
+	if a.ClientTerminalStatus() || (a.DesiredStatus != structs.AllocDesiredStatusStop && a.DesiredStatus != structs.AllocDesiredStatusEvict) {
+		return
+	}
+	c.updater.AllocStateUpdated(&structs.Allocation{
+		ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusComplete,
+		ClientDescription: "Stopped before it started", ModifyTime: time.Now().UnixNano(),
+	})
+	c.logger.Info("allocation stopped before it started", "alloc_id", a.ID, "job", a.JobID)
 }
 
 // destroyAlloc kills and removes an allocation the servers forgot.
