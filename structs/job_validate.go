@@ -2,6 +2,7 @@ package structs
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -57,6 +58,7 @@ func (j *Job) Validate() error {
 		return p.err()
 	}
 	j.validateIdentity(p)
+	valueProblems(reflect.ValueOf(j).Elem(), "", false, p)
 	j.validatePlacement(p)
 	j.validateKind(p)
 	if len(j.TaskGroups) == 0 {
@@ -145,6 +147,8 @@ func (j *Job) validateKind(p problems) {
 		}
 		if j.Periodic.SpecType != "" && j.Periodic.SpecType != "cron" {
 			pp.addf("unknown spec type %q", j.Periodic.SpecType)
+		} else {
+			j.Periodic.validateSpecs(pp)
 		}
 	}
 	if pj := j.ParameterizedJob; pj != nil {
