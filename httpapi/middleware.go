@@ -34,6 +34,9 @@ func middlewares(logger *slog.Logger, maxBody int64, browsers BrowserRules) []mi
 		// The X-Nomad-* headers every response carries; endpoints that
 		// know better overwrite them.
 		{"default meta", defaultMeta},
+		// Innermost, just before routing: no handler (nor the proxy to a
+		// client) ever sees an ID with a control character (idcheck.go).
+		{"control characters", refuseControlChars},
 	}
 }
 

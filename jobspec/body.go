@@ -272,7 +272,7 @@ func (d *decoder) duration(a *hcl.Attribute) (time.Duration, bool) {
 			d.errorf(a.Expr.Range(), "Invalid duration", "%q: %s", a.Name, err)
 			return 0, false
 		}
-		return time.Duration(n), true
+		return d.nonNegative(a, time.Duration(n))
 	}
 	s, err := convert.Convert(v, cty.String)
 	if err != nil || s.IsNull() {
@@ -286,7 +286,18 @@ func (d *decoder) duration(a *hcl.Attribute) (time.Duration, bool) {
 			s.AsString(), a.Name)
 		return 0, false
 	}
-	return out, true
+	return d.nonNegative(a, out)
+}
+
+// nonNegative refuses a negative duration: no setting of a job gives a
+// meaning to one (a negative lost_after or kill_timeout would mean "never
+// wait"), so the file is told where it wrote it.
+func (d *decoder) nonNegative(a *hcl.Attribute, v time.Duration) (time.Duration, bool) {
+	if v < 0 {
+		d.errorf(a.Expr.Range(), "Invalid duration", "%q must not be negative; got %s", a.Name, v)
+		return 0, false
+	}
+	return v, true
 }
 
 // enum stores a string that must be one of allowed.

@@ -194,14 +194,43 @@ func (d *decoder) periodic(p **structs.PeriodicConfig) func(*hcl.Block) {
 	return func(b *hcl.Block) {
 		pc := &structs.PeriodicConfig{Enabled: true, SpecType: "cron"}
 		d.decode(b.Body,
-			attr("cron", d.str(&pc.Spec)),
-			attr("crons", d.strs(&pc.Specs)),
+			attr("cron", d.cronSpec(&pc.Spec)),
+			attr("crons", d.cronSpecs(&pc.Specs)),
 			attr("enabled", d.boolean(&pc.Enabled)),
 			attr("prohibit_overlap", d.boolean(&pc.ProhibitOverlap)),
 			attr("time_zone", d.str(&pc.TimeZone)),
 		)
 		*p = pc
 	}
+}
+
+// cronSpec and cronSpecs decode periodic cron and crons, each spec parsed
+// as the periodic launcher will, so a bad one is reported where it is
+// written rather than by the server without a position.
+func (d *decoder) cronSpec(p *string) func(*hcl.Attribute) {
+	return func(a *hcl.Attribute) {
+		if s, ok := convertTo[string](d, a, cty.String); ok && d.checkCron(a, s) {
+			*p = s
+		}
+	}
+}
+
+func (d *decoder) cronSpecs(p *[]string) func(*hcl.Attribute) {
+	return func(a *hcl.Attribute) {
+		if specs, ok := convertTo[[]string](d, a, cty.List(cty.String)); ok && d.checkCron(a, specs...) {
+			*p = specs
+		}
+	}
+}
+
+func (d *decoder) checkCron(a *hcl.Attribute, specs ...string) bool {
+	for _, spec := range specs {
+		if err := structs.ValidateCronSpec(spec); err != nil {
+			d.errorf(a.Expr.Range(), "Invalid cron spec", "%q: %v", a.Name, err)
+			return false
+		}
+	}
+	return true
 }
 
 // parameterized decodes parameterized { payload, meta_required, meta_optional }.

@@ -30,10 +30,12 @@ type JobMutator interface {
 // JobValidator checks the mutated job without changing it. Every validator
 // runs even when an earlier one failed: the user sees all problems at once.
 // A validator reports its problems as a *structs.ValidationError (each
-// problem one entry); any other error counts as one problem.
+// problem one entry); any other error counts as one problem. scope is what
+// the server knows beyond the job (its region, the namespaces that exist),
+// handed in so that no validator reaches for the server or a global.
 type JobValidator interface {
 	Name() string
-	Validate(job *structs.Job) (warnings []string, err error)
+	Validate(job *structs.Job, scope AdmissionScope) (warnings []string, err error)
 }
 
 // DefaultJobMutators returns the server's mutators in the order they run.
@@ -70,6 +72,11 @@ func DefaultJobValidators() []JobValidator {
 		// user wrote, which is what they read first in the answer.
 		jobStructValidator{},
 
+		// Then where the job would live: its namespace must exist and its
+		// region must be this cluster's. After the structure, so that a
+		// malformed name is reported as such before being looked up.
+		jobScopeValidator{},
+
 		// Warnings last: they are advice on a job that is otherwise valid
 		// (deprecated fields, a sidecar port that hides a group port) and
 		// never refuse it.
@@ -97,10 +104,10 @@ func newAdmission(cfg Config) *admission {
 }
 
 // admit copies in, places it in namespace ns when it names none, and runs the
-// mutators and then the validators. It returns the admitted job and the
+// mutators and then the validators (which see scope). It returns the admitted job and the
 // warnings of all steps. When validators refuse the job, the error is a
 // *structs.ValidationError listing every problem of every validator.
-func (a *admission) admit(in *structs.Job, ns string) (*structs.Job, []string, error) {
+func (a *admission) admit(in *structs.Job, ns string, scope AdmissionScope) (*structs.Job, []string, error) {
 	if in == nil {
 		return nil, nil, &structs.ValidationError{Problems: []string{"missing job"}}
 	}
@@ -118,7 +125,7 @@ func (a *admission) admit(in *structs.Job, ns string) (*structs.Job, []string, e
 	}
 	var problems []string
 	for _, v := range a.validators {
-		w, err := v.Validate(job)
+		w, err := v.Validate(job, scope)
 		warnings = append(warnings, w...)
 		problems = append(problems, problemsOf(err)...)
 	}
@@ -155,7 +162,7 @@ type jobStructValidator struct{}
 
 func (jobStructValidator) Name() string { return "validate" }
 
-func (jobStructValidator) Validate(job *structs.Job) ([]string, error) {
+func (jobStructValidator) Validate(job *structs.Job, _ AdmissionScope) ([]string, error) {
 	return nil, job.Validate()
 }
 
@@ -164,6 +171,6 @@ type jobWarner struct{}
 
 func (jobWarner) Name() string { return "warnings" }
 
-func (jobWarner) Validate(job *structs.Job) ([]string, error) {
+func (jobWarner) Validate(job *structs.Job, _ AdmissionScope) ([]string, error) {
 	return job.Warnings(), nil
 }

@@ -29,7 +29,7 @@ type forbidMeta struct{}
 
 func (forbidMeta) Name() string { return "forbid-meta" }
 
-func (forbidMeta) Validate(job *structs.Job) ([]string, error) {
+func (forbidMeta) Validate(job *structs.Job, _ AdmissionScope) ([]string, error) {
 	if _, ok := job.Meta["forbidden"]; ok {
 		return nil, errors.New("meta \"forbidden\" is not allowed")
 	}
@@ -153,7 +153,7 @@ type refuseWhen struct{ on *atomic.Bool }
 
 func (refuseWhen) Name() string { return "refuse-when" }
 
-func (r refuseWhen) Validate(*structs.Job) ([]string, error) {
+func (r refuseWhen) Validate(*structs.Job, AdmissionScope) ([]string, error) {
 	if r.on.Load() {
 		return nil, errors.New("admission closed")
 	}

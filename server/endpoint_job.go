@@ -23,6 +23,9 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	if done, err := j.srv.forward(structs.MethodJobRegister, false, args, reply); done {
 		return err
 	}
+	if err := structs.ValidateEvalPriority(args.EvalPriority); err != nil {
+		return badRequest("%v", err)
+	}
 	job, warnings, err := j.srv.admitJob(args.Job, args.Namespace)
 	if err != nil {
 		return err
@@ -48,7 +51,7 @@ func (s *Server) admitJob(in *structs.Job, ns string) (*structs.Job, string, err
 	if in == nil {
 		return nil, "", badRequest("missing job")
 	}
-	job, warnings, err := s.admission.admit(in, ns)
+	job, warnings, err := s.admission.admit(in, ns, s.admissionScope())
 	var ve *structs.ValidationError
 	if errors.As(err, &ve) {
 		return nil, "", badRequest("job validation failed: %v", ve)
@@ -139,6 +142,9 @@ func specOnly(j *structs.Job) *structs.Job {
 func (j *jobEndpoint) Deregister(args *structs.JobDeregisterRequest, reply *structs.JobDeregisterResponse) error {
 	if done, err := j.srv.forward(structs.MethodJobDeregister, false, args, reply); done {
 		return err
+	}
+	if err := structs.ValidateEvalPriority(args.EvalPriority); err != nil {
+		return badRequest("%v", err)
 	}
 	ns := namespaceOf(args.Namespace)
 	cur, err := j.existingJob(ns, args.JobID)

@@ -16,7 +16,7 @@ func (j *jobEndpoint) Validate(args *structs.JobValidateRequest, reply *structs.
 	if args.Job == nil {
 		return badRequest("missing job")
 	}
-	_, warnings, err := j.srv.admission.admit(args.Job, args.Namespace)
+	_, warnings, err := j.srv.admission.admit(args.Job, args.Namespace, j.srv.admissionScope())
 	reply.Warnings = strings.Join(warnings, "\n")
 	var ve *structs.ValidationError
 	if errors.As(err, &ve) {
