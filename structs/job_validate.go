@@ -226,9 +226,6 @@ func (tg *TaskGroup) validatePolicies(p problems, j *Job) {
 	if _, err := ParseJobType(string(j.Type)); err == nil {
 		tg.validateTypedPolicies(p, j.Type)
 	}
-	if tg.ShutdownDelay != nil && *tg.ShutdownDelay < 0 {
-		p.addf("shutdown_delay must not be negative")
-	}
 	if d := tg.Disconnect; d != nil {
 		if tg.MaxClientDisconnect != nil && d.LostAfter != 0 {
 			p.addf("max_client_disconnect and disconnect.lost_after cannot both be set")
@@ -237,9 +234,6 @@ func (tg *TaskGroup) validatePolicies(p problems, j *Job) {
 			p.addf("stop_after_client_disconnect and disconnect.stop_on_client_after cannot both be set")
 		}
 		checkOneOf(p.in("Disconnect"), "reconcile", d.Reconcile, DisconnectReconcileModes())
-		if d.LostAfter < 0 {
-			p.in("Disconnect").addf("lost_after must not be negative")
-		}
 	}
 }
 
@@ -279,9 +273,6 @@ func (r *RestartPolicy) validate(p problems) {
 	if r.Attempts < 0 {
 		p.addf("attempts must not be negative; got %d", r.Attempts)
 	}
-	if r.Delay < 0 {
-		p.addf("delay must not be negative")
-	}
 	if r.Interval < minRestartInterval {
 		p.addf("interval %s is below the minimum of %s", r.Interval, minRestartInterval)
 	}
@@ -296,9 +287,6 @@ const minRescheduleDelay = 5 * time.Second
 func (r *ReschedulePolicy) validate(p problems) {
 	if r.Attempts < 0 {
 		p.addf("attempts must not be negative; got %d", r.Attempts)
-	}
-	if r.Interval < 0 || r.MaxDelay < 0 || r.Delay < 0 {
-		p.addf("durations must not be negative")
 	}
 	active := r.Unlimited || r.Attempts > 0
 	if !active {
@@ -326,9 +314,6 @@ func (u *UpdateStrategy) validate(p problems) {
 	if u.Canary < 0 {
 		p.addf("canary must not be negative")
 	}
-	if u.Stagger < 0 {
-		p.addf("stagger must not be negative")
-	}
 	checkOneOf(p, "health_check", u.HealthCheck, UpdateHealthChecks())
 	if u.AutoPromote && u.Canary == 0 {
 		p.addf("auto_promote requires canary to be greater than zero")
@@ -338,9 +323,6 @@ func (u *UpdateStrategy) validate(p problems) {
 	}
 	if u.HealthyDeadline <= 0 {
 		p.addf("healthy_deadline must be greater than zero")
-	}
-	if u.MinHealthyTime < 0 {
-		p.addf("min_healthy_time must not be negative")
 	}
 	if u.HealthyDeadline > 0 && u.MinHealthyTime >= u.HealthyDeadline {
 		p.addf("min_healthy_time %s must be less than healthy_deadline %s", u.MinHealthyTime, u.HealthyDeadline)

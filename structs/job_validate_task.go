@@ -87,9 +87,6 @@ func (c *ServiceCheck) validateRestart(p problems) {
 	if cr.Limit < 0 {
 		p.addf("check_restart limit must not be negative")
 	}
-	if cr.Grace < 0 {
-		p.addf("check_restart grace must not be negative")
-	}
 	if cr.Limit == 0 {
 		return
 	}
@@ -147,12 +144,6 @@ func (t *Task) validate(p problems, tg *TaskGroup, labels map[string]Port) {
 	validateTaskName(p, t.Name)
 	if t.Driver == "" {
 		p.addf("missing driver")
-	}
-	if t.KillTimeout < 0 {
-		p.addf("kill_timeout must not be negative")
-	}
-	if t.ShutdownDelay < 0 {
-		p.addf("shutdown_delay must not be negative")
 	}
 	validateConstraints(p, t.Constraints)
 	validateAffinities(p, t.Affinities)
@@ -271,9 +262,6 @@ func (t *Template) validate(p problems) {
 		if _, err := strconv.ParseUint(t.Perms, 8, 12); err != nil {
 			p.addf("perms %q must be an octal file mode such as \"0644\"", t.Perms)
 		}
-	}
-	if t.Splay < 0 {
-		p.addf("splay must not be negative")
 	}
 	if w := t.Wait; w != nil && w.Min != nil && w.Max != nil && *w.Min > *w.Max {
 		p.addf("wait min %s must not be greater than max %s", *w.Min, *w.Max)

@@ -33,7 +33,8 @@ var identifierFields = map[string]bool{
 
 var durationType = reflect.TypeFor[time.Duration]()
 
-// valueProblems walks v and reports negative durations and control
+// valueProblems walks v and reports negative durations (the one rule for
+// every duration field: the blocks' own checks leave it to this walk) and control
 // characters in identifiers and map keys, each with its field path.
 func valueProblems(v reflect.Value, path string, ident bool, p problems) {
 	switch v.Kind() {

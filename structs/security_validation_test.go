@@ -92,6 +92,9 @@ func TestSecurityValidationNegativeDurations(t *testing.T) {
 		j := validJob()
 		c.mod(j)
 		refusedWith(t, name, j, c.want)
+		if got := validationProblems(t, j); len(got) != 1 {
+			t.Errorf("%s: one negative duration, %d problems: %q", name, len(got), got)
+		}
 	}
 }
 
