@@ -150,6 +150,7 @@ func (s *Sandbox) Fetch(ctx context.Context, req Request, cred Credential) error
 		return fmt.Errorf("open task dir: %w", err)
 	}
 	defer root.Close()
+	removeStale(root, s.logger)
 	staging, dir, err := makeStaging(root, cred)
 	if err != nil {
 		return err
@@ -195,12 +196,35 @@ func mergeStaged(root *os.Root, staging string) error {
 	return mergeInto(root, staging, ".")
 }
 
+// stagingPrefix names staging directories in the task dir.
+const stagingPrefix = ".roam-artifact-"
+
+// removeStale removes staging directories an agent that died mid-fetch
+// left in the task dir, so a half fetch never stays for the task to see.
+// Fetches of one task run one at a time (the artifacts hook), so none of
+// these is in use.
+func removeStale(root *os.Root, logger *slog.Logger) {
+	d, err := root.Open(".")
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		if strings.HasPrefix(n, stagingPrefix) {
+			if err := root.RemoveAll(n); err != nil {
+				logger.Warn("cannot remove a stale artifact staging directory", "name", n, "error", err)
+			}
+		}
+	}
+}
+
 // makeStaging creates a fresh directory in the task dir owned by cred, mode
 // 0700, and opens it for the child.
 func makeStaging(root *os.Root, cred Credential) (string, *os.File, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	name := ".roam-artifact-" + hex.EncodeToString(b[:])
+	name := stagingPrefix + hex.EncodeToString(b[:])
 	if err := root.Mkdir(name, 0o700); err != nil {
 		return "", nil, fmt.Errorf("artifact staging: %w", err)
 	}

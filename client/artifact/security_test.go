@@ -399,3 +399,19 @@ func TestSecurityArtifactsPlantedLinkReplaced(t *testing.T) {
 		t.Fatalf("written outside the task dir: %v", entries)
 	}
 }
+
+// A staging directory an agent that died mid-fetch left behind is gone after
+// the next fetch: a half-fetched artifact does not stay for the task.
+func TestSecurityArtifactsStaleStagingRemoved(t *testing.T) {
+	needRoot(t)
+	base := serve(t, map[string][]byte{"/f.txt": []byte("x")})
+	task := taskDir(t)
+	stale := filepath.Join(task, ".roam-artifact-0123456789abcdef", "local")
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := sandbox(t, artifact.Config{}).Fetch(t.Context(), artifact.Request{Source: base + "/f.txt", Destination: "local/", Mode: artifact.ModeAny, TaskDir: task}, artifact.FetchUser("")); err != nil {
+		t.Fatal(err)
+	}
+	onlyUnder(t, task)
+}
