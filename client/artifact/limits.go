@@ -16,6 +16,8 @@ const (
 	DefaultHTTPMaxSize                 = 100 << 30 // 100 GiB, Nomad's http_max_size
 	DefaultDecompressionLimitSize      = 100 << 30 // 100 GiB, Nomad's decompression_limit_size
 	DefaultDecompressionLimitFileCount = 4096      // Nomad's decompression_limit_file_count
+	// DefaultFetcherMemory bounds the fetcher process's data (roam's own).
+	DefaultFetcherMemory = 2 << 30
 )
 
 // ErrLimit is wrapped by every error of a fetch stopped by a limit.

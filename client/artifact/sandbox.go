@@ -42,6 +42,10 @@ type Config struct {
 	// artifact writes into the task directory.
 	DecompressionLimitSize      int64
 	DecompressionLimitFileCount int
+	// MemoryBytes bounds the fetcher's memory (RLIMIT_DATA): a zip's
+	// central directory is read whole, and a crafted one could otherwise
+	// claim the host's memory. Not in Nomad's block; DefaultFetcherMemory.
+	MemoryBytes int64
 	// Binary starts the fetcher process; zero means this executable's
 	// artifact-fetch subcommand (tests re-execute the test binary).
 	Binary Binary
@@ -60,6 +64,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DecompressionLimitFileCount <= 0 {
 		c.DecompressionLimitFileCount = DefaultDecompressionLimitFileCount
+	}
+	if c.MemoryBytes <= 0 {
+		c.MemoryBytes = DefaultFetcherMemory
 	}
 	return c
 }
@@ -112,6 +119,8 @@ type childRequest struct {
 	Request         Request
 	AllowLocalPaths bool
 	Limits          Limits
+	// MemoryBytes is the fetcher's data size limit (RLIMIT_DATA).
+	MemoryBytes int64
 }
 
 // childResult is the one JSON line the fetcher writes on stdout. Kind
@@ -248,7 +257,9 @@ func (s *Sandbox) runChild(ctx context.Context, req Request, cred Credential, di
 			return err
 		}
 	}
-	in, err := json.Marshal(childRequest{Request: req, AllowLocalPaths: s.cfg.DisableFilesystemIsolation, Limits: s.cfg.limits()})
+	in, err := json.Marshal(childRequest{
+		Request: req, AllowLocalPaths: s.cfg.DisableFilesystemIsolation, Limits: s.cfg.limits(), MemoryBytes: s.cfg.MemoryBytes,
+	})
 	if err != nil {
 		return err
 	}
@@ -371,6 +382,9 @@ func childMain() childResult {
 	var req childRequest
 	if err := json.NewDecoder(io.LimitReader(os.Stdin, 1<<20)).Decode(&req); err != nil {
 		return childResult{Error: fmt.Sprintf("artifact fetcher: read request: %v", err)}
+	}
+	if err := limitMemory(req.MemoryBytes); err != nil {
+		return childResult{Error: err.Error()}
 	}
 	// fd 3 is the staging directory; its /proc path opens it without
 	// resolving any name the agent or a task could change.

@@ -24,6 +24,19 @@ func setCredential(cmd *exec.Cmd, cred Credential) {
 	}
 }
 
+// limitMemory caps the fetcher's data segment and anonymous mappings: past
+// it the Go runtime fails to allocate and the fetcher dies, not the host.
+func limitMemory(n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	lim := &unix.Rlimit{Cur: uint64(n), Max: uint64(n)}
+	if err := unix.Setrlimit(unix.RLIMIT_DATA, lim); err != nil {
+		return fmt.Errorf("artifact fetcher: memory limit: %w", err)
+	}
+	return nil
+}
+
 // dropPrivileges is the fetcher's first step: no privilege gained by exec
 // from here on, and never root (the agent always hands it another user).
 func dropPrivileges() error {

@@ -9,6 +9,8 @@ import (
 
 func setCredential(cmd *exec.Cmd, cred Credential) {}
 
+func limitMemory(n int64) error { return nil }
+
 func dropPrivileges() error {
 	return errors.New("artifact fetcher: sandboxed fetching needs Linux")
 }

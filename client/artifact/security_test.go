@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -414,4 +415,73 @@ func TestSecurityArtifactsStaleStagingRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	onlyUnder(t, task)
+}
+
+// fetcherStatus finds this process's fetcher child and reads what the
+// kernel says about it: /proc/<pid>/status lines and its data limit.
+func fetcherStatus() (map[string]string, error) {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmd, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+		if !bytes.Contains(cmd, []byte(artifact.SubcommandName)) {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join(d, "status"))
+		if err != nil {
+			continue
+		}
+		fields := map[string]string{}
+		for _, line := range strings.Split(string(st), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok {
+				fields[k] = strings.Join(strings.Fields(v), " ")
+			}
+		}
+		if fields["PPid"] != fmt.Sprint(os.Getpid()) {
+			continue
+		}
+		limits, _ := os.ReadFile(filepath.Join(d, "limits"))
+		for _, line := range strings.Split(string(limits), "\n") {
+			if strings.HasPrefix(line, "Max data size") {
+				fields["data"] = strings.Fields(strings.TrimPrefix(line, "Max data size"))[0]
+			}
+		}
+		return fields, nil
+	}
+	return nil, errors.New("no fetcher process found")
+}
+
+// The fetcher, seen by the kernel while it downloads: the task's user, no
+// supplementary groups, no capabilities, no_new_privs, a data limit.
+func TestSecurityArtifactsFetcherProcessUnprivileged(t *testing.T) {
+	needRoot(t)
+	seen := make(chan map[string]string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := fetcherStatus()
+		if err != nil {
+			st = map[string]string{"error": err.Error()}
+		}
+		seen <- st
+		w.Write([]byte("x"))
+	}))
+	t.Cleanup(srv.Close)
+	daemon := artifact.FetchUser("daemon")
+	if daemon.UID == 0 || daemon == artifact.FetchUser("") {
+		t.Skip("no daemon user on this host")
+	}
+	sb := sandbox(t, artifact.Config{MemoryBytes: 512 << 20})
+	if err := sb.Fetch(t.Context(), artifact.Request{Source: srv.URL + "/f.txt", Destination: "local/", Mode: artifact.ModeAny, TaskDir: taskDir(t)}, daemon); err != nil {
+		t.Fatal(err)
+	}
+	st := <-seen
+	id := fmt.Sprint(daemon.UID)
+	want := map[string]string{
+		"Uid": strings.Repeat(id+" ", 3) + id, "Gid": strings.Repeat(fmt.Sprint(daemon.GID)+" ", 3) + fmt.Sprint(daemon.GID),
+		"Groups": "", "CapEff": "0000000000000000", "CapPrm": "0000000000000000", "CapAmb": "0000000000000000",
+		"NoNewPrivs": "1", "data": fmt.Sprint(512 << 20),
+	}
+	for k, v := range want {
+		if st[k] != v {
+			t.Errorf("fetcher %s = %q, want %q (status %v)", k, st[k], v, st)
+		}
+	}
 }
