@@ -40,6 +40,9 @@ type Agent struct {
 
 	// errCh reports a component that stopped on its own (the HTTP server).
 	errCh chan error
+	// stopCh is closed by Shutdown, ending the goroutines that forward
+	// components' failures to errCh.
+	stopCh chan struct{}
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -55,7 +58,7 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid agent configuration:\n%w", err)
 	}
-	a := &Agent{cfg: cfg, logger: logger, errCh: make(chan error, 2)}
+	a := &Agent{cfg: cfg, logger: logger, errCh: make(chan error, 2), stopCh: make(chan struct{})}
 	if err := a.prepareDataDir(); err != nil {
 		return nil, err
 	}
@@ -132,13 +135,27 @@ func (a *Agent) startServer() error {
 	sc.OIDCIssuer = c.Server.OIDCIssuer
 	sc.Version = version.Version
 	sc.DevMode = c.DevMode
+	sc.ResetCorruptState = c.ResetState
 	sc.Logger = a.logger
 	srv, err := server.NewServer(sc)
 	if err != nil {
 		return err
 	}
 	a.server = srv
+	go a.forwardErr("server", srv.Err())
 	return nil
+}
+
+// forwardErr passes a component's fatal failure on to Err until Shutdown.
+func (a *Agent) forwardErr(name string, ch <-chan error) {
+	select {
+	case err := <-ch:
+		select {
+		case a.errCh <- fmt.Errorf("%s: %w", name, err):
+		default: // another failure is already being reported
+		}
+	case <-a.stopCh:
+	}
 }
 
 // setupRPC picks how the client and the HTTP API reach the servers: the
@@ -179,7 +196,7 @@ func (a *Agent) clientConfig() *client.Config {
 	c := a.cfg
 	cc := &client.Config{
 		DataDir: c.DataDir, StateDir: c.Client.StateDir, AllocDir: c.Client.AllocDir,
-		RPC: a.rpc, Servers: c.Client.Servers, NodeName: c.NodeName,
+		ResetCorruptState: c.ResetState, RPC: a.rpc, Servers: c.Client.Servers, NodeName: c.NodeName,
 		Datacenter: c.Datacenter, Region: c.Region, NodeClass: c.Client.NodeClass,
 		NodePool: c.Client.NodePool, Meta: c.Client.Meta, Options: c.Client.Options,
 		Reserved: client.Reserved{
@@ -311,6 +328,7 @@ func (a *Agent) WaitReady(ctx context.Context) error {
 // removed.
 func (a *Agent) Shutdown() error {
 	a.shutdownOnce.Do(func() {
+		close(a.stopCh)
 		var errs []error
 		if a.httpSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -29,6 +29,7 @@ var flagEnv = [][2]string{
 	{"log-level", "ROAM_LOG_LEVEL"}, {"log-json", "ROAM_LOG_JSON"},
 	{"enable-debug", "ROAM_ENABLE_DEBUG"},
 	{"http-allowed-origins", "ROAM_HTTP_ALLOWED_ORIGINS"}, {"http-allowed-hosts", "ROAM_HTTP_ALLOWED_HOSTS"},
+	{"reset-state", "ROAM_RESET_STATE"},
 }
 
 type agentFlags struct {
@@ -50,6 +51,7 @@ type agentFlags struct {
 	enableDebug     bool
 	allowedOrigins  []string
 	allowedHosts    []string
+	resetState      bool
 }
 
 // Command returns `roam agent`.
@@ -89,6 +91,7 @@ increasing order of precedence.`,
 	fs.BoolVar(&f.enableDebug, "enable-debug", false, "serve Go's profiler at /debug/pprof/ on the HTTP port")
 	fs.StringSliceVar(&f.allowedOrigins, "http-allowed-origins", nil, "web origins whose pages may call the HTTP API (comma-separated; \"*\" for all)")
 	fs.StringSliceVar(&f.allowedHosts, "http-allowed-hosts", nil, "extra names the HTTP API answers to (comma-separated; \"*\" for any)")
+	fs.BoolVar(&f.resetState, "reset-state", false, "move corrupt state files (raft.db, snapshots, client.db) aside and start without them")
 	for _, fe := range flagEnv {
 		fl := fs.Lookup(fe[0])
 		fl.Usage += " [$" + fe[1] + "]"
@@ -145,6 +148,7 @@ func resolveConfig(fs *pflag.FlagSet, f *agentFlags) (*Config, error) {
 	set("enable-debug", func() { cfg.EnableDebug = f.enableDebug })
 	set("http-allowed-origins", func() { cfg.HTTPAPI.AllowedOrigins = f.allowedOrigins })
 	set("http-allowed-hosts", func() { cfg.HTTPAPI.AllowedHosts = f.allowedHosts })
+	set("reset-state", func() { cfg.ResetState = f.resetState })
 	return cfg, nil
 }
 

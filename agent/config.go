@@ -38,6 +38,11 @@ type Config struct {
 	Plugins map[string]map[string]any
 	// DevMode marks the -dev preset: temporary data dir removed on shutdown.
 	DevMode bool
+	// ResetState (flag -reset-state only) moves corrupt state files aside
+	// and starts without them instead of refusing to start. It has no
+	// config-file key on purpose: a key left in a file would turn every
+	// later corruption into the silent fresh start the refusal prevents.
+	ResetState bool
 }
 
 // Ports are the agent's listening ports.

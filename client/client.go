@@ -75,7 +75,7 @@ func New(c *Config) (*Client, error) {
 		}
 	}
 	logger := cfg.Logger.With("component", "client")
-	db, err := state.Open(cfg.StateDir, cfg.Logger)
+	db, err := state.Open(cfg.StateDir, cfg.Logger, state.OpenOptions{ResetCorrupt: cfg.ResetCorruptState})
 	if err != nil {
 		return nil, err
 	}

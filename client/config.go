@@ -138,6 +138,9 @@ type Config struct {
 	GCDiskUsageThreshold  float64
 	GCInodeUsageThreshold float64
 	Logger                *slog.Logger
+	// ResetCorruptState moves a corrupt client.db aside and starts with an
+	// empty one instead of refusing to start (roam agent -reset-state).
+	ResetCorruptState bool
 }
 
 // Reserved are resources held back from scheduling.

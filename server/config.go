@@ -17,10 +17,13 @@ type Config struct {
 	// DataDir holds the Raft log, stable store and snapshots under
 	// <DataDir>/server/raft. Empty keeps Raft in memory: nothing survives a
 	// restart (tests of the in-memory path only).
-	DataDir    string
-	NodeName   string
-	Region     string
-	Datacenter string
+	DataDir string
+	// ResetCorruptState moves a corrupt raft.db or snapshot aside and starts
+	// without it, instead of refusing to start (roam agent -reset-state).
+	ResetCorruptState bool
+	NodeName          string
+	Region            string
+	Datacenter        string
 
 	// RPCAddr is the host:port the RPC (and Raft) listener binds; port 0
 	// picks a free port, see Server.LocalAddr. RPCListener, when set, is used

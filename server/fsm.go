@@ -38,7 +38,14 @@ type fsm struct {
 	observer atomic.Pointer[fsmObserverBox]
 	applied  appliedIndex
 	handlers map[structs.MessageType]applyFunc
+	// corrupt is told about a committed entry that cannot be decoded or
+	// that panicked: the log is damaged (or written by an incompatible
+	// version) and the server must stop rather than run on without it.
+	corrupt func(error)
 }
+
+// errUndecodable marks a log entry whose body does not decode.
+var errUndecodable = errors.New("undecodable log entry")
 
 // fsmObserverBox lets an interface value live in an atomic.Pointer.
 type fsmObserverBox struct{ o fsmObserver }
@@ -48,7 +55,7 @@ type fsmObserverBox struct{ o fsmObserver }
 type applyFunc func(index uint64, body []byte) any
 
 func newFSM(st *state.StateStore, logger *slog.Logger) *fsm {
-	f := &fsm{state: st, logger: logger.With("component", "fsm"), handle: newWireHandle()}
+	f := &fsm{state: st, logger: logger.With("component", "fsm"), handle: newWireHandle(), corrupt: func(error) {}}
 	f.applied.init()
 	f.handlers = f.handlerTable()
 	return f
@@ -70,9 +77,39 @@ func (f *fsm) obs() fsmObserver {
 	return nil
 }
 
-// Apply implements raft.FSM.
-func (f *fsm) Apply(l *raft.Log) any {
+// Apply implements raft.FSM. It runs on raft's goroutine, where a panic
+// would kill the agent: a panic or an undecodable entry is reported to
+// corrupt and returned as the entry's error instead.
+func (f *fsm) Apply(l *raft.Log) (result any) {
 	defer f.applied.set(l.Index)
+	defer func() {
+		if r := recover(); r != nil {
+			result = f.reportCorrupt(l, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	res := f.apply(l)
+	if err, ok := res.(error); ok && errors.Is(err, errUndecodable) {
+		return f.reportCorrupt(l, err)
+	}
+	return res
+}
+
+// reportCorrupt logs and reports an entry that cannot be applied.
+func (f *fsm) reportCorrupt(l *raft.Log, cause error) error {
+	err := fmt.Errorf("raft log entry %d (type %d) cannot be applied: %w", l.Index, logEntryType(l), cause)
+	f.logger.Error("corrupt raft log entry", "index", l.Index, "error", err)
+	f.corrupt(err)
+	return err
+}
+
+func logEntryType(l *raft.Log) int {
+	if len(l.Data) == 0 {
+		return -1
+	}
+	return int(l.Data[0])
+}
+
+func (f *fsm) apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand || len(l.Data) == 0 {
 		return nil
 	}
@@ -98,8 +135,15 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 
 // Restore implements raft.FSM: the store's contents are replaced by the
 // snapshot, and blocking queries on the old contents wake up.
-func (f *fsm) Restore(rc io.ReadCloser) error {
+func (f *fsm) Restore(rc io.ReadCloser) (err error) {
 	defer rc.Close()
+	// Restore runs on raft's goroutine: a snapshot that makes the decoder
+	// panic must fail the restore, not kill the agent.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("restore state snapshot: panic: %v", r)
+		}
+	}()
 	if err := f.state.Restore(rc); err != nil {
 		return fmt.Errorf("restore state snapshot: %w", err)
 	}
@@ -170,7 +214,7 @@ func (a *appliedIndex) wait(ctx context.Context, idx uint64) error {
 // decode decodes an entry body into v.
 func (f *fsm) decode(body []byte, v any) error {
 	if err := wire.Decode(f.handle, body, v); err != nil {
-		return fmt.Errorf("decode log entry: %w", err)
+		return fmt.Errorf("%w: %w", errUndecodable, err)
 	}
 	return nil
 }

@@ -50,6 +50,12 @@ func (s *Server) setupRaft(advertise net.Addr) error {
 	if err != nil {
 		return err
 	}
+	// The ID is written only once raft.db exists, so that an ID without a
+	// log means a lost log (see priorCluster), not a first start that
+	// failed early.
+	if s.id, err = loadServerID(s.cfg.DataDir); err != nil {
+		return err
+	}
 	s.raftTransport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  &raftLayer{Listener: s.mux.Listen(msgrpc.TypeRaft), advertise: advertise},
 		MaxPool: 3,
@@ -73,7 +79,9 @@ func (s *Server) setupRaft(advertise net.Addr) error {
 }
 
 // openRaftStores opens the BoltDB log and stable store and the file snapshot
-// store under the data dir, or in-memory stores without one.
+// store under the data dir, or in-memory stores without one. Every file is
+// checked first (raft_state.go): a corrupt one stops the server with the
+// file's name and the remedy rather than a panic or a silent new cluster.
 func (s *Server) openRaftStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore, error) {
 	if s.cfg.DataDir == "" {
 		store := raft.NewInmemStore()
@@ -83,20 +91,47 @@ func (s *Server) openRaftStores() (raft.LogStore, raft.StableStore, raft.Snapsho
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, fmt.Errorf("create raft dir: %w", err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, raftDBFile), NoSync: s.cfg.DevMode})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open raft store: %w", err)
+	if err := s.checkRaftFiles(); err != nil {
+		return nil, nil, nil, err
 	}
-	s.closers = append(s.closers, store.Close)
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetained, newHCLogAdapter(s.cfg.Logger, "raft-snapshots"))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open raft snapshot store: %w", err)
 	}
+	store, err := s.openRaftDB(snaps)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s.closers = append(s.closers, store.Close)
 	logs, err := raft.NewLogCache(logCacheSize, store)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("create raft log cache: %w", err)
 	}
 	return logs, store, snaps, nil
+}
+
+// openRaftDB opens raft.db and reads its whole log once; with
+// ResetCorruptState a log that cannot be read is moved aside and a new one
+// started.
+func (s *Server) openRaftDB(snaps raft.SnapshotStore) (*raftboltdb.BoltStore, error) {
+	path := filepath.Join(raftDir(s.cfg.DataDir), raftDBFile)
+	for attempt := 0; ; attempt++ {
+		store, err := raftboltdb.New(raftboltdb.Options{Path: path, NoSync: s.cfg.DevMode})
+		if err != nil {
+			return nil, fmt.Errorf("open raft store %s: %w", path, err)
+		}
+		err = s.checkRaftLog(store, snaps)
+		if err == nil {
+			return store, nil
+		}
+		store.Close()
+		if attempt > 0 {
+			return nil, err
+		}
+		if err := s.checkOrReset(path, err); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // raftConfig tunes Raft. A cluster of one voter has nobody to wait for, so

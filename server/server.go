@@ -47,6 +47,10 @@ type Server struct {
 	leader       leaderState
 	admission    *admission
 
+	// errCh reports a failure the server cannot run on (a corrupt log
+	// entry); the agent stops on it.
+	errCh chan error
+
 	ctx          context.Context
 	cancel       context.CancelFunc
 	wg           sync.WaitGroup
@@ -62,7 +66,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger.With("component", "server"), handle: newWireHandle(), admission: newAdmission(cfg)}
+	s := &Server{cfg: cfg, logger: cfg.Logger.With("component", "server"), handle: newWireHandle(), admission: newAdmission(cfg), errCh: make(chan error, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.setup(); err != nil {
 		s.Shutdown()
@@ -70,6 +74,21 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.logger.Info("server started", "id", s.id, "rpc_addr", s.advertise, "bootstrap_expect", cfg.BootstrapExpect)
 	return s, nil
+}
+
+// Err reports a failure the server cannot run on; the agent stops on it.
+func (s *Server) Err() <-chan error { return s.errCh }
+
+// stateCorrupt reports a log entry the FSM could not apply: this server's
+// state no longer matches the log, so it must stop.
+func (s *Server) stateCorrupt(err error) {
+	if s.cfg.DataDir != "" {
+		err = fmt.Errorf("%w\n%s", err, raftRemedy(s.cfg.DataDir))
+	}
+	select {
+	case s.errCh <- err:
+	default: // already reported; the agent is stopping
+	}
 }
 
 // setup builds every part of the server in dependency order.
@@ -80,9 +99,7 @@ func (s *Server) setup() error {
 	}
 	s.state = st
 	s.fsm = newFSM(st, s.cfg.Logger)
-	if s.id, err = loadServerID(s.cfg.DataDir); err != nil {
-		return err
-	}
+	s.fsm.corrupt = s.stateCorrupt
 	if err := s.listen(); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/roam-sh/roam/internal/statefile"
 	"github.com/roam-sh/roam/internal/wire"
 )
 
@@ -40,22 +41,68 @@ type DB struct {
 	logger *slog.Logger
 }
 
-// Open opens (creating if needed) the database in dir.
-func Open(dir string, logger *slog.Logger) (*DB, error) {
+// OpenOptions are Open's optional behaviours.
+type OpenOptions struct {
+	// ResetCorrupt moves a corrupt database aside (renamed
+	// client.db.corrupt-<time>) and starts an empty one, instead of
+	// refusing to open it.
+	ResetCorrupt bool
+}
+
+// Open opens (creating if needed) the database in dir. The file is checked
+// first (statefile.CheckBolt): bbolt panics on some damaged files, and an
+// empty one it would silently start afresh.
+func Open(dir string, logger *slog.Logger, opts ...OpenOptions) (*DB, error) {
+	var o OpenOptions
+	for _, x := range opts {
+		o = x
+	}
+	logger = logger.With("component", "client_state")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("client state dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	if err := checkFile(path, o, logger); err != nil {
+		return nil, err
+	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open client state %s: %w", path, err)
 	}
-	db := &DB{bolt: b, codec: wire.Handle(), logger: logger.With("component", "client_state")}
+	db := &DB{bolt: b, codec: wire.Handle(), logger: logger}
 	if err := db.init(); err != nil {
 		b.Close()
-		return nil, err
+		return nil, fmt.Errorf("client state %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// checkFile refuses a corrupt database with the remedy, or moves it aside.
+func checkFile(path string, o OpenOptions, logger *slog.Logger) error {
+	err := statefile.CheckBolt(path)
+	if err == nil || !errors.Is(err, statefile.ErrCorrupt) {
+		return err
+	}
+	if !o.ResetCorrupt {
+		return statefile.WithRemedy(err, remedy(path))
+	}
+	dst, mvErr := statefile.MoveAside(path, time.Now())
+	if mvErr != nil {
+		return mvErr
+	}
+	logger.Warn("moved corrupt client state aside; starting with none: tasks it ran are not re-attached",
+		"error", err, "moved_to", dst)
+	return nil
+}
+
+// remedy says what to do about a refused client.db.
+func remedy(path string) string {
+	return fmt.Sprintf(`The client's record of its allocations cannot be trusted, so the agent will not start on it.
+To recover: stop the agent, copy %s somewhere safe, then either
+  - restore it from a backup copy, or
+  - start once with "roam agent -reset-state": the file is moved aside (renamed *.corrupt-<time>) and
+    the client starts with none; it registers as a new node, and tasks it was running are not
+    re-attached (stop them by hand, or they are left running unmanaged).`, path)
 }
 
 func (db *DB) init() error {
