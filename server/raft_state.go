@@ -40,6 +40,17 @@ To recover: stop every agent using this data_dir, copy %s somewhere safe, then e
     (jobs and allocations recorded only in the lost file are forgotten).`, dataDir, dataDir)
 }
 
+// appliedRemedy says what to do about a committed entry the FSM could not
+// apply: raft.db reads fine, so -reset-state alone would not move it aside.
+func appliedRemedy(dataDir string) string {
+	db := filepath.Join(raftDir(dataDir), raftDBFile)
+	return fmt.Sprintf(`The server's log in %s holds an entry this server cannot apply, so it stops rather than run on
+with state that no longer matches the log. To recover: stop the agent, copy %s somewhere safe, then either
+  - restore the data_dir from a backup copy, or
+  - move the log aside by hand (mv %s %s.corrupt) and start once with "roam agent -reset-state":
+    the server restarts from its newest snapshot, or as a new empty cluster if it has none.`, db, dataDir, db, db)
+}
+
 // priorCluster says why the data dir shows this server already belonged to
 // a cluster, or "" when it does not: then a missing or stateless raft.db is
 // a first start, not a lost log.
@@ -215,7 +226,8 @@ func (s *Server) checkRaftLog(store *raftboltdb.BoltStore, snaps raft.SnapshotSt
 	if len(metas) > 0 && last > 0 && first > metas[0].Index+1 {
 		return corrupt(fmt.Sprintf("the log starts at index %d, past the newest snapshot's %d: entries between are lost", first, metas[0].Index), nil)
 	}
-	if last == 0 && term == 0 && len(metas) == 0 {
+	// Reset accepts a fresh start: that is what the operator asked for.
+	if last == 0 && term == 0 && len(metas) == 0 && !s.cfg.ResetCorruptState {
 		if why := priorCluster(s.cfg.DataDir, s.cfg.BootstrapExpect); why != "" {
 			return corrupt("holds no raft state, but "+why+": starting would found a new cluster over the old one", nil)
 		}

@@ -83,7 +83,7 @@ func (s *Server) Err() <-chan error { return s.errCh }
 // state no longer matches the log, so it must stop.
 func (s *Server) stateCorrupt(err error) {
 	if s.cfg.DataDir != "" {
-		err = fmt.Errorf("%w\n%s", err, raftRemedy(s.cfg.DataDir))
+		err = fmt.Errorf("%w\n%s", err, appliedRemedy(s.cfg.DataDir))
 	}
 	select {
 	case s.errCh <- err:
