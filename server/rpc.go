@@ -48,8 +48,7 @@ func (s *Server) RPC(method string, args, reply any) error {
 
 // serveRPC accepts the mux's RPC connections and serves each until it
 // closes or the server shuts down.
-func (s *Server) serveRPC() {
-	ln := s.mux.Listen(msgrpc.TypeRPC)
+func (s *Server) serveRPC(ln net.Listener) {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {

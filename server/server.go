@@ -122,7 +122,11 @@ func (s *Server) setup() error {
 		return err
 	}
 	s.goRun(func() { _ = s.mux.Serve() })
-	s.goRun(s.serveRPC)
+	// Listen before the goroutine runs: a Shutdown right after start
+	// closes only the listeners the mux already has, and serveRPC would
+	// otherwise wait for ever on one made after it.
+	rpcLn := s.mux.Listen(msgrpc.TypeRPC)
+	s.goRun(func() { s.serveRPC(rpcLn) })
 	s.goRun(s.monitorLeadership)
 	return nil
 }

@@ -65,13 +65,18 @@ func Open(dir string, logger *slog.Logger, opts ...OpenOptions) (*DB, error) {
 	if err := checkFile(path, o, logger); err != nil {
 		return nil, err
 	}
+	_, statErr := os.Stat(path)
+	existed := statErr == nil
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open client state %s: %w", path, err)
 	}
 	db := &DB{bolt: b, codec: wire.Handle(), logger: logger}
-	if err := db.init(); err != nil {
+	if err := db.init(existed); err != nil {
 		b.Close()
+		if errors.Is(err, errNoSchema) {
+			return nil, &statefile.CorruptError{Path: path, Reason: "a bbolt file without the client's schema version (not client state, or emptied)", Remedy: remedy(path)}
+		}
 		return nil, fmt.Errorf("client state %s: %w", path, err)
 	}
 	return db, nil
@@ -105,7 +110,11 @@ To recover: stop the agent, copy %s somewhere safe, then either
     re-attached (stop them by hand, or they are left running unmanaged).`, path)
 }
 
-func (db *DB) init() error {
+// errNoSchema says an existing file lacks the version written on creation:
+// starting afresh in it would be the silent fresh start Open refuses.
+var errNoSchema = errors.New("no schema version")
+
+func (db *DB) init(existed bool) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(metaBucket)
 		if err != nil {
@@ -118,6 +127,8 @@ func (db *DB) init() error {
 		}
 		v := meta.Get(versionKey)
 		switch {
+		case v == nil && existed:
+			return errNoSchema
 		case v == nil:
 			return meta.Put(versionKey, []byte{schemaVersion})
 		case len(v) != 1 || v[0] != schemaVersion:
