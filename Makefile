@@ -33,5 +33,11 @@ check: ## vet, formatting and the repository layering test
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) test -run 'TestLayering|TestEveryPackageHasADocComment' .
 
-fuzz: ## fuzz the job-file parser for a minute
-	$(GO) test -run xxx -fuzz FuzzParse -fuzztime 60s ./jobspec/
+FUZZTIME ?= 60s
+fuzz: ## fuzz the job-file parser and the state files' open paths, FUZZTIME each
+	$(GO) test -run xxx -fuzz FuzzParse -fuzztime $(FUZZTIME) ./jobspec/
+	$(GO) test -run xxx -fuzz FuzzCheckBolt -fuzztime $(FUZZTIME) ./internal/statefile/
+	$(GO) test -run xxx -fuzz FuzzOpenRaftDB -fuzztime $(FUZZTIME) ./server/
+	$(GO) test -run xxx -fuzz FuzzFSMApply -fuzztime $(FUZZTIME) ./server/
+	$(GO) test -run xxx -fuzz FuzzFSMRestore -fuzztime $(FUZZTIME) ./server/
+	$(GO) test -run xxx -fuzz FuzzOpenClientState -fuzztime $(FUZZTIME) ./client/state/
