@@ -56,8 +56,11 @@ with state that no longer matches the log. To recover: stop the agent, copy %s s
 // a first start, not a lost log.
 func priorCluster(dataDir string, bootstrapExpect int) string {
 	dir := raftDir(dataDir)
-	if ents, _ := os.ReadDir(filepath.Join(dir, snapshotsDir)); len(ents) > 0 {
-		return filepath.Join(dir, snapshotsDir) + " holds snapshots"
+	ents, _ := os.ReadDir(filepath.Join(dir, snapshotsDir))
+	for _, e := range ents {
+		if isSnapshotDir(e) {
+			return filepath.Join(dir, snapshotsDir) + " holds snapshots"
+		}
 	}
 	// A server waiting for its peers to bootstrap has an ID and no state
 	// yet; a lone server bootstraps as soon as raft.db exists.
@@ -133,8 +136,8 @@ func (s *Server) checkSnapshots(dir string) error {
 		return fmt.Errorf("read snapshots: %w", err)
 	}
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".tmp") {
-			continue // an unfinished snapshot raft itself ignores and reaps
+		if !isSnapshotDir(e) {
+			continue
 		}
 		snapDir := filepath.Join(dir, snapshotsDir, e.Name())
 		cerr := checkSnapshot(snapDir)
@@ -151,6 +154,12 @@ func (s *Server) checkSnapshots(dir string) error {
 		s.logger.Warn("moved corrupt snapshot aside", "error", cerr, "to", dst)
 	}
 	return nil
+}
+
+// isSnapshotDir says whether raft would read e as a snapshot: it skips
+// files and the unfinished snapshots it writes under a .tmp name.
+func isSnapshotDir(e os.DirEntry) bool {
+	return e.IsDir() && !strings.HasSuffix(e.Name(), ".tmp")
 }
 
 // checkSnapshot checks one snapshot directory.

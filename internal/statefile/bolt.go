@@ -44,7 +44,7 @@ type boltMeta struct {
 // must not be opened, ErrInUse when another process holds it, or another
 // error when it cannot be read at all.
 func CheckBolt(path string) error {
-	fi, err := os.Lstat(path)
+	fi, err := os.Stat(path) // a symlink to another disk is the operator's choice
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -57,7 +57,13 @@ func CheckBolt(path string) error {
 	if fi.Size() == 0 {
 		return &CorruptError{Path: path, Reason: "empty (0 bytes)"}
 	}
-	if reason := readBoltMeta(path, fi.Size()); reason != "" {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err) // permissions: not corruption, never reset
+	}
+	reason := readBoltMeta(f, fi.Size())
+	f.Close()
+	if reason != "" {
 		return &CorruptError{Path: path, Reason: reason}
 	}
 	if err := Guard(func() error { return walkBolt(path) }); err != nil {
@@ -71,12 +77,7 @@ func CheckBolt(path string) error {
 
 // readBoltMeta reads both meta pages and checks the newest valid one against
 // the file's size. It returns a reason when the file must be refused.
-func readBoltMeta(path string, size int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "cannot be read: " + err.Error()
-	}
-	defer f.Close()
+func readBoltMeta(f io.ReaderAt, size int64) string {
 	m0, ok0 := readMetaAt(f, pageHeaderSize)
 	var candidates []boltMeta
 	if ok0 {

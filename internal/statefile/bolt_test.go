@@ -162,3 +162,20 @@ func FuzzCheckBolt(f *testing.F) {
 }
 
 var fixedTime = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+
+// TestCheckBoltFollowsSymlinks: an operator may keep a state file on
+// another disk behind a symlink; that is not corruption.
+func TestCheckBoltFollowsSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.db")
+	if err := os.WriteFile(real, writeBolt(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "state.db")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBolt(link); err != nil {
+		t.Fatalf("symlinked state file: %v", err)
+	}
+}
