@@ -62,9 +62,23 @@ func Open(dir string, logger *slog.Logger, opts ...OpenOptions) (*DB, error) {
 		return nil, fmt.Errorf("client state dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	if err := checkFile(path, o, logger); err != nil {
+	if err := resetOrRefuse(path, statefile.CheckBolt(path), o, logger); err != nil {
 		return nil, err
 	}
+	db, err := open(path, logger)
+	if errors.Is(err, statefile.ErrCorrupt) {
+		// A sound bbolt file that is not client state: moved aside under
+		// reset like any corrupt file, then opened afresh.
+		if err := resetOrRefuse(path, err, o, logger); err != nil {
+			return nil, err
+		}
+		db, err = open(path, logger)
+	}
+	return db, err
+}
+
+// open opens a checked file and checks (or writes) its schema version.
+func open(path string, logger *slog.Logger) (*DB, error) {
 	_, statErr := os.Stat(path)
 	existed := statErr == nil
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
@@ -75,16 +89,17 @@ func Open(dir string, logger *slog.Logger, opts ...OpenOptions) (*DB, error) {
 	if err := db.init(existed); err != nil {
 		b.Close()
 		if errors.Is(err, errNoSchema) {
-			return nil, &statefile.CorruptError{Path: path, Reason: "a bbolt file without the client's schema version (not client state, or emptied)", Remedy: remedy(path)}
+			return nil, &statefile.CorruptError{Path: path, Reason: "a bbolt file without the client's schema version (not client state, or emptied)"}
 		}
 		return nil, fmt.Errorf("client state %s: %w", path, err)
 	}
 	return db, nil
 }
 
-// checkFile refuses a corrupt database with the remedy, or moves it aside.
-func checkFile(path string, o OpenOptions, logger *slog.Logger) error {
-	err := statefile.CheckBolt(path)
+// resetOrRefuse returns a corrupt-file error with the remedy, or with
+// ResetCorrupt moves the file aside and returns nil. Other errors (a file
+// held by another agent, permissions) are returned as they are.
+func resetOrRefuse(path string, err error, o OpenOptions, logger *slog.Logger) error {
 	if err == nil || !errors.Is(err, statefile.ErrCorrupt) {
 		return err
 	}
