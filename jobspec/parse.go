@@ -66,6 +66,10 @@ func topSchema() *hcl.BodySchema {
 }
 
 func (p *parser) parse(src []byte) *structs.Job {
+	var heredocs cty.Value
+	if !isJSON(p.filename, src) {
+		src, heredocs = liftHeredocs(p.filename, src)
+	}
 	file := p.parseFile(p.filename, src)
 	if file == nil {
 		return nil
@@ -78,11 +82,17 @@ func (p *parser) parse(src []byte) *structs.Job {
 		return nil
 	}
 	ctx := &hcl.EvalContext{Functions: functions(baseDirOf(p.filename), p.opts.AllowFS)}
+	if heredocs != cty.NilVal {
+		ctx.Variables = map[string]cty.Value{heredocVar: heredocs}
+	}
 	vars := p.variables(ctx, content.Blocks)
 	if p.diags.HasErrors() {
 		return nil
 	}
-	ctx.Variables = map[string]cty.Value{"var": vars}
+	if ctx.Variables == nil {
+		ctx.Variables = map[string]cty.Value{}
+	}
+	ctx.Variables["var"] = vars
 	ctx.Variables["local"] = p.locals(ctx, content.Blocks)
 	if p.diags.HasErrors() {
 		return nil

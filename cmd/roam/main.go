@@ -15,6 +15,7 @@ import (
 	"github.com/roam-sh/roam/drivers/docker/collector"
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/internal/version"
+	"github.com/roam-sh/roam/jobspec/sandbox"
 )
 
 func main() {
@@ -31,6 +32,10 @@ func main() {
 	// And the artifact fetcher, which the client starts as the task's user.
 	if len(os.Args) > 1 && os.Args[1] == artifact.SubcommandName {
 		os.Exit(artifact.Main(os.Args[2:]))
+	}
+	// So is the job-file parser child of jobspec/sandbox.
+	if len(os.Args) > 2 && os.Args[1] == sandbox.SubcommandArgs[0] && os.Args[2] == sandbox.SubcommandArgs[1] {
+		os.Exit(sandbox.Main())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := cli.NewRootCommand(cli.Options{Version: version.Version}, agent.Command(), executorCommand())
