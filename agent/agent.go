@@ -18,6 +18,7 @@ import (
 	"github.com/roam-sh/roam/httpapi"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/internal/version"
+	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
 )
@@ -257,11 +258,29 @@ func (a *Agent) clientAPI() httpapi.ClientAPI {
 	return clientapi.New(clientapi.Config{Allocs: a.client, MaxReadBytes: a.cfg.Client.FSMaxReadBytes, Logger: a.logger})
 }
 
+// jobParser evaluates job files sent to /v1/jobs/parse in children of this
+// binary, under the configured limits.
+func (a *Agent) jobParser() (httpapi.JobParser, error) {
+	bin := a.cfg.Limits.JobParser
+	if bin.Path == "" {
+		self, err := sandbox.SelfBinary()
+		if err != nil {
+			return nil, fmt.Errorf("job parser: %w", err)
+		}
+		bin = self
+	}
+	return sandbox.Runner{Binary: bin, Limits: a.cfg.Limits.JobParse}, nil
+}
+
 func (a *Agent) startHTTP() error {
 	ln := a.httpLn
+	parser, err := a.jobParser()
+	if err != nil {
+		return err
+	}
 	cfg := httpapi.Config{
 		RPC: a.rpc, Agent: &agentInfo{a: a}, Client: a.clientAPI(), Logger: a.logger,
-		Browsers: a.browserRules(),
+		Browsers: a.browserRules(), JobParser: parser,
 	}
 	if a.cfg.EnableDebug {
 		cfg.Debug = pprofHandler()

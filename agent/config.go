@@ -12,6 +12,7 @@ import (
 	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/client/fingerprint"
 	"github.com/roam-sh/roam/drivers/executor"
+	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/netns"
 )
 
@@ -43,6 +44,18 @@ type Config struct {
 	// config-file key on purpose: a key left in a file would turn every
 	// later corruption into the silent fresh start the refusal prevents.
 	ResetState bool
+	// Limits bound the work of one request (the limits block).
+	Limits Limits
+}
+
+// Limits bound the work one request may cause on this agent.
+type Limits struct {
+	// JobParse bounds evaluating a job file for /v1/jobs/parse; zero
+	// fields take jobspec/sandbox's defaults.
+	JobParse sandbox.Limits
+	// JobParser, when set, is how the agent starts its job-file parser
+	// children (tests re-execute the test binary); zero means this binary.
+	JobParser sandbox.Binary
 }
 
 // Ports are the agent's listening ports.

@@ -15,6 +15,7 @@ import (
 	"github.com/roam-sh/roam/cli"
 	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/internal/apitest"
+	"github.com/roam-sh/roam/jobspec/sandbox/sandboxtest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -23,6 +24,7 @@ import (
 // in-process agents of these tests run.
 func TestMain(m *testing.M) {
 	executortest.MaybeRun()
+	sandboxtest.MaybeRun()
 	os.Exit(m.Run())
 }
 

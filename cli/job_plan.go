@@ -52,7 +52,7 @@ func (a *app) jobPlanCommand() *cobra.Command {
 }
 
 func (a *app) jobPlan(cmd *cobra.Command, path string, files *jobFileFlags, diff, verbose, jsonOut bool) (int, error) {
-	pj, err := a.readJobFile(path, files)
+	pj, err := a.readJobFile(cmd.Context(), path, files)
 	if err != nil {
 		return planError, err
 	}

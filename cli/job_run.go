@@ -48,7 +48,7 @@ func (a *app) jobRunCommand() *cobra.Command {
 }
 
 func (a *app) jobRun(cmd *cobra.Command, path string, files *jobFileFlags, f *jobRunFlags) error {
-	pj, err := a.readJobFile(path, files)
+	pj, err := a.readJobFile(cmd.Context(), path, files)
 	if err != nil {
 		return err
 	}

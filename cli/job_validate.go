@@ -24,7 +24,7 @@ func (a *app) jobValidateCommand() *cobra.Command {
 }
 
 func (a *app) jobValidate(cmd *cobra.Command, path string, files *jobFileFlags) error {
-	pj, err := a.readJobFile(path, files)
+	pj, err := a.readJobFile(cmd.Context(), path, files)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,12 +12,29 @@ import (
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/jobspec"
+	"github.com/roam-sh/roam/jobspec/sandbox"
+	"github.com/roam-sh/roam/structs"
 )
 
 // The job commands parse job files locally (not through /v1/jobs/parse):
 // local parsing may read files next to the job (file(), templates), sees
 // NOMAD_VAR_* from the user's environment and reports errors with the real
 // file name. This is the one place the CLI uses a package other than api.
+
+// JobParser evaluates a job file; cmd/roam passes a jobspec/sandbox.Runner
+// so that a hostile file costs the CLI bounded work. It must stop when ctx
+// ends (^C).
+type JobParser interface {
+	Parse(ctx context.Context, filename string, src []byte, opts jobspec.ParseOptions) (*structs.Job, error)
+}
+
+// inProcessParser is jobspec.Parse with no bound on its work, the default
+// for Options without a JobParser (tests).
+type inProcessParser struct{}
+
+func (inProcessParser) Parse(_ context.Context, filename string, src []byte, opts jobspec.ParseOptions) (*structs.Job, error) {
+	return jobspec.Parse(filename, src, opts)
+}
 
 // jobFileFlags are the flags of commands that read a job file.
 type jobFileFlags struct {
@@ -38,7 +57,7 @@ type parsedJob struct {
 }
 
 // readJobFile parses path ("-" for stdin) with the flags' variables.
-func (a *app) readJobFile(path string, f *jobFileFlags) (*parsedJob, error) {
+func (a *app) readJobFile(ctx context.Context, path string, f *jobFileFlags) (*parsedJob, error) {
 	src, name, err := a.readSource(path)
 	if err != nil {
 		return nil, err
@@ -51,10 +70,17 @@ func (a *app) readJobFile(path string, f *jobFileFlags) (*parsedJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	job, err := jobspec.Parse(name, src, jobspec.ParseOptions{
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	job, err := a.opts.JobParser.Parse(ctx, name, src, jobspec.ParseOptions{
 		Vars: vars, VarFiles: f.varFiles, VarFileContents: varContents,
 		Env: a.opts.Environ(), AllowFS: true,
 	})
+	var lerr *sandbox.LimitError
+	if errors.As(err, &lerr) {
+		return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("parse job file %s: %v", name, err)}
+	}
 	if err != nil {
 		return nil, &ExitError{Code: 1, Msg: fmt.Sprintf("parse job file %s:\n%v", name, err)}
 	}

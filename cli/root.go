@@ -33,6 +33,9 @@ type Options struct {
 	// PollInterval bounds each blocking query of the monitors; tests shorten
 	// it. Zero means 5s.
 	PollInterval time.Duration
+	// JobParser evaluates job files read by job run, plan and validate.
+	// Nil parses in-process without limits; cmd/roam sets a sandbox.
+	JobParser JobParser
 }
 
 func (o *Options) defaults() {
@@ -59,6 +62,9 @@ func (o *Options) defaults() {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
+	}
+	if o.JobParser == nil {
+		o.JobParser = inProcessParser{}
 	}
 }
 

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/jobspec"
+	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -99,13 +101,10 @@ func (h *handlers) jobsParse(w http.ResponseWriter, r *http.Request) (any, error
 		opts.VarFiles = []string{varFile}
 		opts.VarFileContents = map[string][]byte{varFile: []byte(body.Variables)}
 	}
-	job, err := jobspec.Parse(parseFilename, []byte(body.JobHCL), opts)
+	// The request's context ends the evaluation when the client goes away.
+	job, err := h.parser.Parse(r.Context(), parseFilename, []byte(body.JobHCL), opts)
 	if err != nil {
-		var perr *jobspec.Error
-		if errors.As(err, &perr) {
-			return nil, badRequest("%s", perr.Error())
-		}
-		return nil, badRequest("parse job: %v", err)
+		return nil, parseError(err)
 	}
 	if body.Canonicalize {
 		job.Canonicalize()
@@ -135,4 +134,19 @@ func (h *handlers) jobValidate(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	out.ValidationErrors = list(out.ValidationErrors)
 	return &out, nil
+}
+
+// parseError maps a failed evaluation to its status: 400 for a job file
+// with problems, 422 for one too expensive to evaluate; a failure to run
+// the parser at all stays a 500.
+func parseError(err error) error {
+	var perr *jobspec.Error
+	var lerr *sandbox.LimitError
+	switch {
+	case errors.As(err, &perr):
+		return badRequest("%s", perr.Error())
+	case errors.As(err, &lerr):
+		return &httpError{code: http.StatusUnprocessableEntity, msg: lerr.Error()}
+	}
+	return fmt.Errorf("parse job: %w", err)
 }

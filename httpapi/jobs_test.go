@@ -161,3 +161,26 @@ func TestValidateJob(t *testing.T) {
 		t.Errorf("ValidationErrors not a list: %s", r.text())
 	}
 }
+
+// A job file too expensive to evaluate is a 422 naming the limit, and the
+// agent goes on serving; before the sandbox the same request ran in the
+// handler's goroutine until the agent ran out of memory.
+func TestSecurityBoundsParseEndpoint(t *testing.T) {
+	c := apitest.Start(t)
+	hostile := map[string]string{
+		"nested for": "locals {\n  a = range(1000)\n  v = [for x in local.a : [for y in local.a : [for z in local.a : x + y + z]]]\n}\n" +
+			"job \"x\" {\n  meta { v = jsonencode(local.v) }\n  group \"g\" {\n    task \"t\" {\n      driver = \"exec\"\n    }\n  }\n}\n",
+		"doubled string": "locals {\n  a = join(\"\", [for i in range(1024) : \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"])\n" +
+			"  b = join(\"\", [for i in range(1024) : local.a])\n  v = join(\"\", [for i in range(64) : local.b])\n}\n" +
+			"job \"x\" {\n  meta { v = local.v }\n  group \"g\" {\n    task \"t\" {\n      driver = \"exec\"\n    }\n  }\n}\n",
+	}
+	for name, src := range hostile {
+		t.Run(name, func(t *testing.T) {
+			r := mustCall(t, c, 422, "PUT", "/v1/jobs/parse", map[string]any{"JobHCL": src})
+			if !strings.Contains(r.text(), "job file too expensive to evaluate: ") {
+				t.Errorf("body = %q", r.text())
+			}
+		})
+	}
+	mustCall(t, c, 200, "PUT", "/v1/jobs/parse", map[string]any{"JobHCL": "job \"ok\" {\n  group \"g\" {\n    task \"t\" {\n      driver = \"exec\"\n    }\n  }\n}\n"})
+}

@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
 	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/jobspec"
+	"github.com/roam-sh/roam/structs"
 )
 
 // DefaultMaxBodyBytes caps request bodies when Config.MaxBodyBytes is zero.
@@ -74,6 +77,22 @@ type Config struct {
 	// Debug, when set, serves /debug/pprof/ (the agent's enable_debug)
 	// behind the same middleware as the API.
 	Debug http.Handler
+	// JobParser evaluates job files for /v1/jobs/parse. The agent passes
+	// a jobspec/sandbox.Runner so that a hostile file costs bounded work;
+	// nil parses in the handler's goroutine, unbounded (tests only).
+	JobParser JobParser
+}
+
+// JobParser evaluates a job file. It must stop when ctx ends.
+type JobParser interface {
+	Parse(ctx context.Context, filename string, src []byte, opts jobspec.ParseOptions) (*structs.Job, error)
+}
+
+// inProcessParser is jobspec.Parse without any bound on its work.
+type inProcessParser struct{}
+
+func (inProcessParser) Parse(_ context.Context, filename string, src []byte, opts jobspec.ParseOptions) (*structs.Job, error) {
+	return jobspec.Parse(filename, src, opts)
 }
 
 // handlers holds the configuration the endpoint methods use.
@@ -83,7 +102,8 @@ type handlers struct {
 	client ClientAPI
 	logger *slog.Logger
 	// proxy carries forwarded client requests to other nodes.
-	proxy http.RoundTripper
+	proxy  http.RoundTripper
+	parser JobParser
 }
 
 // New returns the HTTP API handler: the /v1 routes wrapped in the middleware
@@ -97,7 +117,10 @@ func New(cfg Config) http.Handler {
 	}
 	h := &handlers{
 		rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http"),
-		proxy: newProxyTransport(),
+		proxy: newProxyTransport(), parser: cfg.JobParser,
+	}
+	if h.parser == nil {
+		h.parser = inProcessParser{}
 	}
 	mux := http.NewServeMux()
 	h.routes(mux)

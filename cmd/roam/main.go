@@ -38,7 +38,13 @@ func main() {
 		os.Exit(sandbox.Main())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	root := cli.NewRootCommand(cli.Options{Version: version.Version}, agent.Command(), executorCommand())
+	opts := cli.Options{Version: version.Version}
+	// Job files read by the CLI are evaluated in a child of this binary
+	// under the sandbox's limits (see jobspec/sandbox).
+	if self, err := sandbox.SelfBinary(); err == nil {
+		opts.JobParser = sandbox.Runner{Binary: self}
+	}
+	root := cli.NewRootCommand(opts, agent.Command(), executorCommand())
 	// `node doctor` checks this host, not a cluster: it lives with the agent
 	// (the cli package speaks only the HTTP API) and joins the node noun here.
 	if node, _, err := root.Find([]string{"node"}); err == nil && node != root {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/httpapi"
+	"github.com/roam-sh/roam/jobspec/sandbox"
+	"github.com/roam-sh/roam/jobspec/sandbox/sandboxtest"
 	"github.com/roam-sh/roam/scheduler/schedtest"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
@@ -57,7 +59,11 @@ func Start(t testing.TB, opts ...Options) *Cluster {
 	if err := srv.WaitForLeader(ctx); err != nil {
 		t.Fatalf("wait for leader: %v", err)
 	}
-	h := httpapi.New(httpapi.Config{RPC: srv, Agent: &Agent{Server: srv}, Logger: logger, MaxBodyBytes: o.MaxBodyBytes})
+	// Job files are parsed as an agent parses them: in a child (this test
+	// binary, whose TestMain must call sandboxtest.MaybeRun), with a CPU
+	// budget small enough for tests of hostile files to end quickly.
+	parser := sandbox.Runner{Binary: sandboxtest.Binary(), Limits: sandbox.Limits{CPU: 3 * time.Second, Memory: 512 << 20}}
+	h := httpapi.New(httpapi.Config{RPC: srv, Agent: &Agent{Server: srv}, Logger: logger, MaxBodyBytes: o.MaxBodyBytes, JobParser: parser})
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	return &Cluster{Server: srv, HTTP: hs, URL: hs.URL}

@@ -9,6 +9,7 @@ import (
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/jobspec"
+	"github.com/roam-sh/roam/jobspec/sandbox/sandboxtest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -37,6 +38,7 @@ func StartLiveAgent(t testing.TB, mod func(*agent.Config)) *LiveAgent {
 	cfg.NodeName = "node-" + structs.GenerateUUID()[:8]
 	cfg.Server.NumSchedulers = 1
 	cfg.Client.Executor = executortest.Binary()
+	cfg.Limits.JobParser = sandboxtest.Binary()
 	// No bridge: these agents do not need one, and the host would keep the
 	// default bridge and chains (networking tests name their own).
 	cfg.Client.DisableBridge = true

@@ -74,7 +74,7 @@ func writeResponse(r response) int {
 const maxRequest = 1 << 30
 
 // applyLimits lowers the process's own limits to those the parent passed.
-// RLIMIT_AS makes an allocation beyond the budget fail (the Go runtime then
+// RLIMIT_DATA makes an allocation beyond the budget fail (the Go runtime then
 // dies with "out of memory"); the soft Go memory limit at 3/4 of it makes
 // the collector reclaim garbage before that. RLIMIT_CPU sends SIGXCPU at the
 // soft limit and SIGKILL one second later.

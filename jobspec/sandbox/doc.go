@@ -7,7 +7,7 @@
 // Why a process: a goroutine can be abandoned on a timeout but not stopped,
 // and its memory cannot be limited. The child re-executes the running binary
 // (`roam internal parse`, like the executor re-exec in drivers/executor),
-// lowers its own RLIMIT_AS and RLIMIT_CPU before it reads a byte of input,
+// lowers its own RLIMIT_DATA and RLIMIT_CPU before it reads a byte of input,
 // and sets a soft Go memory limit below them so the collector works hard
 // before the kernel refuses an allocation. The parent bounds the wall clock
 // (and kills the child when the caller's context ends, e.g. when an HTTP

@@ -26,8 +26,8 @@ type Limits struct {
 	Timeout time.Duration
 	// CPU is the child's CPU-time budget (RLIMIT_CPU), rounded up to seconds.
 	CPU time.Duration
-	// Memory is the child's address-space budget in bytes (RLIMIT_AS). It
-	// covers the binary's own mappings as well as the heap.
+	// Memory is the child's budget of writable memory in bytes
+	// (RLIMIT_DATA: the heap and every other private writable mapping).
 	Memory uint64
 	// Output caps the JSON the child returns: a short file that expands to
 	// an enormous job fails here rather than in the caller's memory.
@@ -41,7 +41,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		Timeout: 10 * time.Second,
 		CPU:     10 * time.Second,
-		Memory:  2 << 30,
+		Memory:  1 << 30,
 		Output:  64 << 20,
 	}
 }
@@ -184,19 +184,25 @@ func decodeResponse(out []byte) (*structs.Job, error) {
 // capped is a buffer that keeps at most max bytes and remembers overflow.
 // Writes beyond the cap fail, which makes the child's write fail with
 // EPIPE-like errors after the parent stops reading.
+//
+// The buffer is a field, not embedded: an embedded bytes.Buffer would lend
+// capped its ReadFrom, and io.Copy would then bypass Write and the cap.
 type capped struct {
-	bytes.Buffer
+	buf  bytes.Buffer
 	max  int64
 	over bool
 }
 
 func (c *capped) Write(p []byte) (int, error) {
-	if int64(c.Len())+int64(len(p)) > c.max {
+	if int64(c.buf.Len())+int64(len(p)) > c.max {
 		c.over = true
 		return 0, io.ErrShortWrite
 	}
-	return c.Buffer.Write(p)
+	return c.buf.Write(p)
 }
+
+func (c *capped) Bytes() []byte  { return c.buf.Bytes() }
+func (c *capped) String() string { return c.buf.String() }
 
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(strings.TrimSpace(s), "\n", n+1)

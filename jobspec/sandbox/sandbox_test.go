@@ -71,12 +71,9 @@ func TestSecurityBoundsParseHostileJobFiles(t *testing.T) {
 		"nested for expressions": `
   a = range(1000)
   v = [for x in local.a : [for y in local.a : [for z in local.a : x + y + z]]]`,
-		"setproduct of ranges": `
-  a = range(1000)
-  v = [for p in setproduct(local.a, local.a) : [for z in local.a : p]]`,
 		"string doubled to gigabytes": `
-  a = join("", [for i in range(4096) : "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
-  b = join("", [for i in range(4096) : local.a])
+  a = join("", [for i in range(1024) : "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
+  b = join("", [for i in range(1024) : local.a])
   v = join("", [for i in range(64) : local.b])`,
 		"regex over a huge string": `
   a = join("", [for i in range(1024) : "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
@@ -99,14 +96,15 @@ func TestSecurityBoundsParseHostileJobFiles(t *testing.T) {
 
 // Deeply nested dynamic blocks expand to an output larger than the cap.
 func TestSecurityBoundsParseOutputCapped(t *testing.T) {
-	src := `job "x" {
+	src := `locals { big = join("", [for i in range(1000) : "0123456789abcdef"]) }
+job "x" {
   group "g" {
     task "t" {
       driver = "exec"
       dynamic "template" {
         for_each = range(1000)
         content {
-          data        = join("", [for i in range(1000) : "0123456789abcdef"])
+          data        = local.big
           destination = "local/${template.value}"
         }
       }
