@@ -50,7 +50,8 @@ func (s *genericScheduler) compute() error {
 	if err != nil {
 		return err
 	}
-	s.res = newReconciler(s.job, s.batch, s.eval, s.ctx.now, nodes).reconcile(allocs)
+	s.res = newReconciler(s.job, s.batch, s.eval, s.ctx.now, nodes).withBudget(s.cfg.maxPlacements()).reconcile(allocs)
+	s.more = s.res.more
 	if s.eval.AnnotatePlan {
 		s.plan.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: s.res.desired}
 	}

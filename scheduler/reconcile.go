@@ -66,6 +66,9 @@ type reconcileResult struct {
 	followupOf     map[string]string
 	followupAllocs []*structs.Allocation
 	desired        map[string]*structs.DesiredUpdates
+	// more says new placements were left out to stay within the
+	// evaluation's budget: a follow-up evaluation must place them.
+	more bool
 }
 
 // reconciler compares a service or batch job with its allocations. It is pure:
@@ -75,6 +78,10 @@ type reconciler struct {
 	batch bool
 	eval  *structs.Evaluation
 	now   time.Time
+	// newBudget is how many new placements this evaluation may still
+	// make; 0 means no bound.
+	newBudget int
+	newPlaced int
 	// nodes holds the node of every live or failed allocation's NodeID; a
 	// missing or nil entry means the node is gone.
 	nodes map[string]*structs.Node
@@ -101,6 +108,13 @@ func newReconciler(job *structs.Job, batch bool, eval *structs.Evaluation, now t
 		job: job, batch: batch, eval: eval, now: now, nodes: nodes,
 		out: &reconcileResult{desired: map[string]*structs.DesiredUpdates{}},
 	}
+}
+
+// withBudget bounds the new placements of one evaluation; the rest wait for
+// a follow-up evaluation (see reconcileResult.more).
+func (r *reconciler) withBudget(maxNew int) *reconciler {
+	r.newBudget = maxNew
+	return r
 }
 
 // reconcile decides the stops, placements and updates for the allocations.
@@ -394,6 +408,11 @@ func (r *reconciler) fill(tg *structs.TaskGroup, by *[numClasses][]*structs.Allo
 	du := r.desired(tg.Name)
 	next := uint(0)
 	for i := have; i < tg.Count; i++ {
+		if r.newBudget > 0 && r.newPlaced >= r.newBudget {
+			r.out.more = true
+			return
+		}
+		r.newPlaced++
 		for used[next] {
 			next++
 		}

@@ -32,6 +32,9 @@ type runner struct {
 	failed  map[string]*structs.AllocMetric
 	queued  map[string]int
 	blocked *structs.Evaluation
+	// more: compute left placements out to stay within the evaluation's
+	// budget; a follow-up evaluation places them once this plan is in.
+	more bool
 }
 
 // process runs the evaluation to completion and reports its outcome.
@@ -50,6 +53,11 @@ func (r *runner) process(eval *structs.Evaluation) error {
 			}
 		}
 		return r.setStatus(structs.EvalStatusFailed, err.Error())
+	}
+	if r.more {
+		if err := r.createContinuation(); err != nil {
+			return err
+		}
 	}
 	if eval.Status == structs.EvalStatusBlocked && len(r.failed) > 0 {
 		return r.reblock()
@@ -101,7 +109,7 @@ func (r *runner) attempt(n uint64) (done, progress bool, err error) {
 		r.plan.AllAtOnce = job.AllAtOnce
 	}
 	r.ctx = newEvalContext(r.state, r.plan, r.logger, r.cfg.now(), r.eval, index+n)
-	r.failed, r.queued = nil, map[string]int{}
+	r.failed, r.queued, r.more = nil, map[string]int{}, false
 	if job != nil && !job.Stopped() {
 		for _, tg := range job.TaskGroups {
 			r.queued[tg.Name] = 0
@@ -170,6 +178,21 @@ func (r *runner) createBlocked(planFailure bool) error {
 		return fmt.Errorf("create blocked eval: %w", err)
 	}
 	r.blocked = b
+	return nil
+}
+
+// createContinuation stores the pending evaluation that places what this
+// one left out for its budget. It is created after this evaluation's plan
+// committed, so it sees those placements and goes on from there; a stop or
+// a new version of the job in between is what it will see, so a stopped
+// job's remaining placements are never made.
+func (r *runner) createContinuation() error {
+	e := r.eval.CreateContinuationEval()
+	e.CreateTime, e.ModifyTime = r.ctx.now.UnixNano(), r.ctx.now.UnixNano()
+	if err := r.planner.CreateEval(e); err != nil {
+		return fmt.Errorf("create continuation eval: %w", err)
+	}
+	r.logger.Debug("placement budget reached, continuing in a follow-up evaluation", "next_eval_id", e.ID)
 	return nil
 }
 

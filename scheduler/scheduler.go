@@ -35,6 +35,23 @@ type Config struct {
 	// Now is the scheduler's only clock: reschedule delays and follow-up
 	// evaluation times are computed from it. Nil means time.Now.
 	Now func() time.Time
+	// MaxPlacementsPerEval bounds the new allocations one evaluation of a
+	// service or batch job places; the rest are placed by a follow-up
+	// evaluation, and so on. It keeps one plan (and the memory and raft
+	// entry behind it) bounded whatever a group's count. 0 means
+	// DefaultMaxPlacementsPerEval.
+	MaxPlacementsPerEval int
+}
+
+// DefaultMaxPlacementsPerEval is far above what one real evaluation places
+// and far below a plan that would strain the plan applier or raft.
+const DefaultMaxPlacementsPerEval = 5000
+
+func (c Config) maxPlacements() int {
+	if c.MaxPlacementsPerEval <= 0 {
+		return DefaultMaxPlacementsPerEval
+	}
+	return c.MaxPlacementsPerEval
 }
 
 func (c Config) now() time.Time {

@@ -40,6 +40,10 @@ type Config struct {
 
 	// NumSchedulers is the number of scheduling workers (default: CPUs).
 	NumSchedulers int
+	// MaxPlacementsPerEval bounds the new allocations one evaluation
+	// places (max_placements_per_eval); 0 means
+	// scheduler.DefaultMaxPlacementsPerEval. Ignored when Schedulers is set.
+	MaxPlacementsPerEval int
 	// Schedulers builds a scheduler per job type ("service", "batch",
 	// "system", "sysbatch"); default scheduler.BuiltinSchedulers.
 	Schedulers map[string]scheduler.Factory

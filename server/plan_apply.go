@@ -187,8 +187,15 @@ func evaluatePlan(snap *state.StateSnapshot, plan *structs.Plan, fit allocsFitFu
 		NodeUpdate:     map[string][]*structs.Allocation{},
 		NodeAllocation: map[string][]*structs.Allocation{},
 	}
+	stale, err := staleJob(snap, plan)
+	if err != nil {
+		return nil, err
+	}
 	for _, nodeID := range planNodes(plan) {
 		ok, reason, err := evaluateNodePlan(snap, plan, nodeID, fit)
+		if ok && stale != "" && len(plan.NodeAllocation[nodeID]) > 0 {
+			ok, reason = false, stale
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -209,6 +216,30 @@ func evaluatePlan(snap *state.StateSnapshot, plan *structs.Plan, fit allocsFitFu
 		}
 	}
 	return result, nil
+}
+
+// staleJob says why a plan's placements no longer hold because of its job:
+// the job was stopped, purged or replaced by a newer version after the
+// scheduler took its snapshot. Such a plan keeps its stops but places
+// nothing, and the scheduler retries against the fresh state: a stop or
+// purge ends the work of an evaluation in progress, however large.
+func staleJob(snap *state.StateSnapshot, plan *structs.Plan) (string, error) {
+	if plan.Job == nil {
+		return "", nil
+	}
+	cur, err := snap.JobByID(nil, plan.Job.Namespace, plan.Job.ID)
+	if err != nil {
+		return "", fmt.Errorf("plan job lookup: %w", err)
+	}
+	switch {
+	case cur == nil:
+		return "job was purged", nil
+	case cur.Stopped() && !plan.Job.Stopped():
+		return "job was stopped", nil
+	case cur.JobModifyIndex != plan.Job.JobModifyIndex:
+		return "job was updated", nil
+	}
+	return "", nil
 }
 
 // planNodes lists the nodes a plan touches, sorted.

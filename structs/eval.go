@@ -70,6 +70,17 @@ func (e *Evaluation) CreateBlockedEval(classEligibility map[string]bool, escaped
 	}
 }
 
+// CreateContinuationEval returns the pending evaluation that goes on with
+// placements an evaluation left out because it reached its placement budget.
+func (e *Evaluation) CreateContinuationEval() *Evaluation {
+	now := time.Now().UnixNano()
+	return &Evaluation{
+		ID: GenerateUUID(), Namespace: e.Namespace, Priority: e.Priority, Type: e.Type,
+		TriggeredBy: EvalTriggerQueuedAllocs, JobID: e.JobID, JobModifyIndex: e.JobModifyIndex,
+		Status: EvalStatusPending, PreviousEval: e.ID, CreateTime: now, ModifyTime: now,
+	}
+}
+
 // CreateFailedFollowUpEval returns a delayed retry for an evaluation that failed.
 func (e *Evaluation) CreateFailedFollowUpEval(wait time.Duration) *Evaluation {
 	now := time.Now().UnixNano()
