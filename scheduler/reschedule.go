@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"math"
 	"time"
 
 	"github.com/roam-sh/roam/structs"
@@ -119,7 +120,13 @@ func growDelay(p *structs.ReschedulePolicy, events []*structs.RescheduleEvent) t
 		if n == 0 {
 			return p.Delay
 		}
-		return max(events[n-1].Delay*2, p.Delay)
+		// Saturate rather than wrap: a wrapped (negative) delay would
+		// reschedule at once, again and again.
+		last := events[n-1].Delay
+		if last > math.MaxInt64/2 {
+			return math.MaxInt64
+		}
+		return max(last*2, p.Delay)
 	case delayFibonacci:
 		if n < 2 {
 			return p.Delay
@@ -128,6 +135,9 @@ func growDelay(p *structs.ReschedulePolicy, events []*structs.RescheduleEvent) t
 		if prev > last {
 			// The series restarted at the last event: its second term.
 			return last
+		}
+		if last > math.MaxInt64-prev {
+			return math.MaxInt64
 		}
 		return last + prev
 	}

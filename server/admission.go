@@ -77,6 +77,10 @@ func DefaultJobValidators() []JobValidator {
 		// malformed name is reported as such before being looked up.
 		jobScopeValidator{},
 
+		// Bounds after the structure: a field must be well-formed before
+		// its size matters. Limits come from Config.JobLimits.
+		jobBoundsValidator{},
+
 		// Warnings last: they are advice on a job that is otherwise valid
 		// (deprecated fields, a sidecar port that hides a group port) and
 		// never refuse it.
@@ -99,6 +103,11 @@ func newAdmission(cfg Config) *admission {
 	}
 	if a.validators == nil {
 		a.validators = DefaultJobValidators()
+	}
+	for i, v := range a.validators {
+		if _, ok := v.(jobBoundsValidator); ok {
+			a.validators[i] = jobBoundsValidator{limits: cfg.JobLimits}
+		}
 	}
 	return a
 }

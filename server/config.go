@@ -55,6 +55,9 @@ type Config struct {
 	// DefaultJobMutators and DefaultJobValidators. See admission.go.
 	JobMutators   []JobMutator
 	JobValidators []JobValidator
+	// JobLimits bound a job's numeric fields (admission_bounds.go); the
+	// zero value is DefaultJobLimits.
+	JobLimits JobLimits
 
 	// MinHeartbeatTTL is the smallest TTL handed to clients; the TTL grows
 	// with the number of nodes so that the servers receive at most

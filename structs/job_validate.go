@@ -2,6 +2,7 @@ package structs
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -276,7 +277,7 @@ func (r *RestartPolicy) validate(p problems) {
 	if r.Interval < minRestartInterval {
 		p.addf("interval %s is below the minimum of %s", r.Interval, minRestartInterval)
 	}
-	if r.Attempts > 0 && time.Duration(r.Attempts)*r.Delay > r.Interval {
+	if r.Attempts > 0 && r.Delay > 0 && mulSat(int64(r.Attempts), int64(r.Delay)) > int64(r.Interval) {
 		p.addf("%d attempts with a delay of %s do not fit in an interval of %s", r.Attempts, r.Delay, r.Interval)
 	}
 }
@@ -354,13 +355,13 @@ func (tg *TaskGroup) validateDisk(p problems) {
 		p.addf("ephemeral_disk size must be at least %d MB; got %d", minEphemeralDiskMB, size)
 		return
 	}
-	logs := 0
+	logs := int64(0)
 	for _, t := range tg.Tasks {
 		if t != nil && t.LogConfig != nil && !t.LogConfig.Disabled {
-			logs += t.LogConfig.MaxFiles * t.LogConfig.MaxFileSizeMB
+			logs = addSat(logs, mulSat(int64(t.LogConfig.MaxFiles), int64(t.LogConfig.MaxFileSizeMB)))
 		}
 	}
-	if logs >= size {
+	if logs >= int64(size) {
 		p.addf("task logs may use %d MB, which must be less than the ephemeral_disk size of %d MB", logs, size)
 	}
 }
@@ -401,4 +402,24 @@ func (tg *TaskGroup) validateVolumes(p problems) {
 			vp.addf("per_alloc is only allowed for csi volumes")
 		}
 	}
+}
+
+// mulSat and addSat are a*b and a+b for non-negative operands, saturating
+// at math.MaxInt64 instead of wrapping: a check such as "attempts × delay
+// fits the interval" must not pass because huge values overflowed.
+func mulSat(a, b int64) int64 {
+	if a <= 0 || b <= 0 {
+		return 0
+	}
+	if a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
