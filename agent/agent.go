@@ -126,6 +126,7 @@ func (a *Agent) startServer() error {
 	if c.Server.NumSchedulers > 0 {
 		sc.NumSchedulers = c.Server.NumSchedulers
 	}
+	sc.MaxPlacementsPerEval = c.Server.MaxPlacementsPerEval
 	sc.HeartbeatGrace = c.Server.HeartbeatGrace
 	sc.EvalGCThreshold, sc.JobGCThreshold, sc.NodeGCThreshold = c.Server.EvalGCThreshold, c.Server.JobGCThreshold, c.Server.NodeGCThreshold
 	if c.Server.GCInterval > 0 {

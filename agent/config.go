@@ -77,10 +77,13 @@ type ServerConfig struct {
 	Enabled         bool
 	BootstrapExpect int
 	NumSchedulers   int
-	HeartbeatGrace  time.Duration
-	EvalGCThreshold time.Duration
-	JobGCThreshold  time.Duration
-	NodeGCThreshold time.Duration
+	// MaxPlacementsPerEval bounds the new allocations one evaluation
+	// places; the rest follow in continuation evaluations (0: 5000).
+	MaxPlacementsPerEval int
+	HeartbeatGrace       time.Duration
+	EvalGCThreshold      time.Duration
+	JobGCThreshold       time.Duration
+	NodeGCThreshold      time.Duration
 	// GCInterval is how often the leader collects garbage (job_gc_interval).
 	GCInterval time.Duration
 	// The identity keyring (docs/identity.md): root_key_rotation_threshold,
@@ -235,6 +238,9 @@ func (c *Config) merge(f *fileConfig) error {
 	if err := c.mergeServer(f.Server); err != nil {
 		return err
 	}
+	if err := c.mergeLimits(f.Limits); err != nil {
+		return err
+	}
 	if err := c.mergeClient(f.Client); err != nil {
 		return err
 	}
@@ -257,6 +263,38 @@ func (c *Config) merge(f *fileConfig) error {
 	return nil
 }
 
+func (c *Config) mergeLimits(l *fileLimits) error {
+	if l == nil {
+		return nil
+	}
+	p := &c.Limits.JobParse
+	if err := setDuration(&p.Timeout, l.JobParseTimeout, "job_parse_timeout"); err != nil {
+		return err
+	}
+	if err := setDuration(&p.CPU, l.JobParseCPU, "job_parse_cpu"); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		dst any
+		src *int
+		key string
+	}{{&p.Memory, l.JobParseMaxMemoryMB, "job_parse_max_memory_mb"}, {&p.Output, l.JobParseMaxOutputMB, "job_parse_max_output_mb"}} {
+		if f.src == nil {
+			continue
+		}
+		if *f.src <= 0 {
+			return fmt.Errorf("limits: %s must be positive, not %d", f.key, *f.src)
+		}
+		switch dst := f.dst.(type) {
+		case *uint64:
+			*dst = uint64(*f.src) << 20
+		case *int64:
+			*dst = int64(*f.src) << 20
+		}
+	}
+	return nil
+}
+
 func (c *Config) mergeServer(s *fileServer) error {
 	if s == nil {
 		return nil
@@ -264,6 +302,7 @@ func (c *Config) mergeServer(s *fileServer) error {
 	setBool(&c.Server.Enabled, s.Enabled)
 	setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
 	setInt(&c.Server.NumSchedulers, s.NumSchedulers)
+	setInt(&c.Server.MaxPlacementsPerEval, s.MaxPlacementsPerEval)
 	for _, d := range []struct {
 		dst *time.Duration
 		src *string

@@ -32,7 +32,16 @@ type fileConfig struct {
 	Server      *fileServer    `hcl:"server,block"`
 	Client      *fileClient    `hcl:"client,block"`
 	Plugins     []*filePlugin  `hcl:"plugin,block"`
+	Limits      *fileLimits    `hcl:"limits,block"`
 	Remain      hcl.Body       `hcl:",remain"`
+}
+
+// fileLimits bound the work of one request (docs/security.md).
+type fileLimits struct {
+	JobParseTimeout     *string `hcl:"job_parse_timeout,optional"`
+	JobParseCPU         *string `hcl:"job_parse_cpu,optional"`
+	JobParseMaxMemoryMB *int    `hcl:"job_parse_max_memory_mb,optional"`
+	JobParseMaxOutputMB *int    `hcl:"job_parse_max_output_mb,optional"`
 }
 
 type filePorts struct {
@@ -48,19 +57,21 @@ type fileAdvertise struct {
 }
 
 type fileServer struct {
-	Enabled         *bool     `hcl:"enabled,optional"`
-	BootstrapExpect *int      `hcl:"bootstrap_expect,optional"`
-	NumSchedulers   *int      `hcl:"num_schedulers,optional"`
-	HeartbeatGrace  *string   `hcl:"heartbeat_grace,optional"`
-	EvalGCThreshold *string   `hcl:"eval_gc_threshold,optional"`
-	JobGCThreshold  *string   `hcl:"job_gc_threshold,optional"`
-	NodeGCThreshold *string   `hcl:"node_gc_threshold,optional"`
-	JobGCInterval   *string   `hcl:"job_gc_interval,optional"`
-	RootKeyRotation *string   `hcl:"root_key_rotation_threshold,optional"`
-	RootKeyGC       *string   `hcl:"root_key_gc_threshold,optional"`
-	RootKeyGCEvery  *string   `hcl:"root_key_gc_interval,optional"`
-	OIDCIssuer      *string   `hcl:"oidc_issuer,optional"`
-	ServerJoin      *fileJoin `hcl:"server_join,block"`
+	Enabled         *bool `hcl:"enabled,optional"`
+	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
+	NumSchedulers   *int  `hcl:"num_schedulers,optional"`
+	// MaxPlacementsPerEval bounds the allocations one evaluation places.
+	MaxPlacementsPerEval *int      `hcl:"max_placements_per_eval,optional"`
+	HeartbeatGrace       *string   `hcl:"heartbeat_grace,optional"`
+	EvalGCThreshold      *string   `hcl:"eval_gc_threshold,optional"`
+	JobGCThreshold       *string   `hcl:"job_gc_threshold,optional"`
+	NodeGCThreshold      *string   `hcl:"node_gc_threshold,optional"`
+	JobGCInterval        *string   `hcl:"job_gc_interval,optional"`
+	RootKeyRotation      *string   `hcl:"root_key_rotation_threshold,optional"`
+	RootKeyGC            *string   `hcl:"root_key_gc_threshold,optional"`
+	RootKeyGCEvery       *string   `hcl:"root_key_gc_interval,optional"`
+	OIDCIssuer           *string   `hcl:"oidc_issuer,optional"`
+	ServerJoin           *fileJoin `hcl:"server_join,block"`
 }
 
 type fileJoin struct {

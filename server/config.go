@@ -187,6 +187,9 @@ func (c Config) validate() error {
 	if c.NumSchedulers < 0 {
 		errs = append(errs, fmt.Errorf("num_schedulers must not be negative, not %d", c.NumSchedulers))
 	}
+	if c.MaxPlacementsPerEval < 0 {
+		errs = append(errs, fmt.Errorf("max_placements_per_eval must not be negative, not %d", c.MaxPlacementsPerEval))
+	}
 	if len(c.Schedulers) == 0 {
 		errs = append(errs, errors.New("no schedulers configured"))
 	}
