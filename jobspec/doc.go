@@ -13,12 +13,17 @@
 // ${env["a.b"]}) is kept as its own ${...} text so that the server or client
 // can interpolate it later; see passthrough.go for how.
 //
+// Limits: Parse itself bounds nothing but its algorithms (linear heredocs,
+// guarded setproduct and bcrypt); callers evaluating untrusted files run it
+// in a child process through jobspec/sandbox.
+//
 // Errors: every problem is reported, each as file:line:column with a summary
 // and a detail, in one *Error.
 //
 // Map of the package:
 //
 //	parse.go        Parse, ParseOptions, the top-level blocks
+//	heredoc.go      lifting heredoc literal runs so parsing stays linear
 //	job.go          the job block and job-level policies
 //	errors.go       Error and Diagnostic
 //	variables.go    variable declarations, value sources, validation, locals
