@@ -13,9 +13,14 @@ import (
 const envKey = "ROAM_TEST_RUN_PARSER"
 
 // MaybeRun turns the process into a parser child when it was started by
-// Binary; otherwise it returns and the tests run. Call it first in TestMain.
+// Binary, or with the subcommand's arguments as the roam binary would be
+// (an in-process agent whose config names no parser binary re-executes
+// itself, here the test binary); otherwise it returns and the tests run.
+// Call it first in TestMain.
 func MaybeRun() {
-	if os.Getenv(envKey) != "1" {
+	args := sandbox.SubcommandArgs
+	asRoam := len(os.Args) > len(args) && os.Args[1] == args[0] && os.Args[2] == args[1]
+	if os.Getenv(envKey) != "1" && !asRoam {
 		return
 	}
 	os.Exit(sandbox.Main())
