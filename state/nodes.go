@@ -69,38 +69,82 @@ func (s *StateStore) DeleteNodes(index uint64, ids []string) error {
 
 // updateNode applies fn to a copy of the node and stores it.
 func (s *StateStore) updateNode(index uint64, id string, event *structs.NodeEvent, fn func(n *structs.Node)) error {
+	return s.write(func(txn *memdb.Txn) error { return updateNodeTxn(txn, index, id, event, fn) })
+}
+
+func updateNodeTxn(txn *memdb.Txn, index uint64, id string, event *structs.NodeEvent, fn func(n *structs.Node)) error {
+	raw, err := txn.First(tableNodes, "id", id)
+	if err != nil {
+		return fmt.Errorf("node lookup: %w", err)
+	}
+	if raw == nil {
+		return fmt.Errorf("node %s: %w", id, ErrNotFound)
+	}
+	n := raw.(*structs.Node).Copy()
+	fn(n)
+	if event != nil {
+		e := *event
+		e.CreateIndex = index
+		n.Events = append(n.Events, &e)
+		if len(n.Events) > maxNodeEvents {
+			n.Events = n.Events[len(n.Events)-maxNodeEvents:]
+		}
+	}
+	n.ModifyIndex = index
+	if err := txn.Insert(tableNodes, n); err != nil {
+		return fmt.Errorf("insert node: %w", err)
+	}
+	return setIndex(txn, index, tableNodes)
+}
+
+// UpdateNodeStatus changes a node's liveness status. A node going down
+// takes with it the allocations the servers stopped but its client never
+// reported finished: they are marked lost in the same transaction, since no
+// client will ever report them and no evaluation acts on a stopped
+// allocation (it would stay pending, or running, with desired status stop).
+func (s *StateStore) UpdateNodeStatus(index uint64, id string, status structs.NodeStatus, updatedAt int64, event *structs.NodeEvent) error {
 	return s.write(func(txn *memdb.Txn) error {
-		raw, err := txn.First(tableNodes, "id", id)
-		if err != nil {
-			return fmt.Errorf("node lookup: %w", err)
+		if err := updateNodeTxn(txn, index, id, event, func(n *structs.Node) {
+			n.Status = status
+			n.StatusUpdatedAt = updatedAt
+		}); err != nil || status != structs.NodeStatusDown {
+			return err
 		}
-		if raw == nil {
-			return fmt.Errorf("node %s: %w", id, ErrNotFound)
-		}
-		n := raw.(*structs.Node).Copy()
-		fn(n)
-		if event != nil {
-			e := *event
-			e.CreateIndex = index
-			n.Events = append(n.Events, &e)
-			if len(n.Events) > maxNodeEvents {
-				n.Events = n.Events[len(n.Events)-maxNodeEvents:]
-			}
-		}
-		n.ModifyIndex = index
-		if err := txn.Insert(tableNodes, n); err != nil {
-			return fmt.Errorf("insert node: %w", err)
-		}
-		return setIndex(txn, index, tableNodes)
+		return loseStoppedAllocsTxn(txn, index, id, updatedAt)
 	})
 }
 
-// UpdateNodeStatus changes a node's liveness status.
-func (s *StateStore) UpdateNodeStatus(index uint64, id string, status structs.NodeStatus, updatedAt int64, event *structs.NodeEvent) error {
-	return s.updateNode(index, id, event, func(n *structs.Node) {
-		n.Status = status
-		n.StatusUpdatedAt = updatedAt
-	})
+// loseStoppedAllocsTxn marks lost the allocations of a down node that are
+// stopped on the servers and not finished on the client.
+func loseStoppedAllocsTxn(txn *memdb.Txn, index uint64, nodeID string, now int64) error {
+	it, err := txn.Get(tableAllocs, "node_prefix", nodeID)
+	if err != nil {
+		return fmt.Errorf("allocs of node: %w", err)
+	}
+	var stale []*structs.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		a := raw.(*structs.Allocation)
+		stopped := a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict
+		if stopped && !a.ClientTerminalStatus() {
+			stale = append(stale, a)
+		}
+	}
+	var changes []allocChange
+	for _, old := range stale {
+		a := shallowCopy(old)
+		a.ClientStatus, a.ClientDescription = structs.AllocClientStatusLost, "stopped while its node was down"
+		a.ModifyIndex, a.ModifyTime = index, stamped(now, old.ModifyTime)
+		if err := txn.Insert(tableAllocs, a); err != nil {
+			return fmt.Errorf("insert alloc: %w", err)
+		}
+		changes = append(changes, allocChange{old: old, new: a})
+	}
+	if len(changes) > 0 {
+		if err := touchNodeAllocs(txn, index, nodeID); err != nil {
+			return err
+		}
+	}
+	return finishAllocChanges(txn, index, changes)
 }
 
 // UpdateNodeDrain starts or stops draining a node.
