@@ -63,4 +63,11 @@ func (t *Task) warn(p problems) {
 	if t.KillTimeout > DefaultMaxKillTimeout {
 		p.addf("kill_timeout %s is above the client's default maximum of %s and may be capped", t.KillTimeout, DefaultMaxKillTimeout)
 	}
+	// Named identities are kept on the job but not signed yet: say so, so
+	// that a task waiting for secrets/nomad_<name>.jwt is not a mystery.
+	for _, id := range t.Identities {
+		if id != nil {
+			p.addf("identity %q is not signed by this version of roam; the task gets no token for it (only the default identity is)", id.Name)
+		}
+	}
 }
