@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/internal/selfexec"
 )
 
 // SubcommandName is the hidden subcommand of the roam binary that fetches
@@ -76,20 +77,10 @@ func (c Config) limits() Limits {
 }
 
 // Binary says how to start the fetcher process.
-type Binary struct {
-	Path string
-	Args []string
-	Env  []string
-}
+type Binary = selfexec.Binary
 
 // SelfBinary is this executable's artifact-fetch subcommand.
-func SelfBinary() (Binary, error) {
-	p, err := os.Executable()
-	if err != nil {
-		return Binary{}, fmt.Errorf("find own executable: %w", err)
-	}
-	return Binary{Path: p, Args: []string{SubcommandName}}, nil
-}
+func SelfBinary() (Binary, error) { return selfexec.Self(SubcommandName) }
 
 // Credential is who the fetcher process runs as.
 type Credential struct {

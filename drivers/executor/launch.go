@@ -14,26 +14,17 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/roam-sh/roam/internal/selfexec"
 )
 
 // Binary says how to start an executor process: normally the running roam
-// binary with the "executor" subcommand; tests re-execute the test binary.
-type Binary struct {
-	Path string
-	// Args come before the spec path (["executor"] for roam).
-	Args []string
-	// Env is added to the executor's environment.
-	Env []string
-}
+// binary with the "executor" subcommand (Args come before the spec path);
+// tests re-execute the test binary.
+type Binary = selfexec.Binary
 
 // SelfBinary returns the Binary for the running roam executable.
-func SelfBinary() (Binary, error) {
-	p, err := os.Executable()
-	if err != nil {
-		return Binary{}, fmt.Errorf("find own executable: %w", err)
-	}
-	return Binary{Path: p, Args: []string{SubcommandName}}, nil
-}
+func SelfBinary() (Binary, error) { return selfexec.Self(SubcommandName) }
 
 // handshakeTimeout bounds how long Launch waits for the executor to report
 // that the task started.

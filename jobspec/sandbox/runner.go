@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roam-sh/roam/internal/selfexec"
 	"github.com/roam-sh/roam/jobspec"
 	"github.com/roam-sh/roam/structs"
 )
@@ -65,21 +66,10 @@ func (l Limits) withDefaults() Limits {
 
 // Binary says how to start a child: normally the running roam binary with
 // SubcommandArgs; tests re-execute the test binary (see sandboxtest).
-type Binary struct {
-	Path string
-	Args []string
-	// Env is added to the child's environment.
-	Env []string
-}
+type Binary = selfexec.Binary
 
 // SelfBinary is the Binary of the running roam executable.
-func SelfBinary() (Binary, error) {
-	p, err := os.Executable()
-	if err != nil {
-		return Binary{}, fmt.Errorf("find own executable: %w", err)
-	}
-	return Binary{Path: p, Args: SubcommandArgs}, nil
-}
+func SelfBinary() (Binary, error) { return selfexec.Self(SubcommandArgs...) }
 
 // Runner parses job files in child processes. The zero Limits are the
 // defaults; Binary is required.
