@@ -127,6 +127,7 @@ func (a *Agent) startServer() error {
 		sc.NumSchedulers = c.Server.NumSchedulers
 	}
 	sc.MaxPlacementsPerEval = c.Server.MaxPlacementsPerEval
+	sc.JobLimits = c.Limits.Job
 	sc.HeartbeatGrace = c.Server.HeartbeatGrace
 	sc.EvalGCThreshold, sc.JobGCThreshold, sc.NodeGCThreshold = c.Server.EvalGCThreshold, c.Server.JobGCThreshold, c.Server.NodeGCThreshold
 	if c.Server.GCInterval > 0 {

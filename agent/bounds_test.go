@@ -1,8 +1,13 @@
 package agent
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/server"
 )
 
 // The limits block and max_placements_per_eval reach the agent's config.
@@ -28,5 +33,70 @@ limits {
 	bad := writeFile(t, t.TempDir(), "b.hcl", "limits { job_parse_max_memory_mb = -1 }\n")
 	if err := loadConfigPaths(DevConfig(), []string{bad}); err == nil {
 		t.Fatal("a negative memory limit was accepted")
+	}
+}
+
+// TestSecurityBoundsJobLimitKeys: the limits block's job_max_* keys reach
+// the servers' admission: a live agent configured with lower bounds refuses,
+// with the field's path, a job the default bounds accept, and accepts one
+// within them; -1 removes a bound and 0 is refused.
+func TestSecurityBoundsJobLimitKeys(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "a.hcl", `
+limits {
+  job_max_task_cpu       = 2000
+  job_max_task_cores     = -1
+  job_max_task_memory_mb = 512
+  job_max_disk_mb        = 4096
+  job_max_group_count    = 10
+}
+`)
+	a := testAgent(t, func(c *Config) {
+		if err := loadConfigPaths(c, []string{p}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	want := server.JobLimits{TaskCPU: 2000, TaskCores: -1, TaskMemoryMB: 512, DiskMB: 4096, GroupCount: 10}
+	if a.cfg.Limits.Job != want {
+		t.Fatalf("limits %+v, want %+v", a.cfg.Limits.Job, want)
+	}
+	c := apiClient(t, a)
+	job := func(id string, count, memory int) *api.Job {
+		j, err := c.Jobs().Parse(&api.JobsParseRequest{JobHCL: fmt.Sprintf(`
+job %q {
+  datacenters = ["nowhere"]
+  group "g" {
+    count = %d
+    task "t" {
+      driver = "raw_exec"
+      config { command = "/bin/true" }
+      resources { memory = %d }
+    }
+  }
+}`, id, count, memory), Canonicalize: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	for _, tc := range []struct {
+		name, want string
+		count, mem int
+	}{
+		{"memory", `task "t": memory (MB) 1024 is above the limit of 512`, 1, 1024},
+		{"count", `group "g": count 11 is above the limit of 10`, 11, 256},
+	} {
+		_, _, err := c.Jobs().Register(job("over-"+tc.name, tc.count, tc.mem), nil, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: register gave %v, want an error with %q", tc.name, err, tc.want)
+		}
+	}
+	if _, _, err := c.Jobs().Register(job("within", 10, 512), nil, nil); err != nil {
+		t.Fatalf("a job within the configured limits was refused: %v", err)
+	}
+	for _, bad := range []string{"job_max_task_memory_mb = 0", "job_max_group_count = -2"} {
+		f := writeFile(t, t.TempDir(), "b.hcl", "limits { "+bad+" }\n")
+		if err := loadConfigPaths(DevConfig(), []string{f}); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/netns"
+	"github.com/roam-sh/roam/server"
 )
 
 // Config is an agent's resolved configuration: defaults (or the -dev preset),
@@ -53,6 +54,9 @@ type Limits struct {
 	// JobParse bounds evaluating a job file for /v1/jobs/parse; zero
 	// fields take jobspec/sandbox's defaults.
 	JobParse sandbox.Limits
+	// Job bounds a job's numeric fields at admission; zero fields take
+	// server.DefaultJobLimits' values, negative ones are unbounded.
+	Job server.JobLimits
 	// JobParser, when set, is how the agent starts its job-file parser
 	// children (tests re-execute the test binary); zero means this binary.
 	JobParser sandbox.Binary
@@ -291,6 +295,34 @@ func (c *Config) mergeLimits(l *fileLimits) error {
 		case *int64:
 			*dst = int64(*f.src) << 20
 		}
+	}
+	return c.mergeJobLimits(l)
+}
+
+// mergeJobLimits reads the job_max_* keys: a positive value is the bound,
+// -1 removes it (as a negative server.JobLimits field does). Zero and other
+// negatives are refused: zero would silently mean "the default", which is
+// not what someone writing 0 meant.
+func (c *Config) mergeJobLimits(l *fileLimits) error {
+	j := &c.Limits.Job
+	for _, f := range []struct {
+		dst *int
+		src *int
+		key string
+	}{
+		{&j.TaskCPU, l.JobMaxTaskCPU, "job_max_task_cpu"},
+		{&j.TaskCores, l.JobMaxTaskCores, "job_max_task_cores"},
+		{&j.TaskMemoryMB, l.JobMaxTaskMemoryMB, "job_max_task_memory_mb"},
+		{&j.DiskMB, l.JobMaxDiskMB, "job_max_disk_mb"},
+		{&j.GroupCount, l.JobMaxGroupCount, "job_max_group_count"},
+	} {
+		if f.src == nil {
+			continue
+		}
+		if *f.src == 0 || *f.src < -1 {
+			return fmt.Errorf("limits: %s must be positive, or -1 for no bound, not %d", f.key, *f.src)
+		}
+		*f.dst = *f.src
 	}
 	return nil
 }

@@ -42,6 +42,13 @@ type fileLimits struct {
 	JobParseCPU         *string `hcl:"job_parse_cpu,optional"`
 	JobParseMaxMemoryMB *int    `hcl:"job_parse_max_memory_mb,optional"`
 	JobParseMaxOutputMB *int    `hcl:"job_parse_max_output_mb,optional"`
+	// Upper bounds on a job's numeric fields at admission
+	// (server.JobLimits); -1 removes a bound.
+	JobMaxTaskCPU      *int `hcl:"job_max_task_cpu,optional"`
+	JobMaxTaskCores    *int `hcl:"job_max_task_cores,optional"`
+	JobMaxTaskMemoryMB *int `hcl:"job_max_task_memory_mb,optional"`
+	JobMaxDiskMB       *int `hcl:"job_max_disk_mb,optional"`
+	JobMaxGroupCount   *int `hcl:"job_max_group_count,optional"`
 }
 
 type filePorts struct {
