@@ -9,7 +9,10 @@
 // root tasks), without capabilities, under limits on time, body size,
 // unpacked size and file count, writing only into a staging directory it is
 // handed open. The agent then moves what was staged into the destination
-// through an os.Root on the task directory, following no link.
+// through an os.Root on the task directory, following no link. A destination
+// in the allocation's shared alloc/ dir ("../alloc/data", as in Nomad) is
+// staged and moved through an os.Root on alloc/ instead, opened beneath the
+// allocation dir; every other way out of the task dir is refused.
 //
 //	agent (root)                         fetcher (task user, fd 3 = staging)
 //	Sandbox.Fetch: refuse local sources

@@ -138,20 +138,26 @@ func (s *Sandbox) Fetch(ctx context.Context, req Request, cred Credential) error
 	if _, _, err := parseSource(req.Source, req.Options, s.cfg.DisableFilesystemIsolation); err != nil {
 		return err
 	}
-	dest, err := destination(req.Destination)
+	shared, childDest, err := sharedDestination(req.Destination)
 	if err != nil {
 		return err
 	}
-	if agentOwned(dest) {
-		return fmt.Errorf("artifact destination %q is roam's own folder of the task", req.Destination)
+	if !shared {
+		dest, err := destination(req.Destination)
+		if err != nil {
+			return err
+		}
+		if agentOwned(dest) {
+			return fmt.Errorf("artifact destination %q is roam's own folder of the task", req.Destination)
+		}
 	}
-	root, err := os.OpenRoot(req.TaskDir)
+	root, prefix, err := openTarget(req.TaskDir, shared)
 	if err != nil {
-		return fmt.Errorf("open task dir: %w", err)
+		return err
 	}
 	defer root.Close()
-	removeStale(root, s.logger)
-	staging, dir, err := makeStaging(root, cred)
+	removeStale(root, prefix, s.logger)
+	staging, dir, err := makeStaging(root, prefix, cred)
 	if err != nil {
 		return err
 	}
@@ -161,10 +167,98 @@ func (s *Sandbox) Fetch(ctx context.Context, req Request, cred Credential) error
 			s.logger.Warn("cannot remove artifact staging directory", "path", staging, "error", err)
 		}
 	}()
-	if err := s.runChild(ctx, req, cred, dir); err != nil {
+	childReq := req
+	if shared {
+		childReq.Destination = childDest
+	}
+	if err := s.runChild(ctx, childReq, cred, dir); err != nil {
 		return err
 	}
-	return mergeStaged(root, staging)
+	if !shared {
+		return mergeStaged(root, staging)
+	}
+	if err := noLinks(root, path.Clean(childDest)); err != nil {
+		return err
+	}
+	return mergeInto(root, staging, ".")
+}
+
+// openTarget opens the directory a fetch writes into: the task dir, or for
+// a shared destination the allocation's alloc/ dir, opened beneath the
+// allocation dir. Staging then happens inside the same root, so the final
+// moves are renames that os.Root keeps inside it: a link in alloc/ cannot
+// carry a write into a task's secrets/ or private/, or out of the
+// allocation. The staging prefix of the shared dir names the task (hex, so
+// one task's prefix is never another's), so that removing a stale staging
+// dir never removes the in-progress one of a sibling task.
+func openTarget(taskDir string, shared bool) (*os.Root, string, error) {
+	if !shared {
+		root, err := os.OpenRoot(taskDir)
+		if err != nil {
+			return nil, "", fmt.Errorf("open task dir: %w", err)
+		}
+		return root, stagingPrefix, nil
+	}
+	alloc, err := os.OpenRoot(filepath.Dir(taskDir))
+	if err != nil {
+		return nil, "", fmt.Errorf("open allocation dir: %w", err)
+	}
+	defer alloc.Close()
+	root, err := alloc.OpenRoot(allocdir.SharedAllocName)
+	if err != nil {
+		return nil, "", fmt.Errorf("open shared alloc dir: %w", err)
+	}
+	return root, stagingPrefix + hex.EncodeToString([]byte(filepath.Base(taskDir))) + "-", nil
+}
+
+// sharedDestination reports whether a destination leaves the task dir for
+// the allocation's shared alloc/ dir, as Nomad allows ("../alloc/data").
+// For those it returns the destination relative to alloc/ ("data", a
+// trailing slash kept: it means "a directory" to ModeFile). Any other way
+// out of the task dir (another task's dir, above the allocation) is left
+// to destination, which refuses it.
+func sharedDestination(d string) (bool, string, error) {
+	if d == "" || filepath.IsAbs(d) {
+		return false, "", nil
+	}
+	clean := filepath.ToSlash(filepath.Clean(d))
+	up := "../" + allocdir.SharedAllocName
+	if clean != up && !strings.HasPrefix(clean, up+"/") {
+		return false, "", nil
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(clean, up), "/")
+	if rel == "" {
+		rel = "."
+	}
+	if strings.HasSuffix(d, "/") {
+		rel += "/"
+	}
+	return true, rel, nil
+}
+
+// noLinks refuses a destination (relative to root) any existing component
+// of which is a symlink, stopping at the first that does not exist. alloc/
+// is writable by every task of the allocation: a link one task planted
+// there must not redirect another task's artifact, even within alloc/.
+func noLinks(root *os.Root, rel string) error {
+	cur := ""
+	for _, c := range strings.Split(rel, "/") {
+		if c == "." {
+			continue
+		}
+		cur = path.Join(cur, c)
+		fi, err := root.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("artifact destination %s: %w", rel, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("artifact destination %s: %s is a symlink; artifacts are not written through links in the shared alloc dir", rel, cur)
+		}
+	}
+	return nil
 }
 
 // agentOwned reports whether a path relative to the task dir lies in
@@ -203,7 +297,7 @@ const stagingPrefix = ".roam-artifact-"
 // left in the task dir, so a half fetch never stays for the task to see.
 // Fetches of one task run one at a time (the artifacts hook), so none of
 // these is in use.
-func removeStale(root *os.Root, logger *slog.Logger) {
+func removeStale(root *os.Root, prefix string, logger *slog.Logger) {
 	d, err := root.Open(".")
 	if err != nil {
 		return
@@ -211,7 +305,7 @@ func removeStale(root *os.Root, logger *slog.Logger) {
 	names, _ := d.Readdirnames(-1)
 	d.Close()
 	for _, n := range names {
-		if strings.HasPrefix(n, stagingPrefix) {
+		if strings.HasPrefix(n, prefix) {
 			if err := root.RemoveAll(n); err != nil {
 				logger.Warn("cannot remove a stale artifact staging directory", "name", n, "error", err)
 			}
@@ -221,10 +315,10 @@ func removeStale(root *os.Root, logger *slog.Logger) {
 
 // makeStaging creates a fresh directory in the task dir owned by cred, mode
 // 0700, and opens it for the child.
-func makeStaging(root *os.Root, cred Credential) (string, *os.File, error) {
+func makeStaging(root *os.Root, prefix string, cred Credential) (string, *os.File, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	name := stagingPrefix + hex.EncodeToString(b[:])
+	name := prefix + hex.EncodeToString(b[:])
 	if err := root.Mkdir(name, 0o700); err != nil {
 		return "", nil, fmt.Errorf("artifact staging: %w", err)
 	}
