@@ -203,7 +203,9 @@ func DefaultConfig() *Config {
 }
 
 // DevConfig is the -dev preset: server and client in one process on loopback,
-// raw_exec enabled, docker volumes enabled, state in a temporary directory.
+// raw_exec enabled, state in a temporary directory. Docker volumes stay off,
+// unlike Nomad's -dev: a dev agent's docker tasks must not mount host files
+// (raw_exec is the one unconfined driver it offers, and says so).
 func DevConfig() *Config {
 	c := DefaultConfig()
 	c.DevMode = true
@@ -213,8 +215,6 @@ func DevConfig() *Config {
 	c.Client.Enabled = true
 	c.Client.NetworkInterface = "lo"
 	c.Plugins["raw_exec"] = map[string]any{"enabled": true}
-	// As in Nomad's -dev: docker tasks may bind host paths.
-	c.Plugins["docker"] = map[string]any{"volumes": map[string]any{"enabled": true}}
 	return c
 }
 

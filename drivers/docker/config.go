@@ -209,7 +209,7 @@ func (tc *TaskConfig) validateVolumes(pc *PluginConfig) []error {
 			continue
 		}
 		if filepath.IsAbs(src) && !pc.Volumes.Enabled {
-			errs = append(errs, fmt.Errorf("volumes[%d]: host path %q: volumes are not enabled on this node (plugin \"docker\" config volumes { enabled = true }); paths relative to the task dir are always allowed", i, src))
+			errs = append(errs, fmt.Errorf("volumes[%d]: host path %q: volumes are not enabled on this node (plugin \"docker\" config volumes { enabled = true }); paths relative to the task dir are allowed while they stay in the allocation dir", i, src))
 		}
 	}
 	for i, m := range tc.Mounts {
@@ -230,7 +230,7 @@ func (m *MountBlock) validate(pc *PluginConfig) error {
 			return errors.New("source: required for a bind mount")
 		}
 		if filepath.IsAbs(m.Source) && !pc.Volumes.Enabled {
-			return fmt.Errorf("source %q: volumes are not enabled on this node (plugin \"docker\" config volumes { enabled = true }); paths relative to the task dir are always allowed", m.Source)
+			return fmt.Errorf("source %q: volumes are not enabled on this node (plugin \"docker\" config volumes { enabled = true }); paths relative to the task dir are allowed while they stay in the allocation dir", m.Source)
 		}
 	case mountVolume:
 		if !pc.Volumes.Enabled {

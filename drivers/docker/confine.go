@@ -110,7 +110,23 @@ func notPrivate(cfg *drivers.TaskConfig, f *os.File) error {
 	if len(parts) >= 2 && parts[1] == privateName(cfg) {
 		return errPrivate
 	}
+	// Another task's secrets/ holds its tokens and rendered secrets; a
+	// task's own is mounted at /secrets already.
+	if len(parts) >= 2 && parts[1] == secretsName(cfg) && parts[0] != filepath.Base(cfg.TaskDir.Dir) {
+		return errSecrets
+	}
 	return nil
+}
+
+// errSecrets is the error for a bind source in another task's secrets dir.
+var errSecrets = errors.New("another task's secrets dir is never mounted")
+
+// secretsName is the name of the secrets dir in every task dir.
+func secretsName(cfg *drivers.TaskConfig) string {
+	if cfg.TaskDir.SecretsDir != "" {
+		return filepath.Base(cfg.TaskDir.SecretsDir)
+	}
+	return "secrets"
 }
 
 // privateName is the name of the private dir in every task dir.

@@ -257,19 +257,17 @@ func parseUlimit(name, v string) (*container.Ulimit, error) {
 }
 
 // taskPath resolves a host path of the job: relative paths are taken from
-// the task dir and must stay inside the allocation dir unless volumes are
-// enabled.
+// the task dir and must stay inside the allocation dir, whether or not
+// volumes are enabled (the operator's opt-in is for absolute host paths,
+// never for climbing out of the allocation into another one).
 func taskPath(cfg *drivers.TaskConfig, pc *PluginConfig, p string) (string, error) {
 	if filepath.IsAbs(p) {
 		return p, nil
 	}
 	abs := filepath.Join(cfg.TaskDir.Dir, p)
-	if pc.Volumes.Enabled {
-		return abs, nil
-	}
 	rel, err := filepath.Rel(cfg.AllocDir, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", fmt.Errorf("path %q leaves the allocation dir; volumes are not enabled on this node", p)
+		return "", fmt.Errorf("path %q leaves the allocation dir; a relative path must stay inside it (absolute host paths need volumes enabled on this node)", p)
 	}
 	return abs, nil
 }

@@ -52,7 +52,7 @@ type PluginConfig struct {
 	// default: the set container runtimes grant, less net_raw.
 	AllowCaps []string `config:"allow_caps"`
 	// Volumes { enabled } lets jobs bind absolute host paths and use named
-	// volumes; paths relative to the task dir are always allowed.
+	// volumes; paths relative to the task dir are allowed while they stay in the allocation dir.
 	Volumes VolumesConfig `config:"volumes"`
 	// InfraImage is the pause container's image (DefaultInfraImage).
 	InfraImage string `config:"infra_image"`
