@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	nomadapi "github.com/hashicorp/nomad/api"
 
 	"github.com/roam-sh/roam/agent"
@@ -258,5 +259,35 @@ job "iso" {
 	var n int
 	if _, err := fmt.Sscan(lines[2], &n); err != nil || n > 6 {
 		t.Fatalf("exec sees %q processes: not in the task's pid namespace", lines[2])
+	}
+}
+
+// One exec frame declaring more than the session's cap closes the session
+// ("message too big") instead of being buffered whole in the agent.
+func TestSecurityBoundsExecFrame(t *testing.T) {
+	la := apitest.StartLiveAgent(t, nil)
+	al := la.RunJob(t, serviceJob, structs.TaskStateRunning)
+	u := "ws" + strings.TrimPrefix(la.URL, "http") + "/v1/client/allocation/" + al.ID + `/exec?task=web&command=["/bin/cat"]`
+	conn, resp, err := websocket.DefaultDialer.DialContext(t.Context(), u, nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer conn.Close()
+	// Twice the cap (maxExecFrame), as one frame.
+	big := `{"stdin":{"data":"` + strings.Repeat("A", 2<<20) + `"}}`
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	for {
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+				t.Fatalf("session ended with %v, want close %d (message too big)", err, websocket.CloseMessageTooBig)
+			}
+			return
+		}
+		if strings.Contains(string(msg), "stdout") {
+			t.Fatalf("an oversized frame reached the command: %.80s", msg)
+		}
 	}
 }

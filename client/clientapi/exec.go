@@ -40,6 +40,11 @@ const execWriteTimeout = 30 * time.Second
 // every client endpoint (httpapi/browsers.go) has already refused pages
 // other than the agent's own and the origins its operator allowed, and
 // judging again here with a narrower rule would refuse the latter.
+// maxExecFrame bounds one input frame of an exec session. Clients send
+// stdin in small chunks (Nomad's CLI a few KiB at a time, base64 in JSON);
+// a larger frame closes the session with "message too big".
+const maxExecFrame = 1 << 20
+
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
 // hijacker lets the upgrader take the connection through the API's
@@ -97,6 +102,9 @@ func (h *Handler) allocExec(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered the request
 	}
 	defer conn.Close()
+	// A frame is read whole before it is decoded: without a cap one frame
+	// declaring gigabytes would be buffered in the agent's memory.
+	conn.SetReadLimit(maxExecFrame)
 	s := &execSession{conn: conn}
 	res, err := s.run(ar, req)
 	if err != nil {
