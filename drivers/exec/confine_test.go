@@ -134,3 +134,35 @@ func TestSecurityHostPathsProcDevLinks(t *testing.T) {
 		})
 	}
 }
+
+// A task running as root reads what chroot_env lends it of the host. The
+// host's secrets in it (/etc/shadow and the rest of the executor's list)
+// are masked: empty inside the task, untouched on the host, while the
+// userland around them (/etc/passwd) stays readable. The masks follow the
+// secret wherever a chroot_env entry puts it: /etc mounted elsewhere, or
+// the file named alone. (Before the masks, the task printed the host's
+// password hashes.)
+func TestSecurityHostPathsChrootMasksHostSecrets(t *testing.T) {
+	before, err := os.ReadFile("/etc/shadow")
+	if err != nil || len(before) == 0 {
+		t.Skipf("no /etc/shadow to mask here: %v", err)
+	}
+	env := DefaultChrootEnv()
+	env["/etc"] = "/etc"
+	env["/etc/"] = "/hostetc"     // the operator's own entries, masked too
+	env["/etc/shadow"] = "/alone" // a secret named alone
+	d := newDriver(t, func(c *Config) { c.ChrootEnv = env })
+	cfg := taskConfig(t, sh(`for f in /etc/shadow /etc/gshadow /hostetc/shadow /alone; do
+		echo "$f:$(cat $f 2>/dev/null | wc -c)"; done
+		grep -c '^root:' /etc/passwd`))
+	cfg.User = "root"
+	out := runOK(t, d, cfg)
+	want := "/etc/shadow:0\n/etc/gshadow:0\n/hostetc/shadow:0\n/alone:0\n1\n"
+	if out != want {
+		t.Errorf("task output:\n%s\nwant:\n%s", out, want)
+	}
+	after, err := os.ReadFile("/etc/shadow")
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("host /etc/shadow changed (%v)", err)
+	}
+}

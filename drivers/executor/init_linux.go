@@ -26,11 +26,14 @@ const (
 // initConfig is what the executor sends the init step.
 type initConfig struct {
 	// Root is the host path of the task's root (its task dir).
-	Root        string      `json:"root"`
-	Binds       []bindMount `json:"binds"`
-	HostIPC     bool        `json:"host_ipc,omitempty"`
-	NoPivotRoot bool        `json:"no_pivot_root,omitempty"`
-	Hostname    string      `json:"hostname,omitempty"`
+	Root  string      `json:"root"`
+	Binds []bindMount `json:"binds"`
+	// Masks are paths in the root covered after the binds: host secrets
+	// that chroot_env brought in (masks_linux.go).
+	Masks       []string `json:"masks,omitempty"`
+	HostIPC     bool     `json:"host_ipc,omitempty"`
+	NoPivotRoot bool     `json:"no_pivot_root,omitempty"`
+	Hostname    string   `json:"hostname,omitempty"`
 	// WorkDir, Command and Args are inside the root.
 	WorkDir string   `json:"work_dir"`
 	Command string   `json:"command"`

@@ -183,12 +183,15 @@ func (s *supervisor) initConfig() (*initConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	binds = append(binds, bindMount{Source: iso.AllocDir, Dest: "/alloc"})
+	others := []bindMount{{Source: iso.AllocDir, Dest: "/alloc"}}
 	vols, err := volumeBinds(iso.Mounts)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Binds = sortBinds(append(binds, vols...))
+	others = append(others, vols...)
+	cfg.Masks = unshadowed(chrootMasks(binds), others)
+	binds = append(binds, others...)
+	cfg.Binds = sortBinds(binds)
 	return cfg, nil
 }
 

@@ -32,7 +32,8 @@ var devNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
 //  3. enter it (pivot_root, or chroot with no_pivot_root), keeping the host
 //     at /.roam-host: destinations are then resolved inside the new root,
 //     where a symlink the task planted on an earlier run cannot lead out;
-//  4. bind chroot_env paths (read-only), /alloc and host volumes;
+//  4. bind chroot_env paths (read-only), /alloc and host volumes, then
+//     mask the host secrets chroot_env brought in (/etc/shadow…);
 //  5. mount a fresh /proc (the new PID namespace's) and a minimal /dev;
 //  6. hide roam's private/ dir and the sensitive parts of /proc;
 //  7. let go of the host's root.
@@ -54,6 +55,9 @@ func buildRoot(c *initConfig) error {
 		if b.HostOwned {
 			hostOwned = append(hostOwned, b.Dest)
 		}
+	}
+	if err := applyMasks(c.Masks); err != nil {
+		return err
 	}
 	steps := []struct {
 		name string
