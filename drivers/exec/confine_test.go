@@ -161,6 +161,21 @@ func TestSecurityHostPathsChrootMasksHostSecrets(t *testing.T) {
 	if out != want {
 		t.Errorf("task output:\n%s\nwant:\n%s", out, want)
 	}
+	// A job's volume_mount at "/" is mounted before /etc: it must not
+	// lift the masks of what is mounted on top of it (today the start is
+	// refused: nothing can be created inside a host volume).
+	cfg = taskConfig(t, sh(`cat /etc/shadow 2>/dev/null | wc -c`))
+	cfg.User = "root"
+	cfg.Mounts = []*drivers.MountConfig{{HostPath: hostVolume(t), TaskPath: "/"}}
+	if _, err := d.StartTask(context.Background(), cfg); err != nil {
+		t.Logf("volume at /: refused: %v", err)
+	} else {
+		t.Cleanup(func() { _ = d.DestroyTask(context.Background(), cfg.ID, true) })
+		waitExit(t, d, cfg.ID, 30*time.Second)
+		if out, _ := os.ReadFile(cfg.StdoutPath); strings.TrimSpace(string(out)) != "0" {
+			t.Errorf("volume at /: task read %s bytes of /etc/shadow", out)
+		}
+	}
 	after, err := os.ReadFile("/etc/shadow")
 	if err != nil || string(after) != string(before) {
 		t.Fatalf("host /etc/shadow changed (%v)", err)

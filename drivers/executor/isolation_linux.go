@@ -189,7 +189,7 @@ func (s *supervisor) initConfig() (*initConfig, error) {
 		return nil, err
 	}
 	others = append(others, vols...)
-	cfg.Masks = unshadowed(chrootMasks(binds), others)
+	cfg.Masks = chrootMasks(binds, others)
 	binds = append(binds, others...)
 	cfg.Binds = sortBinds(binds)
 	return cfg, nil

@@ -43,8 +43,9 @@ var hostSecrets = []string{
 // (/etc/shadow under /etc) is masked at the matching path under the
 // entry's destination; an entry that is itself a secret, or inside one
 // (chroot_env {"/etc/ssl/private" = "/keys"}), is masked whole. Symlinks
-// are resolved on the host, as chrootBinds resolves the sources.
-func chrootMasks(binds []bindMount) []string {
+// are resolved on the host, as chrootBinds resolves the sources. A mask
+// another bind covers (covered) is left out.
+func chrootMasks(binds, others []bindMount) []string {
 	var out []string
 	for _, pattern := range hostSecrets {
 		matches, _ := filepath.Glob(pattern) // the patterns are constants: no ErrBadPattern
@@ -54,8 +55,9 @@ func chrootMasks(binds []bindMount) []string {
 				continue
 			}
 			for _, b := range binds {
-				if dst, ok := maskDest(b, real); ok {
-					out = append(out, filepath.Clean("/"+dst))
+				dst, ok := maskDest(b, real)
+				if dst = filepath.Clean("/" + dst); ok && !covered(dst, b, others) {
+					out = append(out, dst)
 				}
 			}
 		}
@@ -85,22 +87,17 @@ func within(dir, path string) bool {
 	return path == dir || dir == "/" || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
 }
 
-// unshadowed drops the masks that lie under another bind (a host volume,
-// /alloc): what is mounted there is not what chroot_env brought in, and a
-// host volume is how an operator hands a task a host path on purpose.
-func unshadowed(masks []string, others []bindMount) []string {
-	var out []string
-	for _, m := range masks {
-		if !shadowed(m, others) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func shadowed(m string, others []bindMount) bool {
-	for _, b := range others {
-		if within(filepath.Clean("/"+b.Dest), m) {
+// covered reports whether another bind (a host volume, /alloc) is mounted
+// over the mask path m after the chroot_env bind that brought it in: then m
+// shows what that bind holds, not the secret, and a host volume is how an
+// operator hands a task a host path on purpose. Only a bind at or under
+// the chroot_env entry's destination is mounted after it (parents first);
+// a volume at "/" is mounted before /etc and covers nothing of it.
+func covered(m string, from bindMount, others []bindMount) bool {
+	fromDest := filepath.Clean("/" + from.Dest)
+	for _, o := range others {
+		d := filepath.Clean("/" + o.Dest)
+		if within(fromDest, d) && within(d, m) {
 			return true
 		}
 	}

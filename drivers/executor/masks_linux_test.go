@@ -1,9 +1,6 @@
 package executor
 
-import (
-	"slices"
-	"testing"
-)
+import "testing"
 
 // Where a host secret lands through a chroot_env bind, and which masks a
 // host volume or /alloc takes precedence over.
@@ -29,9 +26,23 @@ func TestSecurityHostPathsMaskDest(t *testing.T) {
 			t.Errorf("%s -> %s, secret %s: mask %q, want %q", c.src, c.dst, c.secret, got, c.want)
 		}
 	}
-	masks := []string{"/etc/shadow", "/etc/ssl/private", "/alloc/etc/shadow"}
-	others := []bindMount{{Dest: "/alloc"}, {Dest: "etc/ssl/"}}
-	if got := unshadowed(masks, others); !slices.Equal(got, []string{"/etc/shadow"}) {
-		t.Errorf("unshadowed: %v", got)
+	// A host volume or /alloc mounted over the mask, after the chroot_env
+	// entry, takes precedence; one mounted before it (a job's volume_mount
+	// at "/") does not.
+	etc := bindMount{Source: "/etc", Dest: "/etc"}
+	for _, c := range []struct {
+		mask, vol string
+		want      bool
+	}{
+		{"/etc/ssl/private", "etc/ssl/", true},
+		{"/etc/shadow", "/etc/shadow", true},
+		{"/etc/shadow", "/etc", true},
+		{"/etc/shadow", "/", false},
+		{"/etc/shadow", "/alloc", false},
+		{"/etc/shadow", "/etc/ssl", false},
+	} {
+		if got := covered(c.mask, etc, []bindMount{{Dest: c.vol}}); got != c.want {
+			t.Errorf("mask %s, volume at %s: covered %v, want %v", c.mask, c.vol, got, c.want)
+		}
 	}
 }
