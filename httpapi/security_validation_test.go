@@ -42,8 +42,10 @@ func TestSecurityValidationJobRegister(t *testing.T) {
 			j.TaskGroups[0].Update, j.TaskGroups[0].Migrate = nil, nil
 			j.Periodic = &structs.PeriodicConfig{Enabled: true, SpecType: "cron", Spec: "* * * * 9"}
 		}, `invalid cron spec "* * * * 9"`},
-		"lost_after":            {func(j *structs.Job) { j.TaskGroups[0].Disconnect = &structs.DisconnectStrategy{LostAfter: neg} }, "LostAfter must not be negative"},
-		"stop_on_client_after":  {func(j *structs.Job) { j.TaskGroups[0].Disconnect = &structs.DisconnectStrategy{StopOnClientAfter: &neg} }, "StopOnClientAfter must not be negative"},
+		"lost_after": {func(j *structs.Job) { j.TaskGroups[0].Disconnect = &structs.DisconnectStrategy{LostAfter: neg} }, "LostAfter must not be negative"},
+		"stop_on_client_after": {func(j *structs.Job) {
+			j.TaskGroups[0].Disconnect = &structs.DisconnectStrategy{StopOnClientAfter: &neg}
+		}, "StopOnClientAfter must not be negative"},
 		"max_client_disconnect": {func(j *structs.Job) { j.TaskGroups[0].MaxClientDisconnect = &neg }, "MaxClientDisconnect must not be negative"},
 		"namespace":             {func(j *structs.Job) { j.Namespace = "prod" }, `namespace "prod" does not exist; known namespaces: default`},
 		"region":                {func(j *structs.Job) { j.Region = "mars" }, `region "mars" does not exist; this cluster serves region "global"`},
@@ -106,10 +108,19 @@ func TestSecurityValidationControlCharsInURL(t *testing.T) {
 		{http.MethodGet, "/v1/job/a%FFb"},
 		{http.MethodGet, "/v1/jobs?namespace=default%0A"},
 		{http.MethodGet, "/v1/jobs?region=global%1B"},
+		// Invisible and direction-changing characters (Cf, Zl, Zp).
+		{http.MethodGet, "/v1/job/web%E2%80%AEexe"},             // U+202E
+		{http.MethodGet, "/v1/job/we%E2%80%8Bb"},                // U+200B
+		{http.MethodDelete, "/v1/job/web%E2%80%A8forged"},       // U+2028
+		{http.MethodGet, "/v1/allocation/x%E2%80%A9"},           // U+2029
+		{http.MethodGet, "/v1/job/%EF%BB%BFweb/allocations"},    // U+FEFF
+		{http.MethodGet, "/v1/jobs?namespace=default%E2%81%A6"}, // U+2066
 	} {
 		refused(t, c, rq.method, rq.path, nil, "invalid")
 	}
 	// Data in other parameters is not an ID: a prefix search for a plain
 	// name still works.
 	mustCall(t, c, http.StatusOK, http.MethodGet, "/v1/jobs?prefix=web", nil)
+	// Letters of any script pass the check: an unknown job is a 404, not a 400.
+	mustCall(t, c, http.StatusNotFound, http.MethodGet, "/v1/job/caf%C3%A9-%E6%97%A5%E6%9C%AC", nil)
 }

@@ -21,7 +21,10 @@ import (
 //     map key (meta and env keys become environment variable names) hold no
 //     control characters: they end up in paths, environment, logs, cgroup
 //     names and terminal output, where a newline or an escape sequence
-//     forges lines or hides what follows.
+//     forges lines or hides what follows; nor invisible or direction-changing
+//     characters (Unicode Cf, Zl, Zp: U+202E RIGHT-TO-LEFT OVERRIDE, U+200B
+//     ZERO WIDTH SPACE, U+2028 LINE SEPARATOR…), which make a name read as
+//     another one or break lines where a terminal or a browser shows them.
 
 // identifierFields are the string fields, by Go field name, that name or
 // identify something (job, group, task, service, volume, check, namespace,
@@ -79,16 +82,21 @@ func valueProblems(v reflect.Value, path string, ident bool, p problems) {
 }
 
 // checkIdentifier reports an identifier that is not valid UTF-8 or holds a
-// control character; %q shows the offending value escaped.
+// control, format or separator character; %q shows the offending value
+// escaped.
 func checkIdentifier(p problems, path, s string) {
 	if err := CheckPrintable(s); err != nil {
 		p.addf("%s %q: %v", path, s, err)
 	}
 }
 
-// CheckPrintable refuses a name or ID that is not valid UTF-8 or that holds
-// a control character (C0, DEL or C1). The HTTP API applies it to IDs in URL
-// paths; job validation to every identifier and map key of a job.
+// CheckPrintable refuses a name or ID that is not valid UTF-8, or that holds
+// a control character (C0, DEL or C1) or an invisible one: a format
+// character (Unicode Cf: bidirectional overrides and isolates, zero-width
+// spaces and joiners, the byte order mark, soft hyphen) or a line or
+// paragraph separator (Zl, Zp). Letters of any script stay accepted. The
+// HTTP API applies it to IDs in URL paths; job validation to every
+// identifier and map key of a job.
 func CheckPrintable(s string) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("not valid UTF-8")
@@ -97,8 +105,17 @@ func CheckPrintable(s string) error {
 		r, _ := utf8.DecodeRuneInString(s[i:])
 		return fmt.Errorf("contains the control character %U", r)
 	}
+	if i := strings.IndexFunc(s, invisible); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Errorf("contains the invisible or direction-changing character %U", r)
+	}
 	return nil
 }
+
+// invisible reports format characters and line and paragraph separators:
+// they print as nothing, reorder what follows (U+202E shows "exe.txt" for
+// "txt.exe") or break a line where a log or terminal shows the name.
+func invisible(r rune) bool { return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) }
 
 // MaxCronSpecLength bounds a cron spec; real ones are under 100 characters.
 const MaxCronSpecLength = 256

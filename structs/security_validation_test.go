@@ -124,6 +124,17 @@ func TestSecurityValidationControlCharacters(t *testing.T) {
 		"job meta key":    {func(j *Job) { j.Meta = map[string]string{"A\nB": "x"} }, "Meta key "},
 		"task env key":    {func(j *Job) { j.TaskGroups[0].Tasks[0].Env = map[string]string{"PATH\x00X": "x"} }, "Tasks[0].Env key "},
 		"task meta key":   {func(j *Job) { j.TaskGroups[0].Tasks[0].Meta = map[string]string{"k\x1b": "v"} }, "Tasks[0].Meta key "},
+		// Invisible and direction-changing characters (Cf, Zl, Zp).
+		"job id rlo":       {func(j *Job) { j.ID = "web\u202Etxt.exe" }, `invisible or direction-changing character U+202E`},
+		"job id zwsp":      {func(j *Job) { j.ID = "we\u200Bb" }, "U+200B"},
+		"job name lsep":    {func(j *Job) { j.Name = "web\u2028forged" }, "U+2028"},
+		"namespace psep":   {func(j *Job) { j.Namespace = "default\u2029" }, "Namespace "},
+		"region bom":       {func(j *Job) { j.Region = "\uFEFFglobal" }, "U+FEFF"},
+		"group lri":        {func(j *Job) { j.TaskGroups[0].Name = "a\u2066b" }, "TaskGroups[0].Name "},
+		"task zwj":         {func(j *Job) { j.TaskGroups[0].Tasks[0].Name = "t\u200Dx" }, "U+200D"},
+		"task soft hyphen": {func(j *Job) { j.TaskGroups[0].Tasks[0].Name = "t\u00ADx" }, "U+00AD"},
+		"env key tag char": {func(j *Job) { j.TaskGroups[0].Tasks[0].Env = map[string]string{"A\U000E0041": "x"} }, "Env key "},
+		"meta key rlm":     {func(j *Job) { j.Meta = map[string]string{"k\u200F": "v"} }, "Meta key "},
 	} {
 		j := validJob()
 		c.mod(j)
@@ -137,6 +148,14 @@ func TestSecurityValidationControlCharacters(t *testing.T) {
 	j.TaskGroups[0].Tasks[0].Templates[0].EmbeddedTmpl = "a\n\tb\n"
 	if got := validationProblems(t, j); got != nil {
 		t.Fatalf("data with newlines refused: %q", got)
+	}
+	// Letters of any script are names like any other.
+	j = validJob()
+	j.ID, j.Name = "café-日本", "Ünïcödé"
+	j.TaskGroups[0].Name = "группа"
+	j.Meta = map[string]string{"clé": "valeur\u200B"} // an invisible in a value is data
+	if got := validationProblems(t, j); got != nil {
+		t.Fatalf("non-ASCII letters refused: %q", got)
 	}
 }
 
