@@ -16,6 +16,7 @@ import (
 	"github.com/roam-sh/roam/client"
 	"github.com/roam-sh/roam/client/clientapi"
 	"github.com/roam-sh/roam/httpapi"
+	"github.com/roam-sh/roam/internal/connlimit"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/internal/version"
 	"github.com/roam-sh/roam/jobspec/sandbox"
@@ -238,7 +239,9 @@ func (a *Agent) listenHTTP() error {
 	if err != nil {
 		return fmt.Errorf("listen for HTTP on %s: %w", a.bind(a.cfg.Ports.HTTP), err)
 	}
-	a.httpLn = ln
+	// One client may not hold enough connections (idle, or blocking
+	// queries) to use up the agent's file descriptors.
+	a.httpLn = connlimit.New(ln, a.cfg.Limits.HTTPMaxConnsPerClient)
 	return nil
 }
 

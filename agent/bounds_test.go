@@ -2,12 +2,15 @@ package agent
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/server"
+	"github.com/roam-sh/roam/testutil"
 )
 
 // The limits block and max_placements_per_eval reach the agent's config.
@@ -98,5 +101,49 @@ job %q {
 		if err := loadConfigPaths(DevConfig(), []string{f}); err == nil {
 			t.Errorf("%q was accepted", bad)
 		}
+	}
+}
+
+// TestSecurityBoundsHTTPConnsPerClient: limits { http_max_conns_per_client }
+// reaches the agent's listener: one address holding that many connections
+// gets 429 on the next, and the default is Nomad's 100.
+func TestSecurityBoundsHTTPConnsPerClient(t *testing.T) {
+	if DefaultConfig().Limits.HTTPMaxConnsPerClient != 100 {
+		t.Fatalf("default %d, want Nomad's 100", DefaultConfig().Limits.HTTPMaxConnsPerClient)
+	}
+	p := writeFile(t, t.TempDir(), "a.hcl", "limits { http_max_conns_per_client = 4 }\n")
+	c := DevConfig()
+	if err := loadConfigPaths(c, []string{p}); err != nil {
+		t.Fatal(err)
+	}
+	a := testAgent(t, func(cfg *Config) { cfg.Limits = c.Limits })
+	addr := a.HTTPAddr()
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 4 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		resp, err := http.Get("http://" + addr + "/v1/agent/health")
+		if err != nil {
+			return fmt.Errorf("fifth connection: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests {
+			return fmt.Errorf("fifth connection: %d, want 429", resp.StatusCode)
+		}
+		return nil
+	})
+	bad := writeFile(t, t.TempDir(), "b.hcl", "limits { http_max_conns_per_client = -1 }\n")
+	if err := loadConfigPaths(DevConfig(), []string{bad}); err == nil {
+		t.Fatal("a negative connection cap was accepted")
 	}
 }

@@ -60,7 +60,13 @@ type Limits struct {
 	// JobParser, when set, is how the agent starts its job-file parser
 	// children (tests re-execute the test binary); zero means this binary.
 	JobParser sandbox.Binary
+	// HTTPMaxConnsPerClient caps the HTTP connections one client address
+	// holds open at once (Nomad's default, 100); 0 means no cap.
+	HTTPMaxConnsPerClient int
 }
+
+// DefaultHTTPMaxConnsPerClient is Nomad's default for the same limit.
+const DefaultHTTPMaxConnsPerClient = 100
 
 // Ports are the agent's listening ports.
 type Ports struct {
@@ -184,7 +190,8 @@ func DefaultConfig() *Config {
 	host, _ := os.Hostname()
 	return &Config{
 		BindAddr: "0.0.0.0", Region: "global", Datacenter: "dc1", NodeName: host, LogLevel: "INFO",
-		Ports: Ports{HTTP: 4646, RPC: 4647, Serf: 4648},
+		Ports:  Ports{HTTP: 4646, RPC: 4647, Serf: 4648},
+		Limits: Limits{HTTPMaxConnsPerClient: DefaultHTTPMaxConnsPerClient},
 		Server: ServerConfig{
 			BootstrapExpect: 1, HeartbeatGrace: 10 * time.Second,
 			EvalGCThreshold: time.Hour, JobGCThreshold: 4 * time.Hour, NodeGCThreshold: 24 * time.Hour,
@@ -270,6 +277,12 @@ func (c *Config) merge(f *fileConfig) error {
 func (c *Config) mergeLimits(l *fileLimits) error {
 	if l == nil {
 		return nil
+	}
+	if n := l.HTTPMaxConnsPerClient; n != nil {
+		if *n < 0 {
+			return fmt.Errorf("limits: http_max_conns_per_client must be 0 (no cap) or positive, not %d", *n)
+		}
+		c.Limits.HTTPMaxConnsPerClient = *n
 	}
 	p := &c.Limits.JobParse
 	if err := setDuration(&p.Timeout, l.JobParseTimeout, "job_parse_timeout"); err != nil {

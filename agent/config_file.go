@@ -49,6 +49,9 @@ type fileLimits struct {
 	JobMaxTaskMemoryMB *int `hcl:"job_max_task_memory_mb,optional"`
 	JobMaxDiskMB       *int `hcl:"job_max_disk_mb,optional"`
 	JobMaxGroupCount   *int `hcl:"job_max_group_count,optional"`
+	// HTTPMaxConnsPerClient caps the HTTP connections one client address
+	// holds at once; 0 removes the cap.
+	HTTPMaxConnsPerClient *int `hcl:"http_max_conns_per_client,optional"`
 }
 
 type filePorts struct {
