@@ -77,3 +77,34 @@ func continuation(e *env, prev string) *structs.Evaluation {
 	}
 	return nil
 }
+
+// A job whose placements fail beyond the budget gets a blocked evaluation,
+// not an endless chain of continuations retrying the same failures (each
+// one a new blocked evaluation holding every failed group).
+func TestSecurityBoundsFailedPlacementsDoNotContinue(t *testing.T) {
+	e := newEnv(t)
+	e.factories = scheduler.Factories(scheduler.Config{Now: func() time.Time { return e.now }, MaxPlacementsPerEval: 3})
+	e.nodes(2)
+	job := schedtest.MockJob()
+	job.TaskGroups[0].Count = 9
+	job.TaskGroups[0].Tasks[0].Resources.MemoryMB = 1 << 30 // fits no node
+	job, eval := e.register(job)
+	if eval == nil || eval.Status != structs.EvalStatusComplete {
+		t.Fatalf("eval %+v", eval)
+	}
+	if next := continuation(e, eval.ID); next != nil {
+		t.Fatalf("a continuation %s retries placements that just failed", next.ID)
+	}
+	if len(e.live(job)) != 0 {
+		t.Fatalf("placed %d allocations that fit no node", len(e.live(job)))
+	}
+	blocked := 0
+	for _, c := range e.CreateEvals {
+		if c.Status == structs.EvalStatusBlocked && c.PreviousEval == eval.ID {
+			blocked++
+		}
+	}
+	if blocked != 1 {
+		t.Fatalf("%d blocked evaluations wait for capacity, want 1", blocked)
+	}
+}

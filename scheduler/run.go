@@ -54,7 +54,11 @@ func (r *runner) process(eval *structs.Evaluation) error {
 		}
 		return r.setStatus(structs.EvalStatusFailed, err.Error())
 	}
-	if r.more {
+	// A continuation only when every placement this evaluation tried was
+	// made: failed ones are not in the plan, so a follow-up would try the
+	// same ones again, forever. The blocked evaluation created for them
+	// places the rest once capacity changes.
+	if r.more && len(r.failed) == 0 {
 		if err := r.createContinuation(); err != nil {
 			return err
 		}
