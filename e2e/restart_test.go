@@ -97,6 +97,14 @@ func TestServerClientRestartKeepsEverything(t *testing.T) {
 	if out, code := a.roam(t, "job", "run", writeJob(t, "batch.nomad", batchJob)); code != 0 {
 		t.Fatalf("job run batch: %d\n%s", code, out)
 	}
+	// The batch job must have finished before the first restart: the check
+	// after each restart is that a dead job stays dead.
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		if out, code := a.roam(t, "job", "status", "once"); code != 0 || !strings.Contains(out, "dead") {
+			return fmt.Errorf("batch job not dead yet (%d):\n%s", code, out)
+		}
+		return nil
+	})
 	before := runningAlloc(t, c, "pinger")
 	pid := taskPID(t, dataDir, before.ID)
 	started := before.TaskStates["t"].StartedAt
