@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/testutil"
 )
 
 // The browser rules (httpapi/browsers.go) on a whole agent: the names it
@@ -302,30 +302,12 @@ http_api {
 	}
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSecurityBrowsersBindAllWarning: an agent whose unauthenticated API
 // listens on every interface (the default without -dev) says so at start;
 // one bound to loopback does not. Before, neither warned.
 func TestSecurityBrowsersBindAllWarning(t *testing.T) {
 	for bind, warn := range map[string]bool{"0.0.0.0": true, "127.0.0.1": false} {
-		var logs syncBuffer
+		var logs testutil.SyncBuffer
 		cfg := DefaultConfig()
 		cfg.DataDir = t.TempDir()
 		cfg.BindAddr = bind

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,31 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/roam-sh/roam/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // isolatedTask starts `sleep` as pid 1 of new pid, uts, ipc and mount
 // namespaces, chrooted into a root holding the host's /usr and a marker file:
@@ -61,7 +41,7 @@ func isolatedTask(t *testing.T) *Handle {
 		exec chroot "$ROOT" /bin/sh -c 'hostname task-host && echo ready && exec sleep 300'`
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Env = []string{"ROOT=" + root, "PATH=/usr/sbin:/usr/bin"}
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:   syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
@@ -89,7 +69,7 @@ func isolatedTask(t *testing.T) *Handle {
 
 func TestExecEntersTaskNamespaces(t *testing.T) {
 	h := isolatedTask(t)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	st, err := h.ExecStreaming(t.Context(), &ExecRequest{
 		Command: []string{"sh", "-c", `cat /marker; hostname; echo "pid $$"; pwd; ls /proc | grep -c '^[0-9]'`},
 		Env:     []string{"PATH=/usr/bin:/bin"}, Isolation: ExecTaskNamespaces,
