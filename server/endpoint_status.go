@@ -44,9 +44,12 @@ func (s *serviceEndpoint) Upsert(args *structs.ServiceRegistrationUpsertRequest,
 	if len(args.Services) == 0 {
 		return badRequest("no services to register")
 	}
-	for _, r := range args.Services {
+	for i, r := range args.Services {
 		if r.ID == "" || r.ServiceName == "" {
 			return badRequest("service registration needs an ID and a service name")
+		}
+		if err := validateHealth(fmt.Sprintf("Services[%d]", i), r.Health, r.Checks); err != nil {
+			return err
 		}
 		if r.Namespace == "" {
 			r.Namespace = structs.DefaultNamespace
@@ -60,6 +63,69 @@ func (s *serviceEndpoint) Upsert(args *structs.ServiceRegistrationUpsertRequest,
 		return fmt.Errorf("register services: %w", err)
 	}
 	reply.Index = index
+	return nil
+}
+
+// UpdateHealth replicates check status changes (the client's check runner
+// sends only changes, batched). Health values are checked here, so the log
+// holds only known ones; updates of instances that are gone are dropped by
+// the state store.
+func (s *serviceEndpoint) UpdateHealth(args *structs.ServiceRegistrationUpdateHealthRequest, reply *structs.GenericResponse) error {
+	if done, err := s.srv.forward(structs.MethodServiceRegistrationUpdateHealth, false, args, reply); done {
+		return err
+	}
+	if err := validateHealthUpdates(args.Updates); err != nil {
+		return err
+	}
+	if err := s.srv.authorizeServiceHealth(args.AuthToken, args.Updates); err != nil {
+		return err
+	}
+	_, index, err := s.srv.raftApply(structs.ServiceRegistrationUpdateHealthRequestType, args)
+	if err != nil {
+		return fmt.Errorf("update service health: %w", err)
+	}
+	reply.Index = index
+	return nil
+}
+
+// maxHealthUpdates bounds one batch, so one request cannot make a huge log
+// entry.
+const maxHealthUpdates = 4096
+
+func validateHealthUpdates(updates []*structs.ServiceHealthUpdate) error {
+	if len(updates) == 0 {
+		return badRequest("no health updates")
+	}
+	if len(updates) > maxHealthUpdates {
+		return badRequest("%d health updates in one request; at most %d", len(updates), maxHealthUpdates)
+	}
+	for i, u := range updates {
+		if u == nil || u.ID == "" {
+			return badRequest("Updates[%d]: no registration ID", i)
+		}
+		if err := validateHealth(fmt.Sprintf("Updates[%d]", i), u.Health, u.Checks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateHealth refuses health values that are not passing, warning or
+// critical ("" for the aggregate: computed from the checks).
+func validateHealth(path string, h structs.HealthStatus, checks []*structs.ServiceCheckStatus) error {
+	if h != "" {
+		if _, err := structs.ParseHealthStatus(string(h)); err != nil {
+			return badRequest("%s.Health: %v", path, err)
+		}
+	}
+	for j, c := range checks {
+		if c == nil {
+			return badRequest("%s.Checks[%d]: empty", path, j)
+		}
+		if _, err := structs.ParseHealthStatus(string(c.Status)); err != nil {
+			return badRequest("%s.Checks[%d].Status: %v", path, j, err)
+		}
+	}
 	return nil
 }
 

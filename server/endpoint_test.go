@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -211,5 +212,53 @@ func TestHeartbeatOfUnknownNodeAsksToRegister(t *testing.T) {
 	err = s.RPC(structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &structs.NodeUpdateResponse{})
 	if ErrorCode(err) != 403 {
 		t.Fatalf("re-register with another secret: %v", err)
+	}
+}
+
+// TestServiceHealthUpdates: check status changes reach the catalog, the
+// table index moves only when health changed (so blocking readers are not
+// woken by repeated results), a re-registration keeps the reported health,
+// and bad values are refused.
+func TestServiceHealthUpdates(t *testing.T) {
+	s := testServer(t)
+	checks := func(st structs.HealthStatus, out string) []*structs.ServiceCheckStatus {
+		return []*structs.ServiceCheckStatus{{ID: "r1-alive", Name: "alive", Type: structs.CheckTypeHTTP, Status: st, Output: out}}
+	}
+	reg := &structs.ServiceRegistration{ID: "r1", ServiceName: "web", JobID: "j", AllocID: "a1", Address: "10.0.0.1", Port: 8080,
+		Health: structs.HealthCritical, Checks: checks(structs.HealthCritical, "")}
+	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{reg}}, &structs.GenericResponse{}))
+	update := func(h structs.HealthStatus, c []*structs.ServiceCheckStatus) error {
+		return s.RPC(structs.MethodServiceRegistrationUpdateHealth, &structs.ServiceRegistrationUpdateHealthRequest{
+			Updates: []*structs.ServiceHealthUpdate{{ID: "r1", Health: h, Checks: c}, {ID: "gone", Checks: c}},
+		}, &structs.GenericResponse{})
+	}
+	get := func() *structs.ServiceRegistration {
+		r, err := s.State().ServiceRegistrationByID(nil, "r1")
+		must(t, err)
+		return r
+	}
+	must(t, update("", checks(structs.HealthPassing, "HTTP 200")))
+	if r := get(); r.Health != structs.HealthPassing || r.Checks[0].Output != "HTTP 200" {
+		t.Fatalf("after a passing result: %s %+v", r.Health, r.Checks[0])
+	}
+	idx := s.State().ServicesIndex(nil)
+	must(t, update(structs.HealthPassing, checks(structs.HealthPassing, "HTTP 200")))
+	if got := s.State().ServicesIndex(nil); got != idx {
+		t.Fatalf("an unchanged result moved the services index %d → %d", idx, got)
+	}
+	// The client re-registers (a restart): health stays what was reported.
+	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{reg}}, &structs.GenericResponse{}))
+	if r := get(); r.Health != structs.HealthPassing {
+		t.Fatalf("re-registration reset health to %s", r.Health)
+	}
+	must(t, update("", checks(structs.HealthWarning, "HTTP 429")))
+	if r := get(); r.Health != structs.HealthWarning || s.State().ServicesIndex(nil) == idx {
+		t.Fatalf("warning result: health %s, index %d (was %d)", r.Health, s.State().ServicesIndex(nil), idx)
+	}
+	if err := update("sick", nil); !errors.Is(err, structs.ErrBadRequest) {
+		t.Fatalf("unknown health value: %v", err)
+	}
+	if err := update("", checks("meh", "")); !errors.Is(err, structs.ErrBadRequest) {
+		t.Fatalf("unknown check status: %v", err)
 	}
 }

@@ -18,25 +18,26 @@ func newWireHandle() wireHandle { return wire.Handle() }
 // handlerTable maps each entry type to the function applying it.
 func (f *fsm) handlerTable() map[structs.MessageType]applyFunc {
 	return map[structs.MessageType]applyFunc{
-		structs.NodeRegisterRequestType:                 f.applyNodeRegister,
-		structs.NodeDeregisterRequestType:               f.applyNodeDeregister,
-		structs.NodeUpdateStatusRequestType:             f.applyNodeStatus,
-		structs.NodeUpdateDrainRequestType:              f.applyNodeDrain,
-		structs.NodeUpdateEligibilityRequestType:        f.applyNodeEligibility,
-		structs.JobRegisterRequestType:                  f.applyJobRegister,
-		structs.JobDeregisterRequestType:                f.applyJobDeregister,
-		structs.EvalUpdateRequestType:                   f.applyEvalUpdate,
-		structs.EvalDeleteRequestType:                   f.applyEvalDelete,
-		structs.AllocClientUpdateRequestType:            f.applyAllocClientUpdate,
-		structs.ApplyPlanResultsRequestType:             f.applyPlanResults,
-		structs.AllocUpdateDesiredTransitionRequestType: f.applyDesiredTransition,
-		structs.JobStabilityRequestType:                 f.applyJobStability,
-		structs.JobBatchDeregisterRequestType:           f.applyJobBatchDeregister,
-		structs.ServiceRegistrationUpsertRequestType:    f.applyServiceUpsert,
-		structs.ServiceRegistrationDeleteRequestType:    f.applyServiceDelete,
-		structs.ClusterMetadataRequestType:              f.applyClusterMetadata,
-		structs.RootKeyUpsertRequestType:                f.applyRootKeyUpsert,
-		structs.RootKeyDeleteRequestType:                f.applyRootKeyDelete,
+		structs.NodeRegisterRequestType:                    f.applyNodeRegister,
+		structs.NodeDeregisterRequestType:                  f.applyNodeDeregister,
+		structs.NodeUpdateStatusRequestType:                f.applyNodeStatus,
+		structs.NodeUpdateDrainRequestType:                 f.applyNodeDrain,
+		structs.NodeUpdateEligibilityRequestType:           f.applyNodeEligibility,
+		structs.JobRegisterRequestType:                     f.applyJobRegister,
+		structs.JobDeregisterRequestType:                   f.applyJobDeregister,
+		structs.EvalUpdateRequestType:                      f.applyEvalUpdate,
+		structs.EvalDeleteRequestType:                      f.applyEvalDelete,
+		structs.AllocClientUpdateRequestType:               f.applyAllocClientUpdate,
+		structs.ApplyPlanResultsRequestType:                f.applyPlanResults,
+		structs.AllocUpdateDesiredTransitionRequestType:    f.applyDesiredTransition,
+		structs.JobStabilityRequestType:                    f.applyJobStability,
+		structs.JobBatchDeregisterRequestType:              f.applyJobBatchDeregister,
+		structs.ServiceRegistrationUpsertRequestType:       f.applyServiceUpsert,
+		structs.ServiceRegistrationDeleteRequestType:       f.applyServiceDelete,
+		structs.ServiceRegistrationUpdateHealthRequestType: f.applyServiceHealth,
+		structs.ClusterMetadataRequestType:                 f.applyClusterMetadata,
+		structs.RootKeyUpsertRequestType:                   f.applyRootKeyUpsert,
+		structs.RootKeyDeleteRequestType:                   f.applyRootKeyDelete,
 	}
 }
 
@@ -341,6 +342,15 @@ func (f *fsm) applyServiceDelete(index uint64, body []byte) any {
 	}
 	err := f.state.DeleteServiceRegistrations(index, req.IDs, req.AllocIDs)
 	return f.errResult(structs.ServiceRegistrationDeleteRequestType, index, err)
+}
+
+func (f *fsm) applyServiceHealth(index uint64, body []byte) any {
+	var req structs.ServiceRegistrationUpdateHealthRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	err := f.state.UpdateServiceHealth(index, req.Updates)
+	return f.errResult(structs.ServiceRegistrationUpdateHealthRequestType, index, err)
 }
 
 // applyClusterMetadata accepts the entry; roam keeps no cluster metadata yet.

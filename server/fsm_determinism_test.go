@@ -105,6 +105,7 @@ var scenarioTypes = []structs.MessageType{
 	structs.JobBatchDeregisterRequestType,
 	structs.ServiceRegistrationUpsertRequestType,
 	structs.ServiceRegistrationDeleteRequestType,
+	structs.ServiceRegistrationUpdateHealthRequestType,
 	structs.RootKeyUpsertRequestType,
 	structs.RootKeyDeleteRequestType,
 	// ClusterMetadata is left out: nothing writes it yet.
@@ -180,7 +181,12 @@ func recordLog(t *testing.T) []*raft.Log {
 	api := waitLiveAllocs(t, s, "api", 2)
 	clientUpdate(t, s, structs.AllocClientStatusRunning, api...)
 	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
-		{ID: "_nomad-task-" + api[0].ID + "-api-http", ServiceName: "api", JobID: "api", AllocID: api[0].ID, NodeID: api[0].NodeID, Address: "10.0.0.3", Port: 8080},
+		{ID: "_nomad-task-" + api[0].ID + "-api-http", ServiceName: "api", JobID: "api", AllocID: api[0].ID, NodeID: api[0].NodeID, Address: "10.0.0.3", Port: 8080,
+			Checks: []*structs.ServiceCheckStatus{{ID: "c", Name: "alive", Type: structs.CheckTypeTCP, Status: structs.HealthCritical}}},
+	}}, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodServiceRegistrationUpdateHealth, &structs.ServiceRegistrationUpdateHealthRequest{Updates: []*structs.ServiceHealthUpdate{
+		{ID: "_nomad-task-" + api[0].ID + "-api-http", Checks: []*structs.ServiceCheckStatus{
+			{ID: "c", Name: "alive", Type: structs.CheckTypeTCP, Status: structs.HealthPassing, Output: "connected", Timestamp: time.Unix(1700000000, 0)}}},
 	}}, &structs.GenericResponse{}))
 	waitEvalsSettled(t, s)
 

@@ -258,3 +258,27 @@ func (s *Server) authorizeServiceDelete(token string, args *structs.ServiceRegis
 	}
 	return nil
 }
+
+// authorizeServiceHealth checks a health update's auth token: a workload
+// identity may only report the health of its own allocation's instances.
+// Without a token the update goes through with the node's standing, as
+// registrations do.
+func (s *Server) authorizeServiceHealth(token string, updates []*structs.ServiceHealthUpdate) error {
+	if token == "" {
+		return nil
+	}
+	claims, err := s.VerifyIdentity(token)
+	if err != nil {
+		return permissionDenied(err.Error())
+	}
+	for _, u := range updates {
+		r, err := s.state.ServiceRegistrationByID(nil, u.ID)
+		if err != nil {
+			return err
+		}
+		if r != nil && r.AllocID != claims.AllocationID {
+			return permissionDenied(fmt.Sprintf("identity of allocation %s may not report the health of service %q of allocation %s", claims.AllocationID, r.ServiceName, r.AllocID))
+		}
+	}
+	return nil
+}

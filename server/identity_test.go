@@ -271,6 +271,17 @@ func TestServiceRegistrationWithAnIdentityIsLimitedToItsAllocation(t *testing.T)
 	if err := del(token, other.ID); !errors.Is(err, structs.ErrPermissionDenied) {
 		t.Fatalf("deregistering another allocation's services: %v", err)
 	}
+	health := func(token, id string) error {
+		return s.RPC(structs.MethodServiceRegistrationUpdateHealth, &structs.ServiceRegistrationUpdateHealthRequest{
+			Updates:      []*structs.ServiceHealthUpdate{{ID: id, Health: structs.HealthCritical}},
+			WriteRequest: structs.WriteRequest{AuthToken: token},
+		}, &structs.GenericResponse{})
+	}
+	must(t, upsert("", reg(other)))
+	if err := health(token, reg(other).ID); !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Fatalf("reporting another allocation's health with my identity: %v", err)
+	}
+	must(t, health(token, reg(mine).ID))
 	must(t, del(token, mine.ID))
 	// Without a token registration works as it did before identities.
 	must(t, upsert("", reg(other)))

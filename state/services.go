@@ -2,28 +2,39 @@ package state
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/roam-sh/roam/structs"
 )
 
-// UpsertServiceRegistrations stores service instances.
+// UpsertServiceRegistrations stores service instances. Re-registering an
+// instance with the same checks keeps the health the check runner reported
+// (UpdateServiceHealth owns it once the instance exists), so a client that
+// re-registers after a restart does not reset its instances to their
+// initial status.
 func (s *StateStore) UpsertServiceRegistrations(index uint64, regs []*structs.ServiceRegistration) error {
 	return s.write(func(txn *memdb.Txn) error {
 		for _, r := range regs {
-			c := *r
-			c.Tags = append([]string(nil), r.Tags...)
+			c := r.Copy()
 			c.CreateIndex = index
+			if c.Health == "" {
+				c.Health = structs.AggregateHealth(c.Checks)
+			}
 			if raw, err := txn.First(tableServices, "id", r.ID); err == nil && raw != nil {
 				old := raw.(*structs.ServiceRegistration)
 				c.CreateIndex = old.CreateIndex
-				if sameRegistration(old, &c) {
+				if structs.SameCheckSet(old, c) {
+					c.Health, c.Checks = old.Health, old.Checks
+				}
+				if sameRegistration(old, c) {
 					continue
 				}
 			}
 			c.ModifyIndex = index
-			if err := txn.Insert(tableServices, &c); err != nil {
+			if err := txn.Insert(tableServices, c); err != nil {
 				return fmt.Errorf("insert service registration: %w", err)
 			}
 		}
@@ -31,17 +42,51 @@ func (s *StateStore) UpsertServiceRegistrations(index uint64, regs []*structs.Se
 	})
 }
 
+// sameRegistration reports whether storing b over a would change nothing a
+// reader sees.
 func sameRegistration(a, b *structs.ServiceRegistration) bool {
-	if a.ServiceName != b.ServiceName || a.Address != b.Address || a.Port != b.Port ||
-		a.AllocID != b.AllocID || a.NodeID != b.NodeID || len(a.Tags) != len(b.Tags) {
-		return false
-	}
-	for i := range a.Tags {
-		if a.Tags[i] != b.Tags[i] {
-			return false
+	return a.ServiceName == b.ServiceName && a.Namespace == b.Namespace && a.Address == b.Address &&
+		a.Port == b.Port && a.AllocID == b.AllocID && a.NodeID == b.NodeID && a.JobID == b.JobID &&
+		a.Datacenter == b.Datacenter && a.Provider == b.Provider && a.Canary == b.Canary &&
+		a.TaskName == b.TaskName && slices.Equal(a.Tags, b.Tags) && maps.Equal(a.Meta, b.Meta) &&
+		structs.SameHealth(a, b)
+}
+
+// UpdateServiceHealth stores check status changes. Updates of instances no
+// longer registered are skipped (a deregistration raced the check), and the
+// table index moves only when some instance's health changed, so blocking
+// readers do not wake for results that repeat.
+func (s *StateStore) UpdateServiceHealth(index uint64, updates []*structs.ServiceHealthUpdate) error {
+	return s.write(func(txn *memdb.Txn) error {
+		changed := false
+		for _, u := range updates {
+			raw, err := txn.First(tableServices, "id", u.ID)
+			if err != nil {
+				return fmt.Errorf("service registration lookup: %w", err)
+			}
+			if raw == nil {
+				continue
+			}
+			c := raw.(*structs.ServiceRegistration).Copy()
+			c.Health, c.Checks = u.Health, u.Checks
+			if c.Health == "" {
+				c.Health = structs.AggregateHealth(u.Checks)
+			}
+			if structs.SameHealth(raw.(*structs.ServiceRegistration), c) {
+				continue
+			}
+			c = c.Copy() // the stored value shares nothing with the request
+			c.ModifyIndex = index
+			if err := txn.Insert(tableServices, c); err != nil {
+				return fmt.Errorf("update service health: %w", err)
+			}
+			changed = true
 		}
-	}
-	return true
+		if !changed {
+			return nil
+		}
+		return setIndex(txn, index, tableServices)
+	})
 }
 
 // DeleteServiceRegistrations removes instances by ID and by allocation.

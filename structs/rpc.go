@@ -30,31 +30,33 @@ const (
 	ClusterMetadataRequestType
 	RootKeyUpsertRequestType
 	RootKeyDeleteRequestType
+	ServiceRegistrationUpdateHealthRequestType
 )
 
 // IgnoreUnknownTypeFlag marks a log entry an FSM may skip when it does not know it.
 const IgnoreUnknownTypeFlag MessageType = 128
 
 var messageTypeNames = map[MessageType]string{
-	NodeRegisterRequestType:                 "NodeRegister",
-	NodeDeregisterRequestType:               "NodeDeregister",
-	NodeUpdateStatusRequestType:             "NodeUpdateStatus",
-	NodeUpdateDrainRequestType:              "NodeUpdateDrain",
-	NodeUpdateEligibilityRequestType:        "NodeUpdateEligibility",
-	JobRegisterRequestType:                  "JobRegister",
-	JobDeregisterRequestType:                "JobDeregister",
-	EvalUpdateRequestType:                   "EvalUpdate",
-	EvalDeleteRequestType:                   "EvalDelete",
-	AllocClientUpdateRequestType:            "AllocClientUpdate",
-	ApplyPlanResultsRequestType:             "ApplyPlanResults",
-	AllocUpdateDesiredTransitionRequestType: "AllocUpdateDesiredTransition",
-	JobStabilityRequestType:                 "JobStability",
-	JobBatchDeregisterRequestType:           "JobBatchDeregister",
-	ServiceRegistrationUpsertRequestType:    "ServiceRegistrationUpsert",
-	ServiceRegistrationDeleteRequestType:    "ServiceRegistrationDelete",
-	ClusterMetadataRequestType:              "ClusterMetadata",
-	RootKeyUpsertRequestType:                "RootKeyUpsert",
-	RootKeyDeleteRequestType:                "RootKeyDelete",
+	NodeRegisterRequestType:                    "NodeRegister",
+	NodeDeregisterRequestType:                  "NodeDeregister",
+	NodeUpdateStatusRequestType:                "NodeUpdateStatus",
+	NodeUpdateDrainRequestType:                 "NodeUpdateDrain",
+	NodeUpdateEligibilityRequestType:           "NodeUpdateEligibility",
+	JobRegisterRequestType:                     "JobRegister",
+	JobDeregisterRequestType:                   "JobDeregister",
+	EvalUpdateRequestType:                      "EvalUpdate",
+	EvalDeleteRequestType:                      "EvalDelete",
+	AllocClientUpdateRequestType:               "AllocClientUpdate",
+	ApplyPlanResultsRequestType:                "ApplyPlanResults",
+	AllocUpdateDesiredTransitionRequestType:    "AllocUpdateDesiredTransition",
+	JobStabilityRequestType:                    "JobStability",
+	JobBatchDeregisterRequestType:              "JobBatchDeregister",
+	ServiceRegistrationUpsertRequestType:       "ServiceRegistrationUpsert",
+	ServiceRegistrationDeleteRequestType:       "ServiceRegistrationDelete",
+	ClusterMetadataRequestType:                 "ClusterMetadata",
+	RootKeyUpsertRequestType:                   "RootKeyUpsert",
+	RootKeyDeleteRequestType:                   "RootKeyDelete",
+	ServiceRegistrationUpdateHealthRequestType: "ServiceRegistrationUpdateHealth",
 }
 
 func (t MessageType) String() string {

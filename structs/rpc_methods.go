@@ -70,6 +70,8 @@ const (
 	MethodServiceRegistrationDelete     = "ServiceRegistration.Delete"
 	MethodServiceRegistrationList       = "ServiceRegistration.List"
 	MethodServiceRegistrationGetService = "ServiceRegistration.GetService"
+	// UpdateHealth replicates check status changes, batched.
+	MethodServiceRegistrationUpdateHealth = "ServiceRegistration.UpdateHealth"
 )
 
 // Keyring endpoint: the identity keyring (docs/identity.md).

@@ -226,19 +226,3 @@ type ConsulLinkedService struct {
 
 // ConsulMeshConfigEntry marks a mesh gateway.
 type ConsulMeshConfigEntry struct{}
-
-// ServiceRegistration is a service instance in roam's own catalog (provider "nomad").
-type ServiceRegistration struct {
-	ID          string
-	ServiceName string
-	Namespace   string
-	NodeID      string
-	Datacenter  string
-	JobID       string
-	AllocID     string
-	Tags        []string
-	Address     string
-	Port        int
-	CreateIndex uint64
-	ModifyIndex uint64
-}
