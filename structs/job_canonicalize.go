@@ -275,6 +275,9 @@ func (t *Task) canonicalize(j *Job, tg *TaskGroup) {
 	if t.Vault != nil && t.Vault.ChangeMode == "" {
 		t.Vault.ChangeMode = ChangeModeRestart
 	}
+	if t.Vault != nil && t.Vault.ChangeSignal == "" {
+		t.Vault.ChangeSignal = "SIGHUP"
+	}
 }
 
 // canonicalize gives a task without cpu or cores the default cpu, and
@@ -301,6 +304,15 @@ func (t *Template) canonicalize() {
 		t.Perms = DefaultTemplatePerms
 	}
 	t.ChangeSignal = strings.ToUpper(t.ChangeSignal)
+	if t.ChangeMode == ChangeModeSignal && t.ChangeSignal == "" {
+		t.ChangeSignal = "SIGHUP"
+	}
+	if t.LeftDelim == "" {
+		t.LeftDelim = "{{"
+	}
+	if t.RightDelim == "" {
+		t.RightDelim = "}}"
+	}
 	if t.ChangeScript != nil && t.ChangeScript.Timeout == 0 {
 		t.ChangeScript.Timeout = DefaultChangeScriptTimeout
 	}
