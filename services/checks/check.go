@@ -2,11 +2,7 @@ package checks
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/roam-sh/roam/structs"
@@ -40,7 +36,8 @@ const (
 // resolved by the caller: which address to probe, how to dial it, how to
 // exec into the task.
 type Check struct {
-	// ID is stable across client restarts (see ID).
+	// ID is the check's ID in the catalog (structs.ServiceCheckStatus.ID),
+	// stable across client restarts.
 	ID string
 	// Coordinates, as the allocation checks API shows them. Task is the
 	// task a script runs in and check_restart restarts: the service's task
@@ -61,24 +58,7 @@ type Check struct {
 	// Initial is the status the check starts from: the last one a client
 	// saw before it restarted, so a failing check stays failing until it
 	// passes again. Empty: the check's initial_status, else critical.
-	Initial Status
-}
-
-// ID returns the identifier of a check of a service in an allocation: a
-// digest of where the check sits and how it probes, so a client that
-// restarts finds its checks under the same IDs, and a check whose probe
-// changes in place is a new check.
-func ID(allocID, group, task, service string, c *structs.ServiceCheck) string {
-	h := sha256.New()
-	for _, s := range []string{
-		allocID, group, task, service, c.Name, c.Type.String(), c.PortLabel, c.AddressMode.String(),
-		c.Protocol, c.Method, c.Path, c.GRPCService, c.Command, fmt.Sprint(c.Args),
-		c.Interval.String(), c.Timeout.String(), strconv.FormatBool(c.TLSSkipVerify),
-	} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	Initial structs.HealthStatus
 }
 
 func (c *Check) interval() time.Duration {
@@ -96,14 +76,14 @@ func (c *Check) timeout() time.Duration {
 }
 
 // initial is the status the check reports before its first result.
-func (c *Check) initial() Status {
+func (c *Check) initial() structs.HealthStatus {
 	if c.Initial != "" {
 		return c.Initial
 	}
-	if s, err := ParseStatus(c.Def.InitialStatus); err == nil {
+	if s, err := structs.ParseHealthStatus(c.Def.InitialStatus); err == nil {
 		return s
 	}
-	return StatusCritical
+	return structs.HealthCritical
 }
 
 // Mode says what the check's status means for deployments (on_update):

@@ -9,7 +9,7 @@
 // driver's exec, for script checks). That keeps it testable against real
 // servers and usable by any caller.
 //
-// What a probe finds (Result.Status):
+// What a probe finds (Result.structs.HealthStatus):
 //
 //	http    any 2xx passing, 429 warning, anything else (or no answer) critical;
 //	        redirects are followed only to the check's own address
@@ -18,7 +18,7 @@
 //	script  exit 0 passing, exit 1 warning, anything else critical
 //
 // A probe that runs past the check's timeout is critical. What the check
-// reports (Change.Status) follows the thresholds, counted over consecutive
+// reports (Change.structs.HealthStatus) follows the thresholds, counted over consecutive
 // results: success_before_passing, failures_before_warning,
 // failures_before_critical (tracker.go has the rules). A check starts from
 // Check.Initial (the status saved before a client restart), else its
@@ -26,7 +26,9 @@
 // its first passing result.
 //
 // Only changes are reported (Config.OnChange), not every result, so the
-// caller can replicate them to the servers cheaply; the latest result of
+// caller can replicate them to the servers cheaply (Batcher coalesces
+// them: one RPC for the changes of a window, an instance's latest update
+// replacing older ones not yet sent); the latest result of
 // each check is kept for the API (Runner.States). check_restart restarts
 // the check's task (Config.Restart) after limit unhealthy statuses in a
 // row, ignoring warnings if asked and anything within grace of the check's
@@ -34,9 +36,9 @@
 //
 // Map of the package:
 //
-//	status.go   Status: passing, warning, critical
-//	check.go    Check (what to run, resolved), ID, DialFunc, ExecFunc
+//	check.go    Check (what to run, resolved), DialFunc, ExecFunc
 //	tracker.go  thresholds and check_restart counting (pure, table-tested)
 //	probe.go    the four probes
 //	runner.go   Runner: one goroutine per check, Set, Stop, States
+//	batch.go    Batcher: changes to the servers, one RPC per token and window
 package checks

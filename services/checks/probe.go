@@ -22,7 +22,7 @@ import (
 
 // Result is what one probe found.
 type Result struct {
-	Status Status
+	Status structs.HealthStatus
 	// Output says what happened: a response body, a script's output, an
 	// error (at most MaxOutput bytes).
 	Output string
@@ -46,7 +46,7 @@ func probers() map[structs.CheckType]prober {
 }
 
 func critical(format string, a ...any) Result {
-	return Result{Status: StatusCritical, Output: clip(fmt.Sprintf(format, a...))}
+	return Result{Status: structs.HealthCritical, Output: clip(fmt.Sprintf(format, a...))}
 }
 
 func clip(s string) string {
@@ -71,7 +71,7 @@ func probeTCP(ctx context.Context, c *Check) Result {
 		return critical("tcp connect %s: %v", c.Address, err)
 	}
 	_ = conn.Close()
-	return Result{Status: StatusPassing, Output: fmt.Sprintf("tcp connect %s: success", c.Address)}
+	return Result{Status: structs.HealthPassing, Output: fmt.Sprintf("tcp connect %s: success", c.Address)}
 }
 
 // probeHTTP passes on any 2xx answer, warns on 429 (the service is up but
@@ -94,11 +94,11 @@ func probeHTTP(ctx context.Context, c *Check) Result {
 	r := Result{StatusCode: resp.StatusCode, Output: clip(fmt.Sprintf("http %s %s: %s\n%s", req.Method, req.URL, resp.Status, body))}
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		r.Status = StatusPassing
+		r.Status = structs.HealthPassing
 	case resp.StatusCode == http.StatusTooManyRequests:
-		r.Status = StatusWarning
+		r.Status = structs.HealthWarning
 	default:
-		r.Status = StatusCritical
+		r.Status = structs.HealthCritical
 	}
 	return r
 }
@@ -191,9 +191,9 @@ func probeGRPC(ctx context.Context, c *Check) Result {
 	st := resp.GetStatus()
 	out := fmt.Sprintf("grpc health check %s service %q: %s", c.Address, c.Def.GRPCService, st)
 	if st != healthpb.HealthCheckResponse_SERVING {
-		return Result{Status: StatusCritical, Output: out}
+		return Result{Status: structs.HealthCritical, Output: out}
 	}
-	return Result{Status: StatusPassing, Output: out}
+	return Result{Status: structs.HealthPassing, Output: out}
 }
 
 // probeScript runs the command in the task: exit 0 passes, 1 warns,
@@ -213,11 +213,11 @@ func probeScript(ctx context.Context, c *Check) Result {
 	r := Result{Output: clip(string(bytes.TrimSpace(out)))}
 	switch code {
 	case 0:
-		r.Status = StatusPassing
+		r.Status = structs.HealthPassing
 	case 1:
-		r.Status = StatusWarning
+		r.Status = structs.HealthWarning
 	default:
-		r.Status = StatusCritical
+		r.Status = structs.HealthCritical
 	}
 	return r
 }

@@ -115,8 +115,8 @@ func TestHTTPProbeInsideNamespace(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		code int
-		want checks.Status
-	}{{200, checks.StatusPassing}, {204, checks.StatusPassing}, {429, checks.StatusWarning}, {500, checks.StatusCritical}, {404, checks.StatusCritical}, {301, checks.StatusCritical}} {
+		want structs.HealthStatus
+	}{{200, structs.HealthPassing}, {204, structs.HealthPassing}, {429, structs.HealthWarning}, {500, structs.HealthCritical}, {404, structs.HealthCritical}, {301, structs.HealthCritical}} {
 		a.code.Store(int32(tc.code))
 		r := check(structs.ServiceCheck{Path: "/health"})
 		if r.Status != tc.want || r.StatusCode != tc.code {
@@ -126,7 +126,7 @@ func TestHTTPProbeInsideNamespace(t *testing.T) {
 	a.code.Store(200)
 	r := check(structs.ServiceCheck{Path: "/p?x=1", Method: "POST", Body: `{"ping":1}`,
 		Header: map[string][]string{"X-Probe": {"a", "b"}, "Host": {"svc.example"}}})
-	if r.Status != checks.StatusPassing {
+	if r.Status != structs.HealthPassing {
 		t.Fatalf("POST: %s %s", r.Status, r.Output)
 	}
 	got := a.last.Load()
@@ -140,7 +140,7 @@ func TestHTTPProbeInsideNamespace(t *testing.T) {
 	// The app listens only inside the namespace: from the host the same
 	// check cannot reach it.
 	def := structs.ServiceCheck{Type: structs.CheckTypeHTTP, Path: "/", Interval: time.Hour, Timeout: time.Second}
-	if r := probeOnce(t, &checks.Check{Def: &def, Address: a.addr}); r.Status == checks.StatusPassing && strings.Contains(r.Output, "answer") {
+	if r := probeOnce(t, &checks.Check{Def: &def, Address: a.addr}); r.Status == structs.HealthPassing && strings.Contains(r.Output, "answer") {
 		t.Fatalf("the app answered from the host: %q", r.Output)
 	}
 }
@@ -152,10 +152,10 @@ func TestHTTPSProbe(t *testing.T) {
 		def := structs.ServiceCheck{Type: structs.CheckTypeHTTP, Protocol: "https", Path: "/", TLSSkipVerify: skip, Interval: time.Hour}
 		return probeOnce(t, &checks.Check{Def: &def, Address: a.addr, Dial: netns.Dialer(ns, nil)})
 	}
-	if r := check(true); r.Status != checks.StatusPassing {
+	if r := check(true); r.Status != structs.HealthPassing {
 		t.Fatalf("https with tls_skip_verify: %s %s", r.Status, r.Output)
 	}
-	if r := check(false); r.Status != checks.StatusCritical || !strings.Contains(r.Output, "certificate") {
+	if r := check(false); r.Status != structs.HealthCritical || !strings.Contains(r.Output, "certificate") {
 		t.Fatalf("https with an unknown certificate: %s %s", r.Status, r.Output)
 	}
 }
@@ -173,12 +173,12 @@ func TestTCPProbe(t *testing.T) {
 		}
 	}()
 	def := structs.ServiceCheck{Type: structs.CheckTypeTCP, Interval: time.Hour}
-	if r := probeOnce(t, &checks.Check{Def: &def, Address: ln.Addr().String(), Dial: netns.Dialer(ns, nil)}); r.Status != checks.StatusPassing {
+	if r := probeOnce(t, &checks.Check{Def: &def, Address: ln.Addr().String(), Dial: netns.Dialer(ns, nil)}); r.Status != structs.HealthPassing {
 		t.Fatalf("listening: %s %s", r.Status, r.Output)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	if r := probeOnce(t, &checks.Check{Def: &def, Address: addr, Dial: netns.Dialer(ns, nil)}); r.Status != checks.StatusCritical {
+	if r := probeOnce(t, &checks.Check{Def: &def, Address: addr, Dial: netns.Dialer(ns, nil)}); r.Status != structs.HealthCritical {
 		t.Fatalf("closed: %s %s", r.Status, r.Output)
 	}
 }
@@ -202,17 +202,17 @@ func TestGRPCProbe(t *testing.T) {
 				def := structs.ServiceCheck{Type: structs.CheckTypeGRPC, GRPCService: svc, GRPCUseTLS: useTLS, TLSSkipVerify: true, Interval: time.Hour}
 				return probeOnce(t, &checks.Check{Def: &def, Address: ln.Addr().String(), Dial: netns.Dialer(ns, nil)})
 			}
-			if r := check("app.v1"); r.Status != checks.StatusPassing {
+			if r := check("app.v1"); r.Status != structs.HealthPassing {
 				t.Fatalf("serving: %s %s", r.Status, r.Output)
 			}
-			if r := check(""); r.Status != checks.StatusPassing {
+			if r := check(""); r.Status != structs.HealthPassing {
 				t.Fatalf("whole server: %s %s", r.Status, r.Output)
 			}
 			hs.SetServingStatus("app.v1", healthpb.HealthCheckResponse_NOT_SERVING)
-			if r := check("app.v1"); r.Status != checks.StatusCritical || !strings.Contains(r.Output, "NOT_SERVING") {
+			if r := check("app.v1"); r.Status != structs.HealthCritical || !strings.Contains(r.Output, "NOT_SERVING") {
 				t.Fatalf("not serving: %s %s", r.Status, r.Output)
 			}
-			if r := check("nope"); r.Status != checks.StatusCritical {
+			if r := check("nope"); r.Status != structs.HealthCritical {
 				t.Fatalf("unknown service: %s %s", r.Status, r.Output)
 			}
 		})
@@ -242,8 +242,8 @@ func TestScriptProbe(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		script string
-		want   checks.Status
-	}{{"echo fine; exit 0", checks.StatusPassing}, {"echo slow; exit 1", checks.StatusWarning}, {"echo down; exit 2", checks.StatusCritical}, {"sleep 5", checks.StatusCritical}} {
+		want   structs.HealthStatus
+	}{{"echo fine; exit 0", structs.HealthPassing}, {"echo slow; exit 1", structs.HealthWarning}, {"echo down; exit 2", structs.HealthCritical}, {"sleep 5", structs.HealthCritical}} {
 		def := structs.ServiceCheck{Type: structs.CheckTypeScript, Command: "/bin/sh", Args: []string{"-c", tc.script}, Interval: time.Hour, Timeout: 300 * time.Millisecond}
 		r := probeOnce(t, &checks.Check{Def: &def, Task: "web", Exec: run})
 		if r.Status != tc.want {

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"github.com/roam-sh/roam/structs"
 	"log/slog"
 	"maps"
 	"slices"
@@ -14,7 +15,7 @@ import (
 // it starts, the status it starts from: Result is then zero).
 type Change struct {
 	Check  *Check
-	Status Status
+	Status structs.HealthStatus
 	Result Result
 }
 
@@ -22,7 +23,7 @@ type Change struct {
 type State struct {
 	Check *Check
 	// Status is the reported status (after the thresholds).
-	Status Status
+	Status structs.HealthStatus
 	// Last is the latest probe's result; zero before the first.
 	Last Result
 }

@@ -20,7 +20,7 @@ import (
 // recorder keeps the changes a runner reports.
 type recorder struct {
 	mu      sync.Mutex
-	changes []checks.Status
+	changes []structs.HealthStatus
 }
 
 func (r *recorder) add(c checks.Change) {
@@ -29,13 +29,13 @@ func (r *recorder) add(c checks.Change) {
 	r.changes = append(r.changes, c.Status)
 }
 
-func (r *recorder) seen() []checks.Status {
+func (r *recorder) seen() []structs.HealthStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.changes)
 }
 
-func (r *recorder) waitFor(t *testing.T, want ...checks.Status) {
+func (r *recorder) waitFor(t *testing.T, want ...structs.HealthStatus) {
 	t.Helper()
 	testutil.WaitFor(t, 10*time.Second, func() error {
 		if got := r.seen(); !slices.Equal(got, want) {
@@ -71,15 +71,15 @@ func TestRunnerReportsChangesNotResults(t *testing.T) {
 	def := &structs.ServiceCheck{Name: "alive", Type: structs.CheckTypeHTTP, Path: "/", Interval: 30 * time.Millisecond}
 	r.Set([]*checks.Check{{ID: "c1", Def: def, Address: a.addr, Dial: netns.Dialer(ns, nil)}})
 
-	rec.waitFor(t, checks.StatusCritical, checks.StatusPassing) // the start, then the first result
+	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing) // the start, then the first result
 	a.waitRequests(t, r, 5)
-	rec.waitFor(t, checks.StatusCritical, checks.StatusPassing) // five more passing results, no change
+	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing) // five more passing results, no change
 	a.code.Store(500)
-	rec.waitFor(t, checks.StatusCritical, checks.StatusPassing, checks.StatusCritical)
+	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing, structs.HealthCritical)
 	a.waitRequests(t, r, 3)
 	a.code.Store(200)
-	rec.waitFor(t, checks.StatusCritical, checks.StatusPassing, checks.StatusCritical, checks.StatusPassing)
-	if st := r.States(); len(st) != 1 || st[0].Status != checks.StatusPassing || st[0].Last.StatusCode != 200 {
+	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing, structs.HealthCritical, structs.HealthPassing)
+	if st := r.States(); len(st) != 1 || st[0].Status != structs.HealthPassing || st[0].Last.StatusCode != 200 {
 		t.Fatalf("state %+v", st)
 	}
 	r.Stop()
@@ -171,10 +171,10 @@ func TestRunnerSetKeepsRunningChecks(t *testing.T) {
 	def := &structs.ServiceCheck{Name: "a", Type: structs.CheckTypeHTTP, Path: "/", Interval: 20 * time.Millisecond}
 	c1 := &checks.Check{ID: "c1", Def: def, Address: a.addr, Dial: netns.Dialer(ns, nil)}
 	r.Set([]*checks.Check{c1})
-	rec.waitFor(t, checks.StatusCritical, checks.StatusPassing)
+	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing)
 	c2 := &checks.Check{ID: "c2", Def: def, Address: a.addr, Dial: netns.Dialer(ns, nil)}
 	r.Set([]*checks.Check{c1, c2})
-	rec.waitFor(t, checks.StatusCritical, checks.StatusPassing, checks.StatusCritical, checks.StatusPassing)
+	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing, structs.HealthCritical, structs.HealthPassing)
 	r.Set([]*checks.Check{c2})
 	if st := r.States(); len(st) != 1 || st[0].Check.ID != "c2" {
 		t.Fatalf("after removing c1: %+v", st)

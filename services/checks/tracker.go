@@ -1,6 +1,10 @@
 package checks
 
-import "time"
+import (
+	"time"
+
+	"github.com/roam-sh/roam/structs"
+)
 
 // tracker turns probe results into the status a check reports, counting
 // consecutive results against the thresholds:
@@ -15,7 +19,7 @@ import "time"
 // Until then the check keeps the status it had. It is pure: the runner
 // feeds it results, tests feed it tables.
 type tracker struct {
-	status              Status
+	status              structs.HealthStatus
 	successes, failures int
 	beforePassing       int
 	beforeCritical      int
@@ -33,13 +37,13 @@ func newTracker(c *Check) *tracker {
 
 // observe counts one result and returns the status to report and whether
 // it changed.
-func (t *tracker) observe(r Status) (Status, bool) {
+func (t *tracker) observe(r structs.HealthStatus) (structs.HealthStatus, bool) {
 	was := t.status
-	if r == StatusPassing {
+	if r == structs.HealthPassing {
 		t.failures = 0
 		t.successes++
 		if t.successes >= t.beforePassing {
-			t.status = StatusPassing
+			t.status = structs.HealthPassing
 		}
 		return t.status, t.status != was
 	}
@@ -49,7 +53,7 @@ func (t *tracker) observe(r Status) (Status, bool) {
 	case t.failures >= t.beforeCritical:
 		t.status = r
 	case t.beforeWarning > 0 && t.failures >= t.beforeWarning:
-		t.status = StatusWarning
+		t.status = structs.HealthWarning
 	}
 	return t.status, t.status != was
 }
@@ -77,12 +81,12 @@ func newRestartWatch(c *Check, now time.Time) *restartWatch {
 }
 
 // observe counts the status reported at now and says whether to restart.
-func (w *restartWatch) observe(now time.Time, s Status) bool {
+func (w *restartWatch) observe(now time.Time, s structs.HealthStatus) bool {
 	if now.Before(w.graceUntil) {
 		w.unhealthy = 0
 		return false
 	}
-	if s == StatusPassing || (s == StatusWarning && w.ignoreWarnings) {
+	if s == structs.HealthPassing || (s == structs.HealthWarning && w.ignoreWarnings) {
 		w.unhealthy = 0
 		return false
 	}

@@ -8,32 +8,32 @@ import (
 )
 
 const (
-	P = StatusPassing
-	W = StatusWarning
-	C = StatusCritical
+	P = structs.HealthPassing
+	W = structs.HealthWarning
+	C = structs.HealthCritical
 )
 
 func TestTrackerThresholds(t *testing.T) {
 	cases := []struct {
 		name    string
 		def     structs.ServiceCheck
-		results []Status
-		want    []Status // reported status after each result
+		results []structs.HealthStatus
+		want    []structs.HealthStatus // reported status after each result
 	}{
 		{"no thresholds: each result counts at once", structs.ServiceCheck{},
-			[]Status{P, C, P, W, C}, []Status{P, C, P, W, C}},
+			[]structs.HealthStatus{P, C, P, W, C}, []structs.HealthStatus{P, C, P, W, C}},
 		{"initial_status passing until the first failure", structs.ServiceCheck{InitialStatus: "passing"},
-			[]Status{P, C}, []Status{P, C}},
+			[]structs.HealthStatus{P, C}, []structs.HealthStatus{P, C}},
 		{"success_before_passing 3", structs.ServiceCheck{SuccessBeforePassing: 3},
-			[]Status{P, P, C, P, P, P, P}, []Status{C, C, C, C, C, P, P}},
+			[]structs.HealthStatus{P, P, C, P, P, P, P}, []structs.HealthStatus{C, C, C, C, C, P, P}},
 		{"failures_before_critical 3", structs.ServiceCheck{InitialStatus: "passing", FailuresBeforeCritical: 3},
-			[]Status{C, C, P, C, C, C}, []Status{P, P, P, P, P, C}},
+			[]structs.HealthStatus{C, C, P, C, C, C}, []structs.HealthStatus{P, P, P, P, P, C}},
 		{"failures_before_warning 2 then critical at 4", structs.ServiceCheck{InitialStatus: "passing", FailuresBeforeWarning: 2, FailuresBeforeCritical: 4},
-			[]Status{C, C, C, C, P}, []Status{P, W, W, C, P}},
+			[]structs.HealthStatus{C, C, C, C, P}, []structs.HealthStatus{P, W, W, C, P}},
 		{"a warning result is not critical", structs.ServiceCheck{InitialStatus: "passing", FailuresBeforeCritical: 2},
-			[]Status{W, W, C}, []Status{P, W, C}},
+			[]structs.HealthStatus{W, W, C}, []structs.HealthStatus{P, W, C}},
 		{"both: flapping never passes", structs.ServiceCheck{SuccessBeforePassing: 2, FailuresBeforeCritical: 2},
-			[]Status{P, C, P, C, P, P}, []Status{C, C, C, C, C, P}},
+			[]structs.HealthStatus{P, C, P, C, P, P}, []structs.HealthStatus{C, C, C, C, C, P}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,19 +63,19 @@ func TestRestartWatch(t *testing.T) {
 	cases := []struct {
 		name     string
 		restart  structs.CheckRestart
-		statuses []Status
+		statuses []structs.HealthStatus
 		want     []bool // restart after each status, one per second from t0+1s
 	}{
 		{"limit 1 restarts on the first unhealthy status", structs.CheckRestart{Limit: 1},
-			[]Status{P, C}, []bool{false, true}},
+			[]structs.HealthStatus{P, C}, []bool{false, true}},
 		{"limit 3 needs three in a row", structs.CheckRestart{Limit: 3},
-			[]Status{C, C, P, C, C, C}, []bool{false, false, false, false, false, true}},
+			[]structs.HealthStatus{C, C, P, C, C, C}, []bool{false, false, false, false, false, true}},
 		{"warnings count unless ignored", structs.CheckRestart{Limit: 2},
-			[]Status{W, W}, []bool{false, true}},
+			[]structs.HealthStatus{W, W}, []bool{false, true}},
 		{"ignore_warnings", structs.CheckRestart{Limit: 2, IgnoreWarnings: true},
-			[]Status{W, W, W, C, C}, []bool{false, false, false, false, true}},
+			[]structs.HealthStatus{W, W, W, C, C}, []bool{false, false, false, false, true}},
 		{"grace: nothing counts for its first 3s", structs.CheckRestart{Limit: 1, Grace: 3 * time.Second},
-			[]Status{C, C, C}, []bool{false, false, true}},
+			[]structs.HealthStatus{C, C, C}, []bool{false, false, true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
