@@ -22,6 +22,7 @@ import (
 	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/ui"
 )
 
 // Agent is a running roam agent.
@@ -285,7 +286,7 @@ func (a *Agent) startHTTP() error {
 	}
 	cfg := httpapi.Config{
 		RPC: a.rpc, Agent: &agentInfo{a: a}, Client: a.clientAPI(), Logger: a.logger,
-		Browsers: a.browserRules(), JobParser: parser,
+		Browsers: a.browserRules(), JobParser: parser, UI: ui.Handler(),
 	}
 	if a.cfg.EnableDebug {
 		cfg.Debug = pprofHandler()

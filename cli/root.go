@@ -97,7 +97,7 @@ func NewRootCommand(opts Options, extra ...*cobra.Command) *cobra.Command {
 	a.globalFlags(root.PersistentFlags())
 	root.AddCommand(
 		a.jobCommand(), a.allocCommand(), a.nodeCommand(), a.evalCommand(),
-		a.serverCommand(), a.operatorCommand(), a.statusCommand(), a.versionCommand(),
+		a.serverCommand(), a.operatorCommand(), a.statusCommand(), a.versionCommand(), a.uiCommand(),
 	)
 	root.AddCommand(extra...)
 	return root

@@ -81,6 +81,10 @@ type Config struct {
 	// a jobspec/sandbox.Runner so that a hostile file costs bounded work;
 	// nil parses in the handler's goroutine, unbounded (tests only).
 	JobParser JobParser
+	// UI, when set, serves the web UI under /ui/ (the ui package); the
+	// agent's root redirects there. It sits behind the same middleware as
+	// the API, so the browser rules apply to its pages too.
+	UI http.Handler
 }
 
 // JobParser evaluates a job file. It must stop when ctx ends.
@@ -126,6 +130,10 @@ func New(cfg Config) http.Handler {
 	h.routes(mux)
 	if cfg.Debug != nil {
 		mux.Handle("/debug/pprof/", cfg.Debug)
+	}
+	if cfg.UI != nil {
+		mux.Handle("GET /ui/", cfg.UI)
+		mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusTemporaryRedirect))
 	}
 	return chain(mux, middlewares(h.logger, cfg.MaxBodyBytes, cfg.Browsers))
 }

@@ -1,0 +1,75 @@
+package ui
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+)
+
+//go:embed static
+var files embed.FS
+
+// Prefix is the path the UI is served under.
+const Prefix = "/ui/"
+
+// csp is the Content-Security-Policy of every UI response: scripts and
+// styles only from the agent's own files (no inline script, no eval),
+// connections only to the agent (fetch, the exec websocket), images and
+// media from the agent or from blobs the UI built from file contents, and
+// no framing, so another page cannot overlay the UI.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; " +
+	"font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// Handler serves the UI's files under Prefix. A path that names no file
+// (a deep link such as /ui/jobs/web) gets index.html, so the browser's
+// router shows the page; a missing asset (a path with an extension) is a
+// 404, so a typo in a script name fails loudly instead of loading HTML.
+func Handler() http.Handler {
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		panic(err) // the embed directive guarantees the directory
+	}
+	fileServer := http.StripPrefix(Prefix, http.FileServerFS(static))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		// The files change with the binary only; revalidating keeps an
+		// upgraded agent from serving a mix of old and new modules.
+		h.Set("Cache-Control", "no-cache")
+		name := strings.TrimPrefix(path.Clean(r.URL.Path), strings.TrimSuffix(Prefix, "/"))
+		name = strings.TrimPrefix(name, "/")
+		if name == "" || name == "index.html" || !exists(static, name) {
+			if path.Ext(name) != "" && name != "index.html" {
+				http.NotFound(w, r)
+				return
+			}
+			serveIndex(w, r, static)
+			return
+		}
+		fileServer.ServeHTTP(w, r)
+	})
+}
+
+func exists(fsys fs.FS, name string) bool {
+	fi, err := fs.Stat(fsys, name)
+	return err == nil && !fi.IsDir()
+}
+
+func serveIndex(w http.ResponseWriter, r *http.Request, fsys fs.FS) {
+	b, err := fs.ReadFile(fsys, "index.html")
+	if err != nil {
+		http.Error(w, "ui: index.html missing from the binary", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,101 @@
+package ui_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/roam-sh/roam/agent"
+	"github.com/roam-sh/roam/internal/apitest"
+	"github.com/roam-sh/roam/structs"
+)
+
+// webJob prints a line a second, and writes a source file and a PNG image
+// into its directory for the file explorer.
+const webJob = `
+job "web" {
+  datacenters = ["dc1"]
+  group "frontend" {
+    task "server" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", <<EOS
+cat > local/app.py <<'PY'
+# a source file the explorer highlights
+def greet(name):
+    return "hello " + name
+PY
+echo iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg== | base64 -d > local/dot.png
+printf TOPSECRET > secrets/token
+i=0
+while :; do i=$((i+1)); echo "tick $i"; echo "warn $i" >&2; sleep 1; done
+EOS
+        ]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
+`
+
+// TestPages: each page shows the agent's data, as an operator sees it in
+// Chromium: the jobs list, a job, its allocation, the clients, a client and
+// the servers. No page may throw or break the Content-Security-Policy.
+func TestPages(t *testing.T) {
+	chromiumPath(t)
+	la := apitest.StartLiveAgent(t, nil)
+	alloc := la.RunJob(t, webJob, structs.TaskStateRunning)
+	b := newBrowser(t, la.URL, 1280, 900)
+
+	b.open("/ui/jobs")
+	b.waitText("main", "web", "service", "running", "1 running")
+	b.check()
+
+	b.open("/ui/jobs/web")
+	b.waitText("main", "frontend", "server (raw_exec)", alloc.ID[:8], "Evaluations", "Version 0")
+	b.check()
+
+	b.open("/ui/allocations/" + alloc.ID)
+	b.waitText("main", "server", "running", "Started", "frontend", "CPU (MHz)")
+	b.check()
+
+	b.open("/ui/clients")
+	node := la.Agent.Config().NodeName
+	b.waitText("main", node, "ready", "eligible", "raw_exec")
+	b.open("/ui/clients/" + alloc.NodeID)
+	b.waitText("main", node, "raw_exec", "Drivers", alloc.ID[:8])
+	b.check()
+
+	b.open("/ui/servers")
+	b.waitText("main", "alive", "leader")
+	b.check()
+}
+
+// TestRootRedirectsToUI: the agent's root leads to the UI, whose pages
+// carry the CSP; the API is unchanged beside it.
+func TestRootRedirectsToUI(t *testing.T) {
+	la := apitest.StartLiveAgent(t, func(c *agent.Config) { c.Client.Enabled = false })
+	res, err := http.Get(la.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Request.URL.Path != "/ui/" || res.StatusCode != 200 {
+		t.Fatalf("GET / ended at %s with %d, want /ui/ with 200", res.Request.URL.Path, res.StatusCode)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("the UI page's CSP is %q", csp)
+	}
+	res, err = http.Get(la.URL + "/ui/jobs/anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("deep link: %d %s, want the page", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}

@@ -1,0 +1,25 @@
+// An evaluation: why it ran, what it decided, and placement failures.
+import { watch, get } from '../api.js';
+import { h, replace, badge, dl, link, jobHref, allocHref, table, shortID, errorBox, section, fmtTime } from '../dom.js';
+import { placementFailures } from '../diff.js';
+
+export async function render({ main, params, signal, title }) {
+  const id = params[0];
+  title(`Evaluation ${shortID(id)}`);
+  const body = h('div'), allocs = h('div');
+  main.append(h('h1', {}, `Evaluation ${shortID(id)}`), body, section('Allocations', allocs));
+  watch(`/v1/evaluation/${encodeURIComponent(id)}`, {}, signal, async (e) => {
+    replace(body, dl([
+      ['Status', badge(e.Status)], ['Job', link(jobHref(e.JobID, e.Namespace), e.JobID)], ['Type', e.Type],
+      ['Triggered by', e.TriggeredBy], ['Description', e.StatusDescription], ['Blocked evaluation', e.BlockedEval],
+      ['Created', fmtTime(e.CreateTime)], ['Modified', fmtTime(e.ModifyTime)],
+    ]), placementFailures(e.FailedTGAllocs));
+    main.dataset.ready = '1';
+    const list = await get(`/v1/evaluation/${encodeURIComponent(id)}/allocations`, { signal }).catch(() => []);
+    replace(allocs, table(null, [
+      { label: 'ID', cell: (a) => link(allocHref(a.ID), shortID(a.ID), { class: 'mono' }) },
+      { label: 'Group', cell: (a) => a.TaskGroup },
+      { label: 'Status', cell: (a) => badge(a.ClientStatus) },
+    ], list || []));
+  }, (err) => replace(body, errorBox(err, 'Loading the evaluation')));
+}
