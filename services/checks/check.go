@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"net"
+	"reflect"
 	"time"
 
 	"github.com/roam-sh/roam/structs"
@@ -53,12 +54,22 @@ type Check struct {
 	Address string
 	// Dial opens the probes' connections; nil dials from the host.
 	Dial DialFunc
+	// Namespace names where Dial connects from ("" for the host), so that
+	// Runner.Set restarts a check whose namespace was made anew.
+	Namespace string
 	// Exec runs script checks; nil makes every script check critical.
 	Exec ExecFunc
 	// Initial is the status the check starts from: the last one a client
 	// saw before it restarted, so a failing check stays failing until it
 	// passes again. Empty: the check's initial_status, else critical.
 	Initial structs.HealthStatus
+}
+
+// sameProbe reports whether two versions of a check (one ID) probe alike:
+// a check whose address, namespace, task or block changed is restarted.
+func sameProbe(a, b *Check) bool {
+	return a.Address == b.Address && a.Namespace == b.Namespace && a.Task == b.Task &&
+		reflect.DeepEqual(a.Def, b.Def) && reflect.DeepEqual(a.Restart, b.Restart)
 }
 
 func (c *Check) interval() time.Duration {

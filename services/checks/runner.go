@@ -79,8 +79,9 @@ func NewRunner(ctx context.Context, cfg Config) *Runner {
 }
 
 // Set makes checks the running set: checks whose ID is new start, checks
-// no longer listed stop (and are waited for), the others go on
-// undisturbed, keeping their counts.
+// no longer listed stop (and are waited for), checks whose probe changed
+// (address, namespace, task, block) restart from the status they had, the
+// others go on undisturbed, keeping their counts.
 func (r *Runner) Set(checks []*Check) {
 	want := map[string]*Check{}
 	for _, c := range checks {
@@ -89,9 +90,12 @@ func (r *Runner) Set(checks []*Check) {
 	r.mu.Lock()
 	var gone []*watch
 	for id, w := range r.running {
-		if want[id] == nil {
+		if c := want[id]; c == nil || !sameProbe(w.check, c) {
 			gone = append(gone, w)
 			delete(r.running, id)
+			if c != nil && c.Initial == "" {
+				c.Initial = w.status()
+			}
 		}
 	}
 	for id, c := range want {
@@ -121,6 +125,12 @@ func stopAll(ws []*watch) {
 	for _, w := range ws {
 		<-w.done
 	}
+}
+
+func (w *watch) status() structs.HealthStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state.Status
 }
 
 // States returns every running check's state, sorted by ID.

@@ -179,4 +179,14 @@ func TestRunnerSetKeepsRunningChecks(t *testing.T) {
 	if st := r.States(); len(st) != 1 || st[0].Check.ID != "c2" {
 		t.Fatalf("after removing c1: %+v", st)
 	}
+	// c2 again with another address (its namespace made anew, say): it
+	// restarts, from the status it had, and probes the new address.
+	b := startApp(t, ns, false)
+	b.code.Store(500)
+	moved := &checks.Check{ID: "c2", Def: def, Address: b.addr, Dial: netns.Dialer(ns, nil)}
+	r.Set([]*checks.Check{moved})
+	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing, structs.HealthCritical, structs.HealthPassing, structs.HealthPassing, structs.HealthCritical)
+	if st := r.States(); st[0].Check != moved || st[0].Last.StatusCode != 500 {
+		t.Fatalf("after the move: %+v", st[0])
+	}
 }
