@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -176,4 +177,29 @@ func clip(s string) string {
 		return s[:600] + "…"
 	}
 	return s
+}
+
+// attr is an attribute of the first element matching sel.
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	s, err := eval[string](b, fmt.Sprintf(`(document.querySelector(%q) || {getAttribute: () => ""}).getAttribute(%q) || ""`, sel, name))
+	if err != nil {
+		b.t.Fatalf("read %s[%s]: %v", sel, name, err)
+	}
+	return s
+}
+
+// setValue replaces the value of the input or textarea sel, as typing
+// would (an input event follows).
+func (b *browser) setValue(sel, value string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %s; e.dispatchEvent(new Event("input", {bubbles: true})); return true })()`, sel, jsString(value))
+	if _, err := eval[bool](b, js); err != nil {
+		b.t.Fatalf("set %s: %v", sel, err)
+	}
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

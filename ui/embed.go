@@ -24,9 +24,10 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; " +
 	"font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Handler serves the UI's files under Prefix. A path that names no file
-// (a deep link such as /ui/jobs/web) gets index.html, so the browser's
-// router shows the page; a missing asset (a path with an extension) is a
-// 404, so a typo in a script name fails loudly instead of loading HTML.
+// (a deep link such as /ui/jobs/web, or /ui/allocations/:id/fs/web/a.png)
+// gets index.html, so the browser's router shows the page; a missing asset
+// (a top-level file or one under pages/) is a 404, so a typo in a script
+// name fails loudly instead of loading HTML.
 func Handler() http.Handler {
 	static, err := fs.Sub(files, "static")
 	if err != nil {
@@ -45,7 +46,7 @@ func Handler() http.Handler {
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), strings.TrimSuffix(Prefix, "/"))
 		name = strings.TrimPrefix(name, "/")
 		if name == "" || name == "index.html" || !exists(static, name) {
-			if path.Ext(name) != "" && name != "index.html" {
+			if isAsset(name) {
 				http.NotFound(w, r)
 				return
 			}
@@ -72,4 +73,14 @@ func serveIndex(w http.ResponseWriter, r *http.Request, fsys fs.FS) {
 		return
 	}
 	_, _ = w.Write(b)
+}
+
+// isAsset reports whether name is where the UI's own files live: the top
+// level (app.js, style.css) and pages/. Deep links never are: they start
+// with a page's name (jobs/, allocations/…), which holds no files.
+func isAsset(name string) bool {
+	if name == "" || name == "index.html" {
+		return false
+	}
+	return (!strings.Contains(name, "/") && path.Ext(name) != "") || strings.HasPrefix(name, "pages/")
 }

@@ -28,6 +28,8 @@ func TestHandler(t *testing.T) {
 		{"/ui/style.css", 200, "text/css", "prefers-color-scheme"},
 		{"/ui/pages/jobs.js", 200, "javascript", "export async function render"},
 		{"/ui/pages/nope.js", 404, "", ""},
+		{"/ui/nope.js", 404, "", ""},
+		{"/ui/allocations/x/fs/web/local/dot.png", 200, "text/html", "<main"},
 		{"/ui/../embed.go", 404, "", ""}, // never the Go source
 	}
 	for _, c := range cases {
