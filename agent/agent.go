@@ -261,7 +261,18 @@ func (a *Agent) clientAPI() httpapi.ClientAPI {
 	if a.client == nil {
 		return nil
 	}
-	return clientapi.New(clientapi.Config{Allocs: a.client, MaxReadBytes: a.cfg.Client.FSMaxReadBytes, Logger: a.logger})
+	return clientapi.New(clientapi.Config{
+		Allocs: a.client, MaxReadBytes: a.cfg.Client.FSMaxReadBytes, Logger: a.logger,
+		AllocDir: a.client.AllocRoot(), TotalCPUMHz: a.nodeCPUMHz,
+	})
+}
+
+// nodeCPUMHz is the client node's fingerprinted CPU compute.
+func (a *Agent) nodeCPUMHz() int64 {
+	if n := a.client.Node(); n != nil {
+		return n.NodeResources.Cpu.CpuShares
+	}
+	return 0
 }
 
 // jobParser evaluates job files sent to /v1/jobs/parse in children of this

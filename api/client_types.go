@@ -141,3 +141,42 @@ type ExecStreamingOutput struct {
 	Exited bool                      `json:"exited,omitempty"`
 	Result *ExecStreamingExitResult  `json:"result,omitempty"`
 }
+
+// HostStats is GET /v1/client/stats: the node's own usage, in Nomad's shape.
+type HostStats struct {
+	Memory           *HostMemoryStats
+	CPU              []*HostCPUStats
+	DiskStats        []*HostDiskStats
+	AllocDirStats    *HostDiskStats
+	DeviceStats      []json.RawMessage
+	Uptime           uint64
+	Timestamp        int64
+	CPUTicksConsumed float64
+}
+
+// HostMemoryStats is the host's memory in bytes.
+type HostMemoryStats struct {
+	Total     uint64
+	Available uint64
+	Used      uint64
+	Free      uint64
+}
+
+// HostCPUStats is one CPU's time split, in percent.
+type HostCPUStats struct {
+	CPU    string
+	User   float64
+	System float64
+	Idle   float64
+}
+
+// HostDiskStats is one filesystem's usage.
+type HostDiskStats struct {
+	Device            string
+	Mountpoint        string
+	Size              uint64
+	Used              uint64
+	Available         uint64
+	UsedPercent       float64
+	InodesUsedPercent float64
+}

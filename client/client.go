@@ -216,6 +216,9 @@ func (c *Client) Node() *structs.Node {
 	return c.node.Copy()
 }
 
+// AllocRoot is the directory holding the allocations' directories.
+func (c *Client) AllocRoot() string { return c.cfg.AllocDir }
+
 // GetAllocRunner returns the runner of an allocation this client runs.
 func (c *Client) GetAllocRunner(allocID string) (*allocrunner.AllocRunner, error) {
 	c.runnersMu.RLock()

@@ -35,7 +35,7 @@ func (h *handlers) allocInfo(w http.ResponseWriter, r *http.Request) (any, error
 	if out.Alloc == nil {
 		return nil, notFound("alloc")
 	}
-	return out.Alloc, nil
+	return viewAlloc(out.Alloc), nil
 }
 
 // allocStop: PUT /v1/allocation/:id/stop?no_shutdown_delay=.

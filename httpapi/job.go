@@ -217,3 +217,26 @@ func (h *handlers) jobEvaluate(w http.ResponseWriter, r *http.Request) (any, err
 	setIndex(w, max(out.Index, out.EvalCreateIndex))
 	return &out, nil
 }
+
+// jobSubmission: GET /v1/job/:id/submission?version=N, the source the
+// version was submitted from (`job inspect -hcl`); 404 when it had none.
+func (h *handlers) jobSubmission(w http.ResponseWriter, r *http.Request) (any, error) {
+	args := structs.JobSubmissionRequest{JobID: r.PathValue("id")}
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	v, err := intParam(r.URL.Query(), "version")
+	if err != nil || v < 0 {
+		return nil, badRequest("version must be a job version number")
+	}
+	args.Version = uint64(v)
+	var out structs.JobSubmissionResponse
+	if err := h.rpc.RPC(structs.MethodJobGetSubmission, &args, &out); err != nil {
+		return nil, err
+	}
+	setQueryMeta(w, &out.QueryMeta)
+	if out.Submission == nil {
+		return nil, notFound("job source")
+	}
+	return out.Submission, nil
+}

@@ -54,7 +54,7 @@ func (h *handlers) nodeAllocations(w http.ResponseWriter, r *http.Request) (any,
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
-	return list(out.Allocs), nil
+	return viewAllocs(out.Allocs), nil
 }
 
 // nodeDrain: PUT /v1/node/:id/drain with {DrainSpec, MarkEligible, Meta};

@@ -36,6 +36,14 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add(write, "/v1/job/{id}/revert", h.jobRevert)
 	add(write, "/v1/job/{id}/stable", h.jobStable)
 	add(write, "/v1/job/{id}/evaluate", h.jobEvaluate)
+	add("GET", "/v1/job/{id}/submission", h.jobSubmission)
+	add("GET", "/v1/job/{id}/scale", h.jobScaleStatus)
+	add(write, "/v1/job/{id}/scale", h.jobScale)
+	// Deployments answer empty until they are built (deployments.go).
+	add("GET", "/v1/job/{id}/deployment", h.jobLatestDeployment)
+	add("GET", "/v1/job/{id}/deployments", h.jobDeployments)
+	add("GET", "/v1/deployments", h.deploymentList)
+	add("GET", "/v1/deployment/{id}", h.deploymentInfo)
 
 	add("GET", "/v1/allocations", h.allocList)
 	add("GET", "/v1/allocation/{id}", h.allocInfo)
@@ -58,6 +66,10 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add("GET", "/v1/agent/members", h.agentMembers)
 	mux.HandleFunc("GET /v1/agent/health", h.agentHealth)
 	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
+	add("GET", "/v1/operator/scheduler/configuration", h.schedulerConfig)
+	add(write, "/v1/operator/scheduler/configuration", h.schedulerSetConfig)
+	add(write, "/v1/system/gc", h.systemGC)
+	add(write, "/v1/system/reconcile/summaries", h.systemReconcileSummaries)
 	add("GET", "/v1/operator/keyring/keys", h.keyringList)
 	add(write, "/v1/operator/keyring/rotate", h.keyringRotate)
 	// Public keys of workload identities, for JWT verifiers (no /v1 prefix:

@@ -47,15 +47,21 @@ type gcWork struct {
 // collectGarbage removes what was finished before the thresholds, as seen
 // from now.
 func (s *Server) collectGarbage(now time.Time) error {
+	return s.collectGarbageOlderThan(now, s.cfg.JobGCThreshold, s.cfg.EvalGCThreshold, s.cfg.NodeGCThreshold)
+}
+
+// collectGarbageOlderThan removes what was finished longer than the given
+// ages before now; System.GarbageCollect passes zero ages.
+func (s *Server) collectGarbageOlderThan(now time.Time, jobAge, evalAge, nodeAge time.Duration) error {
 	snap := s.state.Snapshot()
 	var w gcWork
-	if err := s.gcJobs(snap, now.Add(-s.cfg.JobGCThreshold), &w); err != nil {
+	if err := s.gcJobs(snap, now.Add(-jobAge), &w); err != nil {
 		return err
 	}
-	if err := s.gcEvals(snap, now.Add(-s.cfg.EvalGCThreshold), &w); err != nil {
+	if err := s.gcEvals(snap, now.Add(-evalAge), &w); err != nil {
 		return err
 	}
-	if err := s.gcNodes(snap, now.Add(-s.cfg.NodeGCThreshold), &w); err != nil {
+	if err := s.gcNodes(snap, now.Add(-nodeAge), &w); err != nil {
 		return err
 	}
 	return s.applyGC(&w)

@@ -65,12 +65,13 @@ func (a *allocEndpoint) List(args *structs.AllocListRequest, reply *structs.Allo
 		if err != nil {
 			return 0, err
 		}
+		// The filter sees the whole allocation, as Nomad's does.
+		if allocs, err = filterList(allocs, args.Filter); err != nil {
+			return 0, err
+		}
 		stubs := make([]*structs.AllocListStub, 0, len(allocs))
 		for _, alloc := range allocs {
 			stubs = append(stubs, alloc.Stub())
-		}
-		if stubs, err = filterList(stubs, args.Filter); err != nil {
-			return 0, err
 		}
 		reply.Allocations, reply.NextToken = paginate(stubs, func(s *structs.AllocListStub) string { return s.ID }, args.PerPage, args.NextToken, args.Reverse)
 		return st.AllocsIndex(ws), nil

@@ -198,13 +198,15 @@ func (j *jobEndpoint) List(args *structs.JobListRequest, reply *structs.JobListR
 		if err != nil {
 			return 0, err
 		}
+		// The filter sees the whole job, as Nomad's does (the CLI filters
+		// on Periodic and ParameterizedJob, which stubs lack).
+		if jobs, err = filterList(jobs, args.Filter); err != nil {
+			return 0, err
+		}
 		stubs := make([]*structs.JobListStub, 0, len(jobs))
 		for _, job := range jobs {
 			sum, _ := st.JobSummaryByID(nil, job.Namespace, job.ID)
 			stubs = append(stubs, job.Stub(sum))
-		}
-		if stubs, err = filterList(stubs, args.Filter); err != nil {
-			return 0, err
 		}
 		reply.Jobs, reply.NextToken = paginate(stubs, func(s *structs.JobListStub) string { return s.Namespace + "/" + s.ID }, args.PerPage, args.NextToken, args.Reverse)
 		return st.JobsIndex(ws), nil
@@ -270,13 +272,14 @@ func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *struc
 		if err != nil {
 			return 0, err
 		}
+		if allocs, err = filterList(allocs, args.Filter); err != nil {
+			return 0, err
+		}
 		stubs := make([]*structs.AllocListStub, 0, len(allocs))
 		for _, a := range allocs {
 			stubs = append(stubs, a.Stub())
 		}
-		if reply.Allocations, err = filterList(stubs, args.Filter); err != nil {
-			return 0, err
-		}
+		reply.Allocations = stubs
 		return st.AllocsIndex(ws), nil
 	})
 }
@@ -296,5 +299,19 @@ func (j *jobEndpoint) Evaluations(args *structs.JobSpecificRequest, reply *struc
 			return 0, err
 		}
 		return st.EvalsIndex(ws), nil
+	})
+}
+
+// GetSubmission returns the source a job version was submitted from (nil
+// when it was submitted without one).
+func (j *jobEndpoint) GetSubmission(args *structs.JobSubmissionRequest, reply *structs.JobSubmissionResponse) error {
+	if done, err := j.srv.forward(structs.MethodJobGetSubmission, args.AllowStale, args, reply); done {
+		return err
+	}
+	ns := namespaceOf(args.Namespace)
+	return j.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
+		sub, err := st.JobSubmission(ws, ns, args.JobID, args.Version)
+		reply.Submission = sub
+		return st.JobsIndex(ws), err
 	})
 }

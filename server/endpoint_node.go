@@ -177,12 +177,13 @@ func (n *nodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeLi
 		if err != nil {
 			return 0, err
 		}
+		// The filter sees the whole node, as Nomad's does.
+		if nodes, err = filterList(nodes, args.Filter); err != nil {
+			return 0, err
+		}
 		stubs := make([]*structs.NodeListStub, 0, len(nodes))
 		for _, node := range nodes {
 			stubs = append(stubs, node.Stub())
-		}
-		if stubs, err = filterList(stubs, args.Filter); err != nil {
-			return 0, err
 		}
 		reply.Nodes, reply.NextToken = paginate(stubs, func(s *structs.NodeListStub) string { return s.ID }, args.PerPage, args.NextToken, args.Reverse)
 		return st.NodesIndex(ws), nil

@@ -30,6 +30,7 @@ func (s *Server) registerEndpoints() error {
 		"Status":              &statusEndpoint{srv: s},
 		"ServiceRegistration": &serviceEndpoint{srv: s},
 		"Keyring":             &keyringEndpoint{srv: s},
+		"System":              &systemEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

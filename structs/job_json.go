@@ -61,8 +61,11 @@ type jobPresence struct {
 type weightPresence struct{ Weight *int8 }
 
 type groupPresence struct {
-	Count            *int
-	Scaling          *struct{ Min *int64; Enabled *bool }
+	Count   *int
+	Scaling *struct {
+		Min     *int64
+		Enabled *bool
+	}
 	RestartPolicy    json.RawMessage
 	ReschedulePolicy json.RawMessage
 	Migrate          json.RawMessage

@@ -600,3 +600,22 @@ type ServiceRegistrationDeleteRequest struct {
 	IDs      []string
 	WriteRequest
 }
+
+// JobSubmissionRequest asks for the source of one version of a job.
+type JobSubmissionRequest struct {
+	JobID   string
+	Version uint64
+	QueryOptions
+}
+
+// JobSubmissionResponse carries the source, nil when the version was
+// submitted without one (through the API, or longer ago than kept).
+type JobSubmissionResponse struct {
+	Submission *JobSubmission
+	QueryMeta
+}
+
+// SystemRequest asks for cluster-wide maintenance.
+type SystemRequest struct {
+	WriteRequest
+}

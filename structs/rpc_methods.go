@@ -24,6 +24,14 @@ const (
 	MethodJobSummary     = "Job.Summary"
 	MethodJobAllocations = "Job.Allocations"
 	MethodJobEvaluations = "Job.Evaluations"
+	// GetSubmission returns the source a job version was submitted from.
+	MethodJobGetSubmission = "Job.GetSubmission"
+)
+
+// System endpoint: cluster-wide maintenance an operator asks for.
+const (
+	MethodSystemGarbageCollect        = "System.GarbageCollect"
+	MethodSystemReconcileJobSummaries = "System.ReconcileJobSummaries"
 )
 
 // Node endpoint: what clients call to join and report, and node reads and

@@ -55,6 +55,12 @@ type Config struct {
 	// refused (400) rather than read, stat'ed and encoded whole.
 	MaxListEntries int
 	Logger         *slog.Logger
+	// AllocDir is where allocations live: /v1/client/stats reports the
+	// disk holding it. "" leaves the disk out.
+	AllocDir string
+	// TotalCPUMHz returns the node's CPU compute, to report the MHz in
+	// use; nil reports none.
+	TotalCPUMHz func() int64
 }
 
 // Handler serves /v1/client/... for local allocations.
@@ -62,6 +68,7 @@ type Handler struct {
 	cfg    Config
 	logger *slog.Logger
 	mux    *http.ServeMux
+	cpu    cpuSampler
 }
 
 // New returns the client endpoints' handler.
@@ -94,6 +101,7 @@ func (h *Handler) routes() {
 		h.mux.HandleFunc("GET /v1/client/fs/"+op+"/{alloc}", fn)
 	}
 	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/stats", h.allocStats)
+	h.mux.HandleFunc("GET /v1/client/stats", h.hostStats)
 	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/exec", h.allocExec)
 	for _, m := range []string{"PUT", "POST"} {
 		h.mux.HandleFunc(m+" /v1/client/allocation/{alloc}/restart", h.allocRestart)

@@ -32,16 +32,23 @@ func (storageFingerprint) Fingerprint(cfg *Config, n *structs.Node) error {
 	return nil
 }
 
-// mountSource returns the device of the mount holding path (the longest mount
-// point that prefixes it), from /proc/self/mountinfo.
+// mountSource returns the device of the mount holding path.
 func mountSource(path string) string {
+	_, src := MountOf(path)
+	return src
+}
+
+// MountOf returns the mount point and device of the mount holding path (the
+// longest mount point that prefixes it), from /proc/self/mountinfo; both are
+// "" when it cannot be read.
+func MountOf(path string) (mountPoint, source string) {
 	abs, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		abs = path
 	}
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer f.Close()
 	best, src := "", ""
@@ -58,7 +65,7 @@ func mountSource(path string) string {
 			best, src = mp, tail[1]
 		}
 	}
-	return src
+	return best, src
 }
 
 func within(path, dir string) bool {
