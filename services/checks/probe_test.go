@@ -66,6 +66,14 @@ func startApp(t *testing.T, ns string, tlsOn bool) *app {
 	a := &app{}
 	a.code.Store(200)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moved": // to the check's own address: followed
+			http.Redirect(w, r, "/health", http.StatusFound)
+			return
+		case "/away": // elsewhere: not followed (nothing listens there anyway)
+			http.Redirect(w, r, "http://192.0.2.1:1/", http.StatusFound)
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		s := string(b)
 		a.body.Store(&s)
@@ -136,6 +144,12 @@ func TestHTTPProbeInsideNamespace(t *testing.T) {
 	}
 	if !strings.Contains(r.Output, "answer 200") {
 		t.Fatalf("output %q does not carry the body", r.Output)
+	}
+	if r := check(structs.ServiceCheck{Path: "/moved"}); r.Status != structs.HealthPassing || a.last.Load().URL.Path != "/health" {
+		t.Fatalf("redirect to the same address: %s %d %q", r.Status, r.StatusCode, r.Output)
+	}
+	if r := check(structs.ServiceCheck{Path: "/away"}); r.Status != structs.HealthCritical || r.StatusCode != http.StatusFound {
+		t.Fatalf("redirect elsewhere: %s %d %q", r.Status, r.StatusCode, r.Output)
 	}
 	// The app listens only inside the namespace: from the host the same
 	// check cannot reach it.
