@@ -9,6 +9,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
+	"github.com/roam-sh/roam/services"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -67,6 +68,7 @@ func (a *answerer) wantDC(dc, asked string) bool {
 
 // instances are the service's routable instances in the asked datacenter
 // with the asked tag, shuffled.
+
 func (a *answerer) instances(ctx context.Context, pq query) ([]*structs.ServiceRegistration, error) {
 	all, err := a.cat.ServiceInstances(ctx, pq.name)
 	if err != nil {
@@ -74,7 +76,7 @@ func (a *answerer) instances(ctx context.Context, pq query) ([]*structs.ServiceR
 	}
 	out := make([]*structs.ServiceRegistration, 0, len(all))
 	for _, r := range all {
-		if !strings.EqualFold(r.ServiceName, pq.name) || !a.wantDC(r.Datacenter, pq.dc) || !routable(r) {
+		if !strings.EqualFold(r.ServiceName, pq.name) || !a.wantDC(r.Datacenter, pq.dc) || !services.Routable(r) {
 			continue
 		}
 		if pq.tag != "" && !hasTag(r.Tags, pq.tag) {
@@ -153,7 +155,6 @@ func dcLabel(dc string) string {
 	}
 	return strings.ToLower(dc) + "."
 }
-
 
 func (a *answerer) node(ctx context.Context, m *mdns.Msg, q mdns.Question, pq query) (bool, error) {
 	n, err := a.cat.Node(ctx, pq.name)

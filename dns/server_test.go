@@ -89,10 +89,14 @@ func ask(t *testing.T, addr, network, name string, qtype uint16, edns uint16) *m
 }
 
 func webCatalog() *memCatalog {
+	critical := reg("web", "dc1", "10.0.0.3", 8082, "v1")
+	critical.Health = structs.HealthCritical
+	warning := reg("web", "dc1", "10.0.0.2", 8081, "v2")
+	warning.Health = structs.HealthWarning
 	return &memCatalog{
 		regs: []*structs.ServiceRegistration{
 			reg("web", "dc1", "10.0.0.1", 8080, "v1"),
-			reg("web", "dc1", "10.0.0.2", 8081, "v2"),
+			warning, critical,
 			reg("web", "dc2", "10.0.1.1", 9090, "v1"),
 			reg("db", "dc1", "fd00::5", 5432),
 		},
@@ -118,6 +122,9 @@ func answers(m *mdns.Msg) []string {
 	return out
 }
 
+// Instances whose checks are critical are left out of every answer;
+// warning ones are served, as Consul's DNS does (10.0.0.3 is critical,
+// 10.0.0.2 warning in webCatalog).
 func TestServiceNames(t *testing.T) {
 	s := startServer(t, webCatalog(), nil)
 	cases := []struct {
