@@ -15,6 +15,7 @@ import (
 
 	"github.com/roam-sh/roam/client"
 	"github.com/roam-sh/roam/client/clientapi"
+	"github.com/roam-sh/roam/dns"
 	"github.com/roam-sh/roam/httpapi"
 	"github.com/roam-sh/roam/internal/connlimit"
 	"github.com/roam-sh/roam/internal/msgrpc"
@@ -37,6 +38,9 @@ type Agent struct {
 
 	httpLn  net.Listener
 	httpSrv *http.Server
+
+	dns       *dns.Server
+	dnsCancel context.CancelFunc
 
 	clientCancel context.CancelFunc
 	clientDone   chan struct{}
@@ -76,6 +80,8 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		{"http listen", a.listenHTTP},
 		{"client", a.startClient},
 		{"http", a.startHTTP},
+		// After the RPC path exists: DNS reads the catalog through it.
+		{"dns", a.startDNS},
 	}
 	for _, s := range steps {
 		if err := s.run(); err != nil {
@@ -373,6 +379,7 @@ func (a *Agent) Shutdown() error {
 		} else if a.httpLn != nil {
 			a.httpLn.Close() // New failed between listening and serving
 		}
+		a.stopDNS()
 		if a.client != nil {
 			if a.cfg.DevMode {
 				// The dev data dir is about to be deleted, so nothing could

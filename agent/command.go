@@ -215,6 +215,9 @@ func printBanner(w io.Writer, a *Agent, took time.Duration) {
 		{"Data dir", c.DataDir},
 		{"Dev mode", strconv.FormatBool(c.DevMode)},
 	}
+	if d := a.DNSAddr(); d != "" {
+		rows = append(rows, [2]string{"DNS", d + " (udp, tcp)"})
+	}
 	if cl := a.client; cl != nil {
 		rows = append(rows, [2]string{"Node ID", cl.NodeID()})
 	}

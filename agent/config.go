@@ -11,6 +11,7 @@ import (
 
 	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/client/fingerprint"
+	"github.com/roam-sh/roam/dns"
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/netns"
@@ -47,6 +48,8 @@ type Config struct {
 	ResetState bool
 	// Limits bound the work of one request (the limits block).
 	Limits Limits
+	// DNS is the dns block (agent/dns.go, docs/dns.md).
+	DNS DNSConfig
 }
 
 // Limits bound the work one request may cause on this agent.
@@ -73,6 +76,8 @@ type Ports struct {
 	HTTP int
 	RPC  int
 	Serf int
+	// DNS is Consul's DNS port, 8600 by default (udp and tcp).
+	DNS int
 }
 
 // Advertise are the addresses other agents use to reach this one ("host:port").
@@ -190,7 +195,8 @@ func DefaultConfig() *Config {
 	host, _ := os.Hostname()
 	return &Config{
 		BindAddr: "0.0.0.0", Region: "global", Datacenter: "dc1", NodeName: host, LogLevel: "INFO",
-		Ports:  Ports{HTTP: 4646, RPC: 4647, Serf: 4648},
+		Ports:  Ports{HTTP: 4646, RPC: 4647, Serf: 4648, DNS: dns.DefaultPort},
+		DNS:    DefaultDNSConfig(),
 		Limits: Limits{HTTPMaxConnsPerClient: DefaultHTTPMaxConnsPerClient},
 		Server: ServerConfig{
 			BootstrapExpect: 1, HeartbeatGrace: 10 * time.Second,
@@ -239,6 +245,8 @@ func (c *Config) merge(f *fileConfig) error {
 		setInt(&c.Ports.HTTP, p.HTTP)
 		setInt(&c.Ports.RPC, p.RPC)
 		setInt(&c.Ports.Serf, p.Serf)
+		setInt(&c.Ports.DNS, p.DNS)
+		c.DNS.portSet = c.DNS.portSet || p.DNS != nil
 	}
 	if a := f.Advertise; a != nil {
 		setStr(&c.Advertise.HTTP, a.HTTP)
@@ -246,6 +254,9 @@ func (c *Config) merge(f *fileConfig) error {
 		setStr(&c.Advertise.Serf, a.Serf)
 	}
 	c.HTTPAPI.merge(f.HTTPAPI)
+	if err := c.DNS.merge(f.DNS); err != nil {
+		return err
+	}
 	if err := c.mergeServer(f.Server); err != nil {
 		return err
 	}
@@ -530,6 +541,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.HTTPAPI.validate()...)
+	errs = append(errs, c.DNS.validate(c.Ports.DNS)...)
 	return errors.Join(errs...)
 }
 

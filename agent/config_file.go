@@ -33,6 +33,7 @@ type fileConfig struct {
 	Client      *fileClient    `hcl:"client,block"`
 	Plugins     []*filePlugin  `hcl:"plugin,block"`
 	Limits      *fileLimits    `hcl:"limits,block"`
+	DNS         *fileDNS       `hcl:"dns,block"`
 	Remain      hcl.Body       `hcl:",remain"`
 }
 
@@ -58,6 +59,7 @@ type filePorts struct {
 	HTTP *int `hcl:"http,optional"`
 	RPC  *int `hcl:"rpc,optional"`
 	Serf *int `hcl:"serf,optional"`
+	DNS  *int `hcl:"dns,optional"`
 }
 
 type fileAdvertise struct {
