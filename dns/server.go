@@ -241,7 +241,7 @@ func (s *Server) forward(ctx context.Context, r *mdns.Msg, network string) *mdns
 }
 
 // fit cuts m to what the client can take: over UDP, 512 bytes or the EDNS0
-// buffer it advertised; over TCP, the largest message. Records that do not
+// buffer it advertised; over TCP, the largest message. Answers that do not
 // fit are left out and the truncate bit is set, so a client retries over
 // TCP and gets every instance (Consul cuts UDP answers to 3 silently).
 func fit(m, r *mdns.Msg, network string) {
@@ -256,5 +256,12 @@ func fit(m, r *mdns.Msg, network string) {
 	if opt != nil && m.IsEdns0() == nil {
 		m.SetEdns0(uint16(min(size, mdns.MaxMsgSize)), false)
 	}
+	answers, ns := len(m.Answer), len(m.Ns)
 	m.Truncate(size)
+	if len(m.Answer) == answers && len(m.Ns) == ns {
+		// Only additional records (SRV targets' addresses) were left out:
+		// the answer is whole, and a truncate bit would send every client
+		// to TCP for nothing (RFC 2181 9).
+		m.Truncated = false
+	}
 }

@@ -251,6 +251,17 @@ func TestTruncation(t *testing.T) {
 	}
 }
 
+// Ten SRV records fit in 512 bytes but their targets' addresses do not:
+// the answer is whole, so it is not marked truncated (a client would retry
+// over TCP for nothing); the additional section carries what fits.
+func TestAdditionalCutIsNotTruncation(t *testing.T) {
+	s := startServer(t, manyCatalog(10), nil)
+	r := ask(t, s.Addr(), "udp", "big.service.consul.", mdns.TypeSRV, 0)
+	if r.Truncated || len(r.Answer) != 10 || len(r.Extra) >= 10 {
+		t.Fatalf("truncated=%v with %d answers and %d additional, want whole answers, not truncated, fewer additional", r.Truncated, len(r.Answer), len(r.Extra))
+	}
+}
+
 // dig, a real client, retries a truncated answer over TCP and sees every
 // instance.
 func TestDigSRV(t *testing.T) {

@@ -1,0 +1,395 @@
+// Command dns measures how many DNS queries per second a roam agent answers
+// for a 10-instance SRV answer, against a minimal miekg/dns server answering
+// the same message in the same run, and prints name=value lines.
+//
+//	go run ./bench/dns [-roam bin] [-duration 3s] [-concurrency 8]
+//
+// Both servers run as child processes on loopback; only their PIDs are
+// signalled. The load generator is the same for both: concurrency UDP
+// sockets, each sending its next query when the last answer arrived.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	mdns "github.com/miekg/dns"
+
+	"github.com/roam-sh/roam/internal/msgrpc"
+	"github.com/roam-sh/roam/structs"
+)
+
+const (
+	instances = 10
+	question  = "web.service.consul."
+	goalRatio = 0.5
+)
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == "-serve-baseline" {
+		os.Exit(serveBaseline(os.Args[2]))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	roam        string
+	duration    time.Duration
+	concurrency int
+	rounds      int
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench-dns", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.roam, "roam", "", "roam binary (default: build ./cmd/roam)")
+	fs.DurationVar(&o.duration, "duration", 3*time.Second, "load time per server per round")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "UDP sockets sending queries at once")
+	fs.IntVar(&o.rounds, "rounds", 2, "rounds, alternating baseline and roam")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := bench(o, stdout, logger); err != nil {
+		fmt.Fprintln(stderr, "bench-dns:", err)
+		return 1
+	}
+	return 0
+}
+
+func bench(o options, stdout io.Writer, logger *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "roam-bench-dns-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	agent, err := startAgent(ctx, dir, o.roam, logger)
+	if err != nil {
+		return err
+	}
+	defer agent.stop()
+	if err := register(agent.rpcAddr, logger); err != nil {
+		return err
+	}
+	answer, err := firstAnswer(ctx, agent.dnsAddr)
+	if err != nil {
+		return err
+	}
+	base, err := startBaseline(ctx, dir, answer)
+	if err != nil {
+		return err
+	}
+	defer base.stop()
+	var roamQ, baseQ int64
+	var roamT, baseT time.Duration
+	for range o.rounds {
+		n, d := load(base.addr, o)
+		baseQ, baseT = baseQ+n, baseT+d
+		n, d = load(agent.dnsAddr, o)
+		roamQ, roamT = roamQ+n, roamT+d
+	}
+	if roamQ == 0 || baseQ == 0 {
+		return fmt.Errorf("no whole answers received (roam %d, baseline %d)", roamQ, baseQ)
+	}
+	roamRate, baseRate := float64(roamQ)/roamT.Seconds(), float64(baseQ)/baseT.Seconds()
+	ratio := roamRate / baseRate
+	fmt.Fprintf(stdout, "dns_srv_instances=%d\ndns_concurrency=%d\ndns_answer_bytes=%d\n", instances, o.concurrency, len(answer))
+	fmt.Fprintf(stdout, "dns_roam_qps=%.0f\ndns_baseline_qps=%.0f\ndns_ratio=%.2f\ndns_goal_ratio=%.2f\ndns_goal_met=%v\n",
+		roamRate, baseRate, ratio, goalRatio, ratio >= goalRatio)
+	return nil
+}
+
+// child is a server process of the benchmark.
+type child struct {
+	cmd *exec.Cmd
+}
+
+func (c *child) stop() {
+	if c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+type agentProc struct {
+	child
+	rpcAddr, dnsAddr string
+}
+
+// startAgent runs a server-only roam agent on loopback with free ports and
+// waits for its leader.
+func startAgent(ctx context.Context, dir, bin string, logger *slog.Logger) (*agentProc, error) {
+	if bin == "" {
+		var err error
+		if bin, err = buildRoam(ctx, dir, logger); err != nil {
+			return nil, err
+		}
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	cfg := fmt.Sprintf(`data_dir  = %q
+bind_addr = "127.0.0.1"
+name      = "bench-dns"
+log_level = "WARN"
+ports {
+  http = %d
+  rpc  = %d
+  serf = %d
+  dns  = %d
+}
+server {
+  enabled          = true
+  bootstrap_expect = 1
+}
+`, filepath.Join(dir, "data"), ports[0], ports[1], ports[2], ports[3])
+	cfgPath := filepath.Join(dir, "agent.hcl")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	log, err := os.Create(filepath.Join(dir, "agent.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "agent", "-config", cfgPath)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start roam agent: %w", err)
+	}
+	p := &agentProc{child: child{cmd}, rpcAddr: hostPort(ports[1]), dnsAddr: hostPort(ports[3])}
+	if err := waitLeader(ctx, "http://"+hostPort(ports[0])+"/v1/status/leader"); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func hostPort(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
+
+func buildRoam(ctx context.Context, dir string, logger *slog.Logger) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the roam module: run from the repository or pass -roam")
+	}
+	bin := filepath.Join(dir, "roam")
+	logger.Info("building roam")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/roam")
+	build.Dir = filepath.Dir(gomod)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/roam: %w", err)
+	}
+	return bin, nil
+}
+
+func freePorts(n int) ([]int, error) {
+	var out []int
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+func waitLeader(ctx context.Context, url string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && len(strings.Trim(string(b), "\"\n")) > 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("no leader within 60s")
+}
+
+// register upserts the service's instances through the server's RPC, as a
+// client would.
+func register(rpcAddr string, logger *slog.Logger) error {
+	pool := msgrpc.NewPool(logger)
+	defer pool.Close()
+	var regs []*structs.ServiceRegistration
+	for i := range instances {
+		regs = append(regs, &structs.ServiceRegistration{
+			ID: fmt.Sprintf("web-%d", i), ServiceName: "web", Namespace: "default", Datacenter: "dc1",
+			JobID: "web", AllocID: structs.GenerateUUID(), NodeID: "bench",
+			Address: fmt.Sprintf("10.0.0.%d", i+1), Port: 20000 + i,
+		})
+	}
+	var reply structs.GenericResponse
+	return pool.RPC(rpcAddr, structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &reply)
+}
+
+// firstAnswer asks roam once and returns its packed answer, checked to hold
+// every instance: the baseline serves these bytes.
+func firstAnswer(ctx context.Context, addr string) ([]byte, error) {
+	c := &mdns.Client{Timeout: 5 * time.Second}
+	m := new(mdns.Msg).SetQuestion(question, mdns.TypeSRV)
+	var last error
+	for try := 0; try < 50 && ctx.Err() == nil; try++ {
+		r, _, err := c.Exchange(m, addr)
+		if err == nil && len(r.Answer) == instances && !r.Truncated {
+			r.Compress = true
+			return r.Pack()
+		}
+		last = err
+		if err == nil {
+			last = fmt.Errorf("answer has %d records (truncated %v), want %d", len(r.Answer), r.Truncated, instances)
+		}
+		time.Sleep(100 * time.Millisecond) // the agent may still be starting its DNS
+	}
+	return nil, fmt.Errorf("roam's first SRV answer: %w", last)
+}
+
+type baselineProc struct {
+	child
+	addr string
+}
+
+// startBaseline re-executes this program as a minimal miekg/dns server that
+// answers every query with the same stored message.
+func startBaseline(ctx context.Context, dir string, answer []byte) (*baselineProc, error) {
+	path := filepath.Join(dir, "answer.bin")
+	if err := os.WriteFile(path, answer, 0o644); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-serve-baseline", path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start baseline: %w", err)
+	}
+	p := &baselineProc{child: child{cmd}}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("baseline address: %w", err)
+	}
+	p.addr = strings.TrimSpace(line)
+	return p, nil
+}
+
+// serveBaseline is the child: a miekg/dns server with one handler that
+// copies the stored answer, setting the query's ID and question.
+func serveBaseline(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	answer := new(mdns.Msg)
+	if err := answer.Unpack(b); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(pc.LocalAddr().String())
+	srv := &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, r *mdns.Msg) {
+		m := answer.Copy()
+		m.Id, m.Question, m.Compress = r.Id, r.Question, true
+		_ = w.WriteMsg(m)
+	})}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+		<-sig
+		_ = srv.Shutdown()
+	}()
+	if err := srv.ActivateAndServe(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// load sends queries from o.concurrency UDP sockets for o.duration and
+// returns the answers received that held every instance, and the time.
+func load(addr string, o options) (int64, time.Duration) {
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(o.duration)
+	for range o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := mdns.Dial("udp", addr)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			m := new(mdns.Msg).SetQuestion(question, mdns.TypeSRV)
+			for time.Now().Before(deadline) {
+				m.Id = mdns.Id()
+				_ = conn.SetDeadline(time.Now().Add(time.Second))
+				if err := conn.WriteMsg(m); err != nil {
+					continue
+				}
+				r, err := conn.ReadMsg()
+				if err == nil && r.Id == m.Id && len(r.Answer) == instances {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return ok.Load(), time.Since(start)
+}
