@@ -75,13 +75,14 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	}{
 		{"server", a.startServer},
 		{"server rpc", a.setupRPC},
+		// After the RPC path (DNS reads the catalog through it), before the
+		// client (which answers it inside bridge-mode namespaces).
+		{"dns", a.startDNS},
 		// Listen before the client starts, so that the node registers the
 		// HTTP address it really has (port 0 picks one) for forwarding.
 		{"http listen", a.listenHTTP},
 		{"client", a.startClient},
 		{"http", a.startHTTP},
-		// After the RPC path exists: DNS reads the catalog through it.
-		{"dns", a.startDNS},
 	}
 	for _, s := range steps {
 		if err := s.run(); err != nil {
@@ -231,6 +232,9 @@ func (a *Agent) clientConfig() *client.Config {
 		BridgeFirewall:        c.Client.BridgeFirewall,
 		NetworkRepairInterval: c.Client.NetworkRepairInterval, DisableBridge: c.Client.DisableBridge,
 		Logger: a.logger,
+	}
+	if a.dns != nil {
+		cc.DNS = a.dns // a nil *dns.Server would be a non-nil interface
 	}
 	for name, v := range c.Client.HostVolumes {
 		cc.HostVolumes[name] = &structs.ClientHostVolumeConfig{Name: name, Path: v.Path, ReadOnly: v.ReadOnly}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roam-sh/roam/client/allocrunner"
 	"github.com/roam-sh/roam/client/artifact"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor"
@@ -137,7 +138,11 @@ type Config struct {
 	// are collected.
 	GCDiskUsageThreshold  float64
 	GCInodeUsageThreshold float64
-	Logger                *slog.Logger
+	// DNS answers the agent's DNS inside bridge-mode allocations'
+	// namespaces (the agent's dns.Server); nil leaves their resolv.conf
+	// the host's.
+	DNS    allocrunner.NamespaceDNS
+	Logger *slog.Logger
 	// ResetCorruptState moves a corrupt client.db aside and starts with an
 	// empty one instead of refusing to start (roam agent -reset-state).
 	ResetCorruptState bool

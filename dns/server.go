@@ -30,8 +30,12 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	stops    []func()
+	mu sync.Mutex
+	// stops holds each serving socket pair's stop, by a serial number, so
+	// a pair stopped on its own (an allocation's namespace gone) is
+	// forgotten.
+	stops    map[int]func()
+	serial   int
 	udpAddr  net.Addr
 	shutdown bool
 }
@@ -54,7 +58,7 @@ func New(cfg Config, cat Catalog, logger *slog.Logger) (*Server, error) {
 	logger = logger.With("component", "dns")
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, zones: zones, logger: logger, ctx: ctx, cancel: cancel,
+		cfg: cfg, zones: zones, logger: logger, ctx: ctx, cancel: cancel, stops: map[int]func(){},
 		ans: &answerer{cat: cat, dc: cfg.Datacenter, serviceTTL: ttl(cfg.ServiceTTL), nodeTTL: ttl(cfg.NodeTTL)},
 		fwd: newForwarder(recursors, cfg.RecursorTimeout, cfg.MaxForwards, logger),
 	}, nil
@@ -130,16 +134,23 @@ func (s *Server) Serve(pc net.PacketConn, ln net.Listener) (stop func(), err err
 			return nil, err
 		}
 	}
-	var once sync.Once
-	stop = func() { once.Do(func() { stopAll(srvs) }) }
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown {
-		stop()
+		stopAll(srvs)
 		return nil, errors.New("dns server is shut down")
 	}
-	s.stops = append(s.stops, stop)
-	return stop, nil
+	s.serial++
+	id := s.serial
+	var once sync.Once
+	stopOnce := func() { once.Do(func() { stopAll(srvs) }) }
+	s.stops[id] = stopOnce
+	return func() {
+		s.mu.Lock()
+		delete(s.stops, id)
+		s.mu.Unlock()
+		stopOnce()
+	}, nil
 }
 
 // start runs srv and returns once it serves, so a stop right after cannot
@@ -171,7 +182,7 @@ func stopAll(srvs []*mdns.Server) {
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	stops := s.stops
-	s.stops, s.shutdown = nil, true
+	s.stops, s.shutdown = map[int]func(){}, true
 	s.mu.Unlock()
 	s.cancel()
 	for _, stop := range stops {

@@ -31,6 +31,8 @@ type Config struct {
 	StateUpdater StateUpdater
 	// Networks sets up group networks (nil: only host mode works).
 	Networks Networks
+	// DNS, when set, answers DNS inside isolated groups' namespaces.
+	DNS NamespaceDNS
 	// Restored holds each task's persisted state when the client restarts.
 	Restored map[string]RestoredTask
 	Logger   *slog.Logger

@@ -62,13 +62,15 @@ type networkHook struct {
 	networks Networks
 	res      *taskrunner.AllocHookResources
 	db       StateDB
-	logger   *slog.Logger
+	// dns answers the agent's DNS inside the namespace (network_dns.go).
+	dns    *nsDNS
+	logger *slog.Logger
 }
 
 func newNetworkHook(ar *AllocRunner) *networkHook {
 	return &networkHook{
 		alloc: ar.cfg.Alloc, allocDir: ar.allocDir, drivers: ar.cfg.Drivers, networks: ar.cfg.Networks,
-		res: ar.hookResources, db: ar.cfg.StateDB, logger: ar.logger.With("hook", "network"),
+		res: ar.hookResources, db: ar.cfg.StateDB, dns: &nsDNS{dns: ar.cfg.DNS}, logger: ar.logger.With("hook", "network"),
 	}
 }
 
@@ -111,7 +113,7 @@ func (h *networkHook) Prerun(ctx context.Context, _ *PrerunRequest, resp *Prerun
 	// A namespace the driver just made is as new as one the manager made:
 	// tasks re-attached from an earlier run are not in it (NetworkMoved).
 	res.Fresh = out.Fresh || created
-	res.Status, err = h.publish(tg, nw, out, driverSpec)
+	res.Status, err = h.publish(ctx, tg, nw, out, driverSpec)
 	if err != nil {
 		return err
 	}
@@ -188,7 +190,7 @@ func (h *networkHook) createDriverNetwork(init *initiatorTask, nw *structs.Netwo
 
 // publish hands the namespace to the tasks and the status to the servers,
 // and returns that status.
-func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource, out *NetworkResult, driverSpec *drivers.NetworkIsolationSpec) (*structs.AllocNetworkStatus, error) {
+func (h *networkHook) publish(ctx context.Context, tg *structs.TaskGroup, nw *structs.NetworkResource, out *NetworkResult, driverSpec *drivers.NetworkIsolationSpec) (*structs.AllocNetworkStatus, error) {
 	spec := &drivers.NetworkIsolationSpec{Mode: drivers.NetIsolationModeGroup, Path: out.NSPath}
 	if driverSpec != nil {
 		spec.Labels = driverSpec.Labels
@@ -202,7 +204,11 @@ func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource
 		st.DNS = nw.DNS // the job's dns block wins over what CNI returned
 	}
 	spec.HostsConfig = &drivers.HostsConfig{Hostname: hostname, Address: st.Address}
-	mounts, err := h.writeEtcFiles(hostname, st)
+	agentDNS, err := h.dns.serve(ctx, out.NSPath, st)
+	if err != nil {
+		h.logger.Warn("tasks resolve with the host's resolver only", "error", err)
+	}
+	mounts, err := h.writeEtcFiles(hostname, st, agentDNS)
 	if err != nil {
 		return nil, err
 	}
@@ -220,12 +226,16 @@ func (h *networkHook) publish(tg *structs.TaskGroup, nw *structs.NetworkResource
 // tasks see of the allocation directory; isolated tasks get them mounted.
 const etcDirName = "network"
 
-func (h *networkHook) writeEtcFiles(hostname string, st *structs.AllocNetworkStatus) ([]*drivers.MountConfig, error) {
+func (h *networkHook) writeEtcFiles(hostname string, st *structs.AllocNetworkStatus, agentDNS string) ([]*drivers.MountConfig, error) {
 	dir := filepath.Join(h.allocDir.Dir, etcDirName)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("network files: %w", err)
 	}
-	files := map[string]string{"resolv.conf": resolvConf(st.DNS), "hosts": hostsFile(hostname, st.Address)}
+	resolv := resolvConf(st.DNS)
+	if agentDNS != "" {
+		resolv = agentResolvConf(agentDNS, st.DNS, hostResolvConf())
+	}
+	files := map[string]string{"resolv.conf": resolv, "hosts": hostsFile(hostname, st.Address)}
 	var mounts []*drivers.MountConfig
 	for _, name := range []string{"resolv.conf", "hosts"} {
 		p := filepath.Join(dir, name)
@@ -254,13 +264,7 @@ func resolvConf(dns *structs.DNSConfig) string {
 		}
 		return b.String()
 	}
-	host, _ := os.ReadFile("/etc/resolv.conf")
-	if onlyLoopbackServers(string(host)) {
-		if up, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
-			return string(up)
-		}
-	}
-	return string(host)
+	return hostResolvConf()
 }
 
 func onlyLoopbackServers(conf string) bool {
@@ -300,6 +304,7 @@ func (h *networkHook) Postrun(ctx context.Context, _ *PostrunRequest) error { re
 func (h *networkHook) Destroy(ctx context.Context, _ *DestroyRequest) error { return h.teardown(ctx) }
 
 func (h *networkHook) teardown(ctx context.Context) error {
+	h.dns.close()
 	tg, _ := h.group()
 	if tg == nil || !tg.NetworkMode().Isolated() || h.networks == nil {
 		return nil
@@ -323,7 +328,7 @@ const ReasonNetworkMoved = "The group's network namespace was made anew (a host 
 // (a recovering runner's Prerun published it already) and names the tasks
 // left in the old one: all of them, except those of the driver that holds
 // the namespace, which came back inside the new one.
-func (h *networkHook) NetworkMoved(_ context.Context, req *NetworkMovedRequest, resp *NetworkMovedResponse) error {
+func (h *networkHook) NetworkMoved(ctx context.Context, req *NetworkMovedRequest, resp *NetworkMovedResponse) error {
 	tg, nw := h.group()
 	if tg == nil || !tg.NetworkMode().Isolated() || req.Network == nil {
 		return nil
@@ -343,7 +348,7 @@ func (h *networkHook) NetworkMoved(_ context.Context, req *NetworkMovedRequest, 
 			return fmt.Errorf("asking the driver for the namespace: %w", err)
 		}
 	}
-	if _, err := h.publish(tg, nw, req.Network, spec); err != nil {
+	if _, err := h.publish(ctx, tg, nw, req.Network, spec); err != nil {
 		return fmt.Errorf("publishing the namespace: %w", err)
 	}
 	return nil

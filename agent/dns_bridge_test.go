@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	mdns "github.com/miekg/dns"
+
+	"github.com/roam-sh/roam/drivers/exec/exectest"
+	"github.com/roam-sh/roam/testutil"
+)
+
+// resolverJob is a bridge-mode exec task that resolves the web service
+// through its own /etc/resolv.conf, as an application would (getent goes
+// through glibc's resolver; dig asks for SRV), and writes what it got.
+const resolverJob = `
+job "resolver" {
+  datacenters = ["dc1"]
+  group "g" {
+    network {
+      mode = "bridge"
+    }
+    task "t" {
+      driver = "exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while true; do { getent ahostsv4 web.service.consul; dig +short SRV web.service.consul; dig +short A example.org; cat /etc/resolv.conf; } > $${NOMAD_ALLOC_DIR}/dns.tmp 2>&1; mv $${NOMAD_ALLOC_DIR}/dns.tmp $${NOMAD_ALLOC_DIR}/dns.out; sleep 0.2; done"]
+      }
+    }
+  }
+}
+`
+
+// TestBridgeTaskResolvesServices: a task in bridge mode, with no DNS
+// configuration in its job, resolves <svc>.service.consul: its
+// resolv.conf names the agent inside the namespace (127.0.0.1:53 there),
+// and names outside the agent's domains still resolve through the host's
+// resolvers (here a recursor on the host's loopback, standing in for the
+// host's resolver).
+func TestBridgeTaskResolvesServices(t *testing.T) {
+	host := exectest.RequireIsolation(t)
+	if _, err := exec.LookPath("dig"); err != nil {
+		t.Skip("dig not installed")
+	}
+	upstream := fakeRecursor(t)
+	a, _ := netAgent(t, func(c *Config) {
+		c.Client.CgroupParent = exectest.CgroupParent(t, host)
+		c.DNS.Recursors = []string{upstream}
+	})
+	registerServices(t, a, webInstance("w1", "127.0.0.11", 8001), webInstance("w2", "127.0.0.12", 8002))
+	c := apiClient(t, a)
+	registerHCL(t, c, resolverJob)
+	allocs := runningAllocs(t, c, "resolver", 1)
+	al := allocs["g"]
+	out := filepath.Join(a.cfg.DataDir, "alloc", al.ID, "alloc", "dns.out")
+	if a.cfg.Client.AllocDir != "" {
+		out = filepath.Join(a.cfg.Client.AllocDir, al.ID, "alloc", "dns.out")
+	}
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		b, err := os.ReadFile(out)
+		if err != nil {
+			return err
+		}
+		s := string(b)
+		for _, want := range []string{
+			"127.0.0.11      STREAM web.service.consul", "127.0.0.12 ", // getent: both instances
+			"1 1 8001 7f00000b.addr.dc1.consul.", "1 1 8002 7f00000c.addr.dc1.consul.", // dig SRV
+			"192.0.2.1",              // a forwarded name
+			"nameserver 127.0.0.1\n", // resolv.conf
+		} {
+			if !strings.Contains(s, want) {
+				return fmt.Errorf("task's output lacks %q:\n%s", want, s)
+			}
+		}
+		return nil
+	})
+	stopAndCheckClean(t, a, c, "resolver", allocs)
+}
+
+// fakeRecursor answers every A query with 192.0.2.1 on the host's loopback.
+func fakeRecursor(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, r *mdns.Msg) {
+		m := new(mdns.Msg).SetReply(r)
+		if len(r.Question) == 1 && r.Question[0].Qtype == mdns.TypeA {
+			m.Answer = append(m.Answer, &mdns.A{Hdr: mdns.RR_Header{Name: r.Question[0].Name, Rrtype: mdns.TypeA, Class: mdns.ClassINET, Ttl: 60}, A: net.IP{192, 0, 2, 1}})
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
