@@ -8,5 +8,7 @@
 //	info.go         what /v1/agent/self, /members and /health report
 //	server_rpc.go   RPC to remote servers for client-only agents
 //	debug.go        /debug/pprof/ beside the API when enable_debug is set
+//	dns.go          the dns block and the DNS server (package dns)
+//	dns_catalog.go  the DNS server's catalog: a cache fed by blocking queries
 //	command.go      the `roam agent` command: flags, env, signals
 package agent
