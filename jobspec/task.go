@@ -158,10 +158,11 @@ func (d *decoder) artifact(list *[]*structs.TaskArtifact) func(*hcl.Block) {
 func (d *decoder) template(list *[]*structs.Template) func(*hcl.Block) {
 	return func(b *hcl.Block) {
 		t := &structs.Template{ChangeMode: structs.ChangeModeRestart, Perms: "0644", Splay: 5 * time.Second}
+		var data *hcl.Attribute
 		d.decode(b.Body,
 			attr("source", d.str(&t.SourcePath)),
 			attr("destination", d.str(&t.DestPath)),
-			attr("data", d.str(&t.EmbeddedTmpl)),
+			attr("data", func(a *hcl.Attribute) { data = a; d.str(&t.EmbeddedTmpl)(a) }),
 			attr("change_mode", typedEnum(d, &t.ChangeMode, structs.ParseTemplateChangeMode)),
 			attr("change_signal", d.str(&t.ChangeSignal)),
 			attr("splay", d.dur(&t.Splay)),
@@ -184,7 +185,28 @@ func (d *decoder) template(list *[]*structs.Template) func(*hcl.Block) {
 		if t.ChangeMode == structs.ChangeModeSignal && t.ChangeSignal == "" {
 			t.ChangeSignal = "SIGHUP"
 		}
+		if data != nil && t.EmbeddedTmpl != "" {
+			d.checkTemplate(data.Expr.Range(), t)
+		}
 		*list = append(*list, t)
+	}
+}
+
+// checkTemplate reports the problems of a template's data (syntax errors,
+// functions roam refuses) at their line in the job file: the data's own
+// line for a quoted string, the line below the opening marker plus the
+// template's line for a heredoc.
+func (d *decoder) checkTemplate(rng hcl.Range, t *structs.Template) {
+	for _, p := range structs.CheckTemplateText(t.EmbeddedTmpl, t.LeftDelim, t.RightDelim) {
+		pos := rng
+		if rng.End.Line > rng.Start.Line {
+			pos.Start.Line += p.Line
+			pos.Start.Column = max(p.Column, 1)
+		} else if p.Column > 0 {
+			pos.Start.Column += p.Column
+		}
+		pos.End = pos.Start
+		d.errorf(pos, "Invalid template", "%s", p.Message)
 	}
 }
 

@@ -266,6 +266,11 @@ func (t *Template) validate(p problems) {
 	if w := t.Wait; w != nil && w.Min != nil && w.Max != nil && *w.Min > *w.Max {
 		p.addf("wait min %s must not be greater than max %s", *w.Min, *w.Max)
 	}
+	if t.EmbeddedTmpl != "" {
+		for _, tp := range CheckTemplateText(t.EmbeddedTmpl, t.LeftDelim, t.RightDelim) {
+			p.addf("data: %s", tp)
+		}
+	}
 }
 
 func (a *TaskArtifact) validate(p problems) {
