@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/roam-sh/roam/internal/stdlog"
 	"github.com/roam-sh/roam/internal/version"
 )
 
@@ -163,6 +164,9 @@ func runAgent(cmd *cobra.Command, f *agentFlags) error {
 		return err
 	}
 	cmd.SilenceUsage = true
+	// Libraries that print through the global standard logger
+	// (consul-template, in every task's templates) go through ours.
+	stdlog.Redirect(logger)
 	start := time.Now()
 	a, err := New(cfg, logger)
 	if err != nil {

@@ -3,6 +3,7 @@ package taskrunner
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/drivers/rawexec"
+	"github.com/roam-sh/roam/internal/stdlog"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -24,6 +26,9 @@ import (
 func TestMain(m *testing.M) {
 	executortest.MaybeRun()
 	artifacttest.MaybeRun()
+	// consul-template (templates) logs each step through the standard
+	// logger; keep warnings and errors only.
+	stdlog.Redirect(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	os.Exit(m.Run())
 }
 

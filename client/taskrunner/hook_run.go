@@ -50,6 +50,19 @@ func (tr *TaskRunner) poststart(handle *drivers.TaskHandle) {
 	}, "poststart")
 }
 
+// reattached runs the Reattached stage after a re-attachment.
+func (tr *TaskRunner) reattached() {
+	tr.eachHook(tr.ctx, func(ctx context.Context, h TaskHook) error {
+		if p, ok := h.(Reattacher); ok {
+			return p.Reattached(ctx, &ReattachRequest{
+				Alloc: tr.currentAlloc(), Task: tr.currentTask(), TaskDir: tr.taskDir, TaskEnv: tr.envBuilder.Build(),
+				Lifecycle: tr, State: tr.hookStates.For(h.Name()),
+			})
+		}
+		return nil
+	}, "reattached")
+}
+
 func (tr *TaskRunner) runExited(res *drivers.ExitResult) {
 	tr.eachHook(tr.teardownCtx, func(ctx context.Context, h TaskHook) error {
 		if p, ok := h.(Exiter); ok {

@@ -92,6 +92,26 @@ type PoststartRequest struct {
 	State     *HookState
 }
 
+// Reattacher runs when a restarted client re-attached to a task that a
+// previous client process started: no Prestart or Poststart runs for it, so
+// a hook whose work goes on while the task runs (a template watcher)
+// resumes it here, from its State. It must not block on the task's data:
+// start a goroutine the hook owns.
+type Reattacher interface {
+	TaskHook
+	Reattached(ctx context.Context, req *ReattachRequest) error
+}
+
+// ReattachRequest is what a reattach hook sees.
+type ReattachRequest struct {
+	Alloc     *structs.Allocation
+	Task      *structs.Task
+	TaskDir   *allocdir.TaskDir
+	TaskEnv   *taskenv.TaskEnv
+	Lifecycle Lifecycle
+	State     *HookState
+}
+
 // Exiter runs every time the task's process exits, before the restart
 // decision (so a service check hook can deregister).
 type Exiter interface {
@@ -176,9 +196,10 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Artifacts need the task dir and the env (sources interpolate
 		// NOMAD_* and meta); templates (later) may render from them.
 		newArtifactsHook(tr.taskDir, tr.cfg.Artifacts, tr.logger),
-		// Templates need artifacts and the env. Not rendered yet: the hook
-		// says so in the task's events.
-		&templatesHook{},
+		// Templates need artifacts (a source may be one) and the env, and
+		// authenticate with the identity; they render before the first
+		// start, and env = true files join the task's environment.
+		newTemplatesHook(tr.cfg.AllocDir.Dir, agentHTTPAddr(tr.cfg.Node), tr, tr.logger),
 		// Later (doc.go says what each does): the proxy bootstrap before
 		// templates, task services after templates (they register in
 		// Poststart and deregister in PreKilling/Exited).
@@ -187,10 +208,14 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 
 // Compile-time checks that the hooks implement the stages they mean to.
 var (
-	_ Prestarter = (*taskDirHook)(nil)
-	_ Prestarter = (*logsHook)(nil)
-	_ Prestarter = (*identityHook)(nil)
-	_ Prestarter = (*volumesHook)(nil)
-	_ Prestarter = (*artifactsHook)(nil)
-	_ Prestarter = (*templatesHook)(nil)
+	_ Prestarter   = (*taskDirHook)(nil)
+	_ Prestarter   = (*logsHook)(nil)
+	_ Prestarter   = (*identityHook)(nil)
+	_ Prestarter   = (*volumesHook)(nil)
+	_ Prestarter   = (*artifactsHook)(nil)
+	_ Prestarter   = (*templatesHook)(nil)
+	_ Reattacher   = (*templatesHook)(nil)
+	_ PreKiller    = (*templatesHook)(nil)
+	_ Stopper      = (*templatesHook)(nil)
+	_ ShutdownHook = (*templatesHook)(nil)
 )

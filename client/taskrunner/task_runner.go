@@ -156,6 +156,9 @@ func (tr *TaskRunner) Run() {
 		return
 	}
 	attached := tr.recoverHandle()
+	if attached {
+		tr.reattached()
+	}
 	if attached && tr.rejoinEv != nil {
 		go tr.restartRecovered(tr.rejoinEv)
 	}

@@ -275,27 +275,3 @@ func TestKillTimeoutCapped(t *testing.T) {
 		}
 	}
 }
-
-// A task with template blocks starts, and its events say once that the
-// templates were not rendered, naming their destinations.
-func TestTemplatesNotRenderedSaysSo(t *testing.T) {
-	alloc := testAlloc(structs.JobTypeBatch, `true`)
-	alloc.Job.TaskGroups[0].Tasks[0].Templates = []*structs.Template{
-		{EmbeddedTmpl: "port={{ env \"NOMAD_PORT_http\" }}", DestPath: "local/app.conf"},
-		{SourcePath: "local/in.tpl", DestPath: "secrets/token"},
-	}
-	h := newHarness(t, alloc)
-	tr := h.run(h.config())
-	tr.AllowStart()
-	st := waitDead(t, tr)
-	var msgs []string
-	for _, ev := range st.Events {
-		if ev.Type == structs.TaskHookMessage {
-			msgs = append(msgs, ev.DisplayMessage)
-		}
-	}
-	want := templatesNotRendered + "local/app.conf, secrets/token"
-	if len(msgs) != 1 || msgs[0] != want || st.Failed {
-		t.Fatalf("hook messages %q (failed %v), want one %q", msgs, st.Failed, want)
-	}
-}

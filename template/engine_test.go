@@ -1,0 +1,121 @@
+package template
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cttemplate "github.com/hashicorp/consul-template/template"
+
+	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/testutil"
+)
+
+// Every function structs offers or refuses is one consul-template defines,
+// so validation and the renderer agree on names.
+func TestFuncListsMatchLibrary(t *testing.T) {
+	for _, name := range append(structs.TemplateFuncs(), structs.RefusedTemplateFuncs()...) {
+		tmpl, err := cttemplate.NewTemplate(&cttemplate.NewTemplateInput{Contents: "{{ if false }}{{ " + name + " }}{{ end }}"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tmpl.Execute(&cttemplate.ExecuteInput{Brain: cttemplate.NewBrain()}); err != nil && strings.Contains(err.Error(), "not defined") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// render runs an engine over one template in a fresh allocation directory
+// until its first render and returns the destination's content.
+func render(t *testing.T, tmpl *structs.Template, env map[string]string, setup func(taskDir string)) (string, error) {
+	t.Helper()
+	allocDir := t.TempDir()
+	taskDir := filepath.Join(allocDir, "web")
+	if err := os.MkdirAll(filepath.Join(taskDir, "local"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(taskDir)
+	}
+	eng, err := New(Config{Templates: []*structs.Template{tmpl}, TaskDir: taskDir, AllocDir: allocDir, Addr: "127.0.0.1:1", Env: env, Logger: testutil.Logger(t)})
+	if err != nil {
+		return "", err
+	}
+	eng.Start()
+	defer eng.Stop()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-eng.Events():
+			switch ev.Kind {
+			case EventRendered:
+				b, err := os.ReadFile(eng.Path(0))
+				return string(b), err
+			case EventError, EventFailed:
+				return "", ev.Err
+			}
+		case <-timeout:
+			t.Fatal("no render")
+		}
+	}
+}
+
+// env and friends read the task's environment only: the agent's own
+// variables (its tokens) never reach a template. consul-template alone
+// falls back to the process environment.
+func TestEnvFuncsReadTaskEnvOnly(t *testing.T) {
+	t.Setenv("ROAM_AGENT_SECRET", "agent-secret")
+	got, err := render(t, &structs.Template{
+		EmbeddedTmpl: `a={{ env "ROAM_AGENT_SECRET" }} b={{ envOrDefault "ROAM_AGENT_SECRET" "dflt" }} c={{ env "APP" }}`,
+		DestPath:     "local/out",
+	}, map[string]string{"APP": "web"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a= b=dflt c=web"; got != want {
+		t.Errorf("rendered %q, want %q", got, want)
+	}
+}
+
+// file reads beneath the task directory; a symlink out of it is refused.
+func TestFileFuncStaysInTaskDir(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("host secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	setup := func(taskDir string) {
+		_ = os.WriteFile(filepath.Join(taskDir, "local", "in"), []byte("inside"), 0o644)
+		_ = os.Symlink(secret, filepath.Join(taskDir, "local", "link"))
+	}
+	got, err := render(t, &structs.Template{EmbeddedTmpl: `{{ file "local/in" }} {{ file "/local/in" }}`, DestPath: "local/out"}, nil, setup)
+	if err != nil || got != "inside inside" {
+		t.Fatalf("rendered %q, %v; want the task's file twice", got, err)
+	}
+	got, err = render(t, &structs.Template{EmbeddedTmpl: `{{ file "local/link" }}`, DestPath: "local/out"}, nil, setup)
+	if err == nil || strings.Contains(got, "host secret") {
+		t.Fatalf("rendered %q, %v; want the link refused", got, err)
+	}
+}
+
+// A refused function in a source file (not seen at validation) is an
+// error naming the template and line, before anything renders.
+func TestSourceWithRefusedFunction(t *testing.T) {
+	_, err := render(t, &structs.Template{SourcePath: "local/in.tpl", DestPath: "local/out"}, nil, func(taskDir string) {
+		_ = os.WriteFile(filepath.Join(taskDir, "local", "in.tpl"), []byte("x\n{{ key \"a\" }}"), 0o644)
+	})
+	if err == nil || !strings.Contains(err.Error(), `template 1 (local/out): source local/in.tpl: line 2, column 4: function "key" is not available`) {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestParseEnv(t *testing.T) {
+	env, err := ParseEnv([]byte("# comment\nA=1\nexport B=\"two words\"\nC='x'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["A"] != "1" || env["B"] != "two words" || env["C"] != "x" {
+		t.Errorf("env %v", env)
+	}
+}
