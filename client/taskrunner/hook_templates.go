@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roam-sh/roam/client/allocdir"
@@ -44,6 +45,12 @@ type templatesHook struct {
 	agent    string
 	exec     scriptExecer
 	logger   *slog.Logger
+
+	// renders counts first renders handled (a start's, or a re-attached
+	// task's): what tests wait on before they change data.
+	renders atomic.Int64
+	// changes counts content changes acted on, before the action.
+	changes atomic.Int64
 
 	mu     sync.Mutex
 	engine *template.Engine
@@ -95,6 +102,7 @@ func (h *templatesHook) Prestart(ctx context.Context, req *PrestartRequest, resp
 		return err
 	}
 	saveSums(req.State, eng.Sums(), h.logger)
+	h.renders.Add(1)
 	env, err := templateEnv(eng, req.Task.Templates)
 	if err != nil {
 		eng.Stop()

@@ -70,6 +70,7 @@ func (w *templateWatcher) handle(ev template.Event) bool {
 		// Only after a client restart does the watcher see the first
 		// render: act on what changed while no client watched.
 		w.act(w.changedSinceSaved(ev.Changed))
+		w.hook.renders.Add(1)
 	case template.EventChanged:
 		w.act(ev.Changed)
 	case template.EventError:
@@ -108,6 +109,7 @@ func (w *templateWatcher) act(changed []int) {
 	if len(changed) == 0 {
 		return
 	}
+	w.hook.changes.Add(1)
 	saveSums(w.st, w.eng.Sums(), w.hook.logger)
 	var restart bool
 	var signals []string
