@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/roam-sh/roam/drivers/exec/exectest"
+	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/testutil"
 )
 
@@ -100,4 +102,74 @@ func fakeRecursor(t *testing.T) string {
 	go func() { _ = srv.ActivateAndServe() }()
 	t.Cleanup(func() { _ = srv.Shutdown() })
 	return pc.LocalAddr().String()
+}
+
+// askInNamespace asks the agent's DNS at 127.0.0.1:53 inside the
+// allocation's namespace, as a task there would, for web's A records.
+func askInNamespace(allocID string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := netns.Dialer(netns.NamedPath(allocID), nil)(ctx, "udp", "127.0.0.1:53")
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	co := &mdns.Conn{Conn: conn}
+	if err := co.WriteMsg(new(mdns.Msg).SetQuestion("web.service.consul.", mdns.TypeA)); err != nil {
+		return nil, err
+	}
+	r, err := co.ReadMsg()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*mdns.A); ok {
+			out = append(out, a.A.String())
+		}
+	}
+	return out, nil
+}
+
+func waitNamespaceDNS(t *testing.T, allocID, when string) {
+	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		got, err := askInNamespace(allocID)
+		if err != nil || len(got) != 1 || got[0] != "127.0.0.11" {
+			return fmt.Errorf("%s: DNS inside the namespace: %v %v", when, got, err)
+		}
+		return nil
+	})
+}
+
+// TestNamespaceDNSFollowsRepairAndRestart: the agent's DNS inside a
+// bridge-mode allocation's namespace answers again after a repair made the
+// namespace anew under a running client, and after a client restart (the
+// sockets of the old process are gone; the restored runner opens new ones).
+func TestNamespaceDNSFollowsRepairAndRestart(t *testing.T) {
+	r := startTwoGroups(t, true, func(c *Config) { c.Client.NetworkRepairInterval = 200 * time.Millisecond })
+	registerServices(t, r.agent, webInstance("w1", "127.0.0.11", 8001))
+	waitNamespaceDNS(t, r.alloc.ID, "at start")
+
+	wipeNetwork(t, r.names, r.alloc.ID)
+	waitNamespaceDNS(t, r.alloc.ID, "after the repair")
+
+	if err := r.agent.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := askInNamespace(r.alloc.ID); err == nil {
+		t.Fatal("DNS still answered in the namespace with the agent stopped")
+	}
+	b := testAgent(t, func(cfg *Config) {
+		cfg.DevMode, cfg.DataDir = false, r.dataDir
+		cfg.Client.DisableBridge = false
+		cfg.Client.BridgeNetworkName, cfg.Client.BridgeSubnet = r.names.Bridge, r.names.Subnet.String()
+		cfg.Client.BridgeChainPrefix, cfg.Client.BridgeVethPrefix = r.names.ChainPrefix, r.names.VethPrefix
+		cfg.Client.MinDynamicPort, cfg.Client.MaxDynamicPort = r.names.PortLo, r.names.PortHi
+		cfg.Client.CNIConfigDir = t.TempDir()
+	})
+	waitNamespaceDNS(t, r.alloc.ID, "after the client restart")
+	cb := apiClient(t, b)
+	stopAndCheckClean(t, b, cb, r.job.ID, runningAllocs(t, cb, r.job.ID, 2))
 }
