@@ -36,14 +36,11 @@
 // Prestart also the TaskDir and the TaskEnv built so far, and may return env
 // variables and events; Poststart the driver's handle; Exited the exit
 // result; Update the new allocation. A re-attached task runs no Prestart or
-// Poststart again: a hook finds what it did in State at its next stage.
+// Poststart again: a hook finds what it did in State at its next stage, and
+// a hook whose work goes on while the task runs resumes it in Reattached
+// (the templates' watcher does).
 // Where the hooks to come would go:
 //
-//	templates        hook_templates.go (today it only says it cannot render):
-//	                 Prestart renders before the first start (after
-//	                 artifacts); its watcher goroutine re-renders and uses
-//	                 Lifecycle to signal or restart the task (change_mode)
-//	                 and to emit "Template Re-rendered" events.
 //	task services    hook_services.go, after templates: Poststart registers
 //	                 the task's services and checks (IDs saved in State),
 //	                 PreKilling and Exited deregister, Update re-registers.
@@ -68,6 +65,8 @@
 //	hook_identity.go  the workload identity: secrets/nomad_token, NOMAD_TOKEN,
 //	                  CONSUL_HTTP_TOKEN for connect-native tasks
 //	hook_artifacts.go fetches artifacts (client/artifact) before the first start
+//	hook_templates*.go renders templates (package template) before the first
+//	                  start; its watcher acts on changes (change_mode)
 //	user_ops.go       Restart, Stats, Exec: what users ask of a running task
 //	hook_volumes.go   volume_mount blocks → the driver's mounts
 //	hook_resources.go AllocHookResources: what alloc hooks hand to tasks

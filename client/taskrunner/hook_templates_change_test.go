@@ -24,6 +24,7 @@ type serviceAPI struct {
 	mu      sync.Mutex
 	waiters int    // blocking queries waiting for a change
 	seen    uint64 // the highest index a blocking query waited on
+	gate    chan struct{} // when set, reads wait until it is closed
 	index   uint64
 	changed chan struct{}
 	regs    map[string][]map[string]any
@@ -60,6 +61,16 @@ func (s *serviceAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	min, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	for {
 		s.mu.Lock()
 		idx, ch, regs := s.index, s.changed, s.regs[name]
@@ -319,4 +330,29 @@ func restartEvents(tr *TaskRunner) int {
 		}
 	}
 	return n
+}
+
+// Until its data arrives, the task waits, and its events say for what;
+// then it starts with the rendered file.
+func TestTemplateFirstRenderWaitsForData(t *testing.T) {
+	th := newTemplateHarness(t, &structs.Template{ChangeMode: structs.ChangeModeRestart})
+	gate := make(chan struct{})
+	th.api.mu.Lock()
+	th.api.gate = gate
+	th.api.mu.Unlock()
+	tr := th.run(th.cfg)
+	tr.AllowStart()
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		for _, msg := range templateEvents(tr.TaskState()) {
+			if msg == "Missing: nomad.service(db)" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no Missing event: %q", templateEvents(tr.TaskState()))
+	})
+	if st := tr.TaskState(); st.State != structs.TaskStatePending || readFile(th.path("local/events")) != "" {
+		t.Fatalf("the task did not wait: %v", describe(st))
+	}
+	close(gate)
+	th.waitFor("the task started with the data", func() bool { return countLines(th.path("local/events"), "start 10.0.0.1:5432") == 1 })
 }
