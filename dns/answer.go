@@ -76,7 +76,8 @@ func (a *answerer) instances(ctx context.Context, pq query) ([]*structs.ServiceR
 	}
 	out := make([]*structs.ServiceRegistration, 0, len(all))
 	for _, r := range all {
-		if !strings.EqualFold(r.ServiceName, pq.name) || !a.wantDC(r.Datacenter, pq.dc) || !services.Routable(r) {
+		// An instance without an address cannot be reached by any record.
+		if r.Address == "" || !strings.EqualFold(r.ServiceName, pq.name) || !a.wantDC(r.Datacenter, pq.dc) || !services.Routable(r) {
 			continue
 		}
 		if pq.tag != "" && !hasTag(r.Tags, pq.tag) {

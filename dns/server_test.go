@@ -96,7 +96,7 @@ func webCatalog() *memCatalog {
 	return &memCatalog{
 		regs: []*structs.ServiceRegistration{
 			reg("web", "dc1", "10.0.0.1", 8080, "v1"),
-			warning, critical,
+			warning, critical, reg("web", "dc1", "", 8083, "v1"),
 			reg("web", "dc2", "10.0.1.1", 9090, "v1"),
 			reg("db", "dc1", "fd00::5", 5432),
 		},
