@@ -12,7 +12,7 @@ import (
 // nodeCommand is `roam node`.
 func (a *app) nodeCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "node", Short: "Inspect and manage client nodes"}
-	cmd.AddCommand(a.nodeStatusCommand(), a.nodeDrainCommand(), a.nodeEligibilityCommand())
+	cmd.AddCommand(a.nodeStatusCommand(), a.nodeDrainCommand(), a.nodeEligibilityCommand(), a.nodePoolCommand())
 	return cmd
 }
 

@@ -31,8 +31,27 @@ func (h *handlers) wrap(fn endpoint) http.Handler {
 			writeError(w, code, errorMessage(err))
 			return
 		}
+		if sb, ok := out.(statusBody); ok {
+			sb.write(w, r)
+			return
+		}
 		writeJSON(w, r, out)
 	})
+}
+
+// statusBody is an endpoint result answered with a status other than 200:
+// a 409 carrying the conflicting object, a 204 without a body.
+type statusBody struct {
+	code int
+	body any
+}
+
+func (sb statusBody) write(w http.ResponseWriter, r *http.Request) {
+	if sb.code == http.StatusNoContent {
+		w.WriteHeader(sb.code)
+		return
+	}
+	writeJSONStatus(w, r, sb.code, sb.body)
 }
 
 // writeJSON encodes out with 200; encoding into a buffer first lets a value that

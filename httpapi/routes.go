@@ -55,10 +55,27 @@ func (h *handlers) routes(mux *http.ServeMux) {
 
 	add("GET", "/v1/nodes", h.nodeList)
 	add("GET", "/v1/node/{id}", h.nodeInfo)
-	add("GET", "/v1/node/{id}/allocations", h.nodeAllocations)
+	add("GET", "/v1/node/{id}/{sub}", h.nodeSubresource) // allocations, or pool/:name
 	add(write, "/v1/node/{id}/drain", h.nodeDrain)
 	add(write, "/v1/node/{id}/eligibility", h.nodeEligibility)
 	add(write, "/v1/node/{id}/evaluate", h.nodeEvaluate)
+
+	add("GET", "/v1/node/pools", h.nodePoolList)
+	add(write, "/v1/node/pools", h.nodePoolUpsert)
+	add("DELETE", "/v1/node/pool/{name}", h.nodePoolDelete)
+	add("GET", "/v1/node/pool/{name}/nodes", h.nodePoolNodes)
+	add("GET", "/v1/node/pool/{name}/jobs", h.nodePoolJobs)
+
+	add("GET", "/v1/namespaces", h.namespaceList)
+	add(write, "/v1/namespace", h.namespaceUpsert)
+	add("GET", "/v1/namespace/{name}", h.namespaceInfo)
+	add(write, "/v1/namespace/{name}", h.namespaceUpsert)
+	add("DELETE", "/v1/namespace/{name}", h.namespaceDelete)
+
+	add("GET", "/v1/vars", h.varList)
+	add("GET", "/v1/var/{path...}", h.varRead)
+	add(write, "/v1/var/{path...}", h.varWrite)
+	add("DELETE", "/v1/var/{path...}", h.varDelete)
 
 	add("GET", "/v1/status/leader", h.statusLeader)
 	add("GET", "/v1/status/peers", h.statusPeers)

@@ -15,21 +15,35 @@ type AdmissionScope struct {
 	Region string
 	// Namespaces lists the namespaces that exist, sorted.
 	Namespaces []string
+	// NodePools lists the node pools that exist, sorted; nil skips the
+	// check (tests that build a scope by hand).
+	NodePools []string
 }
 
 // KnownNamespace reports whether ns exists.
 func (s AdmissionScope) KnownNamespace(ns string) bool { return slices.Contains(s.Namespaces, ns) }
 
-// admissionScope is this server's scope for one admission. roam has no
-// namespace API yet: "default" is the only namespace there is.
+// admissionScope is this server's scope for one admission: the namespaces
+// and node pools its replicated state holds.
 func (s *Server) admissionScope() AdmissionScope {
-	return AdmissionScope{Region: s.cfg.Region, Namespaces: []string{structs.DefaultNamespace}}
+	scope := AdmissionScope{Region: s.cfg.Region, Namespaces: []string{structs.DefaultNamespace}}
+	if names, err := s.state.NamespaceNames(); err == nil {
+		scope.Namespaces = names
+	}
+	if pools, err := s.state.NodePools(nil, ""); err == nil {
+		scope.NodePools = make([]string, len(pools))
+		for i, p := range pools {
+			scope.NodePools[i] = p.Name
+		}
+	}
+	return scope
 }
 
-// jobScopeValidator refuses a job for a namespace that does not exist or a
-// region other than the server's: without it such a job would be stored
-// under a name no list shows (namespaces) or run in a region it did not
-// ask for (regions).
+// jobScopeValidator refuses a job for a namespace or node pool that does
+// not exist or a region other than the server's: without it such a job
+// would be stored under a name no list shows (namespaces), wait for nodes
+// that can never come (pools) or run in a region it did not ask for
+// (regions).
 type jobScopeValidator struct{}
 
 func (jobScopeValidator) Name() string { return "scope" }
@@ -39,6 +53,10 @@ func (jobScopeValidator) Validate(job *structs.Job, scope AdmissionScope) ([]str
 	if job.Namespace != "" && !scope.KnownNamespace(job.Namespace) {
 		problems = append(problems, fmt.Sprintf("namespace %q does not exist; known namespaces: %s",
 			job.Namespace, strings.Join(scope.Namespaces, ", ")))
+	}
+	if scope.NodePools != nil && job.NodePool != "" && !slices.Contains(scope.NodePools, job.NodePool) {
+		problems = append(problems, fmt.Sprintf("node pool %q does not exist; known node pools: %s (create it with roam node pool apply, or register a node in it)",
+			job.NodePool, strings.Join(scope.NodePools, ", ")))
 	}
 	if job.Region != "" && scope.Region != "" && job.Region != scope.Region {
 		problems = append(problems, fmt.Sprintf("region %q does not exist; this cluster serves region %q",

@@ -38,6 +38,11 @@ func (f *fsm) handlerTable() map[structs.MessageType]applyFunc {
 		structs.ClusterMetadataRequestType:                 f.applyClusterMetadata,
 		structs.RootKeyUpsertRequestType:                   f.applyRootKeyUpsert,
 		structs.RootKeyDeleteRequestType:                   f.applyRootKeyDelete,
+		structs.NamespaceUpsertRequestType:                 f.applyNamespaceUpsert,
+		structs.NamespaceDeleteRequestType:                 f.applyNamespaceDelete,
+		structs.NodePoolUpsertRequestType:                  f.applyNodePoolUpsert,
+		structs.NodePoolDeleteRequestType:                  f.applyNodePoolDelete,
+		structs.VarApplyStateRequestType:                   f.applyVariable,
 	}
 }
 

@@ -148,7 +148,7 @@ var ErrInvalidIdentity = errors.New("invalid workload identity")
 // result comes from the allocation.
 //
 // This is the one entry point for authorising a task: service registration
-// calls it now; the mesh CA, variables and templates will.
+// and variables call it now; the mesh CA and templates will.
 func (s *Server) VerifyIdentity(token string) (*structs.IdentityClaims, error) {
 	claims, err := s.verifySignature(token)
 	if err != nil {

@@ -171,8 +171,8 @@ func (k *keyring) maintain(now time.Time) error {
 }
 
 // collect deletes inactive keys older than RootKeyGCThreshold that signed no
-// allocation still running: its identities are refused anyway (verification
-// requires a running allocation), so nothing would verify with it.
+// allocation still running (its identities are refused anyway: verification
+// requires a running allocation) and sealed no variable.
 func (k *keyring) collect(now time.Time) error {
 	keys, err := k.srv.state.RootKeys(nil)
 	if err != nil {
@@ -204,7 +204,8 @@ func (k *keyring) collect(now time.Time) error {
 	return nil
 }
 
-// keysInUse lists the keys that signed a non-terminal allocation.
+// keysInUse lists the keys that signed a non-terminal allocation or sealed
+// a variable.
 func (k *keyring) keysInUse() (map[string]bool, error) {
 	allocs, err := k.srv.state.Allocs(nil, "", "")
 	if err != nil {
@@ -214,6 +215,17 @@ func (k *keyring) keysInUse() (map[string]bool, error) {
 	for _, a := range allocs {
 		if a.SigningKeyID != "" && !a.ClientTerminalStatus() {
 			out[a.SigningKeyID] = true
+		}
+	}
+	// A key that sealed a variable opens it for as long as it exists
+	// (server/variables_crypto.go).
+	vars, err := k.srv.state.Variables(nil, structs.AllNamespaces, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vars {
+		if v.KeyID != "" {
+			out[v.KeyID] = true
 		}
 	}
 	return out, nil

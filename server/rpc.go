@@ -31,6 +31,9 @@ func (s *Server) registerEndpoints() error {
 		"ServiceRegistration": &serviceEndpoint{srv: s},
 		"Keyring":             &keyringEndpoint{srv: s},
 		"System":              &systemEndpoint{srv: s},
+		"Namespace":           &namespaceEndpoint{srv: s},
+		"NodePool":            &nodePoolEndpoint{srv: s},
+		"Variables":           &variablesEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -45,6 +45,9 @@ func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
 		if err := txn.Insert(tableNodes, n); err != nil {
 			return fmt.Errorf("insert node: %w", err)
 		}
+		if err := ensureNodePoolTxn(txn, index, n.NodePool); err != nil {
+			return err
+		}
 		if err := ensureNodeAllocs(txn, index, n.ID); err != nil {
 			return err
 		}

@@ -20,6 +20,9 @@ const (
 	tableNodes       = "nodes"
 	tableServices    = "service_registrations"
 	tableRootKeys    = "root_keys"
+	tableNamespaces  = "namespaces"
+	tableNodePools   = "node_pools"
+	tableVariables   = "variables"
 	tableNodeAllocs  = "node_allocs" // derived, see nodeAllocsEntry
 	tableNodeUsage   = "node_usage"  // derived, see applyUsage
 )
@@ -79,6 +82,15 @@ func schema() *memdb.DBSchema {
 		}},
 		tableRootKeys: {Name: tableRootKeys, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "KeyID"}},
+		}},
+		tableNamespaces: {Name: tableNamespaces, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		}},
+		tableNodePools: {Name: tableNodePools, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		}},
+		tableVariables: {Name: tableVariables, Indexes: map[string]*memdb.IndexSchema{
+			"id": nsID("Path"),
 		}},
 		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

@@ -24,12 +24,16 @@ type snapshotRecord struct {
 	Node  *structs.Node                `codec:",omitempty"`
 	Svc   *structs.ServiceRegistration `codec:",omitempty"`
 	Key   *structs.RootKey             `codec:",omitempty"`
+	NS    *structs.Namespace           `codec:",omitempty"`
+	Pool  *structs.NodePool            `codec:",omitempty"`
+	Var   *structs.VariableEncrypted   `codec:",omitempty"`
 	Index *IndexEntry                  `codec:",omitempty"`
 }
 
 var snapshotTables = []string{
 	tableIndex, tableJobVersions, tableJobs, tableJobSummary, tableSubmissions,
 	tableNodes, tableEvals, tableAllocs, tableServices, tableRootKeys,
+	tableNamespaces, tableNodePools, tableVariables,
 }
 
 // Persist writes every object of the snapshot to w.
@@ -74,6 +78,12 @@ func recordFor(txn *memdb.Txn, table string, raw any) (*snapshotRecord, error) {
 		rec.Svc = v
 	case *structs.RootKey:
 		rec.Key = v
+	case *structs.Namespace:
+		rec.NS = v
+	case *structs.NodePool:
+		rec.Pool = v
+	case *structs.VariableEncrypted:
+		rec.Var = v
 	case *structs.Allocation:
 		rec.Alloc = v
 		// The job version is persisted once in job_versions, and restore
@@ -158,6 +168,12 @@ func restoreRecord(txn *memdb.Txn, rec *snapshotRecord) error {
 		obj = rec.Svc
 	case rec.Key != nil:
 		obj = rec.Key
+	case rec.NS != nil:
+		obj = rec.NS
+	case rec.Pool != nil:
+		obj = rec.Pool
+	case rec.Var != nil:
+		obj = rec.Var
 	case rec.Alloc != nil:
 		a := rec.Alloc
 		if a.Job == nil {

@@ -31,6 +31,11 @@ const (
 	RootKeyUpsertRequestType
 	RootKeyDeleteRequestType
 	ServiceRegistrationUpdateHealthRequestType
+	NamespaceUpsertRequestType
+	NamespaceDeleteRequestType
+	NodePoolUpsertRequestType
+	NodePoolDeleteRequestType
+	VarApplyStateRequestType
 )
 
 // IgnoreUnknownTypeFlag marks a log entry an FSM may skip when it does not know it.
@@ -57,6 +62,11 @@ var messageTypeNames = map[MessageType]string{
 	RootKeyUpsertRequestType:                   "RootKeyUpsert",
 	RootKeyDeleteRequestType:                   "RootKeyDelete",
 	ServiceRegistrationUpdateHealthRequestType: "ServiceRegistrationUpdateHealth",
+	NamespaceUpsertRequestType:                 "NamespaceUpsert",
+	NamespaceDeleteRequestType:                 "NamespaceDelete",
+	NodePoolUpsertRequestType:                  "NodePoolUpsert",
+	NodePoolDeleteRequestType:                  "NodePoolDelete",
+	VarApplyStateRequestType:                   "VarApplyState",
 }
 
 func (t MessageType) String() string {

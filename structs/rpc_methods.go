@@ -89,3 +89,28 @@ const (
 	MethodKeyringPublicKeys    = "Keyring.PublicKeys"
 	MethodKeyringOIDCDiscovery = "Keyring.OIDCDiscovery"
 )
+
+// Namespace endpoint (docs/namespaces.md).
+const (
+	MethodNamespaceUpsert       = "Namespace.Upsert"
+	MethodNamespaceDelete       = "Namespace.Delete"
+	MethodNamespaceGetNamespace = "Namespace.GetNamespace"
+	MethodNamespaceList         = "Namespace.List"
+)
+
+// NodePool endpoint (docs/node-pools.md).
+const (
+	MethodNodePoolUpsert      = "NodePool.Upsert"
+	MethodNodePoolDelete      = "NodePool.Delete"
+	MethodNodePoolGetNodePool = "NodePool.GetNodePool"
+	MethodNodePoolList        = "NodePool.List"
+	MethodNodePoolListNodes   = "NodePool.ListNodes"
+	MethodNodePoolListJobs    = "NodePool.ListJobs"
+)
+
+// Variables endpoint (docs/variables.md).
+const (
+	MethodVariablesApply = "Variables.Apply"
+	MethodVariablesRead  = "Variables.Read"
+	MethodVariablesList  = "Variables.List"
+)

@@ -25,6 +25,8 @@ type Cluster struct {
 	HTTP   *httptest.Server
 	// URL is the HTTP API's base address ("http://127.0.0.1:port").
 	URL string
+	// DataDir is the server's data directory (its Raft log and snapshots).
+	DataDir string
 }
 
 // Options tune Start.
@@ -44,8 +46,9 @@ func Start(t testing.TB, opts ...Options) *Cluster {
 		o = opts[0]
 	}
 	logger := testutil.Logger(t)
+	dataDir := t.TempDir()
 	srv, err := server.NewServer(server.Config{
-		DataDir: t.TempDir(), NodeName: "test", RPCAddr: "127.0.0.1:0", NumSchedulers: 1,
+		DataDir: dataDir, NodeName: "test", RPCAddr: "127.0.0.1:0", NumSchedulers: 1,
 		Logger: logger, AllocUpdateBatchWindow: 5 * time.Millisecond,
 		EvalNackInitialDelay: time.Millisecond, EvalNackSubsequentDelay: time.Millisecond,
 		OIDCIssuer: o.OIDCIssuer,
@@ -66,7 +69,7 @@ func Start(t testing.TB, opts ...Options) *Cluster {
 	h := httpapi.New(httpapi.Config{RPC: srv, Agent: &Agent{Server: srv}, Logger: logger, MaxBodyBytes: o.MaxBodyBytes, JobParser: parser})
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &Cluster{Server: srv, HTTP: hs, URL: hs.URL}
+	return &Cluster{Server: srv, HTTP: hs, URL: hs.URL, DataDir: dataDir}
 }
 
 // Client returns an api client for the cluster.
