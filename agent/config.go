@@ -16,6 +16,7 @@ import (
 	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/server"
+	"github.com/roam-sh/roam/structs"
 )
 
 // Config is an agent's resolved configuration: defaults (or the -dev preset),
@@ -521,6 +522,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Client.MinDynamicPort < 1 || c.Client.MaxDynamicPort > 65535 || c.Client.MinDynamicPort > c.Client.MaxDynamicPort {
 		errs = append(errs, fmt.Errorf("client dynamic port range %d-%d is invalid", c.Client.MinDynamicPort, c.Client.MaxDynamicPort))
+	}
+	if p := c.Client.NodePool; p != "" && (!structs.ValidNodePoolName(p) || p == structs.NodePoolAll) {
+		errs = append(errs, fmt.Errorf("client.node_pool %q: a pool name is 1 to 128 letters, digits, - _ and ., and not %q (every node is in it)", p, structs.NodePoolAll))
 	}
 	switch c.Client.BridgeFirewall {
 	case "", "auto", "iptables", "nftables":

@@ -101,11 +101,12 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Client.MinDynamicPort = 40000
 	c.Client.MaxDynamicPort = 30000
 	c.Client.BridgeFirewall = "pf"
+	c.Client.NodePool = "all"
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("want errors")
 	}
-	for _, want := range []string{"neither server nor client", "data_dir must be set", "bind_addr", "dynamic port range", `bridge_network_firewall "pf"`} {
+	for _, want := range []string{"neither server nor client", "data_dir must be set", "bind_addr", "dynamic port range", `bridge_network_firewall "pf"`, `client.node_pool "all"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}

@@ -283,3 +283,15 @@ func TestJobInUnknownPoolIsRefused(t *testing.T) {
 		t.Fatalf("job in unknown pool: %v", err)
 	}
 }
+
+func TestNodeMayNotRegisterInAllPool(t *testing.T) {
+	c := apitest.Start(t)
+	for _, pool := range []string{"all", "bad pool"} {
+		node := &structs.Node{ID: structs.GenerateUUID(), SecretID: structs.GenerateUUID(), Name: "n", Datacenter: "dc1", NodePool: pool}
+		var reply structs.NodeUpdateResponse
+		err := c.Server.RPC(structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply)
+		if err == nil || !strings.Contains(err.Error(), "node pool") {
+			t.Errorf("node in pool %q registered: %v", pool, err)
+		}
+	}
+}

@@ -70,6 +70,9 @@ func validNodeRegistration(in *structs.Node) (*structs.Node, error) {
 	if node.NodePool == "" {
 		node.NodePool = structs.DefaultNodePool
 	}
+	if !structs.ValidNodePoolName(node.NodePool) || node.NodePool == structs.NodePoolAll {
+		return nil, badRequest("node pool %q: a node's pool is a valid pool name other than %q", node.NodePool, structs.NodePoolAll)
+	}
 	if node.ComputedClass == "" {
 		node.ComputedClass = node.ComputeClass()
 	}
