@@ -2,7 +2,7 @@
 # the README starts with; keep them working on a fresh Debian machine.
 GO ?= go
 
-.PHONY: build dev test test-setup e2e bench check fuzz images
+.PHONY: build dev test test-setup e2e bench bench-ui check fuzz images ui-screenshots
 
 build: ## build bin/roam
 	$(GO) build -o bin/roam ./cmd/roam
@@ -27,6 +27,12 @@ bench: ## scheduler benchmarks and the end-to-end scheduling benchmark
 	$(GO) test -run xxx -bench . -benchtime 3x ./scheduler/
 	$(GO) run ./bench/scheduler -nodes 1000 -jobs 100 -allocs 10000
 	$(GO) run ./bench/netns -n 100
+
+bench-ui: ## load a job page with 1,000 allocations in Chromium (docs/ui.md)
+	$(GO) test -run xxx -bench JobPage1000Allocs -benchtime 10x ./ui/
+
+ui-screenshots: ## regenerate the screenshots of the web UI in docs/ui/ (needs chromium)
+	ROAM_UI_SCREENSHOTS=$(CURDIR)/docs/ui $(GO) test -count=1 -run TestScreenshots ./ui/
 
 check: ## vet, formatting and the repository layering test
 	$(GO) vet ./...

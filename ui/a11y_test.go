@@ -27,7 +27,7 @@ type axeViolation struct {
 	ID    string
 	Help  string
 	Nodes []struct {
-		Target []string
+		Target  []string
 		Failure string `json:"failureSummary"`
 	}
 }

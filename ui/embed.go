@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"path"
@@ -23,17 +25,24 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; " +
 	"img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; " +
 	"font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+// Files are the UI's static files (index.html, style.css, the modules).
+func Files() fs.FS {
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		panic(err) // the embed directive guarantees the directory
+	}
+	return static
+}
+
 // Handler serves the UI's files under Prefix. A path that names no file
 // (a deep link such as /ui/jobs/web, or /ui/allocations/:id/fs/web/a.png)
 // gets index.html, so the browser's router shows the page; a missing asset
 // (a top-level file or one under pages/) is a 404, so a typo in a script
 // name fails loudly instead of loading HTML.
 func Handler() http.Handler {
-	static, err := fs.Sub(files, "static")
-	if err != nil {
-		panic(err) // the embed directive guarantees the directory
-	}
+	static := Files()
 	fileServer := http.StripPrefix(Prefix, http.FileServerFS(static))
+	tags := etags(static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
@@ -53,8 +62,29 @@ func Handler() http.Handler {
 			serveIndex(w, r, static)
 			return
 		}
+		// Embedded files have no modification time, so without an ETag every
+		// revalidation would download the file again.
+		h.Set("ETag", tags[name])
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// etags hashes every file once: the contents change only with the binary.
+func etags(fsys fs.FS) map[string]string {
+	tags := map[string]string{}
+	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		tags[p] = `"` + hex.EncodeToString(sum[:12]) + `"`
+		return nil
+	})
+	return tags
 }
 
 func exists(fsys fs.FS, name string) bool {

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,5 +68,38 @@ func TestNoInlineScript(t *testing.T) {
 		if strings.Contains(body, bad) {
 			t.Errorf("index.html contains %q, which the Content-Security-Policy blocks", bad)
 		}
+	}
+}
+
+// TestModulesPreloaded: index.html preloads every module, so a page costs
+// one round of requests rather than one per import level; a module missing
+// from the list would load late, not fail, so this test keeps the list whole.
+func TestModulesPreloaded(t *testing.T) {
+	rec := httptest.NewRecorder()
+	ui.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/", nil))
+	index := rec.Body.String()
+	err := fs.WalkDir(ui.Files(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".js") && !strings.Contains(index, `<link rel="modulepreload" href="/ui/`+p+`">`) {
+			t.Errorf("index.html does not preload %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRevalidation: a file asked for again with its ETag is a 304.
+func TestRevalidation(t *testing.T) {
+	h := ui.Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/app.js", nil))
+	tag := rec.Header().Get("ETag")
+	req := httptest.NewRequest(http.MethodGet, "/ui/app.js", nil)
+	req.Header.Set("If-None-Match", tag)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if tag == "" || rec.Code != http.StatusNotModified {
+		t.Errorf("revalidating app.js with ETag %q: %d, want 304", tag, rec.Code)
 	}
 }

@@ -80,6 +80,11 @@ export function errorBox(err, what) {
 
 export const shortID = (id) => String(id || '').slice(0, 8);
 
+// timeFormat is made once: building a formatter per call (what
+// toLocaleString with options does) costs about a millisecond, which a
+// table of 1,000 allocations pays 1,000 times.
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
 // time formats nanoseconds, an ISO string or a Date as local time.
 export function fmtTime(v) {
   if (!v) return '';
@@ -87,7 +92,7 @@ export function fmtTime(v) {
   if (typeof v === 'number') d = new Date(v > 1e14 ? v / 1e6 : v);
   else d = new Date(v);
   if (isNaN(d) || d.getFullYear() < 1971) return '';
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  return timeFormat.format(d);
 }
 
 export function fmtBytes(n) {

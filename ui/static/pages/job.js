@@ -95,7 +95,9 @@ export async function render({ main, params, signal, title }) {
     actErr.replaceChildren();
     job = d.job; summary = d.summary;
     if (!job) return;
+    performance.mark('roam:data');
     drawHead(); drawGroups(); drawAllocs(d.allocs); drawEvals(d.evals);
+    performance.mark('roam:drawn');
     drawVersions();
     main.dataset.ready = '1';
   }, (err, key) => {
