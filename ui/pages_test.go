@@ -42,6 +42,56 @@ EOS
 }
 `
 
+// brokenJob's task fails at once, and is neither restarted nor
+// rescheduled: a failing allocation and its reason.
+const brokenJob = `
+job "broken" {
+  datacenters = ["dc1"]
+  group "db" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+    task "migrate" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo connecting; echo 'database url missing' >&2; exit 3"]
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// TestFailingAllocation: an operator finds the failing allocation from the
+// jobs list and sees why it failed: the job shows a failed allocation, the
+// allocation its task's exit code, and the logs what the task said.
+func TestFailingAllocation(t *testing.T) {
+	chromiumPath(t)
+	la := apitest.StartLiveAgent(t, nil)
+	alloc := la.RunJob(t, brokenJob, structs.TaskStateDead)
+	b := newBrowser(t, la.URL, 1280, 900)
+	b.open("/ui/jobs")
+	b.waitText("main", "broken", "1 failed")
+	b.click(`a[href="/ui/jobs/broken"]`)
+	b.waitText("main", "db", "1 failed", alloc.ID[:8])
+	b.click(`a[href="/ui/allocations/` + alloc.ID + `"]`)
+	b.waitText("main", "failed", "migrate", "Terminated", "Exit Code: 3")
+	b.waitText(".error", "Task migrate failed: Terminated (Exit Code: 3)", "stderr of migrate")
+	b.click(".error a")
+	b.waitText("#log-output", "database url missing")
+	b.waitText("#log-status", "end of log")
+	b.check()
+}
+
 // TestPages: each page shows the agent's data, as an operator sees it in
 // Chromium: the jobs list, a job, its allocation, the clients, a client and
 // the servers. No page may throw or break the Content-Security-Policy.

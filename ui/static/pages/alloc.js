@@ -68,8 +68,8 @@ export async function render({ main, params, signal, title }) {
   const id = params[0];
   title(`Allocation ${shortID(id)}`);
   const crumbs = h('div'), head = h('div'), acts = h('div', { class: 'toolbar' }), actErr = h('div');
-  const tasks = h('div'), net = h('div'), res = h('div');
-  main.append(crumbs, head, allocTabs(id, ''), acts, actErr, section('Tasks', tasks), section('Addresses and ports', net), section('Resources', res));
+  const tasks = h('div'), net = h('div'), res = h('div'), failures = h('div');
+  main.append(crumbs, head, allocTabs(id, ''), failures, acts, actErr, section('Tasks', tasks), section('Addresses and ports', net), section('Resources', res));
   let alloc = null, stats = null;
   const drawRes = () => alloc && replace(res, resources(alloc, stats));
   const draw = (a) => {
@@ -88,6 +88,19 @@ export async function render({ main, params, signal, title }) {
       action('Restart', `Restart every task of allocation ${shortID(a.ID)}?`, () => post(`/v1/client/allocation/${a.ID}/restart`, {}), actErr, { disabled: !live }),
       action('Stop', `Stop allocation ${shortID(a.ID)}? The scheduler places a replacement.`, () => post(`/v1/allocation/${a.ID}/stop`, {}), actErr, { class: 'danger', disabled: a.DesiredStatus !== 'run' }));
     const names = Object.keys(a.TaskStates || {}).sort();
+    // Why it failed, first: the failed tasks' last telling event, with
+    // their stderr one click away.
+    const why = names.filter((n) => a.TaskStates[n].Failed).map((n) => {
+      const evs = a.TaskStates[n].Events || [];
+      const rev = [...evs].reverse();
+      // The cause (how the task ended) says more than the verdict (Not
+      // Restarting), which is the event that fails the task.
+      const ev = rev.find((e) => ['Terminated', 'Driver Failure', 'Setup Failure', 'Failed Validation', 'Killed', 'Failed Artifact Download', 'OOM Killed'].includes(e.Type))
+        || rev.find((e) => e.FailsTask) || rev[0];
+      return h('li', {}, `Task ${n} failed`, ev ? `: ${ev.Type}${ev.DisplayMessage ? ' (' + ev.DisplayMessage + ')' : ''}. ` : '. ',
+        link(allocHref(a.ID, `/logs?task=${encodeURIComponent(n)}&type=stderr&origin=end`), `stderr of ${n}`));
+    });
+    replace(failures, why.length ? h('div', { class: 'error', role: 'status' }, h('strong', {}, 'Why this allocation failed'), h('ul', {}, why)) : null);
     replace(tasks, names.length ? names.map((n) => {
       const ts = a.TaskStates[n];
       return h('div', { class: 'task' },
