@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -245,5 +247,43 @@ func TestVariablesWorkloadIdentityScope(t *testing.T) {
 	bad, _ := nomadapi.NewClient(cfg)
 	if _, _, err := bad.Variables().Read("shared/config", nil); statusOf(err) != http.StatusForbidden {
 		t.Errorf("an invalid token reads: %v, want 403", err)
+	}
+}
+
+// Nomad's own lock leaser (what `nomad var lock` uses) holds a lock on roam
+// while its function runs, a second leaser meanwhile finds it held, and the
+// lock is released when the function returns.
+func TestNomadLockLeaser(t *testing.T) {
+	c := apitest.Start(t)
+	nc := nomadClient(t, c)
+	newLeaser := func() *nomadapi.LockLeaser {
+		locks, err := nc.Locks(nomadapi.WriteOptions{}, nomadapi.Variable{Path: "locks/nomad", Lock: &nomadapi.VariableLock{TTL: "10s"}}, nomadapi.LocksOptionWithMaxRetries(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nc.NewLockLeaser(locks, nomadapi.LockLeaserOptionWithEarlyReturn(true))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), apitest.Wait)
+	defer cancel()
+	ran := false
+	err := newLeaser().Start(ctx, func(ctx context.Context) error {
+		ran = true
+		stored, err := c.Server.State().VariableByPath(nil, "default", "locks/nomad")
+		if err != nil || stored == nil || stored.Lock == nil {
+			return fmt.Errorf("lock not held while the function runs: %+v, %v", stored, err)
+		}
+		// With early return, a leaser that finds the lock held returns
+		// without running its function.
+		if err := newLeaser().Start(ctx, func(context.Context) error { return errors.New("second holder ran") }); err != nil {
+			return fmt.Errorf("second leaser: %v", err)
+		}
+		return nil
+	})
+	if err != nil || !ran {
+		t.Fatalf("leaser: ran %v, %v", ran, err)
+	}
+	stored, err := c.Server.State().VariableByPath(nil, "default", "locks/nomad")
+	if err != nil || stored == nil || stored.Lock != nil {
+		t.Fatalf("after the leaser the variable is %+v, %v", stored, err)
 	}
 }

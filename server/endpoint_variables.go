@@ -162,7 +162,9 @@ func (e *variablesEndpoint) plan(op structs.VarOp, v *structs.VariableDecrypted,
 			return nil, notFound("variable", v.Path)
 		}
 		if !holder {
-			return nil, &CodedError{Code: 409, Msg: fmt.Sprintf("variable %s: the lock is not held by the caller, or has lapsed", cur.Path), Err: structs.ErrBadRequest}
+			// A conflict, not an error: it reaches the HTTP API as the
+			// 409 Nomad's lock leaser reads as "lost", also across RPC.
+			return &varPlan{conflict: cur}, nil
 		}
 		entry.Var.LockExpires = now.Add(cur.Lock.TTL).UnixNano()
 		return &varPlan{entry: entry}, nil
