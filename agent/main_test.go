@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"log/slog"
 	"os"
 	"testing"
 
 	"github.com/roam-sh/roam/drivers/executor/executortest"
+	"github.com/roam-sh/roam/internal/stdlog"
 	"github.com/roam-sh/roam/jobspec/sandbox/sandboxtest"
 )
 
@@ -13,5 +15,8 @@ import (
 func TestMain(m *testing.M) {
 	executortest.MaybeRun()
 	sandboxtest.MaybeRun()
+	// consul-template (templates) logs each step through the standard
+	// logger; keep warnings and errors only.
+	stdlog.Redirect(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	os.Exit(m.Run())
 }

@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/testutil"
+)
+
+// templateEnvJob renders an env = true template from the task's own
+// environment; the task writes what it sees.
+const templateEnvJob = `
+job "tmplenv" {
+  datacenters = ["dc1"]
+  group "g" {
+    task "web" {
+      driver = "raw_exec"
+      template {
+        data        = <<EOT
+GREETING="hello from {{ env "NOMAD_TASK_NAME" }} in {{ env "NOMAD_JOB_NAME" }}"
+EOT
+        destination = "secrets/app.env"
+        env         = true
+      }
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo \"$GREETING\" > local/seen; exec sleep 300"]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}`
+
+// A job's env template renders before its task starts, through a real
+// agent, and its variables are in the task's environment.
+func TestTemplateEnvThroughAgent(t *testing.T) {
+	a := testAgent(t, nil)
+	al := runJob(t, apiClient(t, a), templateEnvJob)
+	seen := filepath.Join(allocRootOf(a), al.ID, "web", "local", "seen")
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		b, err := os.ReadFile(seen)
+		if err != nil || string(b) != "hello from web in tmplenv\n" {
+			return fmt.Errorf("the task saw %q (%v)", b, err)
+		}
+		return nil
+	})
+}
+
+func allocRootOf(a *Agent) string {
+	if a.cfg.Client.AllocDir != "" {
+		return a.cfg.Client.AllocDir
+	}
+	return filepath.Join(a.cfg.DataDir, "alloc")
+}
+
+// A template calling a function roam cannot serve is refused when the job
+// is submitted: through the job file, with file:line:column; through the
+// API, with the field path; the message names the alternative.
+func TestTemplateRefusedFunctionsThroughAgent(t *testing.T) {
+	a := testAgent(t, nil)
+	c := apiClient(t, a)
+	src := `job "kv" {
+  datacenters = ["dc1"]
+  group "g" {
+    task "web" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+      template {
+        destination = "local/app.conf"
+        data        = <<EOT
+db = {{ range nomadService "db" }}{{ .Address }}{{ end }}
+password = {{ key "db/password" }}
+EOT
+      }
+    }
+  }
+}`
+	_, err := c.Jobs().Parse(&api.JobsParseRequest{JobHCL: src, Canonicalize: true})
+	if err == nil || !strings.Contains(err.Error(), `input.hcl:13:15: Invalid template: function "key" is not available in roam: roam has no Consul KV store; keep the value in a variable and read it with nomadVar`) {
+		t.Fatalf("parse error %v", err)
+	}
+
+	job, err := c.Jobs().Parse(&api.JobsParseRequest{JobHCL: strings.Replace(src, `{{ key "db/password" }}`, "x", 1), Canonicalize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.TaskGroups[0].Tasks[0].Templates[0].EmbeddedTmpl = "{{ with secret \"kv/db\" }}{{ .Data.password }}{{ end }}"
+	_, _, err = c.Jobs().Register(job, nil, nil)
+	want := `Task group "g": Task "web": Template 1: data: line 1, column 9: function "secret" is not available in roam: roam has no Vault integration`
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("register error %v, want a 400 saying %s", err, want)
+	}
+}
