@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,4 +103,68 @@ EOT
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "400") {
 		t.Fatalf("register error %v, want a 400 saying %s", err, want)
 	}
+}
+
+// varsJob reads its own job's variable with nomadVar (through the task's
+// workload identity) and records at each start what it read.
+const varsJob = `
+job "vars" {
+  datacenters = ["dc1"]
+  group "g" {
+    task "web" {
+      driver = "raw_exec"
+      template {
+        data        = "pw={{ with nomadVar \"nomad/jobs/vars\" }}{{ .password }}{{ end }}"
+        destination = "secrets/pw"
+        change_mode = "restart"
+        splay       = "1ms"
+      }
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo \"start $(cat secrets/pw)\" >> local/starts; exec sleep 300"]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}`
+
+// putVar writes a variable through the HTTP API.
+func putVar(t *testing.T, a *Agent, path string, items map[string]string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"Items": items})
+	req, _ := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/var/"+path, bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("put variable %s: %s", path, resp.Status)
+	}
+}
+
+// nomadVar renders the job's variable before the task starts, and a new
+// version of the variable restarts the task once with the new value.
+func TestTemplateNomadVarThroughAgent(t *testing.T) {
+	a := testAgent(t, nil)
+	putVar(t, a, "nomad/jobs/vars", map[string]string{"password": "s1"})
+	al := runJob(t, apiClient(t, a), varsJob)
+	starts := filepath.Join(allocRootOf(a), al.ID, "web", "local", "starts")
+	waitFile := func(want string) {
+		t.Helper()
+		testutil.WaitFor(t, 20*time.Second, func() error {
+			if b, _ := os.ReadFile(starts); string(b) != want {
+				return fmt.Errorf("starts %q, want %q", b, want)
+			}
+			return nil
+		})
+	}
+	waitFile("start pw=s1\n")
+	begin := time.Now()
+	putVar(t, a, "nomad/jobs/vars", map[string]string{"password": "s2"})
+	waitFile("start pw=s1\nstart pw=s2\n")
+	t.Logf("a new variable version restarted the task %v after the write", time.Since(begin))
 }

@@ -148,17 +148,17 @@ func templateFuncProblem(name string) string {
 	return fmt.Sprintf("function %q is not defined", name)
 }
 
-// Why each refused function is refused, and what to use instead. A function
+// Why each refused function is refused, and what to use instead (variables,
+// read with nomadVar, replace Consul KV and Vault). A function
 // listed here is refused at validation and disabled in the renderer too
 // (templates read from a source file are only parsed on the client).
 const (
-	whyConsulKV     = "roam has no Consul KV store; keep the value in a variable and read it with nomadVar, or pass it in meta or env"
-	whyVault        = "roam has no Vault integration; keep secrets in variables and read them with nomadVar"
-	whyConsulCA     = "roam does not serve Consul Connect certificates to templates"
-	whyConsulEnt    = "roam does not serve Consul partitions, peerings or exported services"
-	whyHostEffects  = "it runs programs or writes files on the client host outside the task"
-	whyConsulNodes  = "roam does not serve Consul's node catalog to templates; use nomadService or service for instances and env for the node's own attributes"
-	whyNoVariablesY = "variables are not available in this version of roam; pass the value in meta or env"
+	whyConsulKV    = "roam has no Consul KV store; keep the value in a variable and read it with nomadVar, or pass it in meta or env"
+	whyVault       = "roam has no Vault integration; keep secrets in variables and read them with nomadVar"
+	whyConsulCA    = "roam does not serve Consul Connect certificates to templates"
+	whyConsulEnt   = "roam does not serve Consul partitions, peerings or exported services"
+	whyHostEffects = "it runs programs or writes files on the client host outside the task"
+	whyConsulNodes = "roam does not serve Consul's node catalog to templates; use nomadService or service for instances and env for the node's own attributes"
 )
 
 // refusedTemplateFuncs are the consul-template functions roam refuses, with
@@ -172,8 +172,6 @@ func refusedTemplateFuncs() map[string]string {
 		"exportedServices": whyConsulEnt, "partitions": whyConsulEnt, "peerings": whyConsulEnt,
 		"node": whyConsulNodes, "nodes": whyConsulNodes, "datacenters": whyConsulNodes,
 		"plugin": whyHostEffects, "writeToFile": whyHostEffects,
-		"nomadVar": whyNoVariablesY, "nomadVarList": whyNoVariablesY,
-		"nomadVarListSafe": whyNoVariablesY, "nomadVarExists": whyNoVariablesY,
 	}
 }
 
@@ -193,8 +191,9 @@ func RefusedTemplateFuncs() []string {
 // package template checks the list against the library.
 func TemplateFuncs() []string {
 	return []string{
-		// Catalog reads, served by the local agent.
+		// Catalog and variable reads, served by the local agent.
 		"nomadService", "nomadServices", "service", "services",
+		"nomadVar", "nomadVarList", "nomadVarListSafe", "nomadVarExists",
 		// The task's own environment and files.
 		"env", "mustEnv", "envOrDefault", "file",
 		// Text, data and arithmetic helpers.
