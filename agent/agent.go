@@ -30,6 +30,8 @@ import (
 type Agent struct {
 	cfg    *Config
 	logger *slog.Logger
+	// logs streams the log to /v1/agent/monitor watchers.
+	logs *logHub
 
 	server *server.Server
 	client *client.Client
@@ -65,7 +67,10 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid agent configuration:\n%w", err)
 	}
-	a := &Agent{cfg: cfg, logger: logger, errCh: make(chan error, 2), stopCh: make(chan struct{})}
+	// Every component logs through the tee, so `nomad monitor` sees them all.
+	logs := newLogHub()
+	logger = slog.New(teeHandler{logger.Handler(), newHubHandler(logs)})
+	a := &Agent{cfg: cfg, logger: logger, logs: logs, errCh: make(chan error, 2), stopCh: make(chan struct{})}
 	if err := a.prepareDataDir(); err != nil {
 		return nil, err
 	}
@@ -145,7 +150,9 @@ func (a *Agent) startServer() error {
 	sc.RootKeyRotationThreshold = c.Server.RootKeyRotationThreshold
 	sc.RootKeyGCThreshold, sc.RootKeyGCInterval = c.Server.RootKeyGCThreshold, c.Server.RootKeyGCInterval
 	sc.OIDCIssuer = c.Server.OIDCIssuer
-	sc.Version = version.Version
+	// Members' build tag is the Nomad version roam speaks, as `nomad server
+	// members` shows it; roam's own version is in /v1/agent/self.
+	sc.Version = version.NomadCompatible
 	sc.DevMode = c.DevMode
 	sc.ResetCorruptState = c.ResetState
 	sc.Logger = a.logger

@@ -82,6 +82,8 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add("GET", "/v1/agent/self", h.agentSelf)
 	add("GET", "/v1/agent/members", h.agentMembers)
 	mux.HandleFunc("GET /v1/agent/health", h.agentHealth)
+	mux.HandleFunc("GET /v1/metrics", h.metrics)
+	mux.HandleFunc("GET /v1/agent/monitor", h.agentMonitor)
 	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
 	add("GET", "/v1/operator/scheduler/configuration", h.schedulerConfig)
 	add(write, "/v1/operator/scheduler/configuration", h.schedulerSetConfig)

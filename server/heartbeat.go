@@ -194,3 +194,10 @@ func newEval(ns, jobID string, typ structs.JobType, prio int, trigger structs.Ev
 	}
 	return e
 }
+
+// active counts the nodes whose heartbeat timer runs.
+func (h *heartbeats) active() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.timers)
+}

@@ -244,6 +244,15 @@ func (s *Server) State() *state.StateStore { return s.state }
 // IsLeader reports whether this server is the Raft leader.
 func (s *Server) IsLeader() bool { return s.raft != nil && s.raft.State() == raft.Leader }
 
+// RaftStats is Raft's own report (state, term, applied_index, commit_index,
+// last_log_index…), the keys of Nomad's stats.raft.
+func (s *Server) RaftStats() map[string]string {
+	if s.raft == nil {
+		return map[string]string{}
+	}
+	return s.raft.Stats()
+}
+
 // Leader returns the RPC address ("ip:port") of the leader, or "".
 func (s *Server) Leader() string {
 	addr, _ := s.raft.LeaderWithID()

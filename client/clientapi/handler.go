@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/allocrunner"
+	"github.com/roam-sh/roam/client/hoststats"
 	"github.com/roam-sh/roam/client/taskrunner"
 )
 
@@ -68,7 +69,7 @@ type Handler struct {
 	cfg    Config
 	logger *slog.Logger
 	mux    *http.ServeMux
-	cpu    cpuSampler
+	host   hoststats.Collector
 }
 
 // New returns the client endpoints' handler.
