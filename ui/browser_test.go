@@ -166,10 +166,18 @@ func (b *browser) waitText(sel string, want ...string) {
 	})
 }
 
-// click clicks the first element matching sel.
+// click clicks the first element matching sel, once it is there and
+// enabled. It clicks from the page's script: live pages redraw, and a
+// protocol-level click can land on a node just replaced.
 func (b *browser) click(sel string) {
 	b.t.Helper()
-	b.run(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	testutil.WaitFor(b.t, browserWait, func() error {
+		ok, err := eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled) return false; e.click(); return true })()`, sel))
+		if err != nil || !ok {
+			return fmt.Errorf("no enabled %s to click (%v)", sel, err)
+		}
+		return nil
+	})
 }
 
 func clip(s string) string {

@@ -11,11 +11,14 @@
 //	static/app.js      router (history API), layout, live-query lifecycle
 //	static/api.js      fetch wrapper: errors, blocking queries, AbortController
 //	static/dom.js      tiny element builder and shared widgets (tables, badges)
-//	static/pages/      one module per page (jobs, job, alloc, clients, servers,
-//	                   logs, files, exec, run)
+//	static/diff.js     job diffs and placement failures, as `job plan` shows them
+//	static/pages/      one module per page (jobs, job, eval, alloc, clients,
+//	                   client, servers, logs, files, exec, run)
 //	static/highlight.js  a small tokenizer for syntax highlighting
 //	static/term.js     a minimal VT terminal for exec
 //	static/style.css   layout, light and dark themes (prefers-color-scheme)
 //
-// docs/ui.md describes the pages and how they are tested.
+// The tests drive Debian's Chromium with chromedp against a live agent;
+// testdata/axe holds axe-core for the accessibility test only. docs/ui.md
+// describes the pages, the live-update rule and how they are tested.
 package ui

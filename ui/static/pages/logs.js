@@ -72,6 +72,7 @@ export async function render({ main, params, query, signal, title }) {
     errs.replaceChildren();
     replace(status, st.follow ? 'Following…' : 'Loading…');
     const dec = new TextDecoder();
+    let kept = 0; // characters on the page, counted rather than re-measured per frame
     // From the end: the last 64 KiB, then live, as `alloc logs -f -tail`.
     const q = new URLSearchParams({ task: st.task, type: st.type, follow: String(st.follow), origin: st.origin, offset: st.origin === 'end' ? '65536' : '0' });
     try {
@@ -82,8 +83,10 @@ export async function render({ main, params, query, signal, title }) {
         if (f.FileEvent) { announce(`log ${f.FileEvent}`); return; }
         if (!f.Data) return;
         const atBottom = out.scrollHeight - out.scrollTop - out.clientHeight < 40;
-        out.append(dec.decode(b64bytes(f.Data), { stream: true }));
-        if (out.textContent.length > maxChars) out.textContent = out.textContent.slice(-maxChars / 2);
+        const text = dec.decode(b64bytes(f.Data), { stream: true });
+        out.append(text);
+        kept += text.length;
+        if (kept > maxChars) { out.textContent = out.textContent.slice(-maxChars / 2); kept = out.textContent.length; }
         if (atBottom) out.scrollTop = out.scrollHeight;
       });
       replace(status, st.follow ? 'The task has finished: end of log.' : 'End of log.');
