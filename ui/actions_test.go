@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/internal/apitest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
@@ -55,5 +56,38 @@ func TestActionsUpdateLive(t *testing.T) {
 	if err != nil || n.SchedulingEligibility != "ineligible" {
 		t.Errorf("node eligibility %q (%v), want ineligible", n.SchedulingEligibility, err)
 	}
+	b.check()
+}
+
+// TestEditJob: "Edit and plan a change" on a job's page loads the job into
+// the editor; a changed count plans as one placement and runs as the job's
+// next version.
+func TestEditJob(t *testing.T) {
+	chromiumPath(t)
+	la := apitest.StartLiveAgent(t, nil)
+	la.RunJob(t, webJob, structs.TaskStateRunning)
+	b := newBrowser(t, la.URL, 1280, 900)
+	b.open("/ui/jobs/web")
+	b.click(`a[href^="/ui/run?job=web"]`)
+	b.waitText("main", "Edit job web")
+	testutil.WaitFor(t, browserWait, func() error {
+		ok, err := eval[bool](b, `(() => { const a = document.querySelector("#job-source"); if (!a || !a.value.startsWith("{")) return false;
+		  const j = JSON.parse(a.value); j.TaskGroups[0].Count = 2; a.value = JSON.stringify(j, null, 2);
+		  a.dispatchEvent(new Event("input", {bubbles: true})); return true })()`)
+		if err != nil || !ok {
+			return fmt.Errorf("editor not loaded with the job (%v)", err)
+		}
+		return nil
+	})
+	b.click("#plan")
+	b.waitText("#run-result", "Plan for job web", "1 place", `Count: "1" => "2"`)
+	b.click("#run")
+	b.waitText("main", "Version 1", `Count: "1" => "2"`)
+	la.WaitAlloc(t, "web", func(a *api.Allocation) error {
+		if a.JobVersion != 1 || a.ClientStatus != "running" {
+			return fmt.Errorf("no running allocation of version 1 yet")
+		}
+		return nil
+	})
 	b.check()
 }
