@@ -215,6 +215,7 @@ func printBanner(w io.Writer, a *Agent, took time.Duration) {
 		{"Region", c.Region + " (datacenter " + c.Datacenter + ")"},
 		{"Node name", c.NodeName},
 		{"HTTP API", "http://" + a.HTTPAddr()},
+		{"Web UI", "http://" + a.HTTPAddr() + "/ui/"},
 		{"RPC", hostPort(c.BindAddr, c.Ports.RPC)},
 		{"Data dir", c.DataDir},
 		{"Dev mode", strconv.FormatBool(c.DevMode)},

@@ -33,6 +33,7 @@ bin/roam job status hello
 cat <<MSG
 
 roam is running at $ROAM_ADDR with the example job "hello".
+Web UI: $ROAM_ADDR/ui/  (bin/roam ui opens it)
 Try:  bin/roam status | bin/roam node status | bin/roam job status hello
 Press Ctrl-C to stop the agent and its tasks.
 MSG
