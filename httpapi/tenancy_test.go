@@ -53,6 +53,10 @@ func TestNamespaceRefusesWhatRoamDoesNotEnforce(t *testing.T) {
 	if statusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "capabilities") {
 		t.Fatalf("namespace with capabilities: %v, want 400 naming capabilities", err)
 	}
+	_, err = nc.Namespaces().Register(&nomadapi.Namespace{Name: "y", VaultConfiguration: &nomadapi.NamespaceVaultConfiguration{Default: "prod"}}, nil)
+	if statusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "vault") {
+		t.Fatalf("namespace with vault config: %v, want 400 naming vault", err)
+	}
 	if _, err := nc.Namespaces().Register(&nomadapi.Namespace{Name: "bad name"}, nil); statusOf(err) != http.StatusBadRequest {
 		t.Fatalf("bad name: %v, want 400", err)
 	}

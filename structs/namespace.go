@@ -26,9 +26,13 @@ type Namespace struct {
 	Quota                 string                          `json:",omitempty"`
 	Capabilities          *NamespaceCapabilities          `json:",omitempty"`
 	NodePoolConfiguration *NamespaceNodePoolConfiguration `json:",omitempty"`
-	Meta                  map[string]string
-	CreateIndex           uint64
-	ModifyIndex           uint64
+	// VaultConfiguration and ConsulConfiguration are Nomad Enterprise's
+	// per-namespace cluster choices, refused like the fields above.
+	VaultConfiguration  *NamespaceNodePoolConfiguration `json:",omitempty"`
+	ConsulConfiguration *NamespaceNodePoolConfiguration `json:",omitempty"`
+	Meta                map[string]string
+	CreateIndex         uint64
+	ModifyIndex         uint64
 }
 
 // NamespaceCapabilities is Nomad's driver and network-mode allow list (not
@@ -45,12 +49,16 @@ func (c *NamespaceCapabilities) empty() bool {
 		len(c.EnabledNetworkModes)+len(c.DisabledNetworkModes) == 0
 }
 
-// NamespaceNodePoolConfiguration is Nomad Enterprise's per-namespace pool
-// policy (refused).
+// NamespaceNodePoolConfiguration is Nomad Enterprise's per-namespace
+// default, allowed and denied pools (or Vault or Consul clusters): refused.
 type NamespaceNodePoolConfiguration struct {
 	Default string   `json:",omitempty"`
 	Allowed []string `json:",omitempty"`
 	Denied  []string `json:",omitempty"`
+}
+
+func (c *NamespaceNodePoolConfiguration) empty() bool {
+	return c == nil || c.Default == "" && len(c.Allowed)+len(c.Denied) == 0
 }
 
 // BuiltinNamespace is the default namespace as it exists before anyone
@@ -80,9 +88,13 @@ func (n *Namespace) Validate() error {
 	if !n.Capabilities.empty() {
 		p.addf("capabilities: roam does not restrict drivers or network modes per namespace")
 	}
-	if n.NodePoolConfiguration != nil && (n.NodePoolConfiguration.Default != "" ||
-		len(n.NodePoolConfiguration.Allowed)+len(n.NodePoolConfiguration.Denied) > 0) {
-		p.addf("node_pool_config: roam does not restrict node pools per namespace")
+	for _, c := range []struct {
+		block string
+		cfg   *NamespaceNodePoolConfiguration
+	}{{"node_pool_config", n.NodePoolConfiguration}, {"vault", n.VaultConfiguration}, {"consul", n.ConsulConfiguration}} {
+		if !c.cfg.empty() {
+			p.addf("%s: roam does not restrict this per namespace", c.block)
+		}
 	}
 	validateObjectMeta(p, n.Meta)
 	valueProblems(reflect.ValueOf(n).Elem(), "", false, p)
