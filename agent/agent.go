@@ -40,6 +40,8 @@ type Agent struct {
 
 	httpLn  net.Listener
 	httpSrv *http.Server
+	// httpCancel ends the context of every request in flight (Shutdown).
+	httpCancel context.CancelFunc
 
 	dns       *dns.Server
 	dnsCancel context.CancelFunc
@@ -322,7 +324,13 @@ func (a *Agent) startHTTP() error {
 	}
 	handler := httpapi.New(cfg)
 	a.warnIfListeningEverywhere()
-	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// Requests' contexts end when the agent shuts down, so blocking queries
+	// (templates' watches, CLI monitors) return instead of holding the
+	// shutdown until its timeout.
+	base, cancel := context.WithCancel(context.Background())
+	a.httpCancel = cancel
+	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}
 	go func() {
 		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.errCh <- fmt.Errorf("http: %w", err)
@@ -384,6 +392,7 @@ func (a *Agent) Shutdown() error {
 		close(a.stopCh)
 		var errs []error
 		if a.httpSrv != nil {
+			a.httpCancel()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, a.httpSrv.Shutdown(ctx))
 			cancel()

@@ -168,3 +168,46 @@ func TestTemplateNomadVarThroughAgent(t *testing.T) {
 	waitFile("start pw=s1\nstart pw=s2\n")
 	t.Logf("a new variable version restarted the task %v after the write", time.Since(begin))
 }
+
+// A whole agent restart (server and client, state on disk) re-attaches to
+// a task and resumes its templates against the new agent's address: a
+// variable written afterwards restarts the task once, and nothing else
+// did. (That a re-attach with unchanged content restarts nothing is proven
+// deterministically by client/taskrunner's TestTemplateClientRestart; here
+// the write may race the first render.) Before the agent cancelled its
+// requests at shutdown, the template's blocking read held the shutdown
+// until its timeout, and Shutdown failed.
+func TestTemplateSurvivesAgentRestart(t *testing.T) {
+	dir := t.TempDir()
+	keep := func(c *Config) { c.DataDir, c.DevMode = dir, false }
+	a1 := testAgent(t, keep)
+	putVar(t, a1, "nomad/jobs/vars", map[string]string{"password": "s1"})
+	al := runJob(t, apiClient(t, a1), varsJob)
+	starts := filepath.Join(allocRootOf(a1), al.ID, "web", "local", "starts")
+	waitFile := func(want string) {
+		t.Helper()
+		testutil.WaitFor(t, 20*time.Second, func() error {
+			if b, _ := os.ReadFile(starts); string(b) != want {
+				return fmt.Errorf("starts %q, want %q", b, want)
+			}
+			return nil
+		})
+	}
+	waitFile("start pw=s1\n")
+	if err := a1.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+
+	a2 := testAgent(t, keep)
+	t.Cleanup(func() { a2.destroyAllocs(30 * time.Second) })
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		for _, ar := range a2.Client().AllocRunners() {
+			if ar.Alloc().ID == al.ID {
+				return nil
+			}
+		}
+		return fmt.Errorf("allocation %s not restored", al.ID)
+	})
+	putVar(t, a2, "nomad/jobs/vars", map[string]string{"password": "s2"})
+	waitFile("start pw=s1\nstart pw=s2\n")
+}
