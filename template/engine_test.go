@@ -1,9 +1,12 @@
 package template
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,5 +120,50 @@ func TestParseEnv(t *testing.T) {
 	}
 	if env["A"] != "1" || env["B"] != "two words" || env["C"] != "x" {
 		t.Errorf("env %v", env)
+	}
+}
+
+// Reads carry the task's workload identity: Nomad's header for the Nomad
+// family, Consul's for the Consul family.
+func TestReadsCarryTheTaskToken(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path] = r.Header.Get("X-Nomad-Token") + "|" + r.Header.Get("X-Consul-Token")
+		mu.Unlock()
+		w.Header().Set("X-Nomad-Index", "1")
+		w.Header().Set("X-Consul-Index", "1")
+		w.Header().Set("X-Nomad-KnownLeader", "true")
+		w.Header().Set("X-Nomad-LastContact", "0")
+		_, _ = w.Write([]byte("[]"))
+	}))
+	defer srv.Close()
+	allocDir := t.TempDir()
+	taskDir := filepath.Join(allocDir, "web")
+	eng, err := New(Config{
+		Templates: []*structs.Template{{EmbeddedTmpl: `{{ range nomadService "a" }}{{ end }}{{ range service "b" }}{{ end }}`, DestPath: "local/out"}},
+		TaskDir:   taskDir, AllocDir: allocDir, Addr: strings.TrimPrefix(srv.URL, "http://"), Token: "task-token", Logger: testutil.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Start()
+	defer eng.Stop()
+	for ev := range eng.Events() {
+		if ev.Kind == EventRendered {
+			break
+		}
+		if ev.Kind == EventFailed || ev.Kind == EventError {
+			t.Fatal(ev.Err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := seen["/v1/service/a"]; !strings.HasPrefix(got, "task-token|") {
+		t.Errorf("nomadService sent tokens %q", got)
+	}
+	if got := seen["/v1/health/service/b"]; !strings.HasSuffix(got, "|task-token") {
+		t.Errorf("service sent tokens %q", got)
 	}
 }
