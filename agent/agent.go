@@ -143,6 +143,7 @@ func (a *Agent) startServer() error {
 		sc.NumSchedulers = c.Server.NumSchedulers
 	}
 	sc.MaxPlacementsPerEval = c.Server.MaxPlacementsPerEval
+	sc.EventBufferSize = c.Server.EventBufferSize
 	sc.JobLimits = c.Limits.Job
 	sc.HeartbeatGrace = c.Server.HeartbeatGrace
 	sc.EvalGCThreshold, sc.JobGCThreshold, sc.NodeGCThreshold = c.Server.EvalGCThreshold, c.Server.JobGCThreshold, c.Server.NodeGCThreshold

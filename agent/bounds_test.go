@@ -13,10 +13,13 @@ import (
 	"github.com/roam-sh/roam/testutil"
 )
 
-// The limits block and max_placements_per_eval reach the agent's config.
+// The limits block, max_placements_per_eval and event_buffer_size reach the agent's config.
 func TestSecurityBoundsConfigKeys(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "a.hcl", `
-server { max_placements_per_eval = 200 }
+server {
+  max_placements_per_eval = 200
+  event_buffer_size       = 500
+}
 limits {
   job_parse_timeout       = "3s"
   job_parse_cpu           = "2s"
@@ -29,7 +32,7 @@ limits {
 		t.Fatal(err)
 	}
 	l := c.Limits.JobParse
-	if c.Server.MaxPlacementsPerEval != 200 || l.Timeout != 3*time.Second || l.CPU != 2*time.Second ||
+	if c.Server.MaxPlacementsPerEval != 200 || c.Server.EventBufferSize != 500 || l.Timeout != 3*time.Second || l.CPU != 2*time.Second ||
 		l.Memory != 256<<20 || l.Output != 8<<20 {
 		t.Fatalf("server %+v limits %+v", c.Server, l)
 	}

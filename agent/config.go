@@ -96,6 +96,10 @@ type ServerConfig struct {
 	// MaxPlacementsPerEval bounds the new allocations one evaluation
 	// places; the rest follow in continuation evaluations (0: 5000).
 	MaxPlacementsPerEval int
+	// EventBufferSize is how many log entries' events the event stream
+	// keeps for readers that fall behind (event_buffer_size); 0 means
+	// the server's default.
+	EventBufferSize int
 	HeartbeatGrace       time.Duration
 	EvalGCThreshold      time.Duration
 	JobGCThreshold       time.Duration
@@ -360,6 +364,7 @@ func (c *Config) mergeServer(s *fileServer) error {
 	setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
 	setInt(&c.Server.NumSchedulers, s.NumSchedulers)
 	setInt(&c.Server.MaxPlacementsPerEval, s.MaxPlacementsPerEval)
+	setInt(&c.Server.EventBufferSize, s.EventBufferSize)
 	for _, d := range []struct {
 		dst *time.Duration
 		src *string

@@ -73,17 +73,20 @@ type fileServer struct {
 	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
 	NumSchedulers   *int  `hcl:"num_schedulers,optional"`
 	// MaxPlacementsPerEval bounds the allocations one evaluation places.
-	MaxPlacementsPerEval *int      `hcl:"max_placements_per_eval,optional"`
-	HeartbeatGrace       *string   `hcl:"heartbeat_grace,optional"`
-	EvalGCThreshold      *string   `hcl:"eval_gc_threshold,optional"`
-	JobGCThreshold       *string   `hcl:"job_gc_threshold,optional"`
-	NodeGCThreshold      *string   `hcl:"node_gc_threshold,optional"`
-	JobGCInterval        *string   `hcl:"job_gc_interval,optional"`
-	RootKeyRotation      *string   `hcl:"root_key_rotation_threshold,optional"`
-	RootKeyGC            *string   `hcl:"root_key_gc_threshold,optional"`
-	RootKeyGCEvery       *string   `hcl:"root_key_gc_interval,optional"`
-	OIDCIssuer           *string   `hcl:"oidc_issuer,optional"`
-	ServerJoin           *fileJoin `hcl:"server_join,block"`
+	MaxPlacementsPerEval *int `hcl:"max_placements_per_eval,optional"`
+	// EventBufferSize is how many log entries' events are kept for the
+	// event stream.
+	EventBufferSize *int      `hcl:"event_buffer_size,optional"`
+	HeartbeatGrace  *string   `hcl:"heartbeat_grace,optional"`
+	EvalGCThreshold *string   `hcl:"eval_gc_threshold,optional"`
+	JobGCThreshold  *string   `hcl:"job_gc_threshold,optional"`
+	NodeGCThreshold *string   `hcl:"node_gc_threshold,optional"`
+	JobGCInterval   *string   `hcl:"job_gc_interval,optional"`
+	RootKeyRotation *string   `hcl:"root_key_rotation_threshold,optional"`
+	RootKeyGC       *string   `hcl:"root_key_gc_threshold,optional"`
+	RootKeyGCEvery  *string   `hcl:"root_key_gc_interval,optional"`
+	OIDCIssuer      *string   `hcl:"oidc_issuer,optional"`
+	ServerJoin      *fileJoin `hcl:"server_join,block"`
 }
 
 type fileJoin struct {

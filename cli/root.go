@@ -99,6 +99,7 @@ func NewRootCommand(opts Options, extra ...*cobra.Command) *cobra.Command {
 		a.jobCommand(), a.allocCommand(), a.nodeCommand(), a.evalCommand(),
 		a.serverCommand(), a.operatorCommand(), a.statusCommand(), a.versionCommand(), a.uiCommand(),
 		a.namespaceCommand(), a.varCommand(),
+		a.eventCommand(),
 	)
 	root.AddCommand(extra...)
 	return root

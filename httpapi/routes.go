@@ -84,6 +84,7 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/agent/health", h.agentHealth)
 	mux.HandleFunc("GET /v1/metrics", h.metrics)
 	mux.HandleFunc("GET /v1/agent/monitor", h.agentMonitor)
+	mux.HandleFunc("GET /v1/event/stream", h.eventStream)
 	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
 	add("GET", "/v1/operator/scheduler/configuration", h.schedulerConfig)
 	add(write, "/v1/operator/scheduler/configuration", h.schedulerSetConfig)

@@ -44,6 +44,10 @@ type Config struct {
 	// places (max_placements_per_eval); 0 means
 	// scheduler.DefaultMaxPlacementsPerEval. Ignored when Schedulers is set.
 	MaxPlacementsPerEval int
+	// EventBufferSize is how many log entries' events the event stream
+	// keeps for readers that fall behind (event_buffer_size); 0 means
+	// DefaultEventBufferSize.
+	EventBufferSize int
 	// Schedulers builds a scheduler per job type ("service", "batch",
 	// "system", "sysbatch"); default scheduler.BuiltinSchedulers.
 	Schedulers map[string]scheduler.Factory

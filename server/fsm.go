@@ -38,6 +38,9 @@ type fsm struct {
 	observer atomic.Pointer[fsmObserverBox]
 	applied  appliedIndex
 	handlers map[structs.MessageType]applyFunc
+	// events receives the events of each applied entry (events.go); nil
+	// keeps none.
+	events *eventBuffer
 	// corrupt is told about a committed entry that cannot be decoded or
 	// that panicked: the log is damaged (or written by an incompatible
 	// version) and the server must stop rather than run on without it.
@@ -124,7 +127,15 @@ func (f *fsm) apply(l *raft.Log) any {
 		f.logger.Error("cannot apply log entry", "error", err)
 		return err
 	}
-	return h(l.Index, l.Data[1:])
+	if f.events == nil {
+		return h(l.Index, l.Data[1:])
+	}
+	f.state.BeginEvents(l.Index, t&^structs.IgnoreUnknownTypeFlag)
+	res := h(l.Index, l.Data[1:])
+	// Whatever the entry committed is published, even when it then
+	// failed: subscribers see the state as it is.
+	f.events.publish(f.state.EndEvents())
+	return res
 }
 
 // Snapshot implements raft.FSM. The state snapshot is O(1); Persist runs

@@ -34,6 +34,7 @@ func (s *Server) registerEndpoints() error {
 		"Namespace":           &namespaceEndpoint{srv: s},
 		"NodePool":            &nodePoolEndpoint{srv: s},
 		"Variables":           &variablesEndpoint{srv: s},
+		"Event":               &eventEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -28,6 +28,7 @@ type Server struct {
 
 	state          *state.StateStore
 	fsm            *fsm
+	events         *eventBuffer
 	raft           *raft.Raft
 	raftTransport  *raft.NetworkTransport
 	leaderNotifyCh chan bool
@@ -99,6 +100,8 @@ func (s *Server) setup() error {
 	}
 	s.state = st
 	s.fsm = newFSM(st, s.cfg.Logger)
+	s.events = newEventBuffer(s.cfg.EventBufferSize)
+	s.fsm.events = s.events
 	s.fsm.corrupt = s.stateCorrupt
 	if err := s.listen(); err != nil {
 		return err

@@ -25,6 +25,11 @@ type StateStore struct {
 	// that blocking queries on the old store wake up and retry on the new one.
 	abandonMu sync.Mutex
 	abandonCh chan struct{}
+
+	// events records the changes of the log entry being applied, between
+	// the FSM's BeginEvents and EndEvents (events.go); nil otherwise. Only
+	// the FSM's goroutine writes, so it needs no lock.
+	events *pendingEvents
 }
 
 // NewStateStore returns an empty store.
@@ -210,10 +215,16 @@ func collect[T any](ws memdb.WatchSet) func(memdb.ResultIterator, error) ([]T, e
 func (s *StateStore) write(fn func(txn *memdb.Txn) error) error {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
+	if s.events != nil {
+		txn.TrackChanges()
+	}
 	if err := fn(txn); err != nil {
 		return err
 	}
 	txn.Commit()
+	if s.events != nil {
+		s.events.changes = append(s.events.changes, txn.Changes()...)
+	}
 	return nil
 }
 

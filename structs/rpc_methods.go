@@ -88,6 +88,9 @@ const (
 	MethodKeyringList          = "Keyring.List"
 	MethodKeyringPublicKeys    = "Keyring.PublicKeys"
 	MethodKeyringOIDCDiscovery = "Keyring.OIDCDiscovery"
+
+	// MethodEventPoll reads the event stream (any server answers).
+	MethodEventPoll = "Event.Poll"
 )
 
 // Namespace endpoint (docs/namespaces.md).
