@@ -100,10 +100,10 @@ type ServerConfig struct {
 	// keeps for readers that fall behind (event_buffer_size); 0 means
 	// the server's default.
 	EventBufferSize int
-	HeartbeatGrace       time.Duration
-	EvalGCThreshold      time.Duration
-	JobGCThreshold       time.Duration
-	NodeGCThreshold      time.Duration
+	HeartbeatGrace  time.Duration
+	EvalGCThreshold time.Duration
+	JobGCThreshold  time.Duration
+	NodeGCThreshold time.Duration
 	// GCInterval is how often the leader collects garbage (job_gc_interval).
 	GCInterval time.Duration
 	// The identity keyring (docs/identity.md): root_key_rotation_threshold,

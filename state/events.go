@@ -33,6 +33,12 @@ var eventTypes = map[structs.MessageType]string{
 	structs.AllocUpdateDesiredTransitionRequestType: structs.EventAllocationDesiredStatus,
 	structs.ServiceRegistrationUpsertRequestType:    structs.EventServiceRegistration,
 	structs.ServiceRegistrationDeleteRequestType:    structs.EventServiceDeregistration,
+	// A change of an instance's health is a new registration of it:
+	// watchers of the catalog see it come and go from health-aware reads.
+	structs.ServiceRegistrationUpdateHealthRequestType: structs.EventServiceRegistration,
+	structs.NodePoolUpsertRequestType:                  structs.EventNodePoolUpserted,
+	structs.NodePoolDeleteRequestType:                  structs.EventNodePoolDeleted,
+	structs.VarApplyStateRequestType:                   structs.EventVariableUpdated,
 }
 
 // eventSource turns a change to one table into an event. Tables not listed
@@ -63,6 +69,8 @@ var eventSources = []eventSource{
 	// it (Nomad types a removal by a client's allocation update
 	// "AllocationUpdated"; watchers of the catalog want to know it left).
 	{table: tableServices, topic: structs.TopicService, event: serviceEvent, deletes: true, typ: serviceEventType},
+	{table: tableNodePools, topic: structs.TopicNodePool, event: nodePoolEvent, deletes: true},
+	{table: tableVariables, topic: structs.TopicVariable, event: variableEvent, deletes: true},
 }
 
 // BeginEvents starts recording the changes of the log entry at index.
@@ -182,4 +190,17 @@ func serviceEventType(deleted bool) string {
 		return structs.EventServiceDeregistration
 	}
 	return structs.EventServiceRegistration
+}
+
+func nodePoolEvent(obj any) structs.Event {
+	p := obj.(*structs.NodePool)
+	return structs.Event{Key: p.Name, Payload: structs.EventPayload{NodePool: p}}
+}
+
+// variableEvent sends the path and indexes, never the items (Nomad sends
+// the metadata too).
+func variableEvent(obj any) structs.Event {
+	v := obj.(*structs.VariableEncrypted)
+	meta := v.VariableMetadata
+	return structs.Event{Key: v.Path, Namespace: v.Namespace, Payload: structs.EventPayload{Variable: &meta}}
 }

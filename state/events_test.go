@@ -1,6 +1,8 @@
 package state
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/roam-sh/roam/structs"
@@ -108,5 +110,25 @@ func TestNoEventsOutsideAnEntry(t *testing.T) {
 	}
 	if evs := s.EndEvents(); len(evs.Events) != 0 {
 		t.Fatalf("events without BeginEvents: %+v", evs)
+	}
+}
+
+// Variable events name the path and never carry the (encrypted) items.
+func TestVariableEventsCarryMetadataOnly(t *testing.T) {
+	s := newStore(t)
+	v := &structs.VariableEncrypted{
+		VariableMetadata: structs.VariableMetadata{Namespace: "default", Path: "nomad/jobs/web"},
+		KeyID:            "k1", Nonce: []byte("nonce"), Ciphertext: []byte("sealed-items"),
+	}
+	evs := eventsOf(t, s, 3, structs.VarApplyStateRequestType, func() error {
+		_, err := s.ApplyVariable(3, &structs.VarApplyStateRequest{Op: structs.VarOpSet, Var: v})
+		return err
+	})
+	if len(evs) != 1 || evs[0].Topic != structs.TopicVariable || evs[0].Type != structs.EventVariableUpdated ||
+		evs[0].Key != "nomad/jobs/web" || evs[0].Payload.Variable == nil {
+		t.Fatalf("variable events = %+v", evs)
+	}
+	if b, _ := json.Marshal(evs[0].Payload); strings.Contains(string(b), "sealed") || strings.Contains(string(b), "Ciphertext") {
+		t.Fatalf("variable event payload carries the items: %s", b)
 	}
 }

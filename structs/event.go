@@ -13,6 +13,8 @@ const (
 	TopicNode       Topic = "Node"
 	TopicService    Topic = "Service"
 	TopicDeployment Topic = "Deployment"
+	TopicNodePool   Topic = "NodePool"
+	TopicVariable   Topic = "Variable"
 )
 
 // nomadOnlyTopics are topics Nomad publishes and roam does not (yet): a
@@ -21,12 +23,12 @@ const (
 var nomadOnlyTopics = []Topic{
 	TopicDeployment, // with deployments
 	"ACLToken", "ACLPolicy", "ACLRole", "ACLAuthMethod", "ACLBindingRule",
-	"NodePool", "HostVolume", "CSIVolume", "CSIPlugin", "Variable", "Operator",
+	"HostVolume", "CSIVolume", "CSIPlugin", "Operator",
 }
 
 // PublishedTopics lists the topics roam publishes events on.
 func PublishedTopics() []Topic {
-	return []Topic{TopicJob, TopicAllocation, TopicEvaluation, TopicNode, TopicService}
+	return []Topic{TopicJob, TopicAllocation, TopicEvaluation, TopicNode, TopicService, TopicNodePool, TopicVariable}
 }
 
 // KnownTopic reports whether a subscriber may ask for t: a topic roam
@@ -68,6 +70,9 @@ const (
 	EventDeploymentStatusUpdate  = "DeploymentStatusUpdate"
 	EventDeploymentPromotion     = "DeploymentPromotion"
 	EventDeploymentAllocHealth   = "DeploymentAllocHealth"
+	EventNodePoolUpserted        = "NodePoolUpserted"
+	EventNodePoolDeleted         = "NodePoolDeleted"
+	EventVariableUpdated         = "VariableUpdated"
 )
 
 // Event is one change to the cluster state, as the event stream sends it.
@@ -96,6 +101,10 @@ type EventPayload struct {
 	Evaluation *Evaluation          `json:",omitempty"`
 	Node       *Node                `json:",omitempty"`
 	Service    *ServiceRegistration `json:",omitempty"`
+	NodePool   *NodePool            `json:",omitempty"`
+	// Variable is the variable's metadata only: its items stay
+	// encrypted in the store and are never sent on the stream.
+	Variable *VariableMetadata `json:",omitempty"`
 }
 
 // Events are the events of one Raft index: what one committed write changed.
