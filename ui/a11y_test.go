@@ -76,6 +76,7 @@ func uiPages(allocID, nodeID string) []struct{ path, want string } {
 		{"/ui/allocations/" + allocID + "/logs?task=server&origin=start", "tick 1"},
 		{"/ui/allocations/" + allocID + "/fs/server/local", "app.py"},
 		{"/ui/allocations/" + allocID + "/fs/server/local/app.py", "def greet"},
+		{"/ui/allocations/" + allocID + "/fs/server/local/dot.png", "1 × 1 px"},
 		{"/ui/allocations/" + allocID + "/exec", "Connect"},
 		{"/ui/clients", "raw_exec"},
 		{"/ui/clients/" + nodeID, "Drivers"},

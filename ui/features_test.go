@@ -85,6 +85,7 @@ func TestFileExplorer(t *testing.T) {
 		}
 		return nil
 	})
+	b.waitText("#media-caption", "dot.png: 1 × 1 px")
 	href := b.attr("#raw-link", "href")
 	if !strings.HasPrefix(href, "/v1/client/fs/cat/"+alloc.ID) || !strings.Contains(href, url.QueryEscape("server/local/dot.png")) {
 		t.Errorf("raw link %q", href)

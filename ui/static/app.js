@@ -49,7 +49,7 @@ async function route() {
   }
   const params = path.match(r.re).slice(1).map((p) => (p === undefined ? '' : decodeURIComponent(p)));
   try {
-    const mod = await import(`./pages/${r.page}.js`);
+    const mod = await loadPage(r.page);
     if (ctl.signal.aborted) return;
     await mod.render({
       main, params, query: new URLSearchParams(location.search), signal: ctl.signal,
@@ -58,6 +58,17 @@ async function route() {
   } catch (err) {
     if (ctl.signal.aborted) return;
     main.append(errorBox(err, 'Page failed'));
+  }
+}
+
+// loadPage imports a page's module. A failed fetch (the network changed
+// under the browser, the agent restarted) is tried once more under another
+// URL: browsers remember a failed import of a URL for the document's life.
+async function loadPage(name) {
+  try {
+    return await import(`./pages/${name}.js`);
+  } catch (err) {
+    return import(`./pages/${name}.js?retry=${Date.now()}`);
   }
 }
 

@@ -96,5 +96,9 @@ async function showFile(body, id, p, info, signal) {
   signal.addEventListener('abort', () => URL.revokeObjectURL(url), { once: true });
   const media = k.show === 'image' ? h('img', { src: url, alt: `Image ${name}` })
     : h(k.show, { src: url, controls: true, 'aria-label': `${k.show} ${name}` });
-  replace(body, facts, h('div', { class: 'media' }, media));
+  const caption = h('p', { class: 'muted', id: 'media-caption' }, `${name}, ${fmtBytes(info.Size)}`);
+  if (k.show === 'image') {
+    media.addEventListener('load', () => replace(caption, `${name}: ${media.naturalWidth} × ${media.naturalHeight} px, ${fmtBytes(info.Size)}`), { once: true });
+  }
+  replace(body, facts, h('figure', { class: 'media' }, media, h('figcaption', {}, caption)));
 }
