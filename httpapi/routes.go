@@ -77,6 +77,15 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add(write, "/v1/var/{path...}", h.varWrite)
 	add("DELETE", "/v1/var/{path...}", h.varDelete)
 
+	// The service catalog: Nomad's shapes, then Consul's (consul.go).
+	add("GET", "/v1/services", h.serviceList)
+	add("GET", "/v1/service/{name}", h.serviceGet)
+	add("DELETE", "/v1/service/{name}/{id}", h.serviceDelete)
+	add("GET", "/v1/catalog/services", h.consulCatalogServices)
+	add("GET", "/v1/catalog/service/{name}", h.consulCatalogService)
+	add("GET", "/v1/health/service/{name}", h.consulHealthService)
+	add("GET", "/v1/agent/services", h.consulAgentServices)
+
 	add("GET", "/v1/status/leader", h.statusLeader)
 	add("GET", "/v1/status/peers", h.statusPeers)
 	add("GET", "/v1/agent/self", h.agentSelf)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
+	catalog "github.com/roam-sh/roam/services"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
@@ -195,10 +196,23 @@ func groupServices(regs []*structs.ServiceRegistration) []*structs.ServiceRegist
 	return out
 }
 
-// GetService returns the instances of one service.
+// GetService returns the instances of one service: by health (routable by
+// default), then the filter expression, then a page, then ?choose among
+// that page (Nomad pages before it chooses).
 func (s *serviceEndpoint) GetService(args *structs.ServiceRegistrationByNameRequest, reply *structs.ServiceRegistrationByNameResponse) error {
 	if done, err := s.srv.forward(structs.MethodServiceRegistrationGetService, args.AllowStale, args, reply); done {
 		return err
+	}
+	keep, err := healthFilter(args.Health)
+	if err != nil {
+		return err
+	}
+	var chooseN int
+	var chooseKey string
+	if args.Choose != "" {
+		if chooseN, chooseKey, err = catalog.ParseChoose(args.Choose); err != nil {
+			return badRequest("%v", err)
+		}
 	}
 	ns := namespaceOf(args.Namespace)
 	return s.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
@@ -206,13 +220,57 @@ func (s *serviceEndpoint) GetService(args *structs.ServiceRegistrationByNameRequ
 		if err != nil {
 			return 0, err
 		}
+		regs = catalog.Select(regs, keep)
 		if regs, err = filterList(regs, args.Filter); err != nil {
 			return 0, err
+		}
+		regs, reply.NextToken = paginate(regs, func(r *structs.ServiceRegistration) string { return r.ID }, args.PerPage, args.NextToken, args.Reverse)
+		if chooseN > 0 {
+			regs = catalog.Choose(regs, chooseN, chooseKey)
 		}
 		if regs == nil {
 			regs = []*structs.ServiceRegistration{}
 		}
 		reply.Services = regs
+		reply.Nodes = nil
+		if args.WithNodes {
+			if reply.Nodes, err = serviceNodes(ws, st, regs); err != nil {
+				return 0, err
+			}
+		}
 		return st.ServicesIndex(ws), nil
 	})
+}
+
+// healthFilter turns a request's health filter into a predicate.
+func healthFilter(f structs.ServiceHealthFilter) (func(*structs.ServiceRegistration) bool, error) {
+	switch f {
+	case structs.ServiceHealthRoutable:
+		return catalog.Routable, nil
+	case structs.ServiceHealthPassing:
+		return catalog.Passing, nil
+	case structs.ServiceHealthAll:
+		return func(*structs.ServiceRegistration) bool { return true }, nil
+	}
+	return nil, badRequest("unknown health filter %q", f)
+}
+
+// serviceNodes looks up the nodes of the instances (nodes gone are left
+// out: the Consul-shaped reads then show the ID alone).
+func serviceNodes(ws memdb.WatchSet, st *state.StateStore, regs []*structs.ServiceRegistration) (map[string]*structs.ServiceNode, error) {
+	out := map[string]*structs.ServiceNode{}
+	for _, r := range regs {
+		if _, ok := out[r.NodeID]; ok || r.NodeID == "" {
+			continue
+		}
+		n, err := st.NodeByID(ws, r.NodeID)
+		if err != nil {
+			return nil, err
+		}
+		if n == nil {
+			continue
+		}
+		out[n.ID] = &structs.ServiceNode{ID: n.ID, Name: n.Name, Address: n.Attributes[structs.AttrNetworkIPAddress], Datacenter: n.Datacenter, Meta: n.Meta}
+	}
+	return out, nil
 }

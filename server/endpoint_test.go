@@ -262,3 +262,48 @@ func TestServiceHealthUpdates(t *testing.T) {
 		t.Fatalf("unknown check status: %v", err)
 	}
 }
+
+// TestServiceRegistrationsEndWithTheirAllocation: the servers remove an
+// instance when its allocation ends (failed, complete, lost) or its node
+// goes down, even if its client never deregisters it, and a late
+// re-registration does not bring it back.
+func TestServiceRegistrationsEndWithTheirAllocation(t *testing.T) {
+	s := testServer(t)
+	n1 := registerNode(t, s)
+	registerJob(t, s, testJob("web", 2))
+	web := waitLiveAllocs(t, s, "web", 2)
+	clientUpdate(t, s, structs.AllocClientStatusRunning, web...)
+	reg := func(a *structs.Allocation) *structs.ServiceRegistration {
+		return &structs.ServiceRegistration{ID: "_nomad-task-" + a.ID + "-web-web-http", ServiceName: "web", Namespace: "default",
+			JobID: "web", AllocID: a.ID, NodeID: a.NodeID, Address: "10.0.0.1", Port: 8080}
+	}
+	upsert := func(regs ...*structs.ServiceRegistration) {
+		must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}))
+	}
+	live := func() []string {
+		regs, err := s.State().ServiceRegistrationsByName(nil, "default", "web")
+		must(t, err)
+		var out []string
+		for _, r := range regs {
+			out = append(out, r.AllocID)
+		}
+		return out
+	}
+	upsert(reg(web[0]), reg(web[1]))
+	if got := live(); len(got) != 2 {
+		t.Fatalf("registered: %v", got)
+	}
+	clientUpdate(t, s, structs.AllocClientStatusFailed, web[0])
+	if got := live(); len(got) != 1 || got[0] != web[1].ID {
+		t.Fatalf("after %s failed: %v", web[0].ID, got)
+	}
+	upsert(reg(web[0]))
+	if got := live(); len(got) != 1 {
+		t.Fatalf("a late registration of a failed allocation came back: %v", got)
+	}
+	var reply structs.NodeUpdateResponse
+	must(t, s.RPC(structs.MethodNodeUpdateStatus, &structs.NodeUpdateStatusRequest{NodeID: n1.ID, Status: structs.NodeStatusDown}, &reply))
+	if got := live(); len(got) != 0 {
+		t.Fatalf("instances on a down node: %v", got)
+	}
+}

@@ -244,8 +244,8 @@ func (f *fsm) applyEvalDelete(index uint64, body []byte) any {
 }
 
 // applyAllocClientUpdate records client-reported status. Allocations that
-// became terminal free capacity on their node and drop their service
-// registrations.
+// became terminal free capacity on their node (the state store drops their
+// service registrations, whichever entry ends an allocation).
 func (f *fsm) applyAllocClientUpdate(index uint64, body []byte) any {
 	var req structs.AllocUpdateRequest
 	if err := f.decode(body, &req); err != nil {
@@ -254,15 +254,6 @@ func (f *fsm) applyAllocClientUpdate(index uint64, body []byte) any {
 	freed := f.newlyTerminal(req.Alloc)
 	if err := f.state.UpdateAllocsFromClient(index, req.Alloc); err != nil {
 		return f.errResult(structs.AllocClientUpdateRequestType, index, err)
-	}
-	if len(freed) > 0 {
-		ids := make([]string, 0, len(freed))
-		for id := range freed {
-			ids = append(ids, id)
-		}
-		if err := f.state.DeleteServiceRegistrations(index, nil, ids); err != nil {
-			return f.errResult(structs.AllocClientUpdateRequestType, index, err)
-		}
 	}
 	nodes := map[string]struct{}{}
 	for _, nodeID := range freed {

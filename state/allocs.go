@@ -254,6 +254,9 @@ func finishAllocChanges(txn *memdb.Txn, index uint64, changes []allocChange) err
 	if err := applyUsage(txn, changes); err != nil {
 		return err
 	}
+	if err := dropServicesOfEndedAllocs(txn, index, changes); err != nil {
+		return err
+	}
 	if err := updateSummaryWithAllocs(txn, index, changes); err != nil {
 		return err
 	}

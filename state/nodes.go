@@ -110,8 +110,17 @@ func (s *StateStore) UpdateNodeStatus(index uint64, id string, status structs.No
 		if err := updateNodeTxn(txn, index, id, event, func(n *structs.Node) {
 			n.Status = status
 			n.StatusUpdatedAt = updatedAt
-		}); err != nil || status != structs.NodeStatusDown {
+		}); err != nil {
 			return err
+		}
+		if status == structs.NodeStatusDown {
+			// Its instances are unreachable: no reader may send them traffic.
+			if err := deleteServicesTxn(txn, index, "node_id", []string{id}); err != nil {
+				return err
+			}
+		}
+		if status != structs.NodeStatusDown {
+			return nil
 		}
 		return loseStoppedAllocsTxn(txn, index, id, updatedAt)
 	})

@@ -96,6 +96,7 @@ func schema() *memdb.DBSchema {
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			"service_name": nsField("service_name", "ServiceName"),
 			"alloc_id":     {Name: "alloc_id", Indexer: &memdb.StringFieldIndex{Field: "AllocID"}},
+			"node_id":      {Name: "node_id", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
 			"job":          nsField("job", "JobID"),
 		}},
 	}}

@@ -18,6 +18,9 @@ import (
 func (s *StateStore) UpsertServiceRegistrations(index uint64, regs []*structs.ServiceRegistration) error {
 	return s.write(func(txn *memdb.Txn) error {
 		for _, r := range regs {
+			if registrationIsStale(txn, r) {
+				continue
+			}
 			c := r.Copy()
 			c.CreateIndex = index
 			if c.Health == "" {
@@ -40,6 +43,19 @@ func (s *StateStore) UpsertServiceRegistrations(index uint64, regs []*structs.Se
 		}
 		return setIndex(txn, index, tableServices)
 	})
+}
+
+// registrationIsStale: the instance's allocation already ended or its node
+// is down, so the registration is a late one (a retried upsert that lost a
+// race with the servers' cleanup) and must not bring the instance back.
+func registrationIsStale(txn *memdb.Txn, r *structs.ServiceRegistration) bool {
+	// IDs that are not UUIDs (a registration made by hand) match no
+	// allocation or node: the lookup's error says only that.
+	if raw, err := txn.First(tableAllocs, "id", r.AllocID); err == nil && raw != nil && raw.(*structs.Allocation).ClientTerminalStatus() {
+		return true
+	}
+	raw, err := txn.First(tableNodes, "id", r.NodeID)
+	return err == nil && raw != nil && raw.(*structs.Node).Status == structs.NodeStatusDown
 }
 
 // sameRegistration reports whether storing b over a would change nothing a
@@ -104,6 +120,37 @@ func (s *StateStore) DeleteServiceRegistrations(index uint64, ids, allocIDs []st
 		}
 		return setIndex(txn, index, tableServices)
 	})
+}
+
+// dropServicesOfEndedAllocs removes the instances of allocations that became
+// client-terminal (complete, failed, lost) in this transaction, whichever
+// entry made them so: no instance outlives its allocation, even when its
+// client never deregistered it.
+func dropServicesOfEndedAllocs(txn *memdb.Txn, index uint64, changes []allocChange) error {
+	var ended []string
+	for _, ch := range changes {
+		if ch.new != nil && ch.new.ClientTerminalStatus() && (ch.old == nil || !ch.old.ClientTerminalStatus()) {
+			ended = append(ended, ch.new.ID)
+		}
+	}
+	return deleteServicesTxn(txn, index, "alloc_id", ended)
+}
+
+// deleteServicesTxn removes the instances matching any of keys on index,
+// and moves the table index only if one was removed.
+func deleteServicesTxn(txn *memdb.Txn, index uint64, by string, keys []string) error {
+	n := 0
+	for _, k := range keys {
+		d, err := txn.DeleteAll(tableServices, by, k)
+		if err != nil {
+			return fmt.Errorf("delete service registrations by %s: %w", by, err)
+		}
+		n += d
+	}
+	if n == 0 {
+		return nil
+	}
+	return setIndex(txn, index, tableServices)
 }
 
 // ServiceRegistrations returns all instances of a namespace ("*" or "" for all).

@@ -61,15 +61,49 @@ type ServiceRegistrationStub struct {
 }
 
 // ServiceRegistrationByNameRequest asks for the instances of one service.
+// By default only routable instances are returned (not critical: see
+// services.Routable), unlike Nomad's, which returns all (nomad#23317).
 type ServiceRegistrationByNameRequest struct {
 	ServiceName string
+	// Health picks the instances by health (ServiceHealthFilter).
+	Health ServiceHealthFilter
+	// Choose is Nomad's ?choose=<count>|<key>: a rendezvous-hash subset,
+	// chosen among the instances Health keeps.
+	Choose string
+	// WithNodes asks for the instances' nodes too (the Consul-shaped
+	// reads show node names and addresses).
+	WithNodes bool
 	QueryOptions
 }
+
+// ServiceHealthFilter says which instances a read returns, by health.
+type ServiceHealthFilter string
+
+const (
+	// ServiceHealthRoutable (the default, "") leaves critical instances out.
+	ServiceHealthRoutable ServiceHealthFilter = ""
+	// ServiceHealthAll returns every instance (?all=true; the Consul-shaped
+	// /v1/catalog reads).
+	ServiceHealthAll ServiceHealthFilter = "all"
+	// ServiceHealthPassing returns only passing instances (Consul's ?passing).
+	ServiceHealthPassing ServiceHealthFilter = "passing"
+)
 
 // ServiceRegistrationByNameResponse lists the instances of one service.
 type ServiceRegistrationByNameResponse struct {
 	Services []*ServiceRegistration
+	// Nodes holds the instances' nodes by ID when WithNodes was asked.
+	Nodes map[string]*ServiceNode
 	QueryMeta
+}
+
+// ServiceNode is what the Consul-shaped reads show of an instance's node.
+type ServiceNode struct {
+	ID         string
+	Name       string
+	Address    string
+	Datacenter string
+	Meta       map[string]string
 }
 
 // ServerMember is one server as listed by /v1/agent/members.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/allocdir"
+	"github.com/roam-sh/roam/client/servicereg"
 	"github.com/roam-sh/roam/client/taskenv"
 	"github.com/roam-sh/roam/client/taskrunner"
 	"github.com/roam-sh/roam/structs"
@@ -28,7 +29,10 @@ type AllocRunner struct {
 	// Guarded by hookMu: the group network the network hook set up (nil
 	// until then), handed to later hooks; the builder of the allocation's
 	// environment; each hook's saved state.
-	network    *NetworkResult
+	network *NetworkResult
+	// instances are the services the group and its tasks registered, for
+	// the check runner (ServiceInstances).
+	instances  *servicereg.Instances
 	envBuilder *taskenv.Builder
 	hookStates *taskrunner.HookStates
 	// ctx is the runner's context (hooks.go): it ends when the allocation
@@ -57,6 +61,7 @@ type AllocRunner struct {
 	failureHandled  bool
 	leaderHandled   bool
 	mainDeadHandled bool
+	runningHandled  bool
 	started         bool
 
 	waitCh       chan struct{} // Run returned
@@ -81,6 +86,7 @@ func New(cfg Config) (*AllocRunner, error) {
 		logger:        cfg.Logger.With("component", "alloc_runner", "alloc_id", a.ID),
 		hookResources: &taskrunner.AllocHookResources{},
 		runners:       map[string]*taskrunner.TaskRunner{},
+		instances:     servicereg.NewInstances(),
 		taskStateCh:   make(chan struct{}, 1), updateCh: make(chan *structs.Allocation, 1),
 		waitCh: make(chan struct{}), shutdownCh: make(chan struct{}), destroyCh: make(chan struct{}),
 	}
@@ -114,6 +120,7 @@ func (ar *AllocRunner) newTaskRunner(t *structs.Task) (*taskrunner.TaskRunner, e
 		Node: ar.cfg.Node, Region: ar.cfg.Region, HostEnv: ar.cfg.HostEnv, EnvDenylist: ar.cfg.EnvDenylist,
 		MaxKillTimeout: ar.cfg.MaxKillTimeout, Artifacts: ar.cfg.Artifacts, StateDB: ar.cfg.StateDB, Updater: ar,
 		HookResources: ar.hookResources, RestoredState: restored.State, RestoredLocal: restored.Local,
+		Services: ar.cfg.Services, ServiceInstances: ar.instances,
 		Logger: ar.logger,
 	})
 }
@@ -195,6 +202,7 @@ func (ar *AllocRunner) coordinate(stop <-chan struct{}) {
 func (ar *AllocRunner) onTaskStateChange() {
 	states := ar.TaskStates()
 	ar.handleDeaths(states)
+	ar.handleRunning(states)
 	for _, name := range ar.gates.update(ar.tasks, states) {
 		if ar.runnerStartable(name) {
 			ar.runners[name].AllowStart()
@@ -241,6 +249,21 @@ func (ar *AllocRunner) handleDeaths(states map[string]*structs.TaskState) {
 		go ar.killTasks(taskrunner.NewMainDeadEvent, notPoststop)
 	}
 }
+
+// handleRunning runs the Running hooks once every main task runs.
+func (ar *AllocRunner) handleRunning(states map[string]*structs.TaskState) {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	if ar.runningHandled || ar.stopping || !allMainRunning(ar.tasks, states) {
+		return
+	}
+	ar.runningHandled = true
+	go ar.running()
+}
+
+// ServiceInstances are the service instances the group and its tasks
+// registered: what the check runner checks.
+func (ar *AllocRunner) ServiceInstances() *servicereg.Instances { return ar.instances }
 
 func notPoststop(t *structs.Task) bool { return !t.IsPoststop() }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/client/artifact"
+	"github.com/roam-sh/roam/client/servicereg"
 	"github.com/roam-sh/roam/client/taskrunner"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/structs"
@@ -29,6 +30,10 @@ type Config struct {
 	// StateUpdater receives the allocation's client-side state on every
 	// change; the client batches these to the servers.
 	StateUpdater StateUpdater
+	// Services is the servers' service catalog, where the group's and the
+	// tasks' services register (nil: services are not registered, for
+	// tests of other parts).
+	Services servicereg.Catalog
 	// Networks sets up group networks (nil: only host mode works).
 	Networks Networks
 	// DNS, when set, answers DNS inside isolated groups' namespaces.

@@ -52,6 +52,16 @@ func (ar *AllocRunner) prerun() error {
 	return nil
 }
 
+// running runs the Running hooks (handleRunning calls it once).
+func (ar *AllocRunner) running() {
+	ar.eachHook(func(h RunnerHook) error {
+		if r, ok := h.(Runninger); ok {
+			return r.Running(ar.ctx, &RunningRequest{ar.hookRequest(h)})
+		}
+		return nil
+	}, "running", false)
+}
+
 func (ar *AllocRunner) postrun() {
 	ar.eachHook(func(h RunnerHook) error {
 		if p, ok := h.(Postrunner); ok {

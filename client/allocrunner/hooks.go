@@ -65,6 +65,20 @@ type PrerunResponse struct {
 	Network *NetworkResult
 }
 
+// Runninger is told, once per runner, that every main task of the
+// allocation runs (started, or re-attached by a restarted client): group
+// services register then, so no instance is announced before its task
+// serves. It runs in its own goroutine, with the runner's context, and may
+// race a stop: a hook that also implements PreKiller must ignore a Running
+// that comes after its PreKill.
+type Runninger interface {
+	RunnerHook
+	Running(ctx context.Context, req *RunningRequest) error
+}
+
+// RunningRequest is what a running hook sees.
+type RunningRequest struct{ HookRequest }
+
 // Postrunner runs once every task of the allocation is dead.
 type Postrunner interface {
 	RunnerHook
@@ -177,4 +191,10 @@ var (
 	_ Destroyer    = (*networkHook)(nil)
 	_ NetworkMover = (*networkHook)(nil)
 	_ PreKiller    = (*shutdownDelayHook)(nil)
+	_ Runninger    = (*servicesHook)(nil)
+	_ Updater      = (*servicesHook)(nil)
+	_ NetworkMover = (*servicesHook)(nil)
+	_ PreKiller    = (*servicesHook)(nil)
+	_ Postrunner   = (*servicesHook)(nil)
+	_ Destroyer    = (*servicesHook)(nil)
 )

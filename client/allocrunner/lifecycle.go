@@ -115,6 +115,22 @@ func allMainDead(tasks []*structs.Task, states map[string]*structs.TaskState) bo
 	return true
 }
 
+// allMainRunning: every main task runs (a group without main tasks never
+// does).
+func allMainRunning(tasks []*structs.Task, states map[string]*structs.TaskState) bool {
+	n := 0
+	for _, t := range tasks {
+		if stageOf(t) != stageMain {
+			continue
+		}
+		n++
+		if st := states[t.Name]; st == nil || st.State != structs.TaskStateRunning {
+			return false
+		}
+	}
+	return n > 0
+}
+
 func isDead(st *structs.TaskState) bool { return st != nil && st.State == structs.TaskStateDead }
 
 // killPhase is one step of stopping an allocation: its tasks are killed

@@ -7,6 +7,7 @@ import (
 
 	"github.com/roam-sh/roam/client/allocdir"
 	"github.com/roam-sh/roam/client/artifact"
+	"github.com/roam-sh/roam/client/servicereg"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/structs"
 )
@@ -33,6 +34,11 @@ type Config struct {
 	MaxKillTimeout time.Duration
 	StateDB        StateDB
 	Updater        StateUpdater
+	// Services is the servers' service catalog the task's services register
+	// in (nil: not registered); ServiceInstances is the allocation's set the
+	// check runner reads, shared with the group services hook.
+	Services         servicereg.Catalog
+	ServiceInstances *servicereg.Instances
 	// HookResources is shared with the allocation's hooks and sibling tasks.
 	HookResources *AllocHookResources
 

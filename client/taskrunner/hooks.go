@@ -200,9 +200,12 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// authenticate with the identity; they render before the first
 		// start, and env = true files join the task's environment.
 		newTemplatesHook(tr.cfg.AllocDir.Dir, agentHTTPAddr(tr.cfg.Node), tr, tr.logger),
-		// Later (doc.go says what each does): the proxy bootstrap before
-		// templates, task services after templates (they register in
-		// Poststart and deregister in PreKilling/Exited).
+		// Task services after templates: they register once the task runs
+		// (Poststart) and deregister in PreKilling, before the task's
+		// shutdown_delay, and when the process exits.
+		newServicesHook(tr.cfg, tr.currentAlloc, tr.logger),
+		// Later (doc.go says what it does): the proxy bootstrap before
+		// templates.
 	}
 }
 
@@ -218,4 +221,10 @@ var (
 	_ PreKiller    = (*templatesHook)(nil)
 	_ Stopper      = (*templatesHook)(nil)
 	_ ShutdownHook = (*templatesHook)(nil)
+	_ Poststarter  = (*servicesHook)(nil)
+	_ Reattacher   = (*servicesHook)(nil)
+	_ Updater      = (*servicesHook)(nil)
+	_ PreKiller    = (*servicesHook)(nil)
+	_ Exiter       = (*servicesHook)(nil)
+	_ Stopper      = (*servicesHook)(nil)
 )
