@@ -25,6 +25,9 @@ type decoder struct {
 	bodies  map[hcl.Range]*hclsyntax.Body
 	diags   hcl.Diagnostics
 	jobType structs.JobType
+	// portRefs are the current group's service and check ports, checked
+	// once the group is decoded (checkPortRefs).
+	portRefs []portRef
 }
 
 func (d *decoder) report(diags hcl.Diagnostics) { d.diags = append(d.diags, diags...) }

@@ -15,6 +15,7 @@ type groupBlocks struct {
 // group decodes a group block.
 func (d *decoder) group(b *hcl.Block, pol *jobPolicies) *structs.TaskGroup {
 	tg := &structs.TaskGroup{Name: b.Labels[0]}
+	d.portRefs = nil // a group's ports are its own
 	var count *int
 	var gb groupBlocks
 	var tasks []*hcl.Block
@@ -60,6 +61,7 @@ func (d *decoder) group(b *hcl.Block, pol *jobPolicies) *structs.TaskGroup {
 	for _, t := range tasks {
 		tg.Tasks = append(tg.Tasks, d.task(t, tg.RestartPolicy, vault))
 	}
+	d.checkPortRefs(tg)
 	return tg
 }
 

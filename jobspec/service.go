@@ -17,11 +17,11 @@ func (d *decoder) service(list *[]*structs.Service) func(*hcl.Block) {
 		var checks []*hcl.Block
 		var checkRestart *hcl.Block
 		d.decode(b.Body,
-			attr("name", d.str(&s.Name)),
+			attr("name", d.serviceName(&s.Name)),
 			attr("tags", d.strs(&s.Tags)),
 			attr("canary_tags", d.strs(&s.CanaryTags)),
 			attr("enable_tag_override", d.boolean(&s.EnableTagOverride)),
-			attr("port", d.str(&s.PortLabel)),
+			attr("port", d.portRef(&s.PortLabel)),
 			attr("address_mode", typedEnum(d, &s.AddressMode, structs.ParseServiceAddressMode)),
 			attr("address", d.str(&s.Address)),
 			attr("task", d.str(&s.TaskName)),
@@ -67,7 +67,7 @@ func (d *decoder) check(b *hcl.Block, serviceRestart *hcl.Block) *structs.Servic
 		attr("args", d.strs(&c.Args)),
 		attr("path", d.str(&c.Path)),
 		attr("protocol", d.str(&c.Protocol)),
-		attr("port", d.str(&c.PortLabel)),
+		attr("port", d.portRef(&c.PortLabel)),
 		attr("expose", d.boolean(&c.Expose)),
 		attr("address_mode", typedEnum(d, &c.AddressMode, structs.ParseCheckAddressMode)),
 		attr("advertise", d.discard),
@@ -152,4 +152,43 @@ func putHeader(p *map[string][]string, k string, v []string) {
 		*p = map[string][]string{}
 	}
 	(*p)[k] = v
+}
+
+// serviceName decodes a service name and refuses, at its position, one that
+// is not an RFC 1123 label (each ${...} counting as a letter).
+func (d *decoder) serviceName(p *string) func(*hcl.Attribute) {
+	return func(a *hcl.Attribute) {
+		d.str(p)(a)
+		if msg := structs.ServiceNameProblem(*p); msg != "" {
+			d.errorf(a.Expr.Range(), "Invalid service name", "%s", msg)
+		}
+	}
+}
+
+// portRef is a port attribute of a service or check, kept with its position
+// until the whole group is decoded: only then are its port labels known.
+type portRef struct {
+	ref string
+	rng hcl.Range
+}
+
+// portRef decodes a service's or check's port and remembers it for
+// checkPortRefs.
+func (d *decoder) portRef(p *string) func(*hcl.Attribute) {
+	return func(a *hcl.Attribute) {
+		d.str(p)(a)
+		d.portRefs = append(d.portRefs, portRef{ref: *p, rng: a.Expr.Range()})
+	}
+}
+
+// checkPortRefs refuses, at their positions, the ports the group's services
+// and checks name that its networks do not define.
+func (d *decoder) checkPortRefs(tg *structs.TaskGroup) {
+	labels := tg.PortLabels()
+	for _, r := range d.portRefs {
+		if msg := structs.PortRefProblem("port", r.ref, labels); msg != "" {
+			d.errorf(r.rng, "Unknown port", "%s", msg)
+		}
+	}
+	d.portRefs = nil
 }

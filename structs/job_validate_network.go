@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"strconv"
@@ -223,11 +224,24 @@ var serviceNameRe = regexp.MustCompile(`^(?i:[a-z0-9]|[a-z0-9][a-z0-9-]{0,61}[a-
 // interpolationRe matches one ${...} reference.
 var interpolationRe = regexp.MustCompile(`\$\{[^}]*\}`)
 
+// ServiceNameProblem says what is wrong with a service name, or "" if
+// nothing is. A name must be an RFC 1123 label (DNS serves it as one);
+// each ${...} counts as one letter here, and the client checks the name
+// again once interpolated.
+func ServiceNameProblem(name string) string {
+	if serviceNameRe.MatchString(interpolationRe.ReplaceAllString(name, "x")) {
+		return ""
+	}
+	return fmt.Sprintf("service name %q must be a valid RFC 1123 label: letters, digits and dashes, at most 63 characters, not starting or ending with a dash", name)
+}
+
+// PortLabels returns the port labels a group's services and checks may name.
+func (tg *TaskGroup) PortLabels() map[string]Port { return tg.portLabels() }
+
 // validate checks one service; t is nil for group services.
 func (s *Service) validate(p problems, labels map[string]Port, tg *TaskGroup, t *Task) {
-	name := interpolationRe.ReplaceAllString(s.Name, "x")
-	if !serviceNameRe.MatchString(name) {
-		p.addf("service name %q must be a valid RFC 1123 label: letters, digits and dashes, at most 63 characters, not starting or ending with a dash", s.Name)
+	if msg := ServiceNameProblem(s.Name); msg != "" {
+		p.addf("%s", msg)
 	}
 	checkParsed(p, "provider", s.Provider, ParseServiceProvider)
 	checkParsed(p, "address_mode", s.AddressMode, ParseServiceAddressMode)
@@ -260,18 +274,28 @@ func (s *Service) validate(p problems, labels map[string]Port, tg *TaskGroup, t 
 // validatePortRef checks a port given as a label (which must exist) or a
 // number (which must be a valid port).
 func validatePortRef(p problems, field, ref string, labels map[string]Port) {
+	if msg := PortRefProblem(field, ref, labels); msg != "" {
+		p.addf("%s", msg)
+	}
+}
+
+// PortRefProblem says what is wrong with a port reference (a label of
+// labels, or a port number), or "" if nothing is; field names it in the
+// message.
+func PortRefProblem(field, ref string, labels map[string]Port) string {
 	if ref == "" || interpolated(ref) {
-		return
+		return ""
 	}
 	if n, err := strconv.Atoi(ref); err == nil {
 		if n < 1 || n > MaxPort {
-			p.addf("%s %d is out of range; it must be between 1 and %d", field, n, MaxPort)
+			return fmt.Sprintf("%s %d is out of range; it must be between 1 and %d", field, n, MaxPort)
 		}
-		return
+		return ""
 	}
 	if _, ok := labels[ref]; !ok {
-		p.addf("%s label %q is not defined in the group network", field, ref)
+		return fmt.Sprintf("%s label %q is not defined in the group network", field, ref)
 	}
+	return ""
 }
 
 // validateConnect checks the Connect block of a service.

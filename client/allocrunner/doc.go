@@ -1,5 +1,5 @@
 // Package allocrunner runs one allocation on the client: its allocation hooks
-// (alloc dir, host volumes, group network, shutdown_delay; group services and
+// (alloc dir, host volumes, group network, group services, shutdown_delay;
 // checks to come), one
 // taskrunner.TaskRunner per task, the lifecycle ordering between them, and the
 // client status it reports.
@@ -31,20 +31,29 @@
 // interpolate names and tags), Network (the group network, once the network
 // hook ran), Lifecycle (restart, signal or kill tasks by name; emit task
 // events) and State (the hook's saved state, which survives a client
-// restart). Where the hooks to come would go:
+// restart). Group services and where the check runner goes:
 //
-//	group services    services_hook.go, right after the network hook: Prerun
-//	                  registers with names from req.Env.Interpolate and
-//	                  addresses from req.Network, saving the IDs in req.State
-//	                  so a restarted client finds them; Update re-registers;
-//	                  PreKill deregisters (before shutdown_delay); Destroy
-//	                  removes what is left.
-//	check runner      checks_hook.go, after the services hook: Prerun starts
-//	                  its watcher goroutine, which uses req.Lifecycle to
-//	                  restart a task (check_restart) and emit its events;
-//	                  Shutdowner stops the goroutine, PreKill stops checking.
-//	                  NetworkMover, if its checks dial the namespace, to
-//	                  follow a namespace made anew.
+//	group services    services_hook.go, right after the network hook:
+//	                  Running (every main task runs) registers, with names
+//	                  from req.Env.Interpolate and addresses from
+//	                  req.Network, saving the IDs in req.State so a
+//	                  restarted client finds them; Update and NetworkMoved
+//	                  re-register; PreKill deregisters (before
+//	                  shutdown_delay); Postrun and Destroy remove what is
+//	                  left. The work is client/servicereg's Registrar.
+//	check runner      checks_hook.go, after the services hook. What to
+//	                  check: ar.ServiceInstances() (a *servicereg.Instances
+//	                  shared by the group hook and every task's services
+//	                  hook): Snapshot lists each registered instance with
+//	                  its service block (Checks), its task, its Network
+//	                  (Address resolves a check's address_mode and port;
+//	                  NSPath is the namespace to dial from) and the token
+//	                  to report with; Changed wakes the runner when
+//	                  instances come and go. Where to report: Config.Services
+//	                  (a servicereg.Catalog), UpdateHealth with the
+//	                  registration ID, only on status changes, batched.
+//	                  req.Lifecycle restarts a task (check_restart);
+//	                  Shutdowner stops the goroutine.
 //
 // Task hooks (a sidecar proxy, templates) go in the task runner's list
 // (client/taskrunner/doc.go). A hook that must follow a namespace made anew
@@ -61,6 +70,7 @@
 //	task_lifecycle.go Lifecycle: what hooks may do to the tasks, by name
 //	alloc_dir_hook.go builds and destroys the allocation directory
 //	network_hook.go   the group's network namespace; NetworkMoved
+//	services_hook.go  registers the group's services once its main tasks run
 //	shutdown_delay_hook.go waits out the group's shutdown_delay before kills
 //	user_ops.go       RestartTasks, TaskStats, ExecTask, TaskNames
 //	volume_hook.go    resolves the group's host volumes against the node

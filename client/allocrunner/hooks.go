@@ -172,10 +172,14 @@ func (ar *AllocRunner) initHooks() []RunnerHook {
 		// The network after the alloc dir (its resolv.conf and hosts go
 		// there) and before any task (every task joins the namespace; the
 		// tasks' env needs its address). Destroy order makes it go before
-		// the alloc dir is removed. Group services, when they land, come
-		// next: they register the ports this hook mapped (req.Network).
+		// the alloc dir is removed.
 		newNetworkHook(ar),
-		//
+		// Group services after the network: they register the ports and
+		// address it set up (req.Network), and re-register when it moves.
+		// Before shutdown_delay: PreKill deregisters, then the delay runs.
+		newServicesHook(ar.cfg.Services, ar.instances, ar.cfg.Alloc, ar.cfg.Node, ar.logger),
+		// The check runner goes here, after services: it checks what they
+		// registered (ar.instances) and stops before they deregister.
 		// The group's shutdown_delay last: its PreKill wait must follow the
 		// services' deregistration so traffic drains before tasks are killed.
 		newShutdownDelayHook(ar.logger),

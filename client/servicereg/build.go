@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/roam-sh/roam/structs"
 )
@@ -57,10 +57,6 @@ type BuildInput struct {
 	Datacenter string
 }
 
-// serviceNameRe is an RFC 1123 label, what a name must be once
-// interpolated (DNS serves it as one).
-var serviceNameRe = regexp.MustCompile(`^(?i:[a-z0-9]|[a-z0-9][a-z0-9-]{0,61}[a-z0-9])$`)
-
 // Build turns service blocks into registrations. Every problem is reported
 // (errors.Join), each naming its service: a name that is not an RFC 1123
 // label once interpolated, a port the group does not have, an address mode
@@ -85,8 +81,11 @@ func Build(in BuildInput) ([]*Instance, error) {
 func build(in BuildInput, s *structs.Service) (*Instance, error) {
 	a := in.Alloc
 	svc := interpolated(s, in.Interpolate)
-	if !serviceNameRe.MatchString(svc.Name) {
-		return nil, fmt.Errorf("name %q (from %q) is not a valid RFC 1123 label: letters, digits and dashes, at most 63 characters, not starting or ending with a dash", svc.Name, s.Name)
+	if strings.Contains(svc.Name, "${") {
+		return nil, fmt.Errorf("name %q has a reference the environment does not define", svc.Name)
+	}
+	if msg := structs.ServiceNameProblem(svc.Name); msg != "" {
+		return nil, fmt.Errorf("interpolated from %q: %s", s.Name, msg)
 	}
 	addr, port, err := in.Network.Address(svc.AddressMode, svc.PortLabel)
 	if err != nil {

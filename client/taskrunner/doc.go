@@ -38,12 +38,19 @@
 // result; Update the new allocation. A re-attached task runs no Prestart or
 // Poststart again: a hook finds what it did in State at its next stage, and
 // a hook whose work goes on while the task runs resumes it in Reattached
-// (the templates' watcher does).
-// Where the hooks to come would go:
+// (the templates' watcher does; task services register again there, under
+// the same IDs).
 //
 //	task services    hook_services.go, after templates: Poststart registers
-//	                 the task's services and checks (IDs saved in State),
-//	                 PreKilling and Exited deregister, Update re-registers.
+//	                 the task's services (client/servicereg, IDs saved in
+//	                 State), Reattached again after a client restart (same
+//	                 IDs: no duplicates), and publishes them to
+//	                 Config.ServiceInstances for the check runner;
+//	                 PreKilling (before the task's shutdown_delay), Exited
+//	                 and Stop deregister; Update re-registers.
+//
+// Where the hooks to come would go:
+//
 //	proxy (sidecar)  hook_envoy_bootstrap.go, before templates: Prestart
 //	                 writes the proxy's bootstrap config into the task dir
 //	                 for the connect sidecar task the servers injected.
@@ -69,5 +76,6 @@
 //	                  start; its watcher acts on changes (change_mode)
 //	user_ops.go       Restart, Stats, Exec: what users ask of a running task
 //	hook_volumes.go   volume_mount blocks → the driver's mounts
+//	hook_services.go  registers the task's services while it runs
 //	hook_resources.go AllocHookResources: what alloc hooks hand to tasks
 package taskrunner
