@@ -98,7 +98,7 @@ func NewRootCommand(opts Options, extra ...*cobra.Command) *cobra.Command {
 	root.AddCommand(
 		a.jobCommand(), a.allocCommand(), a.nodeCommand(), a.evalCommand(),
 		a.serverCommand(), a.operatorCommand(), a.statusCommand(), a.versionCommand(), a.uiCommand(),
-		a.namespaceCommand(), a.varCommand(),
+		a.namespaceCommand(), a.varCommand(), a.serviceCommand(),
 		a.eventCommand(),
 	)
 	root.AddCommand(extra...)
