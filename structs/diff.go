@@ -52,13 +52,26 @@ func DiffJobs(old, new *Job) *JobDiff {
 	return d
 }
 
-// Annotate records the plan's per-group counts in the diff's Updates.
+// Annotations on changed fields and tasks, as `job plan` prints them
+// beside the change ("+/- Task: "web" (forces create/destroy update)").
+const (
+	AnnotationForcesCreate            = "forces create"
+	AnnotationForcesDestroy           = "forces destroy"
+	AnnotationForcesInplaceUpdate     = "forces in-place update"
+	AnnotationForcesDestructiveUpdate = "forces create/destroy update"
+)
+
+// Annotate records the plan's per-group counts in the diff's Updates and
+// says what each change forces: a count that grows forces creates, one
+// that shrinks destroys; an added task forces a create, a removed one a
+// destroy, an edited one the kind of update the plan makes to its group.
 func (d *JobDiff) Annotate(a *PlanAnnotations) {
 	if d == nil || a == nil {
 		return
 	}
 	for _, tg := range d.TaskGroups {
 		du := a.DesiredTGUpdates[tg.Name]
+		annotateGroup(tg, du)
 		if du == nil {
 			continue
 		}
@@ -71,6 +84,35 @@ func (d *JobDiff) Annotate(a *PlanAnnotations) {
 			if v > 0 {
 				tg.Updates[k] = v
 			}
+		}
+	}
+}
+
+func annotateGroup(tg *TaskGroupDiff, du *DesiredUpdates) {
+	for _, f := range tg.Fields {
+		if f.Name != "Count" || f.Type != DiffTypeEdited {
+			continue
+		}
+		o, _ := strconv.Atoi(f.Old)
+		n, _ := strconv.Atoi(f.New)
+		switch {
+		case n > o:
+			f.Annotations = []string{AnnotationForcesCreate}
+		case n < o:
+			f.Annotations = []string{AnnotationForcesDestroy}
+		}
+	}
+	for _, t := range tg.Tasks {
+		switch {
+		case t.Type == DiffTypeAdded:
+			t.Annotations = []string{AnnotationForcesCreate}
+		case t.Type == DiffTypeDeleted:
+			t.Annotations = []string{AnnotationForcesDestroy}
+		case t.Type != DiffTypeEdited || du == nil:
+		case du.DestructiveUpdate > 0:
+			t.Annotations = []string{AnnotationForcesDestructiveUpdate}
+		case du.InPlaceUpdate > 0:
+			t.Annotations = []string{AnnotationForcesInplaceUpdate}
 		}
 	}
 }

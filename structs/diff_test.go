@@ -91,9 +91,39 @@ func TestDiffJobsEdits(t *testing.T) {
 		t.Fatalf("task resources: %+v", task.Objects)
 	}
 
-	d.Annotate(&PlanAnnotations{DesiredTGUpdates: map[string]*DesiredUpdates{"web": {Place: 2, Ignore: 1}}})
-	if web.Updates[UpdateTypeCreate] != 2 || web.Updates[UpdateTypeIgnore] != 1 || len(web.Updates) != 2 {
+	d.Annotate(&PlanAnnotations{DesiredTGUpdates: map[string]*DesiredUpdates{"web": {Place: 2, Ignore: 1, DestructiveUpdate: 1}}})
+	if web.Updates[UpdateTypeCreate] != 2 || web.Updates[UpdateTypeIgnore] != 1 || len(web.Updates) != 3 {
 		t.Fatalf("updates: %v", web.Updates)
+	}
+	// What `job plan` prints beside the changes, as Nomad's does.
+	if a := findField(web.Fields, "Count").Annotations; len(a) != 1 || a[0] != AnnotationForcesCreate {
+		t.Errorf("count annotations %v, want forces create", a)
+	}
+	if len(task.Annotations) != 1 || task.Annotations[0] != AnnotationForcesDestructiveUpdate {
+		t.Errorf("task annotations %v, want forces create/destroy update", task.Annotations)
+	}
+}
+
+func TestDiffAnnotationsInPlaceAndAddedTask(t *testing.T) {
+	old, new := diffTestJob(), diffTestJob()
+	tg := new.TaskGroups[len(new.TaskGroups)-1]
+	tg.Tasks[0].Meta = map[string]string{"k": "v"}
+	extra := *tg.Tasks[0]
+	extra.Name = "extra"
+	tg.Tasks = append(tg.Tasks, &extra)
+	d := DiffJobs(old, new)
+	d.Annotate(&PlanAnnotations{DesiredTGUpdates: map[string]*DesiredUpdates{tg.Name: {InPlaceUpdate: 1}}})
+	got := map[string][]string{}
+	for _, g := range d.TaskGroups {
+		for _, td := range g.Tasks {
+			got[td.Name] = td.Annotations
+		}
+	}
+	if a := got[tg.Tasks[0].Name]; len(a) != 1 || a[0] != AnnotationForcesInplaceUpdate {
+		t.Errorf("edited task %v, want forces in-place update", a)
+	}
+	if a := got["extra"]; len(a) != 1 || a[0] != AnnotationForcesCreate {
+		t.Errorf("added task %v, want forces create", a)
 	}
 }
 
