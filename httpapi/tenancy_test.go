@@ -143,7 +143,7 @@ func TestNamespaceDeleteRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := nc.Namespaces().Delete("team", nil)
-	if statusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "still holds jobs") {
+	if statusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "still holds jobs; delete them first)") {
 		t.Fatalf("delete with a job: %v", err)
 	}
 	if _, _, err := nc.Jobs().Deregister("web", true, &nomadapi.WriteOptions{Namespace: "team"}); err != nil {

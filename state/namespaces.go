@@ -50,7 +50,7 @@ func (s *StateStore) DeleteNamespaces(index uint64, names []string) error {
 
 func deleteNamespaceTxn(txn *memdb.Txn, name string) error {
 	if name == structs.DefaultNamespace {
-		return fmt.Errorf("namespace %q is built in and cannot be deleted: %w", name, structs.ErrBadRequest)
+		return structs.BadRequestf("namespace %q is built in and cannot be deleted", name)
 	}
 	raw, err := txn.First(tableNamespaces, "id", name)
 	if err != nil {

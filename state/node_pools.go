@@ -75,7 +75,7 @@ func (s *StateStore) DeleteNodePools(index uint64, names []string) error {
 
 func deleteNodePoolTxn(txn *memdb.Txn, name string) error {
 	if structs.IsBuiltinNodePool(name) {
-		return fmt.Errorf("node pool %q is built in and cannot be deleted: %w", name, structs.ErrBadRequest)
+		return structs.BadRequestf("node pool %q is built in and cannot be deleted", name)
 	}
 	raw, err := txn.First(tableNodePools, "id", name)
 	if err != nil {
@@ -90,7 +90,7 @@ func deleteNodePoolTxn(txn *memdb.Txn, name string) error {
 	}
 	for _, n := range nodes {
 		if n.NodePool == name {
-			return fmt.Errorf("node pool %q still has nodes (node %s); move them first: %w", name, n.Name, structs.ErrBadRequest)
+			return structs.BadRequestf("node pool %q still has nodes (node %s); move them first", name, n.Name)
 		}
 	}
 	jobs, err := collect[*structs.Job](nil)(txn.Get(tableJobs, "id"))
@@ -99,7 +99,7 @@ func deleteNodePoolTxn(txn *memdb.Txn, name string) error {
 	}
 	for _, j := range jobs {
 		if j.NodePool == name {
-			return fmt.Errorf("node pool %q is used by job %q in namespace %q: %w", name, j.ID, j.Namespace, structs.ErrBadRequest)
+			return structs.BadRequestf("node pool %q is used by job %q in namespace %q", name, j.ID, j.Namespace)
 		}
 	}
 	if err := txn.Delete(tableNodePools, raw); err != nil {

@@ -80,7 +80,7 @@ func insertVariable(txn *memdb.Txn, index uint64, cur, v *structs.VariableEncryp
 			return err
 		}
 		if n >= structs.MaxVariablesPerNamespace {
-			return fmt.Errorf("namespace %q holds %d variables, the most it may: %w", v.Namespace, n, structs.ErrBadRequest)
+			return structs.BadRequestf("namespace %q holds %d variables, the most it may", v.Namespace, n)
 		}
 	}
 	if err := txn.Insert(tableVariables, &c); err != nil {

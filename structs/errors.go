@@ -1,5 +1,7 @@
 package structs
 
+import "fmt"
+
 // ErrorKind classifies the errors of the server's endpoints. It crosses the
 // RPC wire beside the message (internal/msgrpc carries it), so a caller on
 // another host tests an error with errors.Is against the same sentinel as a
@@ -51,3 +53,20 @@ var (
 	// bad filter, check-index conflict).
 	ErrBadRequest error = &kindError{ErrorKindBadRequest, "bad request"}
 )
+
+// BadRequestf is an ErrBadRequest whose message is only its own text (no
+// trailing ": bad request"): state writes refuse requests with it, and the
+// message reaches the user as is.
+func BadRequestf(format string, args ...any) error {
+	return &refusal{msg: fmt.Sprintf(format, args...)}
+}
+
+type refusal struct{ msg string }
+
+func (e *refusal) Error() string { return e.msg }
+
+// Is makes errors.Is(err, ErrBadRequest) hold.
+func (e *refusal) Is(target error) bool { return target == ErrBadRequest }
+
+// RPCErrorKind carries the kind across the RPC wire.
+func (e *refusal) RPCErrorKind() string { return string(ErrorKindBadRequest) }

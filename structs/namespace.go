@@ -1,7 +1,6 @@
 package structs
 
 import (
-	"fmt"
 	"reflect"
 	"regexp"
 )
@@ -140,7 +139,7 @@ type NamespaceListResponse struct {
 // NamespaceInUseError is the error of a delete refused because the namespace
 // still holds what (jobs, variables).
 func NamespaceInUseError(name, what string) error {
-	return fmt.Errorf("namespace %q still holds %s; delete them first: %w", name, what, ErrBadRequest)
+	return BadRequestf("namespace %q still holds %s; delete them first", name, what)
 }
 
 // Bounds of the Meta map of namespaces and node pools: they live in every
