@@ -12,18 +12,15 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +29,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
+	"github.com/roam-sh/roam/bench/internal/agentproc"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/structs"
 )
@@ -83,15 +81,15 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	agent, err := startAgent(ctx, dir, o.roam, logger)
+	agent, err := agentproc.Start(ctx, dir, o.roam, "bench-dns", "", logger)
 	if err != nil {
 		return err
 	}
-	defer agent.stop()
-	if err := register(agent.rpcAddr, logger); err != nil {
+	defer agent.Stop()
+	if err := register(agent.RPCAddr, logger); err != nil {
 		return err
 	}
-	answer, err := firstAnswer(ctx, agent.dnsAddr)
+	answer, err := firstAnswer(ctx, agent.DNSAddr)
 	if err != nil {
 		return err
 	}
@@ -105,7 +103,7 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 	for range o.rounds {
 		n, d := load(base.addr, o)
 		baseQ, baseT = baseQ+n, baseT+d
-		n, d = load(agent.dnsAddr, o)
+		n, d = load(agent.DNSAddr, o)
 		roamQ, roamT = roamQ+n, roamT+d
 	}
 	if roamQ == 0 || baseQ == 0 {
@@ -124,131 +122,7 @@ type child struct {
 	cmd *exec.Cmd
 }
 
-func (c *child) stop() {
-	if c.cmd.Process == nil {
-		return
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-done
-	}
-}
-
-type agentProc struct {
-	child
-	rpcAddr, dnsAddr string
-}
-
-// startAgent runs a server-only roam agent on loopback with free ports and
-// waits for its leader.
-func startAgent(ctx context.Context, dir, bin string, logger *slog.Logger) (*agentProc, error) {
-	if bin == "" {
-		var err error
-		if bin, err = buildRoam(ctx, dir, logger); err != nil {
-			return nil, err
-		}
-	}
-	ports, err := freePorts(4)
-	if err != nil {
-		return nil, err
-	}
-	cfg := fmt.Sprintf(`data_dir  = %q
-bind_addr = "127.0.0.1"
-name      = "bench-dns"
-log_level = "WARN"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-  dns  = %d
-}
-server {
-  enabled          = true
-  bootstrap_expect = 1
-}
-`, filepath.Join(dir, "data"), ports[0], ports[1], ports[2], ports[3])
-	cfgPath := filepath.Join(dir, "agent.hcl")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return nil, err
-	}
-	log, err := os.Create(filepath.Join(dir, "agent.log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "agent", "-config", cfgPath)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start roam agent: %w", err)
-	}
-	p := &agentProc{child: child{cmd}, rpcAddr: hostPort(ports[1]), dnsAddr: hostPort(ports[3])}
-	if err := waitLeader(ctx, "http://"+hostPort(ports[0])+"/v1/status/leader"); err != nil {
-		p.stop()
-		return nil, err
-	}
-	return p, nil
-}
-
-func hostPort(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
-
-func buildRoam(ctx context.Context, dir string, logger *slog.Logger) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the roam module: run from the repository or pass -roam")
-	}
-	bin := filepath.Join(dir, "roam")
-	logger.Info("building roam")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/roam")
-	build.Dir = filepath.Dir(gomod)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/roam: %w", err)
-	}
-	return bin, nil
-}
-
-func freePorts(n int) ([]int, error) {
-	var out []int
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
-}
-
-func waitLeader(ctx context.Context, url string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 && len(strings.Trim(string(b), "\"\n")) > 0 {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return errors.New("no leader within 60s")
-}
+func (c *child) stop() { agentproc.StopCmd(c.cmd) }
 
 // register upserts the service's instances through the server's RPC, as a
 // client would.
