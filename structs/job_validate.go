@@ -355,14 +355,17 @@ func (tg *TaskGroup) validateDisk(p problems) {
 		p.addf("ephemeral_disk size must be at least %d MB; got %d", minEphemeralDiskMB, size)
 		return
 	}
+	// Nomad no longer refuses task logs larger than the ephemeral disk (the
+	// disk is a scheduling hint, logs rotate), so roam accepts them too;
+	// only a total too large to count is refused.
 	logs := int64(0)
 	for _, t := range tg.Tasks {
 		if t != nil && t.LogConfig != nil && !t.LogConfig.Disabled {
 			logs = addSat(logs, mulSat(int64(t.LogConfig.MaxFiles), int64(t.LogConfig.MaxFileSizeMB)))
 		}
 	}
-	if logs >= int64(size) {
-		p.addf("task logs may use %d MB, which must be less than the ephemeral_disk size of %d MB", logs, size)
+	if logs == math.MaxInt64 {
+		p.addf("task logs may use more space than can be counted (max_files × max_file_size)")
 	}
 }
 

@@ -274,9 +274,10 @@ func TestValidate(t *testing.T) {
 			task + `Template 2: perms "rw" must be an octal file mode such as "0644"`,
 			task + "Artifact 1: missing source",
 		}},
+		// Accepted, as Nomad accepts it since 1.x (validation parity).
 		{"logs exceed disk", func(j *Job) {
 			j.TaskGroups[0].EphemeralDisk.SizeMB = 50
-		}, []string{g + "task logs may use 100 MB, which must be less than the ephemeral_disk size of 50 MB"}},
+		}, nil},
 		{"scaling", func(j *Job) {
 			j.TaskGroups[0].Scaling = &ScalingPolicy{Min: 3, Max: 5, Enabled: true, Type: "horizontal"}
 		}, []string{g + "Scaling: count 2 must be between min 3 and max 5"}},
