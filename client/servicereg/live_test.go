@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	consulapi "github.com/hashicorp/consul/api"
+
 	"github.com/roam-sh/roam/agent"
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/internal/apitest"
@@ -101,6 +103,18 @@ func TestServicesFollowTheirTasks(t *testing.T) {
 		t.Errorf("tags and meta: group %v %v, task %v %q", group.Tags, group.Meta, task.Tags, task.TaskName)
 	}
 
+	// Consul's agent endpoint lists this node's instances.
+	cfg := consulapi.DefaultConfig()
+	cfg.Address = la.URL
+	cc, err := consulapi.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := cc.Agent().Services()
+	if err != nil || local[group.ID] == nil || local[task.ID] == nil || local[task.ID].Port != port || local[task.ID].Service != "t-api" {
+		t.Errorf("Agent().Services(): %v, %v", local, err)
+	}
+
 	// Restart the whole agent: the client re-attaches to the task and
 	// registers the same instances again, which changes nothing.
 	if err := la.Agent.Shutdown(); err != nil {
@@ -128,18 +142,37 @@ func TestServicesFollowTheirTasks(t *testing.T) {
 	if _, _, err := c.Jobs().Deregister("svc", false, nil); err != nil {
 		t.Fatalf("stop job: %v", err)
 	}
-	testutil.WaitFor(t, apitest.Wait, func() error {
-		if n := len(instances(t, c, "svc-group")) + len(instances(t, c, "t-api")); n != 0 {
-			return fmt.Errorf("%d instances still registered", n)
+	// The client's own view of the task (the servers' lags behind).
+	events := func() []string {
+		var out []string
+		for _, ar := range la.Agent.Client().AllocRunners() {
+			if st := ar.TaskStates()["t"]; st != nil {
+				for _, ev := range st.Events {
+					out = append(out, ev.Type)
+				}
+			}
 		}
-		return nil
-	})
-	now, _, err := c.Allocations().Info(alloc.ID, nil)
-	if err != nil {
-		t.Fatal(err)
+		return out
 	}
-	if st := now.TaskStates["t"]; st.State != structs.TaskStateRunning {
-		t.Errorf("the task was %s when its instances left the catalog; want still running (shutdown_delay)", st.State)
+	gone := func(name string) {
+		testutil.WaitFor(t, apitest.Wait, func() error {
+			if n := len(instances(t, c, name)); n != 0 {
+				return fmt.Errorf("%d instances of %s still registered", n, name)
+			}
+			return nil
+		})
+	}
+	// The group's instance leaves, then the group's shutdown_delay runs:
+	// the task is not being killed yet.
+	gone("svc-group")
+	if ev := events(); slices.Contains(ev, structs.TaskKilling) {
+		t.Errorf("the task was being killed when the group's instance left: %v", ev)
+	}
+	// The task's instance leaves before its own shutdown_delay and kill:
+	// the process has not exited.
+	gone("t-api")
+	if ev := events(); slices.Contains(ev, structs.TaskTerminated) {
+		t.Errorf("the task had exited when its instance left: %v", ev)
 	}
 	la.WaitAlloc(t, "svc", func(a *api.Allocation) error {
 		if !a.ClientTerminalStatus() {
