@@ -150,7 +150,9 @@ func (tg *TaskGroup) validateServices(p problems) {
 		providers[s.provider()] = true
 		if s.Connect != nil {
 			hasConnect = true
-			onlyGateways = onlyGateways && s.Connect.Gateway != nil
+			// Gateways and native services (the task speaks mTLS itself,
+			// no sidecar) may run in host mode, as in Nomad.
+			onlyGateways = onlyGateways && (s.Connect.Gateway != nil || s.Connect.Native)
 		}
 	}
 	for _, t := range tg.Tasks {

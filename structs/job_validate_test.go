@@ -159,6 +159,10 @@ func TestValidate(t *testing.T) {
 		{"connect in host mode", func(j *Job) { j.TaskGroups[0].Networks[0].Mode = NetworkModeHost }, []string{
 			g + `connect requires network mode "bridge" or "cni/<name>"; the group uses "host"`,
 		}},
+		{"connect native in host mode", func(j *Job) {
+			j.TaskGroups[0].Networks[0].Mode = NetworkModeHost
+			j.TaskGroups[0].Services[0].Connect = &ConsulConnect{Native: true}
+		}, nil},
 		{"ports", func(j *Job) {
 			n := j.TaskGroups[0].Networks[0]
 			n.ReservedPorts = append(n.ReservedPorts,
