@@ -31,3 +31,13 @@ func (a *Allocations) Stats(allocID string, q *QueryOptions) (*AllocResourceUsag
 	}
 	return &out, nil
 }
+
+// Checks returns the status of the allocation's service checks, by check
+// ID.
+func (a *Allocations) Checks(allocID string, q *QueryOptions) (AllocCheckStatuses, error) {
+	var out AllocCheckStatuses
+	if _, err := a.c.query(clientAllocPath(allocID, "checks"), &out, q); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -180,3 +180,37 @@ type HostDiskStats struct {
 	UsedPercent       float64
 	InodesUsedPercent float64
 }
+
+// AllocCheckStatus is one check of GET /v1/client/allocation/:id/checks
+// (and /v1/allocation/:id/checks), in Nomad's shape: Status is the last
+// result (success, failure, or pending before the first), Mode what the
+// check means for deployments (healthiness, or readiness for on_update =
+// "ignore"), Timestamp the result's time in Unix seconds.
+type AllocCheckStatus struct {
+	ID         string
+	Check      string
+	Group      string
+	Mode       string
+	Output     string
+	Service    string
+	Task       string
+	Status     string
+	StatusCode int
+	Timestamp  int64
+	// Health is roam's: the check's status after its thresholds
+	// (success_before_passing, failures_before_*), passing, warning or
+	// critical: what the catalog holds for it.
+	Health string `json:",omitempty"`
+}
+
+// AllocCheckStatuses are an allocation's checks by check ID.
+type AllocCheckStatuses map[string]AllocCheckStatus
+
+// Check statuses and modes of AllocCheckStatus.
+const (
+	CheckStatusSuccess   = "success"
+	CheckStatusFailure   = "failure"
+	CheckStatusPending   = "pending"
+	CheckModeHealthiness = "healthiness"
+	CheckModeReadiness   = "readiness"
+)

@@ -50,6 +50,17 @@ func (h *handlers) clientAPI(w http.ResponseWriter, r *http.Request) {
 	h.client.ServeHTTP(w, r)
 }
 
+// allocChecks: GET /v1/allocation/:id/checks is the client's
+// /v1/client/allocation/:id/checks under another name.
+func (h *handlers) allocChecks(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("alloc")
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = "/v1/client/allocation/" + id + "/checks"
+	r2.URL.RawPath = ""
+	r2.SetPathValue("alloc", id)
+	h.clientAlloc(w, r2)
+}
+
 // clientAlloc serves or forwards a request about one allocation.
 func (h *handlers) clientAlloc(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("alloc")

@@ -110,5 +110,8 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	// forwarded to the allocation's node; the rest are the local client's.
 	mux.HandleFunc("/v1/client/fs/{op}/{alloc}", h.clientAlloc)
 	mux.HandleFunc("/v1/client/allocation/{alloc}/{op}", h.clientAlloc)
+	// Nomad serves an allocation's check results at both paths; they are
+	// the client's, like the rest.
+	mux.HandleFunc("GET /v1/allocation/{alloc}/checks", h.allocChecks)
 	mux.HandleFunc("/v1/client/", h.clientAPI)
 }

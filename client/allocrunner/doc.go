@@ -41,19 +41,15 @@
 //	                  re-register; PreKill deregisters (before
 //	                  shutdown_delay); Postrun and Destroy remove what is
 //	                  left. The work is client/servicereg's Registrar.
-//	check runner      checks_hook.go, after the services hook. What to
-//	                  check: ar.ServiceInstances() (a *servicereg.Instances
-//	                  shared by the group hook and every task's services
-//	                  hook): Snapshot lists each registered instance with
-//	                  its service block (Checks), its task, its Network
-//	                  (Address resolves a check's address_mode and port;
-//	                  NSPath is the namespace to dial from) and the token
-//	                  to report with; Changed wakes the runner when
-//	                  instances come and go. Where to report: Config.Services
-//	                  (a servicereg.Catalog), UpdateHealth with the
-//	                  registration ID, only on status changes, batched.
-//	                  req.Lifecycle restarts a task (check_restart);
-//	                  Shutdowner stops the goroutine.
+//	check runner      checks_hook.go, before the group services hook: it
+//	                  follows the instances the services hooks publish
+//	                  (ar.ServiceInstances()) and runs their checks
+//	                  (services/checks), reporting changes with
+//	                  Config.Services.UpdateHealth, batched, and restarting
+//	                  tasks through req.Lifecycle; PreKill stops checking
+//	                  before the services deregister. A namespace made anew
+//	                  at the same path needs nothing: every probe opens the
+//	                  path again.
 //
 // Task hooks (a sidecar proxy, templates) go in the task runner's list
 // (client/taskrunner/doc.go). A hook that must follow a namespace made anew
@@ -74,5 +70,6 @@
 //	shutdown_delay_hook.go waits out the group's shutdown_delay before kills
 //	user_ops.go       RestartTasks, TaskStats, ExecTask, TaskNames
 //	volume_hook.go    resolves the group's host volumes against the node
+//	checks_hook.go    runs the service checks, reports changes, check_restart
 //	config.go         Config and the small interfaces the runner consumes
 package allocrunner

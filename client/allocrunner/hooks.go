@@ -174,12 +174,16 @@ func (ar *AllocRunner) initHooks() []RunnerHook {
 		// tasks' env needs its address). Destroy order makes it go before
 		// the alloc dir is removed.
 		newNetworkHook(ar),
+		// Checks before the group services: they follow what the services
+		// hooks publish, so their order at start does not matter, but
+		// PreKill must stop every check before the services hook
+		// deregisters (no status reported for an instance on its way out,
+		// no check_restart of a task being stopped).
+		newChecksHook(ar),
 		// Group services after the network: they register the ports and
 		// address it set up (req.Network), and re-register when it moves.
 		// Before shutdown_delay: PreKill deregisters, then the delay runs.
 		newServicesHook(ar.cfg.Services, ar.instances, ar.cfg.Alloc, ar.cfg.Node, ar.logger),
-		// The check runner goes here, after services: it checks what they
-		// registered (ar.instances) and stops before they deregister.
 		// The group's shutdown_delay last: its PreKill wait must follow the
 		// services' deregistration so traffic drains before tasks are killed.
 		newShutdownDelayHook(ar.logger),
@@ -195,6 +199,11 @@ var (
 	_ Destroyer    = (*networkHook)(nil)
 	_ NetworkMover = (*networkHook)(nil)
 	_ PreKiller    = (*shutdownDelayHook)(nil)
+	_ Prerunner    = (*checksHook)(nil)
+	_ PreKiller    = (*checksHook)(nil)
+	_ Postrunner   = (*checksHook)(nil)
+	_ Destroyer    = (*checksHook)(nil)
+	_ Shutdowner   = (*checksHook)(nil)
 	_ Runninger    = (*servicesHook)(nil)
 	_ Updater      = (*servicesHook)(nil)
 	_ NetworkMover = (*servicesHook)(nil)

@@ -6,6 +6,7 @@
 //
 //	GET      /v1/client/fs/{ls,stat,cat,readat,stream,logs}/{alloc}
 //	GET      /v1/client/allocation/{alloc}/stats
+//	GET      /v1/client/allocation/{alloc}/checks    (also /v1/allocation/{alloc}/checks)
 //	PUT|POST /v1/client/allocation/{alloc}/{restart,signal}
 //	GET      /v1/client/allocation/{alloc}/exec      (websocket)
 //	GET|PUT  /v1/client/allocation/{alloc}/gc, /v1/client/gc
@@ -27,4 +28,5 @@
 //	logs.go     fs/logs: following a task's log across rotated files
 //	alloc.go    stats, restart, signal, gc
 //	exec.go     the exec websocket
+//	checks.go   checks: the service checks' latest results
 package clientapi

@@ -104,6 +104,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/stats", h.allocStats)
 	h.mux.HandleFunc("GET /v1/client/stats", h.hostStats)
 	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/exec", h.allocExec)
+	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/checks", h.allocChecks)
 	for _, m := range []string{"PUT", "POST"} {
 		h.mux.HandleFunc(m+" /v1/client/allocation/{alloc}/restart", h.allocRestart)
 		h.mux.HandleFunc(m+" /v1/client/allocation/{alloc}/signal", h.allocSignal)
