@@ -75,16 +75,24 @@ func instance(t *testing.T, a *Agent) *structs.ServiceRegistration {
 	return regs[0]
 }
 
+// waitRoutable waits until the registered instance of web is (or is not)
+// served by the health-aware read GET /v1/service/web, and returns the
+// catalog's record of it.
 func waitRoutable(t *testing.T, a *Agent, want bool) *structs.ServiceRegistration {
 	t.Helper()
+	c := apiClient(t, a)
 	var r *structs.ServiceRegistration
 	testutil.WaitFor(t, 30*time.Second, func() error {
 		r = instance(t, a)
 		if r == nil {
 			return fmt.Errorf("web not registered")
 		}
-		if routable(r) != want {
-			return fmt.Errorf("web is %s (checks %s), want routable=%v", r.Health, describeChecks(r), want)
+		served, _, err := c.Services().Get("web", nil)
+		if err != nil {
+			return err
+		}
+		if got := len(served) == 1; got != want {
+			return fmt.Errorf("web is %s (checks %s), served=%v, want %v", r.Health, describeChecks(r), got, want)
 		}
 		return nil
 	})
@@ -252,8 +260,8 @@ func TestFailingCheckSurvivesClientRestart(t *testing.T) {
 	// Watch the catalog while the restarted client probes the broken app
 	// three times more: the instance stays out.
 	testutil.WaitFor(t, 30*time.Second, func() error {
-		if r := instance(t, b); r != nil && routable(r) {
-			t.Fatalf("the broken instance came back after the restart: %s", describeChecks(r))
+		if served, _, err := cb.Services().Get("web", nil); err == nil && len(served) > 0 {
+			t.Fatalf("the broken instance came back after the restart: %+v", served[0])
 		}
 		st, err := cb.Allocations().Checks(alloc.ID, nil)
 		if err != nil {
@@ -278,10 +286,4 @@ func TestFailingCheckSurvivesClientRestart(t *testing.T) {
 	}
 	waitRoutable(t, b, true)
 	stopAndCheckClean(t, b, cb, "chk", map[string]*api.Allocation{"g": alloc})
-}
-
-// routable is what the health-aware reads serve (services.Routable, which
-// agent tests do not import): every instance but a critical one.
-func routable(r *structs.ServiceRegistration) bool {
-	return r.Health.Normalize() != structs.HealthCritical
 }
