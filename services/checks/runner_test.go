@@ -68,7 +68,7 @@ func TestRunnerReportsChangesNotResults(t *testing.T) {
 	var rec recorder
 	r := checks.NewRunner(testutil.Context(t), checks.Config{Logger: testutil.Logger(t), OnChange: rec.add})
 	t.Cleanup(r.Stop)
-	def := &structs.ServiceCheck{Name: "alive", Type: structs.CheckTypeHTTP, Path: "/", Interval: 30 * time.Millisecond}
+	def := &structs.ServiceCheck{Name: "alive", Type: structs.CheckTypeHTTP, Path: "/", Interval: 30 * time.Millisecond, Timeout: 5 * time.Second}
 	r.Set([]*checks.Check{{ID: "c1", Def: def, Address: a.addr, Dial: netns.Dialer(ns, nil)}})
 
 	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing) // the start, then the first result
@@ -117,7 +117,7 @@ func TestRunnerCountsThresholds(t *testing.T) {
 	}
 	r := checks.NewRunner(testutil.Context(t), checks.Config{Logger: testutil.Logger(t), OnChange: onChange})
 	t.Cleanup(r.Stop)
-	def := &structs.ServiceCheck{Name: "t", Type: structs.CheckTypeHTTP, Path: "/", Interval: 10 * time.Millisecond,
+	def := &structs.ServiceCheck{Name: "t", Type: structs.CheckTypeHTTP, Path: "/", Interval: 10 * time.Millisecond, Timeout: 5 * time.Second,
 		InitialStatus: "passing", SuccessBeforePassing: 2, FailuresBeforeWarning: 2, FailuresBeforeCritical: 3}
 	r.Set([]*checks.Check{{ID: "c1", Def: def, Address: srv.Listener.Addr().String(), Dial: netns.Dialer(ns, nil)}})
 	want := []string{"passing after 0", "warning after 2", "critical after 3", "passing after 7"}
@@ -145,7 +145,7 @@ func TestRunnerCheckRestart(t *testing.T) {
 		},
 	})
 	t.Cleanup(r.Stop)
-	def := &structs.ServiceCheck{Name: "alive", Type: structs.CheckTypeHTTP, Path: "/", Interval: 20 * time.Millisecond}
+	def := &structs.ServiceCheck{Name: "alive", Type: structs.CheckTypeHTTP, Path: "/", Interval: 20 * time.Millisecond, Timeout: 5 * time.Second}
 	r.Set([]*checks.Check{{ID: "c1", Task: "web", Service: "api", Def: def, Address: a.addr, Dial: netns.Dialer(ns, nil),
 		Restart: &structs.CheckRestart{Limit: 3, Grace: 100 * time.Millisecond}}})
 	select {
@@ -168,7 +168,7 @@ func TestRunnerSetKeepsRunningChecks(t *testing.T) {
 	var rec recorder
 	r := checks.NewRunner(testutil.Context(t), checks.Config{Logger: testutil.Logger(t), OnChange: rec.add})
 	t.Cleanup(r.Stop)
-	def := &structs.ServiceCheck{Name: "a", Type: structs.CheckTypeHTTP, Path: "/", Interval: 20 * time.Millisecond}
+	def := &structs.ServiceCheck{Name: "a", Type: structs.CheckTypeHTTP, Path: "/", Interval: 20 * time.Millisecond, Timeout: 5 * time.Second}
 	c1 := &checks.Check{ID: "c1", Def: def, Address: a.addr, Dial: netns.Dialer(ns, nil)}
 	r.Set([]*checks.Check{c1})
 	rec.waitFor(t, structs.HealthCritical, structs.HealthPassing)
