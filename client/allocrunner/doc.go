@@ -31,9 +31,9 @@
 // interpolate names and tags), Network (the group network, once the network
 // hook ran), Lifecycle (restart, signal or kill tasks by name; emit task
 // events) and State (the hook's saved state, which survives a client
-// restart). Group services and where the check runner goes:
+// restart). Group services and the check runner:
 //
-//	group services    services_hook.go, right after the network hook:
+//	group services    services_hook.go, after the network and checks hooks:
 //	                  Running (every main task runs) registers, with names
 //	                  from req.Env.Interpolate and addresses from
 //	                  req.Network, saving the IDs in req.State so a
