@@ -21,6 +21,7 @@ import (
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/internal/version"
 	"github.com/roam-sh/roam/jobspec/sandbox"
+	"github.com/roam-sh/roam/netns/doctor"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/ui"
@@ -284,6 +285,7 @@ func (a *Agent) clientAPI() httpapi.ClientAPI {
 	return clientapi.New(clientapi.Config{
 		Allocs: a.client, MaxReadBytes: a.cfg.Client.FSMaxReadBytes, Logger: a.logger,
 		AllocDir: a.client.AllocRoot(), TotalCPUMHz: a.nodeCPUMHz,
+		Doctor: func() []doctor.Check { return doctor.Run(doctorOptions(a.cfg)) },
 	})
 }
 

@@ -118,6 +118,8 @@ func TestPages(t *testing.T) {
 	b.waitText("main", node, "ready", "eligible", "raw_exec")
 	b.open("/ui/clients/" + alloc.NodeID)
 	b.waitText("main", node, "raw_exec", "Drivers", alloc.ID[:8])
+	// The page is served by the node's own agent: node doctor's findings.
+	b.waitText("main", "Host check (node doctor)", "network namespaces", "bridge devices")
 	b.check()
 
 	b.open("/ui/servers")

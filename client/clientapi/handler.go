@@ -13,6 +13,7 @@ import (
 	"github.com/roam-sh/roam/client/allocrunner"
 	"github.com/roam-sh/roam/client/hoststats"
 	"github.com/roam-sh/roam/client/taskrunner"
+	"github.com/roam-sh/roam/netns/doctor"
 )
 
 // Allocs finds the allocations of the local client (*client.Client).
@@ -62,6 +63,10 @@ type Config struct {
 	// TotalCPUMHz returns the node's CPU compute, to report the MHz in
 	// use; nil reports none.
 	TotalCPUMHz func() int64
+	// Doctor runs `roam node doctor`'s host check with the agent's
+	// configuration, for GET /v1/client/doctor (the web UI's client page);
+	// nil answers 501.
+	Doctor func() []doctor.Check
 }
 
 // Handler serves /v1/client/... for local allocations.
@@ -70,6 +75,7 @@ type Handler struct {
 	logger *slog.Logger
 	mux    *http.ServeMux
 	host   hoststats.Collector
+	doctor *doctorCache
 }
 
 // New returns the client endpoints' handler.
@@ -90,6 +96,9 @@ func New(cfg Config) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, logger: cfg.Logger.With("component", "client_api"), mux: http.NewServeMux()}
+	if cfg.Doctor != nil {
+		h.doctor = &doctorCache{run: cfg.Doctor}
+	}
 	h.routes()
 	return h
 }
@@ -103,6 +112,7 @@ func (h *Handler) routes() {
 	}
 	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/stats", h.allocStats)
 	h.mux.HandleFunc("GET /v1/client/stats", h.hostStats)
+	h.mux.HandleFunc("GET /v1/client/doctor", h.nodeDoctor)
 	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/exec", h.allocExec)
 	h.mux.HandleFunc("GET /v1/client/allocation/{alloc}/checks", h.allocChecks)
 	for _, m := range []string{"PUT", "POST"} {

@@ -1,6 +1,6 @@
 // A client node: status, eligibility and drain (with the actions), drivers,
 // host networks, resources, events and its allocations.
-import { follow, post } from '../api.js';
+import { follow, get, post } from '../api.js';
 import { h, replace, table, badge, dl, link, allocHref, jobHref, shortID, errorBox, section, fmtTime, action } from '../dom.js';
 
 // networkAttrs are the fingerprinted facts about the node's networking:
@@ -12,10 +12,11 @@ export async function render({ main, params, signal, title }) {
   const id = params[0];
   title(`Client ${shortID(id)}`);
   const head = h('div'), acts = h('div', { class: 'toolbar' }), actErr = h('div');
-  const drv = h('div'), nets = h('div'), attrs = h('div'), evs = h('div'), allocs = h('div');
+  const drv = h('div'), nets = h('div'), attrs = h('div'), evs = h('div'), allocs = h('div'), doc = h('div');
   main.append(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('ol', {}, h('li', {}, link('/ui/clients', 'Clients')), h('li', {}, h('span', { 'aria-current': 'page' }, shortID(id))))),
     head, acts, actErr, section('Drivers', drv), section('Host networks', nets), section('Allocations', allocs),
-    section('Networking facts', attrs), section('Events', evs));
+    section('Host check (node doctor)', doc), section('Networking facts', attrs), section('Events', evs));
+  hostCheck(id, doc, signal);
   const base = `/v1/node/${encodeURIComponent(id)}`;
   const draw = (n) => {
     replace(head, h('h1', {}, n.Name, badge(n.Status)), dl([
@@ -80,4 +81,27 @@ export async function render({ main, params, signal, title }) {
     { key: 'allocs', path: `${base}/allocations`, query: {} },
   ], (d) => { actErr.replaceChildren(); if (d.node) draw(d.node); drawAllocs(d.allocs); },
   (err) => replace(actErr, errorBox(err, 'Loading the client')));
+}
+
+// hostCheck shows `roam node doctor`'s findings when the page is served by
+// the node's own agent (GET /v1/client/doctor runs the check there, at most
+// every 30 s); for another node it says where to look.
+async function hostCheck(id, out, signal) {
+  replace(out, h('p', { class: 'muted' }, 'Checking the host…'));
+  try {
+    const self = await get('/v1/agent/self', { signal });
+    if (self?.stats?.client?.node_id !== id) {
+      replace(out, h('p', { class: 'muted' }, 'The host check runs on the node itself: open this page through that node\'s agent, or run roam node doctor there.'));
+      return;
+    }
+    const checks = await get('/v1/client/doctor', { signal });
+    replace(out, table(null, [
+      { label: 'Status', cell: (c) => badge(c.status) },
+      { label: 'Check', cell: (c) => c.name },
+      { label: 'Detail', cell: (c) => c.detail || '' },
+      { label: 'Fix', cell: (c) => c.fix || '' },
+    ], checks || []));
+  } catch (err) {
+    if (!signal.aborted) replace(out, errorBox(err, 'Checking the host'));
+  }
 }
