@@ -2,6 +2,7 @@ package taskrunner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -144,7 +145,7 @@ func (w *templateWatcher) act(changed []int) {
 		return
 	}
 	if restart {
-		if err := w.lc.Restart(w.ctx, NewRestartEvent(reasonTemplateRestart)); err != nil {
+		if err := w.restart(); err != nil {
 			w.hook.logger.Warn("restart for a template change", "error", err)
 		}
 		return
@@ -156,6 +157,28 @@ func (w *templateWatcher) act(changed []int) {
 	}
 	for _, cs := range scripts {
 		w.runScript(cs)
+	}
+}
+
+// restartRetry bounds how long a restart for a template change waits for a
+// task that is still starting: a change that lands between the task's
+// prestart (which read the old file) and its start would otherwise be lost,
+// leaving the task running with the old content (a service it depends on
+// registering just after it started, as in seed 003 scenario 3).
+const (
+	restartRetryEvery = 250 * time.Millisecond
+	restartRetryFor   = 30 * time.Second
+)
+
+// restart restarts the task for a template change, retrying while the task
+// is not running yet.
+func (w *templateWatcher) restart() error {
+	deadline := time.Now().Add(restartRetryFor)
+	for {
+		err := w.lc.Restart(w.ctx, NewRestartEvent(reasonTemplateRestart))
+		if !errors.Is(err, ErrTaskNotRunning) || time.Now().After(deadline) || !w.wait(restartRetryEvery) {
+			return err
+		}
 	}
 }
 
