@@ -16,9 +16,13 @@ images: ## build the seed applications' images locally (images/README.md)
 test-setup: ## install what the tests need (Debian packages) and start services
 	scripts/test-setup.sh
 
+# The suite runs as `go test -json` through scripts/testsummary, which prints
+# what plain `go test` prints plus a closing line of counts and the skipped
+# tests with their reasons (a skip must never pass unnoticed).
 test: test-setup ## what CI runs: vet and every test
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) build -o bin/testsummary ./scripts/testsummary
+	bash -o pipefail -c '$(GO) test -json -count=1 -timeout 20m ./... | bin/testsummary'
 
 e2e: build ## black-box tests of the built binary
 	$(GO) test -count=1 ./e2e/...

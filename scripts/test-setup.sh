@@ -46,9 +46,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
 	need_root
 	echo "test-setup: installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	"$(dirname "$0")/apt-install.sh" -u "${missing[@]}" >/dev/null
 fi
 # A Docker Engine must answer for the docker driver's tests; without systemd
 # dockerd is started in the background (scripts/dockerd.sh). Where it cannot
