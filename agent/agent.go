@@ -388,8 +388,8 @@ func (a *Agent) WaitReady(ctx context.Context) error {
 }
 
 // Shutdown stops the HTTP API, then the client (tasks keep running: a client
-// restart re-attaches to them), then the server. The -dev data directory is
-// removed.
+// restart re-attaches to them), then the server. A -dev agent stops
+// scheduling, then its tasks, and removes its data directory.
 func (a *Agent) Shutdown() error {
 	a.shutdownOnce.Do(func() {
 		close(a.stopCh)
@@ -405,6 +405,12 @@ func (a *Agent) Shutdown() error {
 		a.stopDNS()
 		if a.client != nil {
 			if a.cfg.DevMode {
+				// Scheduling stops first: the allocations about to be
+				// destroyed would otherwise be replaced, and the
+				// replacements outlive this agent.
+				if a.server != nil {
+					a.server.StopScheduling()
+				}
 				// The dev data dir is about to be deleted, so nothing could
 				// re-attach to these tasks later: stop them now.
 				a.destroyAllocs(30 * time.Second)

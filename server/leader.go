@@ -18,6 +18,9 @@ type leaderState struct {
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	established atomic.Bool
+	// stopped is set by StopScheduling: leadership duties never start
+	// again in this process.
+	stopped atomic.Bool
 }
 
 func (l *leaderState) isEstablished() bool { return l.established.Load() }
@@ -53,7 +56,7 @@ func (s *Server) monitorLeadership() {
 func (s *Server) startLeadership() {
 	s.leader.mu.Lock()
 	defer s.leader.mu.Unlock()
-	if s.leader.cancel != nil {
+	if s.leader.cancel != nil || s.leader.stopped.Load() {
 		return
 	}
 	s.logger.Info("cluster leadership acquired")
@@ -153,6 +156,16 @@ func (s *Server) stopLeadership() {
 	s.heartbeats.setEnabled(false)
 	s.leader.wg.Wait()
 	s.leader.cancel = nil
+}
+
+// StopScheduling ends this server's leadership duties for good: no
+// evaluation is processed, no plan applied, no node marked down. Raft
+// and the endpoints keep running, so clients still report. A -dev agent
+// calls it before stopping its tasks, so that the scheduler does not
+// replace the allocations it is destroying.
+func (s *Server) StopScheduling() {
+	s.leader.stopped.Store(true)
+	s.stopLeadership()
 }
 
 // restoreLeaderState enqueues pending evaluations, tracks blocked ones and
