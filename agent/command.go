@@ -154,6 +154,12 @@ func resolveConfig(fs *pflag.FlagSet, f *agentFlags) (*Config, error) {
 }
 
 func runAgent(cmd *cobra.Command, f *agentFlags) error {
+	// Signals are caught from the start: one sent while the agent starts
+	// (Ctrl-C during a slow start) shuts down what has started, rather
+	// than killing the process with its tasks and rules half made.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	cfg, err := resolveConfig(cmd.Flags(), f)
 	if err != nil {
 		return err
@@ -173,14 +179,22 @@ func runAgent(cmd *cobra.Command, f *agentFlags) error {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err = a.WaitReady(ctx)
-	cancel()
+	ready := make(chan error, 1)
+	go func() { ready <- a.WaitReady(ctx) }()
+	select {
+	case err = <-ready:
+		cancel()
+	case sig := <-sigs:
+		cancel()
+		logger.Info("caught signal while starting, shutting down", "signal", sig.String())
+		return shutdownUnlessSignalled(a, sigs, logger)
+	}
 	if err != nil {
 		a.Shutdown()
 		return err
 	}
 	printBanner(out, a, time.Since(start))
-	return waitForSignal(a, logger)
+	return waitForSignal(a, sigs, logger)
 }
 
 func newLogger(w io.Writer, cfg *Config) (*slog.Logger, error) {
@@ -236,10 +250,7 @@ func hostPort(host string, port int) string { return host + ":" + strconv.Itoa(p
 
 // waitForSignal runs until SIGINT/SIGTERM (graceful shutdown; a second signal
 // exits at once) or until a component fails.
-func waitForSignal(a *Agent, logger *slog.Logger) error {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+func waitForSignal(a *Agent, sigs <-chan os.Signal, logger *slog.Logger) error {
 	select {
 	case sig := <-sigs:
 		logger.Info("caught signal, shutting down", "signal", sig.String())
@@ -248,6 +259,12 @@ func waitForSignal(a *Agent, logger *slog.Logger) error {
 		a.Shutdown()
 		return err
 	}
+	return shutdownUnlessSignalled(a, sigs, logger)
+}
+
+// shutdownUnlessSignalled shuts the agent down; a further signal meanwhile
+// exits at once.
+func shutdownUnlessSignalled(a *Agent, sigs <-chan os.Signal, logger *slog.Logger) error {
 	done := make(chan error, 1)
 	go func() { done <- a.Shutdown() }()
 	select {
