@@ -1,9 +1,12 @@
 package roam_test
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,3 +79,38 @@ func TestAptInstallWaitsForTheLock(t *testing.T) {
 type errNotYet string
 
 func (e errNotYet) Error() string { return "waiting for " + string(e) }
+
+// TestMakeDevRefusesATakenPort: with 127.0.0.1:4646 taken (here by an HTTP
+// server that answers everything, as another agent would), scripts/dev.sh
+// (make dev) fails with a message naming the port and sends nothing to
+// whatever answers there: no job of its example is registered on it.
+func TestMakeDevRefusesATakenPort(t *testing.T) {
+	var mu sync.Mutex
+	var requests []string
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests = append(requests, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Write([]byte("{}"))
+	})}
+	if ln, err := net.Listen("tcp", "127.0.0.1:4646"); err == nil {
+		go srv.Serve(ln)
+		defer srv.Close()
+	} // else another process holds the port, which is the case tested too
+	cmd := exec.Command("scripts/dev.sh")
+	cmd.Env = append(os.Environ(), "ROAM_ADDR=")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("dev.sh succeeded with its port taken:\n%s", out)
+	}
+	if !strings.Contains(string(out), "127.0.0.1:4646 is taken") {
+		t.Errorf("dev.sh does not say its port is taken:\n%s", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range requests {
+		if strings.HasPrefix(r, "PUT ") || strings.HasPrefix(r, "POST ") {
+			t.Errorf("dev.sh sent %s to what answers on its port", r)
+		}
+	}
+}

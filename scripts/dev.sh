@@ -4,8 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-go build -o bin/roam ./cmd/roam
 export ROAM_ADDR=${ROAM_ADDR:-http://127.0.0.1:4646}
+# The dev agent listens on 127.0.0.1:4646. If anything holds that port the
+# agent cannot start, and whatever answers there must not be mistaken for it
+# (the example job would be sent to it): stop here and say so.
+if (exec 3<>/dev/tcp/127.0.0.1/4646) 2>/dev/null; then
+	echo "make dev: 127.0.0.1:4646 is taken (another roam or Nomad agent?); stop what listens there and try again" >&2
+	exit 1
+fi
+go build -o bin/roam ./cmd/roam
 
 # The agent runs in its own session so that Ctrl-C reaches it exactly once,
 # through the trap below: a second signal would make it exit without stopping
@@ -23,8 +30,10 @@ trap 'stop_agent; exit 130' INT TERM
 trap stop_agent EXIT
 
 for _ in $(seq 300); do
+	# Alive first: an agent that exited (the port was taken meanwhile)
+	# must not be mistaken for whatever answers on its port.
+	if ! kill -0 "$agent" 2>/dev/null; then echo "make dev: roam agent exited" >&2; exit 1; fi
 	if curl -sf "$ROAM_ADDR/v1/agent/health" >/dev/null 2>&1; then break; fi
-	if ! kill -0 "$agent" 2>/dev/null; then echo "roam agent exited" >&2; exit 1; fi
 	sleep 0.1
 done
 
