@@ -56,6 +56,10 @@ type Agent struct {
 	// components' failures to errCh.
 	stopCh chan struct{}
 
+	// tempDataDir: -dev made the data dir and removes it at shutdown, so
+	// nothing can re-attach to this agent's tasks after it.
+	tempDataDir bool
+
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -109,6 +113,7 @@ func (a *Agent) prepareDataDir() error {
 			return fmt.Errorf("create dev data dir: %w", err)
 		}
 		a.cfg.DataDir = dir
+		a.tempDataDir = true
 		return nil
 	}
 	abs, err := filepath.Abs(a.cfg.DataDir)
@@ -242,6 +247,7 @@ func (a *Agent) clientConfig() *client.Config {
 		BridgeChainPrefix: c.Client.BridgeChainPrefix, BridgeVethPrefix: c.Client.BridgeVethPrefix,
 		BridgeFirewall:        c.Client.BridgeFirewall,
 		NetworkRepairInterval: c.Client.NetworkRepairInterval, DisableBridge: c.Client.DisableBridge,
+		Ephemeral: a.tempDataDir,
 		Logger: a.logger,
 	}
 	if a.dns != nil {

@@ -96,7 +96,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
-	nets := newNetworkManager(&cfg, db)
+	nets := newNetworkManager(&cfg, db, acquireOwner(&cfg, id, logger))
 	node, err := buildNode(&cfg, id, secret, reg, nets)
 	if err != nil {
 		return nil, err
@@ -190,6 +190,11 @@ func (c *Client) stop() {
 		}
 		wg.Wait()
 		c.updater.flushFinal(finalFlushTimeout)
+		// Tasks keep running across a restart, and so do their networks;
+		// a client whose state goes with it takes its bridge along.
+		if err := c.network.Close(c.cfg.Ephemeral); err != nil {
+			c.logger.Error("closing networks", "error", err)
+		}
 		for _, d := range c.drivers.All() {
 			if s, ok := d.(drivers.Shutdowner); ok {
 				s.Shutdown()

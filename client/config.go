@@ -88,6 +88,14 @@ type Config struct {
 	BridgeFirewall string
 	// DisableBridge turns bridge mode off (the node does not offer it).
 	DisableBridge bool
+	// Ephemeral says the client's state goes when it stops (a -dev agent's
+	// temporary data dir): nothing can re-attach to its allocations later,
+	// so it removes its bridge when it stops, and what it leaves after a
+	// crash is removed by the next client to start (netns.Owner).
+	Ephemeral bool
+	// OwnersDir holds the ownership records of the clients on this host
+	// (default netns.DefaultOwnersDir).
+	OwnersDir string
 	// NetworkRepairInterval is how often live allocation networks are
 	// checked and repaired (10s).
 	NetworkRepairInterval time.Duration
@@ -183,6 +191,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.CNIInterfacePrefix = orDefault(c.CNIInterfacePrefix, "eth")
 	c.BridgeName = orDefault(c.BridgeName, netns.DefaultBridgeName)
 	c.BridgeSubnet = orDefault(c.BridgeSubnet, netns.DefaultBridgeSubnet)
+	c.OwnersDir = orDefault(c.OwnersDir, netns.DefaultOwnersDir)
 	c.NetworkRepairInterval = orDuration(c.NetworkRepairInterval, 10*time.Second)
 	c.UpdateInterval = orDuration(c.UpdateInterval, 200*time.Millisecond)
 	c.DriverFingerprintInterval = orDuration(c.DriverFingerprintInterval, 30*time.Second)

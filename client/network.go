@@ -3,18 +3,22 @@ package client
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/roam-sh/roam/client/allocrunner"
 	"github.com/roam-sh/roam/client/network"
 	"github.com/roam-sh/roam/client/state"
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/netns"
 )
 
 // newNetworkManager builds the group networks' manager (client/network)
 // from the client's configuration.
-func newNetworkManager(cfg *Config, db *state.DB) *network.Manager {
+func newNetworkManager(cfg *Config, db *state.DB, owner *netns.Owner) *network.Manager {
 	return network.New(network.Config{
+		Owner: owner, OwnersDir: cfg.OwnersDir,
 		DisableBridge: cfg.DisableBridge, BridgeName: cfg.BridgeName, BridgeSubnet: cfg.BridgeSubnet,
 		BridgeHairpin: cfg.BridgeHairpin, BridgeChainPrefix: cfg.BridgeChainPrefix,
 		BridgeVethPrefix: cfg.BridgeVethPrefix, BridgeFirewall: cfg.BridgeFirewall,
@@ -86,4 +90,20 @@ func (c *Client) networkMoved(allocID string, res *allocrunner.NetworkResult) {
 		return
 	}
 	go ar.NetworkMoved(c.ctx, res)
+}
+
+// acquireOwner takes this client's ownership record (netns.Owner). Without
+// one (not root: /run is not writable) networks still work, but what a
+// crash leaves is not found by the next client.
+func acquireOwner(cfg *Config, nodeID string, logger *slog.Logger) *netns.Owner {
+	o, err := netns.AcquireOwner(cfg.OwnersDir, netns.OwnerInfo{
+		ID: nodeID, PID: os.Getpid(), Ephemeral: cfg.Ephemeral,
+		Bridge: cfg.BridgeName, ChainPrefix: cfg.BridgeChainPrefix, VethPrefix: cfg.BridgeVethPrefix,
+		Firewall: cfg.BridgeFirewall,
+	})
+	if err != nil {
+		logger.Warn("no ownership record for this client's networks", "error", err)
+		return nil
+	}
+	return o
 }

@@ -24,7 +24,14 @@ type Config struct {
 	BridgeFirewall                      string
 	CNIPath, CNIConfigDir               string
 	CNIInterfacePrefix                  string
-	Logger                              *slog.Logger
+	// Owner records which allocations' namespaces, veths and rules this
+	// client makes, so that what a crashed client leaves is found; nil
+	// records nothing (not root, or tests of the modes alone).
+	Owner *netns.Owner
+	// OwnersDir is where the other clients' records are: leftovers of
+	// stopped clients that nothing can re-attach to are removed at start.
+	OwnersDir string
+	Logger    *slog.Logger
 }
 
 // Callbacks are how the manager reaches the client's drivers and runners.
@@ -50,6 +57,10 @@ type Manager struct {
 	logger    *slog.Logger
 	cb        Callbacks
 
+	owner     *netns.Owner
+	ownersDir string
+	bridge    *netns.Bridge // nil when bridge mode is unavailable
+
 	mu sync.Mutex // serialises Setup, Teardown and repairs
 
 	versionsOnce sync.Once
@@ -63,6 +74,10 @@ var _ allocrunner.Networks = (*Manager)(nil)
 // before any job asks for it.
 func New(cfg Config, db *state.DB) *Manager {
 	logger := cfg.Logger.With("component", "network")
+	// Before the bridge is made: a stopped client's stale rules would
+	// shadow this one's (a DNAT rule of its port first in the chain), and
+	// its bridge may be the one this client is about to take.
+	removeLeftovers(cfg.OwnersDir, logger)
 	d := deps{db: db, cni: netns.NewCNI(cfg.CNIPath, cfg.CNIConfigDir, cfg.CNIInterfacePrefix, cfg.Logger)}
 	d.bridge, d.bridgeErr = startBridge(cfg, db)
 	if d.bridgeErr != nil {
@@ -70,7 +85,67 @@ func New(cfg Config, db *state.DB) *Manager {
 	}
 	m := newManager(db, builtinModes(d), logger)
 	m.bridgeErr = d.bridgeErr
+	m.owner, m.ownersDir, m.bridge = cfg.Owner, cfg.OwnersDir, d.bridge
 	return m
+}
+
+// removeLeftovers removes what stopped clients that nothing can re-attach
+// to left on the host (netns.RemoveLeftover); the others' stay for their
+// next start. Running clients' records are never touched.
+func removeLeftovers(dir string, logger *slog.Logger) {
+	if dir == "" {
+		return
+	}
+	live, left, err := netns.Owners(dir)
+	if err != nil {
+		logger.Warn("reading other clients' ownership records", "dir", dir, "error", err)
+		return
+	}
+	for _, l := range left {
+		if !l.Removable() {
+			logger.Info("a stopped client left allocation networks for its next start", "owner", l.Info.ID, "allocs", len(l.Allocs))
+			continue
+		}
+		if err := netns.RemoveLeftover(dir, l, live); err != nil {
+			logger.Warn("removing what a stopped client left", "owner", l.Info.ID, "error", err)
+			continue
+		}
+		logger.Info("removed what a stopped -dev client left", "owner", l.Info.ID, "pid", l.Info.PID, "allocs", len(l.Allocs), "bridge", l.Info.Bridge)
+	}
+}
+
+// Close ends the manager's ownership record: the record goes when no
+// network is left (else it stays, for the next start to re-attach or, when
+// nothing can, to remove). With removeBridge (a client whose state goes
+// with it) the bridge goes too, unless another running client uses a
+// bridge of that name.
+func (m *Manager) Close(removeBridge bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	if removeBridge && m.bridge != nil && !m.bridgeShared() {
+		errs = append(errs, m.bridge.Destroy())
+	}
+	if m.owner != nil {
+		recs, err := m.db.Networks()
+		errs = append(errs, err, m.owner.Close(err == nil && len(recs) == 0))
+	}
+	return errors.Join(errs...)
+}
+
+// bridgeShared reports whether another running client has a bridge of
+// this one's name.
+func (m *Manager) bridgeShared() bool {
+	live, _, err := netns.Owners(m.ownersDir)
+	if err != nil {
+		return true // unknown: leave it
+	}
+	for _, o := range live {
+		if o.Bridge == m.bridge.Name() && (m.owner == nil || o.ID != m.owner.Info().ID) {
+			return true
+		}
+	}
+	return false
 }
 
 // newManager builds a manager over modes, in their order.
@@ -149,7 +224,13 @@ func (m *Manager) Setup(ctx context.Context, req *allocrunner.NetworkRequest) (*
 		rec.NSIdentity = prev.NSIdentity
 	}
 	// Recorded before anything is made, so a crash half-way leaves enough
-	// for the next start to clean up.
+	// for the next start to clean up: this client's, or another's when
+	// nothing can re-attach (the claim).
+	if m.owner != nil {
+		if err := m.owner.Claim(rec.AllocID); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.db.PutNetwork(rec); err != nil {
 		return nil, err
 	}
@@ -249,7 +330,13 @@ func (m *Manager) teardown(ctx context.Context, rec *state.NetworkRecord) error 
 		return fmt.Errorf("alloc %s: network teardown: %w", rec.AllocID, err)
 	}
 	m.logger.Info("network torn down", "alloc_id", rec.AllocID, "mode", rec.Mode)
-	return m.db.DeleteNetwork(rec.AllocID)
+	if err := m.db.DeleteNetwork(rec.AllocID); err != nil {
+		return err
+	}
+	if m.owner != nil {
+		return m.owner.Unclaim(rec.AllocID)
+	}
+	return nil
 }
 
 // release frees what every LeaseHolder mode holds for the allocation.
