@@ -248,7 +248,7 @@ func (a *Agent) clientConfig() *client.Config {
 		BridgeFirewall:        c.Client.BridgeFirewall,
 		NetworkRepairInterval: c.Client.NetworkRepairInterval, DisableBridge: c.Client.DisableBridge,
 		Ephemeral: a.tempDataDir,
-		Logger: a.logger,
+		Logger:    a.logger,
 	}
 	if a.dns != nil {
 		cc.DNS = a.dns // a nil *dns.Server would be a non-nil interface
