@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roam-sh/roam/client/fingerprint"
+	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/netns/doctor"
 	"github.com/roam-sh/roam/structs"
 )
@@ -57,6 +58,7 @@ func doctorOptions(c *Config) doctor.Options {
 		BridgeName: cl.BridgeNetworkName, BridgeSubnet: cl.BridgeSubnet, Firewall: cl.BridgeFirewall,
 		CNIPath: cl.CNIPath, CNIConfigDir: cl.CNIConfigDir,
 		MinDynamicPort: cl.MinDynamicPort, MaxDynamicPort: cl.MaxDynamicPort,
+		ChainPrefix: cl.BridgeChainPrefix, OwnersDir: netns.DefaultOwnersDir,
 	}
 	for _, s := range fingerprint.ListeningSockets() {
 		o.ListeningPorts = append(o.ListeningPorts, s.Port)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/netns"
+	"github.com/roam-sh/roam/netns/doctor"
 	"github.com/roam-sh/roam/netns/nstest"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -221,8 +223,12 @@ func TestDevAgentAfterSIGKILLedOne(t *testing.T) {
 	first.cmd.Process.Kill()
 	<-first.done
 	first.done <- nil
+	cfgB := devPortsConfig(t, client)
+	if c := doctorCheck(t, cfgB, "leftovers"); c.Status != doctor.Warn || !strings.Contains(c.Detail, stale) {
+		t.Errorf("node doctor after a SIGKILLed agent: %+v, want a warning naming allocation %s", c, stale)
+	}
 
-	second := startDevAgent(t, tmp, devPortsConfig(t, client))
+	second := startDevAgent(t, tmp, cfgB)
 	jobB := "next-" + nstest.RandHex(3)
 	second.roam(t, "job", "run", "-detach", answeringJob(t, jobB, "second"))
 	if got := answer(t, hostPort); got != "second" {
@@ -234,6 +240,24 @@ func TestDevAgentAfterSIGKILLedOne(t *testing.T) {
 	}
 	second.stop(t)
 	nstest.AssertSame(t, before, nstest.Snapshot(t, n.ChainPrefix, n.Bridge, n.VethPrefix))
+}
+
+// doctorCheck runs `roam node doctor -dev -json` with the agent config
+// and returns the check of that name.
+func doctorCheck(t *testing.T, cfg, name string) doctor.Check {
+	t.Helper()
+	out, _ := exec.Command(roamBin, "node", "doctor", "-dev", "-config", cfg, "-json").Output()
+	var checks []doctor.Check
+	if err := json.Unmarshal(out, &checks); err != nil {
+		t.Fatalf("node doctor -json: %v\n%s", err, out)
+	}
+	for _, c := range checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("node doctor has no %q check:\n%s", name, out)
+	return doctor.Check{}
 }
 
 func apiAt(t *testing.T, addr string) *api.Client {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -256,4 +257,34 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// Claims lists the allocations the record of id claims.
+func Claims(dir, id string) []string { return claims(dir, id) }
+
+// AllocRules lists the allocations that have DNAT rules in the chains of
+// prefix (the iptables backend; nftables lists none). The doctor compares
+// them with the running clients' claims: a rule nobody claims is stale, and
+// shadows the same host port of the next allocation to map it.
+func AllocRules(kind, prefix string) ([]string, error) {
+	if ResolveFirewall(kind) != FirewallIptables {
+		return nil, nil
+	}
+	r, err := newRules(orDefault(prefix, DefaultChainPrefix))
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, chain := range []string{r.preChain(), r.outChain()} {
+		lines, err := r.ipt.List("nat", chain)
+		if err != nil {
+			continue // no chain: no rules
+		}
+		for _, line := range lines {
+			if id, ok := strings.CutPrefix(commentOf(splitRule(line)), allocComment("")); ok {
+				seen[id] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
 }

@@ -51,6 +51,11 @@ type Options struct {
 	HostNetworks   []HostNetwork
 	// ListeningPorts are host ports already bound (the client fingerprint).
 	ListeningPorts []int
+	// ChainPrefix names the bridge's iptables chains; OwnersDir holds the
+	// clients' ownership records (netns.DefaultOwnersDir). Both find what
+	// stopped clients left behind.
+	ChainPrefix string
+	OwnersDir   string
 }
 
 // Run runs every check, in the order an operator would fix things.
@@ -68,7 +73,54 @@ func Run(o Options) []Check {
 	out = append(out, cniChecks(o)...)
 	out = append(out, hostNetworkChecks(o)...)
 	out = append(out, portRangeCheck(o))
+	if o.OwnersDir != "" {
+		out = append(out, leftoversCheck(o))
+	}
 	return out
+}
+
+// leftoversCheck reports what stopped clients left on the host: their
+// records (netns.Owner) and DNAT rules that no running client claims,
+// which shadow the same host port of the next allocation to map it.
+func leftoversCheck(o Options) Check {
+	const name = "leftovers"
+	live, left, err := netns.Owners(o.OwnersDir)
+	if err != nil {
+		return Check{Name: name, Status: Warn, Detail: "reading " + o.OwnersDir + ": " + err.Error()}
+	}
+	claimed := map[string]bool{}
+	for _, l := range live {
+		for _, id := range netns.Claims(o.OwnersDir, l.ID) {
+			claimed[id] = true
+		}
+	}
+	var found []string
+	for _, l := range left {
+		what := "kept for its next start, which re-attaches"
+		if l.Removable() {
+			what = "removed by the next client to start"
+		}
+		found = append(found, fmt.Sprintf("stopped client %s (pid %d, bridge %s) left %d allocation networks: %s",
+			l.Info.ID, l.Info.PID, l.Info.Bridge, len(l.Allocs), what))
+	}
+	ids, err := netns.AllocRules(o.Firewall, o.ChainPrefix)
+	if err != nil {
+		return Check{Name: name, Status: Warn, Detail: "listing rules: " + err.Error()}
+	}
+	var stale []string
+	for _, id := range ids {
+		if !claimed[id] {
+			stale = append(stale, id)
+		}
+	}
+	if len(stale) > 0 {
+		found = append(found, fmt.Sprintf("DNAT rules of %d allocations no running client owns: %s", len(stale), strings.Join(stale, ", ")))
+	}
+	if len(found) == 0 {
+		return Check{Name: name, Status: OK, Detail: "nothing left by stopped clients"}
+	}
+	return Check{Name: name, Status: Warn, Detail: strings.Join(found, "; "),
+		Fix: "start the stopped client again (it re-attaches), or a roam client removes what a -dev one left; rules of no client: iptables -t nat -S | grep 'roam alloc <id>', then delete them"}
 }
 
 func rootCheck() Check {
