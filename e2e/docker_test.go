@@ -81,11 +81,21 @@ func requirePortsFree(t *testing.T, ports ...int) {
 	}
 }
 
+// dockerAgent runs docker tasks of host-mode groups in the host's
+// namespace (host_network_mode = "auto"): seed 003 scenario 3's hello-app
+// finds redis, of another group, at localhost:6379.
 func dockerAgent(t *testing.T) *agentProc {
 	t.Helper()
 	dataDir := t.TempDir()
 	testutil.CleanupMounts(t, dataDir)
-	return startAgent(t, dataDir, serverClientConfig(t, dataDir))
+	cfg := serverClientConfig(t, dataDir) + `
+plugin "docker" {
+  config {
+    host_network_mode = "auto"
+  }
+}
+`
+	return startAgent(t, dataDir, cfg)
 }
 
 func runJob(t *testing.T, a *agentProc, path string) {

@@ -290,8 +290,9 @@ func TestNetworkModes(t *testing.T) {
 	}{
 		{"no ports: docker's bridge", map[string]any{"image": "x"}, false, nil, "bridge", false},
 		{"renumbered port: bridge", map[string]any{"image": "x", "ports": []any{"http"}}, false, nil, "bridge", true},
-		{"same numbers: the host's namespace", map[string]any{"image": "x", "ports": []any{"same", "dyn"}}, false, nil, "host", false},
-		{"same numbers, bridge asked by the plugin", map[string]any{"image": "x", "ports": []any{"same"}}, false, func(p *PluginConfig) { p.HostNetworkMode = "bridge" }, "bridge", true},
+		{"same numbers: bridge, published", map[string]any{"image": "x", "ports": []any{"same", "dyn"}}, false, nil, "bridge", true},
+		{"same numbers, auto asked by the plugin: the host's namespace", map[string]any{"image": "x", "ports": []any{"same", "dyn"}}, false, func(p *PluginConfig) { p.HostNetworkMode = "auto" }, "host", false},
+		{"renumbered port, auto: bridge", map[string]any{"image": "x", "ports": []any{"http"}}, false, func(p *PluginConfig) { p.HostNetworkMode = "auto" }, "bridge", true},
 		{"explicit host", map[string]any{"image": "x", "network_mode": "host", "ports": []any{"http"}}, false, nil, "host", false},
 		{"group namespace", map[string]any{"image": "x", "ports": []any{"http"}}, true, nil, "container:pause123", false},
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -339,6 +340,46 @@ func TestHostModePortsPublished(t *testing.T) {
 	cfg := taskCfg(t, "web", map[string]any{"image": img, "args": []any{"serve", "8080"}, "ports": []any{"http"}})
 	cfg.Ports = []drivers.PortMapping{{Label: "http", Value: port, To: 8080, HostIP: "127.0.0.1"}}
 	start(t, d, cfg)
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err == nil && !strings.HasPrefix(body, "ok ") {
+			err = fmt.Errorf("body %q", body)
+		}
+		return err
+	})
+}
+
+// TestHostModePortOnlyOnItsHostAddress: a host-mode port that keeps its
+// number inside the container (no "to", as most jobs write it) is
+// published by Docker on the port's host address alone (127.0.0.1, the
+// dev agent's), never on every address of the host; the program answers
+// there.
+func TestHostModePortOnlyOnItsHostAddress(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+	port := freePort(t)
+	cfg := taskCfg(t, "web", map[string]any{"image": img, "args": []any{"serve", strconv.Itoa(port)}, "ports": []any{"http"}})
+	cfg.Ports = []drivers.PortMapping{{Label: "http", Value: port, HostIP: "127.0.0.1"}}
+	start(t, d, cfg)
+	info, err := d.inspect(context.Background(), d.lookup(cfg.ID).state.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.HostConfig.NetworkMode.IsHost() {
+		t.Fatalf("the container shares the host's namespace: its program listens on every host address")
+	}
+	var bound []string
+	for cp, bs := range info.HostConfig.PortBindings {
+		for _, b := range bs {
+			bound = append(bound, fmt.Sprintf("%s:%s->%s", b.HostIP, b.HostPort, cp))
+			if b.HostIP.String() != "127.0.0.1" || b.HostPort != strconv.Itoa(port) {
+				t.Errorf("published as %s:%s, want 127.0.0.1:%d", b.HostIP, b.HostPort, port)
+			}
+		}
+	}
+	if len(bound) != 2 { // tcp and udp
+		t.Fatalf("port bindings %v, want tcp and udp on 127.0.0.1:%d", bound, port)
+	}
 	testutil.WaitFor(t, 20*time.Second, func() error {
 		body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", port))
 		if err == nil && !strings.HasPrefix(body, "ok ") {

@@ -20,23 +20,28 @@ const defaultPullTimeout = 5 * time.Minute
 type HostNetworkMode string
 
 const (
+	// HostNetworkBridge: Docker's default bridge, each listed port
+	// published on its host address only (Nomad's behaviour; the default).
+	HostNetworkBridge HostNetworkMode = "bridge"
 	// HostNetworkAuto: the host's namespace, as exec and raw_exec tasks of the
 	// group, unless a port in `ports` maps to another number inside the
 	// container, which needs Docker's default bridge and port publishing.
+	// Tasks then share the host's localhost, but a program listening on
+	// every address is reachable on every host address: an opt-in.
 	HostNetworkAuto HostNetworkMode = "auto"
-	// HostNetworkBridge: always Docker's default bridge (Nomad's behaviour).
-	HostNetworkBridge HostNetworkMode = "bridge"
 )
 
 func (m HostNetworkMode) String() string { return string(m) }
 
-// ParseHostNetworkMode accepts "auto" and "bridge"; "" is auto.
+// ParseHostNetworkMode accepts "auto" and "bridge"; "" is bridge: a
+// host-mode port is published on the host network's address, as the
+// allocation says, never on every address of the host.
 func ParseHostNetworkMode(s string) (HostNetworkMode, error) {
 	switch HostNetworkMode(s) {
-	case "", HostNetworkAuto:
-		return HostNetworkAuto, nil
-	case HostNetworkBridge:
+	case "", HostNetworkBridge:
 		return HostNetworkBridge, nil
+	case HostNetworkAuto:
+		return HostNetworkAuto, nil
 	}
 	return "", fmt.Errorf("host_network_mode %q: want %q or %q", s, HostNetworkAuto, HostNetworkBridge)
 }
