@@ -43,6 +43,10 @@ type Client struct {
 	// allocIndex is the AllocModifyIndex of the version each runner has.
 	allocIndex map[string]uint64
 
+	// lateDrivers delivers the first fingerprints of drivers that were too
+	// slow for the node's first registration.
+	lateDrivers <-chan driverResult
+
 	gcCh         chan struct{} // ask the GC loop to run now
 	registerCh   chan struct{} // ask the heartbeat loop to register again
 	registered   chan struct{} // closed after the first registration
@@ -97,7 +101,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
 	nets := newNetworkManager(&cfg, db, acquireOwner(&cfg, id, logger))
-	node, err := buildNode(&cfg, id, secret, reg, nets)
+	node, lateDrivers, err := buildNode(&cfg, id, secret, reg, nets)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +110,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 		cfg: cfg, logger: logger.With("node_id", id), db: db, drivers: reg, node: node, network: nets,
 		hostEnv: environMap(), runners: map[string]*allocrunner.AllocRunner{}, allocIndex: map[string]uint64{},
 		registerCh: make(chan struct{}, 1), registered: make(chan struct{}), gcCh: make(chan struct{}, 1),
-		ctx: ctx, cancel: cancel, doneCh: make(chan struct{}),
+		ctx: ctx, cancel: cancel, doneCh: make(chan struct{}), lateDrivers: lateDrivers,
 	}
 	nets.SetCallbacks(network.Callbacks{DriverNamespace: cl.driverNamespace, Moved: cl.networkMoved})
 	cl.updater = newAllocUpdater(cfg.RPC, cfg.Region, cfg.UpdateInterval, cl.logger)
@@ -145,6 +149,8 @@ func (c *Client) Run(ctx context.Context) error {
 	c.goLoop(c.updater.run)
 	c.goLoop(c.registerAndHeartbeat)
 	c.goLoop(c.watchAllocations)
+	c.goLoop(c.awaitLateDrivers)
+	c.goLoop(c.awaitCNIVersions)
 	c.goLoop(c.refreshDrivers)
 	c.goLoop(c.runGC)
 	c.goLoop(c.repairLoop)

@@ -112,19 +112,109 @@ func fingerprintDrivers(ctx context.Context, reg *drivers.Registry) (map[string]
 	infos := map[string]*structs.DriverInfo{}
 	attrs := map[string]string{}
 	for _, d := range reg.All() {
-		fp := d.Fingerprint(ctx)
-		detected := fp.Health != drivers.HealthStateUndetected
-		infos[d.Name()] = &structs.DriverInfo{
-			Attributes: maps.Clone(fp.Attributes), Detected: detected,
-			Healthy: fp.Health == drivers.HealthStateHealthy, HealthDescription: fp.HealthDescription,
-			UpdateTime: time.Now().UTC(),
-		}
-		if detected {
-			maps.Copy(attrs, fp.Attributes)
-			attrs[structs.AttrDriver(d.Name())] = "1"
-		}
+		r := fingerprintDriver(ctx, d)
+		infos[r.name] = r.info
+		maps.Copy(attrs, r.attrs)
 	}
 	return infos, attrs
+}
+
+// driverResult is one driver's fingerprint: its information and the node
+// attributes it adds (none when undetected).
+type driverResult struct {
+	name  string
+	info  *structs.DriverInfo
+	attrs map[string]string
+}
+
+func fingerprintDriver(ctx context.Context, d drivers.Driver) driverResult {
+	fp := d.Fingerprint(ctx)
+	detected := fp.Health != drivers.HealthStateUndetected
+	r := driverResult{name: d.Name(), attrs: map[string]string{}, info: &structs.DriverInfo{
+		Attributes: maps.Clone(fp.Attributes), Detected: detected,
+		Healthy: fp.Health == drivers.HealthStateHealthy, HealthDescription: fp.HealthDescription,
+		UpdateTime: time.Now().UTC(),
+	}}
+	if detected {
+		maps.Copy(r.attrs, fp.Attributes)
+		r.attrs[structs.AttrDriver(d.Name())] = "1"
+	}
+	return r
+}
+
+// firstFingerprintWait is how long a starting client waits for its drivers'
+// first fingerprints. A driver that takes longer (java runs a JVM, docker
+// asks its daemon) does not hold the node back: it registers without it,
+// and registers again when that driver's fingerprint arrives.
+const firstFingerprintWait = 20 * time.Millisecond
+
+// pendingDriver is how a driver whose first fingerprint is still running
+// shows on the node: not detected, so that nothing is placed on it yet.
+func pendingDriver() *structs.DriverInfo {
+	return &structs.DriverInfo{HealthDescription: "fingerprinting", UpdateTime: time.Now().UTC()}
+}
+
+// fingerprintDriversAsync fingerprints every driver at once. It returns
+// those done within wait, the others as pending, and a channel on which
+// each pending driver's result arrives when it is done (closed after the
+// last).
+func fingerprintDriversAsync(reg *drivers.Registry, wait time.Duration) (map[string]*structs.DriverInfo, map[string]string, <-chan driverResult) {
+	all := reg.All()
+	results := make(chan driverResult, len(all))
+	for _, d := range all {
+		go func() { results <- fingerprintDriver(context.Background(), d) }()
+	}
+	infos, attrs := map[string]*structs.DriverInfo{}, map[string]string{}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	got := 0
+collect:
+	for got < len(all) {
+		select {
+		case r := <-results:
+			infos[r.name] = r.info
+			maps.Copy(attrs, r.attrs)
+			got++
+		case <-deadline.C:
+			break collect
+		}
+	}
+	late := make(chan driverResult, len(all)-got)
+	for _, d := range all {
+		if _, ok := infos[d.Name()]; !ok {
+			infos[d.Name()] = pendingDriver()
+		}
+	}
+	go func() {
+		defer close(late)
+		for range len(all) - got {
+			late <- <-results
+		}
+	}()
+	return infos, attrs, late
+}
+
+// applyDriverResult puts one driver's fingerprint on the node, replacing
+// the attributes it had; it reports whether anything the servers care
+// about changed.
+func applyDriverResult(n *structs.Node, r driverResult) bool {
+	old := n.Drivers[r.name]
+	if old != nil && !driversChanged(map[string]*structs.DriverInfo{r.name: old}, map[string]*structs.DriverInfo{r.name: r.info}) {
+		return false
+	}
+	delete(n.Attributes, structs.AttrDriver(r.name))
+	if old != nil {
+		for k := range old.Attributes {
+			delete(n.Attributes, k)
+		}
+	}
+	if n.Drivers == nil {
+		n.Drivers = map[string]*structs.DriverInfo{}
+	}
+	n.Drivers[r.name] = r.info
+	maps.Copy(n.Attributes, r.attrs)
+	n.ComputedClass = n.ComputeClass()
+	return true
 }
 
 // driversChanged reports whether a new driver fingerprint differs from the

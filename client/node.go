@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -26,8 +25,37 @@ func nodeIdentity(db *state.DB) (id, secret string, err error) {
 	return id, secret, db.PutNodeIdentity(id, secret)
 }
 
-// buildNode assembles the node from configuration and fingerprints.
-func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, nets *network.Manager) (*structs.Node, error) {
+// buildNode assembles the node from configuration and fingerprints. Drivers
+// slow to fingerprint are pending on the node; their results arrive on the
+// returned channel (firstFingerprintWait).
+func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, nets *network.Manager) (*structs.Node, <-chan driverResult, error) {
+	// Drivers first, in the background: java's JVM and docker's daemon take
+	// longer than everything else here together.
+	lateCh := make(chan (<-chan driverResult), 1)
+	var infos map[string]*structs.DriverInfo
+	var attrs map[string]string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var late <-chan driverResult
+		infos, attrs, late = fingerprintDriversAsync(reg, firstFingerprintWait)
+		lateCh <- late
+	}()
+	n, err := buildHostNode(cfg, id, secret, nets)
+	<-done
+	late := <-lateCh
+	if err != nil {
+		return nil, late, err
+	}
+	n.Drivers = infos
+	maps.Copy(n.Attributes, attrs)
+	n.ComputedClass = n.ComputeClass()
+	return n, late, nil
+}
+
+// buildHostNode is the node without its drivers: configuration and the
+// host's fingerprints.
+func buildHostNode(cfg *Config, id, secret string, nets *network.Manager) (*structs.Node, error) {
 	name := cfg.NodeName
 	if name == "" {
 		h, err := os.Hostname()
@@ -64,10 +92,6 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, nets *netw
 	if cfg.HTTPAddr != "" {
 		n.Attributes[structs.AttrNomadAdvertiseAddr] = cfg.HTTPAddr
 	}
-	infos, attrs := fingerprintDrivers(context.Background(), reg)
-	n.Drivers = infos
-	maps.Copy(n.Attributes, attrs)
-	n.ComputedClass = n.ComputeClass()
 	return n, nil
 }
 

@@ -25,9 +25,12 @@ func TestNodeAttributesDeclared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := buildNode(&cfg, structs.GenerateUUID(), structs.GenerateUUID(), reg, nil)
+	n, late, err := buildNode(&cfg, structs.GenerateUUID(), structs.GenerateUUID(), reg, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for r := range late {
+		applyDriverResult(n, r)
 	}
 	for k := range n.Attributes {
 		if !structs.IsDeclaredNodeAttr(k) {

@@ -117,6 +117,45 @@ func (c *Client) triggerRegister() {
 	}
 }
 
+// awaitLateDrivers puts each slow driver's first fingerprint on the node
+// as it arrives and registers again, so that the driver becomes available
+// without having held the node's first registration back.
+func (c *Client) awaitLateDrivers(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r, ok := <-c.lateDrivers:
+			if !ok {
+				return
+			}
+			c.nodeMu.Lock()
+			changed := applyDriverResult(c.node, r)
+			c.nodeMu.Unlock()
+			c.logger.Info("driver fingerprinted", "driver", r.name, "detected", r.info.Detected, "healthy", r.info.Healthy)
+			if changed {
+				c.triggerRegister()
+			}
+		}
+	}
+}
+
+// awaitCNIVersions refreshes the network fingerprint once the CNI plugins'
+// versions, read in the background at start, are in.
+func (c *Client) awaitCNIVersions(ctx context.Context) {
+	if c.network == nil {
+		return
+	}
+	select {
+	case <-ctx.Done():
+	case <-c.network.VersionsRead():
+		if c.refreshNetworkFingerprint() {
+			c.logger.Info("CNI plugin versions read; registering again")
+			c.triggerRegister()
+		}
+	}
+}
+
 // refreshDrivers re-fingerprints the drivers periodically and registers again
 // when their health or attributes changed.
 func (c *Client) refreshDrivers(ctx context.Context) {

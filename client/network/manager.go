@@ -64,7 +64,9 @@ type Manager struct {
 	mu sync.Mutex // serialises Setup, Teardown and repairs
 
 	versionsOnce sync.Once
+	versionsMu   sync.Mutex
 	versions     map[string]string
+	versionsRead chan struct{} // closed once versions are in
 }
 
 var _ allocrunner.Networks = (*Manager)(nil)
@@ -150,7 +152,7 @@ func (m *Manager) bridgeShared() bool {
 
 // newManager builds a manager over modes, in their order.
 func newManager(db *state.DB, modes []Mode, logger *slog.Logger) *Manager {
-	return &Manager{db: db, modes: modes, logger: logger}
+	return &Manager{db: db, modes: modes, logger: logger, versionsRead: make(chan struct{})}
 }
 
 func startBridge(cfg Config, db *state.DB) (*netns.Bridge, error) {
@@ -183,14 +185,30 @@ func (m *Manager) SetCallbacks(cb Callbacks) { m.cb = cb }
 // BridgeErr says why bridge mode is unavailable, or nil.
 func (m *Manager) BridgeErr() error { return m.bridgeErr }
 
-// PluginVersions reads the CNI plugins' versions once per manager.
+// PluginVersions returns the CNI plugins' versions, nil until they are
+// read. The first call starts reading them in the background: each plugin
+// is a process to run, too slow for a starting client to wait for (the
+// node registers without them and again once VersionsRead is closed).
 func (m *Manager) PluginVersions(path string) map[string]string {
 	if m == nil {
 		return nil
 	}
-	m.versionsOnce.Do(func() { m.versions = netns.PluginVersions(path) })
+	m.versionsOnce.Do(func() {
+		go func() {
+			v := netns.PluginVersions(path)
+			m.versionsMu.Lock()
+			m.versions = v
+			m.versionsMu.Unlock()
+			close(m.versionsRead)
+		}()
+	})
+	m.versionsMu.Lock()
+	defer m.versionsMu.Unlock()
 	return m.versions
 }
+
+// VersionsRead is closed once PluginVersions has the versions.
+func (m *Manager) VersionsRead() <-chan struct{} { return m.versionsRead }
 
 // Setup creates or repairs an allocation's network.
 func (m *Manager) Setup(ctx context.Context, req *allocrunner.NetworkRequest) (*allocrunner.NetworkResult, error) {
