@@ -101,7 +101,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
 	nets := newNetworkManager(&cfg, db, acquireOwner(&cfg, id, logger))
-	node, lateDrivers, err := buildNode(&cfg, id, secret, reg, nets)
+	node, lateDrivers, err := buildNode(&cfg, id, secret, reg, nets, driverWait(db))
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +124,22 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 	cl.logger.Info("client ready", "name", node.Name, "class", node.ComputedClass, "allocs", len(cl.runners))
 	return cl, nil
 }
+
+// driverWait is how long the first fingerprint waits for slow drivers: not
+// at all past firstFingerprintWait on a fresh start, but for every driver
+// when allocations are restored, so that the node never registers without
+// a driver its running allocations use.
+func driverWait(db *state.DB) time.Duration {
+	if allocs, bad, err := db.Allocations(); err == nil && len(allocs)+len(bad) == 0 {
+		return firstFingerprintWait
+	}
+	return restoredFingerprintWait
+}
+
+// restoredFingerprintWait bounds the wait for drivers of a client that has
+// allocations to restore (a Docker daemon that does not answer: the
+// fingerprint's own timeouts end sooner).
+const restoredFingerprintWait = 2 * time.Minute
 
 func environMap() map[string]string {
 	m := map[string]string{}

@@ -142,11 +142,21 @@ func fingerprintDriver(ctx context.Context, d drivers.Driver) driverResult {
 	return r
 }
 
-// firstFingerprintWait is how long a starting client waits for its drivers'
-// first fingerprints. A driver that takes longer (java runs a JVM, docker
-// asks its daemon) does not hold the node back: it registers without it,
-// and registers again when that driver's fingerprint arrives.
+// firstFingerprintWait is how long a starting client waits for the first
+// fingerprints of its slow drivers (slowFingerprinter). One that takes
+// longer does not hold the node back: it registers without it, and again
+// when that driver's fingerprint arrives. Other drivers' fingerprints are
+// checks inside this process, always waited for.
 const firstFingerprintWait = 20 * time.Millisecond
+
+// slowFingerprinter is the optional power of a driver whose fingerprint runs
+// a program or asks a daemon (java, docker).
+type slowFingerprinter interface{ SlowFingerprint() bool }
+
+func isSlow(d drivers.Driver) bool {
+	s, ok := d.(slowFingerprinter)
+	return ok && s.SlowFingerprint()
+}
 
 // pendingDriver is how a driver whose first fingerprint is still running
 // shows on the node: not detected, so that nothing is placed on it yet.
@@ -165,17 +175,31 @@ func fingerprintDriversAsync(reg *drivers.Registry, wait time.Duration) (map[str
 		go func() { results <- fingerprintDriver(context.Background(), d) }()
 	}
 	infos, attrs := map[string]*structs.DriverInfo{}, map[string]string{}
+	slow, fastLeft := map[string]bool{}, 0
+	for _, d := range all {
+		slow[d.Name()] = isSlow(d)
+		if !slow[d.Name()] {
+			fastLeft++
+		}
+	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	got := 0
 collect:
 	for got < len(all) {
+		var timeout <-chan time.Time
+		if fastLeft == 0 {
+			timeout = deadline.C // the fast ones are in: wait for the slow ones no longer
+		}
 		select {
 		case r := <-results:
 			infos[r.name] = r.info
 			maps.Copy(attrs, r.attrs)
 			got++
-		case <-deadline.C:
+			if !slow[r.name] {
+				fastLeft--
+			}
+		case <-timeout:
 			break collect
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"time"
 
 	"github.com/roam-sh/roam/client/fingerprint"
 	"github.com/roam-sh/roam/client/network"
@@ -28,7 +29,7 @@ func nodeIdentity(db *state.DB) (id, secret string, err error) {
 // buildNode assembles the node from configuration and fingerprints. Drivers
 // slow to fingerprint are pending on the node; their results arrive on the
 // returned channel (firstFingerprintWait).
-func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, nets *network.Manager) (*structs.Node, <-chan driverResult, error) {
+func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, nets *network.Manager, wait time.Duration) (*structs.Node, <-chan driverResult, error) {
 	// Drivers first, in the background: java's JVM and docker's daemon take
 	// longer than everything else here together.
 	lateCh := make(chan (<-chan driverResult), 1)
@@ -38,7 +39,7 @@ func buildNode(cfg *Config, id, secret string, reg *drivers.Registry, nets *netw
 	go func() {
 		defer close(done)
 		var late <-chan driverResult
-		infos, attrs, late = fingerprintDriversAsync(reg, firstFingerprintWait)
+		infos, attrs, late = fingerprintDriversAsync(reg, wait)
 		lateCh <- late
 	}()
 	n, err := buildHostNode(cfg, id, secret, nets)

@@ -25,7 +25,7 @@ func TestNodeAttributesDeclared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, late, err := buildNode(&cfg, structs.GenerateUUID(), structs.GenerateUUID(), reg, nil)
+	n, late, err := buildNode(&cfg, structs.GenerateUUID(), structs.GenerateUUID(), reg, nil, firstFingerprintWait)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -288,3 +288,31 @@ func AllocRules(kind, prefix string) ([]string, error) {
 	}
 	return slices.Sorted(maps.Keys(seen)), nil
 }
+
+// PruneLeftover drops the claims of a stopped client whose namespace and
+// veth are both gone from the host (nothing is left to re-attach to or to
+// remove), and the record once no claim is left. It leaves a record whose
+// client started again meanwhile.
+func PruneLeftover(dir string, l Leftover) error {
+	id := l.Info.ID
+	f, err := lockOwner(dir, id)
+	if err != nil || f == nil {
+		return err
+	}
+	defer f.Close()
+	left := 0
+	for _, allocID := range claims(dir, id) {
+		_, vethErr := netlink.LinkByName(HostVethName(orDefault(l.Info.VethPrefix, DefaultVethPrefix), allocID))
+		if IsNamespace(NamedPath(allocID)) || vethErr == nil {
+			left++
+			continue
+		}
+		if err := rmIfExists(filepath.Join(dir, id+".allocs", allocID)); err != nil {
+			return err
+		}
+	}
+	if left > 0 {
+		return nil
+	}
+	return removeRecord(dir, id)
+}

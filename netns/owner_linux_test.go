@@ -68,6 +68,21 @@ func TestLeftoversOfStoppedClientsOnly(t *testing.T) {
 	}
 	_, left, _ = netns.Owners(dir)
 	if !slices.ContainsFunc(left, func(l netns.Leftover) bool { return l.Info.ID == "persistent" }) || len(left) != 1 {
-		t.Errorf("leftovers after removal %+v, want the persistent one alone", left)
+		t.Fatalf("leftovers after removal %+v, want the persistent one alone", left)
+	}
+	// Pruned while its namespace is there, the record stays; once nothing
+	// of it is left on the host, it goes.
+	if err := netns.PruneLeftover(dir, left[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, left, _ = netns.Owners(dir); len(left) != 1 {
+		t.Fatalf("a record whose namespace remains was pruned: %+v", left)
+	}
+	netns.Delete(nsOf["persistent"])
+	if err := netns.PruneLeftover(dir, left[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, left, _ = netns.Owners(dir); len(left) != 0 {
+		t.Errorf("a record of nothing left on the host stays: %+v", left)
 	}
 }

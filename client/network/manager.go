@@ -105,7 +105,11 @@ func removeLeftovers(dir string, logger *slog.Logger) {
 	}
 	for _, l := range left {
 		if !l.Removable() {
-			logger.Info("a stopped client left allocation networks for its next start", "owner", l.Info.ID, "allocs", len(l.Allocs))
+			// Claims of networks that are gone entirely go; the rest
+			// wait for that client's next start.
+			if err := netns.PruneLeftover(dir, l); err != nil {
+				logger.Warn("pruning a stopped client's record", "owner", l.Info.ID, "error", err)
+			}
 			continue
 		}
 		if err := netns.RemoveLeftover(dir, l, live); err != nil {

@@ -18,6 +18,10 @@ const fingerprintTimeout = 5 * time.Second
 // Fingerprint asks the Docker daemon for its version and runtimes. A daemon
 // that does not answer leaves the driver undetected, so the scheduler places
 // no docker task on this node ("missing drivers") until it answers.
+// SlowFingerprint: fingerprinting asks the Docker daemon, which may be slow
+// to answer or not answer at all; a starting client does not wait for it.
+func (d *Driver) SlowFingerprint() bool { return true }
+
 func (d *Driver) Fingerprint(ctx context.Context) *drivers.Fingerprint {
 	ctx, cancel := context.WithTimeout(ctx, fingerprintTimeout)
 	defer cancel()

@@ -54,6 +54,9 @@ type Flavor struct {
 	// Fingerprint, if set, is asked once isolation is known to work; its
 	// health counts when worse and its attributes are added.
 	Fingerprint func(ctx context.Context) *drivers.Fingerprint
+	// SlowFingerprint says Fingerprint runs a program (java starts a JVM):
+	// a starting client does not wait for it.
+	SlowFingerprint bool
 }
 
 // Driver runs tasks isolated: namespaces, a root built from chroot_env, a
@@ -104,6 +107,10 @@ func NewFlavored(cfg Config, f Flavor) *Driver {
 		isolation: probeIsolation,
 	}
 }
+
+// SlowFingerprint says whether fingerprinting runs a program (the
+// flavor's), too slow for a starting client to wait for.
+func (d *Driver) SlowFingerprint() bool { return d.flavor.SlowFingerprint }
 
 // Name returns the flavor's name ("exec", "java").
 func (d *Driver) Name() string { return d.flavor.Name }

@@ -27,7 +27,7 @@ type TaskConfig struct {
 // New returns the java driver: the exec driver with java's flavor.
 func New(cfg exec.Config) *exec.Driver {
 	fp := newFingerprinter()
-	return exec.NewFlavored(cfg, exec.Flavor{Name: Name, Decode: decode, Fingerprint: fp.fingerprint})
+	return exec.NewFlavored(cfg, exec.Flavor{Name: Name, Decode: decode, Fingerprint: fp.fingerprint, SlowFingerprint: true})
 }
 
 func decode(raw map[string]any) (*exec.Command, error) {
