@@ -31,6 +31,8 @@ bench: ## scheduler benchmarks and the end-to-end scheduling benchmark
 	$(GO) test -run xxx -bench . -benchtime 3x ./scheduler/
 	$(GO) run ./bench/scheduler -nodes 1000 -jobs 100 -allocs 10000
 	$(GO) run ./bench/netns -n 100
+	$(GO) build -o bin/roam ./cmd/roam
+	$(GO) run ./bench/devready -roam bin/roam -n 5 -no-bridge
 
 bench-ui: ## load a job page with 1,000 allocations in Chromium (docs/ui.md)
 	$(GO) test -run xxx -bench JobPage1000Allocs -benchtime 10x ./ui/
