@@ -607,3 +607,49 @@ func TestDistinctHostsAndProperty(t *testing.T) {
 		t.Fatal("distinct_property must escape class eligibility")
 	}
 }
+
+// TestBatchAllocStoppedByDrainReplacedAfterDrain: a batch allocation
+// stopped by a node drain, on the only node, could not be placed anywhere
+// else; once the drain is lifted it is placed again, rather than its
+// killed (not failed) tasks counting as the job's work done.
+func TestBatchAllocStoppedByDrainReplacedAfterDrain(t *testing.T) {
+	e := newEnv(t)
+	node := e.nodes(1)[0]
+	job := schedtest.MockBatchJob()
+	job.TaskGroups[0].Count = 1
+	job, _ = e.register(job)
+	a := e.live(job)[0]
+
+	if err := e.State.UpdateNodeDrain(e.NextIndex(), node.ID, &structs.DrainStrategy{}, false, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	tr := map[string]*structs.DesiredTransition{a.ID: {Migrate: ptr(true)}}
+	if err := e.State.UpdateAllocsDesiredTransitions(e.NextIndex(), tr, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.process(job, structs.EvalTriggerNodeDrain)
+	if live := e.live(job); len(live) != 0 {
+		t.Fatalf("live during the drain: %+v", live)
+	}
+	// The client kills the stopped allocation's task: dead, not failed.
+	killed := a.Copy()
+	killed.ClientStatus = structs.AllocClientStatusComplete
+	killed.TaskStates = map[string]*structs.TaskState{"web": {State: structs.TaskStateDead, FinishedAt: e.now}}
+	if err := e.State.UpdateAllocsFromClient(e.NextIndex(), []*structs.Allocation{killed}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := e.State.UpdateNodeDrain(e.NextIndex(), node.ID, nil, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.process(job, structs.EvalTriggerNodeUpdate)
+	live := e.live(job)
+	if len(live) != 1 || live[0].ID == a.ID || live[0].Name != a.Name {
+		t.Fatalf("after the drain was lifted, live %+v, want a new %s", live, a.Name)
+	}
+	// Placed, it stays the job's one allocation.
+	e.process(job, structs.EvalTriggerJobRegister)
+	if n := len(e.live(job)); n != 1 {
+		t.Fatalf("%d live after another evaluation", n)
+	}
+}

@@ -205,7 +205,10 @@ func (r *reconciler) dropEarlierJob(group string, allocs []*structs.Allocation) 
 // be rescheduled later it also returns when.
 func (r *reconciler) classify(tg *structs.TaskGroup, a *structs.Allocation) (allocClass, time.Time) {
 	if a.DesiredStatus != structs.AllocDesiredStatusRun {
-		if r.batch && a.RanSuccessfully() {
+		// A batch allocation stopped to move (a drain, alloc stop) was
+		// killed, not finished: its replacement, placed or still to be,
+		// holds the slot, never the killed one.
+		if r.batch && a.RanSuccessfully() && !a.DesiredTransition.ShouldMigrate() {
 			return classHeld, time.Time{}
 		}
 		return classIgnore, time.Time{}
