@@ -159,6 +159,7 @@ func (e *ExitError) Error() string {
 // Run executes root with args (without the program name) and returns the
 // process exit code: 0 on success, the code of an *ExitError, else 1.
 func Run(ctx context.Context, root *cobra.Command, args []string) int {
+	strictTree(root)
 	root.SetArgs(normalizeFlags(root, args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -172,7 +173,7 @@ func Run(ctx context.Context, root *cobra.Command, args []string) int {
 		return ee.Code
 	}
 	fmt.Fprintln(root.ErrOrStderr(), "Error: "+err.Error())
-	if strings.Contains(err.Error(), "flag") || strings.HasPrefix(err.Error(), "unknown command") ||
+	if strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "unknown command") ||
 		strings.Contains(err.Error(), "arg(s)") {
 		fmt.Fprintln(root.ErrOrStderr(), "Run with --help for usage.")
 	}
