@@ -104,6 +104,11 @@ func TestAllocAndEvalCommands(t *testing.T) {
 	r = mustRoam(t, c, 0, "eval", "status", evalID[:6])
 	assertContains(t, r, "Status             = complete", "TriggeredBy        = job-register", "Placement Failures = false")
 	assertJSON(t, mustRoam(t, c, 0, "eval", "status", "-json", evalID), '{')
+	r = mustRoam(t, c, 0, "eval", "list")
+	assertContains(t, r, "ID        Priority  Triggered By  Job ID  Namespace  Node ID  Status    Placement Failures",
+		evalID[:8], "job-register", "web", "complete")
+	assertContains(t, mustRoam(t, c, 0, "eval", "list", "-job", "nope"), "No evals found")
+	assertJSON(t, mustRoam(t, c, 0, "eval", "list", "-json"), '[')
 
 	r = mustRoam(t, c, 0, "alloc", "stop", id[:8])
 	assertContains(t, r, `Monitoring evaluation "`, `finished with status "complete"`)
