@@ -195,6 +195,12 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	}
 	resp, err := c.httpc.Do(req)
 	if err != nil {
+		// net/http's error repeats the method and the whole URL; say them
+		// once, in the form every other error of this client has.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
 	if resp.StatusCode/100 != 2 {

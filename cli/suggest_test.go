@@ -41,3 +41,34 @@ func TestUnknownCommandsAndFlagsFail(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorsSayEachThingOnce: with no agent to answer, each command's
+// error names the operation, the request and the cause once: no prefix
+// twice (net/http's own "Get \"<url>\"" after roam's "GET /v1/...").
+func TestErrorsSayEachThingOnce(t *testing.T) {
+	for _, args := range [][]string{
+		{"job", "status", "x"}, {"job", "status"}, {"alloc", "status", "abc"}, {"node", "status"},
+		{"eval", "list"}, {"eval", "status", "abc"}, {"job", "stop", "x"}, {"namespace", "list"}, {"var", "get", "x"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := runCLI(t, map[string]string{"ROAM_ADDR": "http://127.0.0.1:1"}, args...)
+			if r.code != 1 {
+				t.Fatalf("exit %d\n%s", r.code, r)
+			}
+			line, _, _ := strings.Cut(r.stderr, "\n")
+			if strings.Contains(line, `Get "`) || strings.Count(line, "/v1/") != 1 {
+				t.Errorf("the request is named more than once: %s", line)
+			}
+			seen := map[string]bool{}
+			for _, part := range strings.Split(strings.TrimPrefix(line, "Error: "), ": ") {
+				if seen[part] {
+					t.Errorf("%q twice in: %s", part, line)
+				}
+				seen[part] = true
+			}
+			if !strings.Contains(line, "connection refused") {
+				t.Errorf("the cause is missing: %s", line)
+			}
+		})
+	}
+}
