@@ -36,6 +36,7 @@ func (a *app) jobRunCommand() *cobra.Command {
 		},
 	}
 	files = addJobFileFlags(cmd)
+	files.addAPIJSONFlag(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&f.detach, "detach", false, "return after registering, printing the evaluation ID")
 	fl.BoolVar(&f.verbose, "verbose", false, "print full IDs")

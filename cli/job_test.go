@@ -181,3 +181,25 @@ func TestPrefixAmbiguity(t *testing.T) {
 	assertContains(t, r, `Are you sure you want to stop job "web-b"? [y/N]`, "Cancelling")
 	mustRoam(t, c, 0, "job", "stop", "-yes", "-detach", "web-")
 }
+
+// TestJobRunOfInspectOutput: what `job inspect` prints (the API's JSON,
+// wrapped in "Job") runs again as a job file, by itself or with -json, and
+// so does `job run -output`; JSON that is no job is refused naming the file.
+func TestJobRunOfInspectOutput(t *testing.T) {
+	c := apitest.Start(t)
+	c.RegisterNode(t)
+	mustRoam(t, c, 0, "job", "run", "-detach", writeJob(t, "web.nomad", jobHCL("web", 1, "")))
+	inspected := mustRoam(t, c, 0, "job", "inspect", "web").stdout
+	changed := strings.Replace(inspected, `"Count": 1`, `"Count": 2`, 1)
+	path := writeJob(t, "web.json", changed)
+	mustRoam(t, c, 0, "job", "validate", path)
+	mustRoam(t, c, 0, "job", "run", "-detach", path)
+	assertContains(t, mustRoam(t, c, 0, "job", "inspect", "-t", "{{.Version}} {{(index .TaskGroups 0).Count}}", "web"), "1 2")
+
+	out := mustRoam(t, c, 0, "job", "run", "-output", writeJob(t, "api.nomad", jobHCL("api", 1, ""))).stdout
+	mustRoam(t, c, 0, "job", "run", "-detach", "-json", writeJob(t, "api.json", out))
+	assertContains(t, mustRoam(t, c, 0, "job", "status", "api"), "ID            = api")
+
+	r := mustRoam(t, c, 1, "job", "run", "-json", writeJob(t, "bad.json", `{"Job": ["x"]}`))
+	assertContains(t, r, "bad.json as JSON")
+}

@@ -20,6 +20,7 @@ func (a *app) jobValidateCommand() *cobra.Command {
 		},
 	}
 	files = addJobFileFlags(cmd)
+	files.addAPIJSONFlag(cmd)
 	return cmd
 }
 

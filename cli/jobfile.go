@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,16 @@ func (inProcessParser) Parse(_ context.Context, filename string, src []byte, opt
 type jobFileFlags struct {
 	vars     []string
 	varFiles []string
+	// apiJSON: the file is a job in the API's JSON (what job inspect and
+	// job run -output print), not a job file.
+	apiJSON bool
+}
+
+// addAPIJSONFlag adds -json, Nomad's flag for reading the job as API JSON
+// (commands whose -json prints output have none; the format is also
+// recognised by itself).
+func (f *jobFileFlags) addAPIJSONFlag(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.apiJSON, "json", false, "read the job as API JSON (as job inspect and job run -output print it)")
 }
 
 func addJobFileFlags(cmd *cobra.Command) *jobFileFlags {
@@ -69,6 +80,13 @@ func (a *app) readJobFile(ctx context.Context, path string, f *jobFileFlags) (*p
 	varContents, err := readVarFiles(f.varFiles)
 	if err != nil {
 		return nil, err
+	}
+	if f.apiJSON || isAPIJSON(src) {
+		job, err := decodeAPIJob(name, src)
+		if err != nil {
+			return nil, &ExitError{Code: 1, Msg: err.Error()}
+		}
+		return &parsedJob{job: job, submission: submission(src, vars, varContents, f.varFiles)}, nil
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -139,4 +157,38 @@ func submission(src []byte, vars map[string]string, varFiles map[string][]byte, 
 		files = append(files, string(varFiles[p]))
 	}
 	return &api.JobSubmission{Source: string(src), Format: format, VariableFlags: vars, Variables: strings.Join(files, "\n")}
+}
+
+// isAPIJSON reports whether src is a job in the API's JSON: an object with
+// a "Job" member (job inspect, job run -output) or the job's own
+// "TaskGroups", rather than HCL's JSON syntax (job "name" { ... }).
+func isAPIJSON(src []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(src, &top) != nil {
+		return false
+	}
+	_, wrapped := top["Job"]
+	_, bare := top["TaskGroups"]
+	return wrapped || bare
+}
+
+// decodeAPIJob reads a job in the API's JSON, wrapped in {"Job": ...} or
+// not; a decoding error names the file.
+func decodeAPIJob(name string, src []byte) (*api.Job, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(src, &top); err != nil {
+		return nil, fmt.Errorf("parse job file %s as JSON: %w", name, err)
+	}
+	body := src
+	if inner, ok := top["Job"]; ok {
+		body = inner
+	}
+	var job api.Job
+	if err := json.Unmarshal(body, &job); err != nil {
+		return nil, fmt.Errorf("parse job file %s as JSON: %w", name, err)
+	}
+	if job.ID == "" && job.Name == "" {
+		return nil, fmt.Errorf("parse job file %s as JSON: the job has no ID", name)
+	}
+	return &job, nil
 }
