@@ -196,3 +196,48 @@ func TestNormalizeFlagsLeavesValuesAlone(t *testing.T) {
 		t.Errorf("args = %#v, want [-detach]", got)
 	}
 }
+
+// TestNodeDrainCompleteOnceAllocsStopped: `node drain -enable` (monitoring)
+// says the drain is complete only once the node's client reports the
+// drained allocation stopped, not when the servers are done marking it.
+func TestNodeDrainCompleteOnceAllocsStopped(t *testing.T) {
+	c := apitest.Start(t)
+	n1 := c.RegisterNode(t)
+	mustRoam(t, c, 0, "job", "run", "-detach", writeJob(t, "web.nomad", jobHCL("web", 1, "")))
+	var allocID string
+	testutil.WaitFor(t, apitest.Wait, func() error {
+		allocs, _ := c.Server.State().AllocsByNode(nil, n1.ID)
+		if len(allocs) != 1 {
+			return errorString("allocation not placed yet")
+		}
+		allocID = allocs[0].ID
+		return nil
+	})
+	reportRunning(t, c, allocID, n1.ID)
+	done := make(chan result, 1)
+	go func() { done <- roam(t, c, "node", "drain", "-enable", "-yes", "-deadline", "1s", n1.ID) }()
+	// The servers mark and stop the allocation; its client has not stopped it.
+	testutil.WaitFor(t, apitest.Wait, func() error {
+		a, _ := c.Server.State().AllocByID(nil, allocID)
+		if a.DesiredStatus != structs.AllocDesiredStatusStop {
+			return errorString("allocation not stopped by the drain yet")
+		}
+		return nil
+	})
+	select {
+	case r := <-done:
+		t.Fatalf("node drain ended while the allocation still runs:\n%s", r)
+	default:
+	}
+	stopped := &structs.Allocation{ID: allocID, NodeID: n1.ID, ClientStatus: structs.AllocClientStatusComplete,
+		TaskStates: map[string]*structs.TaskState{"server": {State: structs.TaskStateDead}}}
+	var reply structs.GenericResponse
+	if err := c.Server.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{stopped}}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("node drain: %s", r)
+	}
+	assertContains(t, r, "has stopped (complete)", "All allocations on node", "Drain complete for node")
+}

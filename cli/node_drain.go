@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/structs"
 )
 
 type nodeDrainFlags struct {
@@ -124,7 +125,44 @@ func (a *app) watchDrain(ctx context.Context, c *api.Client, w io.Writer, id str
 			}
 		}
 		if node.DrainStrategy == nil {
+			// The servers are done marking; the drain is complete once
+			// the client has stopped what was marked.
+			if err := a.waitDrainedAllocs(ctx, c, id, say); err != nil {
+				return err
+			}
 			say("Drain complete for node %q", id)
+			return nil
+		}
+		index = qm.LastIndex
+	}
+}
+
+// waitDrainedAllocs waits until every allocation of the node that is being
+// moved or stopped has stopped on its client, reporting each as it does.
+func (a *app) waitDrainedAllocs(ctx context.Context, c *api.Client, id string, say func(string, ...any)) error {
+	reported := map[string]bool{}
+	var index uint64
+	for {
+		allocs, qm, err := c.Nodes().Allocations(id, &api.QueryOptions{WaitIndex: index, WaitTime: a.opts.PollInterval, Ctx: ctx})
+		if err != nil {
+			return fmt.Errorf("list allocations of node %q: %w", shortID(id, false), err)
+		}
+		running := 0
+		for _, al := range allocs {
+			leaving := al.DesiredStatus != structs.AllocDesiredStatusRun || al.DesiredTransition.ShouldMigrate()
+			switch {
+			case !leaving:
+			case al.ClientStatus.Terminal():
+				if !reported[al.ID] {
+					reported[al.ID] = true
+					say("Alloc %q has stopped (%s)", shortID(al.ID, false), al.ClientStatus)
+				}
+			default:
+				running++
+			}
+		}
+		if running == 0 {
+			say("All allocations on node %q have stopped", id)
 			return nil
 		}
 		index = qm.LastIndex
