@@ -96,7 +96,9 @@ func waitRoutable(t *testing.T, a *Agent, want bool) *structs.ServiceRegistratio
 		}
 		return nil
 	})
-	return r
+	// The record read before the served answer may predate the health
+	// change that answer reflects: read it again, after.
+	return instance(t, a)
 }
 
 func describeChecks(r *structs.ServiceRegistration) string {
