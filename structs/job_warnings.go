@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // DefaultMaxKillTimeout is the client's default cap on kill_timeout.
 const DefaultMaxKillTimeout = 30 * time.Second
@@ -13,11 +16,13 @@ func (j *Job) Warnings() []string {
 	if j == nil {
 		return nil
 	}
+	j.warnNotActedOn(p)
 	for _, tg := range j.TaskGroups {
 		if tg == nil {
 			continue
 		}
 		gp := p.in("Task group %q", tg.Name)
+		tg.warnNotActedOn(gp)
 		for _, n := range tg.Networks {
 			if n != nil && n.MBits != 0 {
 				gp.in("Network").addf("mbits is deprecated and ignored")
@@ -68,6 +73,58 @@ func (t *Task) warn(p problems) {
 	for _, id := range t.Identities {
 		if id != nil {
 			p.addf("identity %q is not signed by this version of roam; the task gets no token for it (only the default identity is)", id.Name)
+		}
+	}
+}
+
+// Blocks this version accepts (Nomad's job files must validate unchanged)
+// but does not act on yet. A job using one would otherwise run silently
+// other than written, so each says what does not happen.
+const (
+	warnPeriodic      = "periodic jobs are not launched on schedule by this version of roam: the job is registered and does not run"
+	warnParameterized = "parameterized jobs cannot be dispatched by this version of roam: the job is registered and does not run"
+	warnUpdate        = "%s is not acted on by this version of roam: a changed job replaces its allocations without canaries, promotion or revert"
+	warnConnect       = "the service mesh is not built into this version of roam: no sidecar proxy or gateway runs, upstreams are not bound and connections are not mTLS"
+)
+
+func (j *Job) warnNotActedOn(p problems) {
+	if j.IsPeriodic() {
+		p.in("Periodic").addf(warnPeriodic)
+	}
+	if j.ParameterizedJob != nil && !j.Dispatched {
+		p.in("Parameterized").addf(warnParameterized)
+	}
+}
+
+func (tg *TaskGroup) warnNotActedOn(p problems) {
+	if u := tg.Update; u != nil {
+		var set []string
+		if u.Canary > 0 {
+			set = append(set, "canary")
+		}
+		if u.AutoRevert {
+			set = append(set, "auto_revert")
+		}
+		if u.AutoPromote {
+			set = append(set, "auto_promote")
+		}
+		if len(set) > 0 {
+			p.in("Update").addf(warnUpdate, strings.Join(set, ", "))
+		}
+	}
+	for _, s := range tg.Services {
+		if s != nil && s.Connect != nil {
+			p.in("Service %q", s.Name).in("Connect").addf(warnConnect)
+		}
+	}
+	for _, t := range tg.Tasks {
+		if t == nil {
+			continue
+		}
+		for _, s := range t.Services {
+			if s != nil && s.Connect != nil {
+				p.in("Task %q", t.Name).in("Service %q", s.Name).in("Connect").addf(warnConnect)
+			}
 		}
 	}
 }
