@@ -22,8 +22,8 @@ import (
 // templates read, without the servers.
 type serviceAPI struct {
 	mu      sync.Mutex
-	waiters int    // blocking queries waiting for a change
-	seen    uint64 // the highest index a blocking query waited on
+	waiters int           // blocking queries waiting for a change
+	seen    uint64        // the highest index a blocking query waited on
 	gate    chan struct{} // when set, reads wait until it is closed
 	index   uint64
 	changed chan struct{}
