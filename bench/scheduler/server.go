@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/roam-sh/roam/bench/internal/agentproc"
 )
 
 // serverProc is the roam server under test, a child process of the
@@ -58,11 +60,11 @@ func (p *serverProc) start(ctx context.Context, opts serverOptions) error {
 	bin := opts.binary
 	if bin == "" {
 		var err error
-		if bin, err = buildRoam(ctx, p.dir, p.logger); err != nil {
+		if bin, err = agentproc.Build(ctx, p.dir, p.logger); err != nil {
 			return err
 		}
 	}
-	ports, err := freePorts(3)
+	ports, err := agentproc.FreePorts(3)
 	if err != nil {
 		return err
 	}
@@ -77,27 +79,6 @@ func (p *serverProc) start(ctx context.Context, opts serverOptions) error {
 		return err
 	}
 	return p.waitLeader(ctx, 60*time.Second)
-}
-
-// buildRoam builds ./cmd/roam of the module this benchmark belongs to.
-func buildRoam(ctx context.Context, dir string, logger *slog.Logger) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("find module root (go env GOMOD): %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the roam module: run from the repository or pass -roam")
-	}
-	bin := filepath.Join(dir, "roam")
-	logger.Info("building roam", "module", filepath.Dir(gomod))
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/roam")
-	build.Dir = filepath.Dir(gomod)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/roam: %w", err)
-	}
-	return bin, nil
 }
 
 // serverConfig is a server-only agent on loopback with the server's
@@ -124,26 +105,6 @@ server {
   bootstrap_expect = 1
 }
 `, dataDir, opts.logLevel, debug, ports[0], ports[1], ports[2])
-}
-
-// freePorts asks the kernel for n unused loopback ports.
-func freePorts(n int) ([]int, error) {
-	var out []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
 }
 
 // launch starts `roam agent -config` with its output in the log file.

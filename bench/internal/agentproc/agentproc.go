@@ -36,7 +36,7 @@ func Start(ctx context.Context, dir, bin, name, extra string, logger *slog.Logge
 			return nil, err
 		}
 	}
-	ports, err := freePorts(4)
+	ports, err := FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,8 @@ func Build(ctx context.Context, dir string, logger *slog.Logger) (string, error)
 	return bin, nil
 }
 
-func freePorts(n int) ([]int, error) {
+// FreePorts returns n loopback TCP ports free at the time of the call.
+func FreePorts(n int) ([]int, error) {
 	var out []int
 	var lns []net.Listener
 	defer func() {
