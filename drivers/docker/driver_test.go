@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -418,5 +419,28 @@ func TestPrivilegedRefusedUnlessAllowed(t *testing.T) {
 	spec, err := buildContainer(cfg, tc, pc)
 	if err != nil || !spec.host.Privileged {
 		t.Fatalf("privileged allowed: %+v %v", spec, err)
+	}
+}
+
+// A container that exits on its own between the runner's last look and
+// its stop (the daemon answers 409 "is not running") is stopped, not an
+// error that leaves the container behind.
+func TestStopContainerThatAlreadyExited(t *testing.T) {
+	img := progImage(t)
+	d := newDriver(t, nil)
+	cfg := taskCfg(t, "quick", map[string]any{"image": img, "args": []any{"exit", "0"}})
+	start(t, d, cfg)
+	waitExit(t, d, cfg.ID, 30*time.Second)
+	tk, err := d.get(cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Signal the stopped container directly: this is the race window in
+	// which Stop has not yet seen the exit.
+	if err := tk.signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("signal to an exited container: %v", err)
+	}
+	if err := d.DestroyTask(context.Background(), cfg.ID, true); err != nil {
+		t.Fatalf("destroy: %v", err)
 	}
 }

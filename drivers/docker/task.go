@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -206,6 +207,11 @@ func (t *task) signal(sig syscall.Signal) error {
 	ctx, cancel := t.d.apiCtx()
 	defer cancel()
 	if _, err := t.d.api.ContainerKill(ctx, t.state.ContainerID, client.ContainerKillOptions{Signal: fmt.Sprint(int(sig))}); err != nil {
+		if notRunning(err) {
+			// The container exited between our last look and the signal;
+			// the waiter records its exit, so there is nothing to stop.
+			return nil
+		}
 		return fmt.Errorf("signal container %s: %w", t.state.ContainerID, err)
 	}
 	return nil
@@ -239,4 +245,10 @@ func (t *task) remove() error {
 		return fmt.Errorf("remove container %s: %w", t.state.ContainerID, err)
 	}
 	return nil
+}
+
+// notRunning reports whether the daemon refused a signal because the
+// container had already stopped (a 409 Conflict naming it not running).
+func notRunning(err error) bool {
+	return cerrdefs.IsConflict(err) || strings.Contains(err.Error(), "is not running")
 }
