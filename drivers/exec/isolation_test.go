@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/internal/cgroups"
 )
 
@@ -230,18 +231,22 @@ func TestStopEscalatesForPID1(t *testing.T) {
 	}
 }
 
-// TestSignalReachesHandler: a handled signal reaches the task (PID 1).
+// TestSignalReachesHandler: a handled signal reaches the task (PID 1) and
+// not the processes it started.
 func TestSignalReachesHandler(t *testing.T) {
 	d := newDriver(t)
-	cfg := taskConfig(t, sh(`trap 'echo got-usr1; exit 4' USR1; echo ready; while :; do sleep 0.05; done`))
+	cfg := taskConfig(t, sh(executortest.SignalScript))
 	start(t, d, cfg)
-	waitFileContains(t, cfg.StdoutPath, "ready")
+	for _, line := range executortest.SignalReadyLines {
+		waitFileContains(t, cfg.StdoutPath, line)
+	}
 	if err := d.SignalTask(cfg.ID, "SIGUSR1"); err != nil {
 		t.Fatal(err)
 	}
 	if res := waitExit(t, d, cfg.ID, 10*time.Second); res.ExitCode != 4 {
 		t.Fatalf("exit %+v", res)
 	}
+	executortest.CheckSignalled(t, cfg.StdoutPath)
 }
 
 func TestExecTaskRunsInside(t *testing.T) {

@@ -64,7 +64,8 @@ func (h *Handle) killOrphan() {
 	}
 }
 
-// Signal sends sig to the task's process group.
+// Signal sends sig to the task's main process, as Nomad's executor does;
+// Stop addresses the whole group.
 func (h *Handle) Signal(sig syscall.Signal) error {
 	_, err := h.call(context.Background(), request{Op: opSignal, Signal: int(sig)})
 	return err

@@ -10,7 +10,7 @@ import (
 type op string
 
 const (
-	// opSignal sends a signal to the task's process group.
+	// opSignal sends a signal to the task's main process (not its children).
 	opSignal op = "signal"
 	// opStop sends a signal and, if the task is still alive after Timeout,
 	// SIGKILL; the executor owns the escalation so it survives a client crash.

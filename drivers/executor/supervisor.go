@@ -253,7 +253,7 @@ func (s *supervisor) handle(conn net.Conn) {
 func (s *supervisor) do(req request) response {
 	switch req.Op {
 	case opSignal:
-		return s.signal(syscall.Signal(req.Signal))
+		return s.signal(syscall.Signal(req.Signal), mainProcess)
 	case opStop:
 		return s.stop(syscall.Signal(req.Signal), req.Timeout)
 	case opWait:
@@ -271,15 +271,33 @@ func (s *supervisor) status() response {
 	return response{OK: true, TaskPID: s.pid, Exit: s.exit}
 }
 
-// signal delivers sig to the task's process group. The lock orders it with
-// reaping: once exit is set the PID may be recycled and is never signalled.
-func (s *supervisor) signal(sig syscall.Signal) response {
+// signalTarget says who of the task's processes a signal is for.
+type signalTarget int
+
+const (
+	// mainProcess is the task's command alone, as `alloc signal` and a
+	// template's change_signal address it (Nomad's behaviour): workers the
+	// program started are its own business, and a signal they do not
+	// handle would kill them.
+	mainProcess signalTarget = iota
+	// processGroup is every process of the task's group, for stopping it.
+	processGroup
+)
+
+// signal delivers sig to the task's main process or its process group. The
+// lock orders it with reaping: once exit is set the PID may be recycled and
+// is never signalled.
+func (s *supervisor) signal(sig syscall.Signal, to signalTarget) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.exit != nil {
 		return response{Error: "task already exited", Exit: s.exit}
 	}
-	if err := unix.Kill(-s.pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+	pid := s.pid
+	if to == processGroup {
+		pid = -s.pid
+	}
+	if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		return response{Error: fmt.Sprintf("signal %v: %v", sig, err)}
 	}
 	return response{OK: true, TaskPID: s.pid}
@@ -287,7 +305,7 @@ func (s *supervisor) signal(sig syscall.Signal) response {
 
 // stop signals the task and arms a SIGKILL for when timeout passes.
 func (s *supervisor) stop(sig syscall.Signal, timeout time.Duration) response {
-	resp := s.signal(sig)
+	resp := s.signal(sig, processGroup)
 	if !resp.OK || sig == syscall.SIGKILL {
 		return resp
 	}
@@ -297,7 +315,7 @@ func (s *supervisor) stop(sig syscall.Signal, timeout time.Duration) response {
 		s.logger.Info("stopping task", "signal", sig, "timeout", timeout)
 		s.killTime = time.AfterFunc(timeout, func() {
 			s.logger.Warn("task outlived its kill timeout; sending SIGKILL")
-			s.signal(syscall.SIGKILL)
+			s.signal(syscall.SIGKILL, processGroup)
 		})
 	}
 	return resp

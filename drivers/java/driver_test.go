@@ -103,17 +103,22 @@ func TestFingerprint(t *testing.T) {
 // and its arguments into the task's local dir.
 func helloClass(t *testing.T, cfg *drivers.TaskConfig) {
 	t.Helper()
-	src := filepath.Join(t.TempDir(), "Hello.java")
-	code := `public class Hello {
+	compileClass(t, cfg, "Hello", `public class Hello {
   public static void main(String[] args) {
     System.out.println(System.getProperty("greeting") + " " + String.join(",", args) + " " + System.getProperty("user.name"));
   }
 }
-`
+`)
+}
+
+// compileClass compiles the source of class name into the task's local dir.
+func compileClass(t *testing.T, cfg *drivers.TaskConfig, name, code string) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), name+".java")
 	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := osexec.Command("javac", "-d", cfg.TaskDir.LocalDir, src).CombinedOutput()
+	out, err := osexec.Command("javac", "-nowarn", "-d", cfg.TaskDir.LocalDir, src).CombinedOutput()
 	if err != nil {
 		t.Fatalf("javac: %v: %s", err, out)
 	}
@@ -172,5 +177,46 @@ func TestRunsJar(t *testing.T) {
 	}
 	if got := runJava(t, d, cfg); got != "from-jar  nobody\n" {
 		t.Fatalf("stdout %q", got)
+	}
+}
+
+// TestSignalReachesJVM: `alloc signal` reaches the JVM (the task's main
+// process), whose handler logs the signal it got.
+func TestSignalReachesJVM(t *testing.T) {
+	requireJava(t, "javac")
+	d := newDriver(t)
+	cfg := exectest.TaskConfig(t, map[string]any{"class": "Trap", "class_path": "/local", "jvm_options": []any{"-Xmx64m"}})
+	compileClass(t, cfg, "Trap", `import sun.misc.Signal;
+public class Trap {
+  public static void main(String[] args) throws Exception {
+    Signal.handle(new Signal("HUP"), s -> { System.out.println("got SIG" + s.getName()); System.exit(4); });
+    System.out.println("ready");
+    Thread.sleep(60000);
+  }
+}
+`)
+	if _, err := d.StartTask(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.DestroyTask(context.Background(), cfg.ID, true) })
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		if b, _ := os.ReadFile(cfg.StdoutPath); !strings.Contains(string(b), "ready") {
+			return errors.New("the JVM has not handled its signal yet")
+		}
+		return nil
+	})
+	if err := d.SignalTask(cfg.ID, "SIGHUP"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ch, err := d.WaitTask(ctx, cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := <-ch
+	out, _ := os.ReadFile(cfg.StdoutPath)
+	if res == nil || res.ExitCode != 4 || string(out) != "ready\ngot SIGHUP\n" {
+		t.Fatalf("exit %+v, stdout %q", res, out)
 	}
 }

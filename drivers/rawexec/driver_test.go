@@ -191,18 +191,21 @@ func TestStopWithSignal(t *testing.T) {
 	}
 }
 
+// TestSignalTask: a signal reaches the task's main process, not its child.
 func TestSignalTask(t *testing.T) {
 	d := newDriver(t, true)
-	cfg := taskConfig(t, sh(`trap 'echo got-usr1; exit 4' USR1; echo ready; while :; do sleep 0.05; done`))
+	cfg := taskConfig(t, sh(executortest.SignalScript))
 	start(t, d, cfg)
-	waitFileContains(t, cfg.StdoutPath, "ready")
+	for _, line := range executortest.SignalReadyLines {
+		waitFileContains(t, cfg.StdoutPath, line)
+	}
 	if err := d.SignalTask(cfg.ID, "SIGUSR1"); err != nil {
 		t.Fatal(err)
 	}
 	if res := waitExit(t, d, cfg.ID, 10*time.Second); res.ExitCode != 4 {
 		t.Fatalf("exit %+v", res)
 	}
-	waitFileContains(t, cfg.StdoutPath, "got-usr1")
+	executortest.CheckSignalled(t, cfg.StdoutPath)
 }
 
 func TestKillTimeoutEscalates(t *testing.T) {
