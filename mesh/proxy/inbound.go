@@ -1,0 +1,183 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+)
+
+// Authorizer decides whether a service may call another (intentions).
+type Authorizer interface {
+	// Authorize reports whether src may open connections to the service
+	// dst. It is called on every accepted connection, so it must answer
+	// from memory.
+	Authorize(src ServiceID, dst string) bool
+	// Changes receives a value whenever a decision may have changed; the
+	// proxy then asks again for every open connection's pair.
+	Changes() <-chan struct{}
+}
+
+// inbound is the public listener: mTLS in, plain TCP to the local app.
+type inbound struct {
+	service   string
+	local     string
+	dialLocal DialFunc
+	tlsCfg    *tls.Config
+	authz     Authorizer
+	m         *metrics
+	logger    *slog.Logger
+
+	mu    sync.Mutex
+	conns map[ServiceID]map[io.Closer]struct{}
+	wg    sync.WaitGroup
+}
+
+// serve accepts until ln closes. Each connection is served in its own
+// goroutine; wg counts them for the drain.
+func (in *inbound) serve(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		in.wg.Add(1)
+		go func() {
+			defer in.wg.Done()
+			in.handle(c)
+		}()
+	}
+}
+
+// handle runs the handshake, authorizes the peer's service and serves its
+// streams (one when the peer does not multiplex).
+func (in *inbound) handle(raw net.Conn) {
+	tc := tls.Server(raw, in.tlsCfg)
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err := handshake(ctx, tc)
+	cancel()
+	in.m.handshake()
+	if err != nil {
+		in.m.handshakeError()
+		in.logger.Debug("inbound handshake failed", "remote", raw.RemoteAddr(), "error", err)
+		return
+	}
+	src, err := peerID(tc.ConnectionState())
+	if err != nil {
+		in.m.handshakeError()
+		return
+	}
+	if !in.authz.Authorize(src, in.service) {
+		in.m.denied.Add(1)
+		in.logger.Info("connection denied by intentions", "source", src.String(), "destination", in.service)
+		return
+	}
+	if !in.track(src, tc) {
+		return
+	}
+	defer in.untrack(src, tc)
+	if tc.ConnectionState().NegotiatedProtocol != muxProto {
+		in.forward(tc)
+		return
+	}
+	sess, err := yamux.Server(tc, muxConfig())
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	var streams sync.WaitGroup
+	defer streams.Wait()
+	for {
+		s, err := sess.AcceptStream()
+		if err != nil {
+			return
+		}
+		streams.Add(1)
+		go func() {
+			defer streams.Done()
+			in.forward(s)
+		}()
+	}
+}
+
+// forward pipes one application connection to the local app.
+func (in *inbound) forward(c net.Conn) {
+	in.m.inboundConns.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	app, err := in.dialLocal(ctx, "tcp", in.local)
+	cancel()
+	if err != nil {
+		c.Close()
+		in.logger.Debug("local app unreachable", "address", in.local, "error", err)
+		return
+	}
+	a, b := pipe(c, app)
+	in.m.inboundBytes.Add(a + b)
+}
+
+// track records an authorized connection under its source; false when the
+// pair was denied meanwhile (the recheck ran between Authorize and here).
+func (in *inbound) track(src ServiceID, c io.Closer) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.authz.Authorize(src, in.service) {
+		in.m.denied.Add(1)
+		return false
+	}
+	if in.conns[src] == nil {
+		in.conns[src] = map[io.Closer]struct{}{}
+	}
+	in.conns[src][c] = struct{}{}
+	return true
+}
+
+func (in *inbound) untrack(src ServiceID, c io.Closer) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	delete(in.conns[src], c)
+	if len(in.conns[src]) == 0 {
+		delete(in.conns, src)
+	}
+}
+
+// recheck asks the Authorizer again for every source with open
+// connections and closes those of the sources now denied: a deny cuts
+// what runs, not only what comes next.
+func (in *inbound) recheck() {
+	in.mu.Lock()
+	var cut []io.Closer
+	for src, cs := range in.conns {
+		if in.authz.Authorize(src, in.service) {
+			continue
+		}
+		in.logger.Info("closing connections denied by intentions", "source", src.String(), "destination", in.service, "count", len(cs))
+		for c := range cs {
+			cut = append(cut, c)
+		}
+	}
+	in.mu.Unlock()
+	for _, c := range cut {
+		c.Close()
+	}
+}
+
+// closeAll closes every open connection (the end of the drain).
+func (in *inbound) closeAll() {
+	in.mu.Lock()
+	var all []io.Closer
+	for _, cs := range in.conns {
+		for c := range cs {
+			all = append(all, c)
+		}
+	}
+	in.mu.Unlock()
+	for _, c := range all {
+		c.Close()
+	}
+}

@@ -1,0 +1,33 @@
+package proxy
+
+import "sync/atomic"
+
+// metrics are one proxy's counters: connections, bytes, handshakes, errors
+// and denials, per listener kind. Stats reads them.
+type metrics struct {
+	inboundConns, upstreamConns     atomic.Int64
+	inboundBytes, upstreamBytes     atomic.Int64
+	handshakes, handshakeErrors     atomic.Int64
+	denied, upstreamErrors, exposed atomic.Int64
+}
+
+// Stats is a reading of a proxy's counters.
+type Stats struct {
+	InboundConns, UpstreamConns int64
+	InboundBytes, UpstreamBytes int64
+	Handshakes, HandshakeErrors int64
+	Denied, UpstreamErrors      int64
+	ExposeRequests              int64
+}
+
+func (m *metrics) handshake()      { m.handshakes.Add(1) }
+func (m *metrics) handshakeError() { m.handshakeErrors.Add(1) }
+
+func (m *metrics) stats() Stats {
+	return Stats{
+		InboundConns: m.inboundConns.Load(), UpstreamConns: m.upstreamConns.Load(),
+		InboundBytes: m.inboundBytes.Load(), UpstreamBytes: m.upstreamBytes.Load(),
+		Handshakes: m.handshakes.Load(), HandshakeErrors: m.handshakeErrors.Load(),
+		Denied: m.denied.Load(), UpstreamErrors: m.upstreamErrors.Load(), ExposeRequests: m.exposed.Load(),
+	}
+}

@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// ListenFunc opens a TCP listener (inside the allocation's namespace in
+// production, see netns.Listen).
+type ListenFunc func(ctx context.Context, network, address string) (net.Listener, error)
+
+// Config is one sidecar proxy: the service it fronts and its listeners.
+type Config struct {
+	// Service is the service this proxy fronts (the destination that
+	// intentions are checked against).
+	Service string
+	// PublicAddr is host:port of the mTLS listener.
+	PublicAddr string
+	// LocalAddr is host:port of the application behind the proxy.
+	LocalAddr string
+	Upstreams []Upstream
+	Expose    []ExposePath
+
+	Certs      Certs
+	Authorizer Authorizer
+	Resolver   Resolver
+	Ejection   Ejection
+
+	// Listen opens every listener; DialLocal reaches the application (and
+	// expose targets), Dial remote proxies.
+	Listen    ListenFunc
+	DialLocal DialFunc
+	Dial      DialFunc
+	Logger    *slog.Logger
+}
+
+// Proxy is a running sidecar proxy.
+type Proxy struct {
+	cfg    Config
+	m      *metrics
+	pool   *pool
+	in     *inbound
+	ups    []*upstream
+	lns    []net.Listener
+	http   []*http.Server
+	ready  chan struct{}
+	logger *slog.Logger
+}
+
+// New checks cfg; Run opens the listeners.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Service == "" || cfg.PublicAddr == "" || cfg.LocalAddr == "" {
+		return nil, errors.New("proxy: service, public and local addresses are required")
+	}
+	if cfg.Certs == nil || cfg.Authorizer == nil || cfg.Resolver == nil {
+		return nil, errors.New("proxy: certs, authorizer and resolver are required")
+	}
+	if cfg.Listen == nil {
+		var lc net.ListenConfig
+		cfg.Listen = lc.Listen
+	}
+	var d net.Dialer
+	if cfg.DialLocal == nil {
+		cfg.DialLocal = d.DialContext
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = d.DialContext
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := &metrics{}
+	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m), ready: make(chan struct{}), logger: cfg.Logger}
+	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs),
+		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ServiceID]map[io.Closer]struct{}{}}
+	bal := newBalancer(cfg.Ejection, nil)
+	for _, u := range cfg.Upstreams {
+		p.ups = append(p.ups, &upstream{u: u, resolver: cfg.Resolver, pool: p.pool, bal: bal, m: m,
+			logger: cfg.Logger.With("upstream", u.DestinationName)})
+	}
+	return p, nil
+}
+
+// Ready is closed once every listener is open.
+func (p *Proxy) Ready() <-chan struct{} { return p.ready }
+
+// PublicAddr is the public listener's address once Ready (its real port
+// when the config asked for port 0).
+func (p *Proxy) PublicAddr() net.Addr { return p.lns[0].Addr() }
+
+// UpstreamAddr is the address of the i-th upstream's listener once Ready.
+func (p *Proxy) UpstreamAddr(i int) net.Addr { return p.lns[1+i].Addr() }
+
+// ExposeAddr is the address of the i-th expose path's listener once Ready.
+func (p *Proxy) ExposeAddr(i int) net.Addr { return p.lns[1+len(p.ups)+i].Addr() }
+
+// Stats reads the proxy's counters.
+func (p *Proxy) Stats() Stats { return p.m.stats() }
+
+// Run opens every listener, serves until ctx ends, then drains: listeners
+// close at once (no new connection), open connections get up to drain to
+// finish, and whatever is left is closed.
+func (p *Proxy) Run(ctx context.Context, drain time.Duration) error {
+	if err := p.listen(ctx); err != nil {
+		p.closeListeners()
+		return err
+	}
+	close(p.ready)
+	changes := p.cfg.Authorizer.Changes()
+	for {
+		select {
+		case <-changes:
+			p.in.recheck()
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	p.closeListeners()
+	p.waitDrain(drain)
+	return nil
+}
+
+// listen opens the public, upstream and expose listeners, in that order.
+func (p *Proxy) listen(ctx context.Context) error {
+	ln, err := p.cfg.Listen(ctx, "tcp", p.cfg.PublicAddr)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	p.lns = append(p.lns, ln)
+	go p.in.serve(ln)
+	for _, up := range p.ups {
+		host := up.u.LocalBindAddress
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		addr := net.JoinHostPort(host, itoa(up.u.LocalBindPort))
+		ln, err := p.cfg.Listen(ctx, "tcp", addr)
+		if err != nil {
+			return fmt.Errorf("upstream %s listener: %w", up.u.DestinationName, err)
+		}
+		p.lns = append(p.lns, ln)
+		go up.serve(ln)
+	}
+	for _, e := range p.cfg.Expose {
+		ln, err := p.cfg.Listen(ctx, "tcp", net.JoinHostPort("0.0.0.0", itoa(e.ListenerPort)))
+		if err != nil {
+			return fmt.Errorf("expose %s listener: %w", e.Path, err)
+		}
+		p.lns = append(p.lns, ln)
+		srv := newExposeServer(e, p.cfg.DialLocal, p.m)
+		p.http = append(p.http, srv)
+		go srv.Serve(ln)
+	}
+	return nil
+}
+
+func (p *Proxy) closeListeners() {
+	for _, ln := range p.lns {
+		ln.Close()
+	}
+	for _, s := range p.http {
+		s.Close() // closes its listener too
+	}
+}
+
+// waitDrain waits up to d for open connections, then closes them.
+func (p *Proxy) waitDrain(d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		wg.Add(1 + len(p.ups))
+		go func() { defer wg.Done(); p.in.wg.Wait() }()
+		for _, up := range p.ups {
+			go func() { defer wg.Done(); up.wg.Wait() }()
+		}
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		p.logger.Info("drain timed out; closing open connections")
+	}
+	p.in.closeAll()
+	p.pool.close()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
