@@ -43,6 +43,9 @@ func (f *fsm) handlerTable() map[structs.MessageType]applyFunc {
 		structs.NodePoolUpsertRequestType:                  f.applyNodePoolUpsert,
 		structs.NodePoolDeleteRequestType:                  f.applyNodePoolDelete,
 		structs.VarApplyStateRequestType:                   f.applyVariable,
+		structs.DeploymentStatusUpdateRequestType:          f.applyDeploymentStatus,
+		structs.DeploymentPromoteRequestType:               f.applyDeploymentPromote,
+		structs.DeploymentAllocHealthRequestType:           f.applyDeploymentAllocHealth,
 	}
 }
 

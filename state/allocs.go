@@ -15,6 +15,14 @@ type allocChange struct{ old, new *structs.Allocation }
 func (s *StateStore) UpsertPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
 	return s.write(func(txn *memdb.Txn) error {
 		job := sharedJobVersion(txn, req.Job)
+		if err := upsertDeploymentTxn(txn, index, req.Deployment); err != nil {
+			return err
+		}
+		for _, u := range req.DeploymentUpdates {
+			if err := updateDeploymentStatusTxn(txn, index, u); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
 		var changes []allocChange
 		for _, stop := range req.AllocsStopped {
 			ch, err := stopAllocTxn(txn, index, stop, req.UpdatedAt)
@@ -258,6 +266,9 @@ func finishAllocChanges(txn *memdb.Txn, index uint64, changes []allocChange) err
 		return err
 	}
 	if err := updateSummaryWithAllocs(txn, index, changes); err != nil {
+		return err
+	}
+	if err := countDeploymentAllocs(txn, index, changes); err != nil {
 		return err
 	}
 	jobs := map[structs.NamespacedID]struct{}{}

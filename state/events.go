@@ -39,6 +39,9 @@ var eventTypes = map[structs.MessageType]string{
 	structs.NodePoolUpsertRequestType:                  structs.EventNodePoolUpserted,
 	structs.NodePoolDeleteRequestType:                  structs.EventNodePoolDeleted,
 	structs.VarApplyStateRequestType:                   structs.EventVariableUpdated,
+	structs.DeploymentStatusUpdateRequestType:          structs.EventDeploymentStatusUpdate,
+	structs.DeploymentPromoteRequestType:               structs.EventDeploymentPromotion,
+	structs.DeploymentAllocHealthRequestType:           structs.EventDeploymentAllocHealth,
 }
 
 // eventSource turns a change to one table into an event. Tables not listed
@@ -71,6 +74,7 @@ var eventSources = []eventSource{
 	{table: tableServices, topic: structs.TopicService, event: serviceEvent, deletes: true, typ: serviceEventType},
 	{table: tableNodePools, topic: structs.TopicNodePool, event: nodePoolEvent, deletes: true},
 	{table: tableVariables, topic: structs.TopicVariable, event: variableEvent, deletes: true},
+	{table: tableDeployments, topic: structs.TopicDeployment, event: deploymentEvent},
 }
 
 // BeginEvents starts recording the changes of the log entry at index.
@@ -203,4 +207,10 @@ func variableEvent(obj any) structs.Event {
 	v := obj.(*structs.VariableEncrypted)
 	meta := v.VariableMetadata
 	return structs.Event{Key: v.Path, Namespace: v.Namespace, Payload: structs.EventPayload{Variable: &meta}}
+}
+
+func deploymentEvent(obj any) structs.Event {
+	d := obj.(*structs.Deployment)
+	return structs.Event{Key: d.ID, Namespace: d.Namespace, FilterKeys: []string{d.JobID},
+		Payload: structs.EventPayload{Deployment: d}}
 }

@@ -126,28 +126,30 @@ func deleteJobTxn(txn *memdb.Txn, index uint64, namespace, id string) error {
 
 // UpdateJobStability marks one version stable or not.
 func (s *StateStore) UpdateJobStability(index uint64, namespace, id string, version uint64, stable bool) error {
-	return s.write(func(txn *memdb.Txn) error {
-		raw, err := txn.First(tableJobVersions, "id", namespace, id, version)
-		if err != nil {
-			return fmt.Errorf("job version lookup: %w", err)
-		}
-		if raw == nil {
-			return fmt.Errorf("job %q version %d: %w", id, version, ErrNotFound)
-		}
-		v := raw.(*structs.Job).Copy()
-		v.Stable, v.ModifyIndex = stable, index
-		if err := txn.Insert(tableJobVersions, v); err != nil {
+	return s.write(func(txn *memdb.Txn) error { return setJobStabilityTxn(txn, index, namespace, id, version, stable) })
+}
+
+func setJobStabilityTxn(txn *memdb.Txn, index uint64, namespace, id string, version uint64, stable bool) error {
+	raw, err := txn.First(tableJobVersions, "id", namespace, id, version)
+	if err != nil {
+		return fmt.Errorf("job version lookup: %w", err)
+	}
+	if raw == nil {
+		return fmt.Errorf("job %q version %d: %w", id, version, ErrNotFound)
+	}
+	v := raw.(*structs.Job).Copy()
+	v.Stable, v.ModifyIndex = stable, index
+	if err := txn.Insert(tableJobVersions, v); err != nil {
+		return err
+	}
+	if cur, _ := txn.First(tableJobs, "id", namespace, id); cur != nil && cur.(*structs.Job).Version == version {
+		c := cur.(*structs.Job).Copy()
+		c.Stable, c.ModifyIndex = stable, index
+		if err := txn.Insert(tableJobs, c); err != nil {
 			return err
 		}
-		if cur, _ := txn.First(tableJobs, "id", namespace, id); cur != nil && cur.(*structs.Job).Version == version {
-			c := cur.(*structs.Job).Copy()
-			c.Stable, c.ModifyIndex = stable, index
-			if err := txn.Insert(tableJobs, c); err != nil {
-				return err
-			}
-		}
-		return setIndex(txn, index, tableJobs, tableJobVersions)
-	})
+	}
+	return setIndex(txn, index, tableJobs, tableJobVersions)
 }
 
 // JobByID returns the current version of a job, or nil.

@@ -23,6 +23,7 @@ const (
 	tableNamespaces  = "namespaces"
 	tableNodePools   = "node_pools"
 	tableVariables   = "variables"
+	tableDeployments = "deployment"
 	tableNodeAllocs  = "node_allocs" // derived, see nodeAllocsEntry
 	tableNodeUsage   = "node_usage"  // derived, see applyUsage
 )
@@ -91,6 +92,10 @@ func schema() *memdb.DBSchema {
 		}},
 		tableVariables: {Name: tableVariables, Indexes: map[string]*memdb.IndexSchema{
 			"id": nsID("Path"),
+		}},
+		tableDeployments: {Name: tableDeployments, Indexes: map[string]*memdb.IndexSchema{
+			"id":  {Name: "id", Unique: true, Indexer: &memdb.UUIDFieldIndex{Field: "ID"}},
+			"job": nsField("job", "JobID"),
 		}},
 		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

@@ -27,13 +27,14 @@ type snapshotRecord struct {
 	NS    *structs.Namespace           `codec:",omitempty"`
 	Pool  *structs.NodePool            `codec:",omitempty"`
 	Var   *structs.VariableEncrypted   `codec:",omitempty"`
+	Dep   *structs.Deployment          `codec:",omitempty"`
 	Index *IndexEntry                  `codec:",omitempty"`
 }
 
 var snapshotTables = []string{
 	tableIndex, tableJobVersions, tableJobs, tableJobSummary, tableSubmissions,
 	tableNodes, tableEvals, tableAllocs, tableServices, tableRootKeys,
-	tableNamespaces, tableNodePools, tableVariables,
+	tableNamespaces, tableNodePools, tableVariables, tableDeployments,
 }
 
 // Persist writes every object of the snapshot to w.
@@ -84,6 +85,8 @@ func recordFor(txn *memdb.Txn, table string, raw any) (*snapshotRecord, error) {
 		rec.Pool = v
 	case *structs.VariableEncrypted:
 		rec.Var = v
+	case *structs.Deployment:
+		rec.Dep = v
 	case *structs.Allocation:
 		rec.Alloc = v
 		// The job version is persisted once in job_versions, and restore
@@ -174,6 +177,8 @@ func restoreRecord(txn *memdb.Txn, rec *snapshotRecord) error {
 		obj = rec.Pool
 	case rec.Var != nil:
 		obj = rec.Var
+	case rec.Dep != nil:
+		obj = rec.Dep
 	case rec.Alloc != nil:
 		a := rec.Alloc
 		if a.Job == nil {

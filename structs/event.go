@@ -102,6 +102,7 @@ type EventPayload struct {
 	Node       *Node                `json:",omitempty"`
 	Service    *ServiceRegistration `json:",omitempty"`
 	NodePool   *NodePool            `json:",omitempty"`
+	Deployment *Deployment          `json:",omitempty"`
 	// Variable is the variable's metadata only: its items stay
 	// encrypted in the store and are never sent on the stream.
 	Variable *VariableMetadata `json:",omitempty"`

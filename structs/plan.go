@@ -12,6 +12,11 @@ type Plan struct {
 	// NodeAllocation holds new or updated allocations, by node.
 	NodeAllocation map[string][]*Allocation
 	Annotations    *PlanAnnotations
+	// Deployment is created or updated with the plan (allocations placed
+	// for it carry its ID); DeploymentUpdates change other deployments'
+	// status.
+	Deployment        *Deployment
+	DeploymentUpdates []*DeploymentStatusUpdate
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
 }
@@ -42,7 +47,9 @@ func (p *Plan) AppendAlloc(alloc *Allocation) {
 }
 
 // IsNoOp reports whether the plan changes nothing.
-func (p *Plan) IsNoOp() bool { return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 }
+func (p *Plan) IsNoOp() bool {
+	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 && p.Deployment == nil && len(p.DeploymentUpdates) == 0
+}
 
 // PlanResult is what the plan applier committed, possibly a subset of the plan.
 type PlanResult struct {
@@ -52,6 +59,9 @@ type PlanResult struct {
 	// refresh its state to at least this index and try again.
 	RefreshIndex uint64
 	AllocIndex   uint64
+	// Deployment and DeploymentUpdates are committed with the allocations.
+	Deployment        *Deployment
+	DeploymentUpdates []*DeploymentStatusUpdate
 	// RejectedNodes lists nodes whose part of the plan no longer fit.
 	RejectedNodes []string
 }

@@ -36,6 +36,9 @@ const (
 	NodePoolUpsertRequestType
 	NodePoolDeleteRequestType
 	VarApplyStateRequestType
+	DeploymentStatusUpdateRequestType
+	DeploymentPromoteRequestType
+	DeploymentAllocHealthRequestType
 )
 
 // IgnoreUnknownTypeFlag marks a log entry an FSM may skip when it does not know it.
@@ -67,6 +70,9 @@ var messageTypeNames = map[MessageType]string{
 	NodePoolUpsertRequestType:                  "NodePoolUpsert",
 	NodePoolDeleteRequestType:                  "NodePoolDelete",
 	VarApplyStateRequestType:                   "VarApplyState",
+	DeploymentStatusUpdateRequestType:          "DeploymentStatusUpdate",
+	DeploymentPromoteRequestType:               "DeploymentPromote",
+	DeploymentAllocHealthRequestType:           "DeploymentAllocHealth",
 }
 
 func (t MessageType) String() string {
@@ -433,6 +439,11 @@ type ApplyPlanResultsRequest struct {
 	EvalID        string
 	// UpdatedEvals are written with the plan (for example a blocked eval).
 	UpdatedEvals []*Evaluation
+	// Deployment is created or updated with the plan; DeploymentUpdates
+	// change other deployments' status (a newer version cancels an older
+	// one's deployment).
+	Deployment        *Deployment
+	DeploymentUpdates []*DeploymentStatusUpdate
 	// UpdatedAt is the plan applier's time, in nanoseconds: the ModifyTime
 	// of the plan's allocations and the CreateTime of new ones that have
 	// none (the FSM reads no clock).
