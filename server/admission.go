@@ -49,10 +49,11 @@ func DefaultJobMutators() []JobMutator {
 		// every validator reads a complete job and never guesses a default.
 		jobCanonicalizer{},
 
-		// Later, the Connect sidecar injector goes here: it adds a proxy task
-		// per sidecar_service. It needs canonical services (provider, port
-		// labels) and must run before the validators, so that the injected
-		// task is validated like one the user wrote.
+		// The Connect sidecar injector: a proxy task, its port and its
+		// service per sidecar_service. It needs canonical services (provider,
+		// port labels) and runs before the validators, so that what it adds
+		// is validated like what the user wrote.
+		connectInjector{},
 
 		// Later, the expose-path mutator goes here, after sidecar injection:
 		// it turns checks with expose = true into expose paths of the sidecar

@@ -326,7 +326,6 @@ func TestWarnings(t *testing.T) {
 	j.TaskGroups[0].Tasks[0].KillTimeout = time.Minute
 	j.TaskGroups[0].Tasks[0].Identities = []*WorkloadIdentity{{Name: "vault_default", Audience: []string{"vault.io"}}}
 	want := []string{
-		`Task group "web": Service "web": Connect: ` + warnConnect,
 		`Task group "web": Network: mbits is deprecated and ignored`,
 		`Task group "web": Service "web": port "http" maps to 8080 inside the network namespace, but the sidecar forwards to the port registered for the service; use port = "8080" or set proxy local_service_port = 8080`,
 		`Task group "web": Task "app": kill_timeout 1m0s is above the client's default maximum of 30s and may be capped`,

@@ -84,7 +84,9 @@ const (
 	warnPeriodic      = "periodic jobs are not launched on schedule by this version of roam: the job is registered and does not run"
 	warnParameterized = "parameterized jobs cannot be dispatched by this version of roam: the job is registered and does not run"
 	warnUpdate        = "%s is not acted on by this version of roam: a changed job replaces its allocations without canaries, promotion or revert"
-	warnConnect       = "the service mesh is not built into this version of roam: no sidecar proxy or gateway runs, upstreams are not bound and connections are not mTLS"
+	warnNative        = "connect native is not built into this version of roam: the task gets no mesh certificate from the agent"
+	warnGateway       = "gateways are not built into this version of roam: no gateway proxy runs"
+	warnConnectField  = "%s is not acted on by roam's built-in sidecar proxy"
 )
 
 func (j *Job) warnNotActedOn(p problems) {
@@ -114,7 +116,7 @@ func (tg *TaskGroup) warnNotActedOn(p problems) {
 	}
 	for _, s := range tg.Services {
 		if s != nil && s.Connect != nil {
-			p.in("Service %q", s.Name).in("Connect").addf(warnConnect)
+			s.Connect.warnNotActedOn(p.in("Service %q", s.Name).in("Connect"))
 		}
 	}
 	for _, t := range tg.Tasks {
@@ -123,7 +125,54 @@ func (tg *TaskGroup) warnNotActedOn(p problems) {
 		}
 		for _, s := range t.Services {
 			if s != nil && s.Connect != nil {
-				p.in("Task %q", t.Name).in("Service %q", s.Name).in("Connect").addf(warnConnect)
+				s.Connect.warnNotActedOn(p.in("Task %q", t.Name).in("Service %q", s.Name).in("Connect"))
+			}
+		}
+	}
+}
+
+// warnNotActedOn names the parts of a connect block the sidecar proxy does
+// not implement (it does sidecars, upstreams on local ports and expose
+// paths; see docs/mesh.md).
+func (c *ConsulConnect) warnNotActedOn(p problems) {
+	switch {
+	case c.Native:
+		p.addf(warnNative)
+	case c.Gateway != nil:
+		p.addf(warnGateway)
+	}
+	if c.SidecarService == nil || c.SidecarService.Proxy == nil {
+		return
+	}
+	px := c.SidecarService.Proxy
+	if px.TransparentProxy != nil {
+		p.in("Proxy").addf(warnConnectField, "transparent_proxy")
+	}
+	if len(px.Config) > 0 {
+		p.in("Proxy").addf(warnConnectField, "config")
+	}
+	for _, u := range px.Upstreams {
+		up := p.in("Proxy").in("Upstream %q", u.DestinationName)
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"local_bind_socket_path", u.LocalBindSocketPath != ""},
+			{"destination_peer", u.DestinationPeer != ""},
+			{"destination_partition", u.DestinationPartition != ""},
+			{"destination_type", u.DestinationType != "" && u.DestinationType != "service"},
+			{"mesh_gateway", u.MeshGateway.Mode != ""},
+			{"config", len(u.Config) > 0},
+		} {
+			if f.set {
+				up.addf(warnConnectField, f.name)
+			}
+		}
+	}
+	if px.Expose != nil {
+		for _, e := range px.Expose.Paths {
+			if e.Protocol == "http2" {
+				p.in("Proxy").in("Expose %q", e.Path).addf("protocol http2 is served as HTTP/1.1 by roam's built-in sidecar proxy")
 			}
 		}
 	}

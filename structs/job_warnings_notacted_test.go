@@ -20,12 +20,20 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 		{"parameterized", func(j *Job) { j.Type = JobTypeBatch; j.ParameterizedJob = &ParameterizedJobConfig{} }, "cannot be dispatched"},
 		{"canary", func(j *Job) { j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, Canary: 1} }, "canary is not acted on"},
 		{"auto_revert", func(j *Job) { j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, AutoRevert: true} }, "auto_revert is not acted on"},
-		{"group connect", func(j *Job) {
-			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{}}}}
-		}, `Service "api": Connect: the service mesh is not built`},
 		{"task connect native", func(j *Job) {
 			j.TaskGroups[0].Tasks[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{Native: true}}}
-		}, `Task "t": Service "api": Connect: the service mesh is not built`},
+		}, `Task "t": Service "api": Connect: connect native is not built`},
+		{"gateway", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "gw", Connect: &ConsulConnect{Gateway: &ConsulGateway{}}}}
+		}, `Service "gw": Connect: gateways are not built`},
+		{"transparent proxy", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
+				Proxy: &ConsulProxy{TransparentProxy: &ConsulTransparentProxy{}}}}}}
+		}, `Service "api": Connect: Proxy: transparent_proxy is not acted on`},
+		{"upstream socket", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
+				Proxy: &ConsulProxy{Upstreams: []ConsulUpstream{{DestinationName: "db", LocalBindSocketPath: "/x"}}}}}}}
+		}, `Service "api": Connect: Proxy: Upstream "db": local_bind_socket_path is not acted on`},
 	}
 	for _, c := range cases {
 		j := base()
@@ -39,5 +47,13 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 	plain.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1}
 	if w := plain.Warnings(); len(w) != 0 {
 		t.Errorf("a plain job with a rolling update block: warnings %q, want none", w)
+	}
+	// A sidecar with upstreams and expose paths is built: no warning.
+	mesh := base()
+	mesh.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
+		Proxy: &ConsulProxy{Upstreams: []ConsulUpstream{{DestinationName: "db", LocalBindPort: 5432}},
+			Expose: &ConsulExposeConfig{Paths: []ConsulExposePath{{Path: "/health", Protocol: "http", LocalPathPort: 80, ListenerPort: "e"}}}}}}}}
+	if w := mesh.Warnings(); len(w) != 0 {
+		t.Errorf("a sidecar with an upstream and an expose path: warnings %q, want none", w)
 	}
 }

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// countdashAPI is seed 000's api group as the job file writes it.
+func countdashAPI() *structs.Job {
+	return &structs.Job{ID: "countdash", Name: "countdash", Datacenters: []string{"dc1"}, TaskGroups: []*structs.TaskGroup{{
+		Name: "api", Count: 1,
+		Networks: []*structs.NetworkResource{{Mode: structs.NetworkModeBridge}},
+		Services: []*structs.Service{{Name: "count-api", PortLabel: "9001",
+			Connect: &structs.ConsulConnect{SidecarService: &structs.ConsulSidecarService{}}}},
+		Tasks: []*structs.Task{{Name: "web", Driver: "docker", Config: map[string]any{"image": "hashicorpnomad/counter-api:v3"}}},
+	}}}
+}
+
+func admitConnect(t *testing.T, job *structs.Job) (*structs.Job, []string) {
+	t.Helper()
+	a := newAdmission(Config{})
+	out, warnings, err := a.admit(job, "", AdmissionScope{Region: structs.DefaultRegion, Namespaces: []string{structs.DefaultNamespace}})
+	if err != nil {
+		t.Fatalf("admit: %v", err)
+	}
+	return out, warnings
+}
+
+// A sidecar_service gets its proxy task, port and service at admission,
+// once, however often the admitted job is submitted again.
+func TestConnectInjectorAddsSidecar(t *testing.T) {
+	job, warnings := admitConnect(t, countdashAPI())
+	for range 2 {
+		job, _ = admitConnect(t, job)
+	}
+	tg := job.TaskGroups[0]
+	if len(tg.Tasks) != 2 || len(tg.Services) != 2 || len(tg.Networks[0].DynamicPorts) != 1 {
+		t.Fatalf("after three admissions: %d tasks, %d services, %d ports; want 2, 2, 1",
+			len(tg.Tasks), len(tg.Services), len(tg.Networks[0].DynamicPorts))
+	}
+	if p := tg.Networks[0].DynamicPorts[0]; p.Label != "connect-proxy-count-api" || p.To != -1 {
+		t.Errorf("port %+v, want connect-proxy-count-api with to = -1", p)
+	}
+	px := tg.Tasks[1]
+	if px.Name != "connect-proxy-count-api" || px.Driver != ProxyDriver || px.Kind != "connect-proxy:count-api" ||
+		px.Lifecycle == nil || px.Lifecycle.Hook != structs.LifecycleHookPrestart || !px.Lifecycle.Sidecar {
+		t.Errorf("proxy task %+v (lifecycle %+v), want a prestart sidecar of driver %s", px, px.Lifecycle, ProxyDriver)
+	}
+	sc := tg.Services[1]
+	if sc.Name != "count-api-sidecar-proxy" || sc.PortLabel != "connect-proxy-count-api" ||
+		len(sc.Checks) != 1 || sc.Checks[0].Type != structs.CheckTypeTCP {
+		t.Errorf("sidecar service %+v, want count-api-sidecar-proxy on its port with a TCP check", sc)
+	}
+	for _, w := range warnings {
+		if strings.Contains(w, "Connect") {
+			t.Errorf("warning about a sidecar that runs: %s", w)
+		}
+	}
+}
+
+// sidecar_task settings apply where they mean something to the built-in
+// proxy, the rest is ignored with a warning; disable_default_tcp_check
+// leaves the sidecar service without a check.
+func TestConnectInjectorSidecarTaskAndCheck(t *testing.T) {
+	job := countdashAPI()
+	c := job.TaskGroups[0].Services[0].Connect
+	c.SidecarService.DisableDefaultTCPCheck = true
+	kill := 9 * time.Second
+	c.SidecarTask = &structs.SidecarTask{Name: "proxy", Driver: "docker", Config: map[string]any{"image": "envoy"},
+		Resources: &structs.Resources{CPU: 100, MemoryMB: 32}, KillTimeout: &kill, Env: map[string]string{"A": "1"}}
+	job, warnings := admitConnect(t, job)
+	px := job.TaskGroups[0].Tasks[1]
+	if px.Name != "proxy" || px.Driver != ProxyDriver || px.Resources.CPU != 100 || px.Resources.MemoryMB != 32 ||
+		px.KillTimeout != kill || px.Env["A"] != "1" {
+		t.Errorf("proxy task %+v, want sidecar_task's name, resources, kill_timeout and env on driver %s", px, ProxyDriver)
+	}
+	joined := strings.Join(warnings, "\n")
+	for _, want := range []string{"sidecar_task: driver docker is ignored", "sidecar_task: config is ignored"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("warnings %q lack %q", joined, want)
+		}
+	}
+	if n := len(job.TaskGroups[0].Services[1].Checks); n != 0 {
+		t.Errorf("disable_default_tcp_check: sidecar service has %d checks", n)
+	}
+}
