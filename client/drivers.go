@@ -12,6 +12,7 @@ import (
 	"github.com/roam-sh/roam/drivers/docker"
 	"github.com/roam-sh/roam/drivers/exec"
 	"github.com/roam-sh/roam/drivers/java"
+	"github.com/roam-sh/roam/drivers/meshproxy"
 	"github.com/roam-sh/roam/drivers/rawexec"
 	"github.com/roam-sh/roam/structs"
 )
@@ -33,6 +34,9 @@ func builtinDrivers() []driverFactory {
 		// (not root, no cgroups), or where java is missing.
 		{exec.Name, newExec},
 		{java.Name, newJava},
+		// connect_proxy: the mesh's sidecar proxy, the roam binary itself,
+		// for the proxy tasks the servers inject; always on (root only).
+		{meshproxy.Name, newMeshProxy},
 		// docker: containers of the local Docker Engine; undetected while
 		// no engine answers. Last, as it is the only driver that reaches
 		// another daemon when fingerprinted.
@@ -50,6 +54,11 @@ func newDocker(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers
 	return docker.New(docker.Config{
 		Plugin: pc, Collector: cfg.DockerCollector, BindDir: filepath.Join(cfg.StateDir, "docker-binds"), Logger: logger,
 	})
+}
+
+func newMeshProxy(cfg *Config, _ map[string]any, logger *slog.Logger) (drivers.Driver, error) {
+	raw := rawexec.New(rawexec.Config{Plugin: rawexec.PluginConfig{Enabled: true}, Executor: cfg.Executor, Logger: logger})
+	return meshproxy.New(cfg.Executor, raw), nil
 }
 
 func newExec(cfg *Config, plugin map[string]any, logger *slog.Logger) (drivers.Driver, error) {

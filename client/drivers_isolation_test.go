@@ -25,7 +25,7 @@ func TestBuiltinDriversIncludeExecAndJava(t *testing.T) {
 	for _, d := range reg.All() {
 		names = append(names, d.Name())
 	}
-	if !slices.Equal(names, []string{"raw_exec", "exec", "java", "docker"}) {
+	if !slices.Equal(names, []string{"raw_exec", "exec", "java", "connect_proxy", "docker"}) {
 		t.Fatalf("drivers %v", names)
 	}
 	for _, n := range []string{"exec", "java"} {

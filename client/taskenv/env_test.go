@@ -31,7 +31,8 @@ func testAlloc() *structs.Allocation {
 		Networks: []*structs.NetworkResource{{Mode: structs.NetworkModeBridge}},
 		Services: []*structs.Service{{Name: "web", Connect: &structs.ConsulConnect{
 			SidecarService: &structs.ConsulSidecarService{Proxy: &structs.ConsulProxy{
-				Upstreams: []structs.ConsulUpstream{{DestinationName: "count-api", LocalBindPort: 8080, LocalBindAddress: "0.0.0.0"}},
+				Upstreams: []structs.ConsulUpstream{{DestinationName: "count-api", LocalBindPort: 8080, LocalBindAddress: "0.0.0.0"},
+					{DestinationName: "db", LocalBindPort: 5432, LocalBindAddress: "127.0.0.2"}},
 			}},
 		}}},
 	}
@@ -120,7 +121,10 @@ func TestBuildEnv(t *testing.T) {
 		"NOMAD_META_TIER":       "front",
 		"NOMAD_META_env":        "prod",
 		"NOMAD_META_ver":        "r1",
-		// Upstreams under raw and cleaned names, always on 127.0.0.1.
+		// Upstreams under raw and cleaned names, on local_bind_address
+		// (loopback for a wildcard).
+		"NOMAD_UPSTREAM_ADDR_db":        "127.0.0.2:5432",
+		"NOMAD_UPSTREAM_IP_db":          "127.0.0.2",
 		"NOMAD_UPSTREAM_ADDR_count-api": "127.0.0.1:8080",
 		"NOMAD_UPSTREAM_ADDR_count_api": "127.0.0.1:8080",
 		"NOMAD_UPSTREAM_PORT_count_api": "8080",

@@ -87,9 +87,15 @@ func (b *Builder) upstreamVars(env map[string]string) {
 		}
 		for _, u := range s.Connect.SidecarService.Proxy.Upstreams {
 			port := strconv.Itoa(u.LocalBindPort)
+			// The proxy listens on local_bind_address when set; a wildcard
+			// (0.0.0.0, ::) is reached on loopback, as Nomad always says.
+			ip := loopback
+			if a := net.ParseIP(u.LocalBindAddress); a != nil && !a.IsUnspecified() {
+				ip = a.String()
+			}
 			for _, name := range []string{u.DestinationName, CleanEnvVar(u.DestinationName, '_')} {
-				env["NOMAD_UPSTREAM_ADDR_"+name] = net.JoinHostPort(loopback, port)
-				env["NOMAD_UPSTREAM_IP_"+name] = loopback
+				env["NOMAD_UPSTREAM_ADDR_"+name] = net.JoinHostPort(ip, port)
+				env["NOMAD_UPSTREAM_IP_"+name] = ip
 				env["NOMAD_UPSTREAM_PORT_"+name] = port
 			}
 		}

@@ -193,6 +193,10 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Volume mounts before anything is downloaded: a volume the
 		// allocation could not prepare fails the start right away.
 		newVolumesHook(tr.cfg.HookResources, tr.cfg.Driver, func(m []*drivers.MountConfig) { tr.volumeMounts = m }, tr.logger),
+		// The connect sidecar's configuration once secrets and the identity
+		// exist, before anything that could take long: the driver starts the
+		// proxy from it.
+		newConnectProxyHook(agentHTTPAddr(tr.cfg.Node), tr.logger),
 		// Artifacts need the task dir and the env (sources interpolate
 		// NOMAD_* and meta); templates (later) may render from them.
 		newArtifactsHook(tr.taskDir, tr.cfg.Artifacts, tr.logger),
@@ -204,8 +208,6 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// (Poststart) and deregister in PreKilling, before the task's
 		// shutdown_delay, and when the process exits.
 		newServicesHook(tr.cfg, tr.currentAlloc, tr.logger),
-		// Later (doc.go says what it does): the proxy bootstrap before
-		// templates.
 	}
 }
 
@@ -215,6 +217,7 @@ var (
 	_ Prestarter   = (*logsHook)(nil)
 	_ Prestarter   = (*identityHook)(nil)
 	_ Prestarter   = (*volumesHook)(nil)
+	_ Prestarter   = (*connectProxyHook)(nil)
 	_ Prestarter   = (*artifactsHook)(nil)
 	_ Prestarter   = (*templatesHook)(nil)
 	_ Reattacher   = (*templatesHook)(nil)

@@ -16,6 +16,7 @@ import (
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/internal/version"
 	"github.com/roam-sh/roam/jobspec/sandbox"
+	"github.com/roam-sh/roam/mesh/proxy/sidecar"
 )
 
 func main() {
@@ -36,6 +37,10 @@ func main() {
 	// So is the job-file parser child of jobspec/sandbox.
 	if len(os.Args) > 2 && os.Args[1] == sandbox.SubcommandArgs[0] && os.Args[2] == sandbox.SubcommandArgs[1] {
 		os.Exit(sandbox.Main())
+	}
+	// And the mesh's sidecar proxy, which the connect_proxy driver starts.
+	if len(os.Args) > 2 && os.Args[1] == sidecar.SubcommandArgs[0] && os.Args[2] == sidecar.SubcommandArgs[1] {
+		os.Exit(sidecar.Main(os.Args[3:]))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	opts := cli.Options{Version: version.Version}

@@ -1,0 +1,372 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/roam-sh/roam/internal/backoff"
+	"github.com/roam-sh/roam/mesh/proxy"
+)
+
+// agent is the local agent's HTTP API as the proxy uses it.
+type agent struct {
+	addr, token string
+	hc          *http.Client
+}
+
+// maxBody bounds what the proxy reads from the agent.
+const maxBody = 4 << 20
+
+// do sends one request and decodes a 200 answer into out; it returns the
+// blocking-query index of the answer.
+func (a *agent) do(ctx context.Context, method, path string, q url.Values, in, out any) (uint64, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, err
+		}
+		body = bytes.NewReader(b)
+	}
+	u := "http://" + a.addr + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return 0, err
+	}
+	if a.token != "" {
+		req.Header.Set("X-Nomad-Token", a.token)
+		req.Header.Set("X-Consul-Token", a.token)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	}
+	idx, _ := strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
+	if idx == 0 {
+		idx, _ = strconv.ParseUint(resp.Header.Get("X-Nomad-Index"), 10, 64)
+	}
+	return idx, json.Unmarshal(b, out)
+}
+
+// certs is proxy.Certs over /v1/agent/connect/ca/roots and
+// /v1/agent/connect/ca/leaf/<service>, kept current by blocking queries:
+// a renewed leaf or a new root is used from the next handshake on.
+type certs struct {
+	a       *agent
+	service string
+	logger  *slog.Logger
+
+	mu    sync.RWMutex
+	leaf  *tls.Certificate
+	roots *x509.CertPool
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (c *certs) Current() (*tls.Certificate, *x509.CertPool, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.leaf == nil || c.roots == nil {
+		return nil, nil, errors.New("no leaf certificate yet")
+	}
+	return c.leaf, c.roots, nil
+}
+
+// watch keeps roots and leaf current until ctx ends.
+func (c *certs) watch(ctx context.Context) {
+	go c.loop(ctx, "roots", c.fetchRoots)
+	c.loop(ctx, "leaf", c.fetchLeaf)
+}
+
+// loop runs one blocking-query watch; an error or an answer that did not
+// block waits a backoff, so a missing endpoint is not asked in a tight loop.
+func (c *certs) loop(ctx context.Context, what string, fetch func(context.Context, uint64) (uint64, error)) {
+	bo := backoff.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second}
+	var idx uint64
+	for ctx.Err() == nil {
+		start := time.Now()
+		next, err := fetch(ctx, idx)
+		if err != nil {
+			c.logger.Warn("connect certificates", "what", what, "error", err)
+		}
+		if err == nil && (next > idx || time.Since(start) > time.Second) {
+			idx = next
+			bo.Reset()
+			continue
+		}
+		select {
+		case <-time.After(bo.Next()):
+		case <-ctx.Done():
+		}
+	}
+}
+
+type rootsResponse struct {
+	TrustDomain string
+	Roots       []struct {
+		RootCert          string
+		IntermediateCerts []string
+		Active            bool
+	}
+}
+
+func (c *certs) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
+	var out rootsResponse
+	next, err := c.a.do(ctx, http.MethodGet, "/v1/agent/connect/ca/roots", blocking(idx), nil, &out)
+	if err != nil {
+		return 0, err
+	}
+	pool := x509.NewCertPool()
+	for _, r := range out.Roots {
+		if !pool.AppendCertsFromPEM([]byte(r.RootCert)) {
+			return 0, errors.New("roots: a root certificate does not parse")
+		}
+	}
+	c.mu.Lock()
+	c.roots = pool
+	c.mu.Unlock()
+	c.readyIfLoaded()
+	return next, nil
+}
+
+type leafResponse struct {
+	CertPEM       string
+	PrivateKeyPEM string
+}
+
+func (c *certs) fetchLeaf(ctx context.Context, idx uint64) (uint64, error) {
+	var out leafResponse
+	next, err := c.a.do(ctx, http.MethodGet, "/v1/agent/connect/ca/leaf/"+url.PathEscape(c.service), blocking(idx), nil, &out)
+	if err != nil {
+		return 0, err
+	}
+	leaf, err := tls.X509KeyPair([]byte(out.CertPEM), []byte(out.PrivateKeyPEM))
+	if err != nil {
+		return 0, fmt.Errorf("leaf: %w", err)
+	}
+	c.mu.Lock()
+	c.leaf = &leaf
+	c.mu.Unlock()
+	c.readyIfLoaded()
+	return next, nil
+}
+
+func (c *certs) readyIfLoaded() {
+	if _, _, err := c.Current(); err == nil {
+		c.once.Do(func() { close(c.ready) })
+	}
+}
+
+// blocking is the query of a blocking read after index idx.
+func blocking(idx uint64) url.Values {
+	if idx == 0 {
+		return nil
+	}
+	return url.Values{"index": {strconv.FormatUint(idx, 10)}, "wait": {"5m"}}
+}
+
+// authz is proxy.Authorizer over /v1/agent/connect/authorize. Decisions
+// are remembered per source and asked again every refresh interval while
+// in use; a flip is announced on Changes, so a deny reaches new and open
+// connections within about a second. Without an answer (the agent
+// restarting) a remembered decision stands; a source never seen is denied.
+type authz struct {
+	a      *agent
+	logger *slog.Logger
+	every  time.Duration
+
+	mu      sync.Mutex
+	seen    map[string]*decision
+	changes chan struct{}
+}
+
+type decision struct {
+	allowed bool
+	at      time.Time
+}
+
+func newAuthz(a *agent, logger *slog.Logger) *authz {
+	return &authz{a: a, logger: logger, every: 300 * time.Millisecond, seen: map[string]*decision{}, changes: make(chan struct{}, 1)}
+}
+
+func (z *authz) Changes() <-chan struct{} { return z.changes }
+
+func (z *authz) Authorize(src proxy.ServiceID, dst string) bool {
+	key := src.String() + " " + dst
+	z.mu.Lock()
+	d, ok := z.seen[key]
+	z.mu.Unlock()
+	if ok && time.Since(d.at) < 3*z.every {
+		return d.allowed
+	}
+	allowed, err := z.ask(src, dst)
+	if err != nil {
+		z.logger.Warn("authorize", "source", src.String(), "error", err)
+		return ok && d.allowed
+	}
+	z.mu.Lock()
+	z.seen[key] = &decision{allowed: allowed, at: time.Now()}
+	z.mu.Unlock()
+	return allowed
+}
+
+func (z *authz) ask(src proxy.ServiceID, dst string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var out struct {
+		Authorized bool
+		Reason     string
+	}
+	in := map[string]string{"Target": dst, "ClientCertURI": src.String()}
+	if _, err := z.a.do(ctx, http.MethodPost, "/v1/agent/connect/authorize", nil, in, &out); err != nil {
+		return false, err
+	}
+	return out.Authorized, nil
+}
+
+// refresh asks again for every remembered pair until ctx ends.
+func (z *authz) refresh(ctx context.Context) {
+	t := time.NewTicker(z.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		z.mu.Lock()
+		keys := make([]string, 0, len(z.seen))
+		for k := range z.seen {
+			keys = append(keys, k)
+		}
+		z.mu.Unlock()
+		flipped := false
+		for _, k := range keys {
+			flipped = z.refreshOne(k) || flipped
+		}
+		if flipped {
+			select {
+			case z.changes <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (z *authz) refreshOne(key string) bool {
+	uri, dst, _ := cutLast(key, " ")
+	u, err := url.Parse(uri)
+	if err != nil {
+		return false
+	}
+	src, err := proxy.ParseServiceID(u)
+	if err != nil {
+		return false
+	}
+	allowed, err := z.ask(src, dst)
+	if err != nil {
+		return false
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	d := z.seen[key]
+	flipped := d != nil && d.allowed != allowed
+	z.seen[key] = &decision{allowed: allowed, at: time.Now()}
+	return flipped
+}
+
+func cutLast(s, sep string) (string, string, bool) {
+	for i := len(s) - len(sep); i >= 0; i-- {
+		if s[i:i+len(sep)] == sep {
+			return s[:i], s[i+len(sep):], true
+		}
+	}
+	return s, "", false
+}
+
+// resolver is proxy.Resolver over the catalog's health endpoint: the
+// passing instances of <destination>-sidecar-proxy, asked at most once a
+// second per destination.
+type resolver struct {
+	a *agent
+
+	mu    sync.Mutex
+	cache map[string]*resolved
+}
+
+type resolved struct {
+	insts []proxy.Instance
+	at    time.Time
+}
+
+// resolveTTL is how long an answer is reused: a dead instance is skipped
+// by retries and ejection meanwhile.
+const resolveTTL = time.Second
+
+func (r *resolver) Instances(ctx context.Context, u proxy.Upstream) ([]proxy.Instance, error) {
+	key := u.DestinationNamespace + "/" + u.Datacenter + "/" + u.DestinationName
+	r.mu.Lock()
+	c, ok := r.cache[key]
+	r.mu.Unlock()
+	if ok && time.Since(c.at) < resolveTTL {
+		return c.insts, nil
+	}
+	q := url.Values{"passing": {"true"}}
+	if u.Datacenter != "" {
+		q.Set("dc", u.Datacenter)
+	}
+	if u.DestinationNamespace != "" {
+		q.Set("ns", u.DestinationNamespace)
+	}
+	var out []struct {
+		Node    struct{ Address string }
+		Service struct {
+			Address string
+			Port    int
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := r.a.do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName+"-sidecar-proxy"), q, nil, &out); err != nil {
+		if ok {
+			return c.insts, nil // the agent is away: keep what we knew
+		}
+		return nil, err
+	}
+	insts := make([]proxy.Instance, 0, len(out))
+	for _, e := range out {
+		host := e.Service.Address
+		if host == "" {
+			host = e.Node.Address
+		}
+		insts = append(insts, proxy.Instance{Addr: net.JoinHostPort(host, strconv.Itoa(e.Service.Port))})
+	}
+	r.mu.Lock()
+	r.cache[key] = &resolved{insts: insts, at: time.Now()}
+	r.mu.Unlock()
+	return insts, nil
+}

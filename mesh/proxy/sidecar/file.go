@@ -1,0 +1,58 @@
+package sidecar
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/roam-sh/roam/mesh/proxy"
+)
+
+// File is one sidecar's configuration, written by the client into the
+// task's private directory before the proxy starts (it holds the task's
+// token, so it is readable by root only).
+type File struct {
+	// Service is the service the proxy fronts.
+	Service   string `json:"service"`
+	Namespace string `json:"namespace"`
+	// PublicPort is the port of the mTLS listener inside the namespace
+	// (the connect-proxy-<service> port, the same number on the host).
+	PublicPort int `json:"public_port"`
+	// LocalAddr is host:port of the application inside the namespace.
+	LocalAddr string             `json:"local_addr"`
+	Upstreams []proxy.Upstream   `json:"upstreams"`
+	Expose    []proxy.ExposePath `json:"expose"`
+	// AgentAddr is the local agent's HTTP address (host:port); Token the
+	// task's workload identity, sent with every request to it.
+	AgentAddr string `json:"agent_addr"`
+	Token     string `json:"token"`
+}
+
+// Write stores f at path, readable by its owner only.
+func (f *File) Write(path string) error {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write proxy config: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadFile loads and checks the file at path.
+func ReadFile(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read proxy config: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("proxy config %s: %w", path, err)
+	}
+	if f.Service == "" || f.PublicPort <= 0 || f.LocalAddr == "" || f.AgentAddr == "" {
+		return nil, fmt.Errorf("proxy config %s: service, public_port, local_addr and agent_addr are required", path)
+	}
+	return &f, nil
+}
