@@ -1,0 +1,201 @@
+package sidecar
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net/url"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roam-sh/roam/mesh/proxy"
+	"github.com/roam-sh/roam/netns"
+	"github.com/roam-sh/roam/netns/nstest"
+	"github.com/roam-sh/roam/testutil"
+)
+
+// fakeAgent serves the agent endpoints the sidecar reads, from a CA minted
+// for the test, until the mesh CA's own endpoints are in the tree.
+type fakeAgent struct {
+	t        *testing.T
+	caCert   *x509.Certificate
+	caKey    *ecdsa.PrivateKey
+	deny     atomic.Bool
+	mu       sync.Mutex
+	backends map[string]string // service → host:port of its sidecar
+	token    string
+	sawToken atomic.Bool
+}
+
+func newFakeAgent(t *testing.T) (*fakeAgent, string) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	fa := &fakeAgent{t: t, caCert: cert, caKey: key, backends: map[string]string{}, token: "jwt-" + nstest.RandHex(4)}
+	srv := httptest.NewServer(fa)
+	t.Cleanup(srv.Close)
+	return fa, strings.TrimPrefix(srv.URL, "http://")
+}
+
+func (fa *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Nomad-Token") == fa.token {
+		fa.sawToken.Store(true)
+	}
+	if idx := r.URL.Query().Get("index"); idx != "" {
+		// A blocking query: nothing changes in this test.
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+		}
+		return
+	}
+	w.Header().Set("X-Consul-Index", "7")
+	switch {
+	case r.URL.Path == "/v1/agent/connect/ca/roots":
+		rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fa.caCert.Raw})
+		json.NewEncoder(w).Encode(map[string]any{"TrustDomain": "t.consul", "Roots": []any{map[string]any{"RootCert": string(rootPEM), "Active": true}}})
+	case strings.HasPrefix(r.URL.Path, "/v1/agent/connect/ca/leaf/"):
+		certPEM, keyPEM := fa.leaf(strings.TrimPrefix(r.URL.Path, "/v1/agent/connect/ca/leaf/"))
+		json.NewEncoder(w).Encode(map[string]any{"CertPEM": certPEM, "PrivateKeyPEM": keyPEM})
+	case r.URL.Path == "/v1/agent/connect/authorize":
+		json.NewEncoder(w).Encode(map[string]any{"Authorized": !fa.deny.Load()})
+	case strings.HasPrefix(r.URL.Path, "/v1/health/service/"):
+		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/health/service/"), "-sidecar-proxy")
+		fa.mu.Lock()
+		addr := fa.backends[name]
+		fa.mu.Unlock()
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		json.NewEncoder(w).Encode([]any{map[string]any{"Node": map[string]any{"Address": host}, "Service": map[string]any{"Port": p}}})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (fa *fakeAgent) leaf(service string) (string, string) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	id := proxy.ServiceID{TrustDomain: "t.consul", Namespace: "default", Datacenter: "dc1", Service: service}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: service},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour), URIs: []*url.URL{id.URI()},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, fa.caCert, &key.PublicKey, fa.caKey)
+	if err != nil {
+		fa.t.Error(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
+}
+
+// runSidecar runs the proxy process's body for f until the test ends and
+// waits for its ready file.
+func runSidecar(t *testing.T, f *File, nsPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, ready := filepath.Join(dir, "c.json"), filepath.Join(dir, "ready")
+	if err := f.Write(cfg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, nsPath, ready, time.Second, testutil.Logger(t)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if _, err := os.Stat(ready); err != nil {
+			return fmt.Errorf("proxy for %s not ready", f.Service)
+		}
+		return nil
+	})
+}
+
+// freePort is a port free on loopback now.
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// The proxy process as the driver runs it: its upstream listener inside a
+// network namespace of its own, certificates, instances and decisions from
+// the agent's endpoints with the task's token; the app in the namespace
+// reaches the other service through it, and a deny from the agent closes
+// the open connection.
+func TestSidecarThroughAgentEndpoints(t *testing.T) {
+	nstest.RequireRoot(t)
+	nsPath := filepath.Join(t.TempDir(), "ns-"+nstest.RandHex(3))
+	if _, err := netns.Create(nsPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { netns.Delete(nsPath) })
+	fa, agentAddr := newFakeAgent(t)
+
+	// api: its app (an echo server) and its proxy on the host's loopback.
+	app, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	go func() {
+		for {
+			c, err := app.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	apiPort := freePort(t)
+	fa.backends["api"] = net.JoinHostPort("127.0.0.1", strconv.Itoa(apiPort))
+	runSidecar(t, &File{Service: "api", PublicPort: apiPort, LocalAddr: app.Addr().String(), AgentAddr: agentAddr, Token: fa.token}, "")
+
+	// web: its proxy's listeners inside the namespace.
+	runSidecar(t, &File{Service: "web", PublicPort: 21000, LocalAddr: "127.0.0.1:9", AgentAddr: agentAddr, Token: fa.token,
+		Upstreams: []proxy.Upstream{{DestinationName: "api", LocalBindPort: 8080}}}, nsPath)
+	if !fa.sawToken.Load() {
+		t.Error("the proxy did not send the task's token")
+	}
+	dial := netns.Dialer(nsPath, nil)
+	c, err := dial(context.Background(), "tcp", "127.0.0.1:8080")
+	if err != nil {
+		t.Fatalf("upstream inside the namespace: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo %q, %v", buf, err)
+	}
+	fa.deny.Store(true)
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("open connection after the agent denied: read %v, want EOF", err)
+	}
+}
