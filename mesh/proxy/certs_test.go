@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/roam-sh/roam/mesh/ca"
 )
 
 // testCA is a CA minted for one test, standing in for the mesh CA.
@@ -42,21 +44,21 @@ func newTestCA(t *testing.T, domain string) *testCA {
 	return &testCA{t: t, cert: cert, key: key, domain: domain}
 }
 
-func (ca *testCA) roots() *x509.CertPool {
+func (tc *testCA) roots() *ca.Roots {
 	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
+	p.AddCert(tc.cert)
+	return &ca.Roots{TrustDomain: tc.domain, Pool: p}
 }
 
 // leaf issues a leaf for service, as the mesh CA would: one SPIFFE URI SAN,
 // client and server auth.
-func (ca *testCA) leaf(service string) *tls.Certificate {
-	ca.t.Helper()
+func (tc *testCA) leaf(service string) *tls.Certificate {
+	tc.t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		ca.t.Fatal(err)
+		tc.t.Fatal(err)
 	}
-	id := ServiceID{TrustDomain: ca.domain, Namespace: "default", Datacenter: "dc1", Service: service}
+	id := ca.ServiceID{TrustDomain: tc.domain, Namespace: "default", Datacenter: "dc1", Service: service}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: service},
 		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
@@ -64,9 +66,9 @@ func (ca *testCA) leaf(service string) *tls.Certificate {
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tc.cert, &key.PublicKey, tc.key)
 	if err != nil {
-		ca.t.Fatal(err)
+		tc.t.Fatal(err)
 	}
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
@@ -75,17 +77,17 @@ func (ca *testCA) leaf(service string) *tls.Certificate {
 type staticCerts struct {
 	mu    sync.Mutex
 	leaf  *tls.Certificate
-	roots *x509.CertPool
+	roots *ca.Roots
 }
 
-func (c *staticCerts) Current() (*tls.Certificate, *x509.CertPool, error) {
+func (c *staticCerts) Current() (*tls.Certificate, *ca.Roots, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.leaf, c.roots, nil
 }
 
-func certsFor(ca *testCA, service string) *staticCerts {
-	return &staticCerts{leaf: ca.leaf(service), roots: ca.roots()}
+func certsFor(tc *testCA, service string) *staticCerts {
+	return &staticCerts{leaf: tc.leaf(service), roots: tc.roots()}
 }
 
 // testAuthz allows every pair except those denied; deny notifies.
@@ -99,7 +101,7 @@ func newTestAuthz() *testAuthz {
 	return &testAuthz{denied: map[[2]string]bool{}, ch: make(chan struct{}, 1)}
 }
 
-func (a *testAuthz) Authorize(src ServiceID, dst string) bool {
+func (a *testAuthz) Authorize(src ca.ServiceID, dst string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return !a.denied[[2]string{src.Service, dst}]

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
+
+	"github.com/roam-sh/roam/mesh/ca"
 )
 
 // Authorizer decides whether a service may call another (intentions).
@@ -17,7 +19,7 @@ type Authorizer interface {
 	// Authorize reports whether src may open connections to the service
 	// dst. It is called on every accepted connection, so it must answer
 	// from memory.
-	Authorize(src ServiceID, dst string) bool
+	Authorize(src ca.ServiceID, dst string) bool
 	// Changes receives a value whenever a decision may have changed; the
 	// proxy then asks again for every open connection's pair.
 	Changes() <-chan struct{}
@@ -34,7 +36,7 @@ type inbound struct {
 	logger    *slog.Logger
 
 	mu    sync.Mutex
-	conns map[ServiceID]map[io.Closer]struct{}
+	conns map[ca.ServiceID]map[io.Closer]struct{}
 	wg    sync.WaitGroup
 }
 
@@ -123,7 +125,7 @@ func (in *inbound) forward(c net.Conn) {
 
 // track records an authorized connection under its source; false when the
 // pair was denied meanwhile (the recheck ran between Authorize and here).
-func (in *inbound) track(src ServiceID, c io.Closer) bool {
+func (in *inbound) track(src ca.ServiceID, c io.Closer) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if !in.authz.Authorize(src, in.service) {
@@ -137,7 +139,7 @@ func (in *inbound) track(src ServiceID, c io.Closer) bool {
 	return true
 }
 
-func (in *inbound) untrack(src ServiceID, c io.Closer) {
+func (in *inbound) untrack(src ca.ServiceID, c io.Closer) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	delete(in.conns[src], c)

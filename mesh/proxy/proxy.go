@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/roam-sh/roam/mesh/ca"
 )
 
 // ListenFunc opens a TCP listener (inside the allocation's namespace in
@@ -80,7 +82,7 @@ func New(cfg Config) (*Proxy, error) {
 	m := &metrics{}
 	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m), ready: make(chan struct{}), logger: cfg.Logger}
 	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs),
-		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ServiceID]map[io.Closer]struct{}{}}
+		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ca.ServiceID]map[io.Closer]struct{}{}}
 	bal := newBalancer(cfg.Ejection, nil)
 	for _, u := range cfg.Upstreams {
 		p.ups = append(p.ups, &upstream{u: u, resolver: cfg.Resolver, pool: p.pool, bal: bal, m: m,

@@ -68,12 +68,12 @@ type testMesh struct {
 }
 
 func newTestMesh(t *testing.T) *testMesh {
-	ca := newTestCA(t, "11111111-2222-3333-4444-555555555555.consul")
-	m := &testMesh{ca: ca, authz: newTestAuthz(), resolver: &staticResolver{}}
-	m.api = startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(ca, "api"),
+	tca := newTestCA(t, "11111111-2222-3333-4444-555555555555.consul")
+	m := &testMesh{ca: tca, authz: newTestAuthz(), resolver: &staticResolver{}}
+	m.api = startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"),
 		Authorizer: m.authz, Resolver: m.resolver})
 	m.resolver.insts = []Instance{{Addr: m.api.PublicAddr().String()}}
-	m.web = startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(ca, "web"),
+	m.web = startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
 		Authorizer: m.authz, Resolver: m.resolver,
 		Upstreams: []Upstream{{DestinationName: "api", LocalBindAddress: "127.0.0.1", LocalBindPort: 0}}})
 	return m
@@ -323,8 +323,8 @@ func TestExposePathForwardsOnlyThatPath(t *testing.T) {
 	go app.Serve(ln)
 	t.Cleanup(func() { app.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
-	ca := newTestCA(t, "td.consul")
-	p := startProxy(t, Config{Service: "api", LocalAddr: ln.Addr().String(), Certs: certsFor(ca, "api"),
+	tca := newTestCA(t, "td.consul")
+	p := startProxy(t, Config{Service: "api", LocalAddr: ln.Addr().String(), Certs: certsFor(tca, "api"),
 		Authorizer: newTestAuthz(), Resolver: &staticResolver{},
 		Expose: []ExposePath{{Path: "/health", ListenerPort: 0, LocalPathPort: port}}})
 	base := "http://" + p.ExposeAddr(0).String()

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+
+	"github.com/roam-sh/roam/mesh/ca"
 )
 
 // muxProto is the ALPN protocol two roam proxies agree on to carry many
@@ -18,7 +20,7 @@ const muxProto = "roam-mux/1"
 type Certs interface {
 	// Current returns the leaf (with its intermediates in Certificate) and
 	// the roots peers must chain to.
-	Current() (*tls.Certificate, *x509.CertPool, error)
+	Current() (*tls.Certificate, *ca.Roots, error)
 }
 
 type peerIDKey struct{}
@@ -42,7 +44,7 @@ func serverTLS(certs Certs) *tls.Config {
 				ClientAuth:   tls.RequireAnyClientCert,
 				Certificates: []tls.Certificate{*leaf},
 				VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-					_, err := verifyPeer(raw, roots)
+					_, _, err := roots.Verify(raw)
 					return err
 				},
 			}, nil
@@ -51,8 +53,8 @@ func serverTLS(certs Certs) *tls.Config {
 }
 
 // clientTLS dials as our service and accepts only a server whose
-// certificate chains to the current roots and names want (any trust domain
-// the roots vouch for: the roots are the check). Go's own hostname
+// certificate chains to the current roots, is of their trust domain and
+// names want. Go's own hostname
 // verification is replaced by that SPIFFE check, hence InsecureSkipVerify.
 func clientTLS(certs Certs, want string, namespace string, mux bool) (*tls.Config, error) {
 	leaf, roots, err := certs.Current()
@@ -64,7 +66,7 @@ func clientTLS(certs Certs, want string, namespace string, mux bool) (*tls.Confi
 		Certificates:       []tls.Certificate{*leaf},
 		InsecureSkipVerify: true,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			id, err := verifyPeer(raw, roots)
+			id, _, err := roots.Verify(raw)
 			if err != nil {
 				return err
 			}
@@ -81,11 +83,11 @@ func clientTLS(certs Certs, want string, namespace string, mux bool) (*tls.Confi
 }
 
 // peerID returns the verified service of a finished server-side handshake.
-func peerID(cs tls.ConnectionState) (ServiceID, error) {
-	if len(cs.PeerCertificates) == 0 {
-		return ServiceID{}, errors.New("peer sent no certificate")
+func peerID(cs tls.ConnectionState) (ca.ServiceID, error) {
+	if len(cs.PeerCertificates) == 0 || len(cs.PeerCertificates[0].URIs) != 1 {
+		return ca.ServiceID{}, errors.New("peer sent no certificate with one SPIFFE ID")
 	}
-	return certServiceID(cs.PeerCertificates[0])
+	return ca.ServiceIDFromURI(cs.PeerCertificates[0].URIs[0])
 }
 
 // handshake runs a TLS handshake bounded by ctx.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,9 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/backoff"
+	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/mesh/proxy"
+	"github.com/roam-sh/roam/structs"
 )
 
 // agent is the local agent's HTTP API as the proxy uses it.
@@ -82,12 +83,12 @@ type certs struct {
 
 	mu    sync.RWMutex
 	leaf  *tls.Certificate
-	roots *x509.CertPool
+	roots *ca.Roots
 	ready chan struct{}
 	once  sync.Once
 }
 
-func (c *certs) Current() (*tls.Certificate, *x509.CertPool, error) {
+func (c *certs) Current() (*tls.Certificate, *ca.Roots, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.leaf == nil || c.roots == nil {
@@ -125,29 +126,18 @@ func (c *certs) loop(ctx context.Context, what string, fetch func(context.Contex
 	}
 }
 
-type rootsResponse struct {
-	TrustDomain string
-	Roots       []struct {
-		RootCert          string
-		IntermediateCerts []string
-		Active            bool
-	}
-}
-
 func (c *certs) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
-	var out rootsResponse
+	var out structs.CARootList
 	next, err := c.a.do(ctx, http.MethodGet, "/v1/agent/connect/ca/roots", blocking(idx), nil, &out)
 	if err != nil {
 		return 0, err
 	}
-	pool := x509.NewCertPool()
-	for _, r := range out.Roots {
-		if !pool.AppendCertsFromPEM([]byte(r.RootCert)) {
-			return 0, errors.New("roots: a root certificate does not parse")
-		}
+	roots, err := ca.NewRoots(&out)
+	if err != nil {
+		return 0, fmt.Errorf("roots: %w", err)
 	}
 	c.mu.Lock()
-	c.roots = pool
+	c.roots = roots
 	c.mu.Unlock()
 	c.readyIfLoaded()
 	return next, nil
@@ -215,7 +205,7 @@ func newAuthz(a *agent, logger *slog.Logger) *authz {
 
 func (z *authz) Changes() <-chan struct{} { return z.changes }
 
-func (z *authz) Authorize(src proxy.ServiceID, dst string) bool {
+func (z *authz) Authorize(src ca.ServiceID, dst string) bool {
 	key := src.String() + " " + dst
 	z.mu.Lock()
 	d, ok := z.seen[key]
@@ -234,7 +224,7 @@ func (z *authz) Authorize(src proxy.ServiceID, dst string) bool {
 	return allowed
 }
 
-func (z *authz) ask(src proxy.ServiceID, dst string) (bool, error) {
+func (z *authz) ask(src ca.ServiceID, dst string) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var out struct {
@@ -279,11 +269,7 @@ func (z *authz) refresh(ctx context.Context) {
 
 func (z *authz) refreshOne(key string) bool {
 	uri, dst, _ := cutLast(key, " ")
-	u, err := url.Parse(uri)
-	if err != nil {
-		return false
-	}
-	src, err := proxy.ParseServiceID(u)
+	src, err := ca.ParseServiceID(uri)
 	if err != nil {
 		return false
 	}

@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net/url"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/mesh/proxy"
 	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/netns/nstest"
@@ -97,7 +98,7 @@ func (fa *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (fa *fakeAgent) leaf(service string) (string, string) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	id := proxy.ServiceID{TrustDomain: "t.consul", Namespace: "default", Datacenter: "dc1", Service: service}
+	id := ca.ServiceID{TrustDomain: "t.consul", Namespace: "default", Datacenter: "dc1", Service: service}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: service},
 		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour), URIs: []*url.URL{id.URI()},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
