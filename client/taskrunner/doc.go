@@ -49,11 +49,11 @@
 //	                 PreKilling (before the task's shutdown_delay), Exited
 //	                 and Stop deregister; Update re-registers.
 //
-// Where the hooks to come would go:
-//
-//	proxy (sidecar)  hook_envoy_bootstrap.go, before templates: Prestart
-//	                 writes the proxy's bootstrap config into the task dir
-//	                 for the connect sidecar task the servers injected.
+//	connect proxy    hook_connect_proxy.go, after the identity: Prestart
+//	                 writes the sidecar's file (mesh/proxy/sidecar.File)
+//	                 into the private dir of a connect-proxy:<service> task
+//	                 the servers injected; the connect_proxy driver starts
+//	                 `roam connect proxy` from it (docs/mesh.md).
 //
 // Map of the package:
 //
