@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -295,8 +296,9 @@ func cutLast(s, sep string) (string, string, bool) {
 }
 
 // resolver is proxy.Resolver over the catalog's health endpoint: the
-// passing instances of <destination>-sidecar-proxy, asked at most once a
-// second per destination.
+// passing instances of <destination>-sidecar-proxy whose allocation's
+// <destination> instance passes too (the sidecar's own check and its
+// application's checks), asked at most once a second per destination.
 type resolver struct {
 	a *agent
 
@@ -313,6 +315,16 @@ type resolved struct {
 // by retries and ejection meanwhile.
 const resolveTTL = time.Second
 
+// healthEntry is one instance of /v1/health/service/:name.
+type healthEntry struct {
+	Node    struct{ Address string }
+	Service struct {
+		ID      string
+		Address string
+		Port    int
+	}
+}
+
 func (r *resolver) Instances(ctx context.Context, u proxy.Upstream) ([]proxy.Instance, error) {
 	key := u.DestinationNamespace + "/" + u.Datacenter + "/" + u.DestinationName
 	r.mu.Lock()
@@ -321,6 +333,24 @@ func (r *resolver) Instances(ctx context.Context, u proxy.Upstream) ([]proxy.Ins
 	if ok && time.Since(c.at) < resolveTTL {
 		return c.insts, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	insts, err := r.fetch(ctx, u)
+	if err != nil {
+		if ok {
+			return c.insts, nil // the agent is away: keep what we knew
+		}
+		return nil, err
+	}
+	r.mu.Lock()
+	r.cache[key] = &resolved{insts: insts, at: time.Now()}
+	r.mu.Unlock()
+	return insts, nil
+}
+
+// fetch reads the passing sidecars and the passing applications and keeps
+// the sidecars whose allocation's application passes.
+func (r *resolver) fetch(ctx context.Context, u proxy.Upstream) ([]proxy.Instance, error) {
 	q := url.Values{"passing": {"true"}}
 	if u.Datacenter != "" {
 		q.Set("dc", u.Datacenter)
@@ -328,31 +358,39 @@ func (r *resolver) Instances(ctx context.Context, u proxy.Upstream) ([]proxy.Ins
 	if u.DestinationNamespace != "" {
 		q.Set("ns", u.DestinationNamespace)
 	}
-	var out []struct {
-		Node    struct{ Address string }
-		Service struct {
-			Address string
-			Port    int
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if _, err := r.a.do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName+"-sidecar-proxy"), q, nil, &out); err != nil {
-		if ok {
-			return c.insts, nil // the agent is away: keep what we knew
-		}
+	var sidecars, apps []healthEntry
+	if _, err := r.a.do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName+"-sidecar-proxy"), q, nil, &sidecars); err != nil {
 		return nil, err
 	}
-	insts := make([]proxy.Instance, 0, len(out))
-	for _, e := range out {
+	if _, err := r.a.do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName), q, nil, &apps); err != nil {
+		return nil, err
+	}
+	passing := map[string]bool{}
+	for _, e := range apps {
+		passing[allocOf(e.Service.ID)] = true
+	}
+	insts := make([]proxy.Instance, 0, len(sidecars))
+	for _, e := range sidecars {
+		if alloc := allocOf(e.Service.ID); alloc != "" && !passing[alloc] {
+			continue
+		}
 		host := e.Service.Address
 		if host == "" {
 			host = e.Node.Address
 		}
 		insts = append(insts, proxy.Instance{Addr: net.JoinHostPort(host, strconv.Itoa(e.Service.Port))})
 	}
-	r.mu.Lock()
-	r.cache[key] = &resolved{insts: insts, at: time.Now()}
-	r.mu.Unlock()
 	return insts, nil
+}
+
+// allocOf is the allocation ID in a roam (and Nomad) service instance ID,
+// "_nomad-task-<alloc id>-…"; "" for an ID of another shape, whose
+// instance is then judged by its own checks only.
+func allocOf(id string) string {
+	const prefix, uuidLen = "_nomad-task-", 36
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(rest) <= uuidLen || rest[uuidLen] != '-' {
+		return ""
+	}
+	return rest[:uuidLen]
 }

@@ -40,7 +40,7 @@ type fakeAgent struct {
 	caKey    *ecdsa.PrivateKey
 	deny     atomic.Bool
 	mu       sync.Mutex
-	backends map[string]string // service → host:port of its sidecar
+	health   map[string][]healthEntry // passing instances by service name
 	token    string
 	sawToken atomic.Bool
 }
@@ -55,7 +55,7 @@ func newFakeAgent(t *testing.T) (*fakeAgent, string) {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	fa := &fakeAgent{t: t, caCert: cert, caKey: key, backends: map[string]string{}, token: "jwt-" + nstest.RandHex(4)}
+	fa := &fakeAgent{t: t, caCert: cert, caKey: key, health: map[string][]healthEntry{}, token: "jwt-" + nstest.RandHex(4)}
 	srv := httptest.NewServer(fa)
 	t.Cleanup(srv.Close)
 	return fa, strings.TrimPrefix(srv.URL, "http://")
@@ -84,13 +84,9 @@ func (fa *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/v1/agent/connect/authorize":
 		json.NewEncoder(w).Encode(map[string]any{"Authorized": !fa.deny.Load()})
 	case strings.HasPrefix(r.URL.Path, "/v1/health/service/"):
-		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/health/service/"), "-sidecar-proxy")
 		fa.mu.Lock()
-		addr := fa.backends[name]
-		fa.mu.Unlock()
-		host, port, _ := net.SplitHostPort(addr)
-		p, _ := strconv.Atoi(port)
-		json.NewEncoder(w).Encode([]any{map[string]any{"Node": map[string]any{"Address": host}, "Service": map[string]any{"Port": p}}})
+		defer fa.mu.Unlock()
+		json.NewEncoder(w).Encode(fa.health[strings.TrimPrefix(r.URL.Path, "/v1/health/service/")])
 	default:
 		http.NotFound(w, r)
 	}
@@ -172,7 +168,8 @@ func TestSidecarThroughAgentEndpoints(t *testing.T) {
 		}
 	}()
 	apiPort := freePort(t)
-	fa.backends["api"] = net.JoinHostPort("127.0.0.1", strconv.Itoa(apiPort))
+	fa.health["api-sidecar-proxy"] = []healthEntry{instance("api-sidecar-proxy", "127.0.0.1", apiPort)}
+	fa.health["api"] = []healthEntry{instance("api", "127.0.0.1", apiPort)}
 	runSidecar(t, &File{Service: "api", PublicPort: apiPort, LocalAddr: app.Addr().String(), AgentAddr: agentAddr, Token: fa.token}, "")
 
 	// web: its proxy's listeners inside the namespace.
@@ -198,5 +195,37 @@ func TestSidecarThroughAgentEndpoints(t *testing.T) {
 	fa.deny.Store(true)
 	if _, err := c.Read(buf); err != io.EOF {
 		t.Fatalf("open connection after the agent denied: read %v, want EOF", err)
+	}
+}
+
+// instance is a passing instance as /v1/health/service lists it.
+func instance(service, host string, port int) healthEntry {
+	var e healthEntry
+	e.Node.Address = host
+	e.Service.Port = port
+	e.Service.ID = "_nomad-task-" + allocIDs[port%len(allocIDs)] + "-group-g-" + service + "-" + strconv.Itoa(port)
+	return e
+}
+
+var allocIDs = []string{"6a2b4c1e-0000-4000-8000-000000000001", "6a2b4c1e-0000-4000-8000-000000000002"}
+
+// An upstream gets only sidecars whose allocation's application passes its
+// checks: a sidecar passing its own TCP check in front of a failing app is
+// skipped.
+func TestResolverNeedsTheApplicationPassing(t *testing.T) {
+	fa, agentAddr := newFakeAgent(t)
+	a, b := instance("api-sidecar-proxy", "10.0.0.1", 20000), instance("api-sidecar-proxy", "10.0.0.2", 20001)
+	fa.health["api-sidecar-proxy"] = []healthEntry{a, b}
+	fa.health["api"] = []healthEntry{instance("api", "10.0.0.2", 20001)} // only b's app passes
+	r := &resolver{a: &agent{addr: agentAddr, hc: &http.Client{}}, cache: map[string]*resolved{}}
+	got, err := r.Instances(context.Background(), proxy.Upstream{DestinationName: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Addr != "10.0.0.2:20001" {
+		t.Fatalf("instances %v, want only 10.0.0.2:20001", got)
+	}
+	if allocOf("api-1") != "" || allocOf(a.Service.ID) != allocIDs[0] {
+		t.Errorf("allocOf: %q, %q", allocOf("api-1"), allocOf(a.Service.ID))
 	}
 }
