@@ -320,3 +320,44 @@ func TestNodeAllocUsageFollowsAllocations(t *testing.T) {
 		t.Fatalf("n2 keeps only its sixth allocation, usage says %+v", u)
 	}
 }
+
+// TestClientHealthKeepsServerCanary: a client's health report lands in the
+// allocation's deployment status, but Canary stays what the servers set
+// (a report that still says canary after a promotion changes nothing).
+func TestClientHealthKeepsServerCanary(t *testing.T) {
+	s := newStore(t)
+	job := testJob("api")
+	must(t, s.UpsertJob(1, nil, job))
+	a := testAlloc(job, "n")
+	a.DeploymentID = "d1"
+	a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	must(t, s.UpsertAllocs(2, []*structs.Allocation{a}))
+	healthy, ts := true, time.Unix(1700000000, 0).UTC()
+	for _, tc := range []struct {
+		index      uint64
+		report     *structs.AllocDeploymentStatus
+		wantCanary bool
+	}{
+		{3, &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: ts}, true},
+		{4, &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: ts, Canary: false}, true},
+	} {
+		u := &structs.Allocation{ID: a.ID, ClientStatus: structs.AllocClientStatusRunning, DeploymentStatus: tc.report}
+		must(t, s.UpdateAllocsFromClient(tc.index, []*structs.Allocation{u}))
+		got, _ := s.AllocByID(nil, a.ID)
+		ds := got.DeploymentStatus
+		if ds == nil || ds.Healthy == nil || !*ds.Healthy || !ds.Timestamp.Equal(ts) || ds.Canary != tc.wantCanary || ds.ModifyIndex != tc.index {
+			t.Fatalf("index %d: deployment status %+v", tc.index, ds)
+		}
+	}
+	// Promoted by the servers: a stale report saying canary is ignored.
+	got, _ := s.AllocByID(nil, a.ID)
+	p := *got
+	p.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: ts}
+	must(t, s.UpsertAllocs(5, []*structs.Allocation{&p}))
+	u := &structs.Allocation{ID: a.ID, ClientStatus: structs.AllocClientStatusRunning,
+		DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: ts, Canary: true}}
+	must(t, s.UpdateAllocsFromClient(6, []*structs.Allocation{u}))
+	if got, _ := s.AllocByID(nil, a.ID); got.DeploymentStatus.Canary {
+		t.Fatal("a client report made a promoted allocation a canary again")
+	}
+}

@@ -95,19 +95,7 @@ func build(in BuildInput, s *structs.Service) (*Instance, error) {
 		addr = svc.Address
 	}
 	canary := a.DeploymentStatus != nil && a.DeploymentStatus.Canary
-	tags, meta := svc.Tags, svc.Meta
-	if canary {
-		if len(svc.CanaryTags) > 0 {
-			tags = svc.CanaryTags
-		}
-		if len(svc.CanaryMeta) > 0 {
-			meta = maps.Clone(meta)
-			if meta == nil {
-				meta = map[string]string{}
-			}
-			maps.Copy(meta, svc.CanaryMeta)
-		}
-	}
+	tags, meta := servedTags(svc, canary)
 	id := RegistrationID(a.ID, in.Owner, svc.Name, svc.PortLabel)
 	reg := &structs.ServiceRegistration{
 		ID: id, ServiceName: svc.Name, Namespace: a.Namespace, NodeID: a.NodeID,
@@ -121,6 +109,21 @@ func build(in BuildInput, s *structs.Service) (*Instance, error) {
 		task = svc.TaskName
 	}
 	return &Instance{Registration: reg, Service: svc, Task: task, Network: in.Network, Token: token(a, in.Owner, task)}, nil
+}
+
+// servedTags picks what an instance is registered with: while its
+// allocation is a canary, canary_tags and canary_meta each replace tags and
+// meta when set (Nomad's rule: replaced, not merged, so a canary can drop a
+// stable tag such as "live"); otherwise, and once promoted, tags and meta.
+func servedTags(svc *structs.Service, canary bool) ([]string, map[string]string) {
+	tags, meta := svc.Tags, svc.Meta
+	if canary && len(svc.CanaryTags) > 0 {
+		tags = svc.CanaryTags
+	}
+	if canary && len(svc.CanaryMeta) > 0 {
+		meta = svc.CanaryMeta
+	}
+	return tags, meta
 }
 
 // interpolated copies s with the fields a registration shows expanded.

@@ -89,7 +89,8 @@ func TestBuild(t *testing.T) {
 
 	canary, _ := Build(BuildInput{Alloc: testAlloc(true), Owner: Owner{Group: "g"}, Services: []*structs.Service{svc}, Interpolate: interp, Network: testNet})
 	c := canary[0].Registration
-	if !c.Canary || !slices.Equal(c.Tags, []string{"canary"}) || c.Meta["a"] != "1" || c.Meta["b"] != "canary" || c.ID != "_nomad-task-a1-group-g-shop-api-http" {
+	// canary_meta replaces meta (Nomad's rule), it is not merged into it.
+	if !c.Canary || !slices.Equal(c.Tags, []string{"canary"}) || len(c.Meta) != 1 || c.Meta["b"] != "canary" || c.ID != "_nomad-task-a1-group-g-shop-api-http" {
 		t.Fatalf("canary registration %+v", c)
 	}
 
