@@ -181,3 +181,10 @@ func (s *fakeServer) counts() (registrations, heartbeats, updateRPCs int) {
 	defer s.mu.Unlock()
 	return s.registrations, s.heartbeats, s.updateRPCs
 }
+
+// forgetReports drops what clients reported, so a test sees only later reports.
+func (s *fakeServer) forgetReports() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.clientState)
+}

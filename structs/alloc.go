@@ -254,6 +254,9 @@ const (
 	TaskMainDead               = "Main Tasks Dead"
 	TaskPluginUnhealthy        = "Plugin became unhealthy"
 	TaskHookMessage            = "Task hook message"
+	// TaskAllocUnhealthy: the allocation was found unhealthy in its
+	// deployment; the message says why.
+	TaskAllocUnhealthy = "Alloc Unhealthy"
 )
 
 // TaskEvent is one entry of a task's history.

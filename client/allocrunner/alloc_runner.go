@@ -51,6 +51,7 @@ type AllocRunner struct {
 	runners map[string]*taskrunner.TaskRunner
 
 	taskStateCh chan struct{}            // a task's state changed (coalesced)
+	taskNotify  notifier                 // the same, for hooks that watch task states
 	updateCh    chan *structs.Allocation // latest in-place update (coalesced)
 
 	// Owned by the coordinator goroutine.
@@ -63,6 +64,9 @@ type AllocRunner struct {
 	mainDeadHandled bool
 	runningHandled  bool
 	started         bool
+	// health is the deployment health the health hook decided (nil:
+	// undecided, or no deployment), reported with the client state.
+	health *structs.AllocDeploymentStatus
 
 	waitCh       chan struct{} // Run returned
 	shutdownCh   chan struct{}
@@ -201,6 +205,7 @@ func (ar *AllocRunner) coordinate(stop <-chan struct{}) {
 
 func (ar *AllocRunner) onTaskStateChange() {
 	states := ar.TaskStates()
+	ar.taskNotify.notify()
 	ar.handleDeaths(states)
 	ar.handleRunning(states)
 	for _, name := range ar.gates.update(ar.tasks, states) {
@@ -314,9 +319,41 @@ func (ar *AllocRunner) clientAlloc(states map[string]*structs.TaskState) *struct
 	status, desc := ClientStatus(states)
 	return &structs.Allocation{
 		ID: ar.id, ClientStatus: status, ClientDescription: desc, TaskStates: states,
-		NetworkStatus: ar.hookResources.NetworkStatus(), ModifyTime: time.Now().UnixNano(),
+		NetworkStatus: ar.hookResources.NetworkStatus(), DeploymentStatus: ar.deploymentHealth(),
+		ModifyTime: time.Now().UnixNano(),
 	}
 }
+
+// setDeploymentHealth records the health the health hook decided (nil:
+// none yet) and sends it to the servers with the client state.
+func (ar *AllocRunner) setDeploymentHealth(ds *structs.AllocDeploymentStatus) {
+	ar.mu.Lock()
+	ar.health = ds
+	ar.mu.Unlock()
+	if ds != nil {
+		ar.TaskStateUpdated()
+	}
+}
+
+// deploymentHealth is the decided health as the servers are told it, with
+// Canary as the servers last said (they keep their own anyway: Canary is
+// theirs to set and clear); nil while undecided.
+func (ar *AllocRunner) deploymentHealth() *structs.AllocDeploymentStatus {
+	ar.mu.Lock()
+	h := ar.health
+	ar.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	ds := *h
+	if cur := ar.currentAlloc().DeploymentStatus; cur != nil {
+		ds.Canary = cur.Canary
+	}
+	return &ds
+}
+
+// taskStatesChanged returns a channel closed at the next task state change.
+func (ar *AllocRunner) taskStatesChanged() <-chan struct{} { return ar.taskNotify.changed() }
 
 // Alloc returns the allocation as the client sees it: the servers' version
 // with the client status and task states filled in.
@@ -330,6 +367,9 @@ func (ar *AllocRunner) Alloc() *structs.Allocation {
 	a := &cp
 	c := ar.clientAlloc(ar.TaskStates())
 	a.ClientStatus, a.ClientDescription, a.TaskStates = c.ClientStatus, c.ClientDescription, c.TaskStates
+	if c.DeploymentStatus != nil {
+		a.DeploymentStatus = c.DeploymentStatus
+	}
 	if c.NetworkStatus != nil {
 		a.NetworkStatus = c.NetworkStatus
 	}

@@ -43,6 +43,8 @@ type checksHook struct {
 	state    *taskrunner.HookState
 	statuses map[string]*structs.ServiceCheckStatus // by check ID: the latest reported
 	regs     map[string]*checkedInstance            // by registration ID
+	// statusNotify wakes the deployment health watcher on every change.
+	statusNotify notifier
 }
 
 // checkedInstance is what an instance's health update is built from.
@@ -168,6 +170,7 @@ func (h *checksHook) check(in *servicereg.Instance, i int, def *structs.ServiceC
 // changed records a check's new status, saves it and queues the instance's
 // health for the servers.
 func (h *checksHook) changed(b *checks.Batcher, c checks.Change) {
+	defer h.statusNotify.notify()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.statuses[c.Check.ID] = &structs.ServiceCheckStatus{
@@ -270,6 +273,19 @@ func (h *checksHook) Destroy(context.Context, *DestroyRequest) error {
 // Shutdown stops the checks; the tasks run on and a restarted client
 // checks them again, from the saved statuses.
 func (h *checksHook) Shutdown() { h.stop() }
+
+// CheckStatus is a check's latest reported status ("" before its first).
+func (h *checksHook) CheckStatus(id string) structs.HealthStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st := h.statuses[id]; st != nil {
+		return st.Status
+	}
+	return ""
+}
+
+// ChecksChanged returns a channel closed at the next status change.
+func (h *checksHook) ChecksChanged() <-chan struct{} { return h.statusNotify.changed() }
 
 // CheckStates are the allocation's checks with their latest results, for
 // the allocation checks API.

@@ -1,6 +1,6 @@
 // Package allocrunner runs one allocation on the client: its allocation hooks
-// (alloc dir, host volumes, group network, group services, shutdown_delay;
-// checks to come), one
+// (alloc dir, host volumes, group network, deployment health, checks, group
+// services, shutdown_delay), one
 // taskrunner.TaskRunner per task, the lifecycle ordering between them, and the
 // client status it reports.
 //
@@ -51,6 +51,14 @@
 //	                  at the same path needs nothing: every probe opens the
 //	                  path again.
 //
+//	deployment health health_hook.go, before the checks hook: for an
+//	                  allocation a deployment placed, it watches the task
+//	                  states, the published instances and the checks hook's
+//	                  statuses (checkStatuses), decides Healthy once
+//	                  (health.go, a pure verdict), saves it in req.State and
+//	                  hands it to the runner, which reports it with the
+//	                  client state; PreKill stops judging first.
+//
 // Task hooks (a sidecar proxy, templates) go in the task runner's list
 // (client/taskrunner/doc.go). A hook that must follow a namespace made anew
 // implements NetworkMover instead of the runner knowing its type.
@@ -71,5 +79,8 @@
 //	user_ops.go       RestartTasks, TaskStats, ExecTask, TaskNames
 //	volume_hook.go    resolves the group's host volumes against the node
 //	checks_hook.go    runs the service checks, reports changes, check_restart
+//	health_hook.go    decides an allocation's health in its deployment
+//	health.go         the health verdict (pure, table-tested)
+//	notifier.go       wakes watchers of task states and check statuses
 //	config.go         Config and the small interfaces the runner consumes
 package allocrunner

@@ -161,6 +161,7 @@ type NetworkMovedResponse struct {
 // initHooks returns the allocation's hooks in the order they run. Order is
 // data: each entry says why it sits where it does.
 func (ar *AllocRunner) initHooks() []RunnerHook {
+	chk := newChecksHook(ar)
 	return []RunnerHook{
 		// The alloc dir first: the network namespace, volumes and every task
 		// write into it, and destroying it last (reverse order) removes
@@ -174,12 +175,18 @@ func (ar *AllocRunner) initHooks() []RunnerHook {
 		// tasks' env needs its address). Destroy order makes it go before
 		// the alloc dir is removed.
 		newNetworkHook(ar),
+		// Deployment health before the checks: its PreKill must stop
+		// judging before checks stop and services deregister, so an
+		// allocation being stopped is never found unhealthy. It reads what
+		// the checks hook reports (statuses) and the services hooks
+		// publish (instances), both of which may come later.
+		newHealthHook(ar, chk),
 		// Checks before the group services: they follow what the services
 		// hooks publish, so their order at start does not matter, but
 		// PreKill must stop every check before the services hook
 		// deregisters (no status reported for an instance on its way out,
 		// no check_restart of a task being stopped).
-		newChecksHook(ar),
+		chk,
 		// Group services after the network: they register the ports and
 		// address it set up (req.Network), and re-register when it moves.
 		// Before shutdown_delay: PreKill deregisters, then the delay runs.
@@ -204,6 +211,12 @@ var (
 	_ Postrunner   = (*checksHook)(nil)
 	_ Destroyer    = (*checksHook)(nil)
 	_ Shutdowner   = (*checksHook)(nil)
+	_ Prerunner    = (*healthHook)(nil)
+	_ Updater      = (*healthHook)(nil)
+	_ PreKiller    = (*healthHook)(nil)
+	_ Postrunner   = (*healthHook)(nil)
+	_ Destroyer    = (*healthHook)(nil)
+	_ Shutdowner   = (*healthHook)(nil)
 	_ Runninger    = (*servicesHook)(nil)
 	_ Updater      = (*servicesHook)(nil)
 	_ NetworkMover = (*servicesHook)(nil)
