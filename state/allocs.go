@@ -188,7 +188,7 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, updates []*structs.All
 				a.NetworkStatus = u.NetworkStatus
 			}
 			if u.DeploymentStatus != nil {
-				a.DeploymentStatus = clientHealth(old.DeploymentStatus, u.DeploymentStatus, index)
+				a.DeploymentStatus = mergeClientHealth(old.DeploymentStatus, u.DeploymentStatus, index)
 			}
 			a.ModifyIndex = index
 			a.ModifyTime = stamped(u.ModifyTime, old.ModifyTime)
@@ -201,12 +201,12 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, updates []*structs.All
 	})
 }
 
-// clientHealth merges a client's report of an allocation's deployment
+// mergeClientHealth merges a client's report of an allocation's deployment
 // health into the servers' record: the client decides only Healthy and its
 // Timestamp; Canary is the servers' (placement sets it, promotion clears
 // it), so a report sent before a promotion cannot make a promoted
 // allocation a canary again.
-func clientHealth(old, u *structs.AllocDeploymentStatus, index uint64) *structs.AllocDeploymentStatus {
+func mergeClientHealth(old, u *structs.AllocDeploymentStatus, index uint64) *structs.AllocDeploymentStatus {
 	ds := &structs.AllocDeploymentStatus{Healthy: u.Healthy, Timestamp: u.Timestamp, ModifyIndex: index}
 	if old != nil {
 		ds.Canary = old.Canary

@@ -329,7 +329,7 @@ func TestClientHealthKeepsServerCanary(t *testing.T) {
 	job := testJob("api")
 	must(t, s.UpsertJob(1, nil, job))
 	a := testAlloc(job, "n")
-	a.DeploymentID = "d1"
+	a.DeploymentID = structs.GenerateUUID()
 	a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
 	must(t, s.UpsertAllocs(2, []*structs.Allocation{a}))
 	healthy, ts := true, time.Unix(1700000000, 0).UTC()
