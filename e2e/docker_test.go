@@ -86,9 +86,15 @@ func requirePortsFree(t *testing.T, ports ...int) {
 // finds redis, of another group, at localhost:6379.
 func dockerAgent(t *testing.T) *agentProc {
 	t.Helper()
+	return dockerAgentOn(t, "lo")
+}
+
+// dockerAgentOn is dockerAgent with its node's address on iface.
+func dockerAgentOn(t *testing.T, iface string) *agentProc {
+	t.Helper()
 	dataDir := t.TempDir()
 	testutil.CleanupMounts(t, dataDir)
-	cfg := serverClientConfig(t, dataDir) + `
+	cfg := serverClientConfigOn(t, dataDir, iface) + `
 plugin "docker" {
   config {
     host_network_mode = "auto"

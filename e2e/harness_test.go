@@ -63,6 +63,12 @@ func freePort(t *testing.T) int {
 
 // serverClientConfig is a non-dev agent running both roles on loopback.
 func serverClientConfig(t *testing.T, dataDir string) string {
+	return serverClientConfigOn(t, dataDir, "lo")
+}
+
+// serverClientConfigOn is serverClientConfig with the node's address on
+// iface (the agent's API and RPC stay on loopback).
+func serverClientConfigOn(t *testing.T, dataDir, iface string) string {
 	return fmt.Sprintf(`
 data_dir  = %q
 bind_addr = "127.0.0.1"
@@ -78,7 +84,7 @@ server {
 }
 client {
   enabled                = true
-  network_interface      = "lo"
+  network_interface      = %q
   disable_bridge_network = true
 }
 plugin "raw_exec" {
@@ -86,7 +92,7 @@ plugin "raw_exec" {
     enabled = true
   }
 }
-`, dataDir, os.Getpid(), freePort(t), freePort(t), freePort(t))
+`, dataDir, os.Getpid(), freePort(t), freePort(t), freePort(t), iface)
 }
 
 // startAgent writes cfg and runs `roam agent -config` until the test ends.
