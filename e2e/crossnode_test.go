@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,6 +182,7 @@ job "%[1]s" {
     value     = "%[2]s"
   }
   group "web" {
+    count = %[3]d
     network {
       port "http" {}
     }
@@ -206,8 +208,10 @@ job "%[1]s" {
 
 // TestAcrossMachines: a service instance running on node A is answered by
 // node B's agent (DNS SRV and ?choose=), with A's address and port, over
-// real TCP between namespaces on a bridge; when A's agent dies and the
-// servers mark A down, the instance leaves B's answers.
+// real TCP between namespaces on a bridge, and rendered by a template of a
+// task on B (both families: nomadService and service), which renders again
+// when a second instance starts on A; when A's agent dies and the servers
+// mark A down, the instances leave B's answers and B's rendered file.
 func TestAcrossMachines(t *testing.T) {
 	lan := newTestLAN(t)
 	srv, a, b := lan.addHost("s"), lan.addHost("a"), lan.addHost("b")
@@ -225,21 +229,10 @@ func TestAcrossMachines(t *testing.T) {
   disable_bridge_network = true
 }`, srv.addr, lanRPC)
 	agentA := startLANAgent(t, a, nodeA, client)
-	startLANAgent(t, b, nodeB, client)
+	agentB := startLANAgent(t, b, nodeB, client)
 
 	svc := "cross" + lan.id
-	jobFile := writeJob(t, "cross.hcl", fmt.Sprintf(crossJob, svc, nodeA))
-	run := exec.Command("ip", "netns", "exec", srv.ns, roamBin, "job", "run", "-detach", jobFile)
-	run.Env = append(os.Environ(), "ROAM_ADDR="+srv.url(""), "NOMAD_ADDR=")
-	if out, err := run.CombinedOutput(); err != nil {
-		t.Fatalf("job run: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		req, _ := http.NewRequest(http.MethodDelete, srv.url("/v1/job/"+svc+"?purge=true"), nil)
-		if resp, err := srv.http.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	})
+	lanJobRun(t, srv, svc, fmt.Sprintf(crossJob, svc, nodeA, 1))
 
 	// B answers with A's address and the port A's allocation was given.
 	var port int
@@ -276,6 +269,35 @@ func TestAcrossMachines(t *testing.T) {
 		t.Fatalf("B's choose=1 answers %+v, want A's instance %s:%d", got, a.addr, port)
 	}
 
+	// A template on B renders A's instance, through B's agent.
+	lanJobRun(t, srv, svc+"-tpl", fmt.Sprintf(crossTemplateJob, svc, nodeB))
+	rendered := renderedOn(t, srv, agentB, svc+"-tpl")
+	aPort := fmt.Sprintf("%s:%d", a.addr, port)
+	waitRendered(t, rendered, "nomad "+aPort, "consul "+aPort)
+	t.Logf("B's template rendered %q", readRendered(rendered))
+
+	// A second instance starts on A: B's template renders both.
+	lanJobRun(t, srv, svc, fmt.Sprintf(crossJob, svc, nodeA, 2))
+	testutil.WaitFor(t, 60*time.Second, func() error {
+		lines := readRendered(rendered)
+		families := map[string]map[string]bool{}
+		for _, l := range lines {
+			family, addr, _ := strings.Cut(l, " ")
+			if !strings.HasPrefix(addr, a.addr.String()+":") {
+				return fmt.Errorf("B's template holds %q, not only A's address", lines)
+			}
+			if families[family] == nil {
+				families[family] = map[string]bool{}
+			}
+			families[family][addr] = true
+		}
+		if len(families["nomad"]) != 2 || len(families["consul"]) != 2 || !families["nomad"][aPort] {
+			return fmt.Errorf("B's template holds %q, want A's two instances in each family", lines)
+		}
+		return nil
+	})
+	t.Logf("B's template rendered again: %q", readRendered(rendered))
+
 	// A is lost: its agent dies without a word; once the servers mark it
 	// down, B answers neither in DNS nor in choose.
 	agentA.kill()
@@ -293,6 +315,110 @@ func TestAcrossMachines(t *testing.T) {
 		}
 		if len(got) != 0 {
 			return fmt.Errorf("B's choose still answers %+v", got)
+		}
+		if lines := readRendered(rendered); len(lines) != 0 {
+			return fmt.Errorf("B's template still holds %q", lines)
+		}
+		return nil
+	})
+}
+
+// crossTemplateJob runs a task on node %[2]s whose template lists the
+// instances of service %[1]s, with each template family.
+const crossTemplateJob = `
+job "%[1]s-tpl" {
+  datacenters = ["*"]
+  constraint {
+    attribute = "${node.unique.name}"
+    value     = "%[2]s"
+  }
+  group "reader" {
+    task "render" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["3600"]
+      }
+      template {
+        data        = <<EOT
+{{ range nomadService "%[1]s" }}nomad {{ .Address }}:{{ .Port }}
+{{ end }}{{ range service "%[1]s" }}consul {{ .Address }}:{{ .Port }}
+{{ end }}
+EOT
+        destination = "local/upstreams.txt"
+        change_mode = "noop"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// lanJobRun submits the job file body through the server's agent (the
+// CLI run inside its namespace) and purges the job when the test ends.
+func lanJobRun(t *testing.T, srv *host, job, body string) {
+	t.Helper()
+	run := exec.Command("ip", "netns", "exec", srv.ns, roamBin, "job", "run", "-detach", writeJob(t, job+".hcl", body))
+	run.Env = append(os.Environ(), "ROAM_ADDR="+srv.url(""), "NOMAD_ADDR=")
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("job run %s: %v\n%s", job, err, out)
+	}
+	t.Cleanup(func() {
+		req, _ := http.NewRequest(http.MethodDelete, srv.url("/v1/job/"+job+"?purge=true"), nil)
+		if resp, err := srv.http.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	})
+}
+
+// renderedOn waits for job's running allocation on the client agent p and
+// returns the path of its rendered template file in p's data dir.
+func renderedOn(t *testing.T, srv *host, p *agentProc, job string) string {
+	t.Helper()
+	var path string
+	testutil.WaitFor(t, 60*time.Second, func() error {
+		code, body, err := srv.get("/v1/job/" + job + "/allocations")
+		if err != nil {
+			return err
+		}
+		var stubs []struct{ ID, ClientStatus string }
+		if code != 200 || json.Unmarshal(body, &stubs) != nil {
+			return fmt.Errorf("allocations of %s: %d %s", job, code, body)
+		}
+		for _, s := range stubs {
+			if s.ClientStatus == "running" {
+				path = filepath.Join(p.dataDir, "alloc", s.ID, "render", "local", "upstreams.txt")
+				return nil
+			}
+		}
+		return fmt.Errorf("no running allocation of %s: %s", job, body)
+	})
+	return path
+}
+
+// readRendered is the rendered file's non-empty lines, sorted.
+func readRendered(path string) []string {
+	b, _ := os.ReadFile(path)
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// waitRendered waits until the rendered file holds exactly want.
+func waitRendered(t *testing.T, path string, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	testutil.WaitFor(t, 60*time.Second, func() error {
+		if got := readRendered(path); !slices.Equal(got, want) {
+			return fmt.Errorf("B's template holds %q, want %q", got, want)
 		}
 		return nil
 	})
