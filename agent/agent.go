@@ -152,6 +152,9 @@ func (a *Agent) startServer() error {
 	sc.EventBufferSize = c.Server.EventBufferSize
 	sc.JobLimits = c.Limits.Job
 	sc.HeartbeatGrace = c.Server.HeartbeatGrace
+	sc.FailoverHeartbeatTTL = c.Server.FailoverHeartbeatTTL
+	sc.RetryJoin = c.Server.RetryJoin
+	sc.RaftMultiplier = c.Server.RaftMultiplier
 	sc.EvalGCThreshold, sc.JobGCThreshold, sc.NodeGCThreshold = c.Server.EvalGCThreshold, c.Server.JobGCThreshold, c.Server.NodeGCThreshold
 	if c.Server.GCInterval > 0 {
 		sc.GCInterval = c.Server.GCInterval

@@ -26,6 +26,7 @@ var flagEnv = [][2]string{
 	{"bind", "ROAM_BIND_ADDR"}, {"region", "ROAM_REGION"}, {"dc", "ROAM_DATACENTER"},
 	{"node", "ROAM_NODE_NAME"}, {"server", "ROAM_SERVER"}, {"client", "ROAM_CLIENT"},
 	{"bootstrap-expect", "ROAM_BOOTSTRAP_EXPECT"}, {"servers", "ROAM_SERVERS"},
+	{"retry-join", "ROAM_RETRY_JOIN"},
 	{"network-interface", "ROAM_NETWORK_INTERFACE"}, {"node-class", "ROAM_NODE_CLASS"},
 	{"log-level", "ROAM_LOG_LEVEL"}, {"log-json", "ROAM_LOG_JSON"},
 	{"enable-debug", "ROAM_ENABLE_DEBUG"},
@@ -45,6 +46,7 @@ type agentFlags struct {
 	client          bool
 	bootstrapExpect int
 	servers         []string
+	retryJoin       []string
 	netIface        string
 	nodeClass       string
 	logLevel        string
@@ -85,6 +87,7 @@ increasing order of precedence.`,
 	fs.BoolVar(&f.client, "client", false, "enable the client role")
 	fs.IntVar(&f.bootstrapExpect, "bootstrap-expect", 0, "number of servers to wait for before electing a leader")
 	fs.StringSliceVar(&f.servers, "servers", nil, "servers a client connects to (host:port, comma-separated)")
+	fs.StringSliceVar(&f.retryJoin, "retry-join", nil, "servers a server joins, retrying until they answer (host:port, comma-separated)")
 	fs.StringVar(&f.netIface, "network-interface", "", "interface whose addresses tasks' ports are mapped on")
 	fs.StringVar(&f.nodeClass, "node-class", "", "class of this client node")
 	fs.StringVar(&f.logLevel, "log-level", "", "TRACE, DEBUG, INFO, WARN or ERROR")
@@ -142,6 +145,7 @@ func resolveConfig(fs *pflag.FlagSet, f *agentFlags) (*Config, error) {
 	set("client", func() { cfg.Client.Enabled = f.client })
 	set("bootstrap-expect", func() { cfg.Server.BootstrapExpect = f.bootstrapExpect })
 	set("servers", func() { cfg.Client.Servers = f.servers })
+	set("retry-join", func() { cfg.Server.RetryJoin = append(cfg.Server.RetryJoin, f.retryJoin...) })
 	set("network-interface", func() { cfg.Client.NetworkInterface = f.netIface })
 	set("node-class", func() { cfg.Client.NodeClass = f.nodeClass })
 	set("log-level", func() { cfg.LogLevel = f.logLevel })

@@ -115,6 +115,11 @@ type ServerConfig struct {
 	// /.well-known/openid-configuration (oidc_issuer).
 	OIDCIssuer string
 	RetryJoin  []string
+	// RaftMultiplier scales Raft's timeouts (raft_multiplier); 0 means 1.
+	RaftMultiplier int
+	// FailoverHeartbeatTTL is how long nodes have to reach a new leader
+	// (failover_heartbeat_ttl); 0 keeps the server's default.
+	FailoverHeartbeatTTL time.Duration
 }
 
 // ClientConfig enables and tunes the client role.
@@ -371,6 +376,7 @@ func (c *Config) mergeServer(s *fileServer) error {
 		key string
 	}{
 		{&c.Server.HeartbeatGrace, s.HeartbeatGrace, "heartbeat_grace"},
+		{&c.Server.FailoverHeartbeatTTL, s.FailoverHeartbeatTTL, "failover_heartbeat_ttl"},
 		{&c.Server.EvalGCThreshold, s.EvalGCThreshold, "eval_gc_threshold"},
 		{&c.Server.JobGCThreshold, s.JobGCThreshold, "job_gc_threshold"},
 		{&c.Server.NodeGCThreshold, s.NodeGCThreshold, "node_gc_threshold"},
@@ -384,6 +390,7 @@ func (c *Config) mergeServer(s *fileServer) error {
 		}
 	}
 	setStr(&c.Server.OIDCIssuer, s.OIDCIssuer)
+	setInt(&c.Server.RaftMultiplier, s.RaftMultiplier)
 	if s.ServerJoin != nil {
 		c.Server.RetryJoin = append(c.Server.RetryJoin, s.ServerJoin.RetryJoin...)
 	}

@@ -87,6 +87,9 @@ type fileServer struct {
 	RootKeyGCEvery  *string   `hcl:"root_key_gc_interval,optional"`
 	OIDCIssuer      *string   `hcl:"oidc_issuer,optional"`
 	ServerJoin      *fileJoin `hcl:"server_join,block"`
+	// RaftMultiplier scales Raft's timeouts (docs/cluster.md).
+	RaftMultiplier       *int    `hcl:"raft_multiplier,optional"`
+	FailoverHeartbeatTTL *string `hcl:"failover_heartbeat_ttl,optional"`
 }
 
 type fileJoin struct {

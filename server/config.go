@@ -37,6 +37,22 @@ type Config struct {
 	// BootstrapExpect is the number of servers that form the cluster. With 1
 	// the server bootstraps itself as the single voter on first start.
 	BootstrapExpect int
+	// RetryJoin are addresses of other servers ("host:port", the port
+	// defaulting to 4647) to say hello to until they answer and then for
+	// good (server_join { retry_join }), see membership.go.
+	RetryJoin []string
+	// RaftMultiplier scales Raft's timeouts in a multi-server cluster
+	// (raft_multiplier, 1 to 10).
+	RaftMultiplier int
+
+	// Autopilot (autopilot.go): how often the leader judges the servers'
+	// health; the most time since a follower heard from the leader for it
+	// to be healthy; how long a new server stays healthy before it votes;
+	// how long a server is unreachable before it is removed.
+	AutopilotInterval       time.Duration
+	LastContactThreshold    time.Duration
+	ServerStabilizationTime time.Duration
+	DeadServerCleanup       time.Duration
 
 	// NumSchedulers is the number of scheduling workers (default: CPUs).
 	NumSchedulers int
@@ -70,6 +86,11 @@ type Config struct {
 	MinHeartbeatTTL        time.Duration
 	MaxHeartbeatsPerSecond float64
 	HeartbeatGrace         time.Duration
+	// FailoverHeartbeatTTL is the time every node gets to heartbeat to a
+	// new leader before it is marked down (failover_heartbeat_ttl): clients
+	// need time to notice the leader change, and a leader change must not
+	// replace work on nodes that are fine.
+	FailoverHeartbeatTTL time.Duration
 
 	// EvalNackTimeout is how long a worker may hold an evaluation without
 	// acking; EvalDeliveryLimit how often it is handed out before it fails.
@@ -116,15 +137,22 @@ type Config struct {
 // DefaultConfig returns the defaults, which follow Nomad's where Nomad has one.
 func DefaultConfig() Config {
 	return Config{
-		NodeName:                "server",
-		Region:                  structs.DefaultRegion,
-		Datacenter:              "dc1",
-		RPCAddr:                 "127.0.0.1:4647",
-		BootstrapExpect:         1,
-		NumSchedulers:           runtime.NumCPU(),
-		MinHeartbeatTTL:         structs.DefaultHeartbeatTTL,
-		MaxHeartbeatsPerSecond:  50,
-		HeartbeatGrace:          structs.DefaultHeartbeatGrace,
+		NodeName:               "server",
+		Region:                 structs.DefaultRegion,
+		Datacenter:             "dc1",
+		RPCAddr:                "127.0.0.1:4647",
+		BootstrapExpect:        1,
+		NumSchedulers:          runtime.NumCPU(),
+		MinHeartbeatTTL:        structs.DefaultHeartbeatTTL,
+		MaxHeartbeatsPerSecond: 50,
+		HeartbeatGrace:         structs.DefaultHeartbeatGrace,
+		FailoverHeartbeatTTL:   5 * time.Minute,
+		RaftMultiplier:         1,
+		AutopilotInterval:      time.Second,
+		// Nomad's autopilot defaults.
+		LastContactThreshold:    200 * time.Millisecond,
+		ServerStabilizationTime: 10 * time.Second,
+		DeadServerCleanup:       time.Minute,
 		EvalNackTimeout:         60 * time.Second,
 		EvalDeliveryLimit:       3,
 		EvalNackInitialDelay:    time.Second,
@@ -155,6 +183,12 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MinHeartbeatTTL, d.MinHeartbeatTTL)
 	setDefault(&c.MaxHeartbeatsPerSecond, d.MaxHeartbeatsPerSecond)
 	setDefault(&c.HeartbeatGrace, d.HeartbeatGrace)
+	setDefault(&c.FailoverHeartbeatTTL, d.FailoverHeartbeatTTL)
+	setDefault(&c.RaftMultiplier, d.RaftMultiplier)
+	setDefault(&c.AutopilotInterval, d.AutopilotInterval)
+	setDefault(&c.LastContactThreshold, d.LastContactThreshold)
+	setDefault(&c.ServerStabilizationTime, d.ServerStabilizationTime)
+	setDefault(&c.DeadServerCleanup, d.DeadServerCleanup)
 	setDefault(&c.EvalNackTimeout, d.EvalNackTimeout)
 	setDefault(&c.EvalDeliveryLimit, d.EvalDeliveryLimit)
 	setDefault(&c.EvalFailedFollowupWait, d.EvalFailedFollowupWait)
@@ -187,6 +221,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.BootstrapExpect < 1 {
 		errs = append(errs, fmt.Errorf("bootstrap_expect must be at least 1, not %d", c.BootstrapExpect))
+	}
+	if c.RaftMultiplier < 1 || c.RaftMultiplier > 10 {
+		errs = append(errs, fmt.Errorf("raft_multiplier must be between 1 and 10, not %d", c.RaftMultiplier))
 	}
 	if c.NumSchedulers < 0 {
 		errs = append(errs, fmt.Errorf("num_schedulers must not be negative, not %d", c.NumSchedulers))

@@ -101,7 +101,7 @@ func (s *Server) fillNodeUpdate(reply *structs.NodeUpdateResponse, nodeID string
 	reply.NodeModifyIndex, reply.Index = index, index
 	reply.LeaderRPCAddr = s.Leader()
 	reply.NumNodes = int32(s.heartbeats.count())
-	reply.Servers = []*structs.NodeServerInfo{{RPCAdvertiseAddr: s.advertise, Datacenter: s.cfg.Datacenter}}
+	reply.Servers = s.nodeServerInfo()
 	reply.KnownLeader = reply.LeaderRPCAddr != ""
 }
 

@@ -30,6 +30,13 @@ func (s *statusEndpoint) Peers(args *structs.GenericRequest, reply *[]string) er
 	return nil
 }
 
+// Members lists the servers with the status this server sees, for agents
+// without a server of their own (/v1/agent/members on a client).
+func (s *statusEndpoint) Members(args *structs.GenericRequest, reply *[]structs.ServerMember) error {
+	*reply = s.srv.Members()
+	return nil
+}
+
 // Ping answers, so that clients can check a server is reachable.
 func (s *statusEndpoint) Ping(args *structs.GenericRequest, reply *struct{}) error { return nil }
 

@@ -86,7 +86,11 @@ func (h *heartbeats) clear(nodeID string) {
 }
 
 // initialize arms timers for every node that is not down, on a new leader.
-// Clients get a full TTL plus grace to find the new leader.
+// Clients get failover_heartbeat_ttl (at least a full TTL plus grace) to
+// find the new leader: until a client's next heartbeat reaches it, the new
+// leader cannot tell a node that is fine from one that is gone, and
+// replacing the work of every node at each leader change would be worse
+// than noticing a dead one late.
 func (h *heartbeats) initialize(nodes []*structs.Node) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -97,7 +101,7 @@ func (h *heartbeats) initialize(nodes []*structs.Node) {
 		if n.Status == structs.NodeStatusDown {
 			continue
 		}
-		h.resetLocked(n.ID, h.ttl(len(nodes))+h.srv.cfg.HeartbeatGrace)
+		h.resetLocked(n.ID, max(h.ttl(len(nodes))+h.srv.cfg.HeartbeatGrace, h.srv.cfg.FailoverHeartbeatTTL))
 	}
 }
 

@@ -51,46 +51,88 @@ func (s *Server) monitorLeadership() {
 }
 
 // startLeadership waits until the FSM holds everything committed (a Raft
-// barrier), then enables the leader components, restores their state from
-// the store and starts the leader loops.
+// barrier), then starts the leader duties in order.
 func (s *Server) startLeadership() {
 	s.leader.mu.Lock()
 	defer s.leader.mu.Unlock()
 	if s.leader.cancel != nil || s.leader.stopped.Load() {
 		return
 	}
+	start := time.Now()
 	s.logger.Info("cluster leadership acquired")
 	if !s.barrier() {
 		return
 	}
-	if err := s.reconcileSelfAddress(); err != nil {
-		s.logger.Error("update own address in raft configuration", "error", err)
-	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.leader.cancel = cancel
-	s.broker.SetEnabled(true)
-	s.blocked.SetEnabled(true)
-	s.planQueue.SetEnabled(true)
-	s.heartbeats.setEnabled(true)
-	s.fsm.setObserver(&leaderObserver{srv: s})
-	if err := s.restoreLeaderState(); err != nil {
-		s.logger.Error("restore leader state", "error", err)
-	}
-	// The first identity signing key before the plan applier runs and before
-	// leadership counts as established: placements are signed with it, and
-	// a cluster with a leader never serves an empty JWKS.
-	if _, err := s.keyring.ensureActive(); err != nil {
-		s.logger.Error("create identity signing key", "error", err)
-	}
-	s.leaderGo(ctx, s.runPlanApplier)
-	for i := range s.cfg.NumSchedulers {
-		w := newWorker(s, i)
-		s.leaderGo(ctx, w.run)
-	}
-	for _, loop := range []func(context.Context){s.reapFailedEvals, s.reapCancelableEvals, s.runDrainer, s.runGC, s.keyring.run} {
-		s.leaderGo(ctx, loop)
+	for _, d := range s.leaderDuties() {
+		if err := d.start(ctx); err != nil {
+			s.logger.Error("start leader duty", "duty", d.name, "error", err)
+		}
 	}
 	s.leader.established.Store(true)
+	s.logger.Info("leader duties started", "took", time.Since(start))
+}
+
+// leaderDuty is one thing the leader does while it leads. start runs in
+// list order once the FSM holds every committed entry; a duty that runs a
+// loop starts it with s.leaderGo(ctx, …), and ctx ends when leadership
+// does. stop, when set, runs in reverse list order after ctx ended and
+// before the loops are waited for; it must not block.
+type leaderDuty struct {
+	name  string
+	start func(ctx context.Context) error
+	stop  func()
+}
+
+// leaderDuties is every leader duty, in the order they start (they stop in
+// reverse). A new duty (periodic launcher, deployment watcher, CA rotation)
+// is one entry here, with a comment on why it sits where it does.
+func (s *Server) leaderDuties() []leaderDuty {
+	enable := func(name string, set func(bool)) leaderDuty {
+		return leaderDuty{name: name, start: func(context.Context) error { set(true); return nil }, stop: func() { set(false) }}
+	}
+	loop := func(name string, fn func(context.Context)) leaderDuty {
+		return leaderDuty{name: name, start: func(ctx context.Context) error { s.leaderGo(ctx, fn); return nil }}
+	}
+	return []leaderDuty{
+		// First, so that peers and clients reach this server at the
+		// address it has now (port 0 in tests, a changed advertise).
+		{name: "own raft address", start: func(context.Context) error { return s.reconcileSelfAddress() }},
+		// The queues before anything fills them: restoring and the
+		// observer enqueue into the broker and blocked evaluations.
+		enable("eval broker", s.broker.SetEnabled),
+		enable("blocked evals", s.blocked.SetEnabled),
+		enable("plan queue", s.planQueue.SetEnabled),
+		enable("heartbeat timers", s.heartbeats.setEnabled),
+		// Committed changes reach the queues from here on...
+		{name: "fsm observer", start: func(context.Context) error { s.fsm.setObserver(&leaderObserver{srv: s}); return nil },
+			stop: func() { s.fsm.setObserver(nil) }},
+		// ...and what was committed before is restored: evaluations in
+		// flight on the previous leader are enqueued again, every live
+		// node gets failover_heartbeat_ttl to find this leader.
+		{name: "restore evals and heartbeats", start: func(context.Context) error { return s.restoreLeaderState() }},
+		// The first identity signing key before the plan applier runs and
+		// before leadership counts as established: placements are signed
+		// with it, and a cluster with a leader never serves an empty JWKS.
+		{name: "identity signing key", start: func(context.Context) error { _, err := s.keyring.ensureActive(); return err }},
+		// The plan applier before the workers that submit plans to it.
+		loop("plan applier", s.runPlanApplier),
+		{name: "scheduling workers", start: func(ctx context.Context) error {
+			for i := range s.cfg.NumSchedulers {
+				s.leaderGo(ctx, newWorker(s, i).run)
+			}
+			return nil
+		}},
+		loop("failed eval reaper", s.reapFailedEvals),
+		loop("cancelable eval reaper", s.reapCancelableEvals),
+		loop("node drainer", s.runDrainer),
+		loop("garbage collector", s.runGC),
+		loop("identity key rotation", s.keyring.run),
+		// Last: judging servers' health needs nothing above, and promoting
+		// or removing servers can wait until scheduling runs.
+		loop("autopilot", s.runAutopilot),
+	}
 }
 
 // barrier waits until the FSM applied everything committed before this
@@ -138,8 +180,9 @@ func (s *Server) leaderGo(ctx context.Context, fn func(context.Context)) {
 	}()
 }
 
-// stopLeadership stops the leader loops and clears the in-memory leader
-// state; the next leader rebuilds it from the store.
+// stopLeadership ends the leader duties: their context first (every loop
+// returns), then each duty's stop in reverse order, then it waits for the
+// loops. The next leader rebuilds the in-memory state from the store.
 func (s *Server) stopLeadership() {
 	s.leader.mu.Lock()
 	defer s.leader.mu.Unlock()
@@ -149,11 +192,12 @@ func (s *Server) stopLeadership() {
 	s.logger.Info("cluster leadership lost")
 	s.leader.established.Store(false)
 	s.leader.cancel()
-	s.fsm.setObserver(nil)
-	s.broker.SetEnabled(false)
-	s.blocked.SetEnabled(false)
-	s.planQueue.SetEnabled(false)
-	s.heartbeats.setEnabled(false)
+	duties := s.leaderDuties()
+	for i := len(duties) - 1; i >= 0; i-- {
+		if duties[i].stop != nil {
+			duties[i].stop()
+		}
+	}
 	s.leader.wg.Wait()
 	s.leader.cancel = nil
 }

@@ -72,8 +72,8 @@ func (s *Server) setupRaft(advertise net.Addr) error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
-	if !hasState {
-		return s.maybeBootstrap()
+	if !hasState && s.cfg.BootstrapExpect == 1 {
+		s.maybeBootstrap()
 	}
 	return nil
 }
@@ -136,8 +136,11 @@ func (s *Server) openRaftDB(snaps raft.SnapshotStore) (*raftboltdb.BoltStore, er
 
 // raftConfig tunes Raft. A cluster of one voter has nobody to wait for, so
 // its timeouts are short: a dev agent elects itself within a few hundred
-// milliseconds. Multi-server clusters keep Raft's defaults, which tolerate
-// network hiccups.
+// milliseconds. A multi-server cluster uses half of Raft's defaults times
+// raft_multiplier: with the default multiplier of 1 a follower notices a
+// lost leader after 0.5-1 s and a new leader is elected well within 2 s
+// (docs/cluster.md has the figures); slower or busier networks raise the
+// multiplier, as in Nomad.
 func (s *Server) raftConfig() *raft.Config {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(s.id)
@@ -148,35 +151,13 @@ func (s *Server) raftConfig() *raft.Config {
 		conf.ElectionTimeout = 100 * time.Millisecond
 		conf.LeaderLeaseTimeout = 50 * time.Millisecond
 		conf.CommitTimeout = 5 * time.Millisecond
+		return conf
 	}
+	m := time.Duration(max(1, s.cfg.RaftMultiplier))
+	conf.HeartbeatTimeout = m * 500 * time.Millisecond
+	conf.ElectionTimeout = m * 500 * time.Millisecond
+	conf.LeaderLeaseTimeout = m * 250 * time.Millisecond
 	return conf
-}
-
-// maybeBootstrap bootstraps the cluster once BootstrapExpect servers are
-// known. Only this server is known until server join exists, so today that
-// means BootstrapExpect == 1.
-func (s *Server) maybeBootstrap() error {
-	peers := s.knownServers()
-	if len(peers) < s.cfg.BootstrapExpect {
-		s.logger.Info("waiting for servers to bootstrap", "known", len(peers), "expect", s.cfg.BootstrapExpect)
-		return nil
-	}
-	conf := raft.Configuration{}
-	for _, p := range peers {
-		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})
-	}
-	if err := s.raft.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
-		return fmt.Errorf("bootstrap raft cluster: %w", err)
-	}
-	return nil
-}
-
-// serverPeer is a server this one knows about.
-type serverPeer struct{ ID, Addr string }
-
-// knownServers lists the servers known to this one (itself, until join).
-func (s *Server) knownServers() []serverPeer {
-	return []serverPeer{{ID: s.id, Addr: s.advertise}}
 }
 
 // loadServerID returns the server's persistent Raft ID, creating it on first

@@ -35,6 +35,8 @@ func (s *Server) registerEndpoints() error {
 		"NodePool":            &nodePoolEndpoint{srv: s},
 		"Variables":           &variablesEndpoint{srv: s},
 		"Event":               &eventEndpoint{srv: s},
+		"Membership":          &membershipEndpoint{srv: s},
+		"Operator":            &operatorEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)
@@ -148,6 +150,11 @@ type queryFn func(ws memdb.WatchSet, st *state.StateStore) (uint64, error)
 // request's, or the RPC call's, which a remote caller cancels) or the
 // server's ends, so a caller that left holds nothing here.
 func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta, fn queryFn) error {
+	if !opts.AllowStale {
+		if err := s.verifyLeader(); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithTimeout(opts.Context(), queryWait(opts))
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel)
@@ -161,6 +168,23 @@ func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta
 	}
 	meta.Index = index
 	s.setQueryMeta(meta)
+	return nil
+}
+
+// verifyLeader is how a default (consistent) read is made linearizable:
+// forward sent it to the leader, and the leader answers only once a quorum
+// confirmed it still leads (a round of Raft heartbeats). A leader cut off
+// from the majority keeps believing it leads until its lease runs out, and
+// a new leader may already have accepted writes it has not seen; without
+// this check it would answer from that old state. ?stale reads skip it and
+// are answered by any server from its own state.
+func (s *Server) verifyLeader() error {
+	if !s.IsLeader() {
+		return fmt.Errorf("%w: this server lost leadership while answering", structs.ErrNoLeader)
+	}
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		return fmt.Errorf("verify leadership: %w", raftErr(err))
+	}
 	return nil
 }
 

@@ -47,6 +47,8 @@ type Server struct {
 	keyring      *keyring
 	leader       leaderState
 	admission    *admission
+	members      *membership
+	autopilot    *autopilotState
 
 	// errCh reports a failure the server cannot run on (a corrupt log
 	// entry); the agent stops on it.
@@ -113,6 +115,8 @@ func (s *Server) setup() error {
 	s.heartbeats = newHeartbeats(s)
 	s.allocUpdates = newAllocUpdateBatcher(s, s.cfg.AllocUpdateBatchWindow)
 	s.keyring = newKeyring(s)
+	s.members = newMembership(s.cfg.RetryJoin)
+	s.autopilot = newAutopilotState()
 	if err := s.registerEndpoints(); err != nil {
 		return err
 	}
@@ -131,6 +135,9 @@ func (s *Server) setup() error {
 	rpcLn := s.mux.Listen(msgrpc.TypeRPC)
 	s.goRun(func() { s.serveRPC(rpcLn) })
 	s.goRun(s.monitorLeadership)
+	if s.cfg.BootstrapExpect > 1 || len(s.cfg.RetryJoin) > 0 {
+		s.goRun(s.runMembership)
+	}
 	return nil
 }
 
@@ -287,25 +294,6 @@ func (s *Server) WaitForLeader(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// Members lists the servers of the cluster as /v1/agent/members shows them.
-// Without gossip the list is this server alone.
-func (s *Server) Members() []structs.ServerMember {
-	host, portStr, _ := net.SplitHostPort(s.advertise)
-	port, _ := strconv.ParseUint(portStr, 10, 16)
-	tags := map[string]string{
-		"role": "nomad", "region": s.cfg.Region, "dc": s.cfg.Datacenter, "build": s.cfg.Version,
-		"port": portStr, "rpc_addr": host, "id": s.id, "expect": strconv.Itoa(s.cfg.BootstrapExpect),
-		"raft_vsn": "3", "vsn": "1",
-	}
-	if s.cfg.BootstrapExpect == 1 {
-		tags["bootstrap"] = "1"
-	}
-	return []structs.ServerMember{{
-		Name: s.cfg.NodeName + "." + s.cfg.Region, Addr: host, Port: uint16(port), Tags: tags,
-		Status: "alive", ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
-	}}
 }
 
 // Region and Datacenter of the server.

@@ -70,6 +70,27 @@ const (
 	MethodStatusPing   = "Status.Ping"
 	MethodStatusLeader = "Status.Leader"
 	MethodStatusPeers  = "Status.Peers"
+	// Members lists the servers with their status (/v1/agent/members).
+	MethodStatusMembers = "Status.Members"
+)
+
+// Membership endpoint: servers finding each other and joining the cluster
+// (docs/cluster.md).
+const (
+	// Hello exchanges ServerHello; any server answers.
+	MethodMembershipHello = "Membership.Hello"
+	// AddServer adds a server to the Raft configuration (forwarded to the
+	// leader).
+	MethodMembershipAddServer = "Membership.AddServer"
+	// RaftStats is a server's own Raft progress, for the leader's autopilot.
+	MethodMembershipRaftStats = "Membership.RaftStats"
+)
+
+// Operator endpoint: the Raft configuration and autopilot.
+const (
+	MethodOperatorRaftGetConfiguration = "Operator.RaftGetConfiguration"
+	MethodOperatorRaftRemovePeer       = "Operator.RaftRemovePeer"
+	MethodOperatorServerHealth         = "Operator.ServerHealth"
 )
 
 // ServiceRegistration endpoint: the native service catalog.

@@ -50,7 +50,12 @@ func NewPool(logger *slog.Logger) *Pool {
 // cancelled with it: RPC returns the context's error at once and the server
 // ends the call.
 func (p *Pool) RPC(addr, method string, args, reply any) error {
-	ctx := contextOf(args)
+	return p.RPCContext(contextOf(args), addr, method, args, reply)
+}
+
+// RPCContext is RPC bounded by ctx rather than by a context the request
+// carries (server-to-server calls with a deadline of their own).
+func (p *Pool) RPCContext(ctx context.Context, addr, method string, args, reply any) error {
 	for attempt := 0; ; attempt++ {
 		pc, err := p.get(addr)
 		if err != nil {

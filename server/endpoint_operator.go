@@ -1,0 +1,123 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/roam-sh/roam/structs"
+)
+
+// membershipEndpoint serves Membership.*: the calls servers make to each
+// other to form and keep the cluster (membership.go).
+type membershipEndpoint struct{ srv *Server }
+
+// Hello records the caller when it is compatible and answers with this
+// server's hello; an incompatible caller gets the reason as a 400.
+func (m *membershipEndpoint) Hello(args *structs.ServerHelloRequest, reply *structs.ServerHello) error {
+	local := m.srv.hello()
+	*reply = local
+	if args.Hello.ID == "" || args.Hello.Addr == "" {
+		return badRequest("hello without a server ID and address")
+	}
+	if args.Hello.ID == local.ID {
+		return nil
+	}
+	if err := checkPeer(local, args.Hello); err != nil {
+		return badRequest("%v", err)
+	}
+	m.srv.members.record(args.Hello, time.Now())
+	// Outside the call: bootstrapping waits on Raft, the caller need not.
+	go m.srv.maybeBootstrap()
+	return nil
+}
+
+// AddServer adds the caller to the Raft configuration (on the leader).
+func (m *membershipEndpoint) AddServer(args *structs.ServerAddRequest, reply *structs.GenericResponse) error {
+	if done, err := m.srv.forward(structs.MethodMembershipAddServer, false, args, reply); done {
+		return err
+	}
+	if err := m.srv.addServer(args.Hello); err != nil {
+		return fmt.Errorf("add server %s: %w", args.Hello.Addr, raftErr(err))
+	}
+	return nil
+}
+
+// RaftStats reports this server's Raft progress for the leader's autopilot.
+func (m *membershipEndpoint) RaftStats(args *structs.GenericRequest, reply *structs.ServerRaftStats) error {
+	*reply = m.srv.ownRaftStats()
+	return nil
+}
+
+// operatorEndpoint serves Operator.*: the Raft configuration and autopilot
+// health, for operators.
+type operatorEndpoint struct{ srv *Server }
+
+// RaftGetConfiguration lists the servers of the Raft configuration, with
+// the leader and each one's suffrage. It is answered by the leader unless
+// the read allows stale results.
+func (o *operatorEndpoint) RaftGetConfiguration(args *structs.GenericRequest, reply *structs.RaftConfigurationResponse) error {
+	if done, err := o.srv.forward(structs.MethodOperatorRaftGetConfiguration, args.AllowStale, args, reply); done {
+		return err
+	}
+	f := o.srv.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("raft configuration: %w", err)
+	}
+	names := map[string]string{o.srv.id: o.srv.memberName()}
+	for _, p := range o.srv.members.snapshot() {
+		names[p.hello.ID] = p.hello.Name
+	}
+	_, leaderID := o.srv.raft.LeaderWithID()
+	reply.Index = f.Index()
+	reply.Servers = []*structs.RaftServer{}
+	for _, srv := range f.Configuration().Servers {
+		node := names[string(srv.ID)]
+		if node == "" {
+			node = string(srv.Address)
+		}
+		reply.Servers = append(reply.Servers, &structs.RaftServer{
+			ID: string(srv.ID), Node: node, Address: string(srv.Address), Leader: srv.ID == leaderID,
+			Voter: srv.Suffrage == raft.Voter, RaftProtocol: "3",
+		})
+	}
+	return nil
+}
+
+// RaftRemovePeer removes a server from the Raft configuration, by ID or by
+// address (on the leader).
+func (o *operatorEndpoint) RaftRemovePeer(args *structs.RaftPeerRemoveRequest, reply *structs.GenericResponse) error {
+	if done, err := o.srv.forward(structs.MethodOperatorRaftRemovePeer, false, args, reply); done {
+		return err
+	}
+	if (args.ID == "") == (args.Address == "") {
+		return badRequest("name exactly one of a peer's ID and its address")
+	}
+	conf, err := o.srv.raftConfiguration()
+	if err != nil {
+		return err
+	}
+	for _, srv := range conf.Servers {
+		if string(srv.ID) == args.ID || string(srv.Address) == args.Address {
+			if err := o.srv.raft.RemoveServer(srv.ID, 0, barrierTimeout).Error(); err != nil {
+				return fmt.Errorf("remove raft peer %s: %w", srv.ID, raftErr(err))
+			}
+			o.srv.logger.Warn("removed raft peer", "id", srv.ID, "addr", srv.Address)
+			return nil
+		}
+	}
+	if args.ID != "" {
+		return notFound("raft peer", args.ID)
+	}
+	return notFound("raft peer", args.Address)
+}
+
+// ServerHealth is autopilot's latest view of every server (on the leader).
+func (o *operatorEndpoint) ServerHealth(args *structs.GenericRequest, reply *structs.OperatorHealthReply) error {
+	if done, err := o.srv.forward(structs.MethodOperatorServerHealth, false, args, reply); done {
+		return err
+	}
+	*reply = o.srv.autopilot.report()
+	return nil
+}
