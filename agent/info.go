@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/client/hoststats"
@@ -48,7 +50,7 @@ func (i *agentInfo) Self() (*api.AgentSelf, error) {
 	}
 	if cl := i.a.client; cl != nil {
 		self.Stats["client"] = map[string]string{
-			"node_id": cl.NodeID(), "known_servers": fmt.Sprint(c.Client.Servers),
+			"node_id": cl.NodeID(), "known_servers": i.knownServers(),
 			"num_allocations": strconv.Itoa(len(cl.AllocRunners())),
 		}
 	}
@@ -83,14 +85,38 @@ func (i *agentInfo) config() map[string]any {
 func (i *agentInfo) Members() (*api.ServerMembers, error) {
 	c := i.a.cfg
 	out := &api.ServerMembers{ServerName: c.NodeName, ServerRegion: c.Region, ServerDC: c.Datacenter, Members: []*api.AgentMember{}}
+	var members []structs.ServerMember
 	if s := i.a.server; s != nil {
-		for _, m := range s.Members() {
-			m := m
-			out.Members = append(out.Members, &m)
-		}
-		return out, nil
+		members = s.Members()
+	} else if err := i.a.rpc.RPC(structs.MethodStatusMembers, &structs.GenericRequest{}, &members); err != nil {
+		// A client-only agent lists the servers its servers list.
+		return nil, fmt.Errorf("list server members: %w", err)
+	}
+	for _, m := range members {
+		out.Members = append(out.Members, &m)
 	}
 	return out, nil
+}
+
+// Join makes this agent's server join the servers at addrs
+// (/v1/agent/join, `roam server join`).
+func (i *agentInfo) Join(addrs []string) (int, error) {
+	if i.a.server == nil {
+		return 0, errors.New("this agent runs no server: only servers join a cluster (clients list theirs in client.servers)")
+	}
+	return i.a.server.Join(addrs)
+}
+
+// knownServers is the servers the client uses now: learned from the
+// cluster on a client-only agent, its own on a server.
+func (i *agentInfo) knownServers() string {
+	if r, ok := i.a.rpc.(*serverRPC); ok {
+		return strings.Join(r.Servers(), ",")
+	}
+	if s := i.a.server; s != nil {
+		return s.LocalAddr()
+	}
+	return ""
 }
 
 func (i *agentInfo) Health() *api.AgentHealthResponse {

@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 )
 
 // Agent is the endpoints about the agent answering the request.
@@ -29,6 +31,26 @@ func (a *Agent) Members() (*ServerMembers, error) {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// JoinResponse is /v1/agent/join's answer.
+type JoinResponse struct {
+	NumJoined int    `json:"num_joined"`
+	Error     string `json:"error"`
+}
+
+// Join asks the agent's server to join the servers at addrs ("host:port").
+// It returns how many answered; the error names each that did not, and why.
+func (a *Agent) Join(addrs ...string) (int, error) {
+	v := url.Values{"address": addrs}
+	var out JoinResponse
+	if _, err := a.c.write(http.MethodPut, "/v1/agent/join?"+v.Encode(), nil, &out, nil); err != nil {
+		return 0, err
+	}
+	if out.Error != "" {
+		return out.NumJoined, errors.New(out.Error)
+	}
+	return out.NumJoined, nil
 }
 
 // Health reports the agent's health. An unhealthy agent answers 500 with the

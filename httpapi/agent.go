@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 
 	"github.com/roam-sh/roam/api"
@@ -48,47 +47,6 @@ func (h *handlers) peers(r *http.Request) ([]string, error) {
 		return nil, err
 	}
 	return list(out), nil
-}
-
-// operatorRaftConfiguration: GET /v1/operator/raft/configuration, built from
-// the peers and the leader: every peer is a voter (roam has no non-voters);
-// a peer this agent knows as a member gets its server ID and name (as
-// `nomad operator raft list-peers` shows them), others their address.
-func (h *handlers) operatorRaftConfiguration(w http.ResponseWriter, r *http.Request) (any, error) {
-	peers, err := h.peers(r)
-	if err != nil {
-		return nil, err
-	}
-	leader, err := h.leader(r)
-	if err != nil {
-		return nil, err
-	}
-	known := h.memberNames()
-	out := &api.RaftConfiguration{Servers: []*api.RaftServer{}}
-	for _, p := range peers {
-		s := &api.RaftServer{ID: p, Node: p, Address: p, Leader: p == leader, Voter: true, RaftProtocol: "3"}
-		if m, ok := known[p]; ok {
-			s.ID, s.Node = m.Tags["id"], m.Name
-		}
-		out.Servers = append(out.Servers, s)
-	}
-	return out, nil
-}
-
-// memberNames maps the servers this agent knows by their RPC address.
-func (h *handlers) memberNames() map[string]*api.AgentMember {
-	out := map[string]*api.AgentMember{}
-	if h.agent == nil {
-		return out
-	}
-	m, err := h.agent.Members()
-	if err != nil {
-		return out
-	}
-	for _, mem := range m.Members {
-		out[net.JoinHostPort(mem.Addr, mem.Tags["port"])] = mem
-	}
-	return out
 }
 
 // agentSelf: GET /v1/agent/self.

@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/roam-sh/roam/api"
+	"github.com/roam-sh/roam/structs"
+)
+
+// operatorRaftConfiguration: GET /v1/operator/raft/configuration, the Raft
+// configuration with each server's ID, name, suffrage and the leader
+// (answered by the leader unless ?stale).
+func (h *handlers) operatorRaftConfiguration(w http.ResponseWriter, r *http.Request) (any, error) {
+	var args structs.GenericRequest
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var out structs.RaftConfigurationResponse
+	if err := h.rpc.RPC(structs.MethodOperatorRaftGetConfiguration, &args, &out); err != nil {
+		return nil, err
+	}
+	conf := &api.RaftConfiguration{Index: out.Index, Servers: []*api.RaftServer{}}
+	for _, s := range out.Servers {
+		conf.Servers = append(conf.Servers, &api.RaftServer{ID: s.ID, Node: s.Node, Address: s.Address, Leader: s.Leader, Voter: s.Voter, RaftProtocol: s.RaftProtocol})
+	}
+	return conf, nil
+}
+
+// operatorRaftPeerDelete: DELETE /v1/operator/raft/peer?id=… or ?address=…
+func (h *handlers) operatorRaftPeerDelete(w http.ResponseWriter, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	args := structs.RaftPeerRemoveRequest{ID: q.Get("id"), Address: q.Get("address")}
+	if (args.ID == "") == (args.Address == "") {
+		return nil, badRequest("give exactly one of ?id= and ?address=")
+	}
+	var out structs.GenericResponse
+	return nil, h.rpc.RPC(structs.MethodOperatorRaftRemovePeer, &args, &out)
+}
+
+// operatorAutopilotHealth: GET /v1/operator/autopilot/health, autopilot's
+// view of every server (from the leader). Like Nomad it answers 429 when
+// the cluster is not healthy, with the same body.
+func (h *handlers) operatorAutopilotHealth(w http.ResponseWriter, r *http.Request) (any, error) {
+	var args structs.GenericRequest
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var out structs.OperatorHealthReply
+	if err := h.rpc.RPC(structs.MethodOperatorServerHealth, &args, &out); err != nil {
+		return nil, err
+	}
+	reply := &api.OperatorHealthReply{Healthy: out.Healthy, FailureTolerance: out.FailureTolerance, Servers: []api.ServerHealth{}, Voters: []string{}}
+	for _, s := range out.Servers {
+		reply.Servers = append(reply.Servers, api.ServerHealth(s))
+		if s.Leader {
+			reply.Leader = s.ID
+		}
+		if s.Voter {
+			reply.Voters = append(reply.Voters, s.ID)
+		}
+	}
+	if !reply.Healthy {
+		return statusBody{code: http.StatusTooManyRequests, body: reply}, nil
+	}
+	return reply, nil
+}
+
+// agentJoiner is the agent's optional power to join its server to others.
+type agentJoiner interface {
+	Join(addrs []string) (int, error)
+}
+
+// agentJoin: PUT /v1/agent/join?address=…: the agent's server joins the
+// servers at the addresses. Like Nomad, a failure is reported in the body
+// ({"num_joined": 0, "error": "…"}) with 200.
+func (h *handlers) agentJoin(w http.ResponseWriter, r *http.Request) (any, error) {
+	j, ok := h.agent.(agentJoiner)
+	if !ok || h.agent == nil {
+		return nil, notImplemented("server join")
+	}
+	addrs := r.URL.Query()["address"]
+	if len(addrs) == 0 {
+		return nil, badRequest("missing ?address= of a server to join")
+	}
+	if len(addrs) > maxJoinAddrs {
+		return nil, badRequest("%d addresses; at most %d", len(addrs), maxJoinAddrs)
+	}
+	n, err := j.Join(addrs)
+	out := api.JoinResponse{NumJoined: n}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return out, nil
+}
+
+// maxJoinAddrs bounds one join request.
+const maxJoinAddrs = 64
