@@ -163,3 +163,90 @@ func TestClientFollowsServersAndTasksOutliveThem(t *testing.T) {
 		return nil
 	})
 }
+
+// TestServerJoinAndOperatorSurfaces: three servers that know nothing of
+// each other form a cluster by /v1/agent/join (what `roam server join`
+// and `nomad server join` call); members, the Raft configuration and
+// autopilot's health then read as Nomad's API client expects, and a
+// stopped server is removed with remove-peer.
+func TestServerJoinAndOperatorSurfaces(t *testing.T) {
+	var servers []*Agent
+	for i := range 3 {
+		servers = append(servers, startServerAgent(t, serverAgentConfig(t, "srv"+strconv.Itoa(i), 3, nil)))
+	}
+	nc := nomadAgentClient(t, servers[0])
+	n, err := nc.Agent().Join(servers[1].Server().LocalAddr(), servers[2].Server().LocalAddr())
+	if err != nil || n != 2 {
+		t.Fatalf("join: %d, %v", n, err)
+	}
+	waitClusterLeader(t, servers...)
+
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		members, err := nc.Agent().Members()
+		if err != nil {
+			return err
+		}
+		alive := 0
+		for _, m := range members.Members {
+			if m.Status == "alive" {
+				alive++
+			}
+		}
+		if alive != 3 {
+			return fmt.Errorf("%d alive members of %d", alive, len(members.Members))
+		}
+		return nil
+	})
+	conf, err := nc.Operator().RaftGetConfiguration(nil)
+	if err != nil || len(conf.Servers) != 3 {
+		t.Fatalf("raft configuration: %+v, %v", conf, err)
+	}
+	leaders := 0
+	for _, s := range conf.Servers {
+		if s.Leader {
+			leaders++
+		}
+		if !s.Voter || !strings.HasPrefix(s.Node, "srv") {
+			t.Fatalf("raft server %+v, want a voter named after its node", s)
+		}
+	}
+	if leaders != 1 {
+		t.Fatalf("%d leaders in %+v", leaders, conf.Servers)
+	}
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		h, _, err := nc.Operator().AutopilotServerHealth(nil)
+		if err != nil {
+			return err
+		}
+		if !h.Healthy || h.FailureTolerance != 1 || len(h.Servers) != 3 {
+			return fmt.Errorf("autopilot health %+v, want 3 healthy servers tolerating 1 failure", h)
+		}
+		return nil
+	})
+
+	// A server of another region is refused, saying why.
+	other := serverAgentConfig(t, "far", 1, nil)
+	other.Region = "europe"
+	far := startServerAgent(t, other)
+	if _, err := nc.Agent().Join(far.Server().LocalAddr()); err == nil || !strings.Contains(err.Error(), "federation is not supported yet") {
+		t.Fatalf("join a server of another region: %v, want federation refused", err)
+	}
+
+	gone := servers[2]
+	if gone.Server().IsLeader() {
+		gone = servers[1]
+	}
+	goneID := gone.Server().ID()
+	_ = gone.Shutdown()
+	live := servers[0]
+	if live == gone {
+		live = servers[1]
+	}
+	if err := nomadAgentClient(t, live).Operator().RaftRemovePeerByID(goneID, nil); err != nil {
+		t.Fatalf("remove-peer: %v", err)
+	}
+	conf, err = nomadAgentClient(t, live).Operator().RaftGetConfiguration(nil)
+	if err != nil || len(conf.Servers) != 2 {
+		t.Fatalf("after remove-peer: %+v, %v", conf, err)
+	}
+}
