@@ -312,3 +312,32 @@ func TestFailoverElectsNewLeaderAndKeepsWrites(t *testing.T) {
 		t.Log("restarted server was elected again")
 	}
 }
+
+// A server restarted with its data on another address is followed there.
+func TestRestartedServerOnNewAddressIsFollowed(t *testing.T) {
+	c := newTestCluster(t, 3)
+	leader := c.waitLeader()
+	i := c.index(c.follower())
+	c.stop(i)
+	c.cfgs[i].RPCAddr = "127.0.0.1:0"
+	moved := c.restart(i)
+	testutil.WaitFor(t, waitLong, func() error {
+		conf, err := leader.raftConfiguration()
+		if err != nil {
+			return err
+		}
+		for _, srv := range conf.Servers {
+			if string(srv.ID) == moved.ID() && string(srv.Address) != moved.LocalAddr() {
+				return fmt.Errorf("configuration has %s at %s, want %s", srv.ID, srv.Address, moved.LocalAddr())
+			}
+		}
+		return nil
+	})
+	registerJob(t, leader, testJob("after-move", 1))
+	testutil.WaitFor(t, waitLong, func() error {
+		if j, _ := moved.State().JobByID(nil, "default", "after-move"); j == nil {
+			return errors.New("moved server does not replicate")
+		}
+		return nil
+	})
+}

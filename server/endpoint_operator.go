@@ -28,8 +28,9 @@ func (m *membershipEndpoint) Hello(args *structs.ServerHelloRequest, reply *stru
 		return badRequest("%v", err)
 	}
 	m.srv.members.record(args.Hello, time.Now())
-	// Outside the call: bootstrapping waits on Raft, the caller need not.
+	// Outside the call: both wait on Raft, the caller need not.
 	go m.srv.maybeBootstrap()
+	go m.srv.followAddress(args.Hello)
 	return nil
 }
 

@@ -371,6 +371,28 @@ func (s *Server) addServer(h structs.ServerHello) error {
 	return s.raft.AddNonvoter(raft.ServerID(h.ID), raft.ServerAddress(h.Addr), 0, barrierTimeout).Error()
 }
 
+// followAddress updates, on the leader, the address of a server of the
+// configuration that says hello from a new one (it restarted elsewhere
+// with its data dir): Raft would otherwise keep sending to the old one.
+func (s *Server) followAddress(h structs.ServerHello) {
+	if !s.IsLeader() {
+		return
+	}
+	conf, err := s.raftConfiguration()
+	if err != nil {
+		return
+	}
+	for _, srv := range conf.Servers {
+		if string(srv.ID) == h.ID && string(srv.Address) != h.Addr {
+			s.logger.Info("server moved; updating its raft address", "id", h.ID, "old", srv.Address, "new", h.Addr)
+			if err := s.addServer(h); err != nil {
+				s.logger.Error("update server address", "id", h.ID, "error", err)
+			}
+			return
+		}
+	}
+}
+
 // MemberStatus is a member's liveness as /v1/agent/members shows it.
 type MemberStatus string
 
