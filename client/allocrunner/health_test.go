@@ -103,6 +103,10 @@ func TestHealthJudge(t *testing.T) {
 			{now: 1, states: map[string]*structs.TaskState{"web": running(1)}, checks: critical, wake: 60},
 			{now: 60, states: map[string]*structs.TaskState{"web": running(1)}, checks: critical, decided: true, reason: "1 of 2 checks"},
 		}},
+		{"checks: a group without checks is judged by its tasks", []*structs.Task{main}, true, []step{
+			{now: 1, states: map[string]*structs.TaskState{"web": running(1)}, wake: 11},
+			{now: 11, states: map[string]*structs.TaskState{"web": running(1)}, decided: true, healthy: true},
+		}},
 		{"task_states ignores failing checks", []*structs.Task{main}, false, []step{
 			{now: 1, states: map[string]*structs.TaskState{"web": running(1)}, checks: critical, wake: 11},
 			{now: 11, states: map[string]*structs.TaskState{"web": running(1)}, checks: critical, decided: true, healthy: true},
