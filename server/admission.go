@@ -50,14 +50,11 @@ func DefaultJobMutators() []JobMutator {
 		jobCanonicalizer{},
 
 		// The Connect sidecar injector: a proxy task, its port and its
-		// service per sidecar_service. It needs canonical services (provider,
-		// port labels) and runs before the validators, so that what it adds
-		// is validated like what the user wrote.
+		// service per sidecar_service, and an expose path per check with
+		// expose = true (right after its sidecar exists). It needs canonical
+		// services (provider, port labels) and runs before the validators,
+		// so that what it adds is validated like what the user wrote.
 		connectInjector{},
-
-		// Later, the expose-path mutator goes here, after sidecar injection:
-		// it turns checks with expose = true into expose paths of the sidecar
-		// proxy, which only exists once the injector has run.
 
 		// Later, implied constraints go here, last: they are derived from the
 		// final set of tasks (drivers, vault, injected proxies), so anything a

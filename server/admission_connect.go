@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/roam-sh/roam/structs"
@@ -50,6 +51,7 @@ func (connectInjector) Mutate(job *structs.Job) ([]string, error) {
 			}
 			w := injectSidecar(tg, s)
 			warnings = append(warnings, w...)
+			exposeChecks(tg, s)
 			changed = true
 		}
 	}
@@ -179,4 +181,62 @@ func sidecarService(s *structs.Service, name, label string) *structs.Service {
 		}}
 	}
 	return out
+}
+
+// exposeChecks turns each HTTP or gRPC check of s with expose = true into
+// an expose path of s's sidecar: a dynamic port (the same number inside the
+// namespace) whose plaintext listener forwards exactly the check's path to
+// the application, and points the check at that port. The application
+// itself only takes mTLS from outside, so this is how the client's check
+// reaches it. A check already pointed at its port is left alone.
+func exposeChecks(tg *structs.TaskGroup, s *structs.Service) {
+	if len(tg.Networks) != 1 || tg.Networks[0] == nil {
+		return
+	}
+	local := appPortInNamespace(tg.Networks[0], s.PortLabel)
+	for i, c := range s.Checks {
+		if c == nil || !c.Expose || (c.Type != structs.CheckTypeHTTP && c.Type != structs.CheckTypeGRPC) || local <= 0 {
+			continue
+		}
+		label := fmt.Sprintf("svc_%s_ck_%d", s.Name, i)
+		if c.PortLabel == label {
+			continue
+		}
+		if !hasPortLabel(tg.Networks[0], label) {
+			tg.Networks[0].DynamicPorts = append(tg.Networks[0].DynamicPorts, structs.Port{Label: label, To: -1})
+		}
+		ss := s.Connect.SidecarService
+		if ss.Proxy == nil {
+			ss.Proxy = &structs.ConsulProxy{}
+		}
+		if ss.Proxy.Expose == nil {
+			ss.Proxy.Expose = &structs.ConsulExposeConfig{}
+		}
+		path := c.Path
+		if c.Type == structs.CheckTypeGRPC {
+			path = "/grpc.health.v1.Health/Check"
+		}
+		ss.Proxy.Expose.Paths = append(ss.Proxy.Expose.Paths, structs.ConsulExposePath{
+			Path: path, Protocol: "http", LocalPathPort: local, ListenerPort: label,
+		})
+		c.PortLabel = label
+	}
+}
+
+// appPortInNamespace is the port the application listens on inside the
+// namespace: a number as written, or a label's "to" (its value when the
+// label maps to the same number).
+func appPortInNamespace(n *structs.NetworkResource, label string) int {
+	if v, err := strconv.Atoi(label); err == nil {
+		return v
+	}
+	for _, p := range append(append([]structs.Port(nil), n.ReservedPorts...), n.DynamicPorts...) {
+		if p.Label == label {
+			if p.To > 0 {
+				return p.To
+			}
+			return p.Value
+		}
+	}
+	return 0
 }

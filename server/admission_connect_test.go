@@ -87,3 +87,40 @@ func TestConnectInjectorSidecarTaskAndCheck(t *testing.T) {
 		t.Errorf("disable_default_tcp_check: sidecar service has %d checks", n)
 	}
 }
+
+// A check with expose = true reaches the application through an expose
+// path of the sidecar: its own port, forwarding exactly the check's path
+// to the port the application listens on inside the namespace.
+func TestConnectInjectorExposesChecks(t *testing.T) {
+	job := countdashAPI()
+	tg := job.TaskGroups[0]
+	tg.Networks[0].DynamicPorts = []structs.Port{{Label: "http", To: 9001}}
+	s := tg.Services[0]
+	s.PortLabel = "http"
+	s.Checks = []*structs.ServiceCheck{{Name: "alive", Type: structs.CheckTypeHTTP, Path: "/health", Expose: true,
+		Interval: 10 * time.Second, Timeout: 2 * time.Second}}
+	for range 2 {
+		job, _ = admitConnect(t, job)
+	}
+	tg = job.TaskGroups[0]
+	c := tg.Services[0].Checks[0]
+	if c.PortLabel != "svc_count-api_ck_0" {
+		t.Fatalf("check port %q, want its expose port", c.PortLabel)
+	}
+	px := tg.Services[0].Connect.SidecarService.Proxy
+	if px == nil || px.Expose == nil || len(px.Expose.Paths) != 1 {
+		t.Fatalf("expose paths %+v, want one", px)
+	}
+	if p := px.Expose.Paths[0]; p.Path != "/health" || p.LocalPathPort != 9001 || p.ListenerPort != "svc_count-api_ck_0" {
+		t.Errorf("expose path %+v, want /health to 9001 on svc_count-api_ck_0", p)
+	}
+	n := 0
+	for _, p := range tg.Networks[0].DynamicPorts {
+		if p.Label == "svc_count-api_ck_0" && p.To == -1 {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("expose port added %d times, want once with to = -1", n)
+	}
+}
