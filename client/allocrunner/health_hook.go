@@ -316,12 +316,32 @@ func (w *healthWatch) tally() checkTally {
 				continue
 			}
 			c.registered++
-			if w.hook.checks.CheckStatus(servicereg.CheckID(in.Registration.ID, i)) == structs.HealthPassing {
+			mode := def.OnUpdate
+			if mode == "" {
+				mode = in.Service.OnUpdate
+			}
+			if countsAsPassing(w.hook.checks.CheckStatus(servicereg.CheckID(in.Registration.ID, i)), mode) {
 				c.passing++
 			}
 		}
 	}
 	return c
+}
+
+// countsAsPassing applies a check's on_update (or its service's) to its
+// status: require_healthy (the default) counts only passing;
+// ignore_warnings counts a warning as passing; ignore counts the check as
+// passing whatever it says, even before its first result.
+func countsAsPassing(st structs.HealthStatus, mode structs.OnUpdate) bool {
+	switch {
+	case mode == structs.OnUpdateIgnore:
+		return true
+	case st == structs.HealthPassing:
+		return true
+	case st == structs.HealthWarning:
+		return mode == structs.OnUpdateIgnoreWarnings
+	}
+	return false
 }
 
 func countChecks(svcs []*structs.Service) int {

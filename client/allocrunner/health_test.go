@@ -143,3 +143,27 @@ func TestParseHealthMode(t *testing.T) {
 		t.Errorf("unknown mode: %v", err)
 	}
 }
+
+// TestCheckOnUpdate: a check's on_update decides what counts as passing for
+// deployment health.
+func TestCheckOnUpdate(t *testing.T) {
+	for _, tc := range []struct {
+		status structs.HealthStatus
+		mode   structs.OnUpdate
+		want   bool
+	}{
+		{structs.HealthPassing, "", true},
+		{structs.HealthWarning, "", false},
+		{structs.HealthWarning, structs.OnUpdateRequireHealthy, false},
+		{structs.HealthCritical, structs.OnUpdateRequireHealthy, false},
+		{"", structs.OnUpdateRequireHealthy, false},
+		{structs.HealthWarning, structs.OnUpdateIgnoreWarnings, true},
+		{structs.HealthCritical, structs.OnUpdateIgnoreWarnings, false},
+		{structs.HealthCritical, structs.OnUpdateIgnore, true},
+		{"", structs.OnUpdateIgnore, true},
+	} {
+		if got := countsAsPassing(tc.status, tc.mode); got != tc.want {
+			t.Errorf("%q with on_update %q: %v, want %v", tc.status, tc.mode, got, tc.want)
+		}
+	}
+}
