@@ -131,8 +131,11 @@ func sidecarTask(tg *structs.TaskGroup, s *structs.Service, kind structs.TaskKin
 	if st.Name != "" {
 		t.Name = st.Name
 	}
+	var warnings []string
 	if st.Resources != nil {
 		t.Resources = st.Resources
+		warnings = append(warnings, fmt.Sprintf("Task group %q: Service %q: Connect: sidecar_task: resources reserve node capacity for the proxy "+
+			"but do not limit it: the built-in proxy runs without cgroup limits", tg.Name, s.Name))
 	}
 	if st.KillTimeout != nil {
 		t.KillTimeout = *st.KillTimeout
@@ -144,7 +147,6 @@ func sidecarTask(tg *structs.TaskGroup, s *structs.Service, kind structs.TaskKin
 		t.LogConfig = st.LogConfig
 	}
 	t.Env, t.Meta, t.KillSignal = st.Env, st.Meta, st.KillSignal
-	var warnings []string
 	ignored := func(field string) {
 		warnings = append(warnings, fmt.Sprintf("Task group %q: Service %q: Connect: sidecar_task: %s is ignored: "+
 			"the sidecar is the proxy built into roam (driver %q), not a task of your own", tg.Name, s.Name, field, ProxyDriver))

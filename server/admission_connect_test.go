@@ -78,7 +78,8 @@ func TestConnectInjectorSidecarTaskAndCheck(t *testing.T) {
 		t.Errorf("proxy task %+v, want sidecar_task's name, resources, kill_timeout and env on driver %s", px, ProxyDriver)
 	}
 	joined := strings.Join(warnings, "\n")
-	for _, want := range []string{"sidecar_task: driver docker is ignored", "sidecar_task: config is ignored"} {
+	for _, want := range []string{"sidecar_task: driver docker is ignored", "sidecar_task: config is ignored",
+		"sidecar_task: resources reserve node capacity for the proxy but do not limit it"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("warnings %q lack %q", joined, want)
 		}

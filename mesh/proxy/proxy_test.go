@@ -350,3 +350,47 @@ func TestExposePathForwardsOnlyThatPath(t *testing.T) {
 		}
 	}
 }
+
+// On stop the proxy refuses new connections at once and lets open ones
+// finish within the drain time.
+func TestStopDrainsOpenConnections(t *testing.T) {
+	tca := newTestCA(t, "td.consul")
+	authz, res := newTestAuthz(), &staticResolver{}
+	api := startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"), Authorizer: authz, Resolver: res})
+	res.insts = []Instance{{Addr: api.PublicAddr().String()}}
+	web, err := New(Config{Service: "web", PublicAddr: "127.0.0.1:0", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
+		Authorizer: authz, Resolver: res, Upstreams: []Upstream{{DestinationName: "api"}}, Logger: testutil.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- web.Run(ctx, 30*time.Second) }()
+	<-web.Ready()
+	up := web.UpstreamAddr(0).String()
+	c, err := net.Dial("tcp", up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := roundTrip(c, "before"); err != nil || got != "before" {
+		t.Fatalf("echo %q, %v", got, err)
+	}
+	cancel()
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if c2, err := net.Dial("tcp", up); err == nil {
+			c2.Close()
+			return errors.New("the upstream still accepts after stop")
+		}
+		return nil
+	})
+	if got, err := roundTrip(c, "during drain"); err != nil || got != "during drain" {
+		t.Fatalf("open connection during the drain: echo %q, %v", got, err)
+	}
+	c.Close()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return once the last connection closed")
+	}
+}
