@@ -2,7 +2,7 @@
 # the README starts with; keep them working on a fresh Debian machine.
 GO ?= go
 
-.PHONY: build dev test test-setup e2e bench bench-ui check fuzz images ui-screenshots
+.PHONY: build dev test test-setup e2e bench bench-ui bench-mesh check fuzz images ui-screenshots
 
 build: ## build bin/roam
 	$(GO) build -o bin/roam ./cmd/roam
@@ -33,6 +33,9 @@ bench: ## scheduler benchmarks and the end-to-end scheduling benchmark
 	$(GO) run ./bench/netns -n 100
 	$(GO) build -o bin/roam ./cmd/roam
 	$(GO) run ./bench/devready -roam bin/roam -n 5 -no-bridge
+
+bench-mesh: build ## roam's sidecar proxies against direct connections (docs/mesh.md#benchmarks)
+	$(GO) run ./bench/mesh -roam bin/roam
 
 bench-ui: ## load a job page with 1,000 allocations in Chromium (docs/ui.md)
 	$(GO) test -run xxx -bench JobPage1000Allocs -benchtime 10x ./ui/

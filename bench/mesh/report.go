@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// report collects the figures of one run.
+type report struct {
+	kaDirect, kaMesh      float64 // requests/s
+	kaCPUPer1k            float64 // both proxies, CPU-seconds per 1,000 requests
+	ncDirect, ncMesh      float64
+	ncCPUPer1k            float64
+	tcpDirect, tcpMesh    float64 // MB/s
+	latDirect, latMesh    [3]time.Duration
+	latCPUPer1k           float64
+	latRequests           int
+	rss, peakRSS          float64 // MiB, the larger of the two proxies
+	idleRSS               float64 // MiB, before any load
+	loadBefore, loadAfter string  // the machine's 1-minute load average
+}
+
+var quantiles = [3]float64{0.50, 0.99, 0.999}
+
+// meshCPU runs f and returns the proxies' CPU-seconds per 1,000 of the
+// requests f reports.
+func meshCPU(ps proxies, f func() (int64, error)) (float64, error) {
+	before, err := ps.cpuSeconds()
+	if err != nil {
+		return 0, err
+	}
+	n, err := f()
+	if err != nil {
+		return 0, err
+	}
+	after, err := ps.cpuSeconds()
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("no request completed")
+	}
+	return (after - before) / float64(n) * 1000, nil
+}
+
+func measureKeepAlive(s *setup, o options, r *report, logger *slog.Logger) error {
+	d, err := keepAlive(s.direct, o.conns, o.duration)
+	if err != nil {
+		return fmt.Errorf("direct: %w", err)
+	}
+	r.kaDirect = d.rate()
+	r.kaCPUPer1k, err = meshCPU(s.proxies, func() (int64, error) {
+		m, err := keepAlive(s.upstream, o.conns, o.duration)
+		r.kaMesh = m.rate()
+		return m.n, err
+	})
+	logger.Info("keep-alive", "direct_rps", int(r.kaDirect), "mesh_rps", int(r.kaMesh))
+	return err
+}
+
+func measureNewConn(s *setup, o options, r *report, logger *slog.Logger) error {
+	d, err := newConnPerRequest(s.direct, o.conns, o.duration)
+	if err != nil {
+		return fmt.Errorf("direct: %w", err)
+	}
+	r.ncDirect = d.rate()
+	r.ncCPUPer1k, err = meshCPU(s.proxies, func() (int64, error) {
+		m, err := newConnPerRequest(s.upstream, o.conns, o.duration)
+		r.ncMesh = m.rate()
+		return m.n, err
+	})
+	logger.Info("new connection per request", "direct_rps", int(r.ncDirect), "mesh_rps", int(r.ncMesh))
+	return err
+}
+
+func measureTCP(s *setup, o options, r *report, logger *slog.Logger) error {
+	var err error
+	if r.tcpDirect, err = throughput(s.direct, o.duration); err != nil {
+		return fmt.Errorf("direct: %w", err)
+	}
+	if r.tcpMesh, err = throughput(s.upstream, o.duration); err != nil {
+		return fmt.Errorf("mesh: %w", err)
+	}
+	logger.Info("TCP throughput", "direct_MBps", int(r.tcpDirect), "mesh_MBps", int(r.tcpMesh))
+	return nil
+}
+
+func measureLatency(s *setup, o options, r *report, logger *slog.Logger) error {
+	d, err := latencies(s.direct, latencyRateRPS, o.latConns, o.latencyD)
+	if err != nil {
+		return fmt.Errorf("direct: %w", err)
+	}
+	var m []time.Duration
+	r.latCPUPer1k, err = meshCPU(s.proxies, func() (int64, error) {
+		var err error
+		m, err = latencies(s.upstream, latencyRateRPS, o.latConns, o.latencyD)
+		return int64(len(m)), err
+	})
+	if err != nil {
+		return fmt.Errorf("mesh: %w", err)
+	}
+	for i, q := range quantiles {
+		r.latDirect[i], r.latMesh[i] = quantile(d, q), quantile(m, q)
+	}
+	r.latRequests = len(m)
+	logger.Info("latency at 1,000 rps", "direct_p99", r.latDirect[1], "mesh_p99", r.latMesh[1])
+	return nil
+}
+
+// memory reads both proxies' RSS after the load; a proxied allocation
+// has one proxy, so the larger of the two is the figure.
+func (r *report) memory(ps proxies) error {
+	for _, p := range ps {
+		rss, peak, err := p.memory()
+		if err != nil {
+			return fmt.Errorf("memory of proxy %s: %w", p.name, err)
+		}
+		r.rss, r.peakRSS = max(r.rss, rss), max(r.peakRSS, peak)
+	}
+	return nil
+}
+
+// idleMemory reads the proxies' RSS once they listen, before any load.
+func (r *report) idleMemory(ps proxies) error {
+	for _, p := range ps {
+		rss, _, err := p.memory()
+		if err != nil {
+			return fmt.Errorf("memory of proxy %s: %w", p.name, err)
+		}
+		r.idleRSS = max(r.idleRSS, rss)
+	}
+	return nil
+}
+
+// loadAverage is the first field of /proc/loadavg: on a shared machine
+// it says how much the figures around it were disturbed.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (r *report) print(w io.Writer, o options) {
+	line := func(k string, v any) { fmt.Fprintf(w, "%s=%v\n", k, v) }
+	f2 := func(v float64) string { return fmt.Sprintf("%.2f", v) }
+	f3 := func(v float64) string { return fmt.Sprintf("%.3f", v) }
+	line("cpus", runtime.NumCPU())
+	line("loadavg_1m_before", r.loadBefore)
+	line("loadavg_1m_after", r.loadAfter)
+	line("connections", o.conns)
+	line("keepalive_direct_rps", int(r.kaDirect))
+	line("keepalive_mesh_rps", int(r.kaMesh))
+	line("keepalive_ratio", f2(r.kaMesh/r.kaDirect))
+	line("keepalive_cpu_seconds_per_1000_requests", f3(r.kaCPUPer1k))
+	line("keepalive_goal_met", r.kaMesh/r.kaDirect >= goalKeepAlive)
+	line("newconn_direct_rps", int(r.ncDirect))
+	line("newconn_mesh_rps", int(r.ncMesh))
+	line("newconn_ratio", f2(r.ncMesh/r.ncDirect))
+	line("newconn_cpu_seconds_per_1000_requests", f3(r.ncCPUPer1k))
+	line("newconn_goal_met", r.ncMesh/r.ncDirect >= goalNewConn)
+	line("tcp_direct_MBps", int(r.tcpDirect))
+	line("tcp_mesh_MBps", int(r.tcpMesh))
+	line("tcp_ratio", f2(r.tcpMesh/r.tcpDirect))
+	line("tcp_goal_met", r.tcpMesh/r.tcpDirect >= goalTCP)
+	line("latency_requests", r.latRequests)
+	for i, name := range []string{"p50", "p99", "p999"} {
+		line("latency_direct_"+name+"_ms", f3(ms(r.latDirect[i])))
+		line("latency_mesh_"+name+"_ms", f3(ms(r.latMesh[i])))
+		line("latency_added_"+name+"_ms", f3(ms(r.latMesh[i]-r.latDirect[i])))
+		line("latency_"+name+"_ratio", f2(float64(r.latMesh[i])/float64(r.latDirect[i])))
+	}
+	line("latency_goal_met", r.latMesh[1]-r.latDirect[1] < goalAddedP99)
+	// At 1,000 requests per second, CPU-seconds per 1,000 requests is
+	// vCPU per 1,000 rps; the goal (Istio's per-sidecar figure) is per
+	// proxy, and every request crosses two.
+	line("cpu_seconds_per_1000_requests_both_proxies", f3(r.latCPUPer1k))
+	line("vcpu_per_1000_rps_per_proxy", f3(r.latCPUPer1k/2))
+	line("cpu_goal_met", r.latCPUPer1k/2 <= goalVCPUPer1k)
+	line("idle_rss_per_proxy_MiB", f2(r.idleRSS))
+	line("rss_per_proxy_MiB", f2(r.rss))
+	line("peak_rss_per_proxy_MiB", f2(r.peakRSS))
+	line("rss_goal_met", r.peakRSS < goalRSSMiB)
+}
