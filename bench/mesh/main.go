@@ -47,6 +47,7 @@ type options struct {
 	conns    int
 	latConns int
 	keep     bool
+	rounds   int
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -60,8 +61,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.latencyD, "latency-duration", 10*time.Second, "length of each 1,000 rps open-loop run")
 	fs.IntVar(&o.conns, "conns", 50, "connections of the closed loops")
 	fs.IntVar(&o.latConns, "latency-conns", 50, "keep-alive connections the open loop spreads its requests over")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of every measurement; medians are printed")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (the proxies' files and logs)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.rounds < 1 || o.conns < 1 || o.latConns < 1 {
+		fmt.Fprintln(stderr, "bench-mesh: -rounds, -conns and -latency-conns must be at least 1")
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
@@ -167,16 +173,23 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 		// Latency and CPU at a fixed rate last, on a warm, quiet machine.
 		{"latency at 1,000 rps", measureLatency},
 	}
-	for _, st := range steps {
-		logger.Info("measuring", "what", st.name)
-		if err := st.fn(s, o, r, logger); err != nil {
-			return fmt.Errorf("%s: %w", st.name, err)
+	// Rounds, each direct then mesh back to back, so that both sides of
+	// a ratio share the machine's mood; the medians are printed.
+	var rounds []*report
+	for i := range o.rounds {
+		rr := &report{}
+		for _, st := range steps {
+			logger.Info("measuring", "round", i+1, "what", st.name)
+			if err := st.fn(s, o, rr, logger); err != nil {
+				return fmt.Errorf("%s: %w", st.name, err)
+			}
 		}
+		rounds = append(rounds, rr)
 	}
 	if err := r.memory(s.proxies); err != nil {
 		return err
 	}
 	r.loadAfter = loadAverage()
-	r.print(stdout, o)
+	r.print(stdout, o, rounds)
 	return nil
 }

@@ -106,30 +106,37 @@ func (p *proxyProc) cpuSeconds() (float64, error) {
 	return float64(ut+st) / clockTicks, nil
 }
 
-// memory returns VmRSS and VmHWM (peak RSS) in MiB.
-func (p *proxyProc) memory() (rss, peak float64, err error) {
+// mem is a proxy's memory in MiB from /proc/<pid>/status.
+type mem struct {
+	rss, peak float64 // VmRSS, VmHWM
+	// anon is RssAnon, the process's private memory: what one more
+	// proxied allocation costs. The rest of RSS is mostly the roam
+	// binary's pages, shared by every proxy and the agent on the node.
+	anon float64
+}
+
+func (p *proxyProc) memory() (mem, error) {
+	var m mem
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer f.Close()
+	fields := map[string]*float64{"VmRSS": &m.rss, "VmHWM": &m.peak, "RssAnon": &m.anon}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		dst := fields[k]
+		if !ok || dst == nil {
 			continue
 		}
 		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 		if err != nil {
-			return 0, 0, err
+			return m, err
 		}
-		if k == "VmRSS" {
-			rss = kb / 1024
-		} else {
-			peak = kb / 1024
-		}
+		*dst = kb / 1024
 	}
-	return rss, peak, sc.Err()
+	return m, sc.Err()
 }
 
 // proxies is the pair on the path: the caller's (upstream) and the
