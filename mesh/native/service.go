@@ -1,0 +1,194 @@
+package native
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/roam-sh/roam/internal/backoff"
+	"github.com/roam-sh/roam/mesh/ca"
+	"github.com/roam-sh/roam/structs"
+)
+
+// Config says which service the application is and where its agent is.
+type Config struct {
+	// Service is the service name the application serves as (its leaf's
+	// SPIFFE ID names it).
+	Service string
+	// Namespace of the service and of the services it dials ("" is the
+	// agent's default).
+	Namespace string
+	// AgentAddr is the local agent's HTTP address, host:port or a URL
+	// (default: $CONSUL_HTTP_ADDR, then $NOMAD_ADDR, then 127.0.0.1:4646).
+	AgentAddr string
+	// Token is the task's workload identity, which proves to the agent
+	// that the allocation declares Service (default: $CONSUL_HTTP_TOKEN,
+	// then $NOMAD_TOKEN).
+	Token string
+	// HTTPClient talks to the agent (default: a client without timeout,
+	// as blocking queries last minutes).
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Service is an application's identity in the mesh, kept current.
+type Service struct {
+	cfg    Config
+	agent  *agent
+	logger *slog.Logger
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+
+	mu    sync.RWMutex
+	leaf  *tls.Certificate
+	roots *ca.Roots
+	ready chan struct{}
+	once  sync.Once
+
+	next atomic.Uint64 // round robin over a destination's instances
+}
+
+// ErrNotReady is returned while the first leaf and roots are not loaded.
+var ErrNotReady = errors.New("native: no leaf certificate and roots yet")
+
+// New starts watching the service's leaf and the roots; Ready is closed
+// once both arrived. Close stops the watches.
+func New(cfg Config) (*Service, error) {
+	if cfg.Service == "" {
+		return nil, errors.New("native: a service name is required")
+	}
+	cfg.AgentAddr = firstSet(cfg.AgentAddr, os.Getenv("CONSUL_HTTP_ADDR"), os.Getenv("NOMAD_ADDR"), "127.0.0.1:4646")
+	cfg.Token = firstSet(cfg.Token, os.Getenv("CONSUL_HTTP_TOKEN"), os.Getenv("NOMAD_TOKEN"))
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{cfg: cfg, agent: newAgent(cfg.AgentAddr, cfg.Token, cfg.HTTPClient),
+		logger: cfg.Logger.With("component", "connect-native", "service", cfg.Service), cancel: cancel, ready: make(chan struct{})}
+	s.done.Add(2)
+	go func() { defer s.done.Done(); s.watch(ctx, "roots", s.fetchRoots) }()
+	go func() { defer s.done.Done(); s.watch(ctx, "leaf", s.fetchLeaf) }()
+	return s, nil
+}
+
+// Ready is closed once the service has a leaf and the roots.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// Close stops the watches; connections already open are not touched.
+func (s *Service) Close() {
+	s.cancel()
+	s.done.Wait()
+}
+
+// current returns the leaf and roots for the next handshake.
+func (s *Service) current() (*tls.Certificate, *ca.Roots, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.leaf == nil || s.roots == nil {
+		return nil, nil, ErrNotReady
+	}
+	return s.leaf, s.roots, nil
+}
+
+// watch runs one blocking-query loop until ctx ends. A failure, or an
+// answer that returned at once without a newer index, waits a backoff so a
+// missing endpoint is not asked in a tight loop.
+func (s *Service) watch(ctx context.Context, what string, fetch func(context.Context, uint64) (uint64, error)) {
+	bo := backoff.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second}
+	var idx uint64
+	for ctx.Err() == nil {
+		start := time.Now()
+		next, err := fetch(ctx, idx)
+		if err != nil && ctx.Err() == nil {
+			s.logger.Warn("connect certificates", "what", what, "error", err)
+		}
+		if err == nil && (next > idx || time.Since(start) > time.Second) {
+			idx = next
+			bo.Reset()
+			continue
+		}
+		select {
+		case <-time.After(bo.Next()):
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (s *Service) query() url.Values {
+	q := url.Values{}
+	if s.cfg.Namespace != "" {
+		q.Set("ns", s.cfg.Namespace)
+	}
+	return q
+}
+
+func (s *Service) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
+	var out structs.CARootList
+	next, err := s.agent.do(ctx, http.MethodGet, "/v1/agent/connect/ca/roots", blocking(idx), nil, &out)
+	if err != nil {
+		return 0, err
+	}
+	roots, err := ca.NewRoots(&out)
+	if err != nil {
+		return 0, fmt.Errorf("roots: %w", err)
+	}
+	s.mu.Lock()
+	s.roots = roots
+	s.mu.Unlock()
+	s.readyIfLoaded()
+	return next, nil
+}
+
+// leafCert is the agent's answer for a leaf (Consul's LeafCert).
+type leafCert struct {
+	SerialNumber  string
+	CertPEM       string
+	PrivateKeyPEM string
+}
+
+func (s *Service) fetchLeaf(ctx context.Context, idx uint64) (uint64, error) {
+	q := s.query()
+	for k, v := range blocking(idx) {
+		q[k] = v
+	}
+	var out leafCert
+	next, err := s.agent.do(ctx, http.MethodGet, "/v1/agent/connect/ca/leaf/"+url.PathEscape(s.cfg.Service), q, nil, &out)
+	if err != nil {
+		return 0, err
+	}
+	leaf, err := tls.X509KeyPair([]byte(out.CertPEM), []byte(out.PrivateKeyPEM))
+	if err != nil {
+		return 0, fmt.Errorf("leaf: %w", err)
+	}
+	s.mu.Lock()
+	s.leaf = &leaf
+	s.mu.Unlock()
+	s.readyIfLoaded()
+	return next, nil
+}
+
+func (s *Service) readyIfLoaded() {
+	if _, _, err := s.current(); err == nil {
+		s.once.Do(func() { close(s.ready) })
+	}
+}
+
+func firstSet(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

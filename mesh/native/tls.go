@@ -1,0 +1,118 @@
+package native
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/roam-sh/roam/mesh/ca"
+)
+
+// authorizeTimeout bounds the agent's answer during a handshake.
+const authorizeTimeout = 5 * time.Second
+
+// ServerTLSConfig is the configuration to serve with (tls.Listen,
+// http.Server.TLSConfig). Every handshake takes the current leaf and
+// roots, requires a client certificate that chains to the roots and names
+// a service of this trust domain, and asks the agent whether that service
+// may call this one (intentions); a denied client fails the handshake.
+// Decisions apply at the handshake only: unlike roam's proxies, a native
+// server does not close open connections on a later deny.
+func (s *Service) ServerTLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		ClientAuth: tls.RequireAnyClientCert,
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			leaf, roots, err := s.current()
+			if err != nil {
+				return nil, err
+			}
+			return &tls.Config{
+				MinVersion:   tls.VersionTLS12,
+				ClientAuth:   tls.RequireAnyClientCert,
+				Certificates: []tls.Certificate{*leaf},
+				NextProtos:   nextProtos(hello),
+				VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+					return s.verifyClient(hello.Context(), roots, raw)
+				},
+			}, nil
+		},
+	}
+}
+
+// nextProtos keeps HTTP/2 for clients that offer it (an http.Server over
+// this configuration), and nothing else.
+func nextProtos(hello *tls.ClientHelloInfo) []string {
+	for _, p := range hello.SupportedProtos {
+		if p == "h2" {
+			return []string{"h2", "http/1.1"}
+		}
+	}
+	return nil
+}
+
+// authorizeResponse is /v1/agent/connect/authorize's answer.
+type authorizeResponse struct {
+	Authorized bool
+	Reason     string
+}
+
+func (s *Service) verifyClient(ctx context.Context, roots *ca.Roots, raw [][]byte) error {
+	id, leaf, err := roots.Verify(raw)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, authorizeTimeout)
+	defer cancel()
+	in := map[string]string{"Target": s.cfg.Service, "ClientCertURI": id.String(), "ClientCertSerial": colonHex(leaf.SerialNumber.Bytes())}
+	var out authorizeResponse
+	if _, err := s.agent.do(ctx, http.MethodPost, "/v1/agent/connect/authorize", s.query(), in, &out); err != nil {
+		return fmt.Errorf("authorize %s: %w", id, err)
+	}
+	if !out.Authorized {
+		return fmt.Errorf("authz denied: %s", out.Reason)
+	}
+	return nil
+}
+
+// clientTLS dials as this service and accepts only a server whose chain
+// verifies against the current roots and whose SPIFFE ID names want (in
+// the namespace, when one is set). Go's host name check is replaced by
+// that check, hence InsecureSkipVerify.
+func (s *Service) clientTLS(want string) (*tls.Config, error) {
+	leaf, roots, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	ns := s.cfg.Namespace
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		Certificates:       []tls.Certificate{*leaf},
+		InsecureSkipVerify: true,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			id, _, err := roots.Verify(raw)
+			if err != nil {
+				return err
+			}
+			if id.Service != want || (ns != "" && id.Namespace != ns) {
+				return fmt.Errorf("server is %s, want service %q", id, want)
+			}
+			return nil
+		},
+	}, nil
+}
+
+func colonHex(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, len(b)*3)
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, digits[c>>4], digits[c&0xf])
+	}
+	return string(out)
+}
