@@ -46,6 +46,8 @@ func (f *fsm) handlerTable() map[structs.MessageType]applyFunc {
 		structs.DeploymentStatusUpdateRequestType:          f.applyDeploymentStatus,
 		structs.DeploymentPromoteRequestType:               f.applyDeploymentPromote,
 		structs.DeploymentAllocHealthRequestType:           f.applyDeploymentAllocHealth,
+		structs.CARootsUpsertRequestType:                   f.applyCARoots,
+		structs.IntentionRequestType:                       f.applyIntentions,
 	}
 }
 
@@ -354,3 +356,19 @@ func (f *fsm) applyServiceHealth(index uint64, body []byte) any {
 
 // applyClusterMetadata accepts the entry; roam keeps no cluster metadata yet.
 func (f *fsm) applyClusterMetadata(index uint64, body []byte) any { return nil }
+
+func (f *fsm) applyCARoots(index uint64, body []byte) any {
+	var req structs.CARootsUpsertRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	return f.errResult(structs.CARootsUpsertRequestType, index, f.state.UpsertCARoots(index, req.Roots))
+}
+
+func (f *fsm) applyIntentions(index uint64, body []byte) any {
+	var req structs.IntentionRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	return f.errResult(structs.IntentionRequestType, index, f.state.ApplyIntentions(index, &req))
+}

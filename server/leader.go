@@ -116,6 +116,9 @@ func (s *Server) leaderDuties() []leaderDuty {
 		// before leadership counts as established: placements are signed
 		// with it, and a cluster with a leader never serves an empty JWKS.
 		{name: "identity signing key", start: func(context.Context) error { _, err := s.keyring.ensureActive(); return err }},
+		// The mesh CA's first root (no-op once it exists), so clients can
+		// fetch roots and leaves as soon as there is a leader.
+		{name: "connect CA root", start: func(context.Context) error { return s.connectCA.ensureRoot() }},
 		// The plan applier before the workers that submit plans to it.
 		loop("plan applier", s.runPlanApplier),
 		{name: "scheduling workers", start: func(ctx context.Context) error {

@@ -37,6 +37,8 @@ func (s *Server) registerEndpoints() error {
 		"Event":               &eventEndpoint{srv: s},
 		"Membership":          &membershipEndpoint{srv: s},
 		"Operator":            &operatorEndpoint{srv: s},
+		"ConnectCA":           &connectCAEndpoint{srv: s},
+		"Intention":           &intentionEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

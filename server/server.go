@@ -45,6 +45,7 @@ type Server struct {
 	heartbeats   *heartbeats
 	allocUpdates *allocUpdateBatcher
 	keyring      *keyring
+	connectCA    *connectCA
 	leader       leaderState
 	admission    *admission
 	members      *membership
@@ -117,6 +118,7 @@ func (s *Server) setup() error {
 	s.keyring = newKeyring(s)
 	s.members = newMembership(s.cfg.RetryJoin)
 	s.autopilot = newAutopilotState()
+	s.connectCA = newConnectCA(s)
 	if err := s.registerEndpoints(); err != nil {
 		return err
 	}

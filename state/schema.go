@@ -24,6 +24,8 @@ const (
 	tableNodePools   = "node_pools"
 	tableVariables   = "variables"
 	tableDeployments = "deployment"
+	tableCARoots     = "connect_ca_roots"
+	tableIntentions  = "connect_intentions"
 	tableNodeAllocs  = "node_allocs" // derived, see nodeAllocsEntry
 	tableNodeUsage   = "node_usage"  // derived, see applyUsage
 )
@@ -96,6 +98,16 @@ func schema() *memdb.DBSchema {
 		tableDeployments: {Name: tableDeployments, Indexes: map[string]*memdb.IndexSchema{
 			"id":  {Name: "id", Unique: true, Indexer: &memdb.UUIDFieldIndex{Field: "ID"}},
 			"job": nsField("job", "JobID"),
+		}},
+		tableCARoots: {Name: tableCARoots, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		}},
+		tableIntentions: {Name: tableIntentions, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"pair": {Name: "pair", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "SourceNS"}, &memdb.StringFieldIndex{Field: "SourceName"},
+				&memdb.StringFieldIndex{Field: "DestinationNS"}, &memdb.StringFieldIndex{Field: "DestinationName"},
+			}}},
 		}},
 		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

@@ -28,13 +28,15 @@ type snapshotRecord struct {
 	Pool  *structs.NodePool            `codec:",omitempty"`
 	Var   *structs.VariableEncrypted   `codec:",omitempty"`
 	Dep   *structs.Deployment          `codec:",omitempty"`
+	Root  *structs.CARoot              `codec:",omitempty"`
+	Int   *structs.Intention           `codec:",omitempty"`
 	Index *IndexEntry                  `codec:",omitempty"`
 }
 
 var snapshotTables = []string{
 	tableIndex, tableJobVersions, tableJobs, tableJobSummary, tableSubmissions,
 	tableNodes, tableEvals, tableAllocs, tableServices, tableRootKeys,
-	tableNamespaces, tableNodePools, tableVariables, tableDeployments,
+	tableNamespaces, tableNodePools, tableVariables, tableDeployments, tableCARoots, tableIntentions,
 }
 
 // Persist writes every object of the snapshot to w.
@@ -87,6 +89,10 @@ func recordFor(txn *memdb.Txn, table string, raw any) (*snapshotRecord, error) {
 		rec.Var = v
 	case *structs.Deployment:
 		rec.Dep = v
+	case *structs.CARoot:
+		rec.Root = v
+	case *structs.Intention:
+		rec.Int = v
 	case *structs.Allocation:
 		rec.Alloc = v
 		// The job version is persisted once in job_versions, and restore
@@ -179,6 +185,10 @@ func restoreRecord(txn *memdb.Txn, rec *snapshotRecord) error {
 		obj = rec.Var
 	case rec.Dep != nil:
 		obj = rec.Dep
+	case rec.Root != nil:
+		obj = rec.Root
+	case rec.Int != nil:
+		obj = rec.Int
 	case rec.Alloc != nil:
 		a := rec.Alloc
 		if a.Job == nil {

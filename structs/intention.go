@@ -42,21 +42,14 @@ type Intention struct {
 	ModifyIndex     uint64
 }
 
-// IntentionOp is what an intention write does.
-type IntentionOp string
-
-const (
-	IntentionOpUpsert IntentionOp = "upsert"
-	IntentionOpDelete IntentionOp = "delete"
-)
-
-// IntentionRequest writes intentions. For upserts the leader stamps IDs,
-// times and precedence so that applying reads no clock or random; a delete
-// names intentions by ID. Deletes of a destination's whole set (a
-// service-intentions entry replaced) list every ID.
+// IntentionRequest writes intentions in one Raft entry: the deletes
+// (by ID) first, then the upserts, so replacing a destination's whole set
+// (a service-intentions config entry) never leaves a moment with none. For
+// upserts the leader stamps IDs, times and precedence, so applying reads no
+// clock or random numbers.
 type IntentionRequest struct {
-	Op         IntentionOp
-	Intentions []*Intention
+	Upsert []*Intention
+	Delete []string
 	WriteRequest
 }
 

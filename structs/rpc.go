@@ -39,6 +39,8 @@ const (
 	DeploymentStatusUpdateRequestType
 	DeploymentPromoteRequestType
 	DeploymentAllocHealthRequestType
+	CARootsUpsertRequestType
+	IntentionRequestType
 )
 
 // IgnoreUnknownTypeFlag marks a log entry an FSM may skip when it does not know it.
@@ -73,6 +75,8 @@ var messageTypeNames = map[MessageType]string{
 	DeploymentStatusUpdateRequestType:          "DeploymentStatusUpdate",
 	DeploymentPromoteRequestType:               "DeploymentPromote",
 	DeploymentAllocHealthRequestType:           "DeploymentAllocHealth",
+	CARootsUpsertRequestType:                   "CARootsUpsert",
+	IntentionRequestType:                       "Intention",
 }
 
 func (t MessageType) String() string {

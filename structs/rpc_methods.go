@@ -138,3 +138,16 @@ const (
 	MethodVariablesRead  = "Variables.Read"
 	MethodVariablesList  = "Variables.List"
 )
+
+// ConnectCA endpoint: the mesh's certificate authority (docs/mesh.md).
+const (
+	MethodConnectCARoots  = "ConnectCA.Roots"
+	MethodConnectCASign   = "ConnectCA.Sign"
+	MethodConnectCARotate = "ConnectCA.Rotate"
+)
+
+// Intention endpoint: which service may call which (docs/mesh.md).
+const (
+	MethodIntentionApply = "Intention.Apply"
+	MethodIntentionList  = "Intention.List"
+)
