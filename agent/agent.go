@@ -330,6 +330,9 @@ func (a *Agent) startHTTP() error {
 		RPC: a.rpc, Agent: &agentInfo{a: a}, Client: a.clientAPI(), Logger: a.logger,
 		Browsers: a.browserRules(), JobParser: parser, UI: ui.Handler(),
 	}
+	if a.client != nil {
+		cfg.Connect = a.client.Connect() // a nil *client.Connect would be a non-nil interface
+	}
 	if a.cfg.EnableDebug {
 		cfg.Debug = pprofHandler()
 		a.logger.Warn("enable_debug: serving /debug/pprof/ on the HTTP port", "addr", ln.Addr().String())

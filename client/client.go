@@ -34,6 +34,7 @@ type Client struct {
 	updater *allocUpdater
 	network *network.Manager
 	hostEnv map[string]string
+	connect *Connect
 
 	nodeMu sync.RWMutex
 	node   *structs.Node
@@ -113,6 +114,10 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 		ctx: ctx, cancel: cancel, doneCh: make(chan struct{}), lateDrivers: lateDrivers,
 	}
 	nets.SetCallbacks(network.Callbacks{DriverNamespace: cl.driverNamespace, Moved: cl.networkMoved})
+	if cl.connect, err = newConnect(cl); err != nil {
+		cancel()
+		return nil, err
+	}
 	cl.updater = newAllocUpdater(cfg.RPC, cfg.Region, cfg.UpdateInterval, cl.logger)
 	if err := cl.restoreAllocs(); err != nil {
 		cancel()
@@ -170,6 +175,8 @@ func (c *Client) Run(ctx context.Context) error {
 	c.goLoop(c.refreshDrivers)
 	c.goLoop(c.runGC)
 	c.goLoop(c.repairLoop)
+	c.goLoop(c.connect.CA.Run)
+	c.goLoop(c.connect.Intentions.Run)
 	select {
 	case <-ctx.Done():
 	case <-c.ctx.Done():

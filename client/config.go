@@ -50,9 +50,12 @@ type Config struct {
 	NodeName   string // default: hostname
 	Datacenter string // default: dc1
 	Region     string // default: global
-	NodeClass  string
-	NodePool   string // default: default
-	Meta       map[string]string
+	// DefaultIntentionPolicy decides mesh connections no intention
+	// matches: "allow" (the default, as Consul's without ACLs) or "deny".
+	DefaultIntentionPolicy string
+	NodeClass              string
+	NodePool               string // default: default
+	Meta                   map[string]string
 	// Options are the client's legacy key/value options: driver.raw_exec.enable
 	// and env.denylist are honoured.
 	Options  map[string]string

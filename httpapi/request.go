@@ -60,10 +60,14 @@ func parseWrite(r *http.Request, w *structs.WriteRequest) {
 	w.AuthToken = authToken(r)
 }
 
-// authToken reads X-Nomad-Token, or an Authorization: Bearer token.
+// authToken reads X-Nomad-Token, X-Consul-Token (Consul's clients, such
+// as its Connect SDK, send a task's workload identity there), or an
+// Authorization: Bearer token.
 func authToken(r *http.Request) string {
-	if t := r.Header.Get("X-Nomad-Token"); t != "" {
-		return t
+	for _, h := range []string{"X-Nomad-Token", "X-Consul-Token"} {
+		if t := r.Header.Get(h); t != "" {
+			return t
+		}
 	}
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		return strings.TrimSpace(a[7:])

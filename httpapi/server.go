@@ -81,6 +81,9 @@ type Config struct {
 	// a jobspec/sandbox.Runner so that a hostile file costs bounded work;
 	// nil parses in the handler's goroutine, unbounded (tests only).
 	JobParser JobParser
+	// Connect is the node's side of the mesh for /v1/agent/connect/*; nil
+	// (an agent without a client) makes those paths answer 501.
+	Connect ConnectAgent
 	// UI, when set, serves the web UI under /ui/ (the ui package); the
 	// agent's root redirects there. It sits behind the same middleware as
 	// the API, so the browser rules apply to its pages too.
@@ -108,6 +111,8 @@ type handlers struct {
 	// proxy carries forwarded client requests to other nodes.
 	proxy  http.RoundTripper
 	parser JobParser
+	// connect serves the node's mesh endpoints; nil without a client.
+	connect ConnectAgent
 }
 
 // New returns the HTTP API handler: the /v1 routes wrapped in the middleware
@@ -121,7 +126,7 @@ func New(cfg Config) http.Handler {
 	}
 	h := &handlers{
 		rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http"),
-		proxy: newProxyTransport(), parser: cfg.JobParser,
+		proxy: newProxyTransport(), parser: cfg.JobParser, connect: cfg.Connect,
 	}
 	if h.parser == nil {
 		h.parser = inProcessParser{}
