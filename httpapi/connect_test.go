@@ -69,7 +69,10 @@ func (a meshAgent) Authorize(src, dst intentions.Service) intentions.Decision {
 func meshFixture(t *testing.T) (*apitest.Cluster, *consulapi.Client, string, string) {
 	t.Helper()
 	c := apitest.Start(t)
-	c.RegisterNode(t)
+	c.RegisterNode(t, func(n *structs.Node) {
+		n.Drivers[server.ProxyDriver] = &structs.DriverInfo{Detected: true, Healthy: true}
+		n.Attributes[structs.AttrDriver(server.ProxyDriver)] = "1"
+	})
 	job := apitest.Job("shop", 1)
 	tg := job.TaskGroups[0]
 	tg.Networks = []*structs.NetworkResource{{Mode: "bridge"}}

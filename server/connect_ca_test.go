@@ -30,6 +30,12 @@ func connectJob(id string) *structs.Job {
 	return job
 }
 
+// withProxyDriver gives a mock node the driver of injected sidecars.
+func withProxyDriver(n *structs.Node) {
+	n.Drivers[ProxyDriver] = &structs.DriverInfo{Detected: true, Healthy: true}
+	n.Attributes[structs.AttrDriver(ProxyDriver)] = "1"
+}
+
 func testCSR(t *testing.T) string {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -73,7 +79,7 @@ func TestConnectCARootsPublicAndTrustDomain(t *testing.T) {
 
 func TestConnectLeafOnlyForDeclaredServices(t *testing.T) {
 	s := testServer(t)
-	registerNode(t, s)
+	registerNode(t, s, withProxyDriver)
 	registerJob(t, s, connectJob("shop"))
 	a := waitLiveAllocs(t, s, "shop", 1)[0]
 	tok := a.SignedIdentities["web"]
