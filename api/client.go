@@ -173,7 +173,11 @@ func (r *request) setWrite(w *WriteOptions) {
 // status becomes a *StatusError carrying the body.
 func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	var body io.Reader
-	if r.body != nil {
+	raw, isRaw := r.body.(io.Reader)
+	if isRaw {
+		// Sent as is (a snapshot to restore), not encoded as JSON.
+		body = raw
+	} else if r.body != nil {
 		buf, err := json.Marshal(r.body)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s %s body: %w", r.method, r.path, err)
@@ -187,7 +191,10 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build %s %s: %w", r.method, r.path, err)
 	}
-	if body != nil {
+	switch {
+	case isRaw:
+		req.Header.Set("Content-Type", "application/octet-stream")
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.cfg.Token != "" {

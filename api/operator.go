@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -107,4 +108,22 @@ func (h *ServerHealth) UnmarshalJSON(b []byte) error {
 	}
 	h.LastContact = d
 	return nil
+}
+
+// SnapshotSave returns a consistent snapshot archive of the cluster's state
+// (the caller closes it). See docs/cluster.md.
+func (o *Operator) SnapshotSave(q *QueryOptions) (io.ReadCloser, error) {
+	r := o.c.newRequest(http.MethodGet, "/v1/operator/snapshot")
+	r.setQuery(q)
+	resp, err := o.c.do(q.context(), r)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// SnapshotRestore replaces the cluster's state with an archive's.
+func (o *Operator) SnapshotRestore(archive io.Reader) error {
+	_, err := o.c.write(http.MethodPut, "/v1/operator/snapshot", archive, nil, nil)
+	return err
 }

@@ -9,6 +9,6 @@ func (a *app) operatorCommand() *cobra.Command {
 	keyring := &cobra.Command{Use: "keyring", Short: "List and rotate the keys that sign workload identities"}
 	keyring.AddCommand(a.keyringListCommand(), a.keyringRotateCommand())
 	root.AddCommand(keyring)
-	cmd.AddCommand(root, a.operatorRaftCommand(), a.operatorAutopilotCommand())
+	cmd.AddCommand(root, a.operatorRaftCommand(), a.operatorAutopilotCommand(), a.operatorSnapshotCommand())
 	return cmd
 }

@@ -1,7 +1,12 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/structs"
@@ -95,3 +100,42 @@ func (h *handlers) agentJoin(w http.ResponseWriter, r *http.Request) (any, error
 
 // maxJoinAddrs bounds one join request.
 const maxJoinAddrs = 64
+
+// operatorSnapshotSave: GET /v1/operator/snapshot, a consistent snapshot
+// archive of the cluster's state (taken by the leader), as a download.
+func (h *handlers) operatorSnapshotSave(w http.ResponseWriter, r *http.Request) {
+	var args structs.GenericRequest
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		writeError(w, statusCode(err), errorMessage(err))
+		return
+	}
+	args.SetContext(r.Context())
+	var out structs.SnapshotSaveResponse
+	if err := h.rpc.RPC(structs.MethodOperatorSnapshotSave, &args, &out); err != nil {
+		writeError(w, statusCode(err), errorMessage(err))
+		return
+	}
+	sum := sha256.Sum256(out.Archive)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(headerIndex, strconv.FormatUint(out.Index, 10))
+	// Nomad's API client checks the download against this digest.
+	w.Header().Set("Digest", "sha-256="+base64.StdEncoding.EncodeToString(sum[:]))
+	_, _ = w.Write(out.Archive)
+}
+
+// operatorSnapshotRestore: PUT /v1/operator/snapshot with an archive as the
+// body replaces the cluster's state.
+func (h *handlers) operatorSnapshotRestore(w http.ResponseWriter, r *http.Request) {
+	archive, err := io.ReadAll(http.MaxBytesReader(w, r.Body, structs.MaxSnapshotSize))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("read snapshot: %v (at most %d bytes)", err, structs.MaxSnapshotSize))
+		return
+	}
+	var out structs.GenericResponse
+	if err := h.rpc.RPC(structs.MethodOperatorSnapshotRestore, &structs.SnapshotRestoreRequest{Archive: archive}, &out); err != nil {
+		writeError(w, statusCode(err), errorMessage(err))
+		return
+	}
+	w.Header().Set(headerIndex, strconv.FormatUint(out.Index, 10))
+	w.WriteHeader(http.StatusOK)
+}

@@ -118,6 +118,8 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/metrics", h.metrics)
 	mux.HandleFunc("GET /v1/agent/monitor", h.agentMonitor)
 	mux.HandleFunc("GET /v1/event/stream", h.eventStream)
+	mux.HandleFunc("GET /v1/operator/snapshot", h.operatorSnapshotSave)
+	mux.HandleFunc("PUT /v1/operator/snapshot", h.operatorSnapshotRestore)
 	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
 	add("DELETE", "/v1/operator/raft/peer", h.operatorRaftPeerDelete)
 	add("GET", "/v1/operator/autopilot/health", h.operatorAutopilotHealth)

@@ -122,3 +122,33 @@ func (o *operatorEndpoint) ServerHealth(args *structs.GenericRequest, reply *str
 	*reply = o.srv.autopilot.report()
 	return nil
 }
+
+// SnapshotSave returns a consistent snapshot archive of the state, taken by
+// the leader (a request to any server is forwarded; ?stale is ignored).
+func (o *operatorEndpoint) SnapshotSave(args *structs.GenericRequest, reply *structs.SnapshotSaveResponse) error {
+	if done, err := o.srv.forward(structs.MethodOperatorSnapshotSave, false, args, reply); done {
+		return err
+	}
+	archive, err := o.srv.saveSnapshot()
+	if err != nil {
+		return err
+	}
+	reply.Archive = archive
+	reply.Index, _ = o.srv.state.LatestIndex()
+	return nil
+}
+
+// SnapshotRestore replaces the cluster's state with an archive's.
+func (o *operatorEndpoint) SnapshotRestore(args *structs.SnapshotRestoreRequest, reply *structs.GenericResponse) error {
+	if done, err := o.srv.forward(structs.MethodOperatorSnapshotRestore, false, args, reply); done {
+		return err
+	}
+	if len(args.Archive) > structs.MaxSnapshotSize {
+		return badRequest("snapshot of %d bytes; at most %d", len(args.Archive), structs.MaxSnapshotSize)
+	}
+	if err := o.srv.restoreSnapshot(args.Archive); err != nil {
+		return err
+	}
+	reply.Index, _ = o.srv.state.LatestIndex()
+	return nil
+}

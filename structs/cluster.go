@@ -97,3 +97,15 @@ type ServerRaftStats struct {
 	LastTerm    uint64
 	LastIndex   uint64
 }
+
+// SnapshotSaveResponse carries a snapshot archive (see
+// server/snapshot.go for its format).
+type SnapshotSaveResponse struct {
+	Archive []byte
+	Index   uint64
+}
+
+// SnapshotRestoreRequest carries an archive to replace the cluster's state.
+type SnapshotRestoreRequest struct {
+	Archive []byte
+}

@@ -91,6 +91,9 @@ const (
 	MethodOperatorRaftGetConfiguration = "Operator.RaftGetConfiguration"
 	MethodOperatorRaftRemovePeer       = "Operator.RaftRemovePeer"
 	MethodOperatorServerHealth         = "Operator.ServerHealth"
+	// SnapshotSave and SnapshotRestore are answered by the leader.
+	MethodOperatorSnapshotSave    = "Operator.SnapshotSave"
+	MethodOperatorSnapshotRestore = "Operator.SnapshotRestore"
 )
 
 // ServiceRegistration endpoint: the native service catalog.
