@@ -107,9 +107,20 @@ func startAgent(t *testing.T, dataDir, cfg string) *agentProc {
 
 func launch(t *testing.T, dataDir, cfgPath string) *agentProc {
 	t.Helper()
+	p := spawn(t, dataDir, cfgPath)
+	p.waitHealthy()
+	return p
+}
+
+// spawn starts `roam agent -config cfgPath` without waiting for it to be
+// healthy (a server waiting for the rest of its cluster is not). The agent
+// gets SIGKILL if the test process dies, so none outlives a crashed test.
+func spawn(t *testing.T, dataDir, cfgPath string) *agentProc {
+	t.Helper()
 	p := &agentProc{t: t, dataDir: dataDir, cfgPath: cfgPath, log: &bytes.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(roamBin, "agent", "-config", cfgPath)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +135,13 @@ func launch(t *testing.T, dataDir, cfgPath string) *agentProc {
 		p.stop()
 	})
 	p.addr = "http://" + httpAddrFromConfig(t, cfgPath)
+	return p
+}
+
+// waitHealthy waits until the agent's /v1/agent/health answers 200.
+func (p *agentProc) waitHealthy() {
+	t := p.t
+	t.Helper()
 	testutil.WaitFor(t, 30*time.Second, func() error {
 		select {
 		case <-p.done:
@@ -140,7 +158,6 @@ func launch(t *testing.T, dataDir, cfgPath string) *agentProc {
 		}
 		return nil
 	})
-	return p
 }
 
 func httpAddrFromConfig(t *testing.T, path string) string {
