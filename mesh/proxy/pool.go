@@ -36,7 +36,10 @@ type poolKey struct{ addr, service, namespace string }
 type poolEntry struct {
 	ready chan struct{}
 	sess  *yamux.Session
-	err   error
+	// direct is the connection of a remote that does not multiplex, for
+	// the caller that dialled it.
+	direct net.Conn
+	err    error
 }
 
 func newPool(certs Certs, dial DialFunc, m *metrics) *pool {
@@ -62,8 +65,12 @@ func (p *pool) open(ctx context.Context, addr, service, namespace string) (net.C
 			return nil, e.err
 		}
 		if e.sess == nil {
-			// The remote does not multiplex: every connection dials anew.
+			// The remote does not multiplex: every connection dials anew,
+			// and the dialler uses the connection it made.
 			p.drop(k, e)
+			if mine && e.direct != nil {
+				return e.direct, nil
+			}
 			return p.dialTLS(ctx, k, false)
 		}
 		s, err := e.sess.OpenStream()
@@ -113,7 +120,7 @@ func (p *pool) connect(ctx context.Context, k poolKey, e *poolEntry) {
 	}
 	tc := c.(*tls.Conn)
 	if tc.ConnectionState().NegotiatedProtocol != muxProto {
-		tc.Close()
+		e.direct = tc
 		return
 	}
 	sess, err := yamux.Client(tc, muxConfig())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -392,5 +393,42 @@ func TestStopDrainsOpenConnections(t *testing.T) {
 	case <-done:
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return once the last connection closed")
+	}
+}
+
+// An upstream whose instance is a connect-native application (plain mTLS,
+// no mux protocol) gets one mTLS connection per application connection.
+func TestUpstreamToNativeApplication(t *testing.T) {
+	tca := newTestCA(t, "td.consul")
+	leaf := tca.leaf("api")
+	roots := tca.roots()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*leaf}, ClientAuth: tls.RequireAnyClientCert,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { _, _, err := roots.Verify(raw); return err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	res := &staticResolver{insts: []Instance{{Addr: ln.Addr().String()}}}
+	web := startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
+		Authorizer: newTestAuthz(), Resolver: res, Upstreams: []Upstream{{DestinationName: "api"}}})
+	for i := range 3 {
+		msg := fmt.Sprint("native ", i)
+		if got, err := roundTrip(dialUpstream(t, web), msg); err != nil || got != msg {
+			t.Fatalf("connection %d: echo %q, %v", i, got, err)
+		}
+	}
+	if s := web.Stats(); s.UpstreamErrors != 0 || s.Handshakes != 3 {
+		t.Fatalf("%d upstream errors, %d handshakes for 3 connections; want 0 and 3", s.UpstreamErrors, s.Handshakes)
 	}
 }
