@@ -54,21 +54,11 @@ func waitCount(t *testing.T, url string, after int64) int64 {
 	return n
 }
 
-// intention sends a Consul-shaped intention request for
-// count-dashboard → count-api to the agent.
-func intention(t *testing.T, a *agentProc, method, body string) {
+// intention runs `roam intention <args>` against the agent.
+func intention(t *testing.T, a *agentProc, args ...string) {
 	t.Helper()
-	req, err := http.NewRequest(method, a.addr+"/v1/connect/intentions/exact?source=count-dashboard&destination=count-api", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s intention: %s", method, resp.Status)
+	if out, code := a.roam(t, append([]string{"intention"}, args...)...); code != 0 {
+		t.Fatalf("roam intention %v: %d\n%s", args, code, out)
 	}
 }
 
@@ -119,7 +109,7 @@ func TestSeedCountdashThroughTheMesh(t *testing.T) {
 		}
 	}
 
-	intention(t, a, http.MethodPut, `{"Action":"deny"}`)
+	intention(t, a, "create", "-deny", "count-dashboard", "count-api")
 	denied := time.Now()
 	testutil.WaitFor(t, 10*time.Second, func() error {
 		st, err := readDashboard(url)
@@ -133,7 +123,7 @@ func TestSeedCountdashThroughTheMesh(t *testing.T) {
 	})
 	t.Logf("the dashboard said it cannot reach the API %s after the deny", time.Since(denied).Round(time.Millisecond))
 
-	intention(t, a, http.MethodDelete, "")
+	intention(t, a, "delete", "count-dashboard", "count-api")
 	waitCount(t, url, second)
 	stopJob(t, a, dc, "countdash")
 }
