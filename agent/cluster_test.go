@@ -88,6 +88,12 @@ func TestClientFollowsServersAndTasksOutliveThem(t *testing.T) {
 		return nil
 	})
 
+	// A client-only agent lists its servers' members.
+	members, err := c.Agent().Members()
+	if err != nil || len(members.Members) != 3 {
+		t.Fatalf("members through the client agent: %+v, %v", members, err)
+	}
+
 	// The only configured server stops: the client fails over.
 	_ = servers[0].Shutdown()
 	testutil.WaitFor(t, 30*time.Second, func() error {

@@ -135,3 +135,28 @@ func TestOperatorRaftConfigurationAndRemovePeer(t *testing.T) {
 		t.Fatalf("remove unknown peer: %v, want not found", err)
 	}
 }
+
+// Hellos with ever new IDs (a confused or hostile caller on the RPC port)
+// do not grow the member list without bound, and the servers heard from
+// lately stay in it.
+func TestHelloFloodIsBounded(t *testing.T) {
+	s := testServer(t)
+	for i := range 3 * maxKnownServers {
+		h := structs.ServerHello{ID: fmt.Sprintf("flood-%d", i), Addr: fmt.Sprintf("127.0.0.1:%d", 10000+i), Region: s.Region(), Name: "flood"}
+		var reply structs.ServerHello
+		if err := s.RPC(structs.MethodMembershipHello, &structs.ServerHelloRequest{Hello: h}, &reply); err != nil {
+			t.Fatal(err)
+		}
+	}
+	peers := s.members.snapshot()
+	if len(peers) > maxKnownServers {
+		t.Fatalf("%d peers after a flood of hellos, want at most %d", len(peers), maxKnownServers)
+	}
+	last := fmt.Sprintf("flood-%d", 3*maxKnownServers-1)
+	if !slices.ContainsFunc(peers, func(p peer) bool { return p.hello.ID == last }) {
+		t.Fatal("the latest server heard from was evicted")
+	}
+	if n := len(s.members.targets(nil)); n > 2*maxKnownServers {
+		t.Fatalf("%d hello targets after a flood", n)
+	}
+}

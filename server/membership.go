@@ -77,6 +77,9 @@ func (m *membership) record(h structs.ServerHello, now time.Time) bool {
 	defer m.mu.Unlock()
 	p, ok := m.peers[h.ID]
 	if !ok {
+		if len(m.peers) >= maxKnownServers {
+			m.evictOldestLocked()
+		}
 		p = &peer{}
 		m.peers[h.ID] = p
 	}
@@ -87,6 +90,18 @@ func (m *membership) record(h structs.ServerHello, now time.Time) bool {
 		}
 	}
 	return !ok
+}
+
+// evictOldestLocked forgets the peer heard from longest ago, so that
+// hellos with ever new IDs cannot grow the list without bound.
+func (m *membership) evictOldestLocked() {
+	oldest := ""
+	for id, p := range m.peers {
+		if oldest == "" || p.lastSeen.Before(m.peers[oldest].lastSeen) {
+			oldest = id
+		}
+	}
+	delete(m.peers, oldest)
 }
 
 // snapshot copies the known peers.
