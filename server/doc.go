@@ -39,7 +39,7 @@
 //
 // Map of the package:
 //
-//	server.go          Server: NewServer, Shutdown, accessors, members
+//	server.go          Server: NewServer, Shutdown, accessors
 //	config.go          Config and its defaults
 //	raft.go            Raft setup (BoltDB log, file snapshots, transport on the
 //	                   RPC port), bootstrap, raftApply; raft_log.go adapts logs
@@ -47,7 +47,9 @@
 //	fsm_apply.go       one apply function per log entry type (deterministic,
 //	                   see above)
 //	rpc.go             endpoint registry, in-process RPC, TCP serving,
-//	                   forwarding to the leader, blocking queries (which end
+//	                   forwarding to the leader, blocking queries (a default
+//	                   read is answered by a leader that verified it still
+//	                   leads; ?stale by any server), which end
 //	                   with their caller: see internal/msgrpc for why the
 //	                   transport is roam's own and not net/rpc)
 //	filter.go          go-bexpr filters and pagination of lists
@@ -65,8 +67,19 @@
 //	                   job passes in Job.Register, Job.Plan, Job.Validate and
 //	                   Job.Revert;
 //	                   a new admission step is one type and one list entry
-//	leader.go          leadership: start/stop leader components, restore from
+//	leader.go          leadership: leaderDuties, the one ordered list of what
+//	                   the leader runs (each with start/stop), restore from
 //	                   state, the FSM observer, failed/duplicate eval reapers
+//	membership.go      forming the cluster: hellos (retry_join, server join),
+//	                   refusals (region, another cluster, bootstrap_expect),
+//	                   bootstrap, adding servers, members and their status;
+//	                   membership is Raft's configuration (docs/cluster.md)
+//	autopilot.go       a leader duty: server health, promoting stable
+//	                   non-voters, removing dead servers
+//	endpoint_operator.go  Membership.* (server to server) and Operator.*
+//	                   (raft configuration, remove-peer, health, snapshots)
+//	snapshot.go        consistent snapshot save and restore through Raft (the
+//	                   archive format is structs/snapshot_archive.go)
 //	eval_broker.go     EvalBroker: ready queues, one eval per job, ack/nack
 //	blocked_evals.go   BlockedEvals: evals waiting for capacity
 //	worker.go          scheduling workers and their Planner
