@@ -12,5 +12,7 @@ func (a *app) jobCommand() *cobra.Command {
 		a.jobRunCommand(), a.jobPlanCommand(), a.jobValidateCommand(), a.jobStatusCommand(),
 		a.jobStopCommand(), a.jobInspectCommand(), a.jobHistoryCommand(), a.jobRevertCommand(),
 	)
+	// Periodic and parameterized jobs.
+	cmd.AddCommand(a.jobPeriodicCommand(), a.jobDispatchCommand())
 	return cmd
 }

@@ -83,6 +83,8 @@ type jobStatusView struct {
 	Summary     *api.JobSummary
 	Allocations []*api.AllocListStub
 	Evaluations []*api.Evaluation
+	// Children are the jobs a periodic or parameterized job launched.
+	Children []*api.JobListStub `json:",omitempty"`
 }
 
 func (a *app) jobStatus(cmd *cobra.Command, prefix string, f *jobStatusFlags) error {
@@ -121,19 +123,28 @@ func loadJobStatus(c *api.Client, id string, all bool) (*jobStatusView, error) {
 	if v.Evaluations, _, err = c.Jobs().Evaluations(id, nil); err != nil {
 		return nil, fmt.Errorf("list evaluations of job %q: %w", id, err)
 	}
+	if job.IsPeriodic() || job.IsParameterized() {
+		if v.Children, err = c.Jobs().Children(job, nil); err != nil {
+			return nil, fmt.Errorf("list children of job %q: %w", id, err)
+		}
+	}
 	return v, nil
 }
 
 func (a *app) writeJobStatus(w io.Writer, v *jobStatusView, f *jobStatusFlags) {
 	j := v.Job
 	dcs := strings.Join(j.Datacenters, ",")
-	fmt.Fprint(w, kv([][2]string{
+	fmt.Fprint(w, kv(append([][2]string{
 		{"ID", j.ID}, {"Name", j.Name}, {"Submit Date", formatUnixNano(j.SubmitTime)},
 		{"Type", string(j.Type)}, {"Priority", fmt.Sprint(j.Priority)}, {"Datacenters", orNone(dcs)},
 		{"Namespace", j.Namespace}, {"Node Pool", orNone(j.NodePool)},
 		{"Status", jobStatusString(j.Status, j.Stop)}, {"Periodic", fmt.Sprint(j.IsPeriodic())},
 		{"Parameterized", fmt.Sprint(j.IsParameterized())},
-	}))
+	}, nextLaunchRow(j, a.opts.Now())...)))
+	if j.IsPeriodic() || j.IsParameterized() {
+		writeTemplateStatus(w, v)
+		return
+	}
 	fmt.Fprintf(w, "\nSummary\n%s", summaryTable(v.Summary))
 	if failures := placementFailures(v.Evaluations); failures != "" {
 		fmt.Fprintf(w, "\nPlacement Failure\n%s", failures)

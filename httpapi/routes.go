@@ -36,6 +36,8 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add(write, "/v1/job/{id}/revert", h.jobRevert)
 	add(write, "/v1/job/{id}/stable", h.jobStable)
 	add(write, "/v1/job/{id}/evaluate", h.jobEvaluate)
+	add(write, "/v1/job/{id}/dispatch", h.jobDispatch)
+	add(write, "/v1/job/{id}/periodic/force", h.jobPeriodicForce)
 	add("GET", "/v1/job/{id}/submission", h.jobSubmission)
 	add("GET", "/v1/job/{id}/scale", h.jobScaleStatus)
 	add(write, "/v1/job/{id}/scale", h.jobScale)

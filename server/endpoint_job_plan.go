@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/roam-sh/roam/scheduler"
 	"github.com/roam-sh/roam/state"
@@ -37,6 +38,10 @@ func (j *jobEndpoint) Plan(args *structs.JobPlanRequest, reply *structs.JobPlanR
 		if err := j.dryRun(snap, index+1, job, reply); err != nil {
 			return err
 		}
+	}
+	if job.IsPeriodic() && !job.Stop {
+		// What Nomad's `job plan` prints as the next launch if submitted now.
+		reply.NextPeriodicLaunch, _ = job.Periodic.Next(time.Now())
 	}
 	if args.Diff {
 		reply.Diff = structs.DiffJobs(cur, job)

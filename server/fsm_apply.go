@@ -154,6 +154,11 @@ func (f *fsm) applyJobRegister(index uint64, body []byte) any {
 			req.Eval.JobModifyIndex = index
 		}
 	}
+	if req.PeriodicLaunch != nil {
+		if err := f.state.UpsertPeriodicLaunch(index, req.PeriodicLaunch); err != nil {
+			return f.errResult(structs.JobRegisterRequestType, index, err)
+		}
+	}
 	if req.Eval == nil {
 		return nil
 	}

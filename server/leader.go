@@ -132,6 +132,10 @@ func (s *Server) leaderDuties() []leaderDuty {
 		loop("node drainer", s.runDrainer),
 		loop("garbage collector", s.runGC),
 		loop("identity key rotation", s.keyring.run),
+		// The periodic launcher once the workers run: each launch is a
+		// child job with its evaluation. It resumes every periodic job
+		// from its last launch in the store (server/periodic.go).
+		loop("periodic launcher", s.runPeriodicLauncher),
 		// Last: judging servers' health needs nothing above, and promoting
 		// or removing servers can wait until scheduling runs.
 		loop("autopilot", s.runAutopilot),

@@ -39,6 +39,7 @@ func (s *Server) registerEndpoints() error {
 		"Operator":            &operatorEndpoint{srv: s},
 		"ConnectCA":           &connectCAEndpoint{srv: s},
 		"Intention":           &intentionEndpoint{srv: s},
+		"Periodic":            &periodicEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -121,6 +121,9 @@ func deleteJobTxn(txn *memdb.Txn, index uint64, namespace, id string) error {
 	if _, err := txn.DeleteAll(tableJobSummary, "id", namespace, id); err != nil {
 		return fmt.Errorf("delete job summary: %w", err)
 	}
+	if err := deletePeriodicLaunch(txn, index, namespace, id); err != nil {
+		return err
+	}
 	return setIndex(txn, index, tableJobs, tableJobVersions, tableJobSummary, tableSubmissions)
 }
 

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -37,7 +38,7 @@ type IndexEntry struct {
 }
 
 func schema() *memdb.DBSchema {
-	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
 		}},
@@ -109,6 +110,7 @@ func schema() *memdb.DBSchema {
 				&memdb.StringFieldIndex{Field: "DestinationNS"}, &memdb.StringFieldIndex{Field: "DestinationName"},
 			}}},
 		}},
+		tablePeriodicLaunch: periodicLaunchSchema(),
 		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			"service_name": nsField("service_name", "ServiceName"),
@@ -117,6 +119,8 @@ func schema() *memdb.DBSchema {
 			"job":          nsField("job", "JobID"),
 		}},
 	}}
+	maps.Copy(s.Tables[tableJobs].Indexes, jobIndexesForChildren())
+	return s
 }
 
 // nsID is the unique (Namespace, field) primary index.

@@ -31,12 +31,14 @@ type snapshotRecord struct {
 	Root  *structs.CARoot              `codec:",omitempty"`
 	Int   *structs.Intention           `codec:",omitempty"`
 	Index *IndexEntry                  `codec:",omitempty"`
+
+	Launch *structs.PeriodicLaunch `codec:",omitempty"`
 }
 
 var snapshotTables = []string{
 	tableIndex, tableJobVersions, tableJobs, tableJobSummary, tableSubmissions,
 	tableNodes, tableEvals, tableAllocs, tableServices, tableRootKeys,
-	tableNamespaces, tableNodePools, tableVariables, tableDeployments, tableCARoots, tableIntentions,
+	tableNamespaces, tableNodePools, tableVariables, tableDeployments, tableCARoots, tableIntentions, tablePeriodicLaunch,
 }
 
 // Persist writes every object of the snapshot to w.
@@ -93,6 +95,8 @@ func recordFor(txn *memdb.Txn, table string, raw any) (*snapshotRecord, error) {
 		rec.Root = v
 	case *structs.Intention:
 		rec.Int = v
+	case *structs.PeriodicLaunch:
+		rec.Launch = v
 	case *structs.Allocation:
 		rec.Alloc = v
 		// The job version is persisted once in job_versions, and restore
@@ -189,6 +193,8 @@ func restoreRecord(txn *memdb.Txn, rec *snapshotRecord) error {
 		obj = rec.Root
 	case rec.Int != nil:
 		obj = rec.Int
+	case rec.Launch != nil:
+		obj = rec.Launch
 	case rec.Alloc != nil:
 		a := rec.Alloc
 		if a.Job == nil {

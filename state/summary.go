@@ -10,7 +10,8 @@ import (
 
 // JobSummaryByID returns a job's summary, or nil.
 func (s *StateStore) JobSummaryByID(ws memdb.WatchSet, namespace, id string) (*structs.JobSummary, error) {
-	ch, raw, err := s.db.Txn(false).FirstWatch(tableJobSummary, "id", namespace, id)
+	txn := s.db.Txn(false)
+	ch, raw, err := txn.FirstWatch(tableJobSummary, "id", namespace, id)
 	if err != nil {
 		return nil, fmt.Errorf("job summary lookup: %w", err)
 	}
@@ -19,6 +20,9 @@ func (s *StateStore) JobSummaryByID(ws memdb.WatchSet, namespace, id string) (*s
 	}
 	if raw == nil {
 		return nil, nil
+	}
+	if sum := raw.(*structs.JobSummary); sum.Children != nil {
+		return withChildren(txn, ws, sum)
 	}
 	return raw.(*structs.JobSummary), nil
 }

@@ -16,7 +16,6 @@ func (j *Job) Warnings() []string {
 	if j == nil {
 		return nil
 	}
-	j.warnNotActedOn(p)
 	for _, tg := range j.TaskGroups {
 		if tg == nil {
 			continue
@@ -81,22 +80,11 @@ func (t *Task) warn(p problems) {
 // but does not act on yet. A job using one would otherwise run silently
 // other than written, so each says what does not happen.
 const (
-	warnPeriodic      = "periodic jobs are not launched on schedule by this version of roam: the job is registered and does not run"
-	warnParameterized = "parameterized jobs cannot be dispatched by this version of roam: the job is registered and does not run"
-	warnUpdate        = "%s is not acted on by this version of roam: a changed job replaces its allocations without canaries, promotion or revert"
-	warnNative        = "connect native is not built into this version of roam: the task gets no mesh certificate from the agent"
-	warnGateway       = "gateways are not built into this version of roam: no gateway proxy runs"
-	warnConnectField  = "%s is not acted on by roam's built-in sidecar proxy"
+	warnUpdate       = "%s is not acted on by this version of roam: a changed job replaces its allocations without canaries, promotion or revert"
+	warnNative       = "connect native is not built into this version of roam: the task gets no mesh certificate from the agent"
+	warnGateway      = "gateways are not built into this version of roam: no gateway proxy runs"
+	warnConnectField = "%s is not acted on by roam's built-in sidecar proxy"
 )
-
-func (j *Job) warnNotActedOn(p problems) {
-	if j.IsPeriodic() {
-		p.in("Periodic").addf(warnPeriodic)
-	}
-	if j.ParameterizedJob != nil && !j.Dispatched {
-		p.in("Parameterized").addf(warnParameterized)
-	}
-}
 
 func (tg *TaskGroup) warnNotActedOn(p problems) {
 	if u := tg.Update; u != nil {

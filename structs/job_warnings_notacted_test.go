@@ -16,8 +16,6 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 		mod  func(*Job)
 		want string
 	}{
-		{"periodic", func(j *Job) { j.Type = JobTypeBatch; j.Periodic = &PeriodicConfig{Enabled: true} }, "periodic jobs are not launched"},
-		{"parameterized", func(j *Job) { j.Type = JobTypeBatch; j.ParameterizedJob = &ParameterizedJobConfig{} }, "cannot be dispatched"},
 		{"canary", func(j *Job) { j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, Canary: 1} }, "canary is not acted on"},
 		{"auto_revert", func(j *Job) { j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, AutoRevert: true} }, "auto_revert is not acted on"},
 		{"task connect native", func(j *Job) {

@@ -166,6 +166,9 @@ type JobRegisterRequest struct {
 	EvalPriority   int
 	// Eval is created by the server in the same Raft entry as the job.
 	Eval *Evaluation
+	// PeriodicLaunch, set when the leader launches a periodic job's child,
+	// records the launch in the same entry as the child.
+	PeriodicLaunch *PeriodicLaunch `json:",omitempty"`
 	WriteRequest
 }
 

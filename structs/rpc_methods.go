@@ -26,6 +26,14 @@ const (
 	MethodJobEvaluations = "Job.Evaluations"
 	// GetSubmission returns the source a job version was submitted from.
 	MethodJobGetSubmission = "Job.GetSubmission"
+	// Dispatch creates a child of a parameterized job.
+	MethodJobDispatch = "Job.Dispatch"
+)
+
+// Periodic endpoint: periodic jobs.
+const (
+	// Force launches a periodic job's child now.
+	MethodPeriodicForce = "Periodic.Force"
 )
 
 // System endpoint: cluster-wide maintenance an operator asks for.

@@ -200,6 +200,10 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Artifacts need the task dir and the env (sources interpolate
 		// NOMAD_* and meta); templates (later) may render from them.
 		newArtifactsHook(tr.taskDir, tr.cfg.Artifacts, tr.logger),
+		// The dispatch payload after artifacts (a payload file wins over an
+		// artifact at the same path, as the job's input should) and before
+		// templates, which may render from it.
+		newDispatchPayloadHook(tr.cfg.AllocDir.Dir, tr.logger),
 		// Templates need artifacts (a source may be one) and the env, and
 		// authenticate with the identity; they render before the first
 		// start, and env = true files join the task's environment.
@@ -219,6 +223,7 @@ var (
 	_ Prestarter   = (*volumesHook)(nil)
 	_ Prestarter   = (*connectProxyHook)(nil)
 	_ Prestarter   = (*artifactsHook)(nil)
+	_ Prestarter   = (*dispatchPayloadHook)(nil)
 	_ Prestarter   = (*templatesHook)(nil)
 	_ Reattacher   = (*templatesHook)(nil)
 	_ PreKiller    = (*templatesHook)(nil)
