@@ -185,7 +185,16 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 		body = bytes.NewReader(buf)
 	}
 	u := *c.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + r.path
+	// r.path is already escaped (jobPath escapes an ID's "/" as %2F, as
+	// child job IDs have one): it is the raw path, and Path its decoding,
+	// so that String keeps %2F instead of escaping the '%' again.
+	decoded, err := url.PathUnescape(r.path)
+	if err != nil {
+		return nil, fmt.Errorf("build %s %s: %w", r.method, r.path, err)
+	}
+	base := strings.TrimSuffix(u.EscapedPath(), "/")
+	u.Path = strings.TrimSuffix(u.Path, "/") + decoded
+	u.RawPath = base + r.path
 	u.RawQuery = r.params.Encode()
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
