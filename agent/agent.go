@@ -250,8 +250,9 @@ func (a *Agent) clientConfig() *client.Config {
 		BridgeChainPrefix: c.Client.BridgeChainPrefix, BridgeVethPrefix: c.Client.BridgeVethPrefix,
 		BridgeFirewall:        c.Client.BridgeFirewall,
 		NetworkRepairInterval: c.Client.NetworkRepairInterval, DisableBridge: c.Client.DisableBridge,
-		Ephemeral: a.tempDataDir,
-		Logger:    a.logger,
+		DefaultIntentionPolicy: c.Client.DefaultIntentionPolicy,
+		Ephemeral:              a.tempDataDir,
+		Logger:                 a.logger,
 	}
 	if a.dns != nil {
 		cc.DNS = a.dns // a nil *dns.Server would be a non-nil interface

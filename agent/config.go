@@ -153,6 +153,9 @@ type ClientConfig struct {
 	// DisableBridge: the node does not offer bridge mode (and creates no
 	// bridge, chains or sysctls).
 	DisableBridge bool
+	// DefaultIntentionPolicy decides mesh connections no intention
+	// matches: "allow" (default) or "deny" (docs/mesh.md).
+	DefaultIntentionPolicy string
 	// NetworkRepairInterval is how often allocation networks are checked.
 	NetworkRepairInterval time.Duration
 	HostVolumes           map[string]HostVolume
@@ -416,6 +419,7 @@ func (c *Config) mergeClient(f *fileClient) error {
 		{&cl.BridgeSubnet, f.BridgeSubnet}, {&cl.CNIInterfacePrefix, f.CNIInterfacePrefix},
 		{&cl.CgroupParent, f.CgroupParent}, {&cl.BridgeChainPrefix, f.BridgeChainPrefix},
 		{&cl.BridgeVethPrefix, f.BridgeVethPrefix}, {&cl.BridgeFirewall, f.BridgeFirewall},
+		{&cl.DefaultIntentionPolicy, f.DefaultIntentionPolicy},
 	} {
 		setStr(s.dst, s.src)
 	}
@@ -542,6 +546,11 @@ func (c *Config) Validate() error {
 	case "", "auto", "iptables", "nftables":
 	default:
 		errs = append(errs, fmt.Errorf("client.bridge_network_firewall %q: want auto, iptables or nftables", c.Client.BridgeFirewall))
+	}
+	switch c.Client.DefaultIntentionPolicy {
+	case "", "allow", "deny":
+	default:
+		errs = append(errs, fmt.Errorf("client.default_intention_policy %q: want allow or deny", c.Client.DefaultIntentionPolicy))
 	}
 	for name, v := range c.Client.HostVolumes {
 		if v.Path == "" {

@@ -115,20 +115,22 @@ type fileClient struct {
 	BridgeHairpin      *bool         `hcl:"bridge_network_hairpin_mode,optional"`
 	CNIInterfacePrefix *string       `hcl:"cni_interface_prefix,optional"`
 	// roam's own: chain and veth names, for several clients on one host.
-	BridgeChainPrefix *string            `hcl:"bridge_network_chain_prefix,optional"`
-	BridgeVethPrefix  *string            `hcl:"bridge_network_veth_prefix,optional"`
-	BridgeFirewall    *string            `hcl:"bridge_network_firewall,optional"`
-	DisableBridge     *bool              `hcl:"disable_bridge_network,optional"`
-	NetworkRepair     *string            `hcl:"network_repair_interval,optional"`
-	CgroupParent      *string            `hcl:"cgroup_parent,optional"`
-	HostVolumes       []*fileHostVolume  `hcl:"host_volume,block"`
-	HostNetworks      []*fileHostNetwork `hcl:"host_network,block"`
-	GCInterval        *string            `hcl:"gc_interval,optional"`
-	GCMaxAllocs       *int               `hcl:"gc_max_allocs,optional"`
-	GCDiskUsage       *float64           `hcl:"gc_disk_usage_threshold,optional"`
-	GCInodeUsage      *float64           `hcl:"gc_inode_usage_threshold,optional"`
-	FSMaxReadBytes    *int64             `hcl:"fs_max_read_bytes,optional"`
-	Artifact          *fileArtifact      `hcl:"artifact,block"`
+	BridgeChainPrefix *string `hcl:"bridge_network_chain_prefix,optional"`
+	BridgeVethPrefix  *string `hcl:"bridge_network_veth_prefix,optional"`
+	BridgeFirewall    *string `hcl:"bridge_network_firewall,optional"`
+	DisableBridge     *bool   `hcl:"disable_bridge_network,optional"`
+	// The mesh's default for pairs no intention matches (docs/mesh.md).
+	DefaultIntentionPolicy *string            `hcl:"default_intention_policy,optional"`
+	NetworkRepair          *string            `hcl:"network_repair_interval,optional"`
+	CgroupParent           *string            `hcl:"cgroup_parent,optional"`
+	HostVolumes            []*fileHostVolume  `hcl:"host_volume,block"`
+	HostNetworks           []*fileHostNetwork `hcl:"host_network,block"`
+	GCInterval             *string            `hcl:"gc_interval,optional"`
+	GCMaxAllocs            *int               `hcl:"gc_max_allocs,optional"`
+	GCDiskUsage            *float64           `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsage           *float64           `hcl:"gc_inode_usage_threshold,optional"`
+	FSMaxReadBytes         *int64             `hcl:"fs_max_read_bytes,optional"`
+	Artifact               *fileArtifact      `hcl:"artifact,block"`
 	// Remain holds meta, options and chroot_env, which may be written either as
 	// blocks (meta { a = "b" }) or as attributes (meta = { "a.b" = "c" }).
 	Remain hcl.Body `hcl:",remain"`

@@ -27,6 +27,7 @@ client {
   options = { "driver.raw_exec.enable" = "1" }
   reserved { memory = 256 }
   host_volume "mysql" { path = "/opt/mysql" }
+  default_intention_policy = "deny"
 }
 server { heartbeat_grace = "30s" }
 plugin "raw_exec" {
@@ -47,6 +48,9 @@ plugin "raw_exec" {
 	}
 	if c.Client.NodeClass != "edge" || c.Client.Meta["rack"] != "r1" || c.Client.Options["driver.raw_exec.enable"] != "1" {
 		t.Errorf("client: %+v", c.Client)
+	}
+	if c.Client.DefaultIntentionPolicy != "deny" {
+		t.Errorf("default_intention_policy: %q", c.Client.DefaultIntentionPolicy)
 	}
 	if c.Client.Reserved.MemoryMB != 256 || c.Client.HostVolumes["mysql"].Path != "/opt/mysql" {
 		t.Errorf("reserved/volumes: %+v", c.Client)
@@ -102,11 +106,12 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Client.MaxDynamicPort = 30000
 	c.Client.BridgeFirewall = "pf"
 	c.Client.NodePool = "all"
+	c.Client.DefaultIntentionPolicy = "maybe"
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("want errors")
 	}
-	for _, want := range []string{"neither server nor client", "data_dir must be set", "bind_addr", "dynamic port range", `bridge_network_firewall "pf"`, `client.node_pool "all"`} {
+	for _, want := range []string{"neither server nor client", "data_dir must be set", "bind_addr", "dynamic port range", `bridge_network_firewall "pf"`, `client.node_pool "all"`, `default_intention_policy "maybe"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}
