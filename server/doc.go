@@ -70,6 +70,8 @@
 //	leader.go          leadership: leaderDuties, the one ordered list of what
 //	                   the leader runs (each with start/stop), restore from
 //	                   state, the FSM observer, failed/duplicate eval reapers
+//	periodic.go        the periodic launcher (a leader duty) and Periodic.Force;
+//	                   endpoint_job_dispatch.go: Job.Dispatch
 //	membership.go      forming the cluster: hellos (retry_join, server join),
 //	                   refusals (region, another cluster, bootstrap_expect),
 //	                   bootstrap, adding servers, members and their status;
