@@ -49,5 +49,6 @@ func (i *agentInfo) clientGauges() []structs.Gauge {
 	if node != nil {
 		mhz = node.NodeResources.Cpu.CpuShares
 	}
+	out = append(out, meshGauges(cl, labels)...)
 	return append(out, hostGauges(i.host.Collect(cl.AllocRoot(), mhz), labels)...)
 }

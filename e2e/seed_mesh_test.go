@@ -81,6 +81,21 @@ func TestSeedCountdashThroughTheMesh(t *testing.T) {
 	second := waitCount(t, url, first)
 	t.Logf("count through the mesh: %d then %d", first, second)
 
+	// The proxies' counters are on the agent's Prometheus endpoint, per
+	// upstream and inbound.
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		body, err := getBody(a.addr + "/v1/metrics?format=prometheus")
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{`roam_mesh_upstream_connections{`, `roam_mesh_inbound_connections{`} {
+			if !promPositive(body, want, `service="count-`) {
+				return fmt.Errorf("no positive %s in /v1/metrics", want)
+			}
+		}
+		return nil
+	})
+
 	// A capture on the bridge: between the dashboard's proxy and the
 	// API's only TLS crosses, while the dashboard's own plain HTTP port
 	// (the control) shows its text.
@@ -299,4 +314,20 @@ func TestSeedHelloConnectThroughTheMesh(t *testing.T) {
 		t.Fatalf("visit count went from %d to %d, want %d", first, second, first+1)
 	}
 	stopJob(t, a, dc, "hello")
+}
+
+// promPositive reports whether a sample of the Prometheus text body starts
+// with prefix, has label, and a value above zero.
+func promPositive(body, prefix, label string) bool {
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, prefix) || !strings.Contains(line, label) {
+			continue
+		}
+		f := strings.Fields(line)
+		var v float64
+		if _, err := fmt.Sscan(f[len(f)-1], &v); err == nil && v > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -18,10 +18,14 @@ import (
 const Name = "connect_proxy"
 
 // Files in the task's private directory: the client's proxy hook writes
-// ConfigFile, the proxy creates ReadyFile once it listens.
+// ConfigFile, the proxy creates ReadyFile once it listens and keeps
+// StatsFile current.
 const (
 	ConfigFile = "connect-proxy.json"
 	ReadyFile  = "connect-proxy.ready"
+	// StatsFile holds the proxy's counters, which the agent's /v1/metrics
+	// reads.
+	StatsFile = "connect-proxy.stats"
 )
 
 // readyTimeout bounds how long a start waits for the proxy's listeners:
@@ -67,7 +71,8 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	private := c.TaskDir.PrivateDir
 	ready := filepath.Join(private, ReadyFile)
 	_ = os.Remove(ready)
-	args := []string{"connect", "proxy", "-config", filepath.Join(private, ConfigFile), "-ready", ready}
+	args := []string{"connect", "proxy", "-config", filepath.Join(private, ConfigFile), "-ready", ready,
+		"-stats", filepath.Join(private, StatsFile)}
 	if ni := c.NetworkIsolation; ni != nil {
 		args = append(args, "-netns", ni.Path)
 	}

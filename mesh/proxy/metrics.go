@@ -11,13 +11,25 @@ type metrics struct {
 	denied, upstreamErrors, exposed atomic.Int64
 }
 
-// Stats is a reading of a proxy's counters.
+// Stats is a reading of a proxy's counters; Upstreams breaks the upstream
+// ones down by destination.
 type Stats struct {
 	InboundConns, UpstreamConns int64
 	InboundBytes, UpstreamBytes int64
 	Handshakes, HandshakeErrors int64
 	Denied, UpstreamErrors      int64
 	ExposeRequests              int64
+	Upstreams                   map[string]UpstreamStats `json:",omitempty"`
+}
+
+// UpstreamStats are one upstream's counters.
+type UpstreamStats struct {
+	Conns, Bytes, Errors int64
+}
+
+// upstreamMetrics are one upstream's counters, beside the proxy's totals.
+type upstreamMetrics struct {
+	conns, bytes, errors atomic.Int64
 }
 
 func (m *metrics) handshake()      { m.handshakes.Add(1) }

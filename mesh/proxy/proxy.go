@@ -105,7 +105,20 @@ func (p *Proxy) UpstreamAddr(i int) net.Addr { return p.lns[1+i].Addr() }
 func (p *Proxy) ExposeAddr(i int) net.Addr { return p.lns[1+len(p.ups)+i].Addr() }
 
 // Stats reads the proxy's counters.
-func (p *Proxy) Stats() Stats { return p.m.stats() }
+func (p *Proxy) Stats() Stats {
+	st := p.m.stats()
+	if len(p.ups) > 0 {
+		st.Upstreams = make(map[string]UpstreamStats, len(p.ups))
+	}
+	for _, up := range p.ups {
+		u := st.Upstreams[up.u.DestinationName]
+		u.Conns += up.own.conns.Load()
+		u.Bytes += up.own.bytes.Load()
+		u.Errors += up.own.errors.Load()
+		st.Upstreams[up.u.DestinationName] = u
+	}
+	return st
+}
 
 // Run opens every listener, serves until ctx ends, then drains: listeners
 // close at once (no new connection), open connections get up to drain to

@@ -117,6 +117,9 @@ func TestUpstreamReachesAppAndReusesTheTLSConnection(t *testing.T) {
 		}
 		c.Close()
 	}
+	if u := m.web.Stats().Upstreams["api"]; u.Conns != 5 || u.Bytes == 0 || u.Errors != 0 {
+		t.Fatalf("web proxy's api upstream: %+v, want 5 connections with bytes and no errors", u)
+	}
 	if s := m.web.Stats(); s.Handshakes != 1 || s.UpstreamConns != 5 {
 		t.Fatalf("web proxy: %d handshakes for %d connections, want 1 for 5", s.Handshakes, s.UpstreamConns)
 	}

@@ -37,6 +37,7 @@ type upstream struct {
 	pool     *pool
 	bal      *balancer
 	m        *metrics
+	own      upstreamMetrics
 	logger   *slog.Logger
 	wg       sync.WaitGroup
 }
@@ -59,10 +60,12 @@ func (up *upstream) serve(ln net.Listener) {
 // one (round robin) when a connect fails.
 func (up *upstream) handle(c net.Conn) {
 	up.m.upstreamConns.Add(1)
+	up.own.conns.Add(1)
 	ctx := context.Background()
 	insts, err := up.resolver.Instances(ctx, up.u)
 	if err != nil || len(insts) == 0 {
 		up.m.upstreamErrors.Add(1)
+		up.own.errors.Add(1)
 		up.logger.Debug("no instance of upstream", "destination", up.u.DestinationName, "error", err)
 		c.Close()
 		return
@@ -80,6 +83,7 @@ func (up *upstream) handle(c net.Conn) {
 		cancel()
 		if err != nil {
 			up.m.upstreamErrors.Add(1)
+			up.own.errors.Add(1)
 			up.bal.failed(in.Addr)
 			up.logger.Debug("upstream instance failed", "destination", up.u.DestinationName, "address", in.Addr, "error", err)
 			continue
@@ -87,6 +91,7 @@ func (up *upstream) handle(c net.Conn) {
 		up.bal.succeeded(in.Addr)
 		a, b := pipe(c, s)
 		up.m.upstreamBytes.Add(a + b)
+		up.own.bytes.Add(a + b)
 		return
 	}
 	c.Close()

@@ -3,6 +3,7 @@ package sidecar
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/roam-sh/roam/mesh/proxy"
@@ -55,4 +56,32 @@ func ReadFile(path string) (*File, error) {
 		return nil, fmt.Errorf("proxy config %s: service, public_port, local_addr and agent_addr are required", path)
 	}
 	return &f, nil
+}
+
+// maxStatsFile bounds what ReadStats reads.
+const maxStatsFile = 1 << 20
+
+// WriteStats stores a reading of the proxy's counters at path.
+func WriteStats(path string, st proxy.Stats) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadStats reads what WriteStats stored.
+func ReadStats(path string) (proxy.Stats, error) {
+	var st proxy.Stats
+	f, err := os.Open(path)
+	if err != nil {
+		return st, err
+	}
+	defer f.Close()
+	err = json.NewDecoder(io.LimitReader(f, maxStatsFile)).Decode(&st)
+	return st, err
 }

@@ -34,20 +34,21 @@ func Main(args []string) int {
 	nsPath := fs.String("netns", "", "network namespace path of the allocation")
 	ready := fs.String("ready", "", "file to create once listening")
 	drain := fs.Duration("drain", 5*time.Second, "time open connections get to finish on stop")
+	stats := fs.String("stats", "", "file the proxy's counters are written to every few seconds")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "connect-proxy")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *cfgPath, *nsPath, *ready, *drain, logger); err != nil {
+	if err := run(ctx, *cfgPath, *nsPath, *ready, *stats, *drain, logger); err != nil {
 		logger.Error("proxy failed", "error", err)
 		return 1
 	}
 	return 0
 }
 
-func run(ctx context.Context, cfgPath, nsPath, readyPath string, drain time.Duration, logger *slog.Logger) error {
+func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drain time.Duration, logger *slog.Logger) error {
 	f, err := ReadFile(cfgPath)
 	if err != nil {
 		return err
@@ -94,5 +95,28 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath string, drain time.Dura
 	case err := <-done:
 		return err
 	}
+	if statsPath != "" {
+		go writeStats(ctx, p, statsPath, logger)
+	}
 	return <-done
+}
+
+// statsEvery is how often the counters are written for the agent's
+// /v1/metrics, which reads the file when scraped.
+const statsEvery = 2 * time.Second
+
+// writeStats writes the proxy's counters to path until ctx ends.
+func writeStats(ctx context.Context, p *proxy.Proxy, path string, logger *slog.Logger) {
+	t := time.NewTicker(statsEvery)
+	defer t.Stop()
+	for {
+		if err := WriteStats(path, p.Stats()); err != nil {
+			logger.Warn("write proxy stats", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

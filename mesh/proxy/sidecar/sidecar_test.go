@@ -118,7 +118,7 @@ func runSidecar(t *testing.T, f *File, nsPath string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, nsPath, ready, time.Second, testutil.Logger(t)) }()
+	go func() { done <- run(ctx, cfg, nsPath, ready, "", time.Second, testutil.Logger(t)) }()
 	t.Cleanup(func() { cancel(); <-done })
 	testutil.WaitFor(t, 10*time.Second, func() error {
 		if _, err := os.Stat(ready); err != nil {
