@@ -27,6 +27,11 @@ func (h *handlers) evalInfo(w http.ResponseWriter, r *http.Request) (any, error)
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
+	related, err := boolParam(r.URL.Query(), "related")
+	if err != nil {
+		return nil, err
+	}
+	args.IncludeRelated = related
 	var out structs.SingleEvalResponse
 	if err := h.rpc.RPC(structs.MethodEvalGetEval, &args, &out); err != nil {
 		return nil, err

@@ -52,9 +52,7 @@ func (s *genericScheduler) compute() error {
 	}
 	s.res = newReconciler(s.job, s.batch, s.eval, s.ctx.now, nodes).withBudget(s.cfg.maxPlacements()).reconcile(allocs)
 	s.more = s.res.more
-	if s.eval.AnnotatePlan {
-		s.plan.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: s.res.desired}
-	}
+	s.annotate(s.res.desired)
 	if err := s.createFollowups(); err != nil {
 		return err
 	}

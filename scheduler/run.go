@@ -35,6 +35,9 @@ type runner struct {
 	// more: compute left placements out to stay within the evaluation's
 	// budget; a follow-up evaluation places them once this plan is in.
 	more bool
+	// annotations are compute's decisions per task group, recorded on the
+	// evaluation's outcome (and in the plan when it asks for them).
+	annotations *structs.PlanAnnotations
 }
 
 // process runs the evaluation to completion and reports its outcome.
@@ -113,7 +116,7 @@ func (r *runner) attempt(n uint64) (done, progress bool, err error) {
 		r.plan.AllAtOnce = job.AllAtOnce
 	}
 	r.ctx = newEvalContext(r.state, r.plan, r.logger, r.cfg.now(), r.eval, index+n)
-	r.failed, r.queued, r.more = nil, map[string]int{}, false
+	r.failed, r.queued, r.more, r.annotations = nil, map[string]int{}, false, nil
 	if job != nil && !job.Stopped() {
 		for _, tg := range job.TaskGroups {
 			r.queued[tg.Name] = 0
@@ -214,12 +217,23 @@ func (r *runner) reblock() error {
 	return nil
 }
 
+// annotate records compute's per-group decisions: on the evaluation's
+// outcome always (`eval status` shows them, as Nomad's does), in the plan
+// only when the evaluation asks (`job plan`).
+func (r *runner) annotate(desired map[string]*structs.DesiredUpdates) {
+	r.annotations = &structs.PlanAnnotations{DesiredTGUpdates: desired}
+	if r.eval.AnnotatePlan {
+		r.plan.Annotations = r.annotations
+	}
+}
+
 // setStatus records the evaluation's outcome.
 func (r *runner) setStatus(status structs.EvalStatus, desc string) error {
 	e := r.eval.Copy()
 	e.Status, e.StatusDescription = status, desc
 	e.FailedTGAllocs = r.failed
 	e.QueuedAllocations = r.queued
+	e.PlanAnnotations = r.annotations
 	if r.blocked != nil {
 		e.BlockedEval = r.blocked.ID
 	}

@@ -46,9 +46,7 @@ func (s *systemScheduler) compute() error {
 	}
 	s.ctx.jobAllocs = allocs
 	s.desired = map[string]*structs.DesiredUpdates{}
-	if s.eval.AnnotatePlan {
-		s.plan.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: s.desired}
-	}
+	s.annotate(s.desired)
 	if s.job.Stopped() {
 		for _, a := range allocs {
 			if !a.TerminalStatus() {

@@ -10,7 +10,8 @@ import (
 // evalEndpoint serves the Eval.* RPCs.
 type evalEndpoint struct{ srv *Server }
 
-// GetEval returns an evaluation, or a nil Eval when it does not exist.
+// GetEval returns an evaluation, or a nil Eval when it does not exist; with
+// IncludeRelated, the evaluations linked to it as well.
 func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs.SingleEvalResponse) error {
 	if done, err := e.srv.forward(structs.MethodEvalGetEval, args.AllowStale, args, reply); done {
 		return err
@@ -20,6 +21,15 @@ func (e *evalEndpoint) GetEval(args *structs.EvalSpecificRequest, reply *structs
 		reply.Eval = eval
 		if err != nil || eval == nil {
 			return st.EvalsIndex(ws), err
+		}
+		if args.IncludeRelated {
+			related, err := st.EvalsRelatedToID(ws, eval.ID)
+			if err != nil {
+				return 0, err
+			}
+			// A copy: the stored evaluation is shared with every reader.
+			reply.Eval = eval.Copy()
+			reply.Eval.RelatedEvals = related
 		}
 		return eval.ModifyIndex, nil
 	})

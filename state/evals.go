@@ -113,6 +113,42 @@ func (s *StateStore) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation
 	return raw.(*structs.Evaluation), nil
 }
 
+// maxRelatedEvals bounds the walk of EvalsRelatedToID: a chain of blocked,
+// follow-up and continuation evaluations is short, and a read must not walk
+// an unbounded one.
+const maxRelatedEvals = 256
+
+// EvalsRelatedToID returns the evaluations linked to id through NextEval,
+// PreviousEval and BlockedEval, transitively (id itself excluded), nearest
+// first.
+func (s *StateStore) EvalsRelatedToID(ws memdb.WatchSet, id string) ([]*structs.EvaluationStub, error) {
+	eval, err := s.EvalByID(ws, id)
+	if eval == nil || err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{id: true}
+	todo := eval.RelatedIDs()
+	var out []*structs.EvaluationStub
+	for len(todo) > 0 && len(out) < maxRelatedEvals {
+		next := todo[0]
+		todo = todo[1:]
+		if next == "" || seen[next] {
+			continue
+		}
+		seen[next] = true
+		e, err := s.EvalByID(ws, next)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			continue
+		}
+		out = append(out, e.RelatedStub())
+		todo = append(todo, e.RelatedIDs()...)
+	}
+	return out, nil
+}
+
 // EvalsByJob returns a job's evaluations, newest first.
 func (s *StateStore) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Evaluation, error) {
 	evals, err := collect[*structs.Evaluation](ws)(s.db.Txn(false).Get(tableEvals, "job", namespace, jobID))

@@ -26,11 +26,19 @@ type Evaluation struct {
 	EscapedComputedClass bool
 	AnnotatePlan         bool
 	QueuedAllocations    map[string]int
-	SnapshotIndex        uint64
-	CreateIndex          uint64
-	ModifyIndex          uint64
-	CreateTime           int64
-	ModifyTime           int64
+	// PlanAnnotations are what the scheduler decided per task group (place,
+	// stop, in-place and destructive updates…), recorded with its outcome
+	// for `eval status`.
+	PlanAnnotations *PlanAnnotations
+	// RelatedEvals are the evaluations linked to this one through
+	// NextEval, PreviousEval and BlockedEval, transitively; filled only when
+	// a read asks for them (?related=true), never stored.
+	RelatedEvals  []*EvaluationStub
+	SnapshotIndex uint64
+	CreateIndex   uint64
+	ModifyIndex   uint64
+	CreateTime    int64
+	ModifyTime    int64
 }
 
 // Copy returns a deep copy.
@@ -93,3 +101,41 @@ func (e *Evaluation) CreateFailedFollowUpEval(wait time.Duration) *Evaluation {
 
 // Stub is the list form (roam returns full evaluations in lists, like Nomad).
 func (e *Evaluation) Stub() *Evaluation { return e }
+
+// EvaluationStub is an evaluation as listed among another's RelatedEvals.
+type EvaluationStub struct {
+	ID                string
+	Namespace         string
+	Priority          int
+	Type              JobType
+	TriggeredBy       EvalTrigger
+	JobID             string
+	NodeID            string
+	DeploymentID      string
+	Status            EvalStatus
+	StatusDescription string
+	WaitUntil         time.Time
+	NextEval          string
+	PreviousEval      string
+	BlockedEval       string
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	CreateTime        int64
+	ModifyTime        int64
+}
+
+// RelatedStub returns e as listed among another evaluation's RelatedEvals.
+func (e *Evaluation) RelatedStub() *EvaluationStub {
+	return &EvaluationStub{
+		ID: e.ID, Namespace: e.Namespace, Priority: e.Priority, Type: e.Type, TriggeredBy: e.TriggeredBy,
+		JobID: e.JobID, NodeID: e.NodeID, DeploymentID: e.DeploymentID, Status: e.Status,
+		StatusDescription: e.StatusDescription, WaitUntil: e.WaitUntil, NextEval: e.NextEval,
+		PreviousEval: e.PreviousEval, BlockedEval: e.BlockedEval, CreateIndex: e.CreateIndex,
+		ModifyIndex: e.ModifyIndex, CreateTime: e.CreateTime, ModifyTime: e.ModifyTime,
+	}
+}
+
+// RelatedIDs are the evaluations e links to directly.
+func (e *Evaluation) RelatedIDs() []string {
+	return []string{e.NextEval, e.PreviousEval, e.BlockedEval}
+}

@@ -461,6 +461,8 @@ type ApplyPlanResultsRequest struct {
 // EvalSpecificRequest names one evaluation.
 type EvalSpecificRequest struct {
 	EvalID string
+	// IncludeRelated fills the reply's RelatedEvals (?related=true).
+	IncludeRelated bool
 	QueryOptions
 }
 
