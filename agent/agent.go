@@ -19,6 +19,7 @@ import (
 	"github.com/roam-sh/roam/httpapi"
 	"github.com/roam-sh/roam/internal/connlimit"
 	"github.com/roam-sh/roam/internal/msgrpc"
+	"github.com/roam-sh/roam/internal/telemetry"
 	"github.com/roam-sh/roam/internal/version"
 	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/netns/doctor"
@@ -33,6 +34,8 @@ type Agent struct {
 	logger *slog.Logger
 	// logs streams the log to /v1/agent/monitor watchers.
 	logs *logHub
+	// metrics keeps the counters and timings /v1/metrics lists.
+	metrics *telemetry.Registry
 
 	server *server.Server
 	client *client.Client
@@ -77,7 +80,7 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	// Every component logs through the tee, so `nomad monitor` sees them all.
 	logs := newLogHub()
 	logger = slog.New(teeHandler{logger.Handler(), newHubHandler(logs)})
-	a := &Agent{cfg: cfg, logger: logger, logs: logs, errCh: make(chan error, 2), stopCh: make(chan struct{})}
+	a := &Agent{cfg: cfg, logger: logger, logs: logs, metrics: telemetry.New(), errCh: make(chan error, 2), stopCh: make(chan struct{})}
 	if err := a.prepareDataDir(); err != nil {
 		return nil, err
 	}
@@ -165,6 +168,7 @@ func (a *Agent) startServer() error {
 	// Members' build tag is the Nomad version roam speaks, as `nomad server
 	// members` shows it; roam's own version is in /v1/agent/self.
 	sc.Version = version.NomadCompatible
+	sc.Metrics = a.metrics
 	sc.DevMode = c.DevMode
 	sc.ResetCorruptState = c.ResetState
 	sc.Logger = a.logger

@@ -21,6 +21,13 @@ func (i *agentInfo) Metrics() []structs.Gauge {
 	return out
 }
 
+// Aggregates are the counters and timing samples the server recorded
+// (raft commits, plans, scheduler runs), since the agent
+// started.
+func (i *agentInfo) Aggregates() (counters, samples []structs.Aggregate) {
+	return i.a.metrics.Snapshot()
+}
+
 func (i *agentInfo) clientGauges() []structs.Gauge {
 	cl := i.a.client
 	node := cl.Node()

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/roam-sh/roam/internal/telemetry"
 	"github.com/roam-sh/roam/scheduler"
 	"github.com/roam-sh/roam/structs"
 )
@@ -130,6 +131,9 @@ type Config struct {
 	// Version is reported in member tags.
 	Version string
 	Logger  *slog.Logger
+	// Metrics receives the server's counters and timings under Nomad's
+	// names (raft, plan, worker); nil records none.
+	Metrics *telemetry.Registry
 	// DevMode trades durability for speed: the Raft log is not fsynced.
 	DevMode bool
 }

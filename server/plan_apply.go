@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/roam-sh/roam/internal/telemetry"
 	"github.com/roam-sh/roam/state"
 	"github.com/roam-sh/roam/structs"
 )
@@ -61,10 +62,15 @@ func (a *planApplier) apply(ctx context.Context, pending *pendingPlan) {
 		pending.respond(nil, err)
 		return
 	}
+	evaluated := time.Now()
 	result, err := evaluatePlan(a.snap, plan, a.srv.cfg.AllocsFit, a.srv.logger)
 	if err != nil {
 		pending.respond(nil, err)
 		return
+	}
+	a.srv.cfg.Metrics.Since("nomad.nomad.plan.evaluate", evaluated)
+	for _, node := range result.RejectedNodes {
+		a.srv.cfg.Metrics.Incr("nomad.nomad.plan.node_rejected", 1, telemetry.Label{Name: "node_id", Value: node})
 	}
 	// One commit in flight at a time: this bounds how stale the snapshot can be.
 	a.waitInflight()
@@ -98,10 +104,12 @@ func (a *planApplier) apply(ctx context.Context, pending *pendingPlan) {
 // awaitCommit responds to the worker once its plan's entry committed.
 func (a *planApplier) awaitCommit(f raft.ApplyFuture, pending *pendingPlan, result *structs.PlanResult, done chan struct{}) {
 	defer close(done)
+	start := time.Now()
 	if err := a.srv.waitApply(f); err != nil {
 		pending.respond(nil, fmt.Errorf("commit plan: %w", raftErr(err)))
 		return
 	}
+	a.srv.cfg.Metrics.Since("nomad.nomad.plan.apply", start)
 	if err, ok := f.Response().(error); ok && err != nil {
 		pending.respond(nil, fmt.Errorf("commit plan: %w", err))
 		return

@@ -193,9 +193,11 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) 
 	if err != nil {
 		return nil, 0, err
 	}
+	start := time.Now()
 	if err := s.waitApply(f); err != nil {
 		return nil, 0, fmt.Errorf("raft apply %s: %w", t, raftErr(err))
 	}
+	s.cfg.Metrics.Since("nomad.raft.commitTime", start)
 	resp := f.Response()
 	if err, ok := resp.(error); ok && err != nil {
 		return nil, f.Index(), err
@@ -224,6 +226,7 @@ func (s *Server) raftApplyFuture(t structs.MessageType, msg any) (raft.ApplyFutu
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", t, err)
 	}
+	s.cfg.Metrics.Incr("nomad.raft.apply", 1)
 	return s.raft.Apply(buf, raftApplyTimeout), nil
 }
 

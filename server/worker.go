@@ -81,6 +81,7 @@ func (w *worker) invoke(ctx context.Context, eval *structs.Evaluation, token str
 	snapIndex, _ := snap.LatestIndex()
 	p := &workerPlanner{w: w, ctx: ctx, eval: eval, token: token, snapIndex: snapIndex}
 	start := time.Now()
+	defer w.srv.cfg.Metrics.Since("nomad.nomad.worker.invoke_scheduler."+string(eval.Type), start)
 	if err := factory(logger, snap, p).Process(eval.Copy()); err != nil {
 		return fmt.Errorf("process evaluation: %w", err)
 	}
@@ -103,6 +104,7 @@ var _ scheduler.Planner = (*workerPlanner)(nil)
 // SubmitPlan implements scheduler.Planner.
 func (p *workerPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
 	srv := p.w.srv
+	defer srv.cfg.Metrics.Since("nomad.nomad.worker.submit_plan", time.Now())
 	plan.EvalToken = p.token
 	if plan.SnapshotIndex == 0 {
 		plan.SnapshotIndex = p.snapIndex

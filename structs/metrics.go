@@ -9,3 +9,19 @@ type Gauge struct {
 	Value  float64
 	Labels map[string]string
 }
+
+// Aggregate is a counter or a timing sample accumulated since the agent
+// started, in the shape of go-metrics' SampledValue that Nomad's
+// /v1/metrics lists: Count observations summing to Sum, their spread, and
+// Rate, Sum per second. Timings are in milliseconds.
+type Aggregate struct {
+	Name   string
+	Count  int
+	Rate   float64
+	Sum    float64
+	Min    float64
+	Max    float64
+	Mean   float64
+	Stddev float64
+	Labels map[string]string
+}
