@@ -37,6 +37,7 @@ func (d *decoder) task(b *hcl.Block, groupRestart *structs.RestartPolicy, groupV
 		single("logs", d.logs(&t.LogConfig)),
 		single("vault", d.vault(&t.Vault)),
 		single("dispatch_payload", d.dispatchPayload(&t.DispatchPayload)),
+		single("csi_plugin", d.csiPlugin(&t.CSIPluginConfig)),
 		repeated("artifact", d.artifact(&t.Artifacts)),
 		repeated("template", d.template(&t.Templates)),
 		repeated("volume_mount", d.volumeMount(&t.VolumeMounts)),
@@ -261,6 +262,23 @@ func (d *decoder) dispatchPayload(p **structs.DispatchPayloadConfig) func(*hcl.B
 		dp := &structs.DispatchPayloadConfig{}
 		d.decode(b.Body, attr("file", d.str(&dp.File)))
 		*p = dp
+	}
+}
+
+// csiPlugin decodes csi_plugin { id, type, mount_dir,
+// stage_publish_base_dir, health_timeout } (kept and warned about: roam
+// runs no CSI plugins).
+func (d *decoder) csiPlugin(p **structs.TaskCSIPluginConfig) func(*hcl.Block) {
+	return func(b *hcl.Block) {
+		c := &structs.TaskCSIPluginConfig{}
+		d.decode(b.Body,
+			attr("id", d.str(&c.ID)),
+			attr("type", typedEnum(d, &c.Type, structs.ParseCSIPluginType)),
+			attr("mount_dir", d.str(&c.MountDir)),
+			attr("stage_publish_base_dir", d.str(&c.StagePublishBaseDir)),
+			attr("health_timeout", d.dur(&c.HealthTimeout)),
+		)
+		*p = c
 	}
 }
 

@@ -27,6 +27,7 @@ type groupAsk struct {
 
 	drivers     []string
 	volumes     []*structs.VolumeRequest
+	csiVolumes  []*structs.VolumeRequest
 	network     *structs.NetworkResource
 	mode        structs.NetworkMode
 	staticPorts []structs.Port
@@ -66,8 +67,11 @@ func newGroupAsk(job *structs.Job, tg *structs.TaskGroup) *groupAsk {
 	a.addTasks(tg)
 	a.diskMB = int64(diskOf(tg).SizeMB)
 	for _, v := range tg.Volumes {
-		if v.Type == "" || v.Type == "host" {
+		switch v.Type {
+		case "", "host":
 			a.volumes = append(a.volumes, v)
+		case "csi":
+			a.csiVolumes = append(a.csiVolumes, v)
 		}
 	}
 	if a.network != nil {

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/roam-sh/roam/scheduler/schedtest"
@@ -239,5 +240,39 @@ func TestDryRunAnnotations(t *testing.T) {
 	}
 	if n := len(e.Allocs(t, job)); n != 0 {
 		t.Fatalf("dry run wrote %d allocations", n)
+	}
+}
+
+// TestCSIVolumeNeedsPlugin: a group asking for a CSI volume is placed on no
+// node (no roam client runs CSI plugins), and its placement failure says
+// which volume lacks its plugin.
+func TestCSIVolumeNeedsPlugin(t *testing.T) {
+	e := newEnv(t)
+	e.nodes(3)
+	job := schedtest.MockJob()
+	job.TaskGroups[0].Volumes = map[string]*structs.VolumeRequest{"data": {Name: "data", Type: "csi", Source: "db-vol"}}
+	job, eval := e.register(job)
+	m := eval.FailedTGAllocs["web"]
+	if m == nil || m.ConstraintFiltered[`missing CSI plugin for volume "db-vol"`] != 3 || len(e.live(job)) != 0 {
+		t.Fatalf("placed %d; failure %+v", len(e.live(job)), m)
+	}
+}
+
+// TestGroupWithoutTasksIsNotPlaced: a gateway group, whose task roam does
+// not inject, fails to place with a reason instead of running empty.
+func TestGroupWithoutTasksIsNotPlaced(t *testing.T) {
+	e := newEnv(t)
+	e.nodes(2)
+	job := schedtest.MockJob()
+	job.TaskGroups[0].Tasks = nil
+	job, eval := e.register(job)
+	m := eval.FailedTGAllocs["web"]
+	if m == nil || len(e.live(job)) != 0 {
+		t.Fatalf("placed %d; failure %+v", len(e.live(job)), m)
+	}
+	for reason, n := range m.ConstraintFiltered {
+		if !strings.Contains(reason, "no tasks") || n != 2 {
+			t.Fatalf("filtered %v", m.ConstraintFiltered)
+		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 const (
 	reasonDrivers          = "missing drivers"
 	reasonHostVolumes      = "missing compatible host volumes"
+	reasonCSIPlugin        = "missing CSI plugin for volume %q"
+	reasonNoTasks          = "group has no tasks (a connect gateway's task is not injected by this version of roam)"
 	reasonNetwork          = "missing network"
 	reasonDistinctHosts    = structs.ConstraintDistinctHosts
 	reasonDistinctProperty = structs.ConstraintDistinctProperty
@@ -76,6 +78,9 @@ func (it *feasibilityIter) next() *structs.Node {
 // feasible returns why node cannot run the group, or "".
 func (st *selectState) feasible(n *structs.Node) string {
 	ask, elig := st.ask, st.ctx.elig
+	if len(ask.tg.Tasks) == 0 {
+		return reasonNoTasks
+	}
 	jobCheck := func() string { return st.ctx.operands.firstFailed(ask.jobConstraints, n) }
 	if r := st.classCheck(elig.job, n.ComputedClass, ask.jobEscapes, jobCheck); r != "" {
 		return r
@@ -88,6 +93,9 @@ func (st *selectState) feasible(n *structs.Node) string {
 		return r
 	}
 	if r := checkHostVolumes(ask, n); r != "" {
+		return r
+	}
+	if r := checkCSIVolumes(ask); r != "" {
 		return r
 	}
 	return checkNetwork(ask, n)
@@ -148,6 +156,16 @@ func checkHostVolumes(ask *groupAsk, n *structs.Node) string {
 		}
 	}
 	return ""
+}
+
+// checkCSIVolumes filters every node for a group that asks for a CSI
+// volume: a node needs the volume's CSI plugin, and roam's clients run none
+// (Job.Warnings says so at submission). The failure names the volume.
+func checkCSIVolumes(ask *groupAsk) string {
+	if len(ask.csiVolumes) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(reasonCSIPlugin, ask.csiVolumes[0].Source)
 }
 
 // checkNetwork requires the group's network mode on the node ("none" needs

@@ -71,9 +71,9 @@ func TestFeasibilityReasons(t *testing.T) {
 		{"read-only host volume asked read-only", func(_ *structs.Job, tg *structs.TaskGroup) {
 			tg.Volumes = map[string]*structs.VolumeRequest{"v": {Name: "v", Type: "host", Source: "certs", ReadOnly: true}}
 		}, ""},
-		{"csi volumes are not host volumes", func(_ *structs.Job, tg *structs.TaskGroup) {
+		{"csi volumes need a CSI plugin, which no roam node has", func(_ *structs.Job, tg *structs.TaskGroup) {
 			tg.Volumes = map[string]*structs.VolumeRequest{"v": {Name: "v", Type: "csi", Source: "ebs"}}
-		}, ""},
+		}, `missing CSI plugin for volume "ebs"`},
 		{"missing network mode", func(_ *structs.Job, tg *structs.TaskGroup) {
 			tg.Networks = []*structs.NetworkResource{{Mode: structs.NetworkModeBridge}}
 		}, "missing network"},

@@ -250,6 +250,9 @@ func (t *Task) canonicalize(j *Job, tg *TaskGroup) {
 	if t.Lifecycle != nil && t.Lifecycle.Hook == "" {
 		t.Lifecycle = nil
 	}
+	if t.CSIPluginConfig != nil {
+		t.CSIPluginConfig.canonicalize()
+	}
 	for i, c := range t.Constraints {
 		t.Constraints[i] = c.canonical()
 	}

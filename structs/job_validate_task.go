@@ -102,7 +102,11 @@ func (c *ServiceCheck) validateRestart(p problems) {
 
 func (tg *TaskGroup) validateTasks(p problems, j *Job) {
 	if len(tg.Tasks) == 0 {
-		p.addf("group must have at least one task")
+		// A gateway group is written without tasks: Nomad injects the
+		// gateway's (Job.Warnings says roam does not yet).
+		if !tg.HasGateway() {
+			p.addf("group must have at least one task")
+		}
 		return
 	}
 	names := map[string]bool{}
@@ -154,6 +158,9 @@ func (t *Task) validate(p problems, tg *TaskGroup, labels map[string]Port) {
 		t.RestartPolicy.validate(p.in("Restart policy"))
 	}
 	t.validateLifecycle(p)
+	if t.CSIPluginConfig != nil {
+		t.CSIPluginConfig.validate(p.in("CSI plugin"))
+	}
 	if d := t.DispatchPayload; d != nil && d.File != "" {
 		// The payload is written to local/<file>.
 		validateTaskPath(p.in("Dispatch payload"), "file", "local", d.File)

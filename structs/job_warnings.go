@@ -1,6 +1,8 @@
 package structs
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -84,6 +86,9 @@ const (
 	warnNative       = "connect native is not built into this version of roam: the task gets no mesh certificate from the agent"
 	warnGateway      = "gateways are not built into this version of roam: no gateway proxy runs"
 	warnConnectField = "%s is not acted on by roam's built-in sidecar proxy"
+	warnGatewayTask  = "the connect gateway's task is not injected by this version of roam: the group has no task to run and is not placed"
+	warnCSIPlugin    = "roam does not run CSI plugins: the task runs, but plugin %q is not registered and no volume can use it"
+	warnCSIVolume    = "roam has no CSI volumes: no node can mount volume %q, so the group is not placed (host volumes work)"
 )
 
 func (tg *TaskGroup) warnNotActedOn(p problems) {
@@ -107,6 +112,14 @@ func (tg *TaskGroup) warnNotActedOn(p problems) {
 			s.Connect.warnNotActedOn(p.in("Service %q", s.Name).in("Connect"))
 		}
 	}
+	if len(tg.Tasks) == 0 && tg.HasGateway() {
+		p.addf(warnGatewayTask)
+	}
+	for _, name := range slices.Sorted(maps.Keys(tg.Volumes)) {
+		if v := tg.Volumes[name]; v != nil && v.Type == "csi" {
+			p.in("Volume %q", name).addf(warnCSIVolume, v.Source)
+		}
+	}
 	for _, t := range tg.Tasks {
 		if t == nil {
 			continue
@@ -115,6 +128,9 @@ func (tg *TaskGroup) warnNotActedOn(p problems) {
 			if s != nil && s.Connect != nil {
 				s.Connect.warnNotActedOn(p.in("Task %q", t.Name).in("Service %q", s.Name).in("Connect"))
 			}
+		}
+		if c := t.CSIPluginConfig; c != nil {
+			p.in("Task %q", t.Name).in("CSI plugin").addf(warnCSIPlugin, c.ID)
 		}
 	}
 }

@@ -32,6 +32,12 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
 				Proxy: &ConsulProxy{Upstreams: []ConsulUpstream{{DestinationName: "db", LocalBindSocketPath: "/x"}}}}}}}
 		}, `Service "api": Connect: Proxy: Upstream "db": local_bind_socket_path is not acted on`},
+		{"csi plugin task", func(j *Job) {
+			j.TaskGroups[0].Tasks[0].CSIPluginConfig = &TaskCSIPluginConfig{ID: "hostpath", Type: CSIPluginTypeMonolith}
+		}, `Task "t": CSI plugin: roam does not run CSI plugins: the task runs, but plugin "hostpath" is not registered`},
+		{"csi volume", func(j *Job) {
+			j.TaskGroups[0].Volumes = map[string]*VolumeRequest{"data": {Name: "data", Type: "csi", Source: "db-vol"}}
+		}, `Volume "data": roam has no CSI volumes: no node can mount volume "db-vol", so the group is not placed`},
 	}
 	for _, c := range cases {
 		j := base()

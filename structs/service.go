@@ -78,6 +78,21 @@ type ConsulConnect struct {
 // HasSidecar reports whether the service runs behind a sidecar proxy.
 func (c *ConsulConnect) HasSidecar() bool { return c != nil && c.SidecarService != nil }
 
+// IsGateway reports whether the connect block is an ingress, terminating or
+// mesh gateway, whose task Nomad injects.
+func (c *ConsulConnect) IsGateway() bool { return c != nil && c.Gateway != nil }
+
+// HasGateway reports whether one of the group's services is a connect
+// gateway.
+func (tg *TaskGroup) HasGateway() bool {
+	for _, s := range tg.Services {
+		if s != nil && s.Connect.IsGateway() {
+			return true
+		}
+	}
+	return false
+}
+
 // ConsulSidecarService configures the sidecar proxy's service registration.
 type ConsulSidecarService struct {
 	Tags                   []string

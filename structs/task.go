@@ -33,6 +33,10 @@ type Task struct {
 	Identities []*WorkloadIdentity
 	// Kind marks tasks roam injects (for example "connect-proxy:<service>").
 	Kind TaskKind
+	// CSIPluginConfig is the csi_plugin block (accepted, warned about: roam
+	// registers no CSI plugins). Left out of JSON when absent, as most tasks
+	// have none.
+	CSIPluginConfig *TaskCSIPluginConfig `json:",omitempty"`
 }
 
 // IsMain reports whether the task is a main task (no lifecycle hook).
