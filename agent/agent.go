@@ -169,6 +169,7 @@ func (a *Agent) startServer() error {
 	// members` shows it; roam's own version is in /v1/agent/self.
 	sc.Version = version.NomadCompatible
 	sc.Metrics = a.metrics
+	sc.DriverConfigs = builtinDriverConfigs()
 	sc.DevMode = c.DevMode
 	sc.ResetCorruptState = c.ResetState
 	sc.Logger = a.logger

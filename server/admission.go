@@ -79,6 +79,11 @@ func DefaultJobValidators() []JobValidator {
 		// its size matters. Limits come from Config.JobLimits.
 		jobBoundsValidator{},
 
+		// Driver configs after the structure: a task must name its driver
+		// before its config can be read. The checker comes from
+		// Config.DriverConfigs (the agent's drivers).
+		jobDriverConfigValidator{},
+
 		// Warnings last: they are advice on a job that is otherwise valid
 		// (deprecated fields, a sidecar port that hides a group port) and
 		// never refuse it.
@@ -103,11 +108,25 @@ func newAdmission(cfg Config) *admission {
 		a.validators = DefaultJobValidators()
 	}
 	for i, v := range a.validators {
-		if _, ok := v.(jobBoundsValidator); ok {
+		switch v.(type) {
+		case jobBoundsValidator:
 			a.validators[i] = jobBoundsValidator{limits: cfg.JobLimits}
+		case jobDriverConfigValidator:
+			a.validators[i] = jobDriverConfigValidator{check: cfg.DriverConfigs}
 		}
 	}
 	return a
+}
+
+// driverConfigsChecked reports whether the admission checks the driver
+// config of every task of job (DriverConfigValidated of `job validate`).
+func (a *admission) driverConfigsChecked(job *structs.Job) bool {
+	for _, v := range a.validators {
+		if dv, ok := v.(jobDriverConfigValidator); ok {
+			return dv.driverConfigsChecked(job)
+		}
+	}
+	return false
 }
 
 // admit copies in, places it in namespace ns when it names none, and runs the

@@ -131,6 +131,9 @@ type Config struct {
 	// Version is reported in member tags.
 	Version string
 	Logger  *slog.Logger
+	// DriverConfigs checks task driver configs at admission (the agent
+	// hands in the drivers compiled into roam); nil checks none.
+	DriverConfigs DriverConfigChecker
 	// Metrics receives the server's counters and timings under Nomad's
 	// names (raft, plan, worker); nil records none.
 	Metrics *telemetry.Registry

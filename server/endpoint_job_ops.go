@@ -18,6 +18,7 @@ func (j *jobEndpoint) Validate(args *structs.JobValidateRequest, reply *structs.
 	}
 	_, warnings, err := j.srv.admission.admit(args.Job, args.Namespace, j.srv.admissionScope())
 	reply.Warnings = strings.Join(warnings, "\n")
+	reply.DriverConfigValidated = j.srv.admission.driverConfigsChecked(args.Job)
 	var ve *structs.ValidationError
 	if errors.As(err, &ve) {
 		reply.Error, reply.ValidationErrors = ve.Error(), ve.Problems

@@ -273,3 +273,33 @@ func normalizeCap(c string) string {
 	n := strings.ToLower(strings.TrimSpace(c))
 	return strings.TrimPrefix(n, "cap_")
 }
+
+// ValidateTaskConfig checks a docker task's config without a node: keys,
+// types, an image, DNS addresses and ulimits. What depends on the node
+// (privileged, volumes, capabilities) or on the group's ports is checked
+// when the task starts. The servers answer `job validate` with it.
+func ValidateTaskConfig(raw map[string]any) error {
+	var tc TaskConfig
+	if err := drivers.DecodeConfig(raw, &tc); err != nil {
+		return err
+	}
+	var errs []error
+	if strings.TrimSpace(tc.Image) == "" {
+		errs = append(errs, errors.New("image: must not be empty"))
+	}
+	// Values the client interpolates (${attr.…}, ${NOMAD_…}) are checked
+	// when the task starts, once they are known.
+	static := func(s string) bool { return !strings.Contains(s, "${") }
+	tc.DNSServers = slices.DeleteFunc(tc.DNSServers, func(s string) bool { return !static(s) })
+	tc.ExtraHosts = slices.DeleteFunc(tc.ExtraHosts, func(s string) bool { return !static(s) })
+	errs = append(errs, tc.validateDNS(false)...)
+	for name, v := range tc.Ulimit {
+		if !static(v) {
+			continue
+		}
+		if _, err := parseUlimit(name, v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -142,3 +142,10 @@ func chrootEnv(m map[string]string) map[string]string {
 	}
 	return maps.Clone(m)
 }
+
+// ValidateTaskConfig checks an exec task's config without a node: keys,
+// types and the required command. The servers answer `job validate` with it.
+func ValidateTaskConfig(raw map[string]any) error {
+	_, err := decodeExec(raw)
+	return err
+}

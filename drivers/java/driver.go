@@ -61,3 +61,11 @@ func command(tc TaskConfig) (*exec.Command, error) {
 	args = append(args, tc.Args...)
 	return &exec.Command{Path: "java", Args: args, Options: tc.Options}, nil
 }
+
+// ValidateTaskConfig checks a java task's config without a node: keys,
+// types, and a jar or a class to run. The servers answer `job validate`
+// with it.
+func ValidateTaskConfig(raw map[string]any) error {
+	_, err := decode(raw)
+	return err
+}

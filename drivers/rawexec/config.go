@@ -34,3 +34,10 @@ func ParsePluginConfig(raw map[string]any) (PluginConfig, error) {
 	}
 	return c, nil
 }
+
+// ValidateTaskConfig checks a raw_exec task's config without a node: keys,
+// types and the required command. The servers answer `job validate` with it.
+func ValidateTaskConfig(raw map[string]any) error {
+	var tc TaskConfig
+	return drivers.DecodeConfig(raw, &tc)
+}
