@@ -64,7 +64,7 @@ func (r connectRPC) Roots(ctx context.Context, minIndex uint64) (*structs.CARoot
 }
 
 func (r connectRPC) Sign(ctx context.Context, req *structs.CASignRequest) (*structs.IssuedCert, error) {
-	req.Region = r.c.cfg.Region
+	req.Region, req.NodeID = r.c.cfg.Region, r.c.NodeID()
 	var out structs.CASignResponse
 	if err := r.c.rpc(ctx, structs.MethodConnectCASign, req, &out); err != nil {
 		return nil, err

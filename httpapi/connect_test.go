@@ -24,6 +24,7 @@ import (
 // straight to a real server: the real CA manager and intentions cache.
 type meshNode struct {
 	srv   *server.Server
+	node  string
 	mgr   *ca.Manager
 	cache *intentions.Cache
 }
@@ -37,6 +38,7 @@ func (n *meshNode) Roots(ctx context.Context, min uint64) (*structs.CARootList, 
 
 func (n *meshNode) Sign(ctx context.Context, req *structs.CASignRequest) (*structs.IssuedCert, error) {
 	req.SetContext(ctx)
+	req.NodeID = n.node
 	var out structs.CASignResponse
 	if err := n.srv.RPC(structs.MethodConnectCASign, req, &out); err != nil {
 		return nil, err
@@ -52,10 +54,11 @@ func (n *meshNode) ListIntentions(ctx context.Context, min uint64) ([]*structs.I
 	return out.Intentions, out.Index, err
 }
 
-
 type meshAgent struct{ n *meshNode }
 
-func (a meshAgent) Roots(ctx context.Context, min uint64) (*ca.Roots, error) { return a.n.mgr.Roots(ctx, min) }
+func (a meshAgent) Roots(ctx context.Context, min uint64) (*ca.Roots, error) {
+	return a.n.mgr.Roots(ctx, min)
+}
 func (a meshAgent) Leaf(ctx context.Context, req ca.LeafRequest, min uint64) (*ca.Leaf, error) {
 	return a.n.mgr.Leaf(ctx, req, min)
 }
@@ -69,7 +72,7 @@ func (a meshAgent) Authorize(src, dst intentions.Service) intentions.Decision {
 func meshFixture(t *testing.T) (*apitest.Cluster, *consulapi.Client, string, string) {
 	t.Helper()
 	c := apitest.Start(t)
-	c.RegisterNode(t, func(n *structs.Node) {
+	node := c.RegisterNode(t, func(n *structs.Node) {
 		n.Drivers[server.ProxyDriver] = &structs.DriverInfo{Detected: true, Healthy: true}
 		n.Attributes[structs.AttrDriver(server.ProxyDriver)] = "1"
 	})
@@ -91,7 +94,7 @@ func meshFixture(t *testing.T) (*apitest.Cluster, *consulapi.Client, string, str
 	}
 	token := allocs[0].SignedIdentities["web"]
 
-	n := &meshNode{srv: c.Server}
+	n := &meshNode{srv: c.Server, node: node.ID}
 	log := testutil.Logger(t)
 	n.mgr, n.cache = ca.NewManager(n, log), intentions.NewCache(n, intentions.PolicyAllow, log)
 	ctx, cancel := context.WithCancel(context.Background())

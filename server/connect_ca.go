@@ -161,6 +161,9 @@ func (c *connectCA) authorize(args *structs.CASignRequest) (ca.ServiceID, error)
 	if err != nil || a == nil {
 		return ca.ServiceID{}, permissionDenied(fmt.Sprintf("allocation %s not found", claims.AllocationID))
 	}
+	if a.NodeID != args.NodeID {
+		return ca.ServiceID{}, permissionDenied(fmt.Sprintf("allocation %s does not run on node %q: a leaf is made only on the allocation's node", a.ID, args.NodeID))
+	}
 	if !declaresConnect(a.LookupTaskGroup(), args.Service) {
 		return ca.ServiceID{}, permissionDenied(fmt.Sprintf("group %q of job %q declares no connect service %q", claims.TaskGroup, claims.JobID, args.Service))
 	}

@@ -85,7 +85,7 @@ func TestConnectLeafOnlyForDeclaredServices(t *testing.T) {
 	tok := a.SignedIdentities["web"]
 	l := roots(t, s)
 	sign := func(svc, token, ns string) (*structs.CASignResponse, error) {
-		req := &structs.CASignRequest{CSR: testCSR(t), Service: svc}
+		req := &structs.CASignRequest{CSR: testCSR(t), Service: svc, NodeID: a.NodeID}
 		req.AuthToken, req.Namespace = token, ns
 		var out structs.CASignResponse
 		return &out, s.RPC(structs.MethodConnectCASign, req, &out)
@@ -108,6 +108,14 @@ func TestConnectLeafOnlyForDeclaredServices(t *testing.T) {
 		{"forged identity", "api", tok[:len(tok)-4] + "AAAA", "", "invalid workload identity"},
 		{"other namespace", "api", tok, "prod", `may not request a certificate in namespace "prod"`},
 	}
+	t.Run("another node", func(t *testing.T) {
+		req := &structs.CASignRequest{CSR: testCSR(t), Service: "api", NodeID: structs.GenerateUUID()}
+		req.AuthToken = tok
+		err := s.RPC(structs.MethodConnectCASign, req, &structs.CASignResponse{})
+		if !errors.Is(err, structs.ErrPermissionDenied) || !strings.Contains(err.Error(), "made only on the allocation's node") {
+			t.Fatalf("got %v, want permission denied for a request from another node", err)
+		}
+	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := sign(c.svc, c.token, c.ns)

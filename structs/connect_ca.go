@@ -63,6 +63,9 @@ type CARootsUpsertRequest struct {
 type CASignRequest struct {
 	CSR     string // PEM
 	Service string
+	// NodeID is the requesting client's node: a leaf (and so its key) is
+	// made only on the node that runs the allocation.
+	NodeID string
 	QueryOptions
 }
 
