@@ -59,7 +59,7 @@ func reportRunning(t *testing.T, c *apitest.Cluster, allocID, nodeID string) {
 	update := &structs.Allocation{ID: allocID, NodeID: nodeID, ClientStatus: structs.AllocClientStatusRunning,
 		TaskStates: map[string]*structs.TaskState{"server": {State: structs.TaskStateRunning, StartedAt: now, Events: events}}}
 	var reply structs.GenericResponse
-	if err := c.Server.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{update}}, &reply); err != nil {
+	if err := c.Server.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{update}, WriteRequest: nodeWrite(t, c, nodeID)}, &reply); err != nil {
 		t.Fatalf("report allocation running: %v", err)
 	}
 }
@@ -232,7 +232,7 @@ func TestNodeDrainCompleteOnceAllocsStopped(t *testing.T) {
 	stopped := &structs.Allocation{ID: allocID, NodeID: n1.ID, ClientStatus: structs.AllocClientStatusComplete,
 		TaskStates: map[string]*structs.TaskState{"server": {State: structs.TaskStateDead}}}
 	var reply structs.GenericResponse
-	if err := c.Server.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{stopped}}, &reply); err != nil {
+	if err := c.Server.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{stopped}, WriteRequest: nodeWrite(t, c, n1.ID)}, &reply); err != nil {
 		t.Fatal(err)
 	}
 	r := <-done
@@ -240,4 +240,15 @@ func TestNodeDrainCompleteOnceAllocsStopped(t *testing.T) {
 		t.Fatalf("node drain: %s", r)
 	}
 	assertContains(t, r, "has stopped (complete)", "All allocations on node", "Drain complete for node")
+}
+
+// nodeWrite authenticates a report about a node's allocations as that
+// node's client does: with its SecretID.
+func nodeWrite(t *testing.T, c *apitest.Cluster, nodeID string) structs.WriteRequest {
+	t.Helper()
+	n, err := c.Server.State().NodeByID(nil, nodeID)
+	if err != nil || n == nil {
+		t.Fatalf("node %s: %v %v", nodeID, n, err)
+	}
+	return structs.WriteRequest{AuthToken: n.SecretID}
 }

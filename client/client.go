@@ -118,7 +118,7 @@ func newClient(cfg Config, logger *slog.Logger, db *state.DB) (*Client, error) {
 		cancel()
 		return nil, err
 	}
-	cl.updater = newAllocUpdater(cfg.RPC, cfg.Region, cfg.UpdateInterval, cl.logger)
+	cl.updater = newAllocUpdater(cfg.RPC, cfg.Region, node.SecretID, cfg.UpdateInterval, cl.logger)
 	if err := cl.restoreAllocs(); err != nil {
 		cancel()
 		return nil, err

@@ -20,6 +20,7 @@ import (
 type allocUpdater struct {
 	rpc      RPCer
 	region   string
+	secret   string // the node's SecretID: the servers accept reports only from the allocation's node
 	interval time.Duration
 	logger   *slog.Logger
 
@@ -28,8 +29,8 @@ type allocUpdater struct {
 	sendMu  sync.Mutex // one send at a time, so order is kept
 }
 
-func newAllocUpdater(rpc RPCer, region string, interval time.Duration, logger *slog.Logger) *allocUpdater {
-	return &allocUpdater{rpc: rpc, region: region, interval: interval, logger: logger, pending: map[string]*structs.Allocation{}}
+func newAllocUpdater(rpc RPCer, region, secret string, interval time.Duration, logger *slog.Logger) *allocUpdater {
+	return &allocUpdater{rpc: rpc, region: region, secret: secret, interval: interval, logger: logger, pending: map[string]*structs.Allocation{}}
 }
 
 // AllocStateUpdated queues an allocation's client state; it never blocks.
@@ -71,7 +72,7 @@ func (u *allocUpdater) flush() error {
 	if len(batch) == 0 {
 		return nil
 	}
-	req := &structs.AllocUpdateRequest{Alloc: batch, WriteRequest: structs.WriteRequest{Region: u.region}}
+	req := &structs.AllocUpdateRequest{Alloc: batch, WriteRequest: structs.WriteRequest{Region: u.region, AuthToken: u.secret}}
 	if err := u.rpc.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}); err != nil {
 		u.requeue(batch)
 		return err

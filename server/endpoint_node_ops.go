@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"time"
 
@@ -21,14 +22,27 @@ func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 	updates := make([]*structs.Allocation, 0, len(args.Alloc))
 	jobs := map[structs.NamespacedID]*structs.Evaluation{}
 	now := time.Now().UnixNano()
+	secrets := map[string]string{}
 	for _, u := range args.Alloc {
 		if u == nil || u.ID == "" {
 			return badRequest("allocation update without ID")
 		}
-		updates = append(updates, clientFields(u, now))
+		nodeID, err := n.srv.allocNodeFor(args.AuthToken, u.ID, secrets)
+		if err != nil {
+			return err
+		}
+		if nodeID == "" {
+			continue // the allocation is gone (garbage collected): nothing to update
+		}
+		c := clientFields(u, now)
+		c.NodeID = nodeID
+		updates = append(updates, c)
 		if err := n.srv.evalForClientUpdate(u, jobs); err != nil {
 			return err
 		}
+	}
+	if len(updates) == 0 {
+		return nil
 	}
 	batch := n.srv.allocUpdates.add(updates, evalList(jobs))
 	index, err := batch.wait(n.srv.ctx)
@@ -37,6 +51,37 @@ func (n *nodeEndpoint) UpdateAlloc(args *structs.AllocUpdateRequest, reply *stru
 	}
 	reply.Index = index
 	return nil
+}
+
+// allocNodeFor authenticates a client's report about an allocation: the
+// token must be the SecretID of the node the allocation is placed on, so
+// that neither another node nor a task that reaches the RPC port can mark
+// allocations healthy (promoting canaries) or failed (rescheduling them).
+// It returns the allocation's node, or "" when the allocation is gone.
+// secrets caches node secrets for the request.
+func (s *Server) allocNodeFor(token, allocID string, secrets map[string]string) (string, error) {
+	if token == "" {
+		return "", permissionDenied("allocation updates need the node's secret ID as the auth token")
+	}
+	cur, err := s.state.AllocByID(nil, allocID)
+	if err != nil || cur == nil {
+		return "", err
+	}
+	secret, ok := secrets[cur.NodeID]
+	if !ok {
+		node, err := s.state.NodeByID(nil, cur.NodeID)
+		if err != nil {
+			return "", err
+		}
+		if node != nil {
+			secret = node.SecretID
+		}
+		secrets[cur.NodeID] = secret
+	}
+	if secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(token)) != 1 {
+		return "", permissionDenied(fmt.Sprintf("allocation %s is not on the node this secret ID belongs to", allocID))
+	}
+	return cur.NodeID, nil
 }
 
 // clientFields keeps only what a client may report about an allocation. An

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -87,9 +88,57 @@ func TestNodeEndpointsStampTimes(t *testing.T) {
 	if a.CreateTime < before.UnixNano() || a.ModifyTime < a.CreateTime {
 		t.Fatalf("placed: create %d modify %d, want at least %d", a.CreateTime, a.ModifyTime, before.UnixNano())
 	}
-	update := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusRunning}}}
+	update := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusRunning}},
+		WriteRequest: structs.WriteRequest{AuthToken: node.SecretID}}
 	must(t, s.RPC(structs.MethodNodeUpdateAlloc, update, &structs.GenericResponse{}))
 	if got, _ := s.State().AllocByID(nil, a.ID); got.ModifyTime <= a.ModifyTime {
 		t.Fatalf("client update without a time: modify %d, want after %d", got.ModifyTime, a.ModifyTime)
+	}
+}
+
+// nodeSecret is the SecretID of a registered node: what its client sends
+// with its allocation reports.
+func nodeSecret(t *testing.T, s *Server, nodeID string) string {
+	t.Helper()
+	n, err := s.State().NodeByID(nil, nodeID)
+	if err != nil || n == nil {
+		t.Fatalf("node %s: %v %v", nodeID, n, err)
+	}
+	return n.SecretID
+}
+
+// Only the node an allocation runs on may report on it: another node's
+// secret, a task's guess or no token at all cannot mark it failed (a
+// reschedule) or healthy (a canary promoted).
+func TestUpdateAllocOnlyFromItsNode(t *testing.T) {
+	s := testServer(t)
+	registerNode(t, s)
+	registerNode(t, s)
+	registerJob(t, s, testJob("web", 1))
+	a := waitLiveAllocs(t, s, "web", 1)[0]
+	var other string
+	nodes, err := s.State().Nodes(nil, "")
+	must(t, err)
+	for _, n := range nodes {
+		if n.ID != a.NodeID {
+			other = n.SecretID
+		}
+	}
+	healthy := true
+	for name, token := range map[string]string{"no token": "", "another node's secret": other, "a guess": "not-a-secret"} {
+		req := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusFailed,
+			DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: &healthy}}}, WriteRequest: structs.WriteRequest{AuthToken: token}}
+		if err := s.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}); err == nil || !strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: %v, want refused", name, err)
+		}
+	}
+	if got, _ := s.State().AllocByID(nil, a.ID); got.ClientStatus == structs.AllocClientStatusFailed || got.DeploymentStatus != nil {
+		t.Fatalf("a refused report changed the allocation: %s %+v", got.ClientStatus, got.DeploymentStatus)
+	}
+	req := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: a.ID, ClientStatus: structs.AllocClientStatusRunning}},
+		WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, a.NodeID)}}
+	must(t, s.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}))
+	if got, _ := s.State().AllocByID(nil, a.ID); got.ClientStatus != structs.AllocClientStatusRunning {
+		t.Fatalf("the node's own report was not stored: %s", got.ClientStatus)
 	}
 }

@@ -252,17 +252,27 @@ func recordTenancy(t *testing.T, s *Server) {
 	apply(structs.VarOpLockAcquire, &structs.VariableDecrypted{VariableMetadata: structs.VariableMetadata{Path: "locks/l"}})
 }
 
-// clientUpdate reports a client status for allocations, as a client does:
-// with task states, and without a modify time (the server stamps one).
+// clientUpdate reports a client status for allocations, as their clients
+// do: one report per node, with its secret, with task states, and without
+// a modify time (the server stamps one).
 func clientUpdate(t *testing.T, s *Server, status structs.AllocClientStatus, allocs ...*structs.Allocation) {
 	t.Helper()
-	var req structs.AllocUpdateRequest
+	byNode := map[string]*structs.AllocUpdateRequest{}
+	var order []string
 	for _, a := range allocs {
+		req := byNode[a.NodeID]
+		if req == nil {
+			req = &structs.AllocUpdateRequest{WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, a.NodeID)}}
+			byNode[a.NodeID] = req
+			order = append(order, a.NodeID)
+		}
 		started := time.Now().Truncate(time.Second)
 		req.Alloc = append(req.Alloc, &structs.Allocation{ID: a.ID, NodeID: a.NodeID, ClientStatus: status,
 			TaskStates: map[string]*structs.TaskState{"web": {State: structs.TaskStateRunning, StartedAt: started, Events: []*structs.TaskEvent{{Type: "Started", Time: started.UnixNano()}}}}})
 	}
-	must(t, s.RPC(structs.MethodNodeUpdateAlloc, &req, &structs.GenericResponse{}))
+	for _, id := range order {
+		must(t, s.RPC(structs.MethodNodeUpdateAlloc, byNode[id], &structs.GenericResponse{}))
+	}
 }
 
 func waitDrainComplete(t *testing.T, s *Server, nodeID string) {

@@ -77,7 +77,7 @@ func TestPlacedAllocationsCarryAVerifiableIdentityPerTask(t *testing.T) {
 	var reply structs.GenericResponse
 	must(t, s.RPC(structs.MethodNodeUpdateAlloc, &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{
 		{ID: allocs[0].ID, NodeID: allocs[0].NodeID, ClientStatus: structs.AllocClientStatusFailed},
-	}}, &reply))
+	}, WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, allocs[0].NodeID)}}, &reply))
 	if _, err := s.VerifyIdentity(tok); !errors.Is(err, ErrInvalidIdentity) {
 		t.Fatalf("token of a failed allocation: %v", err)
 	}

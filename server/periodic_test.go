@@ -101,7 +101,8 @@ func TestPeriodicProhibitOverlapSkipsWhileChildRuns(t *testing.T) {
 	}
 
 	var reply structs.GenericResponse
-	req := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: allocs[0].ID, NodeID: allocs[0].NodeID, ClientStatus: structs.AllocClientStatusComplete}}}
+	req := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: allocs[0].ID, NodeID: allocs[0].NodeID, ClientStatus: structs.AllocClientStatusComplete}},
+		WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, allocs[0].NodeID)}}
 	must(t, s.RPC(structs.MethodNodeUpdateAlloc, req, &reply))
 	testutil.WaitFor(t, waitLong, func() error {
 		if j, _ := s.State().JobByID(nil, structs.DefaultNamespace, first.ID); j.Status != structs.JobStatusDead {

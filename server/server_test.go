@@ -70,7 +70,7 @@ func TestClientUpdatesChangeSummaryAndStatus(t *testing.T) {
 	allocs := waitLiveAllocs(t, s, "batch", 2)
 
 	update := func(status structs.AllocClientStatus) {
-		var req structs.AllocUpdateRequest
+		req := structs.AllocUpdateRequest{WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, allocs[0].NodeID)}}
 		for _, a := range allocs {
 			req.Alloc = append(req.Alloc, &structs.Allocation{ID: a.ID, NodeID: a.NodeID, ClientStatus: status})
 		}
@@ -106,7 +106,8 @@ func TestUpdateAllocFailureCreatesEval(t *testing.T) {
 	registerNode(t, s)
 	registerJob(t, s, testJob("web", 1))
 	failed := waitLiveAllocs(t, s, "web", 1)[0]
-	req := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: failed.ID, NodeID: failed.NodeID, ClientStatus: structs.AllocClientStatusFailed}}}
+	req := &structs.AllocUpdateRequest{Alloc: []*structs.Allocation{{ID: failed.ID, NodeID: failed.NodeID, ClientStatus: structs.AllocClientStatusFailed}},
+		WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, failed.NodeID)}}
 	must(t, s.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}))
 	evals, _ := s.State().EvalsByJob(nil, "default", "web")
 	if len(evals) < 2 || evals[0].TriggeredBy != structs.EvalTriggerRetryFailedAlloc {

@@ -257,7 +257,7 @@ func (n *simNode) flush(ctx context.Context) {
 	if len(batch) == 0 {
 		return
 	}
-	req := &structs.AllocUpdateRequest{Alloc: batch, WriteRequest: structs.WriteRequest{Region: nodeRPCRegion}}
+	req := &structs.AllocUpdateRequest{Alloc: batch, WriteRequest: structs.WriteRequest{Region: nodeRPCRegion, AuthToken: n.node.SecretID}}
 	n.stats.updateAllocs.Add(1)
 	if err := n.rpc.RPC(structs.MethodNodeUpdateAlloc, req, &structs.GenericResponse{}); err != nil {
 		n.fail(ctx, "update allocations", err)
