@@ -187,6 +187,7 @@ func blocking(idx uint64) url.Values {
 // restarting) a remembered decision stands; a source never seen is denied.
 type authz struct {
 	a      *agent
+	ns     string // the destination's namespace: this sidecar's allocation's
 	logger *slog.Logger
 	every  time.Duration
 
@@ -200,8 +201,8 @@ type decision struct {
 	at      time.Time
 }
 
-func newAuthz(a *agent, logger *slog.Logger) *authz {
-	return &authz{a: a, logger: logger, every: 300 * time.Millisecond, seen: map[string]*decision{}, changes: make(chan struct{}, 1)}
+func newAuthz(a *agent, ns string, logger *slog.Logger) *authz {
+	return &authz{a: a, ns: ns, logger: logger, every: 300 * time.Millisecond, seen: map[string]*decision{}, changes: make(chan struct{}, 1)}
 }
 
 func (z *authz) Changes() <-chan struct{} { return z.changes }
@@ -233,7 +234,13 @@ func (z *authz) ask(src ca.ServiceID, dst string) (bool, error) {
 		Reason     string
 	}
 	in := map[string]string{"Target": dst, "ClientCertURI": src.String()}
-	if _, err := z.a.do(ctx, http.MethodPost, "/v1/agent/connect/authorize", nil, in, &out); err != nil {
+	var q url.Values
+	if z.ns != "" {
+		// Intentions name namespaced services: without it the agent would
+		// judge the pair as if this sidecar served the default namespace.
+		q = url.Values{"ns": {z.ns}}
+	}
+	if _, err := z.a.do(ctx, http.MethodPost, "/v1/agent/connect/authorize", q, in, &out); err != nil {
 		return false, err
 	}
 	return out.Authorized, nil

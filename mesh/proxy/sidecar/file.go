@@ -85,3 +85,18 @@ func ReadStats(path string) (proxy.Stats, error) {
 	err = json.NewDecoder(io.LimitReader(f, maxStatsFile)).Decode(&st)
 	return st, err
 }
+
+// defaultUpstreamNamespace makes an upstream without destination_namespace
+// name the sidecar's own namespace, as Consul does: otherwise its
+// instances would be looked up in the default namespace and a peer of any
+// namespace serving that name would be accepted.
+func (f *File) defaultUpstreamNamespace() {
+	if f.Namespace == "" {
+		return
+	}
+	for i := range f.Upstreams {
+		if f.Upstreams[i].DestinationNamespace == "" {
+			f.Upstreams[i].DestinationNamespace = f.Namespace
+		}
+	}
+}

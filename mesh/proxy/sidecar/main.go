@@ -54,6 +54,7 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drai
 		return err
 	}
 	logger = logger.With("service", f.Service)
+	f.defaultUpstreamNamespace()
 	a := &agent{addr: f.AgentAddr, token: f.Token, hc: &http.Client{}}
 	c := &certs{a: a, service: f.Service, logger: logger, ready: make(chan struct{})}
 	go c.watch(ctx)
@@ -62,7 +63,7 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drai
 	case <-ctx.Done():
 		return nil
 	}
-	z := newAuthz(a, logger)
+	z := newAuthz(a, f.Namespace, logger)
 	go z.refresh(ctx)
 	cfg := proxy.Config{
 		Service: f.Service, PublicAddr: net.JoinHostPort("0.0.0.0", fmt.Sprint(f.PublicPort)), LocalAddr: f.LocalAddr,

@@ -229,3 +229,33 @@ func TestResolverNeedsTheApplicationPassing(t *testing.T) {
 		t.Errorf("allocOf: %q, %q", allocOf("api-1"), allocOf(a.Service.ID))
 	}
 }
+
+// A sidecar in namespace prod asks the agent about prod's intentions, not
+// the default namespace's, and its upstreams without destination_namespace
+// look in prod (the namespace half of a SPIFFE ID is what intentions and
+// peer checks compare).
+func TestSidecarIsJudgedInItsNamespace(t *testing.T) {
+	var gotNS atomic.Value
+	gotNS.Store("")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/agent/connect/authorize" {
+			gotNS.Store(r.URL.Query().Get("ns"))
+			json.NewEncoder(w).Encode(map[string]any{"Authorized": r.URL.Query().Get("ns") == "prod"})
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	a := &agent{addr: strings.TrimPrefix(srv.URL, "http://"), hc: &http.Client{}}
+	z := newAuthz(a, "prod", testutil.Logger(t))
+	src := ca.ServiceID{TrustDomain: "t.consul", Namespace: "prod", Datacenter: "dc1", Service: "dash"}
+	if !z.Authorize(src, "api") || gotNS.Load() != "prod" {
+		t.Fatalf("authorize asked with ns=%q, want prod", gotNS.Load())
+	}
+
+	f := &File{Namespace: "prod", Upstreams: []proxy.Upstream{{DestinationName: "api"}, {DestinationName: "db", DestinationNamespace: "shared"}}}
+	f.defaultUpstreamNamespace()
+	if f.Upstreams[0].DestinationNamespace != "prod" || f.Upstreams[1].DestinationNamespace != "shared" {
+		t.Fatalf("upstream namespaces %q %q, want prod and shared", f.Upstreams[0].DestinationNamespace, f.Upstreams[1].DestinationNamespace)
+	}
+}
