@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/roam-sh/roam/structs"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,8 +109,19 @@ func recoverPanics(next http.Handler, logger *slog.Logger) http.Handler {
 	})
 }
 
-func limitBody(next http.Handler, max int64) http.Handler {
+// ownBodyLimits are the routes whose bodies are legitimately larger than
+// the general limit; each handler reads within its own bound instead.
+var ownBodyLimits = map[string]int64{
+	// A snapshot holds the whole state: restoring one must not fail at 16 MiB.
+	http.MethodPut + " /v1/operator/snapshot": structs.MaxSnapshotSize,
+}
+
+func limitBody(next http.Handler, general int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		max := general
+		if own, ok := ownBodyLimits[r.Method+" "+r.URL.Path]; ok {
+			max = own
+		}
 		if r.ContentLength > max {
 			writeError(w, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, max))

@@ -75,8 +75,19 @@ func WriteSnapshotArchive(meta SnapshotMeta, st []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// ReadSnapshotArchive checks an archive (every file present, checksums
-// matching, sizes within MaxSnapshotSize) and returns its meta and state.
+// snapshotFileLimits bounds each file of an archive after decompression:
+// a few kilobytes of gzip can expand to gigabytes, so the small files get
+// small limits and the state gets MaxSnapshotSize; any other name is
+// refused.
+var snapshotFileLimits = map[string]int64{
+	snapshotMetaFile:  64 << 10,
+	snapshotSumsFile:  4 << 10,
+	snapshotStateFile: MaxSnapshotSize,
+}
+
+// ReadSnapshotArchive checks an archive (exactly the three files, each
+// within its decompressed limit, checksums matching) and returns its meta
+// and state.
 func ReadSnapshotArchive(r io.Reader) (SnapshotMeta, []byte, error) {
 	var meta SnapshotMeta
 	gz, err := gzip.NewReader(io.LimitReader(r, MaxSnapshotSize))
@@ -93,12 +104,19 @@ func ReadSnapshotArchive(r io.Reader) (SnapshotMeta, []byte, error) {
 		if err != nil {
 			return meta, nil, fmt.Errorf("not a snapshot archive (tar): %w", err)
 		}
-		if hdr.Size > MaxSnapshotSize || len(files) >= 3 {
+		limit, known := snapshotFileLimits[hdr.Name]
+		if _, dup := files[hdr.Name]; !known || dup {
 			return meta, nil, fmt.Errorf("snapshot archive: unexpected file %q", hdr.Name)
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, MaxSnapshotSize))
+		if hdr.Size > limit {
+			return meta, nil, fmt.Errorf("snapshot archive: %s is %d bytes, more than its limit of %d", hdr.Name, hdr.Size, limit)
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, limit+1))
 		if err != nil {
 			return meta, nil, fmt.Errorf("snapshot archive: read %s: %w", hdr.Name, err)
+		}
+		if int64(len(b)) > limit {
+			return meta, nil, fmt.Errorf("snapshot archive: %s is more than its limit of %d bytes", hdr.Name, limit)
 		}
 		files[hdr.Name] = b
 	}
