@@ -13,6 +13,7 @@
 //	reconcile.go   what each group needs: keep, place, stop, update, reschedule, migrate
 //	reschedule.go  reschedule policy: attempts in interval, delay functions, trackers
 //	update.go      in-place versus destructive updates
+//	deploy.go      deployments: canaries, max_parallel pacing, cancelling older ones
 //	system.go      system and sysbatch: one allocation per eligible node
 //	stack.go       iterator chains (assembled in newGenericStack / newSystemStack)
 //	feasible.go    node filters: constraints, drivers, volumes, networks, distinct_*
@@ -61,8 +62,6 @@
 // reserved, their group's task resources: allocations are immutable once
 // planned.
 //
-// Not implemented yet: deployments, canaries and rolling updates (destructive
-// updates are planned all at once, as with update.max_parallel = 0),
-// preemption, devices, CSI volumes, disconnected-client handling (a
+// Not implemented yet: preemption, devices, CSI volumes, disconnected-client handling (a
 // disconnected node is treated as down).
 package scheduler

@@ -50,9 +50,22 @@ func (s *genericScheduler) compute() error {
 	if err != nil {
 		return err
 	}
-	s.res = newReconciler(s.job, s.batch, s.eval, s.ctx.now, nodes).withBudget(s.cfg.maxPlacements()).reconcile(allocs)
+	var latest *structs.Deployment
+	if s.job != nil && !s.batch {
+		if latest, err = s.state.LatestDeploymentByJobID(nil, s.eval.Namespace, s.eval.JobID); err != nil {
+			return fmt.Errorf("job deployment: %w", err)
+		}
+	}
+	s.res = newReconciler(s.job, s.batch, s.eval, s.ctx.now, nodes).withBudget(s.cfg.maxPlacements()).withDeployment(latest).reconcile(allocs)
 	s.more = s.res.more
 	s.annotate(s.res.desired)
+	s.plan.Deployment, s.plan.DeploymentUpdates = s.res.deployment, s.res.deploymentUpdates
+	s.deploymentID = ""
+	if s.res.deployment != nil {
+		s.deploymentID = s.res.deployment.ID
+	} else if latest != nil && latest.Active() && s.job != nil && latest.JobVersion == s.job.Version {
+		s.deploymentID = latest.ID
+	}
 	if err := s.createFollowups(); err != nil {
 		return err
 	}
@@ -173,6 +186,10 @@ func (s *genericScheduler) inplaceUpdates() error {
 		}
 		updated := *a
 		updated.Job, updated.JobVersion, updated.EvalID = s.job, s.job.Version, s.eval.ID
+		if id := s.res.deploymentFor(tg.Name); id != "" && id != a.DeploymentID {
+			// Health is judged again for the new deployment.
+			updated.DeploymentID, updated.DeploymentStatus = id, nil
+		}
 		updated.ModifyTime = s.ctx.now.UnixNano()
 		s.ctx.place(&updated, a)
 	}
@@ -237,6 +254,10 @@ func (s *genericScheduler) placeOne(p *allocPlace) error {
 	a, err := s.stack.newAlloc(ask, rn, p.name, metric)
 	if err != nil {
 		return err
+	}
+	a.DeploymentID = s.res.deploymentFor(p.tg.Name)
+	if p.kind == placeCanary {
+		a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
 	}
 	s.link(p, a)
 	s.ctx.place(a, nil)

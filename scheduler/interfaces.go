@@ -22,6 +22,9 @@ type State interface {
 	// AllocsByNodeTerminal(nodeID, false) lists); the result is read-only.
 	NodeAllocUsage(ws memdb.WatchSet, nodeID string) (*structs.NodeAllocUsage, error)
 	EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error)
+	// LatestDeploymentByJobID is the job's most recent deployment, nil if
+	// it has none.
+	LatestDeploymentByJobID(ws memdb.WatchSet, namespace, jobID string) (*structs.Deployment, error)
 	LatestIndex() (uint64, error)
 }
 

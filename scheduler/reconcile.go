@@ -33,6 +33,7 @@ const (
 	placeMigrate                      // replaces a draining or user-stopped allocation (stopped first)
 	placeReschedule                   // replaces a failed allocation (stopped once placed)
 	placeDestructive                  // replaces an outdated allocation (stopped first, restored on failure)
+	placeCanary                       // runs beside the allocation it will replace once promoted (deploy.go)
 )
 
 // allocPlace is one allocation to place.
@@ -69,6 +70,12 @@ type reconcileResult struct {
 	// more says new placements were left out to stay within the
 	// evaluation's budget: a follow-up evaluation must place them.
 	more bool
+	// deployment is created (or continued) by this plan; deploymentUpdates
+	// cancel older ones (deploy.go).
+	deployment        *structs.Deployment
+	deploymentUpdates []*structs.DeploymentStatusUpdate
+	// rollout is the deployment placements of the job's version join.
+	rollout *structs.Deployment
 }
 
 // reconciler compares a service or batch job with its allocations. It is pure:
@@ -86,6 +93,10 @@ type reconciler struct {
 	// missing or nil entry means the node is gone.
 	nodes map[string]*structs.Node
 	out   *reconcileResult
+	// deployment is the deployment of the job's version (any status), nil
+	// if it has none; creating says this evaluation creates it.
+	deployment *structs.Deployment
+	creating   bool
 }
 
 // allocClass sorts a group's allocations by what must happen to them.
@@ -114,6 +125,12 @@ func newReconciler(job *structs.Job, batch bool, eval *structs.Evaluation, now t
 // a follow-up evaluation (see reconcileResult.more).
 func (r *reconciler) withBudget(maxNew int) *reconciler {
 	r.newBudget = maxNew
+	return r
+}
+
+// withDeployment hands the reconciler the job's latest deployment.
+func (r *reconciler) withDeployment(latest *structs.Deployment) *reconciler {
+	r.setupDeployment(latest)
 	return r
 }
 
@@ -171,10 +188,20 @@ func (r *reconciler) reconcileGroup(tg *structs.TaskGroup, allocs []*structs.All
 			laterAt[a.ID] = at
 		}
 	}
+	deploys := r.deploys(tg)
+	var canaries []*structs.Allocation
+	if deploys {
+		canaries = r.splitCanaries(tg, &by)
+		r.stopReplaced(tg, &by)
+	}
 	r.trimExcess(tg, &by)
 	r.replace(tg, &by)
 	r.followups(tg, by[classRescheduleLater], laterAt)
-	r.updates(tg, by[classUntainted])
+	if deploys {
+		r.deployUpdates(tg, by[classUntainted], canaries, r.hadCurrent(allocs))
+	} else {
+		r.updates(tg, by[classUntainted])
+	}
 	r.fill(tg, &by)
 }
 
@@ -378,9 +405,8 @@ func (r *reconciler) followupEval(at time.Time) *structs.Evaluation {
 }
 
 // updates sorts healthy allocations of an older job version into in-place and
-// destructive updates. Destructive updates are all planned at once: without
-// deployments there is nothing to pace a rolling update by, so update
-// max_parallel is treated like 0.
+// destructive updates, all planned at once: the group has no update block
+// with max_parallel > 0 (or is batch), so no deployment paces them.
 func (r *reconciler) updates(tg *structs.TaskGroup, untainted []*structs.Allocation) {
 	du := r.desired(tg.Name)
 	for _, a := range untainted {

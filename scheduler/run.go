@@ -38,6 +38,9 @@ type runner struct {
 	// annotations are compute's decisions per task group, recorded on the
 	// evaluation's outcome (and in the plan when it asks for them).
 	annotations *structs.PlanAnnotations
+	// deploymentID is the deployment the evaluation rolled out, recorded
+	// on the evaluation for those who follow it (`job run`).
+	deploymentID string
 }
 
 // process runs the evaluation to completion and reports its outcome.
@@ -236,6 +239,9 @@ func (r *runner) setStatus(status structs.EvalStatus, desc string) error {
 	e.PlanAnnotations = r.annotations
 	if r.blocked != nil {
 		e.BlockedEval = r.blocked.ID
+	}
+	if r.deploymentID != "" {
+		e.DeploymentID = r.deploymentID
 	}
 	if r.plan != nil {
 		e.SnapshotIndex = r.plan.SnapshotIndex

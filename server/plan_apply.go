@@ -199,6 +199,12 @@ func evaluatePlan(snap *state.StateSnapshot, plan *structs.Plan, fit allocsFitFu
 	if err != nil {
 		return nil, err
 	}
+	// A deployment of a version that is no longer the job's is not
+	// created: the newer version's evaluation makes its own.
+	if stale == "" {
+		result.Deployment = plan.Deployment
+	}
+	result.DeploymentUpdates = plan.DeploymentUpdates
 	for _, nodeID := range planNodes(plan) {
 		ok, reason, err := evaluateNodePlan(snap, plan, nodeID, fit)
 		if ok && stale != "" && len(plan.NodeAllocation[nodeID]) > 0 {
@@ -307,14 +313,15 @@ func evaluateNodePlan(snap *state.StateSnapshot, plan *structs.Plan, nodeID stri
 
 // resultIsNoOp reports whether nothing of the plan is left to commit.
 func resultIsNoOp(r *structs.PlanResult) bool {
-	return len(r.NodeUpdate) == 0 && len(r.NodeAllocation) == 0
+	return len(r.NodeUpdate) == 0 && len(r.NodeAllocation) == 0 && r.Deployment == nil && len(r.DeploymentUpdates) == 0
 }
 
 // planRequest builds the compact Raft entry of a plan result: allocations
 // without their job, and the job once. It is stamped with the time that
 // dates the allocations, here since the FSM reads no clock.
 func planRequest(plan *structs.Plan, result *structs.PlanResult) *structs.ApplyPlanResultsRequest {
-	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, UpdatedAt: time.Now().UnixNano()}
+	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, UpdatedAt: time.Now().UnixNano(),
+		Deployment: result.Deployment, DeploymentUpdates: result.DeploymentUpdates}
 	for _, nodeID := range sortedKeys(result.NodeUpdate) {
 		for _, a := range result.NodeUpdate[nodeID] {
 			req.AllocsStopped = append(req.AllocsStopped, withoutJob(a))

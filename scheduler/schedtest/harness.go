@@ -94,7 +94,9 @@ func (h *Harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler
 	}
 	idx := h.NextIndex()
 	result := &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{}, AllocIndex: idx}
-	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID}
+	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID,
+		Deployment: plan.Deployment, DeploymentUpdates: plan.DeploymentUpdates}
+	result.Deployment, result.DeploymentUpdates = plan.Deployment, plan.DeploymentUpdates
 	rejected := map[string]bool{}
 	reject := func(node string) bool {
 		if r, seen := rejected[node]; seen {
