@@ -108,19 +108,28 @@ func isCanary(a *structs.Allocation) bool {
 
 // splitCanaries takes the canaries out of the group's classes: while
 // unpromoted they run beside the allocations they will replace and take
-// no slot of the count. Canaries of a deployment that is over (failed,
-// cancelled, superseded) are stopped.
+// no slot of the count. The deployment's list of placed canaries says
+// which they are (a client's report may not carry the flag). Canaries of a
+// deployment that is over (failed, cancelled, superseded) are stopped.
 func (r *reconciler) splitCanaries(tg *structs.TaskGroup, by *[numClasses][]*structs.Allocation) []*structs.Allocation {
+	current := map[string]bool{}
+	if d := r.deployment; d != nil && d.Active() {
+		if g := d.TaskGroups[tg.Name]; g != nil && !g.Promoted {
+			for _, id := range g.PlacedCanaries {
+				current[id] = true
+			}
+		}
+	}
 	var canaries []*structs.Allocation
 	du := r.desired(tg.Name)
 	for c := classUntainted; c < numClasses; c++ {
 		kept := by[c][:0:0]
 		for _, a := range by[c] {
 			switch {
-			case !isCanary(a):
-				kept = append(kept, a)
-			case r.deployment != nil && r.deployment.Active() && a.DeploymentID == r.deployment.ID:
+			case current[a.ID]:
 				canaries = append(canaries, a)
+			case !isCanary(a) || (r.deployment != nil && r.deployment.Active() && a.DeploymentID == r.deployment.ID):
+				kept = append(kept, a)
 			case c == classUntainted:
 				r.out.stops = append(r.out.stops, allocStop{alloc: a, desc: descCanaryNotNeeded})
 				du.Stop++

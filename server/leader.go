@@ -136,6 +136,9 @@ func (s *Server) leaderDuties() []leaderDuty {
 		// child job with its evaluation. It resumes every periodic job
 		// from its last launch in the store (server/periodic.go).
 		loop("periodic launcher", s.runPeriodicLauncher),
+		// Follows running deployments: health, deadlines, promotion,
+		// revert. After the workers, which run the evaluations it creates.
+		loop("deployment watcher", s.runDeploymentWatcher),
 		// Last: judging servers' health needs nothing above, and promoting
 		// or removing servers can wait until scheduling runs.
 		loop("autopilot", s.runAutopilot),

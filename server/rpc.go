@@ -40,6 +40,7 @@ func (s *Server) registerEndpoints() error {
 		"ConnectCA":           &connectCAEndpoint{srv: s},
 		"Intention":           &intentionEndpoint{srv: s},
 		"Periodic":            &periodicEndpoint{srv: s},
+		"Deployment":          &deploymentEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -23,7 +23,7 @@ func (j *Job) Warnings() []string {
 			continue
 		}
 		gp := p.in("Task group %q", tg.Name)
-		tg.warnNotActedOn(gp)
+		tg.warnNotActedOn(gp, j.Type)
 		for _, n := range tg.Networks {
 			if n != nil && n.MBits != 0 {
 				gp.in("Network").addf("mbits is deprecated and ignored")
@@ -82,7 +82,7 @@ func (t *Task) warn(p problems) {
 // but does not act on yet. A job using one would otherwise run silently
 // other than written, so each says what does not happen.
 const (
-	warnUpdate       = "%s is not acted on by this version of roam: a changed job replaces its allocations without canaries, promotion or revert"
+	warnUpdate       = "%s only acts on service jobs: a changed %s job replaces its allocations without canaries, promotion or revert"
 	warnNative       = "connect native is not built into this version of roam: the task gets no mesh certificate from the agent"
 	warnGateway      = "gateways are not built into this version of roam: no gateway proxy runs"
 	warnConnectField = "%s is not acted on by roam's built-in sidecar proxy"
@@ -91,8 +91,8 @@ const (
 	warnCSIVolume    = "roam has no CSI volumes: no node can mount volume %q, so the group is not placed (host volumes work)"
 )
 
-func (tg *TaskGroup) warnNotActedOn(p problems) {
-	if u := tg.Update; u != nil {
+func (tg *TaskGroup) warnNotActedOn(p problems, typ JobType) {
+	if u := tg.Update; u != nil && typ != JobTypeService {
 		var set []string
 		if u.Canary > 0 {
 			set = append(set, "canary")
@@ -104,7 +104,7 @@ func (tg *TaskGroup) warnNotActedOn(p problems) {
 			set = append(set, "auto_promote")
 		}
 		if len(set) > 0 {
-			p.in("Update").addf(warnUpdate, strings.Join(set, ", "))
+			p.in("Update").addf(warnUpdate, strings.Join(set, ", "), typ)
 		}
 	}
 	for _, s := range tg.Services {

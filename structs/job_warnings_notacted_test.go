@@ -16,8 +16,10 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 		mod  func(*Job)
 		want string
 	}{
-		{"canary", func(j *Job) { j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, Canary: 1} }, "canary is not acted on"},
-		{"auto_revert", func(j *Job) { j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, AutoRevert: true} }, "auto_revert is not acted on"},
+		{"system canary", func(j *Job) {
+			j.Type = JobTypeSystem
+			j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, Canary: 1, AutoRevert: true}
+		}, "canary, auto_revert only acts on service jobs"},
 		{"task connect native", func(j *Job) {
 			j.TaskGroups[0].Tasks[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{Native: true}}}
 		}, `Task "t": Service "api": Connect: connect native is not built`},
@@ -48,9 +50,10 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 		}
 	}
 	plain := base()
-	plain.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1}
+	// Deployments act on a service job's canary, auto_revert and auto_promote.
+	plain.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, Canary: 1, AutoRevert: true, AutoPromote: true}
 	if w := plain.Warnings(); len(w) != 0 {
-		t.Errorf("a plain job with a rolling update block: warnings %q, want none", w)
+		t.Errorf("a service job with a canary update block: warnings %q, want none", w)
 	}
 	// A sidecar with upstreams and expose paths is built: no warning.
 	mesh := base()

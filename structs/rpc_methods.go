@@ -162,3 +162,15 @@ const (
 	MethodIntentionApply = "Intention.Apply"
 	MethodIntentionList  = "Intention.List"
 )
+
+// Deployment endpoint: deployments and the operator's hands on them.
+const (
+	MethodDeploymentList           = "Deployment.List"
+	MethodDeploymentByJob          = "Deployment.ByJob"
+	MethodDeploymentGetDeployment  = "Deployment.GetDeployment"
+	MethodDeploymentAllocations    = "Deployment.Allocations"
+	MethodDeploymentPromote        = "Deployment.Promote"
+	MethodDeploymentFail           = "Deployment.Fail"
+	MethodDeploymentPause          = "Deployment.Pause"
+	MethodDeploymentSetAllocHealth = "Deployment.SetAllocHealth"
+)
