@@ -3,60 +3,168 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/structs"
 )
 
-// Deployments are not built yet (their own issue). Until then these answer
-// in Nomad's shapes with nothing in them, so that Nomad's CLI (`job status`
-// reads the latest deployment) and UIs work: a job has no deployment (null),
-// lists are empty and a deployment ID is not found.
+// Deployments, in Nomad's shapes (docs/deployments.md): reads of a
+// deployment, its allocations and a job's deployments, and the operator's
+// writes (promote, fail, pause, allocation health), which name the
+// deployment in the path as Nomad's do.
 
-// jobLatestDeployment: GET /v1/job/:id/deployment → null.
+// jobLatestDeployment: GET /v1/job/:id/deployment → the latest, or null.
 func (h *handlers) jobLatestDeployment(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := h.jobExists(w, r); err != nil {
+	args, err := jobQuery(r)
+	if err != nil {
 		return nil, err
 	}
-	return nil, nil
+	var out structs.DeploymentListResponse
+	if err := h.rpc.RPC(structs.MethodDeploymentByJob, &args, &out); err != nil {
+		return nil, err
+	}
+	setQueryMeta(w, &out.QueryMeta)
+	if len(out.Deployments) == 0 {
+		return nil, nil
+	}
+	return out.Deployments[0], nil
 }
 
-// jobDeployments: GET /v1/job/:id/deployments → [].
+// jobDeployments: GET /v1/job/:id/deployments?all=.
 func (h *handlers) jobDeployments(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := h.jobExists(w, r); err != nil {
+	args, err := jobQuery(r)
+	if err != nil {
 		return nil, err
 	}
-	return []struct{}{}, nil
+	if args.All, err = boolParam(r.URL.Query(), "all"); err != nil {
+		return nil, err
+	}
+	var out structs.DeploymentListResponse
+	if err := h.rpc.RPC(structs.MethodDeploymentByJob, &args, &out); err != nil {
+		return nil, err
+	}
+	setQueryMeta(w, &out.QueryMeta)
+	return list(out.Deployments), nil
 }
 
-// deploymentList: GET /v1/deployments → [].
+// deploymentList: GET /v1/deployments.
 func (h *handlers) deploymentList(w http.ResponseWriter, r *http.Request) (any, error) {
-	var args structs.JobListRequest
+	var args structs.DeploymentListRequest
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	var out structs.JobListResponse
-	if err := h.rpc.RPC(structs.MethodJobList, &args, &out); err != nil {
+	var out structs.DeploymentListResponse
+	if err := h.rpc.RPC(structs.MethodDeploymentList, &args, &out); err != nil {
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
-	return []struct{}{}, nil
+	return list(out.Deployments), nil
 }
 
-// deploymentInfo: GET /v1/deployment/:id → 404.
+func deploymentQuery(r *http.Request) (structs.DeploymentSpecificRequest, error) {
+	args := structs.DeploymentSpecificRequest{DeploymentID: r.PathValue("id")}
+	return args, parseQuery(r, &args.QueryOptions)
+}
+
+// deploymentInfo: GET /v1/deployment/:id, 404 when there is none.
 func (h *handlers) deploymentInfo(w http.ResponseWriter, r *http.Request) (any, error) {
-	return nil, notFound("deployment")
-}
-
-// jobExists reads the job to set the query headers Nomad's clients require
-// (X-Nomad-Index); like Nomad, a job that does not exist is not an error.
-func (h *handlers) jobExists(w http.ResponseWriter, r *http.Request) error {
-	args, err := jobQuery(r)
+	args, err := deploymentQuery(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var out structs.SingleJobResponse
-	if err := h.rpc.RPC(structs.MethodJobGetJob, &args, &out); err != nil {
-		return err
+	var out structs.SingleDeploymentResponse
+	if err := h.rpc.RPC(structs.MethodDeploymentGetDeployment, &args, &out); err != nil {
+		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
-	return nil
+	if out.Deployment == nil {
+		return nil, notFound("deployment")
+	}
+	return out.Deployment, nil
+}
+
+// deploymentAllocations: GET /v1/deployment/allocations/:id.
+func (h *handlers) deploymentAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
+	args, err := deploymentQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	var out structs.AllocListResponse
+	if err := h.rpc.RPC(structs.MethodDeploymentAllocations, &args, &out); err != nil {
+		return nil, err
+	}
+	setQueryMeta(w, &out.QueryMeta)
+	return list(out.Allocations), nil
+}
+
+// deploymentWrite decodes a write's body and checks that the deployment
+// it names, if any, is the one in the path.
+func deploymentWrite(r *http.Request, body any, named *string) (string, error) {
+	if err := decodeBody(r, body); err != nil {
+		return "", err
+	}
+	id := r.PathValue("id")
+	if *named != "" && *named != id {
+		return "", badRequest("deployment ID %q in the body does not match %q in the URL", *named, id)
+	}
+	return id, nil
+}
+
+// deploymentUpdate runs a deployment write and answers with its response.
+func (h *handlers) deploymentUpdate(w http.ResponseWriter, method string, args any) (any, error) {
+	var out structs.DeploymentUpdateResponse
+	if err := h.rpc.RPC(method, args, &out); err != nil {
+		return nil, err
+	}
+	setIndex(w, max(out.Index, out.DeploymentModifyIndex, out.EvalCreateIndex))
+	return &out, nil
+}
+
+// deploymentPromote: PUT /v1/deployment/promote/:id {All, Groups}.
+func (h *handlers) deploymentPromote(w http.ResponseWriter, r *http.Request) (any, error) {
+	var body api.DeploymentPromoteRequest
+	id, err := deploymentWrite(r, &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	args := structs.DeploymentPromoteRequest{DeploymentID: id, All: body.All, Groups: body.Groups}
+	parseWrite(r, &args.WriteRequest)
+	return h.deploymentUpdate(w, structs.MethodDeploymentPromote, &args)
+}
+
+// deploymentFail: PUT /v1/deployment/fail/:id.
+func (h *handlers) deploymentFail(w http.ResponseWriter, r *http.Request) (any, error) {
+	var body api.DeploymentFailRequest
+	id, err := deploymentWrite(r, &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	args := structs.DeploymentFailRequest{DeploymentID: id}
+	parseWrite(r, &args.WriteRequest)
+	return h.deploymentUpdate(w, structs.MethodDeploymentFail, &args)
+}
+
+// deploymentPause: PUT /v1/deployment/pause/:id {Pause}.
+func (h *handlers) deploymentPause(w http.ResponseWriter, r *http.Request) (any, error) {
+	var body api.DeploymentPauseRequest
+	id, err := deploymentWrite(r, &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	args := structs.DeploymentPauseRequest{DeploymentID: id, Pause: body.Pause}
+	parseWrite(r, &args.WriteRequest)
+	return h.deploymentUpdate(w, structs.MethodDeploymentPause, &args)
+}
+
+// deploymentAllocHealth: PUT /v1/deployment/allocation-health/:id
+// {HealthyAllocationIDs, UnhealthyAllocationIDs}.
+func (h *handlers) deploymentAllocHealth(w http.ResponseWriter, r *http.Request) (any, error) {
+	var body api.DeploymentAllocHealthRequest
+	id, err := deploymentWrite(r, &body, &body.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	args := structs.DeploymentAllocHealthRequest{DeploymentID: id,
+		HealthyAllocationIDs: body.HealthyAllocationIDs, UnhealthyAllocationIDs: body.UnhealthyAllocationIDs}
+	parseWrite(r, &args.WriteRequest)
+	return h.deploymentUpdate(w, structs.MethodDeploymentSetAllocHealth, &args)
 }

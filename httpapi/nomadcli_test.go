@@ -28,15 +28,21 @@ func TestNomadCLIEndpoints(t *testing.T) {
 	waitNomadEval(t, nc, resp.EvalID)
 
 	t.Run("job status reads the latest deployment", func(t *testing.T) {
+		// A service job rolls out through a deployment.
 		d, qm, err := nc.Jobs().LatestDeployment("cli", nil)
-		if err != nil || d != nil || qm.LastIndex == 0 {
-			t.Errorf("LatestDeployment = %+v, %+v, %v; want null with an index", d, qm, err)
+		if err != nil || d == nil || d.JobID != "cli" || qm.LastIndex == 0 {
+			t.Errorf("LatestDeployment = %+v, %+v, %v; want the job's deployment with an index", d, qm, err)
 		}
-		if ds, _, err := nc.Jobs().Deployments("cli", false, nil); err != nil || len(ds) != 0 {
+		if ds, _, err := nc.Jobs().Deployments("cli", false, nil); err != nil || len(ds) != 1 {
 			t.Errorf("Deployments = %v, %v", ds, err)
 		}
-		if ds, _, err := nc.Deployments().List(nil); err != nil || len(ds) != 0 {
+		if ds, _, err := nc.Deployments().List(nil); err != nil || len(ds) != 1 {
 			t.Errorf("Deployments().List = %v, %v", ds, err)
+		}
+		// A job with none answers null, with an index.
+		d, qm, err = nc.Jobs().LatestDeployment("nope", nil)
+		if err != nil || d != nil || qm.LastIndex == 0 {
+			t.Errorf("LatestDeployment of a job without one = %+v, %+v, %v; want null with an index", d, qm, err)
 		}
 	})
 	t.Run("node status adds up the legacy alloc resources", func(t *testing.T) {

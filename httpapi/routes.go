@@ -41,11 +41,15 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add("GET", "/v1/job/{id}/submission", h.jobSubmission)
 	add("GET", "/v1/job/{id}/scale", h.jobScaleStatus)
 	add(write, "/v1/job/{id}/scale", h.jobScale)
-	// Deployments answer empty until they are built (deployments.go).
 	add("GET", "/v1/job/{id}/deployment", h.jobLatestDeployment)
 	add("GET", "/v1/job/{id}/deployments", h.jobDeployments)
 	add("GET", "/v1/deployments", h.deploymentList)
 	add("GET", "/v1/deployment/{id}", h.deploymentInfo)
+	add("GET", "/v1/deployment/allocations/{id}", h.deploymentAllocations)
+	add(write, "/v1/deployment/promote/{id}", h.deploymentPromote)
+	add(write, "/v1/deployment/fail/{id}", h.deploymentFail)
+	add(write, "/v1/deployment/pause/{id}", h.deploymentPause)
+	add(write, "/v1/deployment/allocation-health/{id}", h.deploymentAllocHealth)
 
 	add("GET", "/v1/allocations", h.allocList)
 	add("GET", "/v1/allocation/{id}", h.allocInfo)
