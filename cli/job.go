@@ -11,6 +11,7 @@ func (a *app) jobCommand() *cobra.Command {
 	cmd.AddCommand(
 		a.jobRunCommand(), a.jobPlanCommand(), a.jobValidateCommand(), a.jobStatusCommand(),
 		a.jobStopCommand(), a.jobInspectCommand(), a.jobHistoryCommand(), a.jobRevertCommand(),
+		a.jobPromoteCommand(),
 	)
 	// Periodic and parameterized jobs.
 	cmd.AddCommand(a.jobPeriodicCommand(), a.jobDispatchCommand())

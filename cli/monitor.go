@@ -38,6 +38,9 @@ type monitor struct {
 	status    string
 	triggered bool
 	allocs    map[string]string // alloc ID → last client status printed
+	// deploymentID is the deployment the evaluation rolled out, once it
+	// finished (deployment_monitor.go follows it).
+	deploymentID string
 }
 
 func (a *app) newMonitor(c *api.Client, w io.Writer, verbose bool) *monitor {
@@ -75,6 +78,7 @@ func (m *monitor) run(ctx context.Context, evalID string) (int, error) {
 		}
 		m.observeStatus(eval)
 		if eval.Status.Terminal() {
+			m.deploymentID = eval.DeploymentID
 			return m.finished(eval), nil
 		}
 		if qm.LastIndex == index {
@@ -159,8 +163,12 @@ func (a *app) monitorOrDetach(ctx context.Context, c *api.Client, w io.Writer, e
 		fmt.Fprintf(w, "Evaluation ID: %s\n", evalID)
 		return nil
 	}
-	code, err := a.newMonitor(c, w, verbose).run(ctx, evalID)
+	m := a.newMonitor(c, w, verbose)
+	code, err := m.run(ctx, evalID)
 	if err != nil {
+		return err
+	}
+	if code, err = m.followEvalDeployment(ctx, code); err != nil {
 		return err
 	}
 	if code != exitOK {

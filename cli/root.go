@@ -99,7 +99,7 @@ func NewRootCommand(opts Options, extra ...*cobra.Command) *cobra.Command {
 		a.jobCommand(), a.allocCommand(), a.nodeCommand(), a.evalCommand(),
 		a.serverCommand(), a.operatorCommand(), a.statusCommand(), a.versionCommand(), a.uiCommand(),
 		a.namespaceCommand(), a.varCommand(), a.serviceCommand(),
-		a.eventCommand(), a.connectCommand(), a.intentionCommand(),
+		a.eventCommand(), a.connectCommand(), a.intentionCommand(), a.deploymentCommand(),
 	)
 	root.AddCommand(extra...)
 	return root

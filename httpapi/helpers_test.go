@@ -75,7 +75,8 @@ func decode[T any](t *testing.T, r *response) T {
 	return out
 }
 
-// register registers job over HTTP and waits for its evaluation.
+// register registers job over HTTP and waits for its evaluation and for
+// the deployment it started to end (the simulated nodes report health).
 func register(t *testing.T, c *apitest.Cluster, job *structs.Job) *structs.JobRegisterResponse {
 	t.Helper()
 	r := mustCall(t, c, http.StatusOK, http.MethodPut, "/v1/jobs", map[string]any{"Job": job})
@@ -83,7 +84,9 @@ func register(t *testing.T, c *apitest.Cluster, job *structs.Job) *structs.JobRe
 	if resp.EvalID == "" {
 		t.Fatalf("register %s: no evaluation in %s", job.ID, r.text())
 	}
-	c.WaitEval(t, resp.EvalID)
+	if e := c.WaitEval(t, resp.EvalID); e.DeploymentID != "" {
+		c.WaitDeploymentEnded(t, e.DeploymentID)
+	}
 	return &resp
 }
 

@@ -254,3 +254,6 @@ type DeploymentListResponse struct {
 	Deployments []*Deployment
 	QueryMeta
 }
+
+// GetID returns the deployment's ID (the state store's prefix lookups use it).
+func (d *Deployment) GetID() string { return d.ID }

@@ -109,7 +109,8 @@ func annotateGroup(tg *TaskGroupDiff, du *DesiredUpdates) {
 		case t.Type == DiffTypeDeleted:
 			t.Annotations = []string{AnnotationForcesDestroy}
 		case t.Type != DiffTypeEdited || du == nil:
-		case du.DestructiveUpdate > 0:
+		case du.DestructiveUpdate > 0 || du.Canary > 0:
+			// Canaries replace the allocations destructively, once promoted.
 			t.Annotations = []string{AnnotationForcesDestructiveUpdate}
 		case du.InPlaceUpdate > 0:
 			t.Annotations = []string{AnnotationForcesInplaceUpdate}

@@ -27,6 +27,8 @@ type Cluster struct {
 	URL string
 	// DataDir is the server's data directory (its Raft log and snapshots).
 	DataDir string
+
+	health healthReporter
 }
 
 // Options tune Start.
@@ -83,7 +85,8 @@ func (c *Cluster) Client(t testing.TB) *api.Client {
 }
 
 // RegisterNode registers a simulated ready node (schedtest.MockNode, changed
-// by mod) and returns it.
+// by mod) and returns it. Its client reports deployment allocations
+// healthy (health.go).
 func (c *Cluster) RegisterNode(t testing.TB, mod ...func(*structs.Node)) *structs.Node {
 	t.Helper()
 	node := schedtest.MockNode()
@@ -95,6 +98,7 @@ func (c *Cluster) RegisterNode(t testing.TB, mod ...func(*structs.Node)) *struct
 	if err := c.Server.RPC(structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
 		t.Fatalf("register node: %v", err)
 	}
+	c.reportHealthFor(t, node.ID)
 	return node
 }
 
