@@ -33,7 +33,8 @@ func withEnv(job *structs.Job, v string) *structs.Job {
 // client's allocation update RPC.
 func reportHealth(t *testing.T, s *Server, allocs []*structs.Allocation, healthy bool) {
 	t.Helper()
-	var req structs.AllocUpdateRequest
+	// One node per test: its secret authenticates the report.
+	req := structs.AllocUpdateRequest{WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, allocs[0].NodeID)}}
 	for _, a := range allocs {
 		h := healthy
 		req.Alloc = append(req.Alloc, &structs.Allocation{ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusRunning,

@@ -98,7 +98,7 @@ func (c *Cluster) RegisterNode(t testing.TB, mod ...func(*structs.Node)) *struct
 	if err := c.Server.RPC(structs.MethodNodeRegister, &structs.NodeRegisterRequest{Node: node}, &reply); err != nil {
 		t.Fatalf("register node: %v", err)
 	}
-	c.reportHealthFor(t, node.ID)
+	c.reportHealthFor(t, node)
 	return node
 }
 

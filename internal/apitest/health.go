@@ -20,18 +20,20 @@ import (
 // deployments roll out in tests without real tasks; client statuses are
 // left as they are.
 type healthReporter struct {
-	once  sync.Once
-	mu    sync.Mutex
-	nodes map[string]bool
+	once sync.Once
+	mu   sync.Mutex
+	// nodes maps each simulated node to its SecretID, which authenticates
+	// its reports.
+	nodes map[string]string
 }
 
 // reportHealthFor adds a simulated node and starts the reporter once.
-func (c *Cluster) reportHealthFor(t testing.TB, nodeID string) {
+func (c *Cluster) reportHealthFor(t testing.TB, node *structs.Node) {
 	c.health.mu.Lock()
 	if c.health.nodes == nil {
-		c.health.nodes = map[string]bool{}
+		c.health.nodes = map[string]string{}
 	}
-	c.health.nodes[nodeID] = true
+	c.health.nodes[node.ID] = node.SecretID
 	c.health.mu.Unlock()
 	c.health.once.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -44,7 +46,9 @@ func (c *Cluster) reportHealthFor(t testing.TB, nodeID string) {
 	})
 }
 
-func (c *Cluster) simulated(nodeID string) bool {
+func (c *Cluster) simulated(nodeID string) bool { return c.secret(nodeID) != "" }
+
+func (c *Cluster) secret(nodeID string) string {
 	c.health.mu.Lock()
 	defer c.health.mu.Unlock()
 	return c.health.nodes[nodeID]
@@ -61,18 +65,25 @@ func (c *Cluster) reportHealth(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		var req structs.AllocUpdateRequest
+		// One report per node, authenticated by the node's secret.
+		byNode := map[string]*structs.AllocUpdateRequest{}
 		for _, a := range allocs {
-			if c.wantsHealth(a) {
-				healthy := true
-				req.Alloc = append(req.Alloc, &structs.Allocation{ID: a.ID, NodeID: a.NodeID,
-					ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription, TaskStates: a.TaskStates,
-					DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: time.Now()}})
+			if !c.wantsHealth(a) {
+				continue
 			}
+			req := byNode[a.NodeID]
+			if req == nil {
+				req = &structs.AllocUpdateRequest{WriteRequest: structs.WriteRequest{AuthToken: c.secret(a.NodeID)}}
+				byNode[a.NodeID] = req
+			}
+			healthy := true
+			req.Alloc = append(req.Alloc, &structs.Allocation{ID: a.ID, NodeID: a.NodeID,
+				ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription, TaskStates: a.TaskStates,
+				DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: time.Now()}})
 		}
-		if len(req.Alloc) > 0 {
+		for _, req := range byNode {
 			var reply structs.GenericResponse
-			_ = c.Server.RPC(structs.MethodNodeUpdateAlloc, &req, &reply)
+			_ = c.Server.RPC(structs.MethodNodeUpdateAlloc, req, &reply)
 		}
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
 		_ = ws.WatchCtx(wctx)
