@@ -120,3 +120,32 @@ func TestDeploymentsListedNewestFirstAndSurviveSnapshot(t *testing.T) {
 		t.Fatalf("restored counters: %+v", ds[1].TaskGroups["web"])
 	}
 }
+
+// Deployment changes reach the event stream on the Deployment topic, typed
+// by the entry that made them.
+func TestDeploymentEvents(t *testing.T) {
+	s := newStore(t)
+	_, d, canary, _ := deployedJob(t, s)
+	evs := eventsOf(t, s, 3, structs.DeploymentStatusUpdateRequestType, func() error {
+		return s.UpdateDeploymentStatus(3, &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: &structs.DeploymentStatusUpdate{
+			DeploymentID: d.ID, Status: structs.DeploymentStatusPaused, StatusDescription: structs.DeploymentDescPaused}})
+	})
+	if len(evs) != 1 || evs[0].Topic != structs.TopicDeployment || evs[0].Type != structs.EventDeploymentStatusUpdate ||
+		evs[0].Key != d.ID || evs[0].Payload.Deployment == nil || evs[0].Payload.Deployment.Status != structs.DeploymentStatusPaused {
+		t.Fatalf("status update events %+v", evs)
+	}
+	evs = eventsOf(t, s, 4, structs.DeploymentAllocHealthRequestType, func() error {
+		return s.UpdateDeploymentAllocHealth(4, &structs.ApplyDeploymentAllocHealthRequest{
+			DeploymentAllocHealthRequest: structs.DeploymentAllocHealthRequest{DeploymentID: d.ID, HealthyAllocationIDs: []string{canary.ID}},
+			Timestamp:                    time.Unix(300, 0)})
+	})
+	var sawDeployment bool
+	for _, ev := range evs {
+		if ev.Topic == structs.TopicDeployment {
+			sawDeployment = ev.Type == structs.EventDeploymentAllocHealth && ev.Payload.Deployment.TaskGroups["web"].HealthyAllocs == 1
+		}
+	}
+	if !sawDeployment {
+		t.Fatalf("allocation health events %+v", evs)
+	}
+}
