@@ -37,6 +37,20 @@ func (m *Connect) Authorize(src, dst intentions.Service) intentions.Decision {
 	return m.Intentions.Decide(src, dst)
 }
 
+// forgetAlloc drops the leaves the allocation's tasks asked for with their
+// workload identities: a destroyed allocation's certificates are neither
+// renewed nor counted against the node's bound any longer.
+func (m *Connect) forgetAlloc(a *structs.Allocation) {
+	if m == nil || a == nil {
+		return
+	}
+	tokens := make([]string, 0, len(a.SignedIdentities))
+	for _, t := range a.SignedIdentities {
+		tokens = append(tokens, t)
+	}
+	m.CA.Forget(tokens...)
+}
+
 // DefaultIntentionPolicy is what the node decides when no intention
 // matches.
 func (m *Connect) DefaultIntentionPolicy() intentions.Policy { return m.def }

@@ -147,6 +147,7 @@ func finishedAt(ar *allocrunner.AllocRunner) time.Time {
 func (c *Client) collect(ar *allocrunner.AllocRunner) {
 	ar.Destroy()
 	<-ar.DestroyCh()
+	c.connect.forgetAlloc(ar.Alloc())
 	c.runnersMu.Lock()
 	if c.runners[ar.ID()] == ar {
 		delete(c.runners, ar.ID())

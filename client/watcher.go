@@ -164,6 +164,7 @@ func (c *Client) destroyAlloc(id string) {
 	ar.Destroy()
 	go func() {
 		<-ar.DestroyCh()
+		c.connect.forgetAlloc(ar.Alloc())
 		c.runnersMu.Lock()
 		if c.runners[id] == ar {
 			delete(c.runners, id)

@@ -63,14 +63,15 @@ func TestVerifyRefuses(t *testing.T) {
 		key   *ecdsa.PublicKey
 		want  error
 	}{
-		"another key":      {tok, &other.PublicKey, ErrBadSignature},
-		"changed claims":   {p[0] + "." + enc([]byte(`{"nomad_task":"db"}`)) + "." + p[2], &k.PublicKey, ErrBadSignature},
-		"alg none":         {enc([]byte(`{"alg":"none","kid":"kid-1"}`)) + "." + p[1] + ".", &k.PublicKey, ErrAlgorithm},
-		"alg HS256":        {enc([]byte(`{"alg":"HS256","kid":"kid-1"}`)) + "." + p[1] + "." + p[2], &k.PublicKey, ErrAlgorithm},
-		"truncated":        {p[0] + "." + p[1], &k.PublicKey, ErrMalformed},
-		"short signature":  {p[0] + "." + p[1] + "." + enc([]byte("x")), &k.PublicKey, ErrBadSignature},
-		"header not json":  {enc([]byte("nope")) + "." + p[1] + "." + p[2], &k.PublicKey, ErrMalformed},
-		"signature base64": {p[0] + "." + p[1] + ".!!!", &k.PublicKey, ErrMalformed},
+		"another key":          {tok, &other.PublicKey, ErrBadSignature},
+		"changed claims":       {p[0] + "." + enc([]byte(`{"nomad_task":"db"}`)) + "." + p[2], &k.PublicKey, ErrBadSignature},
+		"alg none":             {enc([]byte(`{"alg":"none","kid":"kid-1"}`)) + "." + p[1] + ".", &k.PublicKey, ErrAlgorithm},
+		"alg HS256":            {enc([]byte(`{"alg":"HS256","kid":"kid-1"}`)) + "." + p[1] + "." + p[2], &k.PublicKey, ErrAlgorithm},
+		"truncated":            {p[0] + "." + p[1], &k.PublicKey, ErrMalformed},
+		"short signature":      {p[0] + "." + p[1] + "." + enc([]byte("x")), &k.PublicKey, ErrBadSignature},
+		"header not json":      {enc([]byte("nope")) + "." + p[1] + "." + p[2], &k.PublicKey, ErrMalformed},
+		"signature base64":     {p[0] + "." + p[1] + ".!!!", &k.PublicKey, ErrMalformed},
+		"signature re-spelled": {p[0] + "." + p[1] + "." + respell(p[2]), &k.PublicKey, ErrMalformed},
 	} {
 		var c claims
 		if err := Verify(tc.token, tc.key, &c); !errors.Is(err, tc.want) {
@@ -91,4 +92,12 @@ func TestJWKCoordinatesArePadded(t *testing.T) {
 	if j.KeyType != "EC" || j.Curve != "P-256" || j.Algorithm != "ES256" || j.Use != "sig" {
 		t.Fatalf("JWK %+v", j)
 	}
+}
+
+// respell changes the unused low bits of an unpadded base64 string's last
+// character: lenient decoders read the same bytes from it.
+func respell(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, s[len(s)-1])
+	return s[:len(s)-1] + string(alphabet[i^1])
 }

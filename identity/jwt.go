@@ -34,7 +34,9 @@ type header struct {
 	Typ string `json:"typ,omitempty"`
 }
 
-var b64 = base64.RawURLEncoding
+// b64 is strict: a token has one spelling, so a re-spelled signature (other
+// unused bits in its last character) does not verify as a second token.
+var b64 = base64.RawURLEncoding.Strict()
 
 // Sign returns the compact JWS of claims (any JSON-encodable value), signed
 // with key and naming kid in its header.

@@ -65,6 +65,8 @@ type Manager struct {
 	log    *slog.Logger
 	// renewAt picks the fraction of a leaf's life at which it is renewed.
 	renewAt func() float64
+	// maxLeaves bounds the entries (tests lower it).
+	maxLeaves int
 
 	mu      sync.Mutex
 	roots   *Roots
@@ -75,6 +77,7 @@ type Manager struct {
 }
 
 type leafEntry struct {
+	cancel  context.CancelFunc // stops keeping the leaf (Forget)
 	leaf    *Leaf
 	err     error         // the last failure while no leaf is held
 	changed chan struct{} // closed and replaced when leaf or err change
@@ -84,7 +87,7 @@ type leafEntry struct {
 // NewManager returns a manager; Run starts it.
 func NewManager(s Signer, log *slog.Logger) *Manager {
 	return &Manager{
-		signer: s, log: log, renewAt: func() float64 { return 0.6 + 0.3*mrand.Float64() },
+		signer: s, log: log, maxLeaves: maxLeaves, renewAt: func() float64 { return 0.6 + 0.3*mrand.Float64() },
 		rootsCh: make(chan struct{}), leaves: map[LeafRequest]*leafEntry{}, ctx: context.Background(),
 	}
 }
@@ -194,13 +197,35 @@ func (m *Manager) entry(req LeafRequest) (*leafEntry, error) {
 	if e := m.leaves[req]; e != nil {
 		return e, nil
 	}
-	if len(m.leaves) >= maxLeaves {
+	if len(m.leaves) >= m.maxLeaves {
 		return nil, ErrTooManyLeaves
 	}
-	e := &leafEntry{changed: make(chan struct{}), renew: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(m.ctx)
+	e := &leafEntry{cancel: cancel, changed: make(chan struct{}), renew: make(chan struct{}, 1)}
 	m.leaves[req] = e
-	go m.keep(m.ctx, req, e)
+	go m.keep(ctx, req, e)
 	return e, nil
+}
+
+// Forget stops keeping the leaves requested with any of tokens: the node
+// calls it when an allocation is destroyed, so its leaves neither hold a
+// place in the node's bound nor get renewed for days after.
+func (m *Manager) Forget(tokens ...string) {
+	if len(tokens) == 0 {
+		return
+	}
+	gone := make(map[string]bool, len(tokens))
+	for _, t := range tokens {
+		gone[t] = true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for req, e := range m.leaves {
+		if gone[req.Token] {
+			e.cancel()
+			delete(m.leaves, req)
+		}
+	}
 }
 
 // keep issues the entry's leaf and renews it until ctx ends or the servers
@@ -246,7 +271,9 @@ func (m *Manager) fail(req LeafRequest, e *leafEntry, err error) bool {
 		e.changed = make(chan struct{})
 	}
 	if final || e.leaf == nil {
-		delete(m.leaves, req)
+		if m.leaves[req] == e { // not an entry made after a Forget
+			delete(m.leaves, req)
+		}
 		return true
 	}
 	return false

@@ -189,3 +189,22 @@ func TestRenewPointWithinBand(t *testing.T) {
 		}
 	}
 }
+
+// The leaves of a destroyed allocation are forgotten: they stop holding a
+// place in the node's bound, so churn never locks new allocations out.
+func TestForgetFreesTheNodesLeaves(t *testing.T) {
+	m := startManager(t, newCASigner(t, time.Hour), 0.9)
+	m.maxLeaves = 2
+	for _, svc := range []string{"web", "api"} {
+		if _, err := m.Leaf(waitCtx(t), LeafRequest{Namespace: "default", Service: svc, Token: "good"}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Leaf(waitCtx(t), LeafRequest{Namespace: "default", Service: "db", Token: "good"}, 0); !errors.Is(err, ErrTooManyLeaves) {
+		t.Fatalf("past the bound: %v, want ErrTooManyLeaves", err)
+	}
+	m.Forget("good")
+	if _, err := m.Leaf(waitCtx(t), LeafRequest{Namespace: "default", Service: "db", Token: "good"}, 0); err != nil {
+		t.Fatalf("after the allocation's leaves were forgotten: %v", err)
+	}
+}
