@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,35 @@ func TestTrackerCountsEachAllocationOnce(t *testing.T) {
 	p, r := tr.progress(), tr.results()
 	if p.placed != 2 || p.foreign != 1 || r.toPlaced != 3*time.Second || r.toRunning != 4*time.Second || r.jobP50 != 3*time.Second {
 		t.Fatalf("progress %+v results %+v", p, r)
+	}
+}
+
+func TestTrackerAwaitsAVersion(t *testing.T) {
+	tr := newTracker([]string{"j"}, []int{2})
+	t0 := time.Now()
+	for i, v := range []uint64{0, 0, 1, 1} {
+		tr.placedAlloc(&structs.Allocation{ID: fmt.Sprint("a", i), JobID: "j", Job: &structs.Job{Version: v}}, t0)
+	}
+	tr.runningAllocs([]string{"a0", "a1"}, t0)
+	v1 := tr.awaitVersion(1, 2)
+	tr.runningAllocs([]string{"a2"}, t0)
+	select {
+	case <-v1:
+		t.Fatal("version 1 done with one of two running")
+	default:
+	}
+	tr.runningAllocs([]string{"a3", "a2"}, t0)
+	select {
+	case <-v1:
+	default:
+		t.Fatal("version 1 not done with both running")
+	}
+	if n := tr.versionRunning(0); n != 2 {
+		t.Fatalf("version 0 running %d", n)
+	}
+	select {
+	case <-tr.awaitVersion(0, 2): // already reached: closed at once
+	default:
+		t.Fatal("a version already running is not reported done")
 	}
 }

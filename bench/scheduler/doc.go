@@ -6,6 +6,13 @@
 //
 //	go run ./bench/scheduler -nodes 1000 -jobs 100 -allocs 10000
 //
+// With -rollout it then rolls every job out to a new version through a
+// deployment (-max-parallel at a time, the simulated nodes reporting each
+// allocation healthy), and once more without a deployment as the in-run
+// baseline:
+//
+//	go run ./bench/scheduler -nodes 100 -jobs 1 -allocs 1000 -rollout
+//
 // The last line on stdout is "placements_per_second=<N>". See
 // bench/README.md for what each figure means and the results.
 //
@@ -20,4 +27,5 @@
 //	jobs.go     concurrent job submission
 //	tracker.go  placement and running times per allocation and job; stats
 //	report.go   the printed results
+//	rollout.go  the roll-out phases (-rollout): deployment, then baseline
 package main

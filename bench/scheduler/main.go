@@ -34,6 +34,8 @@ type options struct {
 	selfProfile         string
 	heapProfile         string
 	profileFor          time.Duration
+	rollout             bool
+	maxParallel         int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -55,12 +57,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.selfProfile, "selfprofile", "", "write a CPU profile of this process (the simulated nodes) during the run to this file")
 	fs.StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile of the server, taken when everything runs, to this file (implies -pprof)")
 	fs.DurationVar(&o.profileFor, "profile-for", 10*time.Second, "length of the -cpuprofile")
+	fs.BoolVar(&o.rollout, "rollout", false, "after the first placement, roll every job out to a new version through a deployment, then again without one (max_parallel = 0), and report both")
+	fs.IntVar(&o.maxParallel, "max-parallel", 50, "the roll-out's update.max_parallel (with -rollout)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	var errs []error
 	if o.nodes < 1 || o.jobs < 1 || o.allocs < o.jobs {
 		errs = append(errs, fmt.Errorf("need -nodes ≥ 1, -jobs ≥ 1 and -allocs ≥ -jobs (got %d, %d, %d)", o.nodes, o.jobs, o.allocs))
+	}
+	if o.rollout && o.maxParallel < 1 {
+		errs = append(errs, errors.New("-max-parallel must be ≥ 1"))
 	}
 	if o.conns < 0 || o.submitters < 1 {
 		errs = append(errs, errors.New("-conns must be ≥ 0 and -submitters ≥ 1"))
@@ -179,6 +186,13 @@ func benchmark(ctx context.Context, opts options, srv *serverProc, logger *slog.
 	}
 	if rep.verified != track.want {
 		return nil, fmt.Errorf("server lists %d running allocations of the benchmark's jobs, want %d", rep.verified, track.want)
+	}
+	if opts.rollout {
+		pool := msgrpc.NewPool(slog.New(slog.DiscardHandler))
+		defer pool.Close()
+		if rep.rollout, err = rollout(deadline, opts, srv, poolRPC{pool: pool, addr: srv.rpcAddr}, jobs, track, logger); err != nil {
+			return nil, err
+		}
 	}
 	return rep, nil
 }

@@ -206,7 +206,8 @@ func (n *simNode) pull(ctx context.Context, known, server map[string]uint64, see
 	return nil
 }
 
-// queueRunning queues the allocation's client update: every task running.
+// queueRunning queues the allocation's client update: every task running,
+// and healthy when a deployment placed it.
 func (n *simNode) queueRunning(a *structs.Allocation) {
 	now := time.Now()
 	states := map[string]*structs.TaskState{}
@@ -218,6 +219,12 @@ func (n *simNode) queueRunning(a *structs.Allocation) {
 	u := &structs.Allocation{
 		ID: a.ID, NodeID: n.node.ID, ClientStatus: structs.AllocClientStatusRunning,
 		ClientDescription: "Tasks are running", TaskStates: states, ModifyTime: now.UnixNano(),
+	}
+	if a.DeploymentID != "" {
+		// Placed by a deployment: healthy at once, as a real client
+		// would say after min_healthy_time (the roll-out's jobs set 0).
+		healthy := true
+		u.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: now}
 	}
 	n.mu.Lock()
 	n.pending[a.ID] = u

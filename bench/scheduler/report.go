@@ -20,6 +20,7 @@ type report struct {
 	benchCPU   time.Duration
 	stats      *wireStats
 	verified   int
+	rollout    []rolloutResult
 }
 
 func (r *report) placementsPerSecond() int {
@@ -46,6 +47,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "  wire: %d registers, %d heartbeats, %d watch replies (%d with nothing new), %d Alloc.GetAllocs, %d Node.UpdateAlloc, %d errors\n",
 		s.registers.Load(), s.heartbeats.Load(), s.watchReturns.Load(), s.idleReturns.Load(),
 		s.getAllocs.Load(), s.updateAllocs.Load(), s.errors.Load())
+	printRollout(w, o.allocs, r.rollout)
 	fmt.Fprintf(w, "placements_per_second=%d\n", r.placementsPerSecond())
 }
 

@@ -23,6 +23,10 @@ type tracker struct {
 	lastPlaced, lastRun time.Time
 	// foreign counts allocations of jobs the benchmark did not submit.
 	foreign int
+	// byVersion counts running allocations per job version, for the
+	// roll-out phases (awaitVersion).
+	byVersion map[uint64]int
+	waiters   map[uint64]*versionWait
 
 	allPlaced, allRunning chan struct{}
 }
@@ -36,13 +40,21 @@ type jobTrack struct {
 
 type allocTrack struct {
 	job     *jobTrack
+	version uint64
 	running bool
+}
+
+// versionWait is closed once want allocations of a version run.
+type versionWait struct {
+	want int
+	ch   chan struct{}
 }
 
 // newTracker expects counts[i] allocations of job ids[i].
 func newTracker(ids []string, counts []int) *tracker {
 	t := &tracker{
 		jobs: map[string]*jobTrack{}, allocs: map[string]*allocTrack{},
+		byVersion: map[uint64]int{}, waiters: map[uint64]*versionWait{},
 		allPlaced: make(chan struct{}), allRunning: make(chan struct{}),
 	}
 	for i, id := range ids {
@@ -76,7 +88,11 @@ func (t *tracker) placedAlloc(a *structs.Allocation, at time.Time) {
 		t.foreign++
 		return
 	}
-	t.allocs[a.ID] = &allocTrack{job: j}
+	version := a.JobVersion
+	if a.Job != nil {
+		version = a.Job.Version
+	}
+	t.allocs[a.ID] = &allocTrack{job: j, version: version}
 	j.placed++
 	j.lastPlaced = latest(j.lastPlaced, at)
 	t.placed++
@@ -96,12 +112,37 @@ func (t *tracker) runningAllocs(ids []string, at time.Time) {
 			continue
 		}
 		a.running = true
+		t.byVersion[a.version]++
+		if w := t.waiters[a.version]; w != nil && t.byVersion[a.version] == w.want {
+			close(w.ch)
+		}
 		t.running++
 		t.lastRun = latest(t.lastRun, at)
 		if t.running == t.want {
 			close(t.allRunning)
 		}
 	}
+}
+
+// awaitVersion returns a channel closed once want allocations of job
+// version v (the benchmark's jobs share their versions) were reported
+// running. One waiter per version.
+func (t *tracker) awaitVersion(v uint64, want int) <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := &versionWait{want: want, ch: make(chan struct{})}
+	t.waiters[v] = w
+	if t.byVersion[v] >= want {
+		close(w.ch)
+	}
+	return w.ch
+}
+
+// versionRunning is how many allocations of version v run.
+func (t *tracker) versionRunning(v uint64) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byVersion[v]
 }
 
 func latest(a, b time.Time) time.Time {
