@@ -30,6 +30,9 @@ const DispatchPayloadSizeLimit = 16 * 1024
 const (
 	MaxDispatchMetaKeys      = 64
 	MaxDispatchIDPrefixBytes = 128
+	// MaxDispatchMetaValueBytes keeps every NOMAD_META_* well under the
+	// kernel's 128 KiB limit on one environment string.
+	MaxDispatchMetaValueBytes = 16 << 10
 )
 
 // PeriodicLaunch records when a periodic job last launched a child, so that
@@ -159,6 +162,17 @@ func (pj *ParameterizedJobConfig) ValidateDispatch(payload []byte, meta map[stri
 	}
 	if len(meta) > MaxDispatchMetaKeys {
 		p.addf("%d meta keys given; the limit is %d", len(meta), MaxDispatchMetaKeys)
+	}
+	for _, k := range sortedMapKeys(meta) {
+		// Meta becomes NOMAD_META_* in the task's environment: a value the
+		// kernel would refuse in execve (NUL, or past its per-string limit)
+		// would make every start of the child fail.
+		switch v := meta[k]; {
+		case len(v) > MaxDispatchMetaValueBytes:
+			p.addf("meta %q is %d bytes; the limit is %d", k, len(v), MaxDispatchMetaValueBytes)
+		case strings.ContainsRune(v, 0):
+			p.addf("meta %q contains a NUL byte, which cannot be passed in the environment", k)
+		}
 	}
 	allowed := map[string]bool{}
 	for _, k := range pj.MetaRequired {

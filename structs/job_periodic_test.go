@@ -65,6 +65,8 @@ func TestValidateDispatch(t *testing.T) {
 		{"forbidden payload", &ParameterizedJobConfig{Payload: "forbidden"}, []byte("x"), nil, "", []string{"payload is forbidden"}},
 		{"too big", &ParameterizedJobConfig{Payload: "optional"}, make([]byte, DispatchPayloadSizeLimit+1), nil, "", []string{"the limit is 16384"}},
 		{"bad meta", pj, []byte("x"), map[string]string{"other": "1"}, "", []string{`meta keys "other" are not permitted`, `required meta keys "input" are missing`}},
+		{"meta value too big", pj, []byte("x"), map[string]string{"input": strings.Repeat("a", MaxDispatchMetaValueBytes+1)}, "", []string{`meta "input" is 16385 bytes`}},
+		{"meta value with NUL", pj, []byte("x"), map[string]string{"input": "a\x00b"}, "", []string{`meta "input" contains a NUL`}},
 		{"bad prefix", &ParameterizedJobConfig{Payload: "optional"}, nil, nil, "a/b", []string{"may not contain"}},
 	}
 	for _, c := range cases {
