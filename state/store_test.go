@@ -361,3 +361,26 @@ func TestClientHealthKeepsServerCanary(t *testing.T) {
 		t.Fatal("a client report made a promoted allocation a canary again")
 	}
 }
+
+// The drainer decides a drain is complete from a state it read earlier: a
+// completion that lands after the operator canceled the drain leaves the
+// node as the operator left it (eligible), not ineligible.
+func TestStaleDrainCompletionKeepsCanceledNodeEligible(t *testing.T) {
+	s := newStore(t)
+	n := &structs.Node{ID: structs.GenerateUUID(), Status: structs.NodeStatusReady, SchedulingEligibility: structs.NodeSchedulingEligible}
+	must(t, s.UpsertNode(1, n))
+	must(t, s.UpdateNodeDrain(2, n.ID, &structs.DrainStrategy{}, false, time.Now().UnixNano(), nil))
+	must(t, s.UpdateNodeDrain(3, n.ID, nil, true, time.Now().UnixNano(), nil))
+	must(t, s.CompleteNodeDrain(4, n.ID, time.Now().UnixNano(), &structs.NodeEvent{Message: "Node drain complete"}))
+	got, _ := s.NodeByID(nil, n.ID)
+	if got.SchedulingEligibility != structs.NodeSchedulingEligible || got.LastDrain.Status != DrainStatusCanceled {
+		t.Fatalf("after a stale completion: eligibility %s, last drain %s; want eligible and canceled", got.SchedulingEligibility, got.LastDrain.Status)
+	}
+	// A drain still in progress completes as before.
+	must(t, s.UpdateNodeDrain(5, n.ID, &structs.DrainStrategy{}, false, time.Now().UnixNano(), nil))
+	must(t, s.CompleteNodeDrain(6, n.ID, time.Now().UnixNano(), nil))
+	got, _ = s.NodeByID(nil, n.ID)
+	if got.SchedulingEligibility != structs.NodeSchedulingIneligible || got.LastDrain.Status != DrainStatusComplete || got.DrainStrategy != nil {
+		t.Fatalf("completed drain: eligibility %s, last drain %s", got.SchedulingEligibility, got.LastDrain.Status)
+	}
+}
