@@ -236,15 +236,7 @@ func (p *periodicEndpoint) Force(args *structs.PeriodicForceRequest, reply *stru
 	if job.Stop {
 		return badRequest("periodic job %q is stopped", job.ID)
 	}
-	now := time.Now()
-	// Children are named by the second of their launch: a second launch
-	// within the same second would overwrite the first child's job.
-	if prev, err := p.srv.state.JobByID(nil, job.Namespace, job.PeriodicChild(now.UTC().Round(0)).ID); err != nil {
-		return err
-	} else if prev != nil {
-		return badRequest("periodic job %q was already launched this second (%s); force it again in a second", job.ID, prev.ID)
-	}
-	eval, index, err := p.srv.launchPeriodicChild(job, now)
+	eval, index, err := p.srv.launchPeriodicChild(job, time.Now())
 	if err != nil {
 		return err
 	}
