@@ -29,9 +29,32 @@ func ListeningSockets() []Socket {
 		path string
 		tcp  bool
 	}{{"/proc/net/tcp", true}, {"/proc/net/tcp6", true}, {"/proc/net/udp", false}, {"/proc/net/udp6", false}} {
-		out = append(out, readSockets(f.path, f.tcp)...)
+		// The kernel lists a table a page at a time; sockets opened or
+		// closed between two pages shift the rest, so one pass over a busy
+		// table can miss a listener that was there all along. Two passes
+		// miss it only if the table churns at the same place twice.
+		for range 2 {
+			out = append(out, readSockets(f.path, f.tcp)...)
+		}
 	}
-	return out
+	slices.SortFunc(out, compareSockets)
+	return slices.Compact(out)
+}
+
+func compareSockets(a, b Socket) int {
+	if c := a.Addr.Compare(b.Addr); c != 0 {
+		return c
+	}
+	if a.Port != b.Port {
+		return a.Port - b.Port
+	}
+	switch {
+	case a.TCP == b.TCP:
+		return 0
+	case a.TCP:
+		return -1
+	}
+	return 1
 }
 
 func readSockets(path string, tcp bool) []Socket {
