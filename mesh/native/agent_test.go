@@ -207,3 +207,10 @@ func (a *testAgent) deny(src, dst string, deny bool) {
 	defer a.mu.Unlock()
 	a.denied[src+" "+dst] = deny
 }
+
+// leafCert is the test agent's answer for a leaf, in Consul's LeafCert shape.
+type leafCert struct {
+	SerialNumber  string
+	CertPEM       string
+	PrivateKeyPEM string
+}

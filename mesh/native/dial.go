@@ -75,7 +75,7 @@ func (s *Service) resolve(ctx context.Context, service string) ([]string, error)
 	q := s.query()
 	q.Set("passing", "true")
 	var out []instance
-	if _, err := s.agent.do(ctx, http.MethodGet, "/v1/health/connect/"+url.PathEscape(service), q, nil, &out); err != nil {
+	if _, err := s.agent.Do(ctx, http.MethodGet, "/v1/health/connect/"+url.PathEscape(service), q, nil, &out); err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", service, err)
 	}
 	addrs := make([]string, 0, len(out))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,8 +13,8 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/backoff"
+	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/ca"
-	"github.com/roam-sh/roam/structs"
 )
 
 // Config says which service the application is and where its agent is.
@@ -42,7 +41,7 @@ type Config struct {
 // Service is an application's identity in the mesh, kept current.
 type Service struct {
 	cfg    Config
-	agent  *agent
+	agent  *agentapi.Client
 	logger *slog.Logger
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -74,7 +73,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Service{cfg: cfg, agent: newAgent(cfg.AgentAddr, cfg.Token, cfg.HTTPClient),
+	s := &Service{cfg: cfg, agent: agentapi.New(cfg.AgentAddr, cfg.Token, cfg.HTTPClient),
 		logger: cfg.Logger.With("component", "connect-native", "service", cfg.Service), cancel: cancel, ready: make(chan struct{})}
 	s.done.Add(2)
 	go func() { defer s.done.Done(); s.watch(ctx, "roots", s.fetchRoots) }()
@@ -134,14 +133,9 @@ func (s *Service) query() url.Values {
 }
 
 func (s *Service) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
-	var out structs.CARootList
-	next, err := s.agent.do(ctx, http.MethodGet, "/v1/agent/connect/ca/roots", blocking(idx), nil, &out)
+	roots, next, err := s.agent.Roots(ctx, idx)
 	if err != nil {
 		return 0, err
-	}
-	roots, err := ca.NewRoots(&out)
-	if err != nil {
-		return 0, fmt.Errorf("roots: %w", err)
 	}
 	s.mu.Lock()
 	s.roots = roots
@@ -150,29 +144,13 @@ func (s *Service) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
 	return next, nil
 }
 
-// leafCert is the agent's answer for a leaf (Consul's LeafCert).
-type leafCert struct {
-	SerialNumber  string
-	CertPEM       string
-	PrivateKeyPEM string
-}
-
 func (s *Service) fetchLeaf(ctx context.Context, idx uint64) (uint64, error) {
-	q := s.query()
-	for k, v := range blocking(idx) {
-		q[k] = v
-	}
-	var out leafCert
-	next, err := s.agent.do(ctx, http.MethodGet, "/v1/agent/connect/ca/leaf/"+url.PathEscape(s.cfg.Service), q, nil, &out)
+	leaf, next, err := s.agent.Leaf(ctx, s.cfg.Service, s.query(), idx)
 	if err != nil {
 		return 0, err
 	}
-	leaf, err := tls.X509KeyPair([]byte(out.CertPEM), []byte(out.PrivateKeyPEM))
-	if err != nil {
-		return 0, fmt.Errorf("leaf: %w", err)
-	}
 	s.mu.Lock()
-	s.leaf = &leaf
+	s.leaf = leaf
 	s.mu.Unlock()
 	s.readyIfLoaded()
 	return next, nil

@@ -69,7 +69,7 @@ func (s *Service) verifyClient(ctx context.Context, roots *ca.Roots, raw [][]byt
 	defer cancel()
 	in := map[string]string{"Target": s.cfg.Service, "ClientCertURI": id.String(), "ClientCertSerial": colonHex(leaf.SerialNumber.Bytes())}
 	var out authorizeResponse
-	if _, err := s.agent.do(ctx, http.MethodPost, "/v1/agent/connect/authorize", s.query(), in, &out); err != nil {
+	if _, err := s.agent.Do(ctx, http.MethodPost, "/v1/agent/connect/authorize", s.query(), in, &out); err != nil {
 		return fmt.Errorf("authorize %s: %w", id, err)
 	}
 	if !out.Authorized {

@@ -1,13 +1,9 @@
 package sidecar
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,67 +14,16 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/backoff"
+	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/mesh/proxy"
-	"github.com/roam-sh/roam/structs"
 )
-
-// agent is the local agent's HTTP API as the proxy uses it.
-type agent struct {
-	addr, token string
-	hc          *http.Client
-}
-
-// maxBody bounds what the proxy reads from the agent.
-const maxBody = 4 << 20
-
-// do sends one request and decodes a 200 answer into out; it returns the
-// blocking-query index of the answer.
-func (a *agent) do(ctx context.Context, method, path string, q url.Values, in, out any) (uint64, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return 0, err
-		}
-		body = bytes.NewReader(b)
-	}
-	u := "http://" + a.addr + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return 0, err
-	}
-	if a.token != "" {
-		req.Header.Set("X-Nomad-Token", a.token)
-		req.Header.Set("X-Consul-Token", a.token)
-	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return 0, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
-	}
-	idx, _ := strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
-	if idx == 0 {
-		idx, _ = strconv.ParseUint(resp.Header.Get("X-Nomad-Index"), 10, 64)
-	}
-	return idx, json.Unmarshal(b, out)
-}
 
 // certs is proxy.Certs over /v1/agent/connect/ca/roots and
 // /v1/agent/connect/ca/leaf/<service>, kept current by blocking queries:
 // a renewed leaf or a new root is used from the next handshake on.
 type certs struct {
-	a       *agent
+	a       *agentapi.Client
 	service string
 	logger  *slog.Logger
 
@@ -128,14 +73,9 @@ func (c *certs) loop(ctx context.Context, what string, fetch func(context.Contex
 }
 
 func (c *certs) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
-	var out structs.CARootList
-	next, err := c.a.do(ctx, http.MethodGet, "/v1/agent/connect/ca/roots", blocking(idx), nil, &out)
+	roots, next, err := c.a.Roots(ctx, idx)
 	if err != nil {
 		return 0, err
-	}
-	roots, err := ca.NewRoots(&out)
-	if err != nil {
-		return 0, fmt.Errorf("roots: %w", err)
 	}
 	c.mu.Lock()
 	c.roots = roots
@@ -144,23 +84,13 @@ func (c *certs) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
 	return next, nil
 }
 
-type leafResponse struct {
-	CertPEM       string
-	PrivateKeyPEM string
-}
-
 func (c *certs) fetchLeaf(ctx context.Context, idx uint64) (uint64, error) {
-	var out leafResponse
-	next, err := c.a.do(ctx, http.MethodGet, "/v1/agent/connect/ca/leaf/"+url.PathEscape(c.service), blocking(idx), nil, &out)
+	leaf, next, err := c.a.Leaf(ctx, c.service, nil, idx)
 	if err != nil {
 		return 0, err
 	}
-	leaf, err := tls.X509KeyPair([]byte(out.CertPEM), []byte(out.PrivateKeyPEM))
-	if err != nil {
-		return 0, fmt.Errorf("leaf: %w", err)
-	}
 	c.mu.Lock()
-	c.leaf = &leaf
+	c.leaf = leaf
 	c.mu.Unlock()
 	c.readyIfLoaded()
 	return next, nil
@@ -172,21 +102,13 @@ func (c *certs) readyIfLoaded() {
 	}
 }
 
-// blocking is the query of a blocking read after index idx.
-func blocking(idx uint64) url.Values {
-	if idx == 0 {
-		return nil
-	}
-	return url.Values{"index": {strconv.FormatUint(idx, 10)}, "wait": {"5m"}}
-}
-
 // authz is proxy.Authorizer over /v1/agent/connect/authorize. Decisions
 // are remembered per source and asked again every refresh interval while
 // in use; a flip is announced on Changes, so a deny reaches new and open
 // connections within about a second. Without an answer (the agent
 // restarting) a remembered decision stands; a source never seen is denied.
 type authz struct {
-	a      *agent
+	a      *agentapi.Client
 	ns     string // the destination's namespace: this sidecar's allocation's
 	logger *slog.Logger
 	every  time.Duration
@@ -201,7 +123,7 @@ type decision struct {
 	at      time.Time
 }
 
-func newAuthz(a *agent, ns string, logger *slog.Logger) *authz {
+func newAuthz(a *agentapi.Client, ns string, logger *slog.Logger) *authz {
 	return &authz{a: a, ns: ns, logger: logger, every: 300 * time.Millisecond, seen: map[string]*decision{}, changes: make(chan struct{}, 1)}
 }
 
@@ -240,7 +162,7 @@ func (z *authz) ask(src ca.ServiceID, dst string) (bool, error) {
 		// judge the pair as if this sidecar served the default namespace.
 		q = url.Values{"ns": {z.ns}}
 	}
-	if _, err := z.a.do(ctx, http.MethodPost, "/v1/agent/connect/authorize", q, in, &out); err != nil {
+	if _, err := z.a.Do(ctx, http.MethodPost, "/v1/agent/connect/authorize", q, in, &out); err != nil {
 		return false, err
 	}
 	return out.Authorized, nil
@@ -307,7 +229,7 @@ func cutLast(s, sep string) (string, string, bool) {
 // <destination> instance passes too (the sidecar's own check and its
 // application's checks), asked at most once a second per destination.
 type resolver struct {
-	a *agent
+	a *agentapi.Client
 
 	mu    sync.Mutex
 	cache map[string]*resolved
@@ -366,10 +288,10 @@ func (r *resolver) fetch(ctx context.Context, u proxy.Upstream) ([]proxy.Instanc
 		q.Set("ns", u.DestinationNamespace)
 	}
 	var sidecars, apps []healthEntry
-	if _, err := r.a.do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName+"-sidecar-proxy"), q, nil, &sidecars); err != nil {
+	if _, err := r.a.Do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName+"-sidecar-proxy"), q, nil, &sidecars); err != nil {
 		return nil, err
 	}
-	if _, err := r.a.do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName), q, nil, &apps); err != nil {
+	if _, err := r.a.Do(ctx, http.MethodGet, "/v1/health/service/"+url.PathEscape(u.DestinationName), q, nil, &apps); err != nil {
 		return nil, err
 	}
 	passing := map[string]bool{}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/proxy"
 	"github.com/roam-sh/roam/netns"
 )
@@ -55,7 +56,7 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drai
 	}
 	logger = logger.With("service", f.Service)
 	f.defaultUpstreamNamespace()
-	a := &agent{addr: f.AgentAddr, token: f.Token, hc: &http.Client{}}
+	a := agentapi.New(f.AgentAddr, f.Token, &http.Client{})
 	c := &certs{a: a, service: f.Service, logger: logger, ready: make(chan struct{})}
 	go c.watch(ctx)
 	select {

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/mesh/proxy"
 	"github.com/roam-sh/roam/netns"
@@ -217,7 +218,7 @@ func TestResolverNeedsTheApplicationPassing(t *testing.T) {
 	a, b := instance("api-sidecar-proxy", "10.0.0.1", 20000), instance("api-sidecar-proxy", "10.0.0.2", 20001)
 	fa.health["api-sidecar-proxy"] = []healthEntry{a, b}
 	fa.health["api"] = []healthEntry{instance("api", "10.0.0.2", 20001)} // only b's app passes
-	r := &resolver{a: &agent{addr: agentAddr, hc: &http.Client{}}, cache: map[string]*resolved{}}
+	r := &resolver{a: agentapi.New(agentAddr, "", &http.Client{}), cache: map[string]*resolved{}}
 	got, err := r.Instances(context.Background(), proxy.Upstream{DestinationName: "api"})
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +247,7 @@ func TestSidecarIsJudgedInItsNamespace(t *testing.T) {
 		http.NotFound(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	a := &agent{addr: strings.TrimPrefix(srv.URL, "http://"), hc: &http.Client{}}
+	a := agentapi.New(srv.URL, "", &http.Client{})
 	z := newAuthz(a, "prod", testutil.Logger(t))
 	src := ca.ServiceID{TrustDomain: "t.consul", Namespace: "prod", Datacenter: "dc1", Service: "dash"}
 	if !z.Authorize(src, "api") || gotNS.Load() != "prod" {
