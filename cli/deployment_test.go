@@ -58,6 +58,8 @@ func TestJobRunFollowsDeploymentUntilSuccessful(t *testing.T) {
 	assertContains(t, list, "Job ID", "web", "successful", "Deployment completed successfully")
 	history := mustRoam(t, c, 0, "job", "history", "web")
 	assertContains(t, history, "Stable")
+	status := mustRoam(t, c, 0, "job", "status", "web")
+	assertContains(t, status, "Latest Deployment", "Deployment completed successfully", "Healthy")
 }
 
 func TestJobRunExitsNonZeroWhenDeploymentFailsAndReverts(t *testing.T) {

@@ -85,6 +85,8 @@ type jobStatusView struct {
 	Evaluations []*api.Evaluation
 	// Children are the jobs a periodic or parameterized job launched.
 	Children []*api.JobListStub `json:",omitempty"`
+	// LatestDeployment is the job's most recent deployment, if it has one.
+	LatestDeployment *api.Deployment `json:",omitempty"`
 }
 
 func (a *app) jobStatus(cmd *cobra.Command, prefix string, f *jobStatusFlags) error {
@@ -128,6 +130,9 @@ func loadJobStatus(c *api.Client, id string, all bool) (*jobStatusView, error) {
 			return nil, fmt.Errorf("list children of job %q: %w", id, err)
 		}
 	}
+	if v.LatestDeployment, _, err = c.Jobs().LatestDeployment(id, nil); err != nil {
+		return nil, fmt.Errorf("read latest deployment of job %q: %w", id, err)
+	}
 	return v, nil
 }
 
@@ -146,6 +151,9 @@ func (a *app) writeJobStatus(w io.Writer, v *jobStatusView, f *jobStatusFlags) {
 		return
 	}
 	fmt.Fprintf(w, "\nSummary\n%s", summaryTable(v.Summary))
+	if v.LatestDeployment != nil {
+		fmt.Fprintf(w, "\nLatest Deployment\n%s", formatDeployment(v.LatestDeployment, f.verbose))
+	}
 	if failures := placementFailures(v.Evaluations); failures != "" {
 		fmt.Fprintf(w, "\nPlacement Failure\n%s", failures)
 	}
