@@ -39,7 +39,43 @@ func (m *monitor) followDeployment(ctx context.Context, id string) (int, error) 
 			last = line
 		}
 		if d.Status.Terminal() {
-			return m.deploymentEnded(d), nil
+			code := m.deploymentEnded(d)
+			if code != exitOK && strings.Contains(d.StatusDescription, rollbackMarker) {
+				// The servers reverted the job; follow the roll-back too, as
+				// Nomad's monitor does. The command still failed: exit 1.
+				if err := m.followRollback(ctx, d); err != nil {
+					return code, err
+				}
+			}
+			return code, nil
+		}
+		index = qm.LastIndex
+	}
+}
+
+// rollbackMarker is in a failed deployment's description when auto_revert
+// registered the stable version again.
+const rollbackMarker = "- rolling back to job version"
+
+// followRollback waits for the deployment of the reverted version (the
+// job's latest deployment once it is not failed's) and follows it.
+func (m *monitor) followRollback(ctx context.Context, failed *api.Deployment) error {
+	var index uint64
+	for {
+		d, qm, err := m.c.Jobs().LatestDeployment(failed.JobID, &api.QueryOptions{Namespace: failed.Namespace, WaitIndex: index, WaitTime: m.poll, Ctx: ctx})
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("waiting for the roll-back of job %q interrupted: %w", failed.JobID, ctx.Err())
+			}
+			return fmt.Errorf("read latest deployment of job %q: %w", failed.JobID, err)
+		}
+		if d != nil && d.ID != failed.ID {
+			_, err := m.followDeployment(ctx, d.ID)
+			return err
+		}
+		if qm.LastIndex == index {
+			// The revert made no deployment (nothing to roll out): done.
+			return nil
 		}
 		index = qm.LastIndex
 	}

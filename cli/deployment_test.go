@@ -81,6 +81,11 @@ func TestJobRunExitsNonZeroWhenDeploymentFailsAndReverts(t *testing.T) {
 		t.Fatalf("job run of a failing deployment exited 0:\n%s", r)
 	}
 	assertContains(t, r, "failed: Failed due to progress deadline - rolling back to job version 0")
+	// It follows the roll-back's deployment to its end, as Nomad's does,
+	// and still exits non-zero.
+	if n := strings.Count(r.stdout, "Monitoring deployment"); n != 2 || !regexp.MustCompile(`Deployment "[0-9a-f]{8}" successful`).MatchString(r.stdout) {
+		t.Errorf("job run followed %d deployments, want the failed one and the roll-back's, successful:\n%s", n, r)
+	}
 	st := mustRoam(t, c, 0, "job", "status", "web")
 	assertContains(t, st, "web")
 	inspect := mustRoam(t, c, 0, "job", "inspect", "-json", "web")
