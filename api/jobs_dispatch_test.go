@@ -19,7 +19,7 @@ func TestJobIDWithSlashIsOnePathSegment(t *testing.T) {
 	}))
 	defer srv.Close()
 	for base, want := range map[string]string{
-		srv.URL:              "/v1/job/batch%2Fperiodic-1700000000/summary",
+		srv.URL:             "/v1/job/batch%2Fperiodic-1700000000/summary",
 		srv.URL + "/nomad/": "/nomad/v1/job/batch%2Fperiodic-1700000000/summary",
 	} {
 		c, err := api.NewClient(api.Config{Address: base})
