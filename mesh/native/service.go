@@ -10,9 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/roam-sh/roam/internal/backoff"
 	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/ca"
 )
@@ -46,17 +44,13 @@ type Service struct {
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 
-	mu    sync.RWMutex
-	leaf  *tls.Certificate
-	roots *ca.Roots
-	ready chan struct{}
-	once  sync.Once
+	certs *agentapi.Certs
 
 	next atomic.Uint64 // round robin over a destination's instances
 }
 
 // ErrNotReady is returned while the first leaf and roots are not loaded.
-var ErrNotReady = errors.New("native: no leaf certificate and roots yet")
+var ErrNotReady = agentapi.ErrNotReady
 
 // New starts watching the service's leaf and the roots; Ready is closed
 // once both arrived. Close stops the watches.
@@ -74,15 +68,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{cfg: cfg, agent: agentapi.New(cfg.AgentAddr, cfg.Token, cfg.HTTPClient),
-		logger: cfg.Logger.With("component", "connect-native", "service", cfg.Service), cancel: cancel, ready: make(chan struct{})}
-	s.done.Add(2)
-	go func() { defer s.done.Done(); s.watch(ctx, "roots", s.fetchRoots) }()
-	go func() { defer s.done.Done(); s.watch(ctx, "leaf", s.fetchLeaf) }()
+		logger: cfg.Logger.With("component", "connect-native", "service", cfg.Service), cancel: cancel}
+	s.certs = agentapi.NewCerts(s.agent, cfg.Service, s.query(), s.logger)
+	s.done.Add(1)
+	go func() { defer s.done.Done(); s.certs.Run(ctx) }()
 	return s, nil
 }
 
 // Ready is closed once the service has a leaf and the roots.
-func (s *Service) Ready() <-chan struct{} { return s.ready }
+func (s *Service) Ready() <-chan struct{} { return s.certs.Ready() }
 
 // Close stops the watches; connections already open are not touched.
 func (s *Service) Close() {
@@ -91,75 +85,15 @@ func (s *Service) Close() {
 }
 
 // current returns the leaf and roots for the next handshake.
-func (s *Service) current() (*tls.Certificate, *ca.Roots, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.leaf == nil || s.roots == nil {
-		return nil, nil, ErrNotReady
-	}
-	return s.leaf, s.roots, nil
-}
+func (s *Service) current() (*tls.Certificate, *ca.Roots, error) { return s.certs.Current() }
 
-// watch runs one blocking-query loop until ctx ends. A failure, or an
-// answer that returned at once without a newer index, waits a backoff so a
-// missing endpoint is not asked in a tight loop.
-func (s *Service) watch(ctx context.Context, what string, fetch func(context.Context, uint64) (uint64, error)) {
-	bo := backoff.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second}
-	var idx uint64
-	for ctx.Err() == nil {
-		start := time.Now()
-		next, err := fetch(ctx, idx)
-		if err != nil && ctx.Err() == nil {
-			s.logger.Warn("connect certificates", "what", what, "error", err)
-		}
-		if err == nil && (next > idx || time.Since(start) > time.Second) {
-			idx = next
-			bo.Reset()
-			continue
-		}
-		select {
-		case <-time.After(bo.Next()):
-		case <-ctx.Done():
-		}
-	}
-}
-
+// query names the service's namespace on the agent's endpoints.
 func (s *Service) query() url.Values {
 	q := url.Values{}
 	if s.cfg.Namespace != "" {
 		q.Set("ns", s.cfg.Namespace)
 	}
 	return q
-}
-
-func (s *Service) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
-	roots, next, err := s.agent.Roots(ctx, idx)
-	if err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	s.roots = roots
-	s.mu.Unlock()
-	s.readyIfLoaded()
-	return next, nil
-}
-
-func (s *Service) fetchLeaf(ctx context.Context, idx uint64) (uint64, error) {
-	leaf, next, err := s.agent.Leaf(ctx, s.cfg.Service, s.query(), idx)
-	if err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	s.leaf = leaf
-	s.mu.Unlock()
-	s.readyIfLoaded()
-	return next, nil
-}
-
-func (s *Service) readyIfLoaded() {
-	if _, _, err := s.current(); err == nil {
-		s.once.Do(func() { close(s.ready) })
-	}
 }
 
 func firstSet(vs ...string) string {

@@ -2,8 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,94 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/roam-sh/roam/internal/backoff"
 	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/mesh/proxy"
 )
-
-// certs is proxy.Certs over /v1/agent/connect/ca/roots and
-// /v1/agent/connect/ca/leaf/<service>, kept current by blocking queries:
-// a renewed leaf or a new root is used from the next handshake on.
-type certs struct {
-	a       *agentapi.Client
-	service string
-	logger  *slog.Logger
-
-	mu    sync.RWMutex
-	leaf  *tls.Certificate
-	roots *ca.Roots
-	ready chan struct{}
-	once  sync.Once
-}
-
-func (c *certs) Current() (*tls.Certificate, *ca.Roots, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.leaf == nil || c.roots == nil {
-		return nil, nil, errors.New("no leaf certificate yet")
-	}
-	return c.leaf, c.roots, nil
-}
-
-// watch keeps roots and leaf current until ctx ends.
-func (c *certs) watch(ctx context.Context) {
-	go c.loop(ctx, "roots", c.fetchRoots)
-	c.loop(ctx, "leaf", c.fetchLeaf)
-}
-
-// loop runs one blocking-query watch; an error or an answer that did not
-// block waits a backoff, so a missing endpoint is not asked in a tight loop.
-func (c *certs) loop(ctx context.Context, what string, fetch func(context.Context, uint64) (uint64, error)) {
-	bo := backoff.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second}
-	var idx uint64
-	for ctx.Err() == nil {
-		start := time.Now()
-		next, err := fetch(ctx, idx)
-		if err != nil {
-			c.logger.Warn("connect certificates", "what", what, "error", err)
-		}
-		if err == nil && (next > idx || time.Since(start) > time.Second) {
-			idx = next
-			bo.Reset()
-			continue
-		}
-		select {
-		case <-time.After(bo.Next()):
-		case <-ctx.Done():
-		}
-	}
-}
-
-func (c *certs) fetchRoots(ctx context.Context, idx uint64) (uint64, error) {
-	roots, next, err := c.a.Roots(ctx, idx)
-	if err != nil {
-		return 0, err
-	}
-	c.mu.Lock()
-	c.roots = roots
-	c.mu.Unlock()
-	c.readyIfLoaded()
-	return next, nil
-}
-
-func (c *certs) fetchLeaf(ctx context.Context, idx uint64) (uint64, error) {
-	leaf, next, err := c.a.Leaf(ctx, c.service, nil, idx)
-	if err != nil {
-		return 0, err
-	}
-	c.mu.Lock()
-	c.leaf = leaf
-	c.mu.Unlock()
-	c.readyIfLoaded()
-	return next, nil
-}
-
-func (c *certs) readyIfLoaded() {
-	if _, _, err := c.Current(); err == nil {
-		c.once.Do(func() { close(c.ready) })
-	}
-}
 
 // authz is proxy.Authorizer over /v1/agent/connect/authorize. Decisions
 // are remembered per source and asked again every refresh interval while

@@ -57,10 +57,10 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drai
 	logger = logger.With("service", f.Service)
 	f.defaultUpstreamNamespace()
 	a := agentapi.New(f.AgentAddr, f.Token, &http.Client{})
-	c := &certs{a: a, service: f.Service, logger: logger, ready: make(chan struct{})}
-	go c.watch(ctx)
+	c := agentapi.NewCerts(a, f.Service, nil, logger)
+	go c.Run(ctx)
 	select {
-	case <-c.ready:
+	case <-c.Ready():
 	case <-ctx.Done():
 		return nil
 	}
