@@ -123,7 +123,7 @@ func (i *agentInfo) Health() *api.AgentHealthResponse {
 	out := &api.AgentHealthResponse{}
 	if s := i.a.server; s != nil {
 		h := &api.AgentHealth{Ok: true, Message: "ok"}
-		if s.Leader() == "" {
+		if !s.HasLeader() {
 			h = &api.AgentHealth{Ok: false, Message: "no known leader"}
 		}
 		out.Server = h

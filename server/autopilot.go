@@ -167,7 +167,7 @@ func (s *Server) promoteStable(ctx context.Context, now time.Time) {
 			continue
 		}
 		s.logger.Info("autopilot: promoting stable server to voter", "id", h.ID, "name", h.Name)
-		if err := s.raft.AddVoter(raft.ServerID(h.ID), raft.ServerAddress(h.Address), 0, barrierTimeout).Error(); err != nil {
+		if err := s.waitApply(s.raft.AddVoter(raft.ServerID(h.ID), raft.ServerAddress(h.Address), 0, barrierTimeout)); err != nil {
 			s.logger.Error("autopilot: promote server", "id", h.ID, "error", err)
 		}
 	}
@@ -201,7 +201,7 @@ func (s *Server) removeDead(conf raft.Configuration, now time.Time) {
 			continue
 		}
 		s.logger.Warn("autopilot: removing dead server", "id", id)
-		if err := s.raft.RemoveServer(raft.ServerID(id), 0, barrierTimeout).Error(); err != nil {
+		if err := s.waitApply(s.raft.RemoveServer(raft.ServerID(id), 0, barrierTimeout)); err != nil {
 			s.logger.Error("autopilot: remove dead server", "id", id, "error", err)
 		}
 		return

@@ -101,7 +101,7 @@ func (o *operatorEndpoint) RaftRemovePeer(args *structs.RaftPeerRemoveRequest, r
 	}
 	for _, srv := range conf.Servers {
 		if string(srv.ID) == args.ID || string(srv.Address) == args.Address {
-			if err := o.srv.raft.RemoveServer(srv.ID, 0, barrierTimeout).Error(); err != nil {
+			if err := o.srv.waitApply(o.srv.raft.RemoveServer(srv.ID, 0, barrierTimeout)); err != nil {
 				return fmt.Errorf("remove raft peer %s: %w", srv.ID, raftErr(err))
 			}
 			o.srv.logger.Warn("removed raft peer", "id", srv.ID, "addr", srv.Address)

@@ -149,7 +149,7 @@ func (s *Server) leaderDuties() []leaderDuty {
 // server took over, retrying while it still leads.
 func (s *Server) barrier() bool {
 	for {
-		err := s.raft.Barrier(barrierTimeout).Error()
+		err := s.waitApply(s.raft.Barrier(barrierTimeout))
 		if err == nil {
 			return true
 		}
@@ -176,7 +176,7 @@ func (s *Server) reconcileSelfAddress() error {
 	for _, srv := range f.Configuration().Servers {
 		if string(srv.ID) == s.id && string(srv.Address) != s.advertise {
 			s.logger.Info("updating own raft address", "old", srv.Address, "new", s.advertise)
-			return s.raft.AddVoter(srv.ID, raft.ServerAddress(s.advertise), 0, barrierTimeout).Error()
+			return s.waitApply(s.raft.AddVoter(srv.ID, raft.ServerAddress(s.advertise), 0, barrierTimeout))
 		}
 	}
 	return nil

@@ -377,13 +377,13 @@ func (s *Server) addServer(h structs.ServerHello) error {
 			return nil
 		}
 		if srv.Suffrage == raft.Voter {
-			return s.raft.AddVoter(srv.ID, raft.ServerAddress(h.Addr), 0, barrierTimeout).Error()
+			return s.waitApply(s.raft.AddVoter(srv.ID, raft.ServerAddress(h.Addr), 0, barrierTimeout))
 		}
-		return s.raft.AddNonvoter(srv.ID, raft.ServerAddress(h.Addr), 0, barrierTimeout).Error()
+		return s.waitApply(s.raft.AddNonvoter(srv.ID, raft.ServerAddress(h.Addr), 0, barrierTimeout))
 	}
 	s.logger.Info("adding server as non-voter", "id", h.ID, "addr", h.Addr, "name", h.Name)
 	s.members.record(h, time.Now())
-	return s.raft.AddNonvoter(raft.ServerID(h.ID), raft.ServerAddress(h.Addr), 0, barrierTimeout).Error()
+	return s.waitApply(s.raft.AddNonvoter(raft.ServerID(h.ID), raft.ServerAddress(h.Addr), 0, barrierTimeout))
 }
 
 // followAddress updates, on the leader, the address of a server of the

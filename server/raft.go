@@ -205,10 +205,11 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) 
 	return resp, f.Index(), nil
 }
 
-// waitApply waits for an entry to be applied, or for the server to shut
-// down: Raft never answers an entry still queued for its leader loop when
-// it shuts down, and a writer waiting on it forever would hold up Shutdown.
-func (s *Server) waitApply(f raft.ApplyFuture) error {
+// waitApply waits for a Raft future (an entry, a barrier, a leadership
+// check, a configuration change), or for the server to shut down: Raft never
+// answers a future still queued for its leader loop when it shuts down, and
+// a caller waiting on it forever would hold up Shutdown.
+func (s *Server) waitApply(f raft.Future) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
 	select {

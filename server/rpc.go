@@ -117,9 +117,13 @@ const leaderWaitLimit = 5 * time.Second
 
 // forward sends the call to the leader when this server is not the leader.
 // It returns true when it did, with the leader's error. Reads that allow
-// stale results are answered locally.
+// stale results are answered locally. A server that has just won an
+// election answers only once its leadership is established: until the
+// barrier, its FSM may still lack entries the old term committed (after a
+// restart, everything after the last snapshot), and a read or a
+// read-then-write would act on that older state.
 func (s *Server) forward(method string, stale bool, args, reply any) (bool, error) {
-	if stale || s.IsLeader() {
+	if stale || s.leaderReady() {
 		return false, nil
 	}
 	leader, err := s.waitLeaderAddr()
@@ -183,10 +187,10 @@ func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta
 // this check it would answer from that old state. ?stale reads skip it and
 // are answered by any server from its own state.
 func (s *Server) verifyLeader() error {
-	if !s.IsLeader() {
+	if !s.leaderReady() {
 		return fmt.Errorf("%w: this server lost leadership while answering", structs.ErrNoLeader)
 	}
-	if err := s.raft.VerifyLeader().Error(); err != nil {
+	if err := s.waitApply(s.raft.VerifyLeader()); err != nil {
 		return fmt.Errorf("verify leadership: %w", raftErr(err))
 	}
 	return nil

@@ -278,6 +278,17 @@ func (s *Server) LocalAddr() string { return s.advertise }
 // ID is the server's persistent Raft ID.
 func (s *Server) ID() string { return s.id }
 
+// leaderReady reports whether this server leads and has taken up its
+// duties, so its FSM holds everything committed.
+func (s *Server) leaderReady() bool { return s.IsLeader() && s.leader.isEstablished() }
+
+// HasLeader reports whether the cluster has a leader that can answer: some
+// other server, or this one once its leadership is established.
+func (s *Server) HasLeader() bool {
+	leader := s.Leader()
+	return leader != "" && (leader != s.advertise || s.leader.isEstablished())
+}
+
 // WaitForLeader blocks until the cluster has a leader and, when this server
 // is the leader, until it finished taking up its duties (eval broker
 // restored, workers running).
@@ -285,7 +296,7 @@ func (s *Server) WaitForLeader(ctx context.Context) error {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if leader := s.Leader(); leader != "" && (leader != s.advertise || s.leader.isEstablished()) {
+		if s.HasLeader() {
 			return nil
 		}
 		select {

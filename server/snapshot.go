@@ -20,7 +20,7 @@ func (s *Server) saveSnapshot() ([]byte, error) {
 	if err := s.verifyLeader(); err != nil {
 		return nil, err
 	}
-	if err := s.raft.Barrier(barrierTimeout).Error(); err != nil {
+	if err := s.waitApply(s.raft.Barrier(barrierTimeout)); err != nil {
 		return nil, fmt.Errorf("snapshot barrier: %w", raftErr(err))
 	}
 	snap := s.state.Snapshot()
