@@ -148,6 +148,8 @@ plugin "raw_exec" {
 	p := &agentProc{t: t, dataDir: dataDir, cfgPath: cfgPath, log: &bytes.Buffer{}, done: make(chan struct{}), addr: h.url("")}
 	p.cmd = exec.Command("ip", "netns", "exec", h.ns, roamBin, "agent", "-config", cfgPath)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	// ip execs the agent, which keeps this: it dies with the test process.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
