@@ -6,6 +6,7 @@
 //	counter-api/        hashicorpnomad/counter-api:v3        HTTP :9001, a JSON count
 //	counter-dashboard/  hashicorpnomad/counter-dashboard:v3  HTTP :9002, the count, live
 //	hello-app/          mrkaran/hello-app:1.0.0              HTTP :8080, visits counted in Redis
+//	api/                (exec task: local/api)               HTTP :9090, what payments answered on its upstream
 //
 // The redis:7 image is assembled from Debian's redis-server (images/redis).
 package apps

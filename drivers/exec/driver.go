@@ -150,6 +150,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, fmt.Errorf("%s config: %w", d.flavor.Name, err)
 	}
+	if err := checkTaskFile(cfg.TaskDir.Dir, cmd.Path); err != nil {
+		return nil, err
+	}
 	if len(cfg.Mounts) > 0 {
 		d.logger.Debug("mounting volumes", "task_id", cfg.ID, "mounts", len(cfg.Mounts))
 	}
