@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -104,8 +105,8 @@ func TestMeshAcrossMachines(t *testing.T) {
 	lan := newTestLAN(t)
 	srv, a, b := lan.addHost("s"), lan.addHost("a"), lan.addHost("b")
 	nodeA, nodeB := "mn-a-"+lan.id, "mn-b-"+lan.id
-	bins := buildApps(t, "counter-api", "counter-dashboard")
-	t.Cleanup(func() { killProgramsIn(t, bins) }) // runs last
+	built := buildApps(t, "counter-api", "counter-dashboard")
+	t.Cleanup(func() { killProgramsIn(t, appsDir()) }) // runs after the agents stopped
 
 	startLANAgent(t, srv, "mn-s-"+lan.id, `server {
   enabled          = true
@@ -113,6 +114,7 @@ func TestMeshAcrossMachines(t *testing.T) {
 }`)
 	startLANAgent(t, a, nodeA, meshClientBlock(t, srv))
 	startLANAgent(t, b, nodeB, meshClientBlock(t, srv))
+	bins := built()
 	job := "mn" + lan.id
 	lanJobRun(t, srv, job, fmt.Sprintf(meshNodesJob, lan.id, nodeA, nodeB,
 		filepath.Join(bins, "counter-api"), filepath.Join(bins, "counter-dashboard")))
@@ -182,20 +184,48 @@ func meshClientBlock(t *testing.T, srv *host) string {
 }`, srv.addr, lanRPC, n.Bridge, n.Subnet, n.ChainPrefix, n.VethPrefix, t.TempDir(), n.PortLo, n.PortHi)
 }
 
-// buildApps builds the named programs of apps/ into a temp dir.
-func buildApps(t *testing.T, names ...string) string {
+// appBuilds holds the programs of apps/ built during this run of the
+// package, beside the roam binary (TestMain removes them), so that tests
+// sharing one build it once.
+var appBuilds sync.Mutex
+
+func appsDir() string { return filepath.Join(filepath.Dir(roamBin), "apps") }
+
+// buildApps builds the named programs of apps/ (those not built yet in
+// this run) in the background and returns a function that waits for them
+// and gives their directory: the build overlaps the test's set-up.
+func buildApps(t *testing.T, names ...string) func() string {
 	t.Helper()
-	dir := t.TempDir()
-	args := []string{"build", "-trimpath", "-o", dir + "/"}
-	for _, n := range names {
-		args = append(args, "../apps/"+n)
+	dir := appsDir()
+	done := make(chan error, 1)
+	go func() {
+		appBuilds.Lock()
+		defer appBuilds.Unlock()
+		args := []string{"build", "-trimpath", "-o", dir + "/"}
+		for _, n := range names {
+			if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+				args = append(args, "../apps/"+n)
+			}
+		}
+		if len(args) == 4 {
+			done <- nil
+			return
+		}
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			done <- fmt.Errorf("build %v: %v\n%s", names, err, out)
+			return
+		}
+		done <- nil
+	}()
+	return func() string {
+		t.Helper()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return dir
 	}
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %v: %v\n%s", names, err, out)
-	}
-	return dir
 }
 
 // lanRoam runs the CLI inside srv's namespace against its agent.
@@ -292,9 +322,9 @@ func purgeLANJob(t *testing.T, srv *host, job string, allocs map[string]*lanAllo
 }
 
 // killProgramsIn SIGKILLs every process running a program from dir (the
-// test built them, so each is a task it started): the last resort if an
-// agent died before stopping its tasks, which run in namespaces the test
-// cannot list.
+// tests built them and run one at a time, so each is a task this test
+// started): the last resort if an agent died before stopping its tasks,
+// which run in namespaces the test cannot list.
 func killProgramsIn(t *testing.T, dir string) {
 	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
 	for _, p := range procs {

@@ -52,9 +52,11 @@ job "payments" {
 // restart policy starts it, and it reaches payments, a connect service of
 // another job, on 127.0.0.1:9091 through the mesh.
 func TestSeedAPIUpstreamsThroughTheMesh(t *testing.T) {
+	built := buildApps(t, "api", "counter-api")
+	t.Cleanup(func() { killProgramsIn(t, appsDir()) }) // runs after the agent stopped
 	a, _ := bridgeAgent(t)
 	c := a.api(t)
-	bins := buildApps(t, "api", "counter-api")
+	bins := built()
 	began := time.Now()
 	for _, file := range []string{
 		writeJob(t, "payments.nomad", fmt.Sprintf(paymentsJob, filepath.Join(bins, "counter-api"))),
