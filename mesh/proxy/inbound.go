@@ -88,7 +88,7 @@ func (in *inbound) handle(raw net.Conn) {
 		in.forward(tc)
 		return
 	}
-	sess, err := yamux.Server(tc, muxConfig())
+	sess, err := yamux.Server(newFrameConn(tc), muxConfig())
 	if err != nil {
 		return
 	}

@@ -29,12 +29,82 @@ func pipe(a, b net.Conn) (aToB, bToA int64) {
 // dst when it cannot half-close, and src then too, so the other direction
 // ends).
 func copyHalf(dst, src net.Conn) int64 {
-	n, _ := io.Copy(dst, src)
+	n, _ := copyConn(dst, src)
 	if !closeWrite(dst) {
 		dst.Close()
 		src.Close()
 	}
 	return n
+}
+
+// Copy buffer sizes. Every open connection holds one buffer per
+// direction while it waits to read, so the size an idle or chatty
+// connection holds must be small (a keep-alive connection carries
+// requests of a few hundred bytes); a bulk transfer gets a large one,
+// which means fewer reads, yamux frames, TLS writes and wake-ups per byte.
+const (
+	smallBuf = 8 << 10
+	largeBuf = 128 << 10
+)
+
+// Buffers come from pools instead of io.Copy's fresh 32 KiB per call:
+// with a new connection per request that allocation was most of what the
+// proxy allocated, and its garbage collections most of its memory.
+var (
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBuf); return &b }}
+	largeBufs = sync.Pool{New: func() any { b := make([]byte, largeBuf); return &b }}
+)
+
+// copyConn copies src to dst until src ends, like io.Copy, with a buffer
+// that follows the traffic: small while reads return little, large from
+// the first read that fills the small one, small again after a read that
+// would have fit it. Between two TCP connections the kernel splices
+// instead (io.Copy uses splice(2) for *net.TCPConn on both sides).
+func copyConn(dst, src net.Conn) (int64, error) {
+	if _, ok := dst.(*net.TCPConn); ok {
+		if _, ok := src.(*net.TCPConn); ok {
+			return io.Copy(dst, src)
+		}
+	}
+	bp := smallBufs.Get().(*[]byte)
+	defer func() { putBuf(bp) }()
+	var total int64
+	for {
+		buf := *bp
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			total += int64(w)
+			if werr != nil {
+				return total, werr
+			}
+			if w != n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if rerr != nil {
+			if rerr == io.EOF {
+				return total, nil
+			}
+			return total, rerr
+		}
+		switch {
+		case n == len(buf) && len(buf) == smallBuf:
+			putBuf(bp)
+			bp = largeBufs.Get().(*[]byte)
+		case n <= smallBuf && len(buf) == largeBuf:
+			putBuf(bp)
+			bp = smallBufs.Get().(*[]byte)
+		}
+	}
+}
+
+func putBuf(bp *[]byte) {
+	if len(*bp) == largeBuf {
+		largeBufs.Put(bp)
+		return
+	}
+	smallBufs.Put(bp)
 }
 
 // closeWrite half-closes c where its type can.

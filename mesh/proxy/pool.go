@@ -123,7 +123,7 @@ func (p *pool) connect(ctx context.Context, k poolKey, e *poolEntry) {
 		e.direct = tc
 		return
 	}
-	sess, err := yamux.Client(tc, muxConfig())
+	sess, err := yamux.Client(newFrameConn(tc), muxConfig())
 	if err != nil {
 		tc.Close()
 		e.err = fmt.Errorf("start session with %s: %w", k.addr, err)
