@@ -40,6 +40,7 @@ func Main(args []string) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "connect-proxy")
+	tuneRuntime()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *cfgPath, *nsPath, *ready, *stats, *drain, logger); err != nil {
@@ -89,6 +90,9 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drai
 	select {
 	case <-p.Ready():
 		logger.Info("proxy listening", "public_port", f.PublicPort, "upstreams", len(f.Upstreams))
+		if err := trimStartup(); err != nil {
+			logger.Debug("trim start-up memory", "error", err)
+		}
 		if readyPath != "" {
 			if err := os.WriteFile(readyPath, nil, 0o600); err != nil {
 				return fmt.Errorf("write ready file: %w", err)

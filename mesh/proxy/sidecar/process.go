@@ -1,0 +1,100 @@
+package sidecar
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process settings of the proxy. It runs as the roam binary, once per
+// proxied allocation, so what it holds is multiplied by the allocations
+// of a node; its memory is kept near what the data path needs.
+const (
+	// proxyGCPercent collects more often than Go's 100: the proxy's heap
+	// is mostly short-lived frames and buffers, so a smaller GOGC trades
+	// a little CPU for a heap that does not double between collections.
+	proxyGCPercent = 50
+	// proxyMemoryLimit is a soft limit (GOMEMLIMIT) on the Go runtime's
+	// memory: above it the collector runs harder and returns freed pages
+	// to the kernel sooner.
+	proxyMemoryLimit = 12 << 20
+)
+
+// tuneRuntime applies the proxy's GOGC and memory limit unless the
+// operator set GOGC or GOMEMLIMIT in the proxy's environment, which win.
+func tuneRuntime() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(proxyGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(proxyMemoryLimit)
+	}
+}
+
+// trimStartup gives back what the start-up of the whole roam binary left
+// behind and the proxy does not use: the heap that package initialisers
+// of the agent, CLI and drivers allocated and dropped, and the binary's
+// read-only pages they touched (the kernel maps a file's pages into a
+// process as it touches them, so they count in its RSS although the
+// node's page cache holds them once for every roam process). The pages
+// the proxy uses afterwards are mapped again on their first touch, from
+// the page cache.
+func trimStartup() error {
+	debug.FreeOSMemory()
+	return dropReadOnlyMappings("/proc/self/maps")
+}
+
+// dropReadOnlyMappings unmaps (MADV_DONTNEED) the resident pages of the
+// process's own executable that are mapped read-only: code and read-only
+// data. Those pages are always the file's, so the next access reads them
+// back unchanged; writable mappings (data, bss) are left alone, as
+// dropping them would lose what the process wrote.
+func dropReadOnlyMappings(mapsPath string) error {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	f, err := os.Open(mapsPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var errs []error
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		start, end, ok := readOnlyMappingOf(sc.Text(), exe)
+		if !ok {
+			continue
+		}
+		if _, _, e := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); e != 0 {
+			errs = append(errs, fmt.Errorf("madvise %x-%x: %w", start, end, e))
+		}
+	}
+	return errors.Join(append(errs, sc.Err())...)
+}
+
+// readOnlyMappingOf parses one line of /proc/<pid>/maps ("start-end perms
+// offset dev inode path") and reports the range when it maps exe without
+// write permission.
+func readOnlyMappingOf(line, exe string) (start, end uintptr, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 6 || strings.Join(f[5:], " ") != exe || strings.Contains(f[1], "w") {
+		return 0, 0, false
+	}
+	lo, hi, found := strings.Cut(f[0], "-")
+	if !found {
+		return 0, 0, false
+	}
+	s, err1 := strconv.ParseUint(lo, 16, 64)
+	e, err2 := strconv.ParseUint(hi, 16, 64)
+	if err1 != nil || err2 != nil || e <= s {
+		return 0, 0, false
+	}
+	return uintptr(s), uintptr(e), true
+}
