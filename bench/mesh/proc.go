@@ -106,23 +106,37 @@ func (p *proxyProc) cpuSeconds() (float64, error) {
 	return float64(ut+st) / clockTicks, nil
 }
 
-// mem is a proxy's memory in MiB from /proc/<pid>/status.
+// mem is a proxy's memory in MiB from /proc/<pid>/status and
+// smaps_rollup.
 type mem struct {
 	rss, peak float64 // VmRSS, VmHWM
 	// anon is RssAnon, the process's private memory: what one more
-	// proxied allocation costs. The rest of RSS is mostly the roam
-	// binary's pages, shared by every proxy and the agent on the node.
-	anon float64
+	// proxied allocation costs. file is RssFile, the roam binary's pages
+	// it has mapped, held once in the page cache for every proxy and the
+	// agent on the node.
+	anon, file float64
+	// pss is the proportional set size: RSS with each shared page divided
+	// among the processes mapping it.
+	pss float64
 }
 
 func (p *proxyProc) memory() (mem, error) {
 	var m mem
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
+	if err := readKB(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid),
+		map[string]*float64{"VmRSS": &m.rss, "VmHWM": &m.peak, "RssAnon": &m.anon, "RssFile": &m.file}); err != nil {
 		return m, err
 	}
+	err := readKB(fmt.Sprintf("/proc/%d/smaps_rollup", p.cmd.Process.Pid), map[string]*float64{"Pss": &m.pss})
+	return m, err
+}
+
+// readKB reads "Key: N kB" lines of a /proc file into fields, in MiB.
+func readKB(path string, fields map[string]*float64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
 	defer f.Close()
-	fields := map[string]*float64{"VmRSS": &m.rss, "VmHWM": &m.peak, "RssAnon": &m.anon}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
@@ -132,11 +146,11 @@ func (p *proxyProc) memory() (mem, error) {
 		}
 		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 		if err != nil {
-			return m, err
+			return err
 		}
 		*dst = kb / 1024
 	}
-	return m, sc.Err()
+	return sc.Err()
 }
 
 // proxies is the pair on the path: the caller's (upstream) and the
