@@ -367,7 +367,7 @@ func (s *Sandbox) runChild(ctx context.Context, req Request, cred Credential, di
 	cmd.ExtraFiles = []*os.File{dir, exe}
 	cmd.WaitDelay = 5 * time.Second
 	setCredential(cmd, cred)
-	runErr := cmd.Run()
+	runErr := runNoNewPrivs(cmd)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%w: fetch took longer than %s (http_read_timeout)", ErrLimit, s.cfg.HTTPReadTimeout)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -47,4 +48,26 @@ func dropPrivileges() error {
 		return errors.New("artifact fetcher: refusing to run as root")
 	}
 	return nil
+}
+
+// runNoNewPrivs runs cmd from a thread that has no_new_privs set. The flag is
+// per thread: set by the fetcher itself it would cover only the thread that
+// set it, and the fetcher's other threads (and what they exec) could still
+// gain privileges; the kernel reports the main thread's value, which showed
+// it missing. A child forked from a thread with the flag starts with it, and
+// it survives exec, so every thread of the fetcher has it. The thread cannot
+// clear the flag again and is retired with its goroutine (never unlocked).
+// The command is waited for on that same thread as well: Pdeathsig fires
+// when the thread that forked the child ends.
+func runNoNewPrivs(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			errc <- fmt.Errorf("artifact fetcher: no_new_privs: %w", err)
+			return
+		}
+		errc <- cmd.Run()
+	}()
+	return <-errc
 }

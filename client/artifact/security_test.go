@@ -445,6 +445,15 @@ func fetcherStatus() (map[string]string, error) {
 				fields["data"] = strings.Fields(strings.TrimPrefix(line, "Max data size"))[0]
 			}
 		}
+		// no_new_privs is per thread and status shows the main thread's:
+		// every thread must have it, or one of them could exec and gain.
+		threads, _ := filepath.Glob(filepath.Join(d, "task", "[0-9]*", "status"))
+		for _, th := range threads {
+			b, _ := os.ReadFile(th)
+			if !bytes.Contains(b, []byte("\nNoNewPrivs:\t1\n")) {
+				fields["NoNewPrivs"] = "0 on thread " + filepath.Base(filepath.Dir(th))
+			}
+		}
 		return fields, nil
 	}
 	return nil, errors.New("no fetcher process found")

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,12 +24,23 @@ type Socket struct {
 
 // ListeningSockets reads the kernel's socket tables. Errors (a table
 // missing on an IPv4-only kernel) leave that table out.
+//
+// The tables are read through /proc/thread-self, with the goroutine held on
+// its thread: /proc/net is /proc/self/net, the namespace of the process's
+// main thread, and the agent switches threads into allocation namespaces to
+// set them up. When the Go runtime happened to run such a switch on the main
+// thread, /proc/net listed the allocation's empty namespace and every host
+// listener went missing. An unlocked thread is always in the agent's own
+// namespace (a thread that enters another one stays locked to its goroutine
+// until it is back or discarded), so the calling thread's view is the host's.
 func ListeningSockets() []Socket {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var out []Socket
 	for _, f := range []struct {
 		path string
 		tcp  bool
-	}{{"/proc/net/tcp", true}, {"/proc/net/tcp6", true}, {"/proc/net/udp", false}, {"/proc/net/udp6", false}} {
+	}{{"/proc/thread-self/net/tcp", true}, {"/proc/thread-self/net/tcp6", true}, {"/proc/thread-self/net/udp", false}, {"/proc/thread-self/net/udp6", false}} {
 		// The kernel lists a table a page at a time; sockets opened or
 		// closed between two pages shift the rest, so one pass over a busy
 		// table can miss a listener that was there all along. Two passes

@@ -3,7 +3,12 @@ package fingerprint
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/roam-sh/roam/structs"
 )
@@ -45,5 +50,88 @@ func TestReserveListening(t *testing.T) {
 	want0 := fmt.Sprintf("5353,8080,20001,20002,%d", ephLo+6)
 	if a[0].ReservedPorts != want0 || a[1].ReservedPorts != "22,20002" {
 		t.Fatalf("reserved %q %q, want %q and %q", a[0].ReservedPorts, a[1].ReservedPorts, want0, "22,20002")
+	}
+}
+
+// TestListeningSocketsFollowCallingThreadsNamespace: the tables are read from
+// the calling thread's network namespace, not the main thread's. The agent
+// switches threads into allocation namespaces; when that landed on the main
+// thread, /proc/net showed the allocation's namespace and host listeners
+// went missing (ports handed out twice). Here the calling thread moves into
+// a fresh namespace and listens there: its listener must be listed, which
+// /proc/net (the main thread's view) does not show.
+func TestListeningSocketsFollowCallingThreadsNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	type result struct {
+		port  int
+		found bool
+		err   error
+	}
+	done := make(chan result, 1)
+	release := make(chan struct{})
+	defer close(release)
+	onMain := make(chan bool, 1)
+	run := func() {
+		// The thread never leaves the new namespace: ending the goroutine
+		// while locked discards it.
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Keep the main thread busy (locked here) so that the
+			// next try lands on another one.
+			onMain <- true
+			<-release
+			runtime.UnlockOSThread()
+			return
+		}
+		onMain <- false
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			done <- result{err: err}
+			return
+		}
+		if err := exec.Command("ip", "link", "set", "lo", "up").Run(); err != nil {
+			// ip runs in its own process, born from this thread: it is in
+			// the namespace too.
+			done <- result{err: fmt.Errorf("lo up: %w", err)}
+			return
+		}
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			done <- result{err: err}
+			return
+		}
+		if err := unix.Listen(fd, 1); err != nil {
+			done <- result{err: err}
+			return
+		}
+		sa, _ := unix.Getsockname(fd)
+		port := sa.(*unix.SockaddrInet4).Port
+		found := false
+		for _, s := range ListeningSockets() {
+			found = found || (s.TCP && s.Port == port)
+		}
+		done <- result{port: port, found: found}
+	}
+	for tries := 0; ; tries++ {
+		go run()
+		if !<-onMain {
+			break
+		}
+		if tries == 3 {
+			t.Skip("every try ran on the main thread")
+		}
+	}
+	r := <-done
+	if r.err != nil {
+		t.Skipf("cannot set up a namespace on a worker thread: %v", r.err)
+	}
+	if !r.found {
+		t.Fatalf("listener on port %d in the calling thread's namespace not listed", r.port)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,8 +180,11 @@ func linkSpeed(name string) int {
 
 // defaultRouteInterface returns the interface of the IPv4 default route, or
 // "lo" when there is none (a machine without networking still runs tasks).
+// Read through /proc/thread-self for the reason given at ListeningSockets.
 func defaultRouteInterface() string {
-	f, err := os.Open("/proc/net/route")
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f, err := os.Open("/proc/thread-self/net/route")
 	if err != nil {
 		return "lo"
 	}
