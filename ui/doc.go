@@ -12,6 +12,9 @@
 //	static/api.js      fetch wrapper: errors, blocking queries, AbortController
 //	static/dom.js      tiny element builder and shared widgets (tables, badges)
 //	static/diff.js     job diffs and placement failures, as `job plan` shows them
+//	static/deploy.js   a job's latest deployment (Promote, Fail) and its list
+//	static/children.js a periodic or parameterized job's schedule or dispatch
+//	                   form and its child jobs
 //	static/pages/      one module per page (jobs, job, eval, alloc, clients,
 //	                   client, servers, logs, files, exec, run)
 //	static/highlight.js  a small tokenizer for syntax highlighting

@@ -1,26 +1,46 @@
 // A job: task groups with their summaries, allocations, evaluations with
-// placement failures, versions with diffs, stop and start. One blocking
-// query (the job's allocations, which change most) paces the page; the
-// job, its evaluations and summary are fetched each time it answers, the
-// versions when the job changed.
+// placement failures, its latest deployment and every deployment, versions
+// with diffs, stop and start. One blocking query (the job's allocations,
+// which change most) paces the page; the job, its evaluations, summary and
+// deployments are fetched each time it answers, the versions when the job
+// changed. A deployment's counters change in the same write as the
+// allocations they count, so its progress shows at once.
+//
+// A periodic or parameterized job (a template) has no allocations of its
+// own: its page is paced by its summary, whose blocking query wakes when a
+// child changes, and lists its children with the schedule or the dispatch
+// form.
 import { follow, get, post, del, nsQuery } from '../api.js';
-import { h, replace, table, badge, allocHref, nodeHref, summaryCounts, errorBox, section, dl, link, shortID, fmtTime, action } from '../dom.js';
+import { h, replace, table, badge, allocHref, nodeHref, jobHref, summaryCounts, errorBox, section, dl, link, shortID, fmtTime, action } from '../dom.js';
 import { diffView, placementFailures } from '../diff.js';
+import { latestView, listView } from '../deploy.js';
+import { isTemplate, isPeriodic, childPrefix, childrenView, periodicView, dispatchView } from '../children.js';
 
 export async function render({ main, params, signal, title }) {
   const id = params[0];
   const ns = nsQuery();
   const base = `/v1/job/${encodeURIComponent(id)}`;
   title(`Job ${id}`);
+  // The first read of the job says which sources pace the page; a failure
+  // here is shown by follow, which reads the job again.
+  const first = await get(base, { query: ns, signal }).catch(() => null);
+  if (signal.aborted) return;
+  const template = isTemplate(first);
+  // Batch jobs roll out without deployments.
+  const deploys = !template && !['batch', 'sysbatch'].includes(first?.Type);
   const head = h('div');
   const acts = h('div', { class: 'toolbar' });
   const actErr = h('div');
   const groups = h('div'), allocs = h('div'), evals = h('div'), versions = h('div');
+  const latest = h('div', { id: 'deployment' }), depErr = h('div'), deps = h('div', { id: 'deployments' });
+  const tmpl = h('div', { id: 'template' }), tmplErr = h('div'), children = h('div', { id: 'children' });
+  const parts = template
+    ? [section(isPeriodic(first) ? 'Schedule' : 'Dispatch', tmplErr, tmpl), section('Task groups', groups), section('Child jobs', children)]
+    : [section('Task groups', groups), deploys && section('Latest deployment', depErr, latest), section('Allocations', allocs),
+      section('Evaluations', evals), deploys && section('Deployments', deps)];
   main.append(
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('ol', {}, h('li', {}, link('/ui/jobs', 'Jobs')), h('li', {}, h('span', { 'aria-current': 'page' }, id)))),
-    head, acts, actErr,
-    section('Task groups', groups), section('Allocations', allocs),
-    section('Evaluations', evals), section('Versions', versions));
+    head, acts, actErr, ...parts.filter(Boolean), section('Versions', versions));
   let job = null, summary = null;
 
   const drawHead = () => {
@@ -29,6 +49,7 @@ export async function render({ main, params, signal, title }) {
     replace(head, h('h1', {}, job.ID, badge(status)), dl([
       ['Type', job.Type], ['Priority', String(job.Priority)], ['Version', String(job.Version)],
       ['Namespace', job.Namespace], ['Datacenters', (job.Datacenters || []).join(', ')], ['Node pool', job.NodePool],
+      ['Parent', job.ParentID ? link(jobHref(job.ParentID, job.Namespace), job.ParentID) : ''],
       ['Submitted', fmtTime(job.SubmitTime)], ['Status description', job.StatusDescription],
     ]));
     const stopBtn = job.Stop
@@ -86,17 +107,55 @@ export async function render({ main, params, signal, title }) {
       ], list.slice(0, 20), 'No evaluations.'));
   };
 
-  follow(signal, [
+  // A template's parameters are drawn when its spec changes, not on every
+  // answer: the dispatch form keeps what the user typed. A periodic job's
+  // next launch is the servers' answer (the plan of the job as it stands,
+  // which for a template schedules nothing), asked again once it passed.
+  let shownSpec = null, nextTimer = null;
+  signal.addEventListener('abort', () => clearTimeout(nextTimer));
+  const drawTemplate = async () => {
+    const key = `${job.JobModifyIndex}/${job.Stop}`;
+    if (key === shownSpec) return;
+    shownSpec = key;
+    if (!isPeriodic(job)) { dispatchView(tmpl, tmplErr, job, ns); return; }
+    periodicView(tmpl, tmplErr, job, null, ns);
+    if (job.Stop || !job.Periodic.Enabled) return;
+    try {
+      const plan = await post(`${base}/plan`, { Job: job, Diff: false }, { query: ns, signal });
+      const at = Date.parse(plan.NextPeriodicLaunch);
+      const next = at > Date.UTC(1971) ? plan.NextPeriodicLaunch : '';
+      periodicView(tmpl, tmplErr, job, next, ns);
+      clearTimeout(nextTimer);
+      if (next) nextTimer = setTimeout(() => { shownSpec = null; drawTemplate(); }, Math.min(Math.max(at - Date.now() + 1000, 1000), 86400000));
+    } catch (err) {
+      if (!signal.aborted) replace(tmplErr, errorBox(err, 'Asking for the next launch'));
+    }
+  };
+
+  const sources = template ? [
+    { key: 'summary', path: `${base}/summary`, query: ns },
+    { key: 'job', path: base, query: ns },
+    { key: 'children', path: '/v1/jobs', query: { ...ns, prefix: childPrefix(first), meta: 'true' } },
+  ] : [
     { key: 'allocs', path: `${base}/allocations`, query: ns },
     { key: 'job', path: base, query: ns },
     { key: 'evals', path: `${base}/evaluations`, query: ns },
     { key: 'summary', path: `${base}/summary`, query: ns },
-  ], (d) => {
+    deploys ? { key: 'deployments', path: `${base}/deployments`, query: ns } : null,
+  ].filter(Boolean);
+  follow(signal, sources, (d) => {
     actErr.replaceChildren();
     job = d.job; summary = d.summary;
     if (!job) return;
     performance.mark('roam:data');
-    drawHead(); drawGroups(); drawAllocs(d.allocs); drawEvals(d.evals);
+    drawHead(); drawGroups();
+    if (template) {
+      drawTemplate();
+      childrenView(children, job, d.children, summary?.Children);
+    } else {
+      drawAllocs(d.allocs); drawEvals(d.evals);
+      if (deploys) { latestView(latest, depErr, d.deployments?.[0], ns); listView(deps, d.deployments); }
+    }
     performance.mark('roam:drawn');
     drawVersions();
     main.dataset.ready = '1';
