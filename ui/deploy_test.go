@@ -140,6 +140,7 @@ func TestDeploymentOnJobPage(t *testing.T) {
 	b.waitGroupRow("app", "1", "1", "0", "0", "1/1", "no")
 	b.click("#deployment-promote")
 	b.waitText("#sec-latest-deployment + div .error", "Promote (HTTP 400)", `task group "app" has 0/1 healthy canaries`)
+	b.checkAxe()
 
 	setHealthy(t, c, d1)
 	b.waitGroupRow("app", "1", "1", "1", "0", "1/1", "no")
@@ -279,6 +280,7 @@ func TestChildJobs(t *testing.T) {
 			return nil
 		})
 		b.waitText("#children", child, "dead", "1 complete", "0 pending, 0 running, 1 dead")
+		b.checkAxe()
 		b.click(`#children a[href="/ui/jobs/` + strings.ReplaceAll(child, "/", "%2F") + `"]`)
 		b.waitText("main h1", child)
 		b.waitText("main", "Parent\nnightly")
@@ -308,6 +310,17 @@ func TestChildJobs(t *testing.T) {
 			t.Fatalf("dispatched child: payload %q, meta %v (%v)", j.Payload, j.Meta, err)
 		}
 		b.waitText("#children", child)
+		b.checkAxe()
 		b.check()
 	})
+}
+
+// checkAxe fails the test on what axe-core finds on the page as it is
+// (TestAccessibility covers the pages of a job without deployments or
+// children in both themes).
+func (b *browser) checkAxe() {
+	b.t.Helper()
+	for _, v := range b.axe() {
+		b.t.Errorf("accessibility: %s", v)
+	}
 }
