@@ -159,6 +159,9 @@ func (a *Agent) startServer() error {
 	sc.RetryJoin = c.Server.RetryJoin
 	sc.RaftMultiplier = c.Server.RaftMultiplier
 	sc.EvalGCThreshold, sc.JobGCThreshold, sc.NodeGCThreshold = c.Server.EvalGCThreshold, c.Server.JobGCThreshold, c.Server.NodeGCThreshold
+	if c.Server.DeploymentGCThreshold > 0 {
+		sc.DeploymentGCThreshold = c.Server.DeploymentGCThreshold
+	}
 	if c.Server.GCInterval > 0 {
 		sc.GCInterval = c.Server.GCInterval
 	}

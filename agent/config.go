@@ -104,6 +104,9 @@ type ServerConfig struct {
 	EvalGCThreshold time.Duration
 	JobGCThreshold  time.Duration
 	NodeGCThreshold time.Duration
+	// DeploymentGCThreshold is how long a terminal deployment is kept
+	// (deployment_gc_threshold); zero keeps the server's default (1h).
+	DeploymentGCThreshold time.Duration
 	// GCInterval is how often the leader collects garbage (job_gc_interval).
 	GCInterval time.Duration
 	// The identity keyring (docs/identity.md): root_key_rotation_threshold,
@@ -383,6 +386,7 @@ func (c *Config) mergeServer(s *fileServer) error {
 		{&c.Server.EvalGCThreshold, s.EvalGCThreshold, "eval_gc_threshold"},
 		{&c.Server.JobGCThreshold, s.JobGCThreshold, "job_gc_threshold"},
 		{&c.Server.NodeGCThreshold, s.NodeGCThreshold, "node_gc_threshold"},
+		{&c.Server.DeploymentGCThreshold, s.DeploymentGC, "deployment_gc_threshold"},
 		{&c.Server.GCInterval, s.JobGCInterval, "job_gc_interval"},
 		{&c.Server.RootKeyRotationThreshold, s.RootKeyRotation, "root_key_rotation_threshold"},
 		{&c.Server.RootKeyGCThreshold, s.RootKeyGC, "root_key_gc_threshold"},

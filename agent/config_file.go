@@ -81,6 +81,7 @@ type fileServer struct {
 	EvalGCThreshold *string   `hcl:"eval_gc_threshold,optional"`
 	JobGCThreshold  *string   `hcl:"job_gc_threshold,optional"`
 	NodeGCThreshold *string   `hcl:"node_gc_threshold,optional"`
+	DeploymentGC    *string   `hcl:"deployment_gc_threshold,optional"`
 	JobGCInterval   *string   `hcl:"job_gc_interval,optional"`
 	RootKeyRotation *string   `hcl:"root_key_rotation_threshold,optional"`
 	RootKeyGC       *string   `hcl:"root_key_gc_threshold,optional"`

@@ -29,7 +29,10 @@ client {
   host_volume "mysql" { path = "/opt/mysql" }
   default_intention_policy = "deny"
 }
-server { heartbeat_grace = "30s" }
+server {
+  heartbeat_grace         = "30s"
+  deployment_gc_threshold = "2h"
+}
 plugin "raw_exec" {
   config {
     enabled = false
@@ -57,6 +60,9 @@ plugin "raw_exec" {
 	}
 	if c.Server.HeartbeatGrace != 30*time.Second {
 		t.Errorf("grace: %v", c.Server.HeartbeatGrace)
+	}
+	if c.Server.DeploymentGCThreshold != 2*time.Hour {
+		t.Errorf("deployment_gc_threshold: %v", c.Server.DeploymentGCThreshold)
 	}
 	if c.PluginEnabled("raw_exec") {
 		t.Error("file should have disabled raw_exec")

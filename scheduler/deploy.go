@@ -53,7 +53,7 @@ func (r *reconciler) setupDeployment(latest *structs.Deployment) {
 
 func (r *reconciler) cancelDeployment(d *structs.Deployment, desc string) {
 	r.out.deploymentUpdates = append(r.out.deploymentUpdates, &structs.DeploymentStatusUpdate{
-		DeploymentID: d.ID, Status: structs.DeploymentStatusCancelled, StatusDescription: desc,
+		DeploymentID: d.ID, Status: structs.DeploymentStatusCancelled, StatusDescription: desc, UpdatedAt: r.now.UnixNano(),
 	})
 }
 

@@ -115,6 +115,9 @@ type Config struct {
 	EvalGCThreshold time.Duration
 	JobGCThreshold  time.Duration
 	NodeGCThreshold time.Duration
+	// DeploymentGCThreshold is how long a terminal deployment is kept
+	// (Nomad's deployment_gc_threshold).
+	DeploymentGCThreshold time.Duration
 
 	// RootKeyRotationThreshold is the age at which the leader rotates the
 	// identity signing key; RootKeyGCThreshold how long an inactive key is
@@ -170,6 +173,7 @@ func DefaultConfig() Config {
 		EvalGCThreshold:         time.Hour,
 		JobGCThreshold:          4 * time.Hour,
 		NodeGCThreshold:         24 * time.Hour,
+		DeploymentGCThreshold:   time.Hour,
 		// Nomad's root_key_rotation_threshold and root_key_gc_threshold.
 		RootKeyRotationThreshold: 30 * 24 * time.Hour,
 		RootKeyGCThreshold:       time.Hour,
@@ -204,6 +208,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.EvalGCThreshold, d.EvalGCThreshold)
 	setDefault(&c.JobGCThreshold, d.JobGCThreshold)
 	setDefault(&c.NodeGCThreshold, d.NodeGCThreshold)
+	setDefault(&c.DeploymentGCThreshold, d.DeploymentGCThreshold)
 	setDefault(&c.RootKeyRotationThreshold, d.RootKeyRotationThreshold)
 	setDefault(&c.RootKeyGCThreshold, d.RootKeyGCThreshold)
 	setDefault(&c.RootKeyGCInterval, d.RootKeyGCInterval)

@@ -18,6 +18,8 @@ import (
 //	jobs         stopped, or dead, with nothing live (JobGCThreshold); purged
 //	             with their evaluations and allocations
 //	nodes        down, with nothing live (NodeGCThreshold)
+//	deployments  terminal (ModifyTime) with no live allocation of theirs
+//	             (DeploymentGCThreshold); a purged job's go with it
 
 // gcBatch bounds the objects one Raft entry deletes.
 const gcBatch = 1000
@@ -42,26 +44,38 @@ type gcWork struct {
 	evals, allocs []string
 	jobs          []structs.NamespacedID
 	nodes         []string
+	deployments   []string
+}
+
+// gcAges are how long each kind of object stays after it finished.
+type gcAges struct {
+	job, eval, node, deployment time.Duration
 }
 
 // collectGarbage removes what was finished before the thresholds, as seen
 // from now.
 func (s *Server) collectGarbage(now time.Time) error {
-	return s.collectGarbageOlderThan(now, s.cfg.JobGCThreshold, s.cfg.EvalGCThreshold, s.cfg.NodeGCThreshold)
+	return s.collectGarbageOlderThan(now, gcAges{
+		job: s.cfg.JobGCThreshold, eval: s.cfg.EvalGCThreshold,
+		node: s.cfg.NodeGCThreshold, deployment: s.cfg.DeploymentGCThreshold,
+	})
 }
 
 // collectGarbageOlderThan removes what was finished longer than the given
 // ages before now; System.GarbageCollect passes zero ages.
-func (s *Server) collectGarbageOlderThan(now time.Time, jobAge, evalAge, nodeAge time.Duration) error {
+func (s *Server) collectGarbageOlderThan(now time.Time, ages gcAges) error {
 	snap := s.state.Snapshot()
 	var w gcWork
-	if err := s.gcJobs(snap, now.Add(-jobAge), &w); err != nil {
+	if err := s.gcJobs(snap, now.Add(-ages.job), &w); err != nil {
 		return err
 	}
-	if err := s.gcEvals(snap, now.Add(-evalAge), &w); err != nil {
+	if err := s.gcEvals(snap, now.Add(-ages.eval), &w); err != nil {
 		return err
 	}
-	if err := s.gcNodes(snap, now.Add(-nodeAge), &w); err != nil {
+	if err := s.gcNodes(snap, now.Add(-ages.node), &w); err != nil {
+		return err
+	}
+	if err := s.gcDeployments(snap, now.Add(-ages.deployment), &w); err != nil {
 		return err
 	}
 	return s.applyGC(&w)
@@ -154,6 +168,53 @@ func (s *Server) gcNodes(snap *state.StateSnapshot, cutoff time.Time, w *gcWork)
 	return nil
 }
 
+// gcDeployments collects deployments that ended before cutoff and that no
+// live allocation belongs to: a job's latest deployment stays while its
+// allocations run (job status shows it), an older one goes once they are
+// replaced. Deployments of jobs purged in this collection go with them.
+func (s *Server) gcDeployments(snap *state.StateSnapshot, cutoff time.Time, w *gcWork) error {
+	ds, err := snap.Deployments(nil, "*", "")
+	if err != nil {
+		return err
+	}
+	purged := map[structs.NamespacedID]bool{}
+	for _, id := range w.jobs {
+		purged[id] = true
+	}
+	live := map[structs.NamespacedID]map[string]bool{}
+	for _, d := range ds {
+		job := structs.NamespacedID{Namespace: d.Namespace, ID: d.JobID}
+		if purged[job] || !d.Status.Terminal() || time.Unix(0, d.ModifyTime).After(cutoff) {
+			continue
+		}
+		if live[job] == nil {
+			if live[job], err = liveDeployments(snap, job); err != nil {
+				return err
+			}
+		}
+		if !live[job][d.ID] {
+			w.deployments = append(w.deployments, d.ID)
+		}
+	}
+	return nil
+}
+
+// liveDeployments returns the deployments the job's live allocations
+// belong to.
+func liveDeployments(snap *state.StateSnapshot, job structs.NamespacedID) (map[string]bool, error) {
+	allocs, err := snap.AllocsByJob(nil, job.Namespace, job.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, a := range allocs {
+		if a.DeploymentID != "" && !a.TerminalStatus() {
+			out[a.DeploymentID] = true
+		}
+	}
+	return out, nil
+}
+
 func allEvalsTerminalBefore(evals []*structs.Evaluation, cutoff time.Time) bool {
 	for _, e := range evals {
 		if !e.TerminalStatus() || time.Unix(0, e.ModifyTime).After(cutoff) {
@@ -180,21 +241,21 @@ func (s *Server) applyGC(w *gcWork) error {
 			return fmt.Errorf("purge jobs: %w", err)
 		}
 	}
-	for len(w.evals) > 0 || len(w.allocs) > 0 {
-		ne, na := min(gcBatch, len(w.evals)), min(gcBatch, len(w.allocs))
-		req := &structs.EvalDeleteRequest{Evals: w.evals[:ne], Allocs: w.allocs[:na]}
+	for len(w.evals) > 0 || len(w.allocs) > 0 || len(w.deployments) > 0 {
+		ne, na, nd := min(gcBatch, len(w.evals)), min(gcBatch, len(w.allocs)), min(gcBatch, len(w.deployments))
+		req := &structs.EvalDeleteRequest{Evals: w.evals[:ne], Allocs: w.allocs[:na], Deployments: w.deployments[:nd]}
 		if _, _, err := s.raftApply(structs.EvalDeleteRequestType, req); err != nil {
 			return fmt.Errorf("delete evaluations: %w", err)
 		}
-		w.evals, w.allocs = w.evals[ne:], w.allocs[na:]
+		w.evals, w.allocs, w.deployments = w.evals[ne:], w.allocs[na:], w.deployments[nd:]
 	}
 	if len(w.nodes) > 0 {
 		if _, _, err := s.raftApply(structs.NodeDeregisterRequestType, &structs.NodeDeregisterRequest{NodeIDs: w.nodes}); err != nil {
 			return fmt.Errorf("delete nodes: %w", err)
 		}
 	}
-	if n := len(w.jobs) + len(w.nodes); n > 0 {
-		s.logger.Debug("garbage collected", "jobs", len(w.jobs), "nodes", len(w.nodes))
+	if n := len(w.jobs) + len(w.nodes) + len(w.deployments); n > 0 {
+		s.logger.Debug("garbage collected", "jobs", len(w.jobs), "nodes", len(w.nodes), "deployments", len(w.deployments))
 	}
 	return nil
 }

@@ -211,8 +211,9 @@ func deploymentEval(d *structs.Deployment, job *structs.Job) *structs.Evaluation
 // setDeploymentStatus commits a status change, with an evaluation when given.
 func (s *Server) setDeploymentStatus(d *structs.Deployment, status structs.DeploymentStatus, desc string, eval *structs.Evaluation) error {
 	req := &structs.DeploymentStatusUpdateRequest{
-		DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: d.ID, Status: status, StatusDescription: desc},
-		Eval:             eval,
+		DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: d.ID, Status: status, StatusDescription: desc,
+			UpdatedAt: time.Now().UnixNano()},
+		Eval: eval,
 	}
 	if _, _, err := s.raftApply(structs.DeploymentStatusUpdateRequestType, req); err != nil {
 		return fmt.Errorf("deployment %s %s: %w", d.ID, status, err)
@@ -238,7 +239,8 @@ func (s *Server) failDeploymentReq(d *structs.Deployment, why string) (*structs.
 	}
 	var reverted *uint64
 	req := &structs.DeploymentStatusUpdateRequest{
-		DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: d.ID, Status: structs.DeploymentStatusFailed, StatusDescription: why},
+		DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: d.ID, Status: structs.DeploymentStatusFailed, StatusDescription: why,
+			UpdatedAt: time.Now().UnixNano()},
 	}
 	if job != nil {
 		req.Eval = deploymentEval(d, job)

@@ -13,12 +13,13 @@ type systemEndpoint struct{ srv *Server }
 
 // GarbageCollect collects now everything the periodic collection would
 // collect once its thresholds pass: stopped and dead jobs, terminal
-// evaluations and allocations, down nodes with nothing live.
+// evaluations and allocations, down nodes with nothing live, terminal
+// deployments no live allocation belongs to.
 func (s *systemEndpoint) GarbageCollect(args *structs.SystemRequest, reply *structs.GenericResponse) error {
 	if done, err := s.srv.forward(structs.MethodSystemGarbageCollect, false, args, reply); done {
 		return err
 	}
-	if err := s.srv.collectGarbageOlderThan(time.Now(), 0, 0, 0); err != nil {
+	if err := s.srv.collectGarbageOlderThan(time.Now(), gcAges{}); err != nil {
 		return fmt.Errorf("garbage collect: %w", err)
 	}
 	reply.Index = s.srv.raft.AppliedIndex()

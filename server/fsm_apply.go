@@ -250,7 +250,10 @@ func (f *fsm) applyEvalDelete(index uint64, body []byte) any {
 	if err := f.decode(body, &req); err != nil {
 		return err
 	}
-	return f.errResult(structs.EvalDeleteRequestType, index, f.state.DeleteEvals(index, req.Evals, req.Allocs))
+	if err := f.state.DeleteEvals(index, req.Evals, req.Allocs); err != nil {
+		return f.errResult(structs.EvalDeleteRequestType, index, err)
+	}
+	return f.errResult(structs.EvalDeleteRequestType, index, f.state.DeleteDeployments(index, req.Deployments))
 }
 
 // applyAllocClientUpdate records client-reported status. Allocations that

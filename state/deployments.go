@@ -34,7 +34,8 @@ func upsertDeploymentTxn(txn *memdb.Txn, index uint64, d *structs.Deployment) er
 	d.CreateIndex = index
 	if raw != nil {
 		old := raw.(*structs.Deployment)
-		d.CreateIndex = old.CreateIndex
+		d.CreateIndex, d.CreateTime = old.CreateIndex, old.CreateTime
+		d.ModifyTime = max(d.ModifyTime, old.ModifyTime)
 		for name, g := range d.TaskGroups {
 			if og := old.TaskGroups[name]; og != nil {
 				g.PlacedAllocs, g.HealthyAllocs, g.UnhealthyAllocs = og.PlacedAllocs, og.HealthyAllocs, og.UnhealthyAllocs
@@ -43,7 +44,7 @@ func upsertDeploymentTxn(txn *memdb.Txn, index uint64, d *structs.Deployment) er
 			}
 		}
 		if old.Status.Terminal() {
-			d.Status, d.StatusDescription = old.Status, old.StatusDescription
+			d.Status, d.StatusDescription, d.ModifyTime = old.Status, old.StatusDescription, old.ModifyTime
 		}
 	}
 	d.ModifyIndex = index
@@ -69,6 +70,9 @@ func updateDeploymentStatusTxn(txn *memdb.Txn, index uint64, u *structs.Deployme
 	}
 	d = d.Copy()
 	d.Status, d.StatusDescription, d.ModifyIndex = u.Status, u.StatusDescription, index
+	if u.UpdatedAt != 0 {
+		d.ModifyTime = u.UpdatedAt
+	}
 	if err := txn.Insert(tableDeployments, d); err != nil {
 		return fmt.Errorf("insert deployment: %w", err)
 	}
@@ -363,6 +367,42 @@ func health(a *structs.Allocation) allocHealth {
 		return healthYes
 	}
 	return healthNo
+}
+
+// DeleteDeployments removes deployments (garbage collection); IDs that
+// are gone already are skipped.
+func (s *StateStore) DeleteDeployments(index uint64, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.write(func(txn *memdb.Txn) error {
+		for _, id := range ids {
+			raw, err := txn.First(tableDeployments, "id", id)
+			if err != nil {
+				return fmt.Errorf("deployment lookup: %w", err)
+			}
+			if raw == nil {
+				continue
+			}
+			if err := txn.Delete(tableDeployments, raw); err != nil {
+				return fmt.Errorf("delete deployment: %w", err)
+			}
+		}
+		return setIndex(txn, index, tableDeployments)
+	})
+}
+
+// deleteJobDeploymentsTxn removes every deployment of a purged job (of
+// earlier jobs of the same ID too): nothing can show or continue them.
+func deleteJobDeploymentsTxn(txn *memdb.Txn, index uint64, namespace, jobID string) error {
+	n, err := txn.DeleteAll(tableDeployments, "job", namespace, jobID)
+	if err != nil {
+		return fmt.Errorf("delete job deployments: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return setIndex(txn, index, tableDeployments)
 }
 
 // DeploymentByID returns a deployment, or nil.

@@ -103,7 +103,8 @@ func TestDeploymentsListedNewestFirstAndSurviveSnapshot(t *testing.T) {
 	d2 := structs.NewDeployment(job, time.Unix(300, 0))
 	d2.TaskGroups["web"] = &structs.DeploymentState{DesiredTotal: 2}
 	must(t, s.UpsertPlanResults(5, &structs.ApplyPlanResultsRequest{Job: job, Deployment: d2,
-		DeploymentUpdates: []*structs.DeploymentStatusUpdate{{DeploymentID: d1.ID, Status: structs.DeploymentStatusCancelled, StatusDescription: structs.DeploymentDescNewerJob}}}))
+		DeploymentUpdates: []*structs.DeploymentStatusUpdate{{DeploymentID: d1.ID, Status: structs.DeploymentStatusCancelled, StatusDescription: structs.DeploymentDescNewerJob,
+			UpdatedAt: time.Unix(300, 0).UnixNano()}}}))
 	latest, _ := s.LatestDeploymentByJobID(nil, "default", "api")
 	if latest == nil || latest.ID != d2.ID {
 		t.Fatalf("latest deployment %v, want %s", latest, d2.ID)
@@ -118,6 +119,35 @@ func TestDeploymentsListedNewestFirstAndSurviveSnapshot(t *testing.T) {
 	}
 	if ds[1].TaskGroups["web"].PlacedAllocs != 2 {
 		t.Fatalf("restored counters: %+v", ds[1].TaskGroups["web"])
+	}
+	// The times the garbage collector goes by survive too: created at
+	// 100s, cancelled (last changed) at 300s.
+	if c, m := ds[1].CreateTime, ds[1].ModifyTime; c != time.Unix(100, 0).UnixNano() || m != time.Unix(300, 0).UnixNano() {
+		t.Fatalf("restored times: created %v modified %v", time.Unix(0, c), time.Unix(0, m))
+	}
+}
+
+// A deployment's ModifyTime is when it last changed status; the
+// scheduler's later copy of a running deployment does not move its
+// creation, and a deployment that ended keeps the time it ended at.
+func TestDeploymentModifyTimeFollowsStatus(t *testing.T) {
+	s := newStore(t)
+	job, d, _, _ := deployedJob(t, s)
+	again := d.Copy()
+	again.CreateTime, again.ModifyTime = time.Unix(150, 0).UnixNano(), time.Unix(150, 0).UnixNano()
+	must(t, s.UpsertPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, Deployment: again}))
+	got, _ := s.DeploymentByID(nil, d.ID)
+	if got.CreateTime != time.Unix(100, 0).UnixNano() || got.ModifyTime != time.Unix(150, 0).UnixNano() {
+		t.Fatalf("after a plan: created %v modified %v", time.Unix(0, got.CreateTime), time.Unix(0, got.ModifyTime))
+	}
+	must(t, s.UpdateDeploymentStatus(4, &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: &structs.DeploymentStatusUpdate{
+		DeploymentID: d.ID, Status: structs.DeploymentStatusFailed, UpdatedAt: time.Unix(200, 0).UnixNano()}}))
+	late := d.Copy()
+	late.ModifyTime = time.Unix(400, 0).UnixNano()
+	must(t, s.UpsertPlanResults(5, &structs.ApplyPlanResultsRequest{Job: job, Deployment: late}))
+	got, _ = s.DeploymentByID(nil, d.ID)
+	if got.Status != structs.DeploymentStatusFailed || got.ModifyTime != time.Unix(200, 0).UnixNano() {
+		t.Fatalf("ended deployment: %s modified %v, want failed at 200s", got.Status, time.Unix(0, got.ModifyTime))
 	}
 }
 

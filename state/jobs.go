@@ -124,6 +124,9 @@ func deleteJobTxn(txn *memdb.Txn, index uint64, namespace, id string) error {
 	if err := deletePeriodicLaunch(txn, index, namespace, id); err != nil {
 		return err
 	}
+	if err := deleteJobDeploymentsTxn(txn, index, namespace, id); err != nil {
+		return err
+	}
 	return setIndex(txn, index, tableJobs, tableJobVersions, tableJobSummary, tableSubmissions)
 }
 

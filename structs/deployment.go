@@ -29,8 +29,15 @@ type Deployment struct {
 	TaskGroups         map[string]*DeploymentState
 	Status             DeploymentStatus
 	StatusDescription  string
-	CreateIndex        uint64
-	ModifyIndex        uint64
+	// CreateTime and ModifyTime (Unix nanoseconds, as Nomad's) say when
+	// the deployment was created and last changed status. The garbage
+	// collector counts a terminal deployment's age from ModifyTime. They
+	// are stamped by whoever decides the change (scheduler, watcher,
+	// endpoint): the FSM reads no clock.
+	CreateTime  int64
+	ModifyTime  int64
+	CreateIndex uint64
+	ModifyIndex uint64
 }
 
 // DeploymentState is one task group's progress within a deployment.
@@ -111,6 +118,7 @@ func NewDeployment(job *Job, now time.Time) *Deployment {
 		JobModifyIndex: job.ModifyIndex, JobSpecModifyIndex: job.JobModifyIndex, JobCreateIndex: job.CreateIndex,
 		TaskGroups: map[string]*DeploymentState{},
 		Status:     DeploymentStatusRunning, StatusDescription: DeploymentDescRunning,
+		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
 	}
 }
 
@@ -166,6 +174,9 @@ type DeploymentStatusUpdate struct {
 	DeploymentID      string
 	Status            DeploymentStatus
 	StatusDescription string
+	// UpdatedAt (Unix nanoseconds) becomes the deployment's ModifyTime;
+	// zero (an entry written before it existed) leaves ModifyTime as it was.
+	UpdatedAt int64
 }
 
 // DeploymentStatusUpdateRequest changes a deployment's status in one Raft

@@ -496,6 +496,9 @@ type EvalUpdateRequest struct {
 type EvalDeleteRequest struct {
 	Evals  []string
 	Allocs []string
+	// Deployments are terminal deployments the garbage collector removes
+	// in the same entry (an older server ignores the field and keeps them).
+	Deployments []string
 	WriteRequest
 }
 
