@@ -23,6 +23,12 @@ type systemScheduler struct {
 	// done marks sysbatch groups that completed on a node for this version.
 	done    map[string]map[string]bool
 	desired map[string]*structs.DesiredUpdates
+	// work is what each group needs, gathered over the nodes first.
+	work map[string]*groupWork
+	// deployment is the job version's deployment (system_deploy.go);
+	// creating says this evaluation creates it.
+	deployment *structs.Deployment
+	creating   bool
 }
 
 func newSystemScheduler(cfg Config, logger *slog.Logger, state State, planner Planner, sysbatch bool) *systemScheduler {
@@ -47,6 +53,10 @@ func (s *systemScheduler) compute() error {
 	s.ctx.jobAllocs = allocs
 	s.desired = map[string]*structs.DesiredUpdates{}
 	s.annotate(s.desired)
+	s.deploymentID = ""
+	if err := s.setupSystemDeployment(); err != nil {
+		return fmt.Errorf("job deployment: %w", err)
+	}
 	if s.job.Stopped() {
 		for _, a := range allocs {
 			if !a.TerminalStatus() {
@@ -69,11 +79,18 @@ func (s *systemScheduler) compute() error {
 	if err := s.stopOutside(ready); err != nil {
 		return err
 	}
+	s.work = map[string]*groupWork{}
+	for _, tg := range s.job.TaskGroups {
+		s.work[tg.Name] = &groupWork{tg: tg}
+	}
 	for _, n := range nodes {
 		for _, tg := range s.job.TaskGroups {
-			if err := s.reconcileNode(n, tg); err != nil {
-				return err
-			}
+			s.reconcileNode(n, tg)
+		}
+	}
+	for _, tg := range s.job.TaskGroups {
+		if err := s.runGroup(s.work[tg.Name]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -174,15 +191,18 @@ func (s *systemScheduler) ask(tg *structs.TaskGroup) *groupAsk {
 	return a
 }
 
-// reconcileNode makes the node run exactly one allocation of the group.
-func (s *systemScheduler) reconcileNode(n *structs.Node, tg *structs.TaskGroup) error {
+// reconcileNode finds what the node needs to run exactly one allocation
+// of the group; runGroup makes the changes.
+func (s *systemScheduler) reconcileNode(n *structs.Node, tg *structs.TaskGroup) {
+	w := s.work[tg.Name]
 	allocs := s.live[n.ID][tg.Name]
 	if len(allocs) == 0 {
 		if s.done[n.ID][tg.Name] {
 			s.du(tg.Name).Ignore++
-			return nil
+			return
 		}
-		return s.place(n, tg, nil, placeNew)
+		w.places = append(w.places, nodeWork{node: n, kind: placeNew})
+		return
 	}
 	sortForStop(allocs)
 	for _, extra := range allocs[:len(allocs)-1] {
@@ -192,23 +212,17 @@ func (s *systemScheduler) reconcileNode(n *structs.Node, tg *structs.TaskGroup) 
 	switch {
 	case a.DesiredTransition.ShouldMigrate() || a.DesiredTransition.ShouldForceReschedule():
 		s.du(tg.Name).Migrate++
-		return s.place(n, tg, a, placeMigrate)
+		w.places = append(w.places, nodeWork{node: n, prev: a, kind: placeMigrate})
 	case !s.feasible(n, tg):
 		s.stop(a, descNodeInfeasible, "")
-		return nil
 	case sameJobVersion(a.Job, s.job):
 		s.du(tg.Name).Ignore++
-		return nil
+		w.current++
 	case a.Job == nil || destructiveChange(a.Job, s.job, tg.Name):
-		s.du(tg.Name).DestructiveUpdate++
-		return s.place(n, tg, a, placeDestructive)
+		w.updates = append(w.updates, nodeWork{node: n, prev: a, kind: placeDestructive})
+	default:
+		w.updates = append(w.updates, nodeWork{node: n, prev: a, inplace: true})
 	}
-	s.du(tg.Name).InPlaceUpdate++
-	updated := *a
-	updated.Job, updated.JobVersion, updated.EvalID = s.job, s.job.Version, s.eval.ID
-	updated.ModifyTime = s.ctx.now.UnixNano()
-	s.ctx.place(&updated, a)
-	return nil
 }
 
 // feasible checks the node against the current job version's filters.
@@ -223,7 +237,7 @@ func (s *systemScheduler) feasible(n *structs.Node, tg *structs.TaskGroup) bool 
 // fit, the stop is taken back and the old allocation keeps running. A node
 // the group is not feasible on is skipped quietly: system jobs only run where
 // they can.
-func (s *systemScheduler) place(n *structs.Node, tg *structs.TaskGroup, prev *structs.Allocation, kind placeKind) error {
+func (s *systemScheduler) place(n *structs.Node, tg *structs.TaskGroup, prev *structs.Allocation, kind placeKind) (bool, error) {
 	var stopped *structs.Allocation
 	switch kind {
 	case placeMigrate:
@@ -234,7 +248,7 @@ func (s *systemScheduler) place(n *structs.Node, tg *structs.TaskGroup, prev *st
 	ask := s.ask(tg)
 	rn, metric, err := s.stack.selectOn([]*structs.Node{n}, ask, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rn == nil {
 		if kind == placeDestructive {
@@ -243,12 +257,13 @@ func (s *systemScheduler) place(n *structs.Node, tg *structs.TaskGroup, prev *st
 		if metric.NodesFiltered == 0 {
 			s.recordFailure(tg.Name, metric)
 		}
-		return nil
+		return false, nil
 	}
 	a, err := s.stack.newAlloc(ask, rn, structs.AllocName(s.job.ID, tg.Name, 0), metric)
 	if err != nil {
-		return err
+		return false, err
 	}
+	a.DeploymentID = s.deploymentFor(tg.Name)
 	if stopped != nil {
 		a.PreviousAllocation = stopped.ID
 		stopped.NextAllocation = a.ID
@@ -257,5 +272,5 @@ func (s *systemScheduler) place(n *structs.Node, tg *structs.TaskGroup, prev *st
 		s.du(tg.Name).Place++
 	}
 	s.ctx.place(a, nil)
-	return nil
+	return true, nil
 }

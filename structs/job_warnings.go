@@ -82,7 +82,8 @@ func (t *Task) warn(p problems) {
 // but does not act on yet. A job using one would otherwise run silently
 // other than written, so each says what does not happen.
 const (
-	warnUpdate       = "%s only acts on service jobs: a changed %s job replaces its allocations without canaries, promotion or revert"
+	warnUpdate       = "%s only acts on service jobs: a changed %s job rolls out max_parallel at a time without canaries, promotion or revert"
+	warnStagger      = "stagger is not acted on (nor by Nomad's scheduler): the next max_parallel allocations are replaced as soon as the previous ones are healthy"
 	warnNative       = "connect native is not built into this version of roam: the task gets no mesh certificate from the agent"
 	warnGateway      = "gateways are not built into this version of roam: no gateway proxy runs"
 	warnConnectField = "%s is not acted on by roam's built-in sidecar proxy"
@@ -92,6 +93,11 @@ const (
 )
 
 func (tg *TaskGroup) warnNotActedOn(p problems, typ JobType) {
+	if u := tg.Update; u != nil && u.Stagger != 0 && u.Stagger != DefaultUpdateStrategy().Stagger {
+		// Canonicalization fills in the default; only a stagger written
+		// in the job file is worth a warning.
+		p.in("Update").addf(warnStagger)
+	}
 	if u := tg.Update; u != nil && typ != JobTypeService {
 		var set []string
 		if u.Canary > 0 {

@@ -3,6 +3,7 @@ package structs
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Blocks roam accepts but does not act on yet are warned about, naming
@@ -20,6 +21,10 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 			j.Type = JobTypeSystem
 			j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, Canary: 1, AutoRevert: true}
 		}, "canary, auto_revert only acts on service jobs"},
+		{"stagger", func(j *Job) {
+			j.Type = JobTypeSystem
+			j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 2, Stagger: 5 * time.Second}
+		}, "stagger is not acted on"},
 		{"task connect native", func(j *Job) {
 			j.TaskGroups[0].Tasks[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{Native: true}}}
 		}, `Task "t": Service "api": Connect: connect native is not built`},
@@ -54,6 +59,15 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 	plain.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 1, Canary: 1, AutoRevert: true, AutoPromote: true}
 	if w := plain.Warnings(); len(w) != 0 {
 		t.Errorf("a service job with a canary update block: warnings %q, want none", w)
+	}
+	// A system job rolls out max_parallel at a time: no warning.
+	system := base()
+	system.Type = JobTypeSystem
+	u := DefaultUpdateStrategy()
+	u.MaxParallel = 2
+	system.TaskGroups[0].Update = &u
+	if w := system.Warnings(); len(w) != 0 {
+		t.Errorf("a system job with max_parallel: warnings %q, want none", w)
 	}
 	// A sidecar with upstreams and expose paths is built: no warning.
 	mesh := base()
