@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,26 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot("run-plan")
+
+	// A roll-out waiting for its canary's promotion, and a periodic job
+	// with a child: made after the pages above, which they would change.
+	c := la.Client(t)
+	la.RunJob(t, fmt.Sprintf(rolloutJob, 0), structs.TaskStateRunning)
+	setHealthy(t, c, latestDeployment(t, c, "rollout", 0))
+	register(t, c, fmt.Sprintf(rolloutJob, 1))
+	setHealthy(t, c, latestDeployment(t, c, "rollout", 1))
+	b.open("/ui/jobs/rollout")
+	b.waitText("#deployment", "waiting for promotion", "1/1")
+	if _, err := eval[bool](b, `(document.querySelector("#sec-latest-deployment").scrollIntoView(), true)`); err != nil {
+		t.Fatal(err)
+	}
+	shot("deployment")
+	register(t, c, periodicJob)
+	if _, _, err := c.Jobs().PeriodicForce("nightly", nil); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/ui/jobs/nightly")
+	b.waitText("#children", "nightly/periodic-", "dead")
+	shot("periodic")
 	b.check()
 }

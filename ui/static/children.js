@@ -24,18 +24,23 @@ function totals(stub) {
   return out;
 }
 
+// shownChildren bounds the table: a job launched every few seconds has
+// hundreds of children until they are garbage-collected.
+const shownChildren = 50;
+
 // childrenView lists the template's children, newest first.
 export function childrenView(out, parent, stubs, counts) {
   const kids = (stubs || []).filter((s) => s.ParentID === parent.ID).sort((a, b) => b.CreateIndex - a.CreateIndex);
   const c = counts || {};
   replace(out,
-    h('p', { class: 'muted', id: 'children-counts' }, `${c.Pending || 0} pending, ${c.Running || 0} running, ${c.Dead || 0} dead`),
+    h('p', { class: 'muted', id: 'children-counts' }, `${c.Pending || 0} pending, ${c.Running || 0} running, ${c.Dead || 0} dead`,
+      kids.length > shownChildren ? ` (the newest ${shownChildren} of ${kids.length} shown)` : ''),
     table(null, [
       { label: 'Job', cell: (s) => link(jobHref(s.ID, s.Namespace), s.ID) },
       { label: 'Status', cell: (s) => badge(s.Status) },
       { label: 'Allocations', cell: (s) => summaryCounts(totals(s)) },
       { label: 'Submitted', cell: (s) => fmtTime(s.SubmitTime), class: 'hide-narrow' },
-    ], kids, isPeriodic(parent) ? 'No launches yet.' : 'Not dispatched yet.'));
+    ], kids.slice(0, shownChildren), isPeriodic(parent) ? 'No launches yet.' : 'Not dispatched yet.'));
 }
 
 // write runs one of the template's actions, showing its error in errOut
