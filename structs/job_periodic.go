@@ -203,6 +203,13 @@ func (pj *ParameterizedJobConfig) ValidateDispatch(payload []byte, meta map[stri
 		p.addf("id prefix template is %d bytes; the limit is %d", len(idPrefix), MaxDispatchIDPrefixBytes)
 	case strings.ContainsAny(idPrefix, " \x00/"):
 		p.addf("id prefix template %q may not contain a space, a slash or a null character", idPrefix)
+	default:
+		// The prefix becomes part of the child's ID: it must pass the
+		// check every registered ID passes, or the child could be made
+		// but never named in a URL again (stopped, purged).
+		if err := CheckPrintable(idPrefix); err != nil {
+			p.addf("id prefix template %q: %v", idPrefix, err)
+		}
 	}
 	return p.err()
 }

@@ -68,6 +68,11 @@ func TestValidateDispatch(t *testing.T) {
 		{"meta value too big", pj, []byte("x"), map[string]string{"input": strings.Repeat("a", MaxDispatchMetaValueBytes+1)}, "", []string{`meta "input" is 16385 bytes`}},
 		{"meta value with NUL", pj, []byte("x"), map[string]string{"input": "a\x00b"}, "", []string{`meta "input" contains a NUL`}},
 		{"bad prefix", &ParameterizedJobConfig{Payload: "optional"}, nil, nil, "a/b", []string{"may not contain"}},
+		// A child whose ID holds a separator or control character could
+		// be made but never stopped: its ID is refused in every URL.
+		{"line separator in prefix", &ParameterizedJobConfig{Payload: "optional"}, nil, nil, "x\u2028y", []string{"invisible"}},
+		{"newline in prefix", &ParameterizedJobConfig{Payload: "optional"}, nil, nil, "x\ny", []string{"control character"}},
+		{"escape in prefix", &ParameterizedJobConfig{Payload: "optional"}, nil, nil, "\x1b[2J", []string{"control character"}},
 	}
 	for _, c := range cases {
 		err := c.cfg.ValidateDispatch(c.payload, c.meta, c.prefix)
