@@ -15,6 +15,7 @@
 //	update.go      in-place versus destructive updates
 //	deploy.go      deployments: canaries, max_parallel pacing, cancelling older ones
 //	system.go      system and sysbatch: one allocation per eligible node
+//	system_deploy.go  system deployments: updates max_parallel at a time as they turn healthy
 //	stack.go       iterator chains (assembled in newGenericStack / newSystemStack)
 //	feasible.go    node filters: constraints, drivers, volumes, networks, distinct_*
 //	constraint.go  constraint targets and operands (version, semver, regexp, sets)

@@ -89,5 +89,5 @@
 //	heartbeat.go       client heartbeat timers, node down handling
 //	alloc_update_batch.go  coalescing of client allocation updates
 //	drainer.go         node drains
-//	core_gc.go         garbage collection of evals, allocs, jobs and nodes
+//	core_gc.go         garbage collection of evals, allocs, jobs, nodes and deployments
 package server
