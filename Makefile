@@ -2,7 +2,7 @@
 # the README starts with; keep them working on a fresh Debian machine.
 GO ?= go
 
-.PHONY: build dev test test-setup e2e bench bench-ui bench-mesh check fuzz images ui-screenshots
+.PHONY: build dev test test-setup e2e chaos bench bench-ui bench-mesh check fuzz images ui-screenshots
 
 build: ## build bin/roam
 	$(GO) build -o bin/roam ./cmd/roam
@@ -26,6 +26,9 @@ test: test-setup ## what CI runs: vet and every test
 
 e2e: build ## black-box tests of the built binary
 	$(GO) test -count=1 ./e2e/...
+
+chaos: ## the fault-injection suite: every fault on 3 and 5 servers, checked for linearizability (docs/cluster.md)
+	$(GO) test -count=1 -v -timeout 60m -run 'TestChaos' ./e2e/ -args -chaos.full
 
 bench: ## scheduler benchmarks and the end-to-end scheduling benchmark
 	$(GO) test -run xxx -bench . -benchtime 3x ./scheduler/

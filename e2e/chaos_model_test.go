@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"time"
 
@@ -180,6 +181,13 @@ var jobModel = porcupine.Model{
 	Init: func() any { return jobState{} },
 	Step: func(state, input, output any) (bool, any) {
 		return stepJob(state.(jobState), input.(jobInput), output.(jobOutput))
+	},
+	Equal: func(a, b any) bool { return a.(jobState) == b.(jobState) },
+	Hash: func(state any) uint64 {
+		s := state.(jobState)
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%t|%t|%s|%d", s.Exists, s.Stop, s.Value, s.Index)
+		return h.Sum64()
 	},
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(jobInput), output.(jobOutput)

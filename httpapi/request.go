@@ -38,6 +38,7 @@ func parseQuery(r *http.Request, q *structs.QueryOptions) error {
 	if q.AllowStale, err = flagParam(v, "stale"); err != nil {
 		return err
 	}
+	q.AllowStale = q.AllowStale || plantedStaleReads
 	if q.Reverse, err = boolParam(v, "reverse"); err != nil {
 		return err
 	}

@@ -41,7 +41,18 @@ func (j *jobEndpoint) Register(args *structs.JobRegisterRequest, reply *structs.
 	if args.PreserveCounts && cur != nil {
 		preserveCounts(cur, job)
 	}
-	return j.srv.registerJob(job, cur, args.Submission, args.EvalPriority, reply)
+	return j.srv.registerJob(job, cur, args.Submission, args.EvalPriority, jobIndexCheck{args.EnforceIndex, args.JobModifyIndex}, reply)
+}
+
+// jobIndexCheck is a registration's check-and-set condition (EnforceIndex,
+// JobModifyIndex). The endpoint checks it to fail fast, and the entry
+// carries it so that the FSM checks it again when it applies the entry:
+// between the endpoint's read and the commit, other writes of the job may
+// commit, and without the second check every writer that read index i
+// would succeed.
+type jobIndexCheck struct {
+	enforce bool
+	index   uint64
 }
 
 // admitJob runs a submitted job through the server's admission (see
@@ -90,7 +101,7 @@ func preserveCounts(cur, job *structs.Job) {
 }
 
 // registerJob commits a prepared job with its evaluation.
-func (s *Server) registerJob(job, cur *structs.Job, sub *structs.JobSubmission, evalPriority int, reply *structs.JobRegisterResponse) error {
+func (s *Server) registerJob(job, cur *structs.Job, sub *structs.JobSubmission, evalPriority int, cas jobIndexCheck, reply *structs.JobRegisterResponse) error {
 	job.SubmitTime = time.Now().UnixNano()
 	unchanged := cur != nil && jobSpecEqual(cur, job)
 	var eval *structs.Evaluation
@@ -101,7 +112,7 @@ func (s *Server) registerJob(job, cur *structs.Job, sub *structs.JobSubmission, 
 		}
 		eval = newEval(job.Namespace, job.ID, job.Type, prio, structs.EvalTriggerJobRegister)
 	}
-	req := &structs.JobRegisterRequest{Job: job, Submission: sub, Eval: eval, WriteRequest: structs.WriteRequest{Namespace: job.Namespace}}
+	req := &structs.JobRegisterRequest{Job: job, Submission: sub, Eval: eval, EnforceIndex: cas.enforce, JobModifyIndex: cas.index, WriteRequest: structs.WriteRequest{Namespace: job.Namespace}}
 	if unchanged {
 		req.Job, req.Submission = nil, nil
 		if eval == nil {

@@ -60,7 +60,7 @@ func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobR
 		return err
 	}
 	reply.Warnings = warnings
-	return j.srv.registerJob(job, cur, nil, 0, reply)
+	return j.srv.registerJob(job, cur, nil, 0, jobIndexCheck{}, reply)
 }
 
 // Stable marks a job version stable (or not).

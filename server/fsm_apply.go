@@ -147,6 +147,9 @@ func (f *fsm) applyJobRegister(index uint64, body []byte) any {
 		return err
 	}
 	if req.Job != nil {
+		if err := f.checkJobIndex(req); err != nil {
+			return err // a check-and-set conflict: nothing is written
+		}
 		if err := f.state.UpsertJob(index, req.Submission, req.Job); err != nil {
 			return f.errResult(structs.JobRegisterRequestType, index, err)
 		}
@@ -163,6 +166,20 @@ func (f *fsm) applyJobRegister(index uint64, body []byte) any {
 		return nil
 	}
 	return f.errResult(structs.JobRegisterRequestType, index, f.upsertEvals(index, []*structs.Evaluation{req.Eval}))
+}
+
+// checkJobIndex checks a registration's check-and-set condition against
+// the job as this entry finds it (see jobIndexCheck). Entries written before
+// the condition was carried have EnforceIndex false.
+func (f *fsm) checkJobIndex(req structs.JobRegisterRequest) error {
+	if !req.EnforceIndex {
+		return nil
+	}
+	cur, err := f.state.JobByID(nil, req.Job.Namespace, req.Job.ID)
+	if err != nil {
+		return fmt.Errorf("check-and-set lookup of job %q: %w", req.Job.ID, err)
+	}
+	return checkJobIndex(cur, true, req.JobModifyIndex)
 }
 
 // applyJobDeregister purges the job, or stores a stopped version of it.
