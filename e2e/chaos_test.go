@@ -165,6 +165,7 @@ func runChaosFault(t *testing.T, bin string, servers int, f chaosFault) chaosRow
 	if len(w.unexpected) > 0 {
 		t.Errorf("answers the model has no place for: %q", w.unexpected[:min(5, len(w.unexpected))])
 	}
+	t.Logf("unknown outcomes by cause: %v", w.unknownWhy)
 	row.linearizable = verdict(t, w.history, "default", checkLimit)
 	row.staleLinear = verdict(t, append(writesOf(w.history), w.stale...), "stale", staleCheckLimit)
 	for _, op := range w.history {

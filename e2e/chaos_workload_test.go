@@ -38,6 +38,7 @@ type workload struct {
 	// unexpected lists answers the model has no place for (a test bug or
 	// a server bug either way): the run fails on any.
 	unexpected []string
+	unknownWhy map[string]int // why outcomes were unknown, for the log
 
 	stop   chan struct{}
 	halted sync.Once
@@ -49,7 +50,7 @@ type workload struct {
 const opTimeout = 8 * time.Second
 
 func newWorkload(c *chaosCluster, jobs int) *workload {
-	w := &workload{c: c, start: time.Now(), http: map[*chaosNode]*http.Client{}, stop: make(chan struct{})}
+	w := &workload{c: c, start: time.Now(), http: map[*chaosNode]*http.Client{}, stop: make(chan struct{}), unknownWhy: map[string]int{}}
 	for i := range jobs {
 		w.jobs = append(w.jobs, fmt.Sprintf("chaos-%s-%d", c.lan.id, i))
 	}
@@ -155,6 +156,15 @@ func (w *workload) caller(id int) {
 		}
 		n := w.c.servers[rng.IntN(len(w.c.servers))]
 		out, ok := w.record(id, n, in)
+		if !ok || out.Out == outUnknown {
+			// A client backs off after a failure rather than spinning on a
+			// server that cannot answer (and each unknown outcome makes
+			// the history costlier to check).
+			select {
+			case <-w.stop:
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 		if ok && (out.Out == outOK) && out.Index > 0 && in.Kind != opStop {
 			seen[in.Job] = out.Index
 		}
@@ -181,6 +191,10 @@ func (w *workload) record(client int, n *chaosNode, in jobInput) (jobOutput, boo
 			return out, false
 		}
 		ret = unknownReturn
+		w.mu.Lock()
+		w.unknownWhy[out.Value]++
+		w.mu.Unlock()
+		out.Value = ""
 	}
 	op := porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret, Metadata: n.name}
 	w.mu.Lock()
@@ -212,12 +226,12 @@ func (w *workload) do(n *chaosNode, in jobInput) (jobOutput, error) {
 		if errors.As(err, &op) && op.Op == "dial" {
 			return jobOutput{}, errNoEffect
 		}
-		return jobOutput{Out: outUnknown}, nil
+		return jobOutput{Out: outUnknown, Value: "transport: " + tail(err.Error(), 60)}, nil
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return jobOutput{Out: outUnknown}, nil
+		return jobOutput{Out: outUnknown, Value: "read body"}, nil
 	}
 	return classify(in, resp.StatusCode, body)
 }
@@ -284,8 +298,19 @@ func classify(in jobInput, status int, body []byte) (jobOutput, error) {
 		return jobOutput{Out: outRefused}, nil
 	case status == http.StatusBadRequest && in.Kind == opCAS && strings.Contains(string(body), "enforcing job modify index"):
 		return jobOutput{Out: outRefused}, nil
+	case status >= 500 && neverSent(body):
+		return jobOutput{}, errNoEffect
 	case status >= 500:
-		return jobOutput{Out: outUnknown}, nil
+		return jobOutput{Out: outUnknown, Value: fmt.Sprintf("%d %s", status, tail(strings.TrimSpace(string(body)), 80))}, nil
 	}
 	return jobOutput{}, fmt.Errorf("unexpected answer to %s: %d %s", in.Kind, status, body)
+}
+
+// neverSent reports whether a server error says the request never reached
+// Raft: the server knew no leader to forward it to (the bare "no cluster
+// leader" of the forwarder; a write Raft lost has more after it), or
+// could not connect to the one it knew.
+func neverSent(body []byte) bool {
+	msg := strings.TrimSpace(string(body))
+	return strings.EqualFold(msg, "no cluster leader") || strings.Contains(msg, "connect: connection refused")
 }
