@@ -1,15 +1,20 @@
 package httpapi_test
 
 import (
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/httpapi"
 	"github.com/roam-sh/roam/internal/apitest"
+	"github.com/roam-sh/roam/testutil"
 )
 
 // TestBadInputs sends requests that must be refused, and checks that each
@@ -182,4 +187,55 @@ func TestUnhealthyAgent(t *testing.T) {
 	if err != nil || members.Members == nil {
 		t.Errorf("members of an agent without servers: %+v, %v (want an empty list)", members, err)
 	}
+}
+
+// countingZeros is an endless body of zero bytes that counts what was read.
+type countingZeros struct{ n atomic.Int64 }
+
+func (z *countingZeros) Read(p []byte) (int, error) {
+	clear(p)
+	z.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestSnapshotRestoreRefusesEarlyAndAlone: a restore body that is not a gzip
+// stream is refused from its first bytes (before, the agent buffered up to
+// its 1 GiB limit first: ten such requests took the host's memory), and a
+// second restore while one is running gets 429.
+func TestSnapshotRestoreRefusesEarlyAndAlone(t *testing.T) {
+	c := apitest.Start(t, apitest.Options{})
+	body := &countingZeros{}
+	req, _ := http.NewRequest("PUT", c.URL+"/v1/operator/snapshot", body)
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "gzip") {
+			t.Errorf("endless non-gzip body: status %d %q, want 400 naming gzip", resp.StatusCode, msg)
+		}
+	}
+	if read := body.n.Load(); read > 64<<20 {
+		t.Fatalf("the agent read %d MiB of a body whose first bytes were not gzip", read>>20)
+	}
+
+	// A restore that holds the gate: a gzip header, then nothing until the
+	// test ends.
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
+	go func() {
+		r, _ := http.NewRequest("PUT", c.URL+"/v1/operator/snapshot", pr)
+		if resp, err := http.DefaultClient.Do(r); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write([]byte{0x1f, 0x8b, 8, 0}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		r := call(t, c, "PUT", "/v1/operator/snapshot", "\x1f\x8b")
+		if r.code != http.StatusTooManyRequests {
+			return fmt.Errorf("second restore: status %d %q, want 429", r.code, r.text())
+		}
+		return nil
+	})
 }

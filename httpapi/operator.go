@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -125,8 +126,24 @@ func (h *handlers) operatorSnapshotSave(w http.ResponseWriter, r *http.Request) 
 
 // operatorSnapshotRestore: PUT /v1/operator/snapshot with an archive as the
 // body replaces the cluster's state.
+//
+// The archive is held in memory, so one restore runs at a time (others get
+// 429), and a body that does not start as a gzip stream is refused from its
+// first bytes instead of after reading up to the size limit.
 func (h *handlers) operatorSnapshotRestore(w http.ResponseWriter, r *http.Request) {
-	archive, err := io.ReadAll(http.MaxBytesReader(w, r.Body, structs.MaxSnapshotSize))
+	select {
+	case h.restoring <- struct{}{}:
+		defer func() { <-h.restoring }()
+	default:
+		writeError(w, http.StatusTooManyRequests, "another snapshot restore is in progress")
+		return
+	}
+	body := bufio.NewReader(http.MaxBytesReader(w, r.Body, structs.MaxSnapshotSize))
+	if magic, err := body.Peek(2); err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		writeError(w, http.StatusBadRequest, "not a snapshot archive: it does not start as a gzip stream")
+		return
+	}
+	archive, err := io.ReadAll(body)
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("read snapshot: %v (at most %d bytes)", err, structs.MaxSnapshotSize))
 		return

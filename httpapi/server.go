@@ -113,6 +113,9 @@ type handlers struct {
 	parser JobParser
 	// connect serves the node's mesh endpoints; nil without a client.
 	connect ConnectAgent
+	// restoring admits one snapshot restore at a time: each holds its
+	// archive in memory (up to structs.MaxSnapshotSize).
+	restoring chan struct{}
 }
 
 // New returns the HTTP API handler: the /v1 routes wrapped in the middleware
@@ -127,6 +130,7 @@ func New(cfg Config) http.Handler {
 	h := &handlers{
 		rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http"),
 		proxy: newProxyTransport(), parser: cfg.JobParser, connect: cfg.Connect,
+		restoring: make(chan struct{}, 1),
 	}
 	if h.parser == nil {
 		h.parser = inProcessParser{}
