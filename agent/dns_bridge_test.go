@@ -55,7 +55,8 @@ func TestBridgeTaskResolvesServices(t *testing.T) {
 		c.Client.CgroupParent = exectest.CgroupParent(t, host)
 		c.DNS.Recursors = []string{upstream}
 	})
-	registerServices(t, a, webInstance("w1", "127.0.0.11", 8001), webInstance("w2", "127.0.0.12", 8002))
+	w := newSimWeb(t, a, 2)
+	registerServices(t, a, w, w.instance("w1", "127.0.0.11", 8001), w.instance("w2", "127.0.0.12", 8002))
 	c := apiClient(t, a)
 	registerHCL(t, c, resolverJob)
 	allocs := runningAllocs(t, c, "resolver", 1)
@@ -148,7 +149,8 @@ func waitNamespaceDNS(t *testing.T, allocID, when string) {
 // anew under a running client.
 func TestNamespaceDNSFollowsRepair(t *testing.T) {
 	r := startTwoGroups(t, false, func(c *Config) { c.Client.NetworkRepairInterval = 200 * time.Millisecond })
-	registerServices(t, r.agent, webInstance("w1", "127.0.0.11", 8001))
+	w := newSimWeb(t, r.agent, 1)
+	registerServices(t, r.agent, w, w.instance("w1", "127.0.0.11", 8001))
 	waitNamespaceDNS(t, r.alloc.ID, "at start")
 	wipeNetwork(t, r.names, r.alloc.ID)
 	waitNamespaceDNS(t, r.alloc.ID, "after the repair")

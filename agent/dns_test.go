@@ -37,18 +37,12 @@ func digShort(t *testing.T, addr, qtype, name string, extra ...string) ([]string
 	return lines, status
 }
 
-func registerServices(t *testing.T, a *Agent, regs ...*structs.ServiceRegistration) {
+// registerServices registers instances of w's allocations, as w's client.
+func registerServices(t *testing.T, a *Agent, w *simWeb, regs ...*structs.ServiceRegistration) {
 	t.Helper()
 	var reply structs.GenericResponse
-	if err := a.rpc.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &reply); err != nil {
+	if err := a.rpc.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs, WriteRequest: w.write()}, &reply); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func webInstance(id, addr string, port int) *structs.ServiceRegistration {
-	return &structs.ServiceRegistration{
-		ID: id, ServiceName: "web", Namespace: "default", Datacenter: "dc1", JobID: "web",
-		AllocID: structs.GenerateUUID(), NodeID: "n", Address: addr, Port: port, Tags: []string{"v1"},
 	}
 }
 
@@ -64,7 +58,8 @@ func TestAgentDNS(t *testing.T) {
 	if !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Fatalf("dev DNS address %q, want loopback", addr)
 	}
-	registerServices(t, a, webInstance("w1", "127.0.0.11", 8001), webInstance("w2", "127.0.0.12", 8002))
+	w := newSimWeb(t, a, 2)
+	registerServices(t, a, w, w.instance("w1", "127.0.0.11", 8001), w.instance("w2", "127.0.0.12", 8002))
 	srv, status := digShort(t, addr, "SRV", "web.service.consul")
 	if status != "NOERROR" || strings.Join(srv, ",") != "1 1 8001 7f00000b.addr.dc1.consul.,1 1 8002 7f00000c.addr.dc1.consul." {
 		t.Fatalf("SRV: %s %v", status, srv)
@@ -77,7 +72,7 @@ func TestAgentDNS(t *testing.T) {
 	}
 
 	var reply structs.GenericResponse
-	upd := &structs.ServiceRegistrationUpdateHealthRequest{Updates: []*structs.ServiceHealthUpdate{{ID: "w1", Health: structs.HealthCritical}}}
+	upd := &structs.ServiceRegistrationUpdateHealthRequest{Updates: []*structs.ServiceHealthUpdate{{ID: "w1", Health: structs.HealthCritical}}, WriteRequest: w.write()}
 	if err := a.rpc.RPC(structs.MethodServiceRegistrationUpdateHealth, upd, &reply); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +83,7 @@ func TestAgentDNS(t *testing.T) {
 		return nil
 	})
 
-	del := &structs.ServiceRegistrationDeleteRequest{IDs: []string{"w1", "w2"}}
+	del := &structs.ServiceRegistrationDeleteRequest{IDs: []string{"w1", "w2"}, WriteRequest: w.write()}
 	if err := a.rpc.RPC(structs.MethodServiceRegistrationDelete, del, &reply); err != nil {
 		t.Fatal(err)
 	}
@@ -112,11 +107,12 @@ func TestClientAgentDNS(t *testing.T) {
 		c.Server.Enabled = false
 		c.Client.Servers = []string{a.Server().LocalAddr()}
 	})
-	registerServices(t, a, webInstance("w1", "127.0.0.11", 8001))
+	w := newSimWeb(t, a, 2)
+	registerServices(t, a, w, w.instance("w1", "127.0.0.11", 8001))
 	if as, _ := digShort(t, b.DNSAddr(), "A", "web.service.consul"); strings.Join(as, ",") != "127.0.0.11" {
 		t.Fatalf("client agent A: %v", as)
 	}
-	registerServices(t, a, webInstance("w2", "127.0.0.12", 8002))
+	registerServices(t, a, w, w.instance("w2", "127.0.0.12", 8002))
 	testutil.WaitFor(t, 5*time.Second, func() error {
 		if as, _ := digShort(t, b.DNSAddr(), "A", "web.service.consul"); strings.Join(as, ",") != "127.0.0.11,127.0.0.12" {
 			return fmt.Errorf("client agent A after a second registration: %v", as)

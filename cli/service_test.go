@@ -12,13 +12,13 @@ import (
 func TestServiceListAndInfo(t *testing.T) {
 	c := apitest.Start(t)
 	crit := []*structs.ServiceCheckStatus{{ID: "c", Name: "alive", Type: structs.CheckTypeHTTP, Status: structs.HealthCritical}}
-	regs := []*structs.ServiceRegistration{
-		{ID: "r1", ServiceName: "web", Namespace: "default", JobID: "shop", AllocID: "a1", NodeID: "n1", Tags: []string{"v1"}, Address: "192.0.2.1", Port: 8080},
-		{ID: "r2", ServiceName: "web", Namespace: "default", JobID: "shop", AllocID: "a2", NodeID: "n1", Address: "192.0.2.2", Port: 8080, Checks: crit},
-	}
-	if err := c.Server.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}); err != nil {
-		t.Fatal(err)
-	}
+	c.RegisterNode(t)
+	shop := c.ServiceAllocs(t, "default", "shop", 2, "web")
+	r1 := apitest.Instance(shop[0], "r1", "web", "192.0.2.1", 8080)
+	r1.Tags = []string{"v1"}
+	r2 := apitest.Instance(shop[1], "r2", "web", "192.0.2.2", 8080)
+	r2.Checks = crit
+	c.RegisterServices(t, r1, r2)
 	list := mustRoam(t, c, 0, "service", "list")
 	if !strings.Contains(list.stdout, "web") || !strings.Contains(list.stdout, "[v1]") {
 		t.Fatalf("service list:\n%s", list)

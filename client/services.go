@@ -13,7 +13,13 @@ type serviceCatalog struct{ c *Client }
 
 var _ servicereg.Catalog = serviceCatalog{}
 
+// write authenticates a catalog write with the allocation's workload
+// identity, or without one with the node's SecretID: the servers refuse
+// tokenless catalog writes.
 func (s serviceCatalog) write(token string) structs.WriteRequest {
+	if token == "" {
+		token = s.c.node.SecretID
+	}
 	return structs.WriteRequest{Region: s.c.cfg.Region, AuthToken: token}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -270,19 +271,29 @@ func TestConnectInstancesConsulShapes(t *testing.T) {
 	if err := c.Server.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: native}, &structs.JobRegisterResponse{}); err != nil {
 		t.Fatal(err)
 	}
-	node, _ := c.Server.State().Nodes(nil, "")
-	reg := func(id, name, job string, port int) *structs.ServiceRegistration {
-		return &structs.ServiceRegistration{ID: id, ServiceName: name, Namespace: "default", NodeID: node[0].ID, Datacenter: "dc1",
-			JobID: job, AllocID: "alloc-" + id, Address: "192.0.2.10", Port: port, Provider: structs.ServiceProviderConsul}
+	alloc := func(job string) *structs.Allocation {
+		var a *structs.Allocation
+		testutil.WaitFor(t, apitest.Wait, func() error {
+			all, _ := c.Server.State().AllocsByJob(nil, "default", job, false)
+			if len(all) == 0 {
+				return fmt.Errorf("no allocation of %s", job)
+			}
+			a = all[0]
+			return nil
+		})
+		return a
 	}
-	regs := []*structs.ServiceRegistration{
-		reg("_nomad-task-a-group-web-api-9001", "api", "shop", 9001),
-		reg("_nomad-task-a-group-web-api-9001-sidecar-proxy", "api-sidecar-proxy", "shop", 21000),
-		reg("_nomad-task-b-web-api-9003", "api", "nat", 9003),
+	shop, natAlloc := alloc("shop"), alloc("nat")
+	reg := func(a *structs.Allocation, id, name string, port int) *structs.ServiceRegistration {
+		r := apitest.Instance(a, id, name, "192.0.2.10", port)
+		r.Provider = structs.ServiceProviderConsul
+		return r
 	}
-	if err := c.Server.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}); err != nil {
-		t.Fatal(err)
-	}
+	c.RegisterServices(t,
+		reg(shop, "_nomad-task-a-group-web-api-9001", "api", 9001),
+		reg(shop, "_nomad-task-a-group-web-api-9001-sidecar-proxy", "api-sidecar-proxy", 21000),
+		reg(natAlloc, "_nomad-task-b-web-api-9003", "api", 9003),
+	)
 	entries, _, err := cc.Health().Connect("api", "", true, nil)
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("health connect: %d entries, %v", len(entries), err)

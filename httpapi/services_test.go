@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,20 +29,21 @@ func catalogFixture(t *testing.T) (*apitest.Cluster, *structs.Node) {
 	check := func(st structs.HealthStatus) []*structs.ServiceCheckStatus {
 		return []*structs.ServiceCheckStatus{{ID: "c-" + string(st), Name: "alive", Type: structs.CheckTypeHTTP, Status: st, Output: "HTTP " + string(st)}}
 	}
-	reg := func(id string, port int, checks []*structs.ServiceCheckStatus) *structs.ServiceRegistration {
-		return &structs.ServiceRegistration{ID: id, ServiceName: "web", Namespace: "default", NodeID: node.ID, Datacenter: "dc1",
-			JobID: "web", AllocID: "alloc-" + id, Tags: []string{"v1"}, Address: "192.0.2.10", Port: port,
-			Provider: structs.ServiceProviderNomad, Meta: map[string]string{"version": "1"}, Checks: checks}
+	web := c.ServiceAllocs(t, "default", "web", 3, "web")
+	dbAlloc := c.ServiceAllocs(t, "prod", "db", 1, "db")[0]
+	reg := func(a *structs.Allocation, id string, port int, checks []*structs.ServiceCheckStatus) *structs.ServiceRegistration {
+		r := apitest.Instance(a, id, "web", "192.0.2.10", port)
+		r.Tags, r.Meta, r.Checks = []string{"v1"}, map[string]string{"version": "1"}, checks
+		return r
 	}
-	regs := []*structs.ServiceRegistration{
-		reg("web-passing", 8081, nil),
-		reg("web-warning", 8082, check(structs.HealthWarning)),
-		reg("web-critical", 8083, check(structs.HealthCritical)),
-		{ID: "db-1", ServiceName: "db", Namespace: "prod", NodeID: node.ID, JobID: "db", AllocID: "alloc-db", Address: "192.0.2.10", Port: 5432, Provider: structs.ServiceProviderConsul},
-	}
-	if err := c.Server.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}); err != nil {
-		t.Fatal(err)
-	}
+	db := apitest.Instance(dbAlloc, "db-1", "db", "192.0.2.10", 5432)
+	db.Datacenter, db.Provider = "", structs.ServiceProviderConsul
+	c.RegisterServices(t,
+		reg(web[0], "web-passing", 8081, nil),
+		reg(web[1], "web-warning", 8082, check(structs.HealthWarning)),
+		reg(web[2], "web-critical", 8083, check(structs.HealthCritical)),
+		db,
+	)
 	return c, node
 }
 
@@ -115,7 +117,12 @@ func TestServicesNomadShapes(t *testing.T) {
 		t.Fatalf("filter: %v, %v", ids(filtered, nomadRegID), err)
 	}
 
-	if _, err := nc.Services().Delete("web", "web-passing", nil); err != nil {
+	// A deregistration is a catalog write: it needs the allocation's
+	// identity or its node's SecretID (docs/security.md).
+	if _, err := nc.Services().Delete("web", "web-passing", nil); !isStatus(err, http.StatusForbidden) || !strings.Contains(err.Error(), "need an auth token") {
+		t.Fatalf("Services().Delete without a token: %v", err)
+	}
+	if _, err := nc.Services().Delete("web", "web-passing", &nomadapi.WriteOptions{AuthToken: c.NodeSecret(node.ID)}); err != nil {
 		t.Fatalf("Services().Delete: %v", err)
 	}
 	got, _, _ = nc.Services().Get("web", nil)
@@ -132,7 +139,7 @@ func isStatus(err error, code int) bool {
 // TestServiceGetBlocksUntilHealthChanges: a blocking read returns once an
 // instance turns critical, without it.
 func TestServiceGetBlocksUntilHealthChanges(t *testing.T) {
-	c, _ := catalogFixture(t)
+	c, node := catalogFixture(t)
 	nc := nomadClient(t, c)
 	_, meta, err := nc.Services().Get("web", nil)
 	if err != nil {
@@ -153,7 +160,8 @@ func TestServiceGetBlocksUntilHealthChanges(t *testing.T) {
 		done <- result{regs, idx, err}
 	}()
 	upd := &structs.ServiceRegistrationUpdateHealthRequest{Updates: []*structs.ServiceHealthUpdate{{ID: "web-warning",
-		Checks: []*structs.ServiceCheckStatus{{ID: "c-warning", Name: "alive", Type: structs.CheckTypeHTTP, Status: structs.HealthCritical, Output: "HTTP 500"}}}}}
+		Checks: []*structs.ServiceCheckStatus{{ID: "c-warning", Name: "alive", Type: structs.CheckTypeHTTP, Status: structs.HealthCritical, Output: "HTTP 500"}}}},
+		WriteRequest: structs.WriteRequest{AuthToken: c.NodeSecret(node.ID)}}
 	if err := c.Server.RPC(structs.MethodServiceRegistrationUpdateHealth, upd, &structs.GenericResponse{}); err != nil {
 		t.Fatal(err)
 	}

@@ -155,12 +155,28 @@ func TestNodeEligibilityEvaluateDeregister(t *testing.T) {
 
 func TestServiceRegistrationEndpoints(t *testing.T) {
 	s := testServer(t)
+	registerNode(t, s)
+	must(t, s.RPC(structs.MethodNamespaceUpsert, &structs.NamespaceUpsertRequest{Namespaces: []*structs.Namespace{{Name: "prod"}}}, &structs.GenericResponse{}))
+	registerJob(t, s, withServices(testJob("j", 2), "web"))
+	db := withServices(testJob("k", 1), "db")
+	db.Namespace = "prod"
+	registerJob(t, s, db)
+	web := waitLiveAllocs(t, s, "j", 2)
+	var dbAlloc *structs.Allocation
+	testutil.WaitFor(t, waitLong, func() error {
+		all, _ := s.State().AllocsByJob(nil, "prod", "k", false)
+		if len(all) != 1 {
+			return fmt.Errorf("%d allocations of prod/k", len(all))
+		}
+		dbAlloc = all[0]
+		return nil
+	})
 	regs := []*structs.ServiceRegistration{
-		{ID: "_nomad-task-1-web-http", ServiceName: "web", JobID: "j", AllocID: "a1", Tags: []string{"b", "a"}, Address: "10.0.0.1", Port: 8080},
-		{ID: "_nomad-task-2-web-http", ServiceName: "web", JobID: "j", AllocID: "a2", Tags: []string{"c"}, Address: "10.0.0.2", Port: 8080},
-		{ID: "_nomad-task-3-db", ServiceName: "db", Namespace: "prod", JobID: "k", AllocID: "a3", Address: "10.0.0.3", Port: 5432},
+		{ID: "_nomad-task-1-web-http", ServiceName: "web", Namespace: "default", JobID: "j", AllocID: web[0].ID, NodeID: web[0].NodeID, Tags: []string{"b", "a"}, Address: "10.0.0.1", Port: 8080},
+		{ID: "_nomad-task-2-web-http", ServiceName: "web", Namespace: "default", JobID: "j", AllocID: web[1].ID, NodeID: web[1].NodeID, Tags: []string{"c"}, Address: "10.0.0.2", Port: 8080},
+		{ID: "_nomad-task-3-db", ServiceName: "db", Namespace: "prod", JobID: "k", AllocID: dbAlloc.ID, NodeID: dbAlloc.NodeID, Address: "10.0.0.3", Port: 5432},
 	}
-	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}))
+	must(t, upsertServices(t, s, regs...))
 
 	var list structs.ServiceRegistrationListResponse
 	must(t, s.RPC(structs.MethodServiceRegistrationList, &structs.ServiceRegistrationListRequest{QueryOptions: structs.QueryOptions{Namespace: "*"}}, &list))
@@ -175,7 +191,8 @@ func TestServiceRegistrationEndpoints(t *testing.T) {
 	if len(byName.Services) != 2 {
 		t.Fatalf("instances of web: %d", len(byName.Services))
 	}
-	must(t, s.RPC(structs.MethodServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{"a1"}}, &structs.GenericResponse{}))
+	must(t, s.RPC(structs.MethodServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{web[0].ID},
+		WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, web[0].NodeID)}}, &structs.GenericResponse{}))
 	must(t, s.RPC(structs.MethodServiceRegistrationGetService, &structs.ServiceRegistrationByNameRequest{ServiceName: "web"}, &byName))
 	if len(byName.Services) != 1 {
 		t.Fatalf("after delete: %d", len(byName.Services))
@@ -221,15 +238,19 @@ func TestHeartbeatOfUnknownNodeAsksToRegister(t *testing.T) {
 // and bad values are refused.
 func TestServiceHealthUpdates(t *testing.T) {
 	s := testServer(t)
+	node := registerNode(t, s)
+	registerJob(t, s, withServices(testJob("j", 1), "web"))
+	a1 := waitLiveAllocs(t, s, "j", 1)[0]
 	checks := func(st structs.HealthStatus, out string) []*structs.ServiceCheckStatus {
 		return []*structs.ServiceCheckStatus{{ID: "r1-alive", Name: "alive", Type: structs.CheckTypeHTTP, Status: st, Output: out}}
 	}
-	reg := &structs.ServiceRegistration{ID: "r1", ServiceName: "web", JobID: "j", AllocID: "a1", Address: "10.0.0.1", Port: 8080,
+	reg := &structs.ServiceRegistration{ID: "r1", ServiceName: "web", Namespace: "default", JobID: "j", AllocID: a1.ID, NodeID: node.ID, Address: "10.0.0.1", Port: 8080,
 		Health: structs.HealthCritical, Checks: checks(structs.HealthCritical, "")}
-	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{reg}}, &structs.GenericResponse{}))
+	must(t, upsertServices(t, s, reg))
 	update := func(h structs.HealthStatus, c []*structs.ServiceCheckStatus) error {
 		return s.RPC(structs.MethodServiceRegistrationUpdateHealth, &structs.ServiceRegistrationUpdateHealthRequest{
-			Updates: []*structs.ServiceHealthUpdate{{ID: "r1", Health: h, Checks: c}, {ID: "gone", Checks: c}},
+			Updates:      []*structs.ServiceHealthUpdate{{ID: "r1", Health: h, Checks: c}, {ID: "gone", Checks: c}},
+			WriteRequest: structs.WriteRequest{AuthToken: node.SecretID},
 		}, &structs.GenericResponse{})
 	}
 	get := func() *structs.ServiceRegistration {
@@ -247,7 +268,7 @@ func TestServiceHealthUpdates(t *testing.T) {
 		t.Fatalf("an unchanged result moved the services index %d → %d", idx, got)
 	}
 	// The client re-registers (a restart): health stays what was reported.
-	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{reg}}, &structs.GenericResponse{}))
+	must(t, upsertServices(t, s, reg))
 	if r := get(); r.Health != structs.HealthPassing {
 		t.Fatalf("re-registration reset health to %s", r.Health)
 	}
@@ -270,16 +291,14 @@ func TestServiceHealthUpdates(t *testing.T) {
 func TestServiceRegistrationsEndWithTheirAllocation(t *testing.T) {
 	s := testServer(t)
 	n1 := registerNode(t, s)
-	registerJob(t, s, testJob("web", 2))
+	registerJob(t, s, withServices(testJob("web", 2), "web"))
 	web := waitLiveAllocs(t, s, "web", 2)
 	clientUpdate(t, s, structs.AllocClientStatusRunning, web...)
 	reg := func(a *structs.Allocation) *structs.ServiceRegistration {
 		return &structs.ServiceRegistration{ID: "_nomad-task-" + a.ID + "-web-web-http", ServiceName: "web", Namespace: "default",
 			JobID: "web", AllocID: a.ID, NodeID: a.NodeID, Address: "10.0.0.1", Port: 8080}
 	}
-	upsert := func(regs ...*structs.ServiceRegistration) {
-		must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &structs.GenericResponse{}))
-	}
+	upsert := func(regs ...*structs.ServiceRegistration) { must(t, upsertServices(t, s, regs...)) }
 	live := func() []string {
 		regs, err := s.State().ServiceRegistrationsByName(nil, "default", "web")
 		must(t, err)

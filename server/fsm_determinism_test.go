@@ -152,14 +152,15 @@ func recordLog(t *testing.T) []*raft.Log {
 	s := startServer(t, cfg)
 	n1, n2 := registerNode(t, s), registerNode(t, s)
 
-	registerJob(t, s, testJob("web", 3))
+	registerJob(t, s, withServices(testJob("web", 3), "web"))
 	web := waitLiveAllocs(t, s, "web", 3)
 	clientUpdate(t, s, structs.AllocClientStatusRunning, web...)
-	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
-		{ID: "_nomad-task-" + web[0].ID + "-web-http", ServiceName: "web", JobID: "web", AllocID: web[0].ID, NodeID: web[0].NodeID, Address: "10.0.0.1", Port: 8080},
-		{ID: "_nomad-task-" + web[1].ID + "-web-http", ServiceName: "web", JobID: "web", AllocID: web[1].ID, NodeID: web[1].NodeID, Address: "10.0.0.2", Port: 8080},
-	}}, &structs.GenericResponse{}))
-	must(t, s.RPC(structs.MethodServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{web[1].ID}}, &structs.GenericResponse{}))
+	must(t, upsertServices(t, s,
+		&structs.ServiceRegistration{ID: "_nomad-task-" + web[0].ID + "-web-http", ServiceName: "web", Namespace: "default", JobID: "web", AllocID: web[0].ID, NodeID: web[0].NodeID, Address: "10.0.0.1", Port: 8080},
+		&structs.ServiceRegistration{ID: "_nomad-task-" + web[1].ID + "-web-http", ServiceName: "web", Namespace: "default", JobID: "web", AllocID: web[1].ID, NodeID: web[1].NodeID, Address: "10.0.0.2", Port: 8080},
+	))
+	must(t, s.RPC(structs.MethodServiceRegistrationDelete, &structs.ServiceRegistrationDeleteRequest{AllocIDs: []string{web[1].ID},
+		WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, web[1].NodeID)}}, &structs.GenericResponse{}))
 	must(t, s.RPC(structs.MethodJobStable, &structs.JobStabilityRequest{JobID: "web", JobVersion: 0, Stable: true}, &structs.JobStabilityResponse{}))
 
 	// A failure (evaluated for a reschedule) and an operator's stop
@@ -209,14 +210,14 @@ func recordLog(t *testing.T) []*raft.Log {
 	// Life goes on, so that the final state holds live work too: a new node,
 	// a new job running there and on n1, one of its services registered.
 	registerNode(t, s)
-	registerJob(t, s, testJob("api", 2))
+	registerJob(t, s, withServices(testJob("api", 2), "api"))
 	api := waitLiveAllocs(t, s, "api", 2)
 	clientUpdate(t, s, structs.AllocClientStatusRunning, api...)
-	must(t, s.RPC(structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
-		{ID: "_nomad-task-" + api[0].ID + "-api-http", ServiceName: "api", JobID: "api", AllocID: api[0].ID, NodeID: api[0].NodeID, Address: "10.0.0.3", Port: 8080,
+	must(t, upsertServices(t, s,
+		&structs.ServiceRegistration{ID: "_nomad-task-" + api[0].ID + "-api-http", ServiceName: "api", Namespace: "default", JobID: "api", AllocID: api[0].ID, NodeID: api[0].NodeID, Address: "10.0.0.3", Port: 8080,
 			Checks: []*structs.ServiceCheckStatus{{ID: "c", Name: "alive", Type: structs.CheckTypeTCP, Status: structs.HealthCritical}}},
-	}}, &structs.GenericResponse{}))
-	must(t, s.RPC(structs.MethodServiceRegistrationUpdateHealth, &structs.ServiceRegistrationUpdateHealthRequest{Updates: []*structs.ServiceHealthUpdate{
+	))
+	must(t, s.RPC(structs.MethodServiceRegistrationUpdateHealth, &structs.ServiceRegistrationUpdateHealthRequest{WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, api[0].NodeID)}, Updates: []*structs.ServiceHealthUpdate{
 		{ID: "_nomad-task-" + api[0].ID + "-api-http", Checks: []*structs.ServiceCheckStatus{
 			{ID: "c", Name: "alive", Type: structs.CheckTypeTCP, Status: structs.HealthPassing, Output: "connected", Timestamp: time.Unix(1700000000, 0)}}},
 	}}, &structs.GenericResponse{}))

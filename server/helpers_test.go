@@ -162,3 +162,33 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// withServices declares group services of these names (provider nomad) in
+// the job's group, so that its allocations may register them.
+func withServices(job *structs.Job, names ...string) *structs.Job {
+	for _, n := range names {
+		job.TaskGroups[0].Services = append(job.TaskGroups[0].Services, &structs.Service{Name: n, Provider: structs.ServiceProviderNomad})
+	}
+	return job
+}
+
+// upsertServices registers regs as their nodes' clients do: one request
+// per node, authenticated with its SecretID.
+func upsertServices(t *testing.T, s *Server, regs ...*structs.ServiceRegistration) error {
+	t.Helper()
+	byNode := map[string][]*structs.ServiceRegistration{}
+	var order []string
+	for _, r := range regs {
+		if byNode[r.NodeID] == nil {
+			order = append(order, r.NodeID)
+		}
+		byNode[r.NodeID] = append(byNode[r.NodeID], r)
+	}
+	for _, n := range order {
+		req := &structs.ServiceRegistrationUpsertRequest{Services: byNode[n], WriteRequest: structs.WriteRequest{AuthToken: nodeSecret(t, s, n)}}
+		if err := s.RPC(structs.MethodServiceRegistrationUpsert, req, &structs.GenericResponse{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -242,8 +242,8 @@ func TestFSMKeyringEntriesAndSnapshot(t *testing.T) {
 func TestServiceRegistrationWithAnIdentityIsLimitedToItsAllocation(t *testing.T) {
 	s := testServer(t)
 	registerNode(t, s)
-	registerJob(t, s, testJob("mine", 1))
-	registerJob(t, s, testJob("other", 1))
+	registerJob(t, s, withServices(testJob("mine", 1), "mine"))
+	registerJob(t, s, withServices(testJob("other", 1), "other"))
 	mine := waitLiveAllocs(t, s, "mine", 1)[0]
 	other := waitLiveAllocs(t, s, "other", 1)[0]
 	reg := func(a *structs.Allocation) *structs.ServiceRegistration {
@@ -277,12 +277,14 @@ func TestServiceRegistrationWithAnIdentityIsLimitedToItsAllocation(t *testing.T)
 			WriteRequest: structs.WriteRequest{AuthToken: token},
 		}, &structs.GenericResponse{})
 	}
-	must(t, upsert("", reg(other)))
+	must(t, upsert(nodeSecret(t, s, other.NodeID), reg(other)))
 	if err := health(token, reg(other).ID); !errors.Is(err, structs.ErrPermissionDenied) {
 		t.Fatalf("reporting another allocation's health with my identity: %v", err)
 	}
 	must(t, health(token, reg(mine).ID))
 	must(t, del(token, mine.ID))
-	// Without a token registration works as it did before identities.
-	must(t, upsert("", reg(other)))
+	// Without a token nothing is registered (TestSecurityCatalogWrites).
+	if err := upsert("", reg(other)); !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Fatalf("registering without a token: %v", err)
+	}
 }

@@ -82,7 +82,16 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 	pool := msgrpc.NewPool(logger)
 	defer pool.Close()
 	perService := o.instances / o.services
-	if err := load(pool, agent.RPCAddr, o.services, perService); err != nil {
+	names := make([]string, o.services)
+	for i := range names {
+		names[i] = fmt.Sprintf("svc-%d", i)
+	}
+	sim, err := agentproc.StartSimNode(ctx, pool, agent.RPCAddr, "bench-catalog", names)
+	if err != nil {
+		return err
+	}
+	defer sim.Stop()
+	if err := load(pool, agent.RPCAddr, sim, o.services, perService); err != nil {
 		return err
 	}
 	base := "http://" + agent.HTTPAddr
@@ -107,7 +116,7 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 	start := time.Now()
 	var reply structs.GenericResponse
 	if err := pool.RPC(agent.RPCAddr, structs.MethodServiceRegistrationDelete,
-		&structs.ServiceRegistrationDeleteRequest{IDs: []string{instanceID(0, 0)}}, &reply); err != nil {
+		&structs.ServiceRegistrationDeleteRequest{IDs: []string{instanceID(0, 0)}, WriteRequest: sim.Write()}, &reply); err != nil {
 		return fmt.Errorf("deregister: %w", err)
 	}
 	fmt.Fprintf(stdout, "catalog_instances=%d\ncatalog_watched_instances=%d\n", o.services*perService, perService)
@@ -120,26 +129,25 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 
 func instanceID(svc, i int) string { return fmt.Sprintf("svc-%d-%d", svc, i) }
 
-// load registers services×perService instances in batches, as clients would.
-func load(pool *msgrpc.Pool, addr string, services, perService int) error {
+// load registers services×perService instances in batches, as the
+// simulated node's client would.
+func load(pool *msgrpc.Pool, addr string, sim *agentproc.SimNode, services, perService int) error {
 	var batch []*structs.ServiceRegistration
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		var reply structs.GenericResponse
-		err := pool.RPC(addr, structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: batch}, &reply)
+		err := pool.RPC(addr, structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: batch, WriteRequest: sim.Write()}, &reply)
 		batch = nil
 		return err
 	}
 	for s := range services {
-		alloc := structs.GenerateUUID()
 		for i := range perService {
-			batch = append(batch, &structs.ServiceRegistration{
-				ID: instanceID(s, i), ServiceName: fmt.Sprintf("svc-%d", s), Namespace: "default", Datacenter: "dc1",
-				JobID: fmt.Sprintf("job-%d", s), AllocID: alloc, NodeID: "bench", Provider: structs.ServiceProviderNomad,
+			batch = append(batch, sim.Instance(&structs.ServiceRegistration{
+				ID: instanceID(s, i), ServiceName: fmt.Sprintf("svc-%d", s), Datacenter: "dc1", Provider: structs.ServiceProviderNomad,
 				Address: fmt.Sprintf("10.%d.%d.%d", s/250, s%250, i%250+1), Port: 20000 + i,
-			})
+			}))
 			if len(batch) == 500 {
 				if err := flush(); err != nil {
 					return fmt.Errorf("register instances: %w", err)

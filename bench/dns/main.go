@@ -86,7 +86,7 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 		return err
 	}
 	defer agent.Stop()
-	if err := register(agent.RPCAddr, logger); err != nil {
+	if err := register(ctx, agent.RPCAddr, logger); err != nil {
 		return err
 	}
 	answer, err := firstAnswer(ctx, agent.DNSAddr)
@@ -124,21 +124,26 @@ type child struct {
 
 func (c *child) stop() { agentproc.StopCmd(c.cmd) }
 
-// register upserts the service's instances through the server's RPC, as a
-// client would.
-func register(rpcAddr string, logger *slog.Logger) error {
+// register upserts the service's instances through the server's RPC, as
+// the client of a simulated node would (catalog writes need its SecretID).
+// The node heartbeats until ctx ends.
+func register(ctx context.Context, rpcAddr string, logger *slog.Logger) error {
 	pool := msgrpc.NewPool(logger)
-	defer pool.Close()
+	sim, err := agentproc.StartSimNode(ctx, pool, rpcAddr, "web", []string{"web"})
+	if err != nil {
+		pool.Close()
+		return err
+	}
+	go func() { <-ctx.Done(); sim.Stop(); pool.Close() }()
 	var regs []*structs.ServiceRegistration
 	for i := range instances {
-		regs = append(regs, &structs.ServiceRegistration{
-			ID: fmt.Sprintf("web-%d", i), ServiceName: "web", Namespace: "default", Datacenter: "dc1",
-			JobID: "web", AllocID: structs.GenerateUUID(), NodeID: "bench",
+		regs = append(regs, sim.Instance(&structs.ServiceRegistration{
+			ID: fmt.Sprintf("web-%d", i), ServiceName: "web", Datacenter: "dc1",
 			Address: fmt.Sprintf("10.0.0.%d", i+1), Port: 20000 + i,
-		})
+		}))
 	}
 	var reply structs.GenericResponse
-	return pool.RPC(rpcAddr, structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs}, &reply)
+	return pool.RPC(rpcAddr, structs.MethodServiceRegistrationUpsert, &structs.ServiceRegistrationUpsertRequest{Services: regs, WriteRequest: sim.Write()}, &reply)
 }
 
 // firstAnswer asks roam once and returns its packed answer, checked to hold
