@@ -104,7 +104,9 @@ func (s *SimNode) Instance(r *structs.ServiceRegistration) *structs.ServiceRegis
 }
 
 // Write is the node's credential for catalog writes.
-func (s *SimNode) Write() structs.WriteRequest { return structs.WriteRequest{AuthToken: s.Node.SecretID} }
+func (s *SimNode) Write() structs.WriteRequest {
+	return structs.WriteRequest{AuthToken: s.Node.SecretID}
+}
 
 // Stop ends the heartbeats.
 func (s *SimNode) Stop() { s.stop(); <-s.done }
