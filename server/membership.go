@@ -61,6 +61,8 @@ type membership struct {
 	addrs map[string]bool
 	// bootstrapMu serialises bootstrap attempts.
 	bootstrapMu sync.Mutex
+	// moving holds the servers whose address move is being checked.
+	moving map[string]bool
 }
 
 func newMembership(retryJoin []string) *membership {
@@ -376,6 +378,11 @@ func (s *Server) addServer(h structs.ServerHello) error {
 		if string(srv.Address) == h.Addr {
 			return nil
 		}
+		if err := s.verifyMove(h.ID, string(srv.Address), h.Addr); err != nil {
+			s.logger.Error("refused to move a server's raft address: a hello named a server of the configuration from another address",
+				"id", h.ID, "addr", srv.Address, "claimed_addr", h.Addr, "name", h.Name, "error", err)
+			return permissionDenied(fmt.Sprintf("server %s stays at %s: %v", h.ID, srv.Address, err))
+		}
 		if srv.Suffrage == raft.Voter {
 			return s.waitApply(s.raft.AddVoter(srv.ID, raft.ServerAddress(h.Addr), 0, barrierTimeout))
 		}
@@ -389,6 +396,8 @@ func (s *Server) addServer(h structs.ServerHello) error {
 // followAddress updates, on the leader, the address of a server of the
 // configuration that says hello from a new one (it restarted elsewhere
 // with its data dir): Raft would otherwise keep sending to the old one.
+// addServer checks the move first (verifyMove); one check per server runs
+// at a time, so a flood of hellos cannot start a flood of dials.
 func (s *Server) followAddress(h structs.ServerHello) {
 	if !s.IsLeader() {
 		return
@@ -399,13 +408,70 @@ func (s *Server) followAddress(h structs.ServerHello) {
 	}
 	for _, srv := range conf.Servers {
 		if string(srv.ID) == h.ID && string(srv.Address) != h.Addr {
-			s.logger.Info("server moved; updating its raft address", "id", h.ID, "old", srv.Address, "new", h.Addr)
+			if !s.members.startMove(h.ID) {
+				return
+			}
+			defer s.members.endMove(h.ID)
+			s.logger.Info("server says hello from a new address; checking the move", "id", h.ID, "old", srv.Address, "new", h.Addr)
 			if err := s.addServer(h); err != nil {
 				s.logger.Error("update server address", "id", h.ID, "error", err)
 			}
 			return
 		}
 	}
+}
+
+// verifyMove decides whether server id, at old in the Raft configuration,
+// may be moved to addr. Servers share no secret or TLS identity that a
+// hello could be checked against, so anyone who reaches the RPC port and
+// knows a server's ID can claim to be it; what the leader can check is
+// where that server is. A server that still answers as itself at old has
+// not moved, whatever a hello says: the move is refused (this is what stops
+// a caller redirecting a live voter's Raft traffic). A move is accepted
+// only when old no longer answers as id (the server stopped, or restarted
+// elsewhere with its data dir) and addr answers as id.
+func (s *Server) verifyMove(id, old, addr string) error {
+	if reply, err := s.helloAt(old); err == nil && reply.ID == id {
+		return fmt.Errorf("it still answers as itself at %s, so the hello claiming it moved to %s did not come from it", old, addr)
+	}
+	reply, err := s.helloAt(addr)
+	if err != nil {
+		return fmt.Errorf("the new address %s does not answer: %w", addr, err)
+	}
+	if reply.ID != id {
+		return fmt.Errorf("the new address %s answers as server %q", addr, reply.ID)
+	}
+	return nil
+}
+
+// helloAt says hello to addr and returns its answer, without recording it.
+func (s *Server) helloAt(addr string) (structs.ServerHello, error) {
+	var reply structs.ServerHello
+	ctx, cancel := context.WithTimeout(s.ctx, helloTimeout)
+	defer cancel()
+	err := s.pool.RPCContext(ctx, addr, structs.MethodMembershipHello, &structs.ServerHelloRequest{Hello: s.hello()}, &reply)
+	return reply, err
+}
+
+// startMove marks a move check of server id as running; false when one
+// already is.
+func (m *membership) startMove(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.moving == nil {
+		m.moving = map[string]bool{}
+	}
+	if m.moving[id] {
+		return false
+	}
+	m.moving[id] = true
+	return true
+}
+
+func (m *membership) endMove(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.moving, id)
 }
 
 // MemberStatus is a member's liveness as /v1/agent/members shows it.
