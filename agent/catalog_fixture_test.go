@@ -11,7 +11,7 @@ import (
 	"github.com/roam-sh/roam/testutil"
 )
 
-// simWeb is a simulated node holding allocations of a job "web" that
+// simWeb is a simulated node holding allocations of a job "sim-web" that
 // declares the service "web": the DNS tests register its instances as that
 // node's client would, with the node's SecretID (catalog writes need it).
 // The node heartbeats until the test ends and is made ineligible once the
@@ -48,7 +48,7 @@ func newSimWeb(t *testing.T, a *Agent, count int) *simWeb {
 		}
 	}()
 	job := schedtest.MockJob()
-	job.ID, job.Name = "web", "web"
+	job.ID, job.Name = "sim-web", "sim-web"
 	tg := job.TaskGroups[0]
 	tg.Count = count
 	tg.Tasks[0].Driver = "raw_exec"
@@ -58,9 +58,9 @@ func newSimWeb(t *testing.T, a *Agent, count int) *simWeb {
 	must("register job", a.rpc.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: job}, &structs.JobRegisterResponse{}))
 	w := &simWeb{node: node}
 	testutil.WaitFor(t, 10*time.Second, func() error {
-		all, err := a.Server().State().AllocsByJob(nil, structs.DefaultNamespace, "web", false)
+		all, err := a.Server().State().AllocsByJob(nil, structs.DefaultNamespace, job.ID, false)
 		if err != nil || len(all) != count {
-			return fmt.Errorf("%d allocations of web on the simulated node, want %d (%v)", len(all), count, err)
+			return fmt.Errorf("%d allocations of sim-web on the simulated node, want %d (%v)", len(all), count, err)
 		}
 		w.allocs = all
 		return nil
@@ -75,7 +75,7 @@ func (w *simWeb) instance(id, addr string, port int) *structs.ServiceRegistratio
 	a := w.allocs[w.next%len(w.allocs)]
 	w.next++
 	return &structs.ServiceRegistration{
-		ID: id, ServiceName: "web", Namespace: "default", Datacenter: "dc1", JobID: "web",
+		ID: id, ServiceName: "web", Namespace: "default", Datacenter: "dc1", JobID: a.JobID,
 		AllocID: a.ID, NodeID: a.NodeID, Address: addr, Port: port, Tags: []string{"v1"},
 	}
 }
