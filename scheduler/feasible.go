@@ -92,7 +92,7 @@ func (st *selectState) feasible(n *structs.Node) string {
 	if r := st.classCheck(elig.group(ask.tg.Name), n.ComputedClass, ask.escapes, groupCheck); r != "" {
 		return r
 	}
-	if r := checkHostVolumes(ask, n); r != "" {
+	if r := checkHostVolumes(ask, n, st.allocIndex); r != "" {
 		return r
 	}
 	if r := checkCSIVolumes(ask); r != "" {
@@ -148,9 +148,9 @@ func checkDrivers(ask *groupAsk, n *structs.Node) string {
 
 // checkHostVolumes requires each host volume on the node, writable unless
 // the group mounts it read-only.
-func checkHostVolumes(ask *groupAsk, n *structs.Node) string {
+func checkHostVolumes(ask *groupAsk, n *structs.Node, idx uint) string {
 	for _, v := range ask.volumes {
-		hv, ok := n.HostVolumes[v.Source]
+		hv, ok := n.HostVolumes[v.SourceFor(idx)]
 		if !ok || hv == nil || (hv.ReadOnly && !v.ReadOnly) {
 			return reasonHostVolumes
 		}

@@ -274,13 +274,13 @@ func (s *genericScheduler) choose(p *allocPlace, ask *groupAsk) (*rankedNode, *s
 	}
 	if p.kind == placeDestructive && diskOf(p.tg).Sticky {
 		if i := slices.IndexFunc(s.nodes, func(n *structs.Node) bool { return n.ID == p.previous.NodeID }); i >= 0 {
-			rn, m, err := s.stack.selectOn(s.nodes[i:i+1], ask, penalty)
+			rn, m, err := s.stack.selectOn(s.nodes[i:i+1], ask, p.name, penalty)
 			if err != nil || rn != nil {
 				return rn, m, err
 			}
 		}
 	}
-	return s.stack.selectNode(ask, penalty)
+	return s.stack.selectNode(ask, p.name, penalty)
 }
 
 // link ties a replacement to the allocation it replaces.

@@ -17,6 +17,9 @@ type selectState struct {
 	// values of spread attributes over them.
 	nodes  []*structs.Node
 	values map[string]map[string]bool
+	// allocIndex is the index of the allocation being placed (from its
+	// name): a per_alloc host volume's source depends on it.
+	allocIndex uint
 	pool   *poolStats
 	err    error
 }
@@ -97,11 +100,12 @@ func newSystemStack(ctx *evalContext, nodes []*structs.Node, pool *poolStats) *s
 	return s
 }
 
-// selectNode runs one placement of ask and returns the chosen node (nil if
-// none fits) and the placement's metric.
-func (s *stack) selectNode(ask *groupAsk, penalty map[string]bool) (*rankedNode, *structs.AllocMetric, error) {
+// selectNode runs one placement of ask, for the allocation named name, and
+// returns the chosen node (nil if none fits) and the placement's metric.
+func (s *stack) selectNode(ask *groupAsk, name string, penalty map[string]bool) (*rankedNode, *structs.AllocMetric, error) {
 	st := s.st
 	st.ask, st.penalty, st.err = ask, penalty, nil
+	st.allocIndex = structs.AllocIndex(name)
 	st.metric = st.pool.newMetric()
 	if ask.escapesClass() {
 		st.ctx.elig.escaped = true
@@ -116,11 +120,11 @@ func (s *stack) selectNode(ask *groupAsk, penalty map[string]bool) (*rankedNode,
 }
 
 // selectOn runs one placement restricted to nodes, then restores the source.
-func (s *stack) selectOn(nodes []*structs.Node, ask *groupAsk, penalty map[string]bool) (*rankedNode, *structs.AllocMetric, error) {
+func (s *stack) selectOn(nodes []*structs.Node, ask *groupAsk, name string, penalty map[string]bool) (*rankedNode, *structs.AllocMetric, error) {
 	saved, offset := s.source.nodes, s.source.offset
 	s.source.setNodes(nodes)
 	defer func() { s.source.nodes, s.source.offset = saved, offset }()
-	return s.selectNode(ask, penalty)
+	return s.selectNode(ask, name, penalty)
 }
 
 // newAlloc builds the allocation for a chosen node: resources (task

@@ -246,7 +246,8 @@ func (s *systemScheduler) place(n *structs.Node, tg *structs.TaskGroup, prev *st
 		stopped = s.ctx.stop(prev, descUpdating, "")
 	}
 	ask := s.ask(tg)
-	rn, metric, err := s.stack.selectOn([]*structs.Node{n}, ask, nil)
+	name := structs.AllocName(s.job.ID, tg.Name, 0)
+	rn, metric, err := s.stack.selectOn([]*structs.Node{n}, ask, name, nil)
 	if err != nil {
 		return false, err
 	}
@@ -259,7 +260,7 @@ func (s *systemScheduler) place(n *structs.Node, tg *structs.TaskGroup, prev *st
 		}
 		return false, nil
 	}
-	a, err := s.stack.newAlloc(ask, rn, structs.AllocName(s.job.ID, tg.Name, 0), metric)
+	a, err := s.stack.newAlloc(ask, rn, name, metric)
 	if err != nil {
 		return false, err
 	}

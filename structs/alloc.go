@@ -63,13 +63,17 @@ type Allocation struct {
 }
 
 // Index returns the allocation's index within its group, parsed from its name.
-func (a *Allocation) Index() uint {
-	l := strings.LastIndexByte(a.Name, '[')
-	r := strings.LastIndexByte(a.Name, ']')
+func (a *Allocation) Index() uint { return AllocIndex(a.Name) }
+
+// AllocIndex is the index in an allocation name ("job.group[3]" is 3; 0
+// when the name has none).
+func AllocIndex(name string) uint {
+	l := strings.LastIndexByte(name, '[')
+	r := strings.LastIndexByte(name, ']')
 	if l < 0 || r <= l {
 		return 0
 	}
-	n, err := strconv.ParseUint(a.Name[l+1:r], 10, 32)
+	n, err := strconv.ParseUint(name[l+1:r], 10, 32)
 	if err != nil {
 		return 0
 	}

@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // TaskGroup is a set of tasks placed together on one node as one allocation.
 type TaskGroup struct {
@@ -83,6 +86,17 @@ type VolumeRequest struct {
 	AttachmentMode string
 	MountOptions   *CSIMountOptions
 	PerAlloc       bool
+}
+
+// SourceFor is the volume an allocation of index idx mounts: with
+// per_alloc, Source followed by the index in brackets ("data" becomes
+// "data[0]", "data[1]"…), so each allocation gets its own volume; else
+// Source. The scheduler places on it and the client mounts it.
+func (v *VolumeRequest) SourceFor(idx uint) string {
+	if !v.PerAlloc {
+		return v.Source
+	}
+	return fmt.Sprintf("%s[%d]", v.Source, idx)
 }
 
 // CSIMountOptions are mount options for CSI volumes.

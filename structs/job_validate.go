@@ -401,9 +401,6 @@ func (tg *TaskGroup) validateVolumes(p problems) {
 		if v.Source == "" {
 			vp.addf("missing source")
 		}
-		if v.PerAlloc && v.Type != "csi" {
-			vp.addf("per_alloc is only allowed for csi volumes")
-		}
 	}
 }
 

@@ -54,10 +54,7 @@ func (h *volumeHook) resolve(name string, req *structs.VolumeRequest) (*taskrunn
 	if req.Type != "host" {
 		return nil, fmt.Errorf("volume %q: type %q is not supported by this client", name, req.Type)
 	}
-	source := req.Source
-	if req.PerAlloc {
-		source = fmt.Sprintf("%s[%d]", source, h.alloc.Index())
-	}
+	source := req.SourceFor(h.alloc.Index())
 	hv := h.node.HostVolumes[source]
 	if hv == nil {
 		return nil, fmt.Errorf("volume %q: host volume %q is not configured on this client", name, source)
