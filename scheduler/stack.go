@@ -20,8 +20,8 @@ type selectState struct {
 	// allocIndex is the index of the allocation being placed (from its
 	// name): a per_alloc host volume's source depends on it.
 	allocIndex uint
-	pool   *poolStats
-	err    error
+	pool       *poolStats
+	err        error
 }
 
 func (st *selectState) fail(err error) {
