@@ -37,6 +37,13 @@ func (m *Connect) Authorize(src, dst intentions.Service) intentions.Decision {
 	return m.Intentions.Decide(src, dst)
 }
 
+// IntentionSet returns the node's intentions once their index passes
+// minIndex, or the newest when ctx ends first: sidecar proxies block on it
+// to learn of a change as soon as this node does.
+func (m *Connect) IntentionSet(ctx context.Context, minIndex uint64) (*intentions.Set, error) {
+	return m.Intentions.Wait(ctx, minIndex)
+}
+
 // forgetAlloc drops the leaves the allocation's tasks asked for with their
 // workload identities: a destroyed allocation's certificates are neither
 // renewed nor counted against the node's bound any longer.

@@ -22,6 +22,9 @@ type ConnectAgent interface {
 	Roots(ctx context.Context, minIndex uint64) (*ca.Roots, error)
 	Leaf(ctx context.Context, req ca.LeafRequest, minIndex uint64) (*ca.Leaf, error)
 	Authorize(src, dst intentions.Service) intentions.Decision
+	// IntentionSet is the node's intentions once their index passes
+	// minIndex (the newest when ctx ends first; nil before the first list).
+	IntentionSet(ctx context.Context, minIndex uint64) (*intentions.Set, error)
 }
 
 // consulCARoot is Consul's CARoot as its API returns it: no keys.
@@ -186,6 +189,36 @@ func (h *handlers) connectAuthorize(w http.ResponseWriter, r *http.Request) (any
 	dst := intentions.Service{Namespace: firstNonEmpty(r.URL.Query().Get("ns"), intentions.DefaultNamespace), Name: in.Target}
 	d := h.connect.Authorize(intentions.Service{Namespace: src.Namespace, Name: src.Service}, dst)
 	return result{Authorized: d.Allowed, Reason: d.Reason}, nil
+}
+
+// connectIntentions: GET /v1/agent/connect/intentions, the node's copy of
+// the intentions (what /v1/agent/connect/authorize decides from), blocking
+// on ?index=. roam's sidecar proxies watch it instead of polling, so a
+// change reaches their open connections as soon as it reaches the node,
+// and no proxy adds a watch on the servers.
+func (h *handlers) connectIntentions(w http.ResponseWriter, r *http.Request) (any, error) {
+	if h.connect == nil {
+		return nil, errNoConnectAgent
+	}
+	var q structs.QueryOptions
+	if err := parseQuery(r, &q); err != nil {
+		return nil, err
+	}
+	wait := blockingWait(q)
+	if q.MinQueryIndex == 0 {
+		wait = 5 * time.Second // the first list: the node may still be loading it
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	set, err := h.connect.IntentionSet(ctx, q.MinQueryIndex)
+	if err != nil {
+		return nil, err
+	}
+	if set == nil {
+		return nil, &httpError{code: http.StatusServiceUnavailable, msg: "intentions not loaded on this node yet"}
+	}
+	setConsulMeta(w, &structs.QueryMeta{Index: set.Index, KnownLeader: true})
+	return list(set.Intentions()), nil
 }
 
 // SidecarSuffix names a service's sidecar proxy instances.

@@ -66,6 +66,9 @@ func (a meshAgent) Leaf(ctx context.Context, req ca.LeafRequest, min uint64) (*c
 func (a meshAgent) Authorize(src, dst intentions.Service) intentions.Decision {
 	return a.n.cache.Decide(src, dst)
 }
+func (a meshAgent) IntentionSet(ctx context.Context, min uint64) (*intentions.Set, error) {
+	return a.n.cache.Wait(ctx, min)
+}
 
 // meshFixture is a server with a connect job placed on a simulated node,
 // and an HTTP API whose agent side is a real meshNode. It returns a Consul
@@ -207,8 +210,29 @@ func TestIntentionsWithConsulClient(t *testing.T) {
 	if ok, why := authorize(); !ok || why != "Default intention policy" {
 		t.Fatalf("no intentions: %v %q", ok, why)
 	}
+	// The node's copy, blocking: a watch parked on the current index
+	// returns with the new intention once the node has it.
+	var before []*consulapi.Intention
+	meta, err := cc.Raw().Query("/v1/agent/connect/intentions", &before, nil)
+	if err != nil || len(before) != 0 || meta.LastIndex == 0 {
+		t.Fatalf("node's intentions: %v, index %v, %v", before, meta, err)
+	}
+	watched := make(chan []*consulapi.Intention, 1)
+	go func() {
+		var after []*consulapi.Intention
+		cc.Raw().Query("/v1/agent/connect/intentions", &after, &consulapi.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: time.Minute})
+		watched <- after
+	}()
 	if _, err := cc.Connect().IntentionUpsert(&consulapi.Intention{SourceName: "web", DestinationName: "api", Action: consulapi.IntentionActionDeny}, nil); err != nil {
 		t.Fatalf("upsert: %v", err)
+	}
+	select {
+	case after := <-watched:
+		if len(after) != 1 || after[0].SourceName != "web" {
+			t.Fatalf("watch after the upsert: %+v, want web => api", after)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the intentions watch did not return after a change")
 	}
 	allowed, _, err := cc.Connect().IntentionCheck(&consulapi.IntentionCheck{Source: "web", Destination: "api"}, nil)
 	if err != nil || allowed {

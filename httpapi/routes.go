@@ -99,6 +99,7 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add(write, "/v1/connect/ca/rotate", h.connectRotate)
 	add("GET", "/v1/agent/connect/ca/leaf/{service}", h.connectLeaf)
 	add("POST", "/v1/agent/connect/authorize", h.connectAuthorize)
+	add("GET", "/v1/agent/connect/intentions", h.connectIntentions)
 	add("GET", "/v1/health/connect/{name}", h.healthConnect)
 	add("GET", "/v1/catalog/connect/{name}", h.catalogConnect)
 	add("GET", "/v1/connect/intentions", h.intentionsGet)

@@ -173,3 +173,37 @@ func drain(ch <-chan struct{}) {
 	default:
 	}
 }
+
+// Wait blocks until the node's set passes the index asked for, and
+// answers with the newest set when its wait ends first.
+func TestCacheWaitBlocksUntilANewerSet(t *testing.T) {
+	f := &fakeLister{ch: make(chan struct{})}
+	c := NewCache(f, PolicyAllow, testutil.Logger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	f.set()
+	first, err := c.Wait(ctx, 0)
+	if err != nil || first == nil || first.Index != 1 {
+		t.Fatalf("first set: %+v, %v; want index 1", first, err)
+	}
+	got := make(chan *Set, 1)
+	go func() {
+		s, _ := c.Wait(ctx, first.Index)
+		got <- s
+	}()
+	f.set(in("default", "web", "default", "api", structs.IntentionActionDeny))
+	select {
+	case s := <-got:
+		if s.Index != 2 || len(s.Intentions()) != 1 {
+			t.Fatalf("after the change: index %d with %d intentions, want 2 with 1", s.Index, len(s.Intentions()))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after a change")
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelShort()
+	if s, err := c.Wait(short, 2); err != nil || s == nil || s.Index != 2 {
+		t.Fatalf("wait that times out: %+v, %v; want the current set", s, err)
+	}
+}

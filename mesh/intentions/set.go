@@ -152,3 +152,25 @@ func (c *Cache) Subscribe() (<-chan struct{}, func(), error) {
 		delete(c.subs, ch)
 	}, nil
 }
+
+// Wait returns the newest set once its index passes minIndex, or the
+// newest set there is (nil before the first list) when ctx ends first: a
+// blocking query over the node's copy, so a proxy learns of a change as
+// soon as the node does without asking the servers itself.
+func (c *Cache) Wait(ctx context.Context, minIndex uint64) (*Set, error) {
+	ch, stop, err := c.Subscribe()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	for {
+		if s := c.Current(); s != nil && s.Index > minIndex {
+			return s, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return c.Current(), nil
+		}
+	}
+}

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,55 +12,61 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roam-sh/roam/internal/backoff"
 	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/mesh/proxy"
 )
 
 // authz is proxy.Authorizer over /v1/agent/connect/authorize. Decisions
-// are remembered per source and asked again every refresh interval while
-// in use; a flip is announced on Changes, so a deny reaches new and open
-// connections within about a second. Without an answer (the agent
+// are remembered per source and asked again whenever the node's
+// intentions change: a blocking query on /v1/agent/connect/intentions
+// wakes the proxy at once, and costs nothing while nothing changes (no
+// polling). A flip is announced on Changes, so a deny reaches new and
+// open connections within a round trip. Without an answer (the agent
 // restarting) a remembered decision stands; a source never seen is denied.
 type authz struct {
 	a      *agentapi.Client
 	ns     string // the destination's namespace: this sidecar's allocation's
 	logger *slog.Logger
-	every  time.Duration
 
-	mu      sync.Mutex
-	seen    map[string]*decision
+	mu   sync.Mutex
+	seen map[string]bool
+	// gen counts intention changes seen; a decision asked across one is
+	// asked again, so an answer from before the change is not kept.
+	gen     uint64
 	changes chan struct{}
 }
 
-type decision struct {
-	allowed bool
-	at      time.Time
-}
-
 func newAuthz(a *agentapi.Client, ns string, logger *slog.Logger) *authz {
-	return &authz{a: a, ns: ns, logger: logger, every: 300 * time.Millisecond, seen: map[string]*decision{}, changes: make(chan struct{}, 1)}
+	return &authz{a: a, ns: ns, logger: logger, seen: map[string]bool{}, changes: make(chan struct{}, 1)}
 }
 
 func (z *authz) Changes() <-chan struct{} { return z.changes }
 
 func (z *authz) Authorize(src ca.ServiceID, dst string) bool {
 	key := src.String() + " " + dst
-	z.mu.Lock()
-	d, ok := z.seen[key]
-	z.mu.Unlock()
-	if ok && time.Since(d.at) < 3*z.every {
-		return d.allowed
+	for {
+		z.mu.Lock()
+		allowed, ok := z.seen[key]
+		gen := z.gen
+		z.mu.Unlock()
+		if ok {
+			return allowed
+		}
+		allowed, err := z.ask(src, dst)
+		if err != nil {
+			z.logger.Warn("authorize", "source", src.String(), "error", err)
+			return false
+		}
+		z.mu.Lock()
+		if z.gen == gen {
+			z.seen[key] = allowed
+			z.mu.Unlock()
+			return allowed
+		}
+		z.mu.Unlock() // the intentions changed while we asked: ask again
 	}
-	allowed, err := z.ask(src, dst)
-	if err != nil {
-		z.logger.Warn("authorize", "source", src.String(), "error", err)
-		return ok && d.allowed
-	}
-	z.mu.Lock()
-	z.seen[key] = &decision{allowed: allowed, at: time.Now()}
-	z.mu.Unlock()
-	return allowed
 }
 
 func (z *authz) ask(src ca.ServiceID, dst string) (bool, error) {
@@ -82,31 +89,56 @@ func (z *authz) ask(src ca.ServiceID, dst string) (bool, error) {
 	return out.Authorized, nil
 }
 
-// refresh asks again for every remembered pair until ctx ends.
-func (z *authz) refresh(ctx context.Context) {
-	t := time.NewTicker(z.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// watch follows the node's intentions with a blocking query until ctx
+// ends and, after every change, asks again for every remembered pair. A
+// failure (the agent restarting) backs off; decisions stand meanwhile.
+func (z *authz) watch(ctx context.Context) {
+	bo := backoff.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second}
+	var idx uint64
+	for ctx.Err() == nil {
+		start := time.Now()
+		var list []json.RawMessage
+		next, err := z.a.Do(ctx, http.MethodGet, "/v1/agent/connect/intentions", agentapi.Blocking(nil, idx), nil, &list)
+		if err != nil && ctx.Err() == nil {
+			z.logger.Warn("watch intentions", "error", err)
 		}
-		z.mu.Lock()
-		keys := make([]string, 0, len(z.seen))
-		for k := range z.seen {
-			keys = append(keys, k)
-		}
-		z.mu.Unlock()
-		flipped := false
-		for _, k := range keys {
-			flipped = z.refreshOne(k) || flipped
-		}
-		if flipped {
+		if err != nil || (next == idx && time.Since(start) < time.Second) {
+			// A failure, or an answer at once with nothing new (no index):
+			// wait, so the agent is not asked in a tight loop.
 			select {
-			case z.changes <- struct{}{}:
-			default:
+			case <-time.After(bo.Next()):
+			case <-ctx.Done():
 			}
+			continue
+		}
+		bo.Reset()
+		if next == idx {
+			continue // the wait ended without a change
+		}
+		// Any other index is a change (a lower one: the servers' state was
+		// restored); the first answer too, as decisions may predate it.
+		idx = next
+		z.refresh()
+	}
+}
+
+// refresh asks again for every remembered pair and announces a flip.
+func (z *authz) refresh() {
+	z.mu.Lock()
+	z.gen++
+	keys := make([]string, 0, len(z.seen))
+	for k := range z.seen {
+		keys = append(keys, k)
+	}
+	z.mu.Unlock()
+	flipped := false
+	for _, k := range keys {
+		flipped = z.refreshOne(k) || flipped
+	}
+	if flipped {
+		select {
+		case z.changes <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -123,10 +155,9 @@ func (z *authz) refreshOne(key string) bool {
 	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	d := z.seen[key]
-	flipped := d != nil && d.allowed != allowed
-	z.seen[key] = &decision{allowed: allowed, at: time.Now()}
-	return flipped
+	was, ok := z.seen[key]
+	z.seen[key] = allowed
+	return ok && was != allowed
 }
 
 func cutLast(s, sep string) (string, string, bool) {

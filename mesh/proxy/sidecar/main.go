@@ -66,7 +66,7 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drai
 		return nil
 	}
 	z := newAuthz(a, f.Namespace, logger)
-	go z.refresh(ctx)
+	go z.watch(ctx)
 	cfg := proxy.Config{
 		Service: f.Service, PublicAddr: net.JoinHostPort("0.0.0.0", fmt.Sprint(f.PublicPort)), LocalAddr: f.LocalAddr,
 		Upstreams: f.Upstreams, Expose: f.Expose,

@@ -44,6 +44,47 @@ type fakeAgent struct {
 	health   map[string][]healthEntry // passing instances by service name
 	token    string
 	sawToken atomic.Bool
+
+	// intentions: an index bumped by setDeny, the channel closed on each
+	// bump, and counts of authorize requests and of idle watch answers.
+	intIndex   uint64
+	intChanged chan struct{}
+	authorizes atomic.Int64
+	idleWaits  atomic.Int64
+}
+
+// setDeny changes the agent's decision and its intentions' index, as a
+// new intention does on a node.
+func (fa *fakeAgent) setDeny(deny bool) {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	fa.deny.Store(deny)
+	fa.intIndex++
+	close(fa.intChanged)
+	fa.intChanged = make(chan struct{})
+}
+
+// intentions answers /v1/agent/connect/intentions, blocking on ?index=
+// for up to 200 ms (a short wait, so a test can count idle round trips).
+func (fa *fakeAgent) intentions(w http.ResponseWriter, r *http.Request) {
+	min, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+	fa.mu.Lock()
+	idx, ch := fa.intIndex, fa.intChanged
+	fa.mu.Unlock()
+	if idx <= min {
+		select {
+		case <-ch:
+		case <-time.After(200 * time.Millisecond):
+			fa.idleWaits.Add(1)
+		case <-r.Context().Done():
+			return
+		}
+	}
+	fa.mu.Lock()
+	idx = fa.intIndex
+	fa.mu.Unlock()
+	w.Header().Set("X-Consul-Index", strconv.FormatUint(idx, 10))
+	w.Write([]byte("[]"))
 }
 
 func newFakeAgent(t *testing.T) (*fakeAgent, string) {
@@ -56,7 +97,8 @@ func newFakeAgent(t *testing.T) (*fakeAgent, string) {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	fa := &fakeAgent{t: t, caCert: cert, caKey: key, health: map[string][]healthEntry{}, token: "jwt-" + nstest.RandHex(4)}
+	fa := &fakeAgent{t: t, caCert: cert, caKey: key, health: map[string][]healthEntry{}, token: "jwt-" + nstest.RandHex(4),
+		intIndex: 1, intChanged: make(chan struct{})}
 	srv := httptest.NewServer(fa)
 	t.Cleanup(srv.Close)
 	return fa, strings.TrimPrefix(srv.URL, "http://")
@@ -65,6 +107,10 @@ func newFakeAgent(t *testing.T) (*fakeAgent, string) {
 func (fa *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("X-Nomad-Token") == fa.token {
 		fa.sawToken.Store(true)
+	}
+	if r.URL.Path == "/v1/agent/connect/intentions" {
+		fa.intentions(w, r)
+		return
 	}
 	if idx := r.URL.Query().Get("index"); idx != "" {
 		// A blocking query: nothing changes in this test.
@@ -83,6 +129,7 @@ func (fa *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		certPEM, keyPEM := fa.leaf(strings.TrimPrefix(r.URL.Path, "/v1/agent/connect/ca/leaf/"))
 		json.NewEncoder(w).Encode(map[string]any{"CertPEM": certPEM, "PrivateKeyPEM": keyPEM})
 	case r.URL.Path == "/v1/agent/connect/authorize":
+		fa.authorizes.Add(1)
 		json.NewEncoder(w).Encode(map[string]any{"Authorized": !fa.deny.Load()})
 	case strings.HasPrefix(r.URL.Path, "/v1/health/service/"):
 		fa.mu.Lock()
@@ -193,9 +240,34 @@ func TestSidecarThroughAgentEndpoints(t *testing.T) {
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("echo %q, %v", buf, err)
 	}
-	fa.deny.Store(true)
+	// While nothing changes the proxy waits on the intentions watch and
+	// asks nothing (no polling): five idle watch round trips (a second)
+	// without an authorize request.
+	asked, idle := fa.authorizes.Load(), fa.idleWaits.Load()
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if n := fa.idleWaits.Load() - idle; n < 5 {
+			return fmt.Errorf("%d idle intention watches, want 5", n)
+		}
+		return nil
+	})
+	if n := fa.authorizes.Load() - asked; n != 0 {
+		t.Fatalf("%d authorize requests while the intentions did not change, want none", n)
+	}
+	// A deny on the node wakes the watch: the open connection is closed
+	// and a new one refused.
+	fa.setDeny(true)
 	if _, err := c.Read(buf); err != io.EOF {
 		t.Fatalf("open connection after the agent denied: read %v, want EOF", err)
+	}
+	c2, err := dial(context.Background(), "tcp", "127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetDeadline(time.Now().Add(10 * time.Second))
+	c2.Write([]byte("ping"))
+	if n, err := io.ReadFull(c2, buf); err == nil {
+		t.Fatalf("a new connection after the deny got %q", buf[:n])
 	}
 }
 
