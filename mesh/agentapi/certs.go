@@ -18,8 +18,10 @@ var ErrNotReady = errors.New("no leaf certificate and roots yet")
 
 // Certs keeps a service's leaf and the trust bundle current with blocking
 // queries, for the proxy and for native applications alike: a renewed leaf
-// or a new root is used from the next handshake on, and open connections
-// are not touched.
+// or a new root is used from the next handshake on, the moment the agent
+// answers (a root rotation renews every leaf on the node at once), and
+// Changes announces it, so the proxy can move new connections onto the
+// new leaf and recycle those the new roots no longer trust.
 type Certs struct {
 	c       *Client
 	service string
@@ -29,13 +31,14 @@ type Certs struct {
 	mu    sync.RWMutex
 	leaf  *tls.Certificate
 	roots *ca.Roots
-	ready chan struct{}
-	once  sync.Once
+	ready   chan struct{}
+	once    sync.Once
+	changes chan struct{}
 }
 
 // NewCerts returns a watcher of service's leaf; Run starts it.
 func NewCerts(c *Client, service string, q url.Values, logger *slog.Logger) *Certs {
-	return &Certs{c: c, service: service, q: q, logger: logger, ready: make(chan struct{})}
+	return &Certs{c: c, service: service, q: q, logger: logger, ready: make(chan struct{}), changes: make(chan struct{}, 1)}
 }
 
 // Current returns the leaf and roots for the next handshake.
@@ -47,6 +50,10 @@ func (w *Certs) Current() (*tls.Certificate, *ca.Roots, error) {
 	}
 	return w.leaf, w.roots, nil
 }
+
+// Changes receives a value after the leaf or the roots changed, once both
+// are loaded (signals coalesce: read Current after one).
+func (w *Certs) Changes() <-chan struct{} { return w.changes }
 
 // Ready is closed once both the leaf and the roots arrived.
 func (w *Certs) Ready() <-chan struct{} { return w.ready }
@@ -112,7 +119,12 @@ func (w *Certs) set(change func()) {
 	change()
 	loaded := w.leaf != nil && w.roots != nil
 	w.mu.Unlock()
-	if loaded {
-		w.once.Do(func() { close(w.ready) })
+	if !loaded {
+		return
+	}
+	w.once.Do(func() { close(w.ready) })
+	select {
+	case w.changes <- struct{}{}:
+	default: // a signal is pending already
 	}
 }

@@ -36,8 +36,18 @@ type inbound struct {
 	logger    *slog.Logger
 
 	mu    sync.Mutex
-	conns map[ca.ServiceID]map[io.Closer]struct{}
+	conns map[ca.ServiceID]map[io.Closer]*inConn
 	wg    sync.WaitGroup
+}
+
+// inConn is what is known of one open inbound connection: the chain its
+// peer presented, checked again when the roots change, and its session
+// once it multiplexes (told to go away when the peer is no longer
+// trusted).
+type inConn struct {
+	chain     [][]byte
+	sess      *yamux.Session
+	recycling bool
 }
 
 // serve accepts until ln closes. Each connection is served in its own
@@ -80,7 +90,8 @@ func (in *inbound) handle(raw net.Conn) {
 		in.logger.Info("connection denied by intentions", "source", src.String(), "destination", in.service)
 		return
 	}
-	if !in.track(src, tc) {
+	ic := &inConn{chain: rawChain(tc.ConnectionState())}
+	if !in.track(src, tc, ic) {
 		return
 	}
 	defer in.untrack(src, tc)
@@ -93,6 +104,9 @@ func (in *inbound) handle(raw net.Conn) {
 		return
 	}
 	defer sess.Close()
+	in.mu.Lock()
+	ic.sess = sess
+	in.mu.Unlock()
 	var streams sync.WaitGroup
 	defer streams.Wait()
 	for {
@@ -125,7 +139,7 @@ func (in *inbound) forward(c net.Conn) {
 
 // track records an authorized connection under its source; false when the
 // pair was denied meanwhile (the recheck ran between Authorize and here).
-func (in *inbound) track(src ca.ServiceID, c io.Closer) bool {
+func (in *inbound) track(src ca.ServiceID, c io.Closer, ic *inConn) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if !in.authz.Authorize(src, in.service) {
@@ -133,10 +147,38 @@ func (in *inbound) track(src ca.ServiceID, c io.Closer) bool {
 		return false
 	}
 	if in.conns[src] == nil {
-		in.conns[src] = map[io.Closer]struct{}{}
+		in.conns[src] = map[io.Closer]*inConn{}
 	}
-	in.conns[src][c] = struct{}{}
+	in.conns[src][c] = ic
 	return true
+}
+
+// rotate acts on new roots: a connection whose peer's chain they no
+// longer verify (it led only to a root since pruned) is recycled. A
+// multiplexed one is told to go away at once, so the peer opens new
+// streams over a new connection with its new certificate, and is closed
+// after grace, open streams or not; a plain one is closed after grace.
+func (in *inbound) rotate(roots *ca.Roots, grace time.Duration) int {
+	in.mu.Lock()
+	var cut []io.Closer
+	for src, cs := range in.conns {
+		for c, ic := range cs {
+			if ic.recycling || trusted(roots, ic.chain) {
+				continue
+			}
+			ic.recycling = true
+			in.logger.Info("recycling a connection whose certificate the roots no longer trust", "source", src.String())
+			if ic.sess != nil {
+				ic.sess.GoAway()
+			}
+			cut = append(cut, c)
+		}
+	}
+	in.mu.Unlock()
+	for _, c := range cut {
+		time.AfterFunc(grace, func() { c.Close() })
+	}
+	return len(cut)
 }
 
 func (in *inbound) untrack(src ca.ServiceID, c io.Closer) {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
+
+	"github.com/roam-sh/roam/mesh/ca"
 )
 
 // DialFunc opens a TCP connection (from inside the allocation's namespace
@@ -27,6 +30,9 @@ type pool struct {
 
 	mu       sync.Mutex
 	sessions map[poolKey]*poolEntry
+	// retired are sessions out of the pool with streams still open,
+	// checked against later roots too.
+	retired map[*poolEntry]struct{}
 }
 
 type poolKey struct{ addr, service, namespace string }
@@ -40,15 +46,26 @@ type poolEntry struct {
 	// the caller that dialled it.
 	direct net.Conn
 	err    error
+	// leaf is our certificate (DER) the session was made with, peer the
+	// chain the remote presented: checked again when certificates change.
+	leaf []byte
+	peer [][]byte
+
+	// Guarded by pool.mu: open application streams, and whether the
+	// session left the pool (it closes once its last stream ends).
+	streams   int
+	retired   bool
+	recycling bool // to be closed after the grace period
 }
 
 func newPool(certs Certs, dial DialFunc, m *metrics) *pool {
-	return &pool{certs: certs, dial: dial, m: m, sessions: map[poolKey]*poolEntry{}}
+	return &pool{certs: certs, dial: dial, m: m, sessions: map[poolKey]*poolEntry{}, retired: map[*poolEntry]struct{}{}}
 }
 
 // open returns a connection to service at addr: a stream of the shared
 // session, or a dedicated mTLS connection when the remote cannot multiplex.
-func (p *pool) open(ctx context.Context, addr, service, namespace string) (net.Conn, error) {
+// The caller calls release once the connection ended.
+func (p *pool) open(ctx context.Context, addr, service, namespace string) (net.Conn, func(), error) {
 	k := poolKey{addr, service, namespace}
 	for attempt := 0; attempt < 2; attempt++ {
 		e, mine := p.entry(k)
@@ -58,29 +75,97 @@ func (p *pool) open(ctx context.Context, addr, service, namespace string) (net.C
 		select {
 		case <-e.ready:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		if e.err != nil {
 			p.drop(k, e)
-			return nil, e.err
+			return nil, nil, e.err
 		}
 		if e.sess == nil {
 			// The remote does not multiplex: every connection dials anew,
 			// and the dialler uses the connection it made.
 			p.drop(k, e)
 			if mine && e.direct != nil {
-				return e.direct, nil
+				return e.direct, func() {}, nil
 			}
-			return p.dialTLS(ctx, k, false)
+			c, _, err := p.dialTLS(ctx, k, false)
+			return c, func() {}, err
 		}
+		p.hold(e)
 		s, err := e.sess.OpenStream()
 		if err == nil {
-			return s, nil
+			return s, func() { p.release(e) }, nil
 		}
-		// A session the remote closed (restart, idle timeout): dial once more.
+		p.release(e)
+		// A session the remote closed or is recycling (restart, idle
+		// timeout, a certificate it no longer trusts): dial once more.
 		p.drop(k, e)
 	}
-	return nil, fmt.Errorf("open stream to %s: session closed twice", addr)
+	return nil, nil, fmt.Errorf("open stream to %s: session closed twice", addr)
+}
+
+// hold counts a stream about to open on e's session.
+func (p *pool) hold(e *poolEntry) {
+	p.mu.Lock()
+	e.streams++
+	p.mu.Unlock()
+}
+
+// release counts a stream's end and closes a retired session with its last.
+func (p *pool) release(e *poolEntry) {
+	p.mu.Lock()
+	e.streams--
+	last := e.retired && e.streams == 0
+	if last {
+		delete(p.retired, e)
+	}
+	p.mu.Unlock()
+	if last {
+		e.sess.Close()
+	}
+}
+
+// rotate acts on new certificates: every session made with another leaf
+// than leaf leaves the pool, so new application connections get a session
+// with the new one, and closes once its open streams end (none is cut).
+// A session whose remote the roots no longer trust (its chain led only to
+// a root since pruned) is closed after grace even with streams open: it
+// must not live on with credentials that are no longer trusted; its
+// application connections reconnect over a session with the new
+// certificates.
+func (p *pool) rotate(leaf []byte, roots *ca.Roots, grace time.Duration) (retired, untrusted int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, e := range p.sessions {
+		select {
+		case <-e.ready:
+		default:
+			continue // its dial finishes with whichever leaf it took
+		}
+		if e.sess == nil {
+			continue
+		}
+		ok := trusted(roots, e.peer)
+		if ok && bytes.Equal(e.leaf, leaf) {
+			continue
+		}
+		delete(p.sessions, k)
+		e.retired = true
+		retired++
+		if e.streams == 0 {
+			e.sess.Close()
+			continue
+		}
+		p.retired[e] = struct{}{}
+	}
+	for e := range p.retired {
+		if !e.recycling && !trusted(roots, e.peer) {
+			e.recycling = true
+			untrusted++
+			time.AfterFunc(grace, func() { e.sess.Close() })
+		}
+	}
+	return retired, untrusted
 }
 
 // entry returns the session entry for k; mine says the caller must dial.
@@ -113,12 +198,13 @@ func (p *pool) drop(k poolKey, e *poolEntry) {
 // connect dials k and fills e.
 func (p *pool) connect(ctx context.Context, k poolKey, e *poolEntry) {
 	defer close(e.ready)
-	c, err := p.dialTLS(ctx, k, true)
+	c, leaf, err := p.dialTLS(ctx, k, true)
 	if err != nil {
 		e.err = err
 		return
 	}
 	tc := c.(*tls.Conn)
+	e.leaf, e.peer = leaf, rawChain(tc.ConnectionState())
 	if tc.ConnectionState().NegotiatedProtocol != muxProto {
 		e.direct = tc
 		return
@@ -132,15 +218,16 @@ func (p *pool) connect(ctx context.Context, k poolKey, e *poolEntry) {
 	e.sess = sess
 }
 
-// dialTLS makes one mTLS connection to k, offering the mux protocol when mux.
-func (p *pool) dialTLS(ctx context.Context, k poolKey, mux bool) (net.Conn, error) {
+// dialTLS makes one mTLS connection to k, offering the mux protocol when
+// mux, and returns it with the leaf (DER) it presented.
+func (p *pool) dialTLS(ctx context.Context, k poolKey, mux bool) (net.Conn, []byte, error) {
 	cfg, err := clientTLS(p.certs, k.service, k.namespace, mux)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	raw, err := p.dial(ctx, "tcp", k.addr)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", k.addr, err)
+		return nil, nil, fmt.Errorf("dial %s: %w", k.addr, err)
 	}
 	tc := tls.Client(raw, cfg)
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -149,9 +236,9 @@ func (p *pool) dialTLS(ctx context.Context, k poolKey, mux bool) (net.Conn, erro
 	if err := handshake(hctx, tc); err != nil {
 		raw.Close()
 		p.m.handshakeError()
-		return nil, fmt.Errorf("handshake with %s: %w", k.addr, err)
+		return nil, nil, fmt.Errorf("handshake with %s: %w", k.addr, err)
 	}
-	return tc, nil
+	return tc, cfg.Certificates[0].Certificate[0], nil
 }
 
 // close ends every session (their streams with them).
@@ -167,6 +254,10 @@ func (p *pool) close() {
 		default:
 		}
 		delete(p.sessions, k)
+	}
+	for e := range p.retired {
+		e.sess.Close()
+		delete(p.retired, e)
 	}
 }
 

@@ -42,6 +42,10 @@ type Config struct {
 	DialLocal DialFunc
 	Dial      DialFunc
 	Logger    *slog.Logger
+
+	// RecycleGrace is how long a connection whose peer the roots no
+	// longer trust may finish its streams before it is closed (0: 10 s).
+	RecycleGrace time.Duration
 }
 
 // Proxy is a running sidecar proxy.
@@ -76,13 +80,16 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Dial == nil {
 		cfg.Dial = d.DialContext
 	}
+	if cfg.RecycleGrace <= 0 {
+		cfg.RecycleGrace = 10 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &metrics{}
 	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m), ready: make(chan struct{}), logger: cfg.Logger}
 	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs),
-		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ca.ServiceID]map[io.Closer]struct{}{}}
+		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ca.ServiceID]map[io.Closer]*inConn{}}
 	bal := newBalancer(cfg.Ejection, nil)
 	for _, u := range cfg.Upstreams {
 		p.ups = append(p.ups, &upstream{u: u, resolver: cfg.Resolver, pool: p.pool, bal: bal, m: m,
@@ -130,10 +137,17 @@ func (p *Proxy) Run(ctx context.Context, drain time.Duration) error {
 	}
 	close(p.ready)
 	changes := p.cfg.Authorizer.Changes()
+	var certChanges <-chan struct{} // nil: certificates apply at the next handshake only
+	if w, ok := p.cfg.Certs.(CertsWatcher); ok {
+		certChanges = w.Changes()
+	}
 	for {
 		select {
 		case <-changes:
 			p.in.recheck()
+			continue
+		case <-certChanges:
+			p.recycle()
 			continue
 		case <-ctx.Done():
 		}
@@ -142,6 +156,22 @@ func (p *Proxy) Run(ctx context.Context, drain time.Duration) error {
 	p.closeListeners()
 	p.waitDrain(drain)
 	return nil
+}
+
+// recycle moves the proxy onto its current certificates (see
+// CertsWatcher): sessions made with an older leaf take no new streams,
+// and connections with a peer the roots no longer trust are closed after
+// the grace period.
+func (p *Proxy) recycle() {
+	leaf, roots, err := p.cfg.Certs.Current()
+	if err != nil || len(leaf.Certificate) == 0 {
+		return
+	}
+	retired, untrusted := p.pool.rotate(leaf.Certificate[0], roots, p.cfg.RecycleGrace)
+	inbound := p.in.rotate(roots, p.cfg.RecycleGrace)
+	if retired+inbound > 0 {
+		p.logger.Info("certificates changed", "sessions_retired", retired, "untrusted_sessions", untrusted, "untrusted_inbound", inbound)
+	}
 }
 
 // listen opens the public, upstream and expose listeners, in that order.

@@ -23,6 +23,18 @@ type Certs interface {
 	Current() (*tls.Certificate, *ca.Roots, error)
 }
 
+// CertsWatcher is a Certs that announces a new leaf or new roots. With
+// one, the proxy acts on a change at once instead of at the next
+// handshake: new application connections go over sessions made with the
+// new leaf (open streams finish on the old ones), and connections whose
+// peer the new roots no longer trust (the old root pruned after a
+// rotation) are recycled.
+type CertsWatcher interface {
+	// Changes receives a value after the leaf or the roots changed;
+	// signals may coalesce.
+	Changes() <-chan struct{}
+}
+
 type peerIDKey struct{}
 
 // serverTLS accepts TLS 1.3 only and requires a client certificate that
@@ -80,6 +92,22 @@ func clientTLS(certs Certs, want string, namespace string, mux bool) (*tls.Confi
 		cfg.NextProtos = []string{muxProto}
 	}
 	return cfg, nil
+}
+
+// rawChain is the peer's certificate chain as it was sent, to be checked
+// again against later roots.
+func rawChain(cs tls.ConnectionState) [][]byte {
+	raw := make([][]byte, len(cs.PeerCertificates))
+	for i, c := range cs.PeerCertificates {
+		raw[i] = c.Raw
+	}
+	return raw
+}
+
+// trusted reports whether a chain still verifies against roots.
+func trusted(roots *ca.Roots, chain [][]byte) bool {
+	_, _, err := roots.Verify(chain)
+	return err == nil
 }
 
 // peerID returns the verified service of a finished server-side handshake.

@@ -79,7 +79,7 @@ func (up *upstream) handle(c net.Conn) {
 			break
 		}
 		actx, cancel := context.WithTimeout(ctx, timeout)
-		s, err := up.pool.open(actx, in.Addr, up.u.DestinationName, up.u.DestinationNamespace)
+		s, release, err := up.pool.open(actx, in.Addr, up.u.DestinationName, up.u.DestinationNamespace)
 		cancel()
 		if err != nil {
 			up.m.upstreamErrors.Add(1)
@@ -90,6 +90,7 @@ func (up *upstream) handle(c net.Conn) {
 		}
 		up.bal.succeeded(in.Addr)
 		a, b := pipe(c, s)
+		release()
 		up.m.upstreamBytes.Add(a + b)
 		up.own.bytes.Add(a + b)
 		return

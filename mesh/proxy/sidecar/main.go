@@ -17,6 +17,9 @@ import (
 	"github.com/roam-sh/roam/netns"
 )
 
+// The proxy recycles connections when the agent hands it new certificates.
+var _ proxy.CertsWatcher = (*agentapi.Certs)(nil)
+
 // SubcommandArgs are the arguments after the binary that start the proxy
 // (`roam connect proxy -config …`); main dispatches them before the CLI.
 var SubcommandArgs = [2]string{"connect", "proxy"}
