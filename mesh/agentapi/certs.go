@@ -28,9 +28,9 @@ type Certs struct {
 	q       url.Values // the namespace (ns), when there is one
 	logger  *slog.Logger
 
-	mu    sync.RWMutex
-	leaf  *tls.Certificate
-	roots *ca.Roots
+	mu      sync.RWMutex
+	leaf    *tls.Certificate
+	roots   *ca.Roots
 	ready   chan struct{}
 	once    sync.Once
 	changes chan struct{}
