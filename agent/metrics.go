@@ -21,6 +21,27 @@ func (i *agentInfo) Metrics() []structs.Gauge {
 	return out
 }
 
+// Histograms are the request latency of the client's mesh proxies' http
+// listeners (Prometheus' format only).
+func (i *agentInfo) Histograms() []structs.Histogram {
+	cl := i.a.client
+	if cl == nil {
+		return nil
+	}
+	_, h := meshMetrics(cl, i.clientLabels())
+	return h
+}
+
+// clientLabels label every client metric: the node's, as Nomad's.
+func (i *agentInfo) clientLabels() map[string]string {
+	cl := i.a.client
+	labels := map[string]string{"node_id": cl.NodeID(), "datacenter": i.a.cfg.Datacenter, "host": i.a.cfg.NodeName}
+	if node := cl.Node(); node != nil {
+		labels["node_class"], labels["node_pool"] = node.NodeClass, node.NodePool
+	}
+	return labels
+}
+
 // Aggregates are the counters and timing samples the server recorded
 // (raft commits, plans, scheduler runs), since the agent
 // started.
@@ -31,10 +52,7 @@ func (i *agentInfo) Aggregates() (counters, samples []structs.Aggregate) {
 func (i *agentInfo) clientGauges() []structs.Gauge {
 	cl := i.a.client
 	node := cl.Node()
-	labels := map[string]string{"node_id": cl.NodeID(), "datacenter": i.a.cfg.Datacenter, "host": i.a.cfg.NodeName}
-	if node != nil {
-		labels["node_class"], labels["node_pool"] = node.NodeClass, node.NodePool
-	}
+	labels := i.clientLabels()
 	// Nomad's nomad.client.allocations.* by client status; roam's client
 	// never blocks or migrates an allocation, so those two stay 0.
 	count := map[string]float64{"pending": 0, "running": 0, "terminal": 0, "blocked": 0, "migrating": 0}

@@ -24,6 +24,12 @@ type AggregateSource interface {
 	Aggregates() (counters, samples []structs.Aggregate)
 }
 
+// HistogramSource reports the agent's distributions (optional power of the
+// Agent), shown in Prometheus' format only.
+type HistogramSource interface {
+	Histograms() []structs.Histogram
+}
+
 // metricsSummary is /v1/metrics as JSON, in the shape of Nomad's (go-metrics'
 // in-memory sink). Gauges are read at the request; counters and samples
 // accumulate from the agent's start (Nomad's cover the last 10 s interval).
@@ -55,8 +61,12 @@ func (h *handlers) metrics(w http.ResponseWriter, r *http.Request) {
 		counters, samples = src.Aggregates()
 	}
 	if r.URL.Query().Get("format") == "prometheus" {
+		var hists []structs.Histogram
+		if src, ok := h.agent.(HistogramSource); ok {
+			hists = src.Histograms()
+		}
 		reg := prometheus.NewPedanticRegistry()
-		if err := reg.Register(metricsCollector{gauges, counters, samples}); err != nil {
+		if err := reg.Register(metricsCollector{gauges, counters, samples, hists}); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
@@ -94,6 +104,7 @@ func withLabels(in []structs.Aggregate) []structs.Aggregate {
 type metricsCollector struct {
 	gauges            []structs.Gauge
 	counters, samples []structs.Aggregate
+	histograms        []structs.Histogram
 }
 
 // Describe sends nothing: the collector is unchecked, its metrics are
@@ -112,6 +123,10 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, a := range c.samples {
 		desc, values := promDesc(a.Name, a.Labels)
 		ch <- constMetric(prometheus.NewConstSummary(desc, uint64(a.Count), a.Sum, nil, values...))(desc)
+	}
+	for _, hg := range c.histograms {
+		desc, values := promDesc(hg.Name, hg.Labels)
+		ch <- constMetric(prometheus.NewConstHistogram(desc, hg.Count, hg.Sum, hg.Buckets, values...))(desc)
 	}
 }
 

@@ -3,6 +3,7 @@ package structs
 import (
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -158,11 +159,10 @@ func (c *ConsulConnect) warnNotActedOn(p problems) {
 	if px.TransparentProxy != nil {
 		p.in("Proxy").addf(warnConnectField, "transparent_proxy")
 	}
-	if len(px.Config) > 0 {
-		p.in("Proxy").addf(warnConnectField, "config")
-	}
+	warnProxyConfig(p.in("Proxy"), px.Config)
 	for _, u := range px.Upstreams {
 		up := p.in("Proxy").in("Upstream %q", u.DestinationName)
+		warnProxyConfig(up, u.Config)
 		for _, f := range []struct {
 			name string
 			set  bool
@@ -172,7 +172,6 @@ func (c *ConsulConnect) warnNotActedOn(p problems) {
 			{"destination_partition", u.DestinationPartition != ""},
 			{"destination_type", u.DestinationType != "" && u.DestinationType != "service"},
 			{"mesh_gateway", u.MeshGateway.Mode != ""},
-			{"config", len(u.Config) > 0},
 		} {
 			if f.set {
 				up.addf(warnConnectField, f.name)
@@ -185,5 +184,27 @@ func (c *ConsulConnect) warnNotActedOn(p problems) {
 				p.in("Proxy").in("Expose %q", e.Path).addf("protocol http2 is served as HTTP/1.1 by roam's built-in sidecar proxy")
 			}
 		}
+	}
+}
+
+// warnProxyConfig warns about a proxy's or an upstream's config block:
+// roam's proxy acts on `protocol` only (http requests are counted and
+// timed; tcp, http2 and grpc pass through at L4).
+func warnProxyConfig(p problems, config map[string]any) {
+	keys := make([]string, 0, len(config))
+	for k := range config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k != "protocol" {
+			p.addf(warnConnectField, "config "+k)
+		}
+	}
+	switch proto := ProxyProtocol(config); {
+	case !knownProxyProtocols[proto]:
+		p.addf("config protocol %q is not one of tcp, http, http2, grpc: the proxy treats it as tcp", proto)
+	case proto == "http2" || proto == "grpc":
+		p.addf("config protocol %q passes through at L4: roam's proxy measures requests of protocol http only", proto)
 	}
 }

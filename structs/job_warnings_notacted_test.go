@@ -39,6 +39,18 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
 				Proxy: &ConsulProxy{Upstreams: []ConsulUpstream{{DestinationName: "db", LocalBindSocketPath: "/x"}}}}}}}
 		}, `Service "api": Connect: Proxy: Upstream "db": local_bind_socket_path is not acted on`},
+		{"proxy config key", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
+				Proxy: &ConsulProxy{Config: map[string]any{"protocol": "http", "envoy_stats_tags": []any{"a"}}}}}}}
+		}, `Service "api": Connect: Proxy: config envoy_stats_tags is not acted on`},
+		{"upstream protocol grpc", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
+				Proxy: &ConsulProxy{Upstreams: []ConsulUpstream{{DestinationName: "db", LocalBindPort: 1, Config: map[string]any{"protocol": "grpc"}}}}}}}}
+		}, `Upstream "db": config protocol "grpc" passes through at L4`},
+		{"unknown protocol", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
+				Proxy: &ConsulProxy{Config: map[string]any{"protocol": "smtp"}}}}}}
+		}, `config protocol "smtp" is not one of tcp, http, http2, grpc`},
 		{"csi plugin task", func(j *Job) {
 			j.TaskGroups[0].Tasks[0].CSIPluginConfig = &TaskCSIPluginConfig{ID: "hostpath", Type: CSIPluginTypeMonolith}
 		}, `Task "t": CSI plugin: roam does not run CSI plugins: the task runs, but plugin "hostpath" is not registered`},
@@ -69,11 +81,13 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 	if w := system.Warnings(); len(w) != 0 {
 		t.Errorf("a system job with max_parallel: warnings %q, want none", w)
 	}
-	// A sidecar with upstreams and expose paths is built: no warning.
+	// A sidecar with upstreams, expose paths and protocol http is built:
+	// no warning.
 	mesh := base()
 	mesh.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
-		Proxy: &ConsulProxy{Upstreams: []ConsulUpstream{{DestinationName: "db", LocalBindPort: 5432}},
-			Expose: &ConsulExposeConfig{Paths: []ConsulExposePath{{Path: "/health", Protocol: "http", LocalPathPort: 80, ListenerPort: "e"}}}}}}}}
+		Proxy: &ConsulProxy{Config: map[string]any{"protocol": "http"},
+			Upstreams: []ConsulUpstream{{DestinationName: "db", LocalBindPort: 5432, Config: map[string]any{"protocol": "HTTP"}}},
+			Expose:    &ConsulExposeConfig{Paths: []ConsulExposePath{{Path: "/health", Protocol: "http", LocalPathPort: 80, ListenerPort: "e"}}}}}}}}
 	if w := mesh.Warnings(); len(w) != 0 {
 		t.Errorf("a sidecar with an upstream and an expose path: warnings %q, want none", w)
 	}

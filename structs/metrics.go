@@ -25,3 +25,15 @@ type Aggregate struct {
 	Stddev float64
 	Labels map[string]string
 }
+
+// Histogram is a distribution the agent reports (a mesh proxy's request
+// latency): Count observations summing to Sum, and Buckets, the count of
+// observations at most each upper bound (cumulative, as Prometheus has
+// them). Prometheus' format shows it as a histogram; JSON does not list it.
+type Histogram struct {
+	Name    string
+	Count   uint64
+	Sum     float64
+	Buckets map[float64]uint64
+	Labels  map[string]string
+}

@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Service is registered in service discovery while its task or group runs.
 type Service struct {
@@ -143,6 +146,17 @@ type ConsulUpstream struct {
 	MeshGateway          ConsulMeshGateway
 	Config               map[string]any
 }
+
+// ProxyProtocol is the `protocol` key of a proxy's or an upstream's
+// config block, lower-cased ("" when unset or not a string): the one key
+// roam's built-in proxy acts on (http requests are counted and timed).
+func ProxyProtocol(config map[string]any) string {
+	s, _ := config["protocol"].(string)
+	return strings.ToLower(s)
+}
+
+// knownProxyProtocols are the protocol values Consul knows.
+var knownProxyProtocols = map[string]bool{"": true, "tcp": true, "http": true, "http2": true, "grpc": true}
 
 // ConsulMeshGateway selects how an upstream reaches other datacenters.
 type ConsulMeshGateway struct {

@@ -84,10 +84,12 @@ func connectProxyConfig(a *structs.Allocation, t *structs.Task, agentAddr string
 		if px.LocalServicePort != 0 {
 			port = px.LocalServicePort
 		}
+		f.Protocol = proxyProtocol(px.Config)
 		for _, u := range px.Upstreams {
 			f.Upstreams = append(f.Upstreams, proxy.Upstream{DestinationName: u.DestinationName,
 				DestinationNamespace: u.DestinationNamespace, Datacenter: u.Datacenter,
-				LocalBindAddress: u.LocalBindAddress, LocalBindPort: u.LocalBindPort})
+				LocalBindAddress: u.LocalBindAddress, LocalBindPort: u.LocalBindPort,
+				Protocol: proxyProtocol(u.Config)})
 		}
 		if px.Expose != nil {
 			for _, e := range px.Expose.Paths {
@@ -117,4 +119,14 @@ func servicePort(label string, ports structs.AllocatedPorts) int {
 		return p.Value
 	}
 	return 0
+}
+
+// proxyProtocol is a config block's protocol for the proxy; one it does
+// not know (warned about at admission) is tcp.
+func proxyProtocol(config map[string]any) proxy.Protocol {
+	p, err := proxy.ParseProtocol(structs.ProxyProtocol(config))
+	if err != nil {
+		return proxy.ProtocolTCP
+	}
+	return p
 }

@@ -3,6 +3,7 @@ package taskrunner
 import (
 	"testing"
 
+	"github.com/roam-sh/roam/mesh/proxy"
 	"github.com/roam-sh/roam/structs"
 )
 
@@ -39,7 +40,8 @@ func TestConnectProxyConfig(t *testing.T) {
 		})
 	}
 	a := alloc("9002", &structs.ConsulProxy{
-		Upstreams: []structs.ConsulUpstream{{DestinationName: "api", LocalBindPort: 8080, LocalBindAddress: "127.0.0.2"}},
+		Config:    map[string]any{"protocol": "http"},
+		Upstreams: []structs.ConsulUpstream{{DestinationName: "api", LocalBindPort: 8080, LocalBindAddress: "127.0.0.2", Config: map[string]any{"protocol": "HTTP"}}},
 		Expose:    &structs.ConsulExposeConfig{Paths: []structs.ConsulExposePath{{Path: "/health", LocalPathPort: 9002, ListenerPort: "health"}}},
 	})
 	f, err := connectProxyConfig(a, task, "127.0.0.1:4646")
@@ -48,6 +50,9 @@ func TestConnectProxyConfig(t *testing.T) {
 	}
 	if len(f.Upstreams) != 1 || f.Upstreams[0].DestinationName != "api" || f.Upstreams[0].LocalBindPort != 8080 || f.Upstreams[0].LocalBindAddress != "127.0.0.2" {
 		t.Errorf("upstreams %+v", f.Upstreams)
+	}
+	if f.Protocol != proxy.ProtocolHTTP || f.Upstreams[0].Protocol != proxy.ProtocolHTTP {
+		t.Errorf("protocols: service %q, upstream %q; want http from the config blocks", f.Protocol, f.Upstreams[0].Protocol)
 	}
 	if len(f.Expose) != 1 || f.Expose[0].ListenerPort != 26000 || f.Expose[0].LocalPathPort != 9002 {
 		t.Errorf("expose %+v, want /health on 26000 to 9002", f.Expose)

@@ -25,7 +25,14 @@
 // Certs (the leaf and roots now), Authorizer (may src call dst, and when
 // decisions may have changed) and Resolver (the healthy instances of a
 // destination). The proxy re-checks every open connection's pair when the
-// Authorizer says decisions changed and closes the denied ones.
+// Authorizer says decisions changed and closes the denied ones. A Certs
+// that is also a CertsWatcher says when the leaf or roots changed: sessions
+// made with an older leaf then take no new streams, and connections whose
+// peer the new roots no longer trust are recycled after a grace period.
+//
+// With protocol http on a listener, the HTTP/1.1 requests and responses
+// going by are read from a copy of the bytes and counted by status class
+// and timed (http.go); the bytes themselves pass unchanged.
 //
 // Map of the package:
 //
@@ -35,7 +42,8 @@
 //	inbound.go   the public listener, authorization, connection tracking
 //	upstream.go  upstream listeners, instance choice, retries
 //	balancer.go  round robin with ejection of failing instances
-//	pool.go      one multiplexed session per remote proxy
+//	pool.go      one multiplexed session per remote proxy, retired on a new leaf
+//	http.go      Protocol, the HTTP/1.1 tap, request counts and latency
 //	expose.go    plaintext expose-path listeners
 //	metrics.go   counters per listener
 package proxy

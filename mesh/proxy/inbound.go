@@ -33,6 +33,7 @@ type inbound struct {
 	tlsCfg    *tls.Config
 	authz     Authorizer
 	m         *metrics
+	http      *httpMetrics // nil unless the service's protocol is http
 	logger    *slog.Logger
 
 	mu    sync.Mutex
@@ -133,7 +134,7 @@ func (in *inbound) forward(c net.Conn) {
 		in.logger.Debug("local app unreachable", "address", in.local, "error", err)
 		return
 	}
-	a, b := pipe(c, app)
+	a, b := pipeObserved(c, app, in.http)
 	in.m.inboundBytes.Add(a + b)
 }
 

@@ -19,12 +19,16 @@ type Stats struct {
 	Handshakes, HandshakeErrors int64
 	Denied, UpstreamErrors      int64
 	ExposeRequests              int64
-	Upstreams                   map[string]UpstreamStats `json:",omitempty"`
+	// HTTP are the inbound requests when the service's protocol is http.
+	HTTP      *HTTPStats               `json:",omitempty"`
+	Upstreams map[string]UpstreamStats `json:",omitempty"`
 }
 
-// UpstreamStats are one upstream's counters.
+// UpstreamStats are one upstream's counters (HTTP when its protocol is
+// http).
 type UpstreamStats struct {
 	Conns, Bytes, Errors int64
+	HTTP                 *HTTPStats `json:",omitempty"`
 }
 
 // upstreamMetrics are one upstream's counters, beside the proxy's totals.

@@ -11,25 +11,29 @@ import (
 // pipe copies bytes both ways between a and b until both directions
 // ended, passing half-closes on, and returns the bytes sent each way.
 // L4 only: HTTP/1.1, HTTP/2 and gRPC pass through untouched.
-func pipe(a, b net.Conn) (aToB, bToA int64) {
+func pipe(a, b net.Conn) (aToB, bToA int64) { return pipeFrom(a, b, a, b) }
+
+// pipeFrom is pipe reading a's bytes from ra and b's from rb (a tap on
+// either side: see httpTap).
+func pipeFrom(a, b net.Conn, ra, rb io.Reader) (aToB, bToA int64) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		bToA = copyHalf(a, b)
+		bToA = copyHalf(a, b, rb)
 	}()
-	aToB = copyHalf(b, a)
+	aToB = copyHalf(b, a, ra)
 	wg.Wait()
 	a.Close()
 	b.Close()
 	return aToB, bToA
 }
 
-// copyHalf copies src to dst, then closes dst's write side (or all of
+// copyHalf copies src (read through r) to dst, then closes dst's write side (or all of
 // dst when it cannot half-close, and src then too, so the other direction
 // ends).
-func copyHalf(dst, src net.Conn) int64 {
-	n, _ := copyConn(dst, src)
+func copyHalf(dst, src net.Conn, r io.Reader) int64 {
+	n, _ := copyConn(dst, r)
 	if !closeWrite(dst) {
 		dst.Close()
 		src.Close()
@@ -60,7 +64,7 @@ var (
 // the first read that fills the small one, small again after a read that
 // would have fit it. Between two TCP connections the kernel splices
 // instead (io.Copy uses splice(2) for *net.TCPConn on both sides).
-func copyConn(dst, src net.Conn) (int64, error) {
+func copyConn(dst net.Conn, src io.Reader) (int64, error) {
 	if _, ok := dst.(*net.TCPConn); ok {
 		if _, ok := src.(*net.TCPConn); ok {
 			return io.Copy(dst, src)

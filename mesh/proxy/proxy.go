@@ -28,6 +28,9 @@ type Config struct {
 	PublicAddr string
 	// LocalAddr is host:port of the application behind the proxy.
 	LocalAddr string
+	// Protocol is the service's (`proxy { config { protocol } }`); with
+	// http the inbound requests are counted and timed.
+	Protocol  Protocol
 	Upstreams []Upstream
 	Expose    []ExposePath
 
@@ -90,10 +93,17 @@ func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m), ready: make(chan struct{}), logger: cfg.Logger}
 	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs),
 		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ca.ServiceID]map[io.Closer]*inConn{}}
+	if cfg.Protocol == ProtocolHTTP {
+		p.in.http = &httpMetrics{}
+	}
 	bal := newBalancer(cfg.Ejection, nil)
 	for _, u := range cfg.Upstreams {
-		p.ups = append(p.ups, &upstream{u: u, resolver: cfg.Resolver, pool: p.pool, bal: bal, m: m,
-			logger: cfg.Logger.With("upstream", u.DestinationName)})
+		up := &upstream{u: u, resolver: cfg.Resolver, pool: p.pool, bal: bal, m: m,
+			logger: cfg.Logger.With("upstream", u.DestinationName)}
+		if u.Protocol == ProtocolHTTP {
+			up.http = &httpMetrics{}
+		}
+		p.ups = append(p.ups, up)
 	}
 	return p, nil
 }
@@ -114,6 +124,7 @@ func (p *Proxy) ExposeAddr(i int) net.Addr { return p.lns[1+len(p.ups)+i].Addr()
 // Stats reads the proxy's counters.
 func (p *Proxy) Stats() Stats {
 	st := p.m.stats()
+	st.HTTP = p.in.http.stats()
 	if len(p.ups) > 0 {
 		st.Upstreams = make(map[string]UpstreamStats, len(p.ups))
 	}
@@ -122,6 +133,7 @@ func (p *Proxy) Stats() Stats {
 		u.Conns += up.own.conns.Load()
 		u.Bytes += up.own.bytes.Load()
 		u.Errors += up.own.errors.Load()
+		u.HTTP = up.http.stats()
 		st.Upstreams[up.u.DestinationName] = u
 	}
 	return st

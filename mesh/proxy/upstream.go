@@ -17,6 +17,9 @@ type Upstream struct {
 	LocalBindPort        int
 	// ConnectTimeout bounds one connect attempt (0: 5 s, Consul's default).
 	ConnectTimeout time.Duration
+	// Protocol is the destination's (upstream config "protocol"); with
+	// http the upstream's requests are counted and timed.
+	Protocol Protocol `json:",omitempty"`
 }
 
 // Resolver finds the instances of an upstream's destination that may get
@@ -38,6 +41,7 @@ type upstream struct {
 	bal      *balancer
 	m        *metrics
 	own      upstreamMetrics
+	http     *httpMetrics // nil unless the upstream's protocol is http
 	logger   *slog.Logger
 	wg       sync.WaitGroup
 }
@@ -89,7 +93,7 @@ func (up *upstream) handle(c net.Conn) {
 			continue
 		}
 		up.bal.succeeded(in.Addr)
-		a, b := pipe(c, s)
+		a, b := pipeObserved(c, s, up.http)
 		release()
 		up.m.upstreamBytes.Add(a + b)
 		up.own.bytes.Add(a + b)

@@ -20,7 +20,10 @@ type File struct {
 	// (the connect-proxy-<service> port, the same number on the host).
 	PublicPort int `json:"public_port"`
 	// LocalAddr is host:port of the application inside the namespace.
-	LocalAddr string             `json:"local_addr"`
+	LocalAddr string `json:"local_addr"`
+	// Protocol is the service's (proxy config "protocol"): with http the
+	// inbound requests are counted and timed.
+	Protocol  proxy.Protocol     `json:"protocol,omitempty"`
 	Upstreams []proxy.Upstream   `json:"upstreams"`
 	Expose    []proxy.ExposePath `json:"expose"`
 	// AgentAddr is the local agent's HTTP address (host:port); Token the

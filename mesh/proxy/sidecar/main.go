@@ -71,7 +71,7 @@ func run(ctx context.Context, cfgPath, nsPath, readyPath, statsPath string, drai
 	z := newAuthz(a, f.Namespace, logger)
 	go z.watch(ctx)
 	cfg := proxy.Config{
-		Service: f.Service, PublicAddr: net.JoinHostPort("0.0.0.0", fmt.Sprint(f.PublicPort)), LocalAddr: f.LocalAddr,
+		Service: f.Service, PublicAddr: net.JoinHostPort("0.0.0.0", fmt.Sprint(f.PublicPort)), LocalAddr: f.LocalAddr, Protocol: f.Protocol,
 		Upstreams: f.Upstreams, Expose: f.Expose,
 		Certs: c, Authorizer: z, Resolver: &resolver{a: a, cache: map[string]*resolved{}},
 		Logger: logger,
