@@ -2,8 +2,8 @@ package agent
 
 import (
 	"maps"
-	"slices"
 	"path/filepath"
+	"slices"
 
 	"github.com/roam-sh/roam/client"
 	"github.com/roam-sh/roam/client/allocdir"
