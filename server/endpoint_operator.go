@@ -27,7 +27,13 @@ func (m *membershipEndpoint) Hello(args *structs.ServerHelloRequest, reply *stru
 	if err := checkPeer(local, args.Hello); err != nil {
 		return badRequest("%v", err)
 	}
-	m.srv.members.record(args.Hello, time.Now())
+	// A hello naming a server of the Raft configuration from another
+	// address is not recorded: whether that server moved is the leader's
+	// to check (verifyMove), and until the configuration says so the
+	// members list keeps it where it answers.
+	if !m.srv.claimsMove(args.Hello) {
+		m.srv.members.record(args.Hello, time.Now())
+	}
 	// Outside the call: both wait on Raft, the caller need not.
 	go m.srv.maybeBootstrap()
 	go m.srv.followAddress(args.Hello)

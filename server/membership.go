@@ -421,6 +421,21 @@ func (s *Server) followAddress(h structs.ServerHello) {
 	}
 }
 
+// claimsMove reports whether h names a server of the Raft configuration
+// from an address the configuration does not hold for it.
+func (s *Server) claimsMove(h structs.ServerHello) bool {
+	conf, err := s.raftConfiguration()
+	if err != nil {
+		return false
+	}
+	for _, srv := range conf.Servers {
+		if string(srv.ID) == h.ID {
+			return string(srv.Address) != h.Addr
+		}
+	}
+	return false
+}
+
 // verifyMove decides whether server id, at old in the Raft configuration,
 // may be moved to addr. Servers share no secret or TLS identity that a
 // hello could be checked against, so anyone who reaches the RPC port and

@@ -33,6 +33,13 @@ func TestSecurityServerHelloCannotMoveLiveVoter(t *testing.T) {
 	}
 	// A hello over the wire, as the caller would send it.
 	must(t, leader.pool.RPC(leader.LocalAddr(), structs.MethodMembershipHello, &structs.ServerHelloRequest{Hello: forged}, &structs.ServerHello{}))
+	// The members list still shows the voter where it is, not the caller's
+	// address.
+	for _, m := range leader.Members() {
+		if m.Tags["id"] == victim.ID() && net.JoinHostPort(m.Addr, fmt.Sprint(m.Port)) != victim.LocalAddr() {
+			t.Fatalf("members list %s at %s:%d, want %s", victim.ID(), m.Addr, m.Port, victim.LocalAddr())
+		}
+	}
 
 	registerJob(t, leader, testJob("after-hello", 1))
 	testutil.WaitFor(t, waitLong, func() error {
