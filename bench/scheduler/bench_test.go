@@ -109,3 +109,68 @@ func TestTrackerAwaitsAVersion(t *testing.T) {
 		t.Fatal("a version already running is not reported done")
 	}
 }
+
+func TestParseServers(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		err  bool
+	}{
+		{in: "1", want: []int{1}},
+		{in: "1,3", want: []int{1, 3}},
+		{in: "5, 3", want: []int{5, 3}},
+		{in: "0", err: true},
+		{in: "8", err: true},
+		{in: "three", err: true},
+	} {
+		got, err := parseServers(tc.in)
+		if (err != nil) != tc.err || fmt.Sprint(got) != fmt.Sprint(tc.want) && !tc.err {
+			t.Errorf("parseServers(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestServerSpecsFormOneCluster(t *testing.T) {
+	specs, err := serverSpecs(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range specs {
+		cfg := serverConfig(s, serverOptions{logLevel: "WARN"})
+		if !strings.Contains(cfg, "bootstrap_expect = 3") {
+			t.Errorf("%s: no bootstrap_expect = 3:\n%s", s.name, cfg)
+		}
+		for _, o := range specs {
+			if !strings.Contains(cfg, fmt.Sprintf(`"127.0.0.1:%d"`, o.ports[1])) {
+				t.Errorf("%s does not join %s:\n%s", s.name, o.name, cfg)
+			}
+		}
+	}
+	one, _ := serverSpecs(t.TempDir(), 1)
+	if cfg := serverConfig(one[0], serverOptions{}); strings.Contains(cfg, "retry_join") {
+		t.Errorf("a single server joins nobody:\n%s", cfg)
+	}
+}
+
+// TestThreeServersRun runs the whole benchmark, tiny, against three real
+// server processes: every allocation placed and running, figures per server.
+func TestThreeServersRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds roam and starts three servers")
+	}
+	var out, errb strings.Builder
+	code := run([]string{"-servers", "3", "-nodes", "6", "-jobs", "2", "-allocs", "6", "-settle", "100ms", "-timeout", "2m"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"3 server(s), 6 nodes", "server-side running allocs:   6", "server3_rss_peak_MiB="} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "placements_per_second=") || last == "placements_per_second=0" {
+		t.Errorf("last line %q", last)
+	}
+}

@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/roam-sh/roam/bench/internal/agentproc"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/structs"
 )
@@ -36,6 +39,7 @@ type options struct {
 	profileFor          time.Duration
 	rollout             bool
 	maxParallel         int
+	servers             []int // one run per entry, in order (-servers, -compare)
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -59,10 +63,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.profileFor, "profile-for", 10*time.Second, "length of the -cpuprofile")
 	fs.BoolVar(&o.rollout, "rollout", false, "after the first placement, roll every job out to a new version through a deployment, then again without one (max_parallel = 0), and report both")
 	fs.IntVar(&o.maxParallel, "max-parallel", 50, "the roll-out's update.max_parallel (with -rollout)")
+	serverList := fs.String("servers", "1", "servers in the cluster under test (1 to 7); a comma-separated list runs the benchmark once per entry, e.g. 1,3")
+	compare := fs.Bool("compare", false, "run with 1 server and then with 3, and print both and their ratio (-servers 1,3)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if *compare {
+		*serverList = "1,3"
+	}
 	var errs []error
+	var err error
+	if o.servers, err = parseServers(*serverList); err != nil {
+		errs = append(errs, err)
+	}
 	if o.nodes < 1 || o.jobs < 1 || o.allocs < o.jobs {
 		errs = append(errs, fmt.Errorf("need -nodes ≥ 1, -jobs ≥ 1 and -allocs ≥ -jobs (got %d, %d, %d)", o.nodes, o.jobs, o.allocs))
 	}
@@ -76,7 +89,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, errors.Join(errs...)
 }
 
-// run is the whole benchmark; it returns the exit code.
+// parseServers reads -servers: cluster sizes from 1 to 7, comma-separated.
+func parseServers(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 7 {
+			return nil, fmt.Errorf("-servers: %q is not a cluster size from 1 to 7", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// run is the whole benchmark, once per cluster size; it returns the exit
+// code.
 func run(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseFlags(args, stderr)
 	if err != nil {
@@ -88,22 +115,46 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := startServer(ctx, serverOptions{binary: opts.roam, debug: opts.pprof, logLevel: opts.serverLogLevel}, logger)
+	sopts := serverOptions{binary: opts.roam, debug: opts.pprof, logLevel: opts.serverLogLevel}
+	if sopts.binary == "" {
+		dir, err := os.MkdirTemp("", "roam-bench-bin-")
+		if err != nil {
+			fmt.Fprintln(stderr, "scheduler:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if sopts.binary, err = agentproc.Build(ctx, dir, logger); err != nil {
+			fmt.Fprintln(stderr, "scheduler:", err)
+			return 1
+		}
+	}
+	var reps []*report
+	for _, n := range opts.servers {
+		rep, err := runOnce(ctx, opts, n, sopts, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "scheduler: %d server(s): %v\n", n, err)
+			return 1
+		}
+		reps = append(reps, rep)
+	}
+	printAll(stdout, reps)
+	return 0
+}
+
+// runOnce starts a cluster of n servers, runs the benchmark on it and
+// stops it.
+func runOnce(ctx context.Context, opts options, n int, sopts serverOptions, logger *slog.Logger) (*report, error) {
+	logger.Info("starting servers", "servers", n)
+	srv, err := startServers(ctx, n, sopts, logger)
 	if err != nil {
-		fmt.Fprintln(stderr, "scheduler:", err)
-		return 1
+		return nil, err
 	}
 	defer srv.stop(opts.keep)
 	rep, err := benchmark(ctx, opts, srv, logger)
-	if err != nil {
-		fmt.Fprintln(stderr, "scheduler:", err)
-		if srv.exited() {
-			fmt.Fprintf(stderr, "server log (last lines):\n%s\n", srv.logTail(30))
-		}
-		return 1
+	if err != nil && srv.exited() {
+		err = fmt.Errorf("%w\nserver log (last lines):\n%s", err, srv.logTail(30))
 	}
-	rep.print(stdout)
-	return 0
+	return rep, err
 }
 
 // cluster is the simulated nodes and their connections.
@@ -115,8 +166,9 @@ type cluster struct {
 }
 
 // startCluster starts the simulated nodes, spread over opts.conns pooled
-// connections (one per node when 0).
-func startCluster(ctx context.Context, opts options, addr string, track *tracker, stats *wireStats, logger *slog.Logger) *cluster {
+// connections (one per node when 0) and over the servers: node i talks to
+// server i mod len(addrs), as clients spread over the servers they know.
+func startCluster(ctx context.Context, opts options, addrs []string, track *tracker, stats *wireStats, logger *slog.Logger) *cluster {
 	conns := opts.conns
 	if conns == 0 || conns > opts.nodes {
 		conns = opts.nodes
@@ -128,7 +180,7 @@ func startCluster(ctx context.Context, opts options, addr string, track *tracker
 		c.pools = append(c.pools, msgrpc.NewPool(quiet))
 	}
 	for i := range opts.nodes {
-		rpc := poolRPC{pool: c.pools[i%conns], addr: addr}
+		rpc := poolRPC{pool: c.pools[i%conns], addr: addrs[i%len(addrs)]}
 		n := newSimNode(simNodeSpec(i), rpc, track, stats, logger)
 		c.nodes = append(c.nodes, n)
 		n.run(ctx, &c.wg)
@@ -160,28 +212,28 @@ func (c *cluster) stop() {
 // benchmark registers the nodes, measures the idle server, submits the
 // jobs, waits until every allocation is placed and running, and checks with
 // the server that they all run.
-func benchmark(ctx context.Context, opts options, srv *serverProc, logger *slog.Logger) (*report, error) {
+func benchmark(ctx context.Context, opts options, srv *serverSet, logger *slog.Logger) (*report, error) {
 	jobs, ids, counts := makeJobs(opts)
 	track := newTracker(ids, counts)
-	rep := &report{opts: opts, stats: &wireStats{}}
+	rep := &report{opts: opts, servers: len(srv.procs), stats: &wireStats{}}
 	deadline, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	c := startCluster(deadline, opts, srv.rpcAddr, track, rep.stats, logger)
+	c := startCluster(deadline, opts, srv.rpcAddrs(), track, rep.stats, logger)
 	defer c.stop()
 	idle, err := settle(deadline, opts, c, srv, logger)
 	if err != nil {
 		return nil, err
 	}
-	rep.idle = idle.mem
+	rep.idle, rep.idleEach = idle.mem, memOf(idle.each)
 	if err := measure(deadline, opts, srv, jobs, track, idle, rep, logger); err != nil {
 		return nil, err
 	}
 	if opts.heapProfile != "" {
-		if err := fetchTo(ctx, "http://"+srv.httpAddr+"/debug/pprof/heap", opts.heapProfile); err != nil {
+		if err := fetchTo(ctx, "http://"+srv.leader(ctx).httpAddr+"/debug/pprof/heap", opts.heapProfile); err != nil {
 			logger.Error("heap profile", "error", err)
 		}
 	}
-	if rep.verified, err = verifyRunning(poolRPC{pool: c.pools[0], addr: srv.rpcAddr}, ids); err != nil {
+	if rep.verified, err = verifyRunning(newSpreadRPC(c.pools[0], srv.rpcAddrs()), ids); err != nil {
 		return nil, err
 	}
 	if rep.verified != track.want {
@@ -190,7 +242,7 @@ func benchmark(ctx context.Context, opts options, srv *serverProc, logger *slog.
 	if opts.rollout {
 		pool := msgrpc.NewPool(slog.New(slog.DiscardHandler))
 		defer pool.Close()
-		if rep.rollout, err = rollout(deadline, opts, srv, poolRPC{pool: pool, addr: srv.rpcAddr}, jobs, track, logger); err != nil {
+		if rep.rollout, err = rollout(deadline, opts, srv, newSpreadRPC(pool, srv.rpcAddrs()), jobs, track, logger); err != nil {
 			return nil, err
 		}
 	}
@@ -199,18 +251,18 @@ func benchmark(ctx context.Context, opts options, srv *serverProc, logger *slog.
 
 // settle waits for every node to register and for the server to go quiet,
 // and returns the server's idle usage: the run's baseline.
-func settle(ctx context.Context, opts options, c *cluster, srv *serverProc, logger *slog.Logger) (serverUsage, error) {
+func settle(ctx context.Context, opts options, c *cluster, srv *serverSet, logger *slog.Logger) (setUsage, error) {
 	start := time.Now()
 	if err := c.waitRegistered(ctx); err != nil {
-		return serverUsage{}, err
+		return setUsage{}, err
 	}
 	logger.Info("nodes registered", "nodes", opts.nodes, "took", time.Since(start).Round(time.Millisecond))
 	sleep(ctx, opts.settle)
-	return srv.usage()
+	return srv.setUsage()
 }
 
 // measure runs the jobs and fills the report's figures.
-func measure(ctx context.Context, opts options, srv *serverProc, jobs []*structs.Job, track *tracker, idle serverUsage, rep *report, logger *slog.Logger) error {
+func measure(ctx context.Context, opts options, srv *serverSet, jobs []*structs.Job, track *tracker, idle setUsage, rep *report, logger *slog.Logger) error {
 	selfBefore := selfCPU()
 	stopProfile, err := startSelfProfile(opts.selfProfile)
 	if err != nil {
@@ -222,11 +274,11 @@ func measure(ctx context.Context, opts options, srv *serverProc, jobs []*structs
 		return err
 	}
 	rep.benchCPU = selfCPU() - selfBefore
-	after, err := srv.usage()
+	after, err := srv.setUsage()
 	if err != nil {
 		return err
 	}
-	rep.peak, rep.serverCPU = after.mem, after.cpu-idle.cpu
+	rep.peak, rep.peakEach, rep.serverCPU = after.mem, memOf(after.each), after.cpu-idle.cpu
 	rep.results = track.results()
 	return nil
 }
@@ -254,7 +306,7 @@ func makeJobs(opts options) ([]*structs.Job, []string, []int) {
 
 // placeAndRun submits the jobs and waits for every allocation to be placed
 // and running, printing progress every second.
-func placeAndRun(ctx context.Context, opts options, srv *serverProc, jobs []*structs.Job, track *tracker, logger *slog.Logger) error {
+func placeAndRun(ctx context.Context, opts options, srv *serverSet, jobs []*structs.Job, track *tracker, logger *slog.Logger) error {
 	pool := msgrpc.NewPool(slog.New(slog.DiscardHandler))
 	defer pool.Close()
 	if opts.cpuProfile != "" {
@@ -262,18 +314,18 @@ func placeAndRun(ctx context.Context, opts options, srv *serverProc, jobs []*str
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		wg.Go(func() {
-			captureCPUProfile(context.WithoutCancel(ctx), srv.httpAddr, opts.cpuProfile, opts.profileFor, logger)
+			captureCPUProfile(context.WithoutCancel(ctx), srv.leader(ctx).httpAddr, opts.cpuProfile, opts.profileFor, logger)
 		})
 	}
 	submitErr := make(chan error, 1)
 	go func() {
-		submitErr <- submitJobs(ctx, poolRPC{pool: pool, addr: srv.rpcAddr}, jobs, opts.submitters, track)
+		submitErr <- submitJobs(ctx, newSpreadRPC(pool, srv.rpcAddrs()), jobs, opts.submitters, track)
 	}()
 	return waitDone(ctx, srv, track, submitErr, logger)
 }
 
 // waitDone waits for the tracker to see everything running.
-func waitDone(ctx context.Context, srv *serverProc, track *tracker, submitErr <-chan error, logger *slog.Logger) error {
+func waitDone(ctx context.Context, srv *serverSet, track *tracker, submitErr <-chan error, logger *slog.Logger) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	start := time.Now()
@@ -287,7 +339,7 @@ func waitDone(ctx context.Context, srv *serverProc, track *tracker, submitErr <-
 			}
 			logger.Info("all jobs submitted", "took", time.Since(start).Round(time.Millisecond))
 		case <-srv.done:
-			return errors.New("the server exited during the run")
+			return errors.New("a server exited during the run")
 		case <-ctx.Done():
 			p := track.progress()
 			return fmt.Errorf("not done within the timeout: %d of %d placed, %d running: %w", p.placed, p.want, p.running, ctx.Err())

@@ -38,7 +38,7 @@ type rolloutResult struct {
 
 // rollout runs the phases after the first placement: each submits a new
 // version of every job and waits until it is rolled out.
-func rollout(ctx context.Context, opts options, srv *serverProc, rpc rpcer, jobs []*structs.Job, track *tracker, logger *slog.Logger) ([]rolloutResult, error) {
+func rollout(ctx context.Context, opts options, srv *serverSet, rpc rpcer, jobs []*structs.Job, track *tracker, logger *slog.Logger) ([]rolloutResult, error) {
 	var out []rolloutResult
 	for i, ph := range rolloutPhases(opts.maxParallel) {
 		version := uint64(i + 1) // the first placement was version 0
@@ -75,7 +75,7 @@ func updatedJob(job *structs.Job, version uint64, maxParallel int) *structs.Job 
 	return &j
 }
 
-func rolloutOnce(ctx context.Context, srv *serverProc, rpc rpcer, jobs []*structs.Job, version uint64, track *tracker, ph rolloutPhase, logger *slog.Logger) (rolloutResult, error) {
+func rolloutOnce(ctx context.Context, srv *serverSet, rpc rpcer, jobs []*structs.Job, version uint64, track *tracker, ph rolloutPhase, logger *slog.Logger) (rolloutResult, error) {
 	want := 0
 	for _, j := range jobs {
 		want += j.TaskGroups[0].Count
@@ -180,7 +180,7 @@ type rssSampler struct {
 	max    int64
 }
 
-func startRSSSampler(srv *serverProc) *rssSampler {
+func startRSSSampler(srv *serverSet) *rssSampler {
 	s := &rssSampler{stopCh: make(chan struct{})}
 	s.wg.Go(func() {
 		tick := time.NewTicker(100 * time.Millisecond)

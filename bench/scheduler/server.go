@@ -18,14 +18,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/roam-sh/roam/bench/internal/agentproc"
 )
 
-// serverProc is the roam server under test, a child process of the
+// serverProc is one roam server under test, a child process of the
 // benchmark. Only its PID is ever signalled.
 type serverProc struct {
 	cmd      *exec.Cmd
-	dir      string // temporary dir: binary, config, data dir, log
+	dir      string // its own dir: config, data dir, log
 	logPath  string
 	rpcAddr  string
 	httpAddr string
@@ -33,65 +32,44 @@ type serverProc struct {
 	logger   *slog.Logger
 }
 
-// serverOptions says how to start the server.
+// serverOptions says how to start the servers.
 type serverOptions struct {
-	binary   string // prebuilt roam binary; empty builds one
+	binary   string // prebuilt roam binary (run builds one when -roam is empty)
 	debug    bool   // enable_debug (pprof) in the agent config
 	logLevel string // the server's log_level
 }
 
-// startServer builds (or uses) the roam binary, writes a server-only agent
-// config with its data dir in a new temporary dir, starts the agent and
-// waits until it has a leader.
-func startServer(ctx context.Context, opts serverOptions, logger *slog.Logger) (*serverProc, error) {
-	dir, err := os.MkdirTemp("", "roam-bench-")
-	if err != nil {
-		return nil, fmt.Errorf("create temp dir: %w", err)
-	}
-	p := &serverProc{dir: dir, logPath: filepath.Join(dir, "server.log"), done: make(chan struct{}), logger: logger}
-	if err := p.start(ctx, opts); err != nil {
-		p.stop(false)
-		return nil, err
-	}
-	return p, nil
-}
-
-func (p *serverProc) start(ctx context.Context, opts serverOptions) error {
-	bin := opts.binary
-	if bin == "" {
-		var err error
-		if bin, err = agentproc.Build(ctx, p.dir, p.logger); err != nil {
-			return err
-		}
-	}
-	ports, err := agentproc.FreePorts(3)
-	if err != nil {
-		return err
-	}
-	p.httpAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-	p.rpcAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
-	cfgPath := filepath.Join(p.dir, "server.hcl")
-	cfg := serverConfig(filepath.Join(p.dir, "data"), ports, opts)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return fmt.Errorf("write agent config: %w", err)
-	}
-	if err := p.launch(bin, cfgPath); err != nil {
-		return err
-	}
-	return p.waitLeader(ctx, 60*time.Second)
+// serverSpec is what differs between the servers of one set.
+type serverSpec struct {
+	name   string
+	dir    string // its own dir: config, data dir, log
+	ports  []int  // http, rpc, serf
+	expect int    // bootstrap_expect: the size of the set
+	join   []string
 }
 
 // serverConfig is a server-only agent on loopback with the server's
-// defaults. The Raft log lives in bbolt under dataDir and is fsynced (no
-// dev mode). enable_debug is only written when asked for.
-func serverConfig(dataDir string, ports []int, opts serverOptions) string {
+// defaults. The Raft log lives in bbolt under the data dir and is fsynced
+// (no dev mode). With more than one server, each one's retry_join lists
+// every server's RPC address (its own included, which it ignores), so they
+// form one cluster exactly as docs/cluster.md tells operators to.
+// enable_debug is only written when asked for.
+func serverConfig(spec serverSpec, opts serverOptions) string {
 	debug := ""
 	if opts.debug {
 		debug = "enable_debug = true\n"
 	}
+	join := ""
+	if len(spec.join) > 0 {
+		q := make([]string, len(spec.join))
+		for i, a := range spec.join {
+			q[i] = strconv.Quote(a)
+		}
+		join = fmt.Sprintf("  server_join {\n    retry_join = [%s]\n  }\n", strings.Join(q, ", "))
+	}
 	return fmt.Sprintf(`data_dir  = %q
 bind_addr = "127.0.0.1"
-name      = "bench-server"
+name      = %q
 log_level = %q
 %s
 ports {
@@ -102,9 +80,28 @@ ports {
 
 server {
   enabled          = true
-  bootstrap_expect = 1
+  bootstrap_expect = %d
+%s}
+`, filepath.Join(spec.dir, "data"), spec.name, opts.logLevel, debug, spec.ports[0], spec.ports[1], spec.ports[2], spec.expect, join)
 }
-`, dataDir, opts.logLevel, debug, ports[0], ports[1], ports[2])
+
+// newServerProc writes spec's config and starts the agent; it does not wait
+// for a leader (the servers of a set only elect one once all have started).
+func newServerProc(spec serverSpec, opts serverOptions, logger *slog.Logger) (*serverProc, error) {
+	p := &serverProc{dir: spec.dir, logPath: filepath.Join(spec.dir, "server.log"), done: make(chan struct{}), logger: logger}
+	p.httpAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.ports[0]))
+	p.rpcAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.ports[1]))
+	if err := os.MkdirAll(spec.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create server dir: %w", err)
+	}
+	cfgPath := filepath.Join(spec.dir, "server.hcl")
+	if err := os.WriteFile(cfgPath, []byte(serverConfig(spec, opts)), 0o644); err != nil {
+		return nil, fmt.Errorf("write agent config: %w", err)
+	}
+	if err := p.launch(opts.binary, cfgPath); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // launch starts `roam agent -config` with its output in the log file.
@@ -265,9 +262,9 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
-// stop terminates the server (SIGTERM, SIGKILL after 10s) and removes the
-// temporary dir unless keep.
-func (p *serverProc) stop(keep bool) {
+// terminate stops the server: SIGTERM, SIGKILL after 10s. Only this
+// child's PID is signalled.
+func (p *serverProc) terminate() {
 	if p.cmd != nil && p.cmd.Process != nil && !p.exited() {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -276,13 +273,6 @@ func (p *serverProc) stop(keep bool) {
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
-	}
-	if keep {
-		p.logger.Info("kept the server's directory", "dir", p.dir)
-		return
-	}
-	if err := os.RemoveAll(p.dir); err != nil {
-		p.logger.Warn("remove temp dir", "dir", p.dir, "error", err)
 	}
 }
 
