@@ -20,11 +20,11 @@ type report struct {
 	idle, peak memory // summed over the servers
 	// idleEach and peakEach are each server's, in the order started.
 	idleEach, peakEach []memory
-	serverCPU  time.Duration
-	benchCPU   time.Duration
-	stats      *wireStats
-	verified   int
-	rollout    []rolloutResult
+	serverCPU          time.Duration
+	benchCPU           time.Duration
+	stats              *wireStats
+	verified           int
+	rollout            []rolloutResult
 }
 
 func (r *report) placementsPerSecond() int {

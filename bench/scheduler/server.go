@@ -17,7 +17,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
 )
 
 // serverProc is one roam server under test, a child process of the
