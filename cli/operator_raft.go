@@ -90,7 +90,7 @@ func (a *app) raftRemovePeerCommand() *cobra.Command {
 
 // operatorAutopilotCommand is `roam operator autopilot health`.
 func (a *app) operatorAutopilotCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "autopilot", Short: "Inspect autopilot's view of the servers"}
+	cmd := &cobra.Command{Use: "autopilot", Short: "Inspect autopilot's view of the servers and its configuration"}
 	var out *outputFlags
 	health := &cobra.Command{
 		Use:   "health",
@@ -120,7 +120,7 @@ func (a *app) operatorAutopilotCommand() *cobra.Command {
 		},
 	}
 	out = addOutputFlags(health)
-	cmd.AddCommand(health)
+	cmd.AddCommand(health, a.autopilotGetConfigCommand(), a.autopilotSetConfigCommand())
 	return cmd
 }
 

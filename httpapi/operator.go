@@ -156,3 +156,53 @@ func (h *handlers) operatorSnapshotRestore(w http.ResponseWriter, r *http.Reques
 	w.Header().Set(headerIndex, strconv.FormatUint(out.Index, 10))
 	w.WriteHeader(http.StatusOK)
 }
+
+// operatorAutopilotGetConfig: GET /v1/operator/autopilot/configuration, the
+// autopilot configuration in force (from the leader unless ?stale).
+func (h *handlers) operatorAutopilotGetConfig(w http.ResponseWriter, r *http.Request) (any, error) {
+	var args structs.GenericRequest
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var c structs.AutopilotConfig
+	if err := h.rpc.RPC(structs.MethodOperatorAutopilotGetConfiguration, &args, &c); err != nil {
+		return nil, err
+	}
+	return api.AutopilotConfiguration{
+		CleanupDeadServers: c.CleanupDeadServers, LastContactThreshold: c.LastContactThreshold,
+		MaxTrailingLogs: c.MaxTrailingLogs, MinQuorum: c.MinQuorum, ServerStabilizationTime: c.ServerStabilizationTime,
+		EnableRedundancyZones: c.EnableRedundancyZones, DisableUpgradeMigration: c.DisableUpgradeMigration,
+		EnableCustomUpgrades: c.EnableCustomUpgrades, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex,
+	}, nil
+}
+
+// operatorAutopilotSetConfig: PUT /v1/operator/autopilot/configuration
+// replaces the whole configuration (fields left out take their zero
+// value, as in Nomad). With ?cas=<index> it answers whether the
+// check-and-set won; without, true.
+func (h *handlers) operatorAutopilotSetConfig(w http.ResponseWriter, r *http.Request) (any, error) {
+	var args structs.AutopilotSetConfigRequest
+	parseWrite(r, &args.WriteRequest)
+	var body api.AutopilotConfiguration
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	args.Config = structs.AutopilotConfig{
+		CleanupDeadServers: body.CleanupDeadServers, LastContactThreshold: body.LastContactThreshold,
+		MaxTrailingLogs: body.MaxTrailingLogs, MinQuorum: body.MinQuorum, ServerStabilizationTime: body.ServerStabilizationTime,
+		EnableRedundancyZones: body.EnableRedundancyZones, DisableUpgradeMigration: body.DisableUpgradeMigration,
+		EnableCustomUpgrades: body.EnableCustomUpgrades,
+	}
+	if q := r.URL.Query(); q.Has("cas") {
+		idx, err := strconv.ParseUint(q.Get("cas"), 10, 64)
+		if err != nil {
+			return nil, badRequest("cas: %q is not an index", q.Get("cas"))
+		}
+		args.CAS, args.Config.ModifyIndex = true, idx
+	}
+	var out structs.AutopilotSetConfigResponse
+	if err := h.rpc.RPC(structs.MethodOperatorAutopilotSetConfiguration, &args, &out); err != nil {
+		return nil, err
+	}
+	return out.Updated, nil
+}

@@ -130,6 +130,8 @@ func (h *handlers) routes(mux *http.ServeMux) {
 	add("GET", "/v1/operator/raft/configuration", h.operatorRaftConfiguration)
 	add("DELETE", "/v1/operator/raft/peer", h.operatorRaftPeerDelete)
 	add("GET", "/v1/operator/autopilot/health", h.operatorAutopilotHealth)
+	add("GET", "/v1/operator/autopilot/configuration", h.operatorAutopilotGetConfig)
+	add(write, "/v1/operator/autopilot/configuration", h.operatorAutopilotSetConfig)
 	add(write, "/v1/agent/join", h.agentJoin)
 	add("GET", "/v1/operator/scheduler/configuration", h.schedulerConfig)
 	add(write, "/v1/operator/scheduler/configuration", h.schedulerSetConfig)

@@ -22,8 +22,9 @@ import (
 //     replaced server is cleaned up once its replacement is a voter; a
 //     cluster never shrinks below the size it was started with).
 
-// maxTrailingLogs is how far behind the leader's log a healthy server may be.
-const maxTrailingLogs = 250
+// The settings come from autopilotConfig: the replicated configuration an
+// operator set (/v1/operator/autopilot/configuration), else Nomad's
+// defaults with this server's configured timings.
 
 // autopilotState is the leader's latest judgement of every server.
 type autopilotState struct {
@@ -88,6 +89,7 @@ func (s *Server) autopilotRound(ctx context.Context) {
 		return
 	}
 	own := s.ownRaftStats()
+	apc := s.autopilotConfig()
 	now := time.Now()
 	names := map[string]peer{}
 	for _, p := range s.members.snapshot() {
@@ -95,16 +97,29 @@ func (s *Server) autopilotRound(ctx context.Context) {
 	}
 	health := map[string]*structs.ServerHealth{}
 	for _, srv := range conf.Servers {
-		h := s.judge(ctx, srv, own, names[string(srv.ID)], now)
+		h := s.judge(ctx, srv, own, names[string(srv.ID)], apc, now)
 		health[h.ID] = h
 	}
 	s.autopilot.update(health, now)
-	s.promoteStable(ctx, now)
-	s.removeDead(conf, now)
+	s.promoteStable(ctx, apc, now)
+	s.removeDead(conf, apc, now)
+}
+
+// autopilotConfig is the configuration autopilot runs with: the replicated
+// one once an operator set it, else Nomad's defaults with the timings of
+// this server's config.
+func (s *Server) autopilotConfig() *structs.AutopilotConfig {
+	if c, _, err := s.state.AutopilotConfig(nil); err == nil && c != nil {
+		return c
+	}
+	d := structs.DefaultAutopilotConfig()
+	d.LastContactThreshold = s.cfg.LastContactThreshold
+	d.ServerStabilizationTime = s.cfg.ServerStabilizationTime
+	return d
 }
 
 // judge fetches one server's stats and judges its health.
-func (s *Server) judge(ctx context.Context, srv raft.Server, own structs.ServerRaftStats, p peer, now time.Time) *structs.ServerHealth {
+func (s *Server) judge(ctx context.Context, srv raft.Server, own structs.ServerRaftStats, p peer, apc *structs.AutopilotConfig, now time.Time) *structs.ServerHealth {
 	h := &structs.ServerHealth{
 		ID: string(srv.ID), Name: p.hello.Name, Address: string(srv.Address), Version: p.hello.Build,
 		Voter: srv.Suffrage == raft.Voter, SerfStatus: string(s.memberStatus(p, now)),
@@ -125,8 +140,8 @@ func (s *Server) judge(ctx context.Context, srv raft.Server, own structs.ServerR
 		return h
 	}
 	h.LastContact, h.LastTerm, h.LastIndex = stats.LastContact, stats.LastTerm, stats.LastIndex
-	h.Healthy = stats.LastContact >= 0 && stats.LastContact <= s.cfg.LastContactThreshold &&
-		stats.LastTerm == own.LastTerm && own.LastIndex <= stats.LastIndex+maxTrailingLogs
+	h.Healthy = stats.LastContact >= 0 && stats.LastContact <= apc.LastContactThreshold &&
+		stats.LastTerm == own.LastTerm && own.LastIndex <= stats.LastIndex+apc.MaxTrailingLogs
 	return h
 }
 
@@ -161,9 +176,9 @@ func (a *autopilotState) update(health map[string]*structs.ServerHealth, now tim
 }
 
 // promoteStable makes voters of the non-voters healthy for long enough.
-func (s *Server) promoteStable(ctx context.Context, now time.Time) {
+func (s *Server) promoteStable(ctx context.Context, apc *structs.AutopilotConfig, now time.Time) {
 	for _, h := range s.autopilot.report().Servers {
-		if h.Voter || !h.Healthy || now.Sub(h.StableSince) < s.cfg.ServerStabilizationTime {
+		if h.Voter || !h.Healthy || now.Sub(h.StableSince) < apc.ServerStabilizationTime {
 			continue
 		}
 		s.logger.Info("autopilot: promoting stable server to voter", "id", h.ID, "name", h.Name)
@@ -174,9 +189,13 @@ func (s *Server) promoteStable(ctx context.Context, now time.Time) {
 }
 
 // removeDead removes one server unreachable for longer than
-// DeadServerCleanup per round, when what remains keeps a quorum and at
-// least bootstrap_expect voters.
-func (s *Server) removeDead(conf raft.Configuration, now time.Time) {
+// DeadServerCleanup per round, when CleanupDeadServers is on and what
+// remains keeps a quorum and at least bootstrap_expect and MinQuorum voters.
+func (s *Server) removeDead(conf raft.Configuration, apc *structs.AutopilotConfig, now time.Time) {
+	if !apc.CleanupDeadServers {
+		return
+	}
+	floor := max(s.cfg.BootstrapExpect, int(apc.MinQuorum))
 	voters, healthyVoters := 0, 0
 	report := s.autopilot.report()
 	for _, h := range report.Servers {
@@ -197,7 +216,7 @@ func (s *Server) removeDead(conf raft.Configuration, now time.Time) {
 	s.autopilot.mu.Unlock()
 	for _, id := range dead {
 		voter := isVoter(conf, id)
-		if voter && (voters-1 < s.cfg.BootstrapExpect || healthyVoters < (voters-1)/2+1) {
+		if voter && (voters-1 < floor || healthyVoters < (voters-1)/2+1) {
 			continue
 		}
 		s.logger.Warn("autopilot: removing dead server", "id", id)

@@ -129,6 +129,37 @@ func (o *operatorEndpoint) ServerHealth(args *structs.GenericRequest, reply *str
 	return nil
 }
 
+// AutopilotGetConfiguration is the autopilot configuration in force (the
+// defaults until an operator sets one). Answered by the leader unless the
+// read allows stale results, so it also works without a leader.
+func (o *operatorEndpoint) AutopilotGetConfiguration(args *structs.GenericRequest, reply *structs.AutopilotConfig) error {
+	if done, err := o.srv.forward(structs.MethodOperatorAutopilotGetConfiguration, args.AllowStale, args, reply); done {
+		return err
+	}
+	*reply = *o.srv.autopilotConfig()
+	return nil
+}
+
+// AutopilotSetConfiguration replaces the autopilot configuration through
+// Raft, so every server's autopilot uses it once it leads. A CAS whose
+// ModifyIndex is no longer current changes nothing and answers false.
+func (o *operatorEndpoint) AutopilotSetConfiguration(args *structs.AutopilotSetConfigRequest, reply *structs.AutopilotSetConfigResponse) error {
+	if done, err := o.srv.forward(structs.MethodOperatorAutopilotSetConfiguration, false, args, reply); done {
+		return err
+	}
+	if err := args.Config.Validate(); err != nil {
+		return badRequest("autopilot configuration: %v", err)
+	}
+	req := &structs.AutopilotSetConfigRequest{Config: args.Config, CAS: args.CAS}
+	resp, index, err := o.srv.raftApply(structs.AutopilotConfigRequestType, req)
+	if err != nil {
+		return fmt.Errorf("set autopilot configuration: %w", err)
+	}
+	reply.Updated, _ = resp.(bool)
+	reply.Index = index
+	return nil
+}
+
 // SnapshotSave returns a consistent snapshot archive of the state, taken by
 // the leader (a request to any server is forwarded; ?stale is ignored).
 func (o *operatorEndpoint) SnapshotSave(args *structs.GenericRequest, reply *structs.SnapshotSaveResponse) error {

@@ -48,6 +48,7 @@ func (f *fsm) handlerTable() map[structs.MessageType]applyFunc {
 		structs.DeploymentAllocHealthRequestType:           f.applyDeploymentAllocHealth,
 		structs.CARootsUpsertRequestType:                   f.applyCARoots,
 		structs.IntentionRequestType:                       f.applyIntentions,
+		structs.AutopilotConfigRequestType:                 f.applyAutopilotConfig,
 	}
 }
 
@@ -388,6 +389,20 @@ func (f *fsm) applyCARoots(index uint64, body []byte) any {
 		return err
 	}
 	return f.errResult(structs.CARootsUpsertRequestType, index, f.state.UpsertCARoots(index, req.Roots))
+}
+
+// applyAutopilotConfig replaces the autopilot configuration; the result is
+// whether it did (a check-and-set may lose).
+func (f *fsm) applyAutopilotConfig(index uint64, body []byte) any {
+	var req structs.AutopilotSetConfigRequest
+	if err := f.decode(body, &req); err != nil {
+		return err
+	}
+	updated, err := f.state.SetAutopilotConfig(index, &req.Config, req.CAS)
+	if err != nil {
+		return f.errResult(structs.AutopilotConfigRequestType, index, err)
+	}
+	return updated
 }
 
 func (f *fsm) applyIntentions(index uint64, body []byte) any {

@@ -111,6 +111,7 @@ func schema() *memdb.DBSchema {
 			}}},
 		}},
 		tablePeriodicLaunch: periodicLaunchSchema(),
+		tableAutopilot:      autopilotSchema(),
 		tableServices: {Name: tableServices, Indexes: map[string]*memdb.IndexSchema{
 			"id":           {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			"service_name": nsField("service_name", "ServiceName"),

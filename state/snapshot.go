@@ -33,12 +33,15 @@ type snapshotRecord struct {
 	Index *IndexEntry                  `codec:",omitempty"`
 
 	Launch *structs.PeriodicLaunch `codec:",omitempty"`
+
+	Autopilot *structs.AutopilotConfig `codec:",omitempty"`
 }
 
 var snapshotTables = []string{
 	tableIndex, tableJobVersions, tableJobs, tableJobSummary, tableSubmissions,
 	tableNodes, tableEvals, tableAllocs, tableServices, tableRootKeys,
 	tableNamespaces, tableNodePools, tableVariables, tableDeployments, tableCARoots, tableIntentions, tablePeriodicLaunch,
+	tableAutopilot,
 }
 
 // Persist writes every object of the snapshot to w.
@@ -93,6 +96,8 @@ func recordFor(txn *memdb.Txn, table string, raw any) (*snapshotRecord, error) {
 		rec.Dep = v
 	case *structs.CARoot:
 		rec.Root = v
+	case *structs.AutopilotConfig:
+		rec.Autopilot = v
 	case *structs.Intention:
 		rec.Int = v
 	case *structs.PeriodicLaunch:
@@ -195,6 +200,8 @@ func restoreRecord(txn *memdb.Txn, rec *snapshotRecord) error {
 		obj = rec.Int
 	case rec.Launch != nil:
 		obj = rec.Launch
+	case rec.Autopilot != nil:
+		obj = rec.Autopilot
 	case rec.Alloc != nil:
 		a := rec.Alloc
 		if a.Job == nil {

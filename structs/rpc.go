@@ -41,6 +41,7 @@ const (
 	DeploymentAllocHealthRequestType
 	CARootsUpsertRequestType
 	IntentionRequestType
+	AutopilotConfigRequestType
 )
 
 // IgnoreUnknownTypeFlag marks a log entry an FSM may skip when it does not know it.
@@ -77,6 +78,7 @@ var messageTypeNames = map[MessageType]string{
 	DeploymentAllocHealthRequestType:           "DeploymentAllocHealth",
 	CARootsUpsertRequestType:                   "CARootsUpsert",
 	IntentionRequestType:                       "Intention",
+	AutopilotConfigRequestType:                 "AutopilotConfig",
 }
 
 func (t MessageType) String() string {

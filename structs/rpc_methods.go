@@ -99,6 +99,10 @@ const (
 	MethodOperatorRaftGetConfiguration = "Operator.RaftGetConfiguration"
 	MethodOperatorRaftRemovePeer       = "Operator.RaftRemovePeer"
 	MethodOperatorServerHealth         = "Operator.ServerHealth"
+	// AutopilotGetConfiguration and AutopilotSetConfiguration read and
+	// replace the replicated autopilot configuration.
+	MethodOperatorAutopilotGetConfiguration = "Operator.AutopilotGetConfiguration"
+	MethodOperatorAutopilotSetConfiguration = "Operator.AutopilotSetConfiguration"
 	// SnapshotSave and SnapshotRestore are answered by the leader.
 	MethodOperatorSnapshotSave    = "Operator.SnapshotSave"
 	MethodOperatorSnapshotRestore = "Operator.SnapshotRestore"
