@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,10 @@ func feed(ctx context.Context, next chan<- *structs.Job, jobs []*structs.Job, er
 	return nil
 }
 
+// noLeaderRetries bounds how often one registration is sent again while
+// the cluster has no leader.
+const noLeaderRetries = 20
+
 func registerJob(rpc rpcer, job *structs.Job, track *tracker) error {
 	req := &structs.JobRegisterRequest{
 		Job:          job,
@@ -54,7 +59,19 @@ func registerJob(rpc rpcer, job *structs.Job, track *tracker) error {
 	}
 	var resp structs.JobRegisterResponse
 	track.submitted(job.ID, time.Now())
-	if err := rpc.RPC(structs.MethodJobRegister, req, &resp); err != nil {
+	// An election (a busy machine can starve a leader's heartbeats) fails
+	// the write; the same job is sent again, as a pipeline would retry, and
+	// the time stays the first attempt's. Registering an unchanged job
+	// twice places nothing twice.
+	var err error
+	for attempt := 0; attempt < noLeaderRetries; attempt++ {
+		if err = rpc.RPC(structs.MethodJobRegister, req, &resp); err == nil || !strings.Contains(err.Error(), "no cluster leader") {
+			break
+		}
+		track.retried()
+		time.Sleep(retryDelay)
+	}
+	if err != nil {
 		return fmt.Errorf("register job %s: %w", job.ID, err)
 	}
 	if resp.EvalID == "" {

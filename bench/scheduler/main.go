@@ -135,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "scheduler: %d server(s): %v\n", n, err)
 			return 1
 		}
+		rep.print(stdout) // now, so a later run's failure keeps this one's figures
 		reps = append(reps, rep)
 	}
 	printAll(stdout, reps)
@@ -280,6 +281,7 @@ func measure(ctx context.Context, opts options, srv *serverSet, jobs []*structs.
 	}
 	rep.peak, rep.peakEach, rep.serverCPU = after.mem, memOf(after.each), after.cpu-idle.cpu
 	rep.results = track.results()
+	rep.retries = track.progress().retries
 	return nil
 }
 

@@ -24,6 +24,7 @@ type report struct {
 	benchCPU           time.Duration
 	stats              *wireStats
 	verified           int
+	retries            int
 	rollout            []rolloutResult
 }
 
@@ -34,7 +35,8 @@ func (r *report) placementsPerSecond() int {
 	return int(float64(r.opts.allocs) / r.results.toPlaced.Seconds())
 }
 
-// printAll prints each run's report and ends with name=value lines: for
+// printAll ends the output (each run's report was printed as it finished)
+// with name=value lines: for
 // one run the figures as they are (placements_per_second last); for
 // several, each run's figures with a _servers<N> suffix and the ratio of
 // each run's placements per second to the first run's.
@@ -42,9 +44,6 @@ func printAll(w io.Writer, reps []*report) {
 	suffix := func(r *report) string { return "" }
 	if len(reps) > 1 {
 		suffix = func(r *report) string { return fmt.Sprintf("_servers%d", r.servers) }
-	}
-	for _, r := range reps {
-		r.print(w)
 	}
 	for _, r := range reps {
 		r.printValues(w, suffix(r))
@@ -76,6 +75,9 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "  wire: %d registers, %d heartbeats, %d watch replies (%d with nothing new), %d Alloc.GetAllocs, %d Node.UpdateAlloc, %d errors\n",
 		s.registers.Load(), s.heartbeats.Load(), s.watchReturns.Load(), s.idleReturns.Load(),
 		s.getAllocs.Load(), s.updateAllocs.Load(), s.errors.Load())
+	if r.retries > 0 {
+		fmt.Fprintf(w, "  registrations sent again:     %d (the cluster had no leader for a moment)\n", r.retries)
+	}
 	printRollout(w, o.allocs, r.rollout)
 }
 

@@ -23,6 +23,9 @@ type tracker struct {
 	lastPlaced, lastRun time.Time
 	// foreign counts allocations of jobs the benchmark did not submit.
 	foreign int
+	// retries counts registrations sent again because the cluster had no
+	// leader at the time.
+	retries int
 	// byVersion counts running allocations per job version, for the
 	// roll-out phases (awaitVersion).
 	byVersion map[uint64]int
@@ -153,14 +156,22 @@ func latest(a, b time.Time) time.Time {
 }
 
 // progress is a consistent view of the counters.
+// retried counts a registration sent again.
+func (t *tracker) retried() {
+	t.mu.Lock()
+	t.retries++
+	t.mu.Unlock()
+}
+
 type progress struct {
 	placed, running, want, foreign int
+	retries                        int
 }
 
 func (t *tracker) progress() progress {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return progress{placed: t.placed, running: t.running, want: t.want, foreign: t.foreign}
+	return progress{placed: t.placed, running: t.running, want: t.want, foreign: t.foreign, retries: t.retries}
 }
 
 // results are the benchmark's figures.
