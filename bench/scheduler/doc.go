@@ -13,14 +13,24 @@
 //
 //	go run ./bench/scheduler -nodes 100 -jobs 1 -allocs 1000 -rollout
 //
-// The last line on stdout is "placements_per_second=<N>". See
+// With -servers N it starts N server processes that form one cluster
+// (retry_join), spreads the simulated nodes and the submitters over them
+// (followers forward to the leader) and sums memory and CPU over the
+// servers; -compare runs 1 server and then 3 and prints their ratio:
+//
+//	go run ./bench/scheduler -compare
+//
+// The last line on stdout is "placements_per_second=<N>" (with several
+// sizes, name=value lines per size and the ratio). See
 // bench/README.md for what each figure means and the results.
 //
 // Map of the package:
 //
 //	main.go     flags, the run from start to report, exit codes
-//	server.go   building the binary, the agent config, the server process
-//	            (leader wait, RSS from /proc, stop and clean up)
+//	server.go   one server: its agent config, the process (leader wait,
+//	            RSS and CPU from /proc, stop)
+//	servers.go  the servers of a run: ports, retry_join, start, sums,
+//	            clean-up; spreading calls over them
 //	node.go     a simulated node: register, heartbeat, alloc watch and pull,
 //	            batched Node.UpdateAlloc, like client/ on the wire
 //	shape.go    the Node a real fingerprint would produce, and the job
