@@ -109,6 +109,11 @@ func TestPages(t *testing.T) {
 	b.waitText("main", "frontend", "server (raw_exec)", alloc.ID[:8], "Evaluations", "Version 0")
 	b.check()
 
+	// The link Nomad's CLI prints (job status, job promote) names the
+	// namespace after an @.
+	b.open("/ui/jobs/web@default")
+	b.waitText("main", "frontend", "server (raw_exec)", alloc.ID[:8])
+
 	b.open("/ui/allocations/" + alloc.ID)
 	b.waitText("main", "server", "running", "Started", "frontend", "CPU (MHz)")
 	b.check()

@@ -31,6 +31,15 @@ async function route() {
   current = ctl;
   const main = document.getElementById('main');
   const path = location.pathname;
+  // Nomad's CLI prints job links as /ui/jobs/<id>@<namespace>: the same
+  // page here is /ui/jobs/<id>?namespace=<namespace>.
+  const nomadJob = path.match(/^\/ui\/jobs\/([^/]+)@([^/@]+)$/);
+  if (nomadJob) {
+    const ns = decodeURIComponent(nomadJob[2]);
+    const q = ns === 'default' ? '' : `?namespace=${encodeURIComponent(ns)}`;
+    history.replaceState(null, '', `/ui/jobs/${nomadJob[1]}${q}`);
+    return route();
+  }
   const r = routes.find((x) => x.re.test(path));
   if (r?.redirect) {
     history.replaceState(null, '', r.redirect);
