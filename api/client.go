@@ -167,6 +167,9 @@ func (r *request) setWrite(w *WriteOptions) {
 	if w.Namespace != "" {
 		r.params.Set("namespace", w.Namespace)
 	}
+	if w.IdempotencyToken != "" {
+		r.params.Set("idempotency_token", w.IdempotencyToken)
+	}
 }
 
 // do sends the request and returns the response of a 2xx status; any other

@@ -46,6 +46,8 @@ type QueryMeta struct {
 type WriteOptions struct {
 	Namespace string
 	Region    string
+	// IdempotencyToken (?idempotency_token=) makes a dispatch safe to retry.
+	IdempotencyToken string
 	// Ctx cancels the request; nil means context.Background().
 	Ctx context.Context
 }

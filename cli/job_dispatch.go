@@ -8,12 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/structs"
 )
 
 type jobDispatchFlags struct {
 	meta             []string
 	idPrefixTemplate string
+	idempotencyToken string
 	detach, verbose  bool
 }
 
@@ -34,6 +36,7 @@ func (a *app) jobDispatchCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.meta, "meta", nil, "meta key=value for the dispatched job (repeatable)")
 	fl.StringVar(&f.idPrefixTemplate, "id-prefix-template", "", "prefix of the dispatched job's ID after /dispatch-")
+	fl.StringVar(&f.idempotencyToken, "idempotency-token", "", "dispatch at most once with this token: while a child dispatched with it exists, that child is returned")
 	fl.BoolVar(&f.detach, "detach", false, "return after dispatching, printing the evaluation ID")
 	fl.BoolVar(&f.verbose, "verbose", false, "print full IDs")
 	return cmd
@@ -59,7 +62,8 @@ func (a *app) jobDispatch(cmd *cobra.Command, args []string, f *jobDispatchFlags
 	if err != nil {
 		return err
 	}
-	resp, _, err := c.Jobs().Dispatch(id, meta, payload, f.idPrefixTemplate, nil)
+	resp, _, err := c.Jobs().Dispatch(id, meta, payload, f.idPrefixTemplate,
+		&api.WriteOptions{IdempotencyToken: f.idempotencyToken})
 	if err != nil {
 		return fmt.Errorf("dispatch job %q: %w", id, err)
 	}

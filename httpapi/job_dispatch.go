@@ -8,7 +8,8 @@ import (
 )
 
 // jobDispatch: PUT /v1/job/:id/dispatch, a child of a parameterized job
-// with the body's Payload (base64) and Meta.
+// with the body's Payload (base64) and Meta. Nomad's clients send the
+// idempotency token as ?idempotency_token=, never in the body.
 func (h *handlers) jobDispatch(w http.ResponseWriter, r *http.Request) (any, error) {
 	var body api.JobDispatchRequest
 	if err := decodeBody(r, &body); err != nil {
@@ -19,7 +20,8 @@ func (h *handlers) jobDispatch(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, badRequest("job ID %q in the body does not match %q in the URL", body.JobID, id)
 	}
 	args := structs.JobDispatchRequest{JobID: id, Payload: body.Payload, Meta: body.Meta,
-		IdPrefixTemplate: body.IdPrefixTemplate, Priority: body.Priority}
+		IdPrefixTemplate: body.IdPrefixTemplate, Priority: body.Priority,
+		IdempotencyToken: r.URL.Query().Get("idempotency_token")}
 	parseWrite(r, &args.WriteRequest)
 	var out structs.JobDispatchResponse
 	if err := h.rpc.RPC(structs.MethodJobDispatch, &args, &out); err != nil {

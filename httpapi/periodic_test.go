@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	nomadapi "github.com/hashicorp/nomad/api"
@@ -74,4 +75,91 @@ func asUnexpected(err error, out *nomadapi.UnexpectedResponseError) bool {
 		*out = u
 	}
 	return ok
+}
+
+// A dispatch carrying an idempotency token (sent by Nomad's Go client as
+// ?idempotency_token=) creates at most one child per token: a retry, even
+// one racing the first, gets the existing child back and no new evaluation.
+func TestNomadClientDispatchIdempotencyToken(t *testing.T) {
+	c := apitest.Start(t)
+	c.RegisterNode(t)
+	jobs := nomadClient(t, c).Jobs()
+	register := func(t *testing.T, id string) {
+		param := nomadBatchTemplate(id)
+		param.ParameterizedJob = &nomadapi.ParameterizedJobConfig{Payload: "optional"}
+		if _, _, err := jobs.Register(param, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dispatch := func(t *testing.T, id, token string) *nomadapi.JobDispatchResponse {
+		resp, _, err := jobs.Dispatch(id, nil, nil, "", &nomadapi.WriteOptions{IdempotencyToken: token})
+		if err != nil {
+			t.Errorf("dispatch %s with token %q: %v", id, token, err)
+			return nil
+		}
+		return resp
+	}
+	children := func(t *testing.T, id string) []string {
+		list, _, err := jobs.PrefixList(id + "/dispatch-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range list {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+
+	t.Run("retry returns the first child", func(t *testing.T) {
+		register(t, "retry")
+		first, second := dispatch(t, "retry", "abc"), dispatch(t, "retry", "abc")
+		if first == nil || second == nil {
+			t.FailNow()
+		}
+		if second.DispatchedJobID != first.DispatchedJobID || second.EvalID != "" || second.JobCreateIndex != first.JobCreateIndex {
+			t.Fatalf("retry answered %+v, want child %s (created at %d) and no new evaluation", second, first.DispatchedJobID, first.JobCreateIndex)
+		}
+		if got := children(t, "retry"); len(got) != 1 {
+			t.Fatalf("children %v, want one", got)
+		}
+		child, _, err := jobs.Info(first.DispatchedJobID, nil)
+		if err != nil || child.DispatchIdempotencyToken == nil || *child.DispatchIdempotencyToken != "abc" {
+			t.Fatalf("child %+v: %v, want DispatchIdempotencyToken abc", child, err)
+		}
+	})
+	t.Run("different tokens make different children", func(t *testing.T) {
+		register(t, "distinct")
+		a, b := dispatch(t, "distinct", "a"), dispatch(t, "distinct", "b")
+		if a == nil || b == nil || a.DispatchedJobID == b.DispatchedJobID || b.EvalID == "" {
+			t.Fatalf("dispatches %+v %+v, want two children each with an evaluation", a, b)
+		}
+		if got := children(t, "distinct"); len(got) != 2 {
+			t.Fatalf("children %v, want two", got)
+		}
+	})
+	t.Run("concurrent dispatches with one token make one child", func(t *testing.T) {
+		register(t, "race")
+		const n = 8
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := dispatch(t, "race", "once"); r != nil {
+					ids[i] = r.DispatchedJobID
+				}
+			}()
+		}
+		wg.Wait()
+		for _, id := range ids {
+			if id != ids[0] || id == "" {
+				t.Fatalf("dispatches answered %v, want one child ID", ids)
+			}
+		}
+		if got := children(t, "race"); len(got) != 1 {
+			t.Fatalf("children %v, want one", got)
+		}
+	})
 }

@@ -29,6 +29,9 @@ func (j *jobEndpoint) Dispatch(args *structs.JobDispatchRequest, reply *structs.
 	if err := structs.ValidateEvalPriority(args.Priority); err != nil {
 		return badRequest("%v", err)
 	}
+	if n := len(args.IdempotencyToken); n > structs.MaxDispatchIdempotencyTokenBytes {
+		return badRequest("idempotency token is %d bytes; the limit is %d", n, structs.MaxDispatchIdempotencyTokenBytes)
+	}
 	err = parent.ParameterizedJob.ValidateDispatch(args.Payload, args.Meta, args.IdPrefixTemplate)
 	var ve *structs.ValidationError
 	if errors.As(err, &ve) {
@@ -43,6 +46,7 @@ func (j *jobEndpoint) Dispatch(args *structs.JobDispatchRequest, reply *structs.
 	if args.Priority != 0 {
 		child.Priority = args.Priority
 	}
+	child.DispatchIdempotencyToken = args.IdempotencyToken
 	var eval *structs.Evaluation
 	// A parameterized job that is also periodic dispatches a periodic
 	// template: the launcher runs it on its schedule.
@@ -50,9 +54,15 @@ func (j *jobEndpoint) Dispatch(args *structs.JobDispatchRequest, reply *structs.
 		eval = newEval(ns, child.ID, child.Type, child.Priority, structs.EvalTriggerJobRegister)
 	}
 	req := &structs.JobRegisterRequest{Job: child, Eval: eval, WriteRequest: structs.WriteRequest{Namespace: ns}}
-	_, index, err := j.srv.raftApply(structs.JobRegisterRequestType, req)
+	resp, index, err := j.srv.raftApply(structs.JobRegisterRequestType, req)
 	if err != nil {
 		return fmt.Errorf("dispatch job %q: %w", parent.ID, err)
+	}
+	if twin, ok := resp.(*structs.Job); ok {
+		// A retry: the child its token names already exists. As Nomad
+		// does, answer with that child and no evaluation (none was made).
+		reply.DispatchedJobID, reply.JobCreateIndex, reply.Index = twin.ID, twin.CreateIndex, twin.ModifyIndex
+		return nil
 	}
 	reply.DispatchedJobID, reply.JobCreateIndex, reply.Index = child.ID, index, index
 	if eval != nil {

@@ -142,10 +142,18 @@ func (f *fsm) applyNodeEligibility(index uint64, body []byte) any {
 
 // applyJobRegister stores the job (when it changed) and its evaluation. The
 // evaluation learns the job's new modify index, which only the log knows.
+// A dispatched child whose idempotency token an existing child of the same
+// parent carries is not stored: the entry's result is that existing child.
 func (f *fsm) applyJobRegister(index uint64, body []byte) any {
 	var req structs.JobRegisterRequest
 	if err := f.decode(body, &req); err != nil {
 		return err
+	}
+	if twin, err := f.dispatchTwin(req.Job); err != nil || twin != nil {
+		if err != nil {
+			return f.errResult(structs.JobRegisterRequestType, index, err)
+		}
+		return twin
 	}
 	if req.Job != nil {
 		if err := f.checkJobIndex(req); err != nil {
@@ -181,6 +189,16 @@ func (f *fsm) checkJobIndex(req structs.JobRegisterRequest) error {
 		return fmt.Errorf("check-and-set lookup of job %q: %w", req.Job.ID, err)
 	}
 	return checkJobIndex(cur, true, req.JobModifyIndex)
+}
+
+// dispatchTwin finds the existing child dispatched with job's idempotency
+// token. It runs here, where entries apply one at a time, so that two
+// concurrent dispatches with one token cannot both create a child.
+func (f *fsm) dispatchTwin(job *structs.Job) (*structs.Job, error) {
+	if job == nil || !job.Dispatched || job.DispatchIdempotencyToken == "" {
+		return nil, nil
+	}
+	return f.state.DispatchedChildByToken(job.Namespace, job.ParentID, job.DispatchIdempotencyToken)
 }
 
 // applyJobDeregister purges the job, or stores a stopped version of it.

@@ -101,6 +101,22 @@ func (s *StateStore) JobChildren(ws memdb.WatchSet, namespace, parentID string) 
 	return jobChildrenTxn(s.db.Txn(false), ws, namespace, parentID)
 }
 
+// DispatchedChildByToken returns the child of parentID (in namespace) that
+// a dispatch with token created, or nil: any such child, whatever its
+// status, until it is purged or garbage collected (Nomad's rule).
+func (s *StateStore) DispatchedChildByToken(namespace, parentID, token string) (*structs.Job, error) {
+	children, err := jobChildrenTxn(s.db.Txn(false), nil, namespace, parentID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range children {
+		if c.Dispatched && c.DispatchIdempotencyToken == token {
+			return c, nil
+		}
+	}
+	return nil, nil
+}
+
 func jobChildrenTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, parentID string) ([]*structs.Job, error) {
 	all, err := collect[*structs.Job](ws)(txn.Get(tableJobs, jobsParentIndex, parentID))
 	if err != nil {

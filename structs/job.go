@@ -34,6 +34,10 @@ type Job struct {
 	Dispatched       bool
 	Payload          []byte
 	Meta             map[string]string
+	// DispatchIdempotencyToken is the token a dispatch of the parent was
+	// given: a later dispatch with the same token returns this child while
+	// it exists instead of creating another.
+	DispatchIdempotencyToken string `json:",omitempty"`
 
 	// Stop marks a job the user stopped; its allocations are stopped but the job
 	// stays until purged or garbage collected.

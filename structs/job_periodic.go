@@ -33,6 +33,9 @@ const (
 	// MaxDispatchMetaValueBytes keeps every NOMAD_META_* well under the
 	// kernel's 128 KiB limit on one environment string.
 	MaxDispatchMetaValueBytes = 16 << 10
+	// MaxDispatchIdempotencyTokenBytes bounds the token stored in every
+	// child (clients send a UUID or similar).
+	MaxDispatchIdempotencyTokenBytes = 256
 )
 
 // PeriodicLaunch records when a periodic job last launched a child, so that
@@ -119,6 +122,8 @@ func (j *Job) derivedChild(id string) *Job {
 	c.Status, c.StatusDescription, c.Stable, c.Stop = "", "", false, false
 	c.Version, c.SubmitTime = 0, 0
 	c.CreateIndex, c.ModifyIndex, c.JobModifyIndex = 0, 0, 0
+	// The token belongs to one dispatch: a child's own launches never claim it.
+	c.DispatchIdempotencyToken = ""
 	return c
 }
 

@@ -9,6 +9,10 @@ type JobDispatchRequest struct {
 	IdPrefixTemplate string
 	// Priority overrides the template's priority (0: the template's).
 	Priority int
+	// IdempotencyToken (?idempotency_token=, as Nomad's clients send it)
+	// makes retries safe: while a child dispatched with the same token
+	// exists, the dispatch returns it instead of creating another.
+	IdempotencyToken string
 	WriteRequest
 }
 
