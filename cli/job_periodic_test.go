@@ -75,3 +75,30 @@ func TestJobDispatch(t *testing.T) {
 		`meta keys "colour" are not permitted`, `required meta keys "input" are missing`)
 	assertContains(t, mustRoam(t, c, 1, "job", "dispatch", "-meta", "novalue", "convert", payload), `invalid -meta "novalue"`)
 }
+
+// `job dispatch -idempotency-token` run twice dispatches once: the second
+// run prints the first child's ID and has no evaluation to follow.
+func TestJobDispatchIdempotencyToken(t *testing.T) {
+	c := apitest.Start(t)
+	c.RegisterNode(t)
+	mustRoam(t, c, 0, "job", "run", writeJob(t, "once.nomad", templateHCL("once", `parameterized {}`)))
+	first := mustRoam(t, c, 0, "job", "dispatch", "-detach", "-idempotency-token", "t1", "once")
+	id := dispatchedID(t, first.stdout)
+	second := mustRoam(t, c, 0, "job", "dispatch", "-idempotency-token", "t1", "once")
+	if got := dispatchedID(t, second.stdout); got != id || strings.Contains(second.stdout, "Evaluation ID") {
+		t.Fatalf("second dispatch:\n%s\nwant child %s and no evaluation", second, id)
+	}
+	assertContains(t, mustRoam(t, c, 0, "job", "status", "-t", "{{len .Children}}", "once"), "1")
+}
+
+// dispatchedID is the child ID `job dispatch` printed.
+func dispatchedID(t *testing.T, out string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "Dispatched Job ID" {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no Dispatched Job ID in:\n%s", out)
+	return ""
+}

@@ -137,6 +137,18 @@ func TestNomadClientDispatchIdempotencyToken(t *testing.T) {
 		if got := children(t, "distinct"); len(got) != 2 {
 			t.Fatalf("children %v, want two", got)
 		}
+		child, _, err := jobs.Info(b.DispatchedJobID, nil)
+		if err != nil || child.DispatchIdempotencyToken == nil || *child.DispatchIdempotencyToken != "b" {
+			t.Fatalf("child %+v: %v, want DispatchIdempotencyToken b", child, err)
+		}
+	})
+	t.Run("an oversized token is refused", func(t *testing.T) {
+		register(t, "big")
+		_, _, err := jobs.Dispatch("big", nil, nil, "", &nomadapi.WriteOptions{IdempotencyToken: strings.Repeat("x", 257)})
+		var ue nomadapi.UnexpectedResponseError
+		if !asUnexpected(err, &ue) || ue.StatusCode() != 400 || !strings.Contains(err.Error(), "the limit is 256") {
+			t.Fatalf("dispatch with a 257-byte token: %v, want a 400 naming the limit", err)
+		}
 	})
 	t.Run("concurrent dispatches with one token make one child", func(t *testing.T) {
 		register(t, "race")
