@@ -18,6 +18,10 @@ type leaderState struct {
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	established atomic.Bool
+	// caughtUp: this term's barrier passed, so the FSM holds every entry
+	// committed before it and the server may answer as leader. It outlives
+	// StopScheduling (the endpoints keep serving) and ends with the term.
+	caughtUp atomic.Bool
 	// stopped is set by StopScheduling: leadership duties never start
 	// again in this process.
 	stopped atomic.Bool
@@ -44,6 +48,7 @@ func (s *Server) monitorLeadership() {
 			if isLeader {
 				s.startLeadership()
 			} else {
+				s.leader.caughtUp.Store(false)
 				s.stopLeadership()
 			}
 		}
@@ -63,6 +68,7 @@ func (s *Server) startLeadership() {
 	if !s.barrier() {
 		return
 	}
+	s.leader.caughtUp.Store(true)
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.leader.cancel = cancel
 	for _, d := range s.leaderDuties() {

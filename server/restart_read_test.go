@@ -66,3 +66,26 @@ func TestRestartedLeaderNeverAnswersFromPartialState(t *testing.T) {
 		t.Fatalf("the restarted server answered from partial state %d times of %d: %v", len(bad), answered, bad[:min(len(bad), 5)])
 	}
 }
+
+// TestStopSchedulingKeepsAnswering: a -dev agent stops scheduling before it
+// destroys its allocations, and its client then reports their end. The
+// server must still take those writes and reads: the leader duties stopped,
+// the leadership and its caught-up FSM did not. (Taking "duties stopped" for
+// "not ready to lead" made every report wait for a leader that never came,
+// and Ctrl-C took ten seconds ending in "final allocation update timed out".)
+func TestStopSchedulingKeepsAnswering(t *testing.T) {
+	s := testServer(t)
+	s.StopScheduling()
+	done := make(chan error, 1)
+	go func() {
+		var reply structs.JobRegisterResponse
+		done <- s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: testJob("after-stop", 0)}, &reply)
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("write after StopScheduling: %v", err)
+	}
+	var list structs.JobListResponse
+	if err := s.RPC(structs.MethodJobList, &structs.JobListRequest{}, &list); err != nil || len(list.Jobs) != 1 {
+		t.Fatalf("read after StopScheduling: %v, %d jobs", err, len(list.Jobs))
+	}
+}

@@ -138,10 +138,18 @@ func (s *Server) forward(method string, stale bool, args, reply any) (bool, erro
 
 // waitLeaderAddr returns the leader's address, waiting for an election.
 func (s *Server) waitLeaderAddr() (string, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, leaderWaitLimit)
-	defer cancel()
-	if err := s.WaitForLeader(ctx); err != nil {
-		return "", structs.ErrNoLeader
+	deadline := time.NewTimer(leaderWaitLimit)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !s.HasLeader() {
+		select {
+		case <-deadline.C:
+			return "", structs.ErrNoLeader
+		case <-s.ctx.Done():
+			return "", structs.ErrNoLeader
+		case <-tick.C:
+		}
 	}
 	return s.Leader(), nil
 }

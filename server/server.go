@@ -278,15 +278,15 @@ func (s *Server) LocalAddr() string { return s.advertise }
 // ID is the server's persistent Raft ID.
 func (s *Server) ID() string { return s.id }
 
-// leaderReady reports whether this server leads and has taken up its
-// duties, so its FSM holds everything committed.
-func (s *Server) leaderReady() bool { return s.IsLeader() && s.leader.isEstablished() }
+// leaderReady reports whether this server leads and its FSM holds every
+// entry committed before its term (the barrier passed).
+func (s *Server) leaderReady() bool { return s.IsLeader() && s.leader.caughtUp.Load() }
 
 // HasLeader reports whether the cluster has a leader that can answer: some
-// other server, or this one once its leadership is established.
+// other server, or this one once its FSM caught up.
 func (s *Server) HasLeader() bool {
 	leader := s.Leader()
-	return leader != "" && (leader != s.advertise || s.leader.isEstablished())
+	return leader != "" && (leader != s.advertise || s.leader.caughtUp.Load())
 }
 
 // WaitForLeader blocks until the cluster has a leader and, when this server
@@ -296,7 +296,7 @@ func (s *Server) WaitForLeader(ctx context.Context) error {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if s.HasLeader() {
+		if leader := s.Leader(); leader != "" && (leader != s.advertise || s.leader.isEstablished()) {
 			return nil
 		}
 		select {
