@@ -25,7 +25,7 @@ const exitDeploymentFailed = 1
 func (m *monitor) followDeployment(ctx context.Context, id string) (int, error) {
 	m.headline("Monitoring deployment %q", m.id(id))
 	var index uint64
-	last := ""
+	last, hinted := "", false
 	for {
 		d, qm, err := m.c.Deployments().Info(id, &api.QueryOptions{WaitIndex: index, WaitTime: m.poll, Ctx: ctx})
 		if err != nil {
@@ -37,6 +37,12 @@ func (m *monitor) followDeployment(ctx context.Context, id string) (int, error) 
 		if line := deploymentProgress(d, m.id(id)); line != last {
 			m.info("%s", line)
 			last = line
+		}
+		if !hinted && needsPromotion(d) {
+			// Otherwise the command just waits, up to the progress
+			// deadline, for something the operator has to do.
+			m.info("Deployment %q waits for its canaries to be promoted: run `roam job promote %s` (or `roam deployment promote %s`); Ctrl-C stops following and leaves the deployment as it is", m.id(id), d.JobID, m.id(id))
+			hinted = true
 		}
 		if d.Status.Terminal() {
 			code := m.deploymentEnded(d)
@@ -202,4 +208,19 @@ func (m *monitor) followEvalDeployment(ctx context.Context, code int) (int, erro
 		return code, nil
 	}
 	return m.followDeployment(ctx, m.deploymentID)
+}
+
+// needsPromotion reports a running deployment whose canaries are all placed
+// and healthy in some group that is not promoted yet: only an operator (or
+// auto_promote) moves it on.
+func needsPromotion(d *api.Deployment) bool {
+	if d.Status != "running" {
+		return false
+	}
+	for _, g := range d.TaskGroups {
+		if g.DesiredCanaries > 0 && !g.Promoted && !g.AutoPromote && g.HealthyAllocs >= g.DesiredCanaries {
+			return true
+		}
+	}
+	return false
 }
