@@ -24,6 +24,9 @@ func (m *membershipEndpoint) Hello(args *structs.ServerHelloRequest, reply *stru
 	if args.Hello.ID == local.ID {
 		return nil
 	}
+	if err := m.srv.refuseInDevMode(args.Hello); err != nil {
+		return err
+	}
 	if err := checkPeer(local, args.Hello); err != nil {
 		return badRequest("%v", err)
 	}
@@ -43,6 +46,9 @@ func (m *membershipEndpoint) Hello(args *structs.ServerHelloRequest, reply *stru
 // AddServer adds the caller to the Raft configuration (on the leader).
 func (m *membershipEndpoint) AddServer(args *structs.ServerAddRequest, reply *structs.GenericResponse) error {
 	if done, err := m.srv.forward(structs.MethodMembershipAddServer, false, args, reply); done {
+		return err
+	}
+	if err := m.srv.refuseInDevMode(args.Hello); err != nil {
 		return err
 	}
 	if err := m.srv.addServer(args.Hello); err != nil {
@@ -188,4 +194,16 @@ func (o *operatorEndpoint) SnapshotRestore(args *structs.SnapshotRestoreRequest,
 	}
 	reply.Index, _ = o.srv.state.LatestIndex()
 	return nil
+}
+
+// refuseInDevMode: a -dev agent is a cluster of one. Servers do not
+// authenticate each other yet (docs/security.md), and a server that joined
+// would receive the replicated state with its keys (CA, identity signing,
+// variables); a dev agent, which nobody means to grow, takes no server.
+func (s *Server) refuseInDevMode(h structs.ServerHello) error {
+	if !s.cfg.DevMode {
+		return nil
+	}
+	s.logger.Warn("refused a server's hello: this is a -dev agent", "server", h.Name, "addr", h.Addr)
+	return permissionDenied(fmt.Sprintf("server %s (%s) cannot join: this agent runs in -dev mode, a cluster of one server", h.Name, h.Addr))
 }

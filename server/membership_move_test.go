@@ -59,3 +59,26 @@ func TestSecurityServerHelloCannotMoveLiveVoter(t *testing.T) {
 		t.Fatalf("configuration lost %s: %v", victim.LocalAddr(), conf.Servers)
 	}
 }
+
+// TestSecurityDevAgentTakesNoServer: a -dev agent is a cluster of one; a
+// server saying hello or asking to be added is refused and left out of the
+// Raft configuration (before, it joined as a non-voter, received the state
+// with the CA and signing keys, and autopilot made it a voter).
+func TestSecurityDevAgentTakesNoServer(t *testing.T) {
+	dev := testServer(t, func(c *Config) { c.DevMode = true })
+	rogue := dev.hello()
+	rogue.ID, rogue.Addr, rogue.Name = structs.GenerateUUID(), "127.0.0.1:1", "rogue"
+	err := dev.pool.RPC(dev.LocalAddr(), structs.MethodMembershipHello, &structs.ServerHelloRequest{Hello: rogue}, &structs.ServerHello{})
+	if err == nil || !strings.Contains(err.Error(), "-dev mode") {
+		t.Fatalf("hello to a -dev agent: %v, want a refusal naming -dev mode", err)
+	}
+	err = dev.RPC(structs.MethodMembershipAddServer, &structs.ServerAddRequest{Hello: rogue}, &structs.GenericResponse{})
+	if !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Fatalf("AddServer on a -dev agent: %v, want permission denied", err)
+	}
+	conf, err := dev.raftConfiguration()
+	must(t, err)
+	if len(conf.Servers) != 1 {
+		t.Fatalf("the -dev agent's configuration has %d servers: %v", len(conf.Servers), conf.Servers)
+	}
+}
