@@ -12,7 +12,9 @@ if (exec 3<>/dev/tcp/127.0.0.1/4646) 2>/dev/null; then
 	echo "make dev: 127.0.0.1:4646 is taken (another roam or Nomad agent?); stop what listens there and try again" >&2
 	exit 1
 fi
+echo "make dev: building bin/roam (the first build takes a minute or two) ..."
 go build -o bin/roam ./cmd/roam
+echo "make dev: starting roam agent -dev on 127.0.0.1:4646 (Ctrl-C stops it and its tasks)"
 
 # The agent runs in its own session so that Ctrl-C reaches it exactly once,
 # through the trap below: a second signal would make it exit without stopping
