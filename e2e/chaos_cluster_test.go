@@ -121,30 +121,7 @@ func (c *chaosCluster) startSpawner() {
 func (c *chaosCluster) configure(n *chaosNode, role string) {
 	t := c.t
 	n.dataDir = t.TempDir()
-	cfg := fmt.Sprintf(`
-data_dir  = %q
-bind_addr = "%s"
-name      = "%s-%s"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-  dns  = %d
-}
-dns {
-  bind_addr = "%s"
-}
-%s
-plugin "raw_exec" {
-  config {
-    enabled = true
-  }
-}
-`, n.dataDir, n.h.addr, n.name, c.lan.id, lanHTTP, lanRPC, lanSerf, lanDNS, n.h.addr, role)
-	n.cfgPath = filepath.Join(t.TempDir(), "agent.hcl")
-	if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	n.cfgPath = writeLANAgentConfig(t, n.h, n.dataDir, n.name+"-"+c.lan.id, role, "INFO")
 }
 
 // start runs n's agent inside its namespace (ip netns exec execs the agent,

@@ -117,14 +117,17 @@ func (h *host) get(path string) (int, []byte, error) {
 // startLANAgent runs `roam agent` inside h's namespace (ip netns exec
 // execs the agent, so the PID is the agent's) with role, the server or
 // client block, and waits for its HTTP API.
-func startLANAgent(t *testing.T, h *host, name, role string) *agentProc {
+// writeLANAgentConfig writes the config of an agent on a test LAN host: the
+// host's address for everything, the LAN's fixed ports (each host is its own
+// namespace), raw_exec enabled, and role (its server and client blocks). It
+// returns the file's path.
+func writeLANAgentConfig(t *testing.T, h *host, dataDir, name, role, logLevel string) string {
 	t.Helper()
-	dataDir := t.TempDir()
 	cfg := fmt.Sprintf(`
 data_dir  = %q
 bind_addr = "%s"
 name      = %q
-log_level = "DEBUG"
+log_level = %q
 ports {
   http = %d
   rpc  = %d
@@ -140,11 +143,18 @@ plugin "raw_exec" {
     enabled = true
   }
 }
-`, dataDir, h.addr, name, lanHTTP, lanRPC, lanSerf, lanDNS, h.addr, role)
-	cfgPath := filepath.Join(t.TempDir(), "agent.hcl")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+`, dataDir, h.addr, name, logLevel, lanHTTP, lanRPC, lanSerf, lanDNS, h.addr, role)
+	path := filepath.Join(t.TempDir(), "agent.hcl")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+func startLANAgent(t *testing.T, h *host, name, role string) *agentProc {
+	t.Helper()
+	dataDir := t.TempDir()
+	cfgPath := writeLANAgentConfig(t, h, dataDir, name, role, "DEBUG")
 	p := &agentProc{t: t, dataDir: dataDir, cfgPath: cfgPath, log: &bytes.Buffer{}, done: make(chan struct{}), addr: h.url("")}
 	p.cmd = exec.Command("ip", "netns", "exec", h.ns, roamBin, "agent", "-config", cfgPath)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
