@@ -60,7 +60,15 @@ func (j *jobEndpoint) Revert(args *structs.JobRevertRequest, reply *structs.JobR
 		return err
 	}
 	reply.Warnings = warnings
-	return j.srv.registerJob(job, cur, nil, 0, jobIndexCheck{}, reply)
+	// The prior version was checked against the state read above; the
+	// entry carries that read's modify index so that the FSM refuses the
+	// revert if the job changed before it commits (two reverts racing
+	// from one prior version: one wins).
+	var cas jobIndexCheck
+	if args.EnforcePriorVersion != nil {
+		cas = jobIndexCheck{enforce: true, index: cur.JobModifyIndex}
+	}
+	return j.srv.registerJob(job, cur, nil, 0, cas, reply)
 }
 
 // Stable marks a job version stable (or not).
