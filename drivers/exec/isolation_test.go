@@ -15,6 +15,7 @@ import (
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/internal/cgroups"
+	"github.com/roam-sh/roam/testutil"
 )
 
 func TestFingerprint(t *testing.T) {
@@ -219,8 +220,19 @@ func TestStartErrors(t *testing.T) {
 func TestStopEscalatesForPID1(t *testing.T) {
 	d := newDriver(t)
 	cfg := taskConfig(t, sh("echo ready; exec sleep 300"))
-	start(t, d, cfg)
+	h := start(t, d, cfg)
 	waitFileContains(t, cfg.StdoutPath, "ready")
+	// "ready" is printed by the shell just before it becomes sleep: a
+	// signal in between reaches the shell (which exits 130), not the
+	// handler-less PID 1 this test is about. Wait for the exec.
+	eh, _ := executorHandle(t, h)
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", eh.TaskPID))
+		if err != nil || strings.TrimSpace(string(comm)) != "sleep" {
+			return fmt.Errorf("task %d is %q (%v), not sleep yet", eh.TaskPID, comm, err)
+		}
+		return nil
+	})
 	began := time.Now()
 	if err := d.StopTask(context.Background(), cfg.ID, 300*time.Millisecond, "SIGINT"); err != nil {
 		t.Fatal(err)
