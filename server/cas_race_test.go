@@ -17,19 +17,28 @@ import (
 func TestCheckIndexConcurrentWritersOneWins(t *testing.T) {
 	s := testServer(t)
 	first := registerJob(t, s, testJob("web", 0))
-	const writers = 16
+	oneWins(t, "check-and-set writer", func(i int) error {
+		job := testJob("web", 0)
+		job.Meta = map[string]string{"writer": fmt.Sprint(i)}
+		var reply structs.JobRegisterResponse
+		return s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: job, EnforceIndex: true, JobModifyIndex: first.JobModifyIndex}, &reply)
+	})
+}
+
+// oneWins runs 16 calls at once and requires exactly one to succeed and
+// every other to fail with a 400 conflict.
+func oneWins(t *testing.T, what string, call func(i int) error) {
+	t.Helper()
+	const callers = 16
 	var wg sync.WaitGroup
-	errs := make([]error, writers)
+	errs := make([]error, callers)
 	start := make(chan struct{})
-	for i := range writers {
+	for i := range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			job := testJob("web", 0)
-			job.Meta = map[string]string{"writer": fmt.Sprint(i)}
 			<-start
-			var reply structs.JobRegisterResponse
-			errs[i] = s.RPC(structs.MethodJobRegister, &structs.JobRegisterRequest{Job: job, EnforceIndex: true, JobModifyIndex: first.JobModifyIndex}, &reply)
+			errs[i] = call(i)
 		}()
 	}
 	close(start)
@@ -40,11 +49,11 @@ func TestCheckIndexConcurrentWritersOneWins(t *testing.T) {
 		case err == nil:
 			won++
 		case ErrorCode(err) != 400:
-			t.Errorf("writer %d: want a 400 conflict, got %v", i, err)
+			t.Errorf("%s %d: want a 400 conflict, got %v", what, i, err)
 		}
 	}
 	if won != 1 {
-		t.Fatalf("%d of %d check-and-set writers at index %d succeeded, want exactly 1", won, writers, first.JobModifyIndex)
+		t.Fatalf("%d of %d racing calls (%s) succeeded, want exactly 1", won, callers, what)
 	}
 }
 
@@ -58,31 +67,8 @@ func TestRevertEnforcePriorVersionConcurrentOneWins(t *testing.T) {
 	v1.Meta = map[string]string{"v": "1"}
 	registerJob(t, s, v1)
 	prior := uint64(1)
-	const reverters = 16
-	var wg sync.WaitGroup
-	errs := make([]error, reverters)
-	start := make(chan struct{})
-	for i := range reverters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			var reply structs.JobRegisterResponse
-			errs[i] = s.RPC(structs.MethodJobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0, EnforcePriorVersion: &prior, WriteRequest: structs.WriteRequest{Namespace: "default"}}, &reply)
-		}()
-	}
-	close(start)
-	wg.Wait()
-	won := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case ErrorCode(err) != 400:
-			t.Errorf("reverter %d: want a 400 conflict, got %v", i, err)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d of %d reverts from prior version 1 succeeded, want exactly 1", won, reverters)
-	}
+	oneWins(t, "revert from prior version 1", func(int) error {
+		var reply structs.JobRegisterResponse
+		return s.RPC(structs.MethodJobRevert, &structs.JobRevertRequest{JobID: "web", JobVersion: 0, EnforcePriorVersion: &prior, WriteRequest: structs.WriteRequest{Namespace: "default"}}, &reply)
+	})
 }
