@@ -59,36 +59,9 @@ job "mysql-server" {
 // volume, the task writes through its mount, and stopping the job leaves no
 // task, cgroup or mount behind.
 func TestExecJobWritesHostVolume(t *testing.T) {
-	host := exectest.RequireIsolation(t)
 	dir := t.TempDir()
-	vol := filepath.Join(dir, "mysql-data")
-	if err := os.Mkdir(vol, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.Chmod(vol, 0o777)
-
-	cfg := DevConfig()
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.Ports = Ports{}
-	cfg.Client.HostVolumes["mysql"] = HostVolume{Path: vol}
-	cfg.Client.Executor = executortest.Binary()
-	cfg.Client.CgroupParent = exectest.CgroupParent(t, host)
-	cfg.Client.DisableBridge = true
-	testutil.CleanupMounts(t, dir)
-	a, err := New(cfg, testutil.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Shutdown() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := a.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	vol := volumeDir(t, dir, "mysql-data")
+	a, cl := execVolumeAgent(t, dir, map[string]string{"mysql": vol})
 
 	node, _, err := cl.Nodes().Info(a.Client().NodeID(), nil)
 	if err != nil {
@@ -173,4 +146,50 @@ plugin "exec" {
 	if got := c.Plugins["exec"]["allow_caps"]; got == nil {
 		t.Fatalf("plugin exec: %v", c.Plugins)
 	}
+}
+
+// volumeDir makes a world-writable directory name under dir (tasks run as
+// nobody) and returns its path.
+func volumeDir(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.Mkdir(p, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(p, 0o777) // past the umask
+	return p
+}
+
+// execVolumeAgent starts an in-process agent, its data under dir, whose
+// client runs exec tasks with real isolation (no bridge) and offers vols
+// (name → path) as host volumes; it returns the agent, ready, and an API
+// client of it.
+func execVolumeAgent(t *testing.T, dir string, vols map[string]string) (*Agent, *api.Client) {
+	t.Helper()
+	host := exectest.RequireIsolation(t)
+	cfg := DevConfig()
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.Ports = Ports{}
+	for name, path := range vols {
+		cfg.Client.HostVolumes[name] = HostVolume{Path: path}
+	}
+	cfg.Client.Executor = executortest.Binary()
+	cfg.Client.CgroupParent = exectest.CgroupParent(t, host)
+	cfg.Client.DisableBridge = true
+	testutil.CleanupMounts(t, dir)
+	a, err := New(cfg, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, cl
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/api"
-	"github.com/roam-sh/roam/drivers/exec/exectest"
-	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/testutil"
 )
 
@@ -51,38 +48,14 @@ job "per-alloc" {
 // into the volume of its own index and no other. Before, the job was
 // refused ("per_alloc is only allowed for csi volumes").
 func TestPerAllocHostVolumeEachAllocationSeesItsOwn(t *testing.T) {
-	host := exectest.RequireIsolation(t)
 	dir := t.TempDir()
 	vols := make([]string, 2)
-	cfg := DevConfig()
+	offered := map[string]string{}
 	for i := range vols {
-		vols[i] = filepath.Join(dir, fmt.Sprintf("vol%d", i))
-		if err := os.Mkdir(vols[i], 0o777); err != nil {
-			t.Fatal(err)
-		}
-		_ = os.Chmod(vols[i], 0o777)
-		cfg.Client.HostVolumes[fmt.Sprintf("data[%d]", i)] = HostVolume{Path: vols[i]}
+		vols[i] = volumeDir(t, dir, fmt.Sprintf("vol%d", i))
+		offered[fmt.Sprintf("data[%d]", i)] = vols[i]
 	}
-	cfg.DataDir = filepath.Join(dir, "data")
-	cfg.Ports = Ports{}
-	cfg.Client.Executor = executortest.Binary()
-	cfg.Client.CgroupParent = exectest.CgroupParent(t, host)
-	cfg.Client.DisableBridge = true
-	testutil.CleanupMounts(t, dir)
-	a, err := New(cfg, testutil.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Shutdown() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := a.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cl := execVolumeAgent(t, dir, offered)
 	job, err := cl.Jobs().Parse(&api.JobsParseRequest{JobHCL: perAllocJob, Canonicalize: true})
 	if err != nil {
 		t.Fatal(err)
