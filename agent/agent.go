@@ -167,6 +167,7 @@ func (a *Agent) startServer() error {
 	}
 	sc.RootKeyRotationThreshold = c.Server.RootKeyRotationThreshold
 	sc.RootKeyGCThreshold, sc.RootKeyGCInterval = c.Server.RootKeyGCThreshold, c.Server.RootKeyGCInterval
+	sc.ConnectLeafTTL = c.Server.ConnectLeafTTL
 	sc.OIDCIssuer = c.Server.OIDCIssuer
 	// Members' build tag is the Nomad version roam speaks, as `nomad server
 	// members` shows it; roam's own version is in /v1/agent/self.

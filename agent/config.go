@@ -114,6 +114,10 @@ type ServerConfig struct {
 	RootKeyRotationThreshold time.Duration
 	RootKeyGCThreshold       time.Duration
 	RootKeyGCInterval        time.Duration
+	// ConnectLeafTTL is how long mesh leaf certificates live
+	// (connect_leaf_cert_ttl); a rotated-out CA root leaves the trust
+	// bundle twice this after the rotation. Zero keeps 72h.
+	ConnectLeafTTL time.Duration
 	// OIDCIssuer is the "iss" of workload identities and turns on
 	// /.well-known/openid-configuration (oidc_issuer).
 	OIDCIssuer string
@@ -391,6 +395,7 @@ func (c *Config) mergeServer(s *fileServer) error {
 		{&c.Server.RootKeyRotationThreshold, s.RootKeyRotation, "root_key_rotation_threshold"},
 		{&c.Server.RootKeyGCThreshold, s.RootKeyGC, "root_key_gc_threshold"},
 		{&c.Server.RootKeyGCInterval, s.RootKeyGCEvery, "root_key_gc_interval"},
+		{&c.Server.ConnectLeafTTL, s.ConnectLeafTTL, "connect_leaf_cert_ttl"},
 	} {
 		if err := setDuration(d.dst, d.src, "server."+d.key); err != nil {
 			return err

@@ -91,6 +91,9 @@ type fileServer struct {
 	// RaftMultiplier scales Raft's timeouts (docs/cluster.md).
 	RaftMultiplier       *int    `hcl:"raft_multiplier,optional"`
 	FailoverHeartbeatTTL *string `hcl:"failover_heartbeat_ttl,optional"`
+
+	// ConnectLeafTTL is the mesh leaf certificates' lifetime (docs/mesh.md).
+	ConnectLeafTTL *string `hcl:"connect_leaf_cert_ttl,optional"`
 }
 
 type fileJoin struct {

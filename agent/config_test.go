@@ -139,3 +139,18 @@ func TestEnableDebugIsOffUnlessSet(t *testing.T) {
 		t.Fatal("enable_debug = true not applied")
 	}
 }
+
+func TestConfigFileConnectLeafTTL(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "mesh.hcl", "server {\n  connect_leaf_cert_ttl = \"12h\"\n}\n")
+	c := DevConfig()
+	if err := loadConfigPaths(c, []string{p}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.ConnectLeafTTL != 12*time.Hour {
+		t.Fatalf("connect_leaf_cert_ttl read as %s, want 12h", c.Server.ConnectLeafTTL)
+	}
+	bad := writeFile(t, t.TempDir(), "bad.hcl", "server {\n  connect_leaf_cert_ttl = \"twelve\"\n}\n")
+	if err := loadConfigPaths(DevConfig(), []string{bad}); err == nil || !strings.Contains(err.Error(), "connect_leaf_cert_ttl") {
+		t.Fatalf("a bad duration: %v", err)
+	}
+}

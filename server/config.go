@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/internal/telemetry"
+	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/scheduler"
 	"github.com/roam-sh/roam/structs"
 )
@@ -125,6 +126,11 @@ type Config struct {
 	RootKeyRotationThreshold time.Duration
 	RootKeyGCThreshold       time.Duration
 	RootKeyGCInterval        time.Duration
+	// ConnectLeafTTL is how long the mesh's leaf certificates live
+	// (Consul's leaf_cert_ttl, 72 h). It also decides when a rotated-out
+	// CA root leaves the trust bundle: twice this after the rotation
+	// (server/connect_ca.go), once every leaf it signed has expired.
+	ConnectLeafTTL time.Duration
 	// OIDCIssuer, when set, is the "iss" claim of every workload identity and
 	// turns on /.well-known/openid-configuration, so that third parties can
 	// federate with roam as an OIDC identity provider. It must be the URL
@@ -178,6 +184,7 @@ func DefaultConfig() Config {
 		RootKeyRotationThreshold: 30 * 24 * time.Hour,
 		RootKeyGCThreshold:       time.Hour,
 		RootKeyGCInterval:        10 * time.Minute,
+		ConnectLeafTTL:           ca.DefaultConfig().LeafTTL,
 		Version:                  "0.1.0",
 	}
 }
@@ -212,6 +219,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.RootKeyRotationThreshold, d.RootKeyRotationThreshold)
 	setDefault(&c.RootKeyGCThreshold, d.RootKeyGCThreshold)
 	setDefault(&c.RootKeyGCInterval, d.RootKeyGCInterval)
+	setDefault(&c.ConnectLeafTTL, d.ConnectLeafTTL)
 	setDefault(&c.Version, d.Version)
 	c = c.withSchedulerDefaults()
 	if c.Logger == nil {
@@ -245,6 +253,12 @@ func (c Config) validate() error {
 	}
 	if len(c.Schedulers) == 0 {
 		errs = append(errs, errors.New("no schedulers configured"))
+	}
+	// A leaf may not outlive a third of its intermediate (Consul's rule);
+	// the floor only keeps a typo (1 instead of 1h) from making leaves that
+	// expire while being delivered. Tests use seconds.
+	if maxTTL := ca.DefaultConfig().IntermediateTTL / 3; c.ConnectLeafTTL < time.Second || c.ConnectLeafTTL > maxTTL {
+		errs = append(errs, fmt.Errorf("connect_leaf_cert_ttl must be between 1s and %s, not %s", maxTTL, c.ConnectLeafTTL))
 	}
 	return errors.Join(errs...)
 }

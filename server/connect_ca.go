@@ -30,7 +30,9 @@ type connectCA struct {
 const maxConcurrentSigning = 8
 
 func newConnectCA(s *Server) *connectCA {
-	return &connectCA{srv: s, cfg: ca.DefaultConfig(), signing: make(chan struct{}, maxConcurrentSigning)}
+	cfg := ca.DefaultConfig()
+	cfg.LeafTTL = s.cfg.ConnectLeafTTL
+	return &connectCA{srv: s, cfg: cfg, signing: make(chan struct{}, maxConcurrentSigning)}
 }
 
 // active returns the active root (with its keys) and the whole set.
@@ -68,9 +70,9 @@ func (c *connectCA) ensureRoot() error {
 }
 
 // rotate makes a fresh root active, cross-signed by the one it replaces;
-// the old root stays in the set (inactive) so leaves it signed keep
-// verifying until they are renewed. Roots past their expiry are dropped
-// from the set written.
+// the old root stays in the set (inactive, RotatedOutAt set) so leaves it
+// signed keep verifying until they are renewed, and runPruning removes it
+// once none of them can be alive.
 func (c *connectCA) rotate() (*structs.CARoot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

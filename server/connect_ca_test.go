@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +190,162 @@ func TestIntentionsApplyListAndPairUnique(t *testing.T) {
 	err = s.RPC(structs.MethodIntentionApply, &structs.IntentionRequest{Upsert: []*structs.Intention{{SourceName: "web-*", DestinationName: "api", Action: "allow"}}}, &w2)
 	if !errors.Is(err, structs.ErrBadRequest) {
 		t.Fatalf("partial glob: %v", err)
+	}
+}
+
+// TestConnectCAPrunesRotatedOutRoot: with a short leaf TTL, a rotated-out
+// root is still listed right after the rotation and gone once twice the
+// TTL has passed; a leaf it signed then no longer verifies against the
+// roots (even at a time it was valid), a leaf of the new root does, and a
+// restarted server (state from a snapshot, then from the log) keeps the
+// shorter list.
+func TestConnectCAPrunesRotatedOutRoot(t *testing.T) {
+	const ttl = 3 * time.Second
+	cfg := testConfig(t)
+	cfg.ConnectLeafTTL = ttl
+	s := startServer(t, cfg)
+	registerNode(t, s, withProxyDriver)
+	registerJob(t, s, connectJob("shop"))
+	a := waitLiveAllocs(t, s, "shop", 1)[0]
+	sign := func() *structs.IssuedCert {
+		req := &structs.CASignRequest{CSR: testCSR(t), Service: "api", NodeID: a.NodeID}
+		req.AuthToken = a.SignedIdentities["web"]
+		var out structs.CASignResponse
+		must(t, s.RPC(structs.MethodConnectCASign, req, &out))
+		return out.Cert
+	}
+	before := roots(t, s)
+	oldLeaf := sign()
+
+	rotatedBefore := time.Now()
+	var rot structs.CARotateResponse
+	must(t, s.RPC(structs.MethodConnectCARotate, &structs.CARotateRequest{}, &rot))
+	newLeaf := sign()
+	if l := roots(t, s); len(l.Roots) != 2 && time.Since(rotatedBefore) < pruneDelay(ttl) {
+		t.Fatalf("right after the rotation %d roots are listed, want the old and the new", len(l.Roots))
+	}
+	// A snapshot holding both roots: the removal comes from the log.
+	must(t, s.raft.Snapshot().Error())
+
+	var after *structs.CARootList
+	testutil.WaitFor(t, waitLong, func() error {
+		after = roots(t, s)
+		if len(after.Roots) != 1 {
+			return fmt.Errorf("%d roots listed, want the old one pruned", len(after.Roots))
+		}
+		return nil
+	})
+	if took := time.Since(rotatedBefore); took < pruneDelay(ttl) {
+		t.Fatalf("the old root was pruned %s after the rotation, before every leaf it signed expired (%s)", took, pruneDelay(ttl))
+	}
+	if after.Roots[0].ID != rot.ActiveRootID || after.ActiveRootID != rot.ActiveRootID {
+		t.Fatalf("left %s (active %s), want the new root %s", after.Roots[0].ID, after.ActiveRootID, rot.ActiveRootID)
+	}
+	if err := verifyLeafAt(before, oldLeaf); err != nil {
+		t.Fatalf("the old leaf against the roots of before the rotation: %v", err)
+	}
+	if err := verifyLeafAt(after, oldLeaf); err == nil {
+		t.Fatal("a leaf of the pruned root still verifies against the roots")
+	}
+	if err := verifyLeafAt(after, newLeaf); err != nil {
+		t.Fatalf("a leaf of the new root: %v", err)
+	}
+
+	for _, how := range []string{"snapshot then log", "snapshot"} {
+		if how == "snapshot" {
+			// An entry after the restarted server's own address change,
+			// which raft snapshots only once something follows it.
+			must(t, s.RPC(structs.MethodIntentionApply, &structs.IntentionRequest{Upsert: []*structs.Intention{
+				{SourceName: "web", DestinationName: "api", Action: "allow"},
+			}}, &structs.IntentionResponse{}))
+			must(t, s.raft.Snapshot().Error())
+		}
+		must(t, s.Shutdown())
+		cfg.Logger = testutil.Logger(t)
+		s = startServer(t, cfg)
+		if l := roots(t, s); len(l.Roots) != 1 || l.ActiveRootID != rot.ActiveRootID {
+			t.Fatalf("restarted (%s): %d roots, active %s; want only %s", how, len(l.Roots), l.ActiveRootID, rot.ActiveRootID)
+		}
+	}
+}
+
+// verifyLeafAt verifies an issued leaf's chain against the listed roots at
+// a time inside the leaf's validity, so only trust decides.
+func verifyLeafAt(l *structs.CARootList, leaf *structs.IssuedCert) error {
+	r, err := ca.NewRoots(l)
+	if err != nil {
+		return err
+	}
+	var certs []*x509.Certificate
+	rest := []byte(leaf.CertPEM)
+	for {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return err
+		}
+		certs = append(certs, c)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err = certs[0].Verify(x509.VerifyOptions{Roots: r.Pool, Intermediates: inter, CurrentTime: certs[0].NotBefore.Add(time.Minute + time.Second), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	return err
+}
+
+func TestPrunableRoots(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	const delay = 144 * time.Hour
+	root := func(id string, active bool, rotatedOut, notAfter time.Time) *structs.CARoot {
+		return &structs.CARoot{ID: id, Active: active, RotatedOutAt: rotatedOut, NotAfter: notAfter}
+	}
+	far := now.Add(87600 * time.Hour)
+	cases := []struct {
+		name     string
+		roots    []*structs.CARoot
+		due      []string
+		nextFrom time.Duration // from now; 0: none waits
+	}{
+		{"active root stays", []*structs.CARoot{root("a", true, time.Time{}, far)}, nil, 0},
+		{"expired active root stays", []*structs.CARoot{root("a", true, time.Time{}, now.Add(-time.Hour))}, nil, 0},
+		{"rotated out just now waits the delay", []*structs.CARoot{root("o", false, now, far)}, nil, delay},
+		{"rotated out a minute short", []*structs.CARoot{root("o", false, now.Add(-delay+time.Minute), far)}, nil, time.Minute},
+		{"rotated out exactly the delay ago", []*structs.CARoot{root("o", false, now.Add(-delay), far)}, []string{"o"}, 0},
+		{"expired before the delay", []*structs.CARoot{root("o", false, now.Add(-time.Hour), now.Add(-time.Second))}, []string{"o"}, 0},
+		{"expiry before the delay decides the wait", []*structs.CARoot{root("o", false, now, now.Add(time.Hour))}, nil, time.Hour},
+		{"two rotations", []*structs.CARoot{
+			root("o1", false, now.Add(-2*delay), far), root("o2", false, now.Add(-time.Hour), far), root("a", true, time.Time{}, far),
+		}, []string{"o1"}, delay - time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			due, next := prunable(c.roots, now, delay)
+			var wantNext time.Time
+			if c.nextFrom != 0 {
+				wantNext = now.Add(c.nextFrom)
+			}
+			if fmt.Sprint(due) != fmt.Sprint(c.due) || !next.Equal(wantNext) {
+				t.Fatalf("due %v next %v, want %v next %v", due, next, c.due, wantNext)
+			}
+		})
+	}
+}
+
+func TestConnectLeafTTLBounds(t *testing.T) {
+	for _, ttl := range []time.Duration{-time.Hour, time.Millisecond, 3000 * time.Hour} {
+		cfg := testConfig(t)
+		cfg.ConnectLeafTTL = ttl
+		s, err := NewServer(cfg)
+		if err == nil {
+			s.Shutdown()
+			t.Fatalf("a server started with connect_leaf_cert_ttl %s", ttl)
+		}
+		if !strings.Contains(err.Error(), "connect_leaf_cert_ttl must be between 1s and 2920h0m0s") {
+			t.Fatalf("ttl %s: %v", ttl, err)
+		}
 	}
 }

@@ -406,7 +406,7 @@ func (f *fsm) applyCARoots(index uint64, body []byte) any {
 	if err := f.decode(body, &req); err != nil {
 		return err
 	}
-	return f.errResult(structs.CARootsUpsertRequestType, index, f.state.UpsertCARoots(index, req.Roots))
+	return f.errResult(structs.CARootsUpsertRequestType, index, f.state.UpsertCARoots(index, req.Roots, req.Delete))
 }
 
 // applyAutopilotConfig replaces the autopilot configuration; the result is

@@ -138,6 +138,9 @@ func (s *Server) leaderDuties() []leaderDuty {
 		loop("node drainer", s.runDrainer),
 		loop("garbage collector", s.runGC),
 		loop("identity key rotation", s.keyring.run),
+		// Removes rotated-out mesh CA roots once no leaf they signed can
+		// be alive; after the first root exists (above).
+		loop("connect CA root pruning", s.connectCA.runPruning),
 		// The periodic launcher once the workers run: each launch is a
 		// child job with its evaluation. It resumes every periodic job
 		// from its last launch in the store (server/periodic.go).

@@ -13,10 +13,16 @@ import (
 // intentions. Writes arrive complete from the leader (IDs, times,
 // certificates), so applying them reads no clock or random numbers.
 
-// UpsertCARoots stores roots as given; the leader sends the whole set with
-// exactly one active root.
-func (s *StateStore) UpsertCARoots(index uint64, roots []*structs.CARoot) error {
+// UpsertCARoots stores roots as given (the leader sends the whole set with
+// exactly one active root) and deletes the roots named in del. Deleting the
+// active root is refused: the mesh would be left without a signer.
+func (s *StateStore) UpsertCARoots(index uint64, roots []*structs.CARoot, del []string) error {
 	return s.write(func(txn *memdb.Txn) error {
+		for _, id := range del {
+			if err := deleteCARoot(txn, id); err != nil {
+				return err
+			}
+		}
 		for _, r := range roots {
 			if r == nil || r.ID == "" {
 				return fmt.Errorf("upsert CA root: missing ID")
@@ -34,6 +40,25 @@ func (s *StateStore) UpsertCARoots(index uint64, roots []*structs.CARoot) error 
 		}
 		return setIndex(txn, index, tableCARoots)
 	})
+}
+
+// deleteCARoot removes an inactive root; an unknown ID is a no-op (the
+// entry may be applied again after a restore).
+func deleteCARoot(txn *memdb.Txn, id string) error {
+	raw, err := txn.First(tableCARoots, "id", id)
+	if err != nil {
+		return fmt.Errorf("CA root lookup: %w", err)
+	}
+	if raw == nil {
+		return nil
+	}
+	if raw.(*structs.CARoot).Active {
+		return fmt.Errorf("delete CA root %s: it is the active root", id)
+	}
+	if err := txn.Delete(tableCARoots, raw); err != nil {
+		return fmt.Errorf("delete CA root %s: %w", id, err)
+	}
+	return nil
 }
 
 // CARoots returns every root (with keys: callers strip them with Public

@@ -49,10 +49,13 @@ type CARootList struct {
 	QueryMeta
 }
 
-// CARootsUpsertRequest stores roots; the leader builds them (keys, times,
-// cross-signatures) so that applying the entry reads no clock or random.
+// CARootsUpsertRequest stores roots and removes those named in Delete
+// (rotated-out roots the leader prunes once no leaf they signed can be
+// alive); the leader builds both (keys, times, cross-signatures) so that
+// applying the entry reads no clock or random.
 type CARootsUpsertRequest struct {
-	Roots []*CARoot
+	Roots  []*CARoot
+	Delete []string // root IDs
 	WriteRequest
 }
 

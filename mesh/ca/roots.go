@@ -9,7 +9,7 @@ import (
 )
 
 // Roots is the trust bundle a node holds: every root the servers list
-// (the active one and those rotated out but not expired), so leaves from
+// (the active one and those rotated out but not yet pruned), so leaves from
 // before and after a rotation verify alike.
 type Roots struct {
 	TrustDomain  string
