@@ -214,3 +214,14 @@ type leafCert struct {
 	CertPEM       string
 	PrivateKeyPEM string
 }
+
+// prune drops every root but the active one, as the servers do twice the
+// leaf TTL after a rotation; blocked queries return.
+func (a *testAgent) prune() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.roots = a.roots[len(a.roots)-1:]
+	a.version++
+	close(a.changed)
+	a.changed = make(chan struct{})
+}

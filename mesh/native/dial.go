@@ -55,7 +55,9 @@ func (s *Service) Dial(ctx context.Context, service string) (net.Conn, error) {
 }
 
 // DialAddr opens an mTLS connection to addr, which must prove it is
-// service (Consul's StaticResolver).
+// service (Consul's StaticResolver). Once the roots no longer trust the
+// server's chain (its root pruned after a rotation) the connection is
+// closed after Config.RecycleGrace.
 func (s *Service) DialAddr(ctx context.Context, service, addr string) (net.Conn, error) {
 	cfg, err := s.clientTLS(service)
 	if err != nil {
@@ -68,6 +70,8 @@ func (s *Service) DialAddr(ctx context.Context, service, addr string) (net.Conn,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
+	tc := c.(*tls.Conn)
+	s.recycle.track(tc.NetConn(), rawChain(tc.ConnectionState()))
 	return c, nil
 }
 

@@ -243,3 +243,100 @@ func TestNewNeedsAService(t *testing.T) {
 		t.Fatal("a service without a name was accepted")
 	}
 }
+
+// Once the old root is pruned after a rotation, a native server closes an
+// open connection whose client chain only that root vouched for, a
+// native client closes one whose server chain only it vouched for, and a
+// connection made on the new leaves on both sides is kept.
+func TestPrunedRootClosesConnectionsOnTheOldChain(t *testing.T) {
+	a := newTestAgent(t)
+	const grace = 200 * time.Millisecond
+	svc := func(name string) *Service {
+		s, err := New(Config{Service: name, AgentAddr: a.srv.URL, Token: token, Logger: testutil.Logger(t), RecycleGrace: grace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		<-s.Ready()
+		return s
+	}
+	echoSvc, web := svc("echo"), svc("web")
+	echo := serveEcho(t, echoSvc)
+	a.register("echo", echo.addr())
+	oldWebLeaf, _, _ := web.current()
+	oldEchoLeaf, _, _ := echoSvc.current()
+
+	// A native client on the old chain: only the native server can close it.
+	toNative, err := tls.Dial("tcp", echo.addr(), &tls.Config{Certificates: []tls.Certificate{*oldWebLeaf}, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer toNative.Close()
+	// A plain TLS server on the old chain: only the native client can close it.
+	plain := serveStatic(t, oldEchoLeaf)
+	fromNative, err := web.DialAddr(testutil.Context(t), "echo", plain.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fromNative.Close()
+	for name, c := range map[string]net.Conn{"to the native server": toNative, "from the native client": fromNative} {
+		if got, err := roundTrip(c, "before"); err != nil || got != "web: before" {
+			t.Fatalf("%s before the rotation: %q %v", name, got, err)
+		}
+	}
+
+	a.rotate()
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		for _, s := range []*Service{echoSvc, web} {
+			if now, roots, _ := s.current(); now == oldWebLeaf || now == oldEchoLeaf || len(roots.List.Roots) != 2 {
+				return fmt.Errorf("%s has its old leaf or not both roots", s.cfg.Service)
+			}
+		}
+		return nil
+	})
+	fresh, err := web.Dial(testutil.Context(t), "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	for name, c := range map[string]net.Conn{"to the native server": toNative, "from the native client": fromNative, "new": fresh} {
+		if got, err := roundTrip(c, "rotated"); err != nil || got != "web: rotated" {
+			t.Fatalf("%s after the rotation, before the pruning: %q %v", name, got, err)
+		}
+	}
+
+	a.prune()
+	for name, c := range map[string]net.Conn{"to the native server": toNative, "from the native client": fromNative} {
+		testutil.WaitFor(t, 10*time.Second, func() error {
+			if _, err := roundTrip(c, "pruned"); err == nil {
+				return fmt.Errorf("the connection %s on the pruned chain still answers", name)
+			}
+			return nil
+		})
+	}
+	if got, err := roundTrip(fresh, "after"); err != nil || got != "web: after" {
+		t.Fatalf("the connection on the new leaves after the pruning: %q %v", got, err)
+	}
+}
+
+// serveStatic is an echo server with a fixed certificate that checks
+// nothing: it never recycles a connection itself.
+func serveStatic(t *testing.T, leaf *tls.Certificate) *echoServer {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*leaf}, ClientAuth: tls.RequireAnyClientCert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	e := &echoServer{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go e.serve(c.(*tls.Conn))
+		}
+	}()
+	return e
+}

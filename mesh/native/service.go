@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/roam-sh/roam/mesh/agentapi"
 	"github.com/roam-sh/roam/mesh/ca"
@@ -34,6 +35,9 @@ type Config struct {
 	// as blocking queries last minutes).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// RecycleGrace is how long a connection lives on once the roots no
+	// longer trust its peer's chain (DefaultRecycleGrace when zero).
+	RecycleGrace time.Duration
 }
 
 // Service is an application's identity in the mesh, kept current.
@@ -44,7 +48,8 @@ type Service struct {
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 
-	certs *agentapi.Certs
+	certs   *agentapi.Certs
+	recycle *recycler
 
 	next atomic.Uint64 // round robin over a destination's instances
 }
@@ -66,19 +71,25 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.RecycleGrace <= 0 {
+		cfg.RecycleGrace = DefaultRecycleGrace
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{cfg: cfg, agent: agentapi.New(cfg.AgentAddr, cfg.Token, cfg.HTTPClient),
 		logger: cfg.Logger.With("component", "connect-native", "service", cfg.Service), cancel: cancel}
 	s.certs = agentapi.NewCerts(s.agent, cfg.Service, s.query(), s.logger)
-	s.done.Add(1)
+	s.recycle = newRecycler(cfg.RecycleGrace, s.logger)
+	s.done.Add(2)
 	go func() { defer s.done.Done(); s.certs.Run(ctx) }()
+	go func() { defer s.done.Done(); s.watchRoots(ctx.Done()) }()
 	return s, nil
 }
 
 // Ready is closed once the service has a leaf and the roots.
 func (s *Service) Ready() <-chan struct{} { return s.certs.Ready() }
 
-// Close stops the watches; connections already open are not touched.
+// Close stops the watches; connections already open are not touched
+// (and no longer recycled on a roots change).
 func (s *Service) Close() {
 	s.cancel()
 	s.done.Wait()

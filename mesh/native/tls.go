@@ -19,8 +19,10 @@ const authorizeTimeout = 5 * time.Second
 // roots, requires a client certificate that chains to the roots and names
 // a service of this trust domain, and asks the agent whether that service
 // may call this one (intentions); a denied client fails the handshake.
-// Decisions apply at the handshake only: unlike roam's proxies, a native
-// server does not close open connections on a later deny.
+// Intentions apply at the handshake only: unlike roam's proxies, a native
+// server does not close open connections on a later deny. Trust does not:
+// once the roots no longer trust a client's chain (its root pruned after a
+// rotation) the connection is closed after Config.RecycleGrace.
 func (s *Service) ServerTLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -36,7 +38,11 @@ func (s *Service) ServerTLSConfig() *tls.Config {
 				Certificates: []tls.Certificate{*leaf},
 				NextProtos:   nextProtos(hello),
 				VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-					return s.verifyClient(hello.Context(), roots, raw)
+					if err := s.verifyClient(hello.Context(), roots, raw); err != nil {
+						return err
+					}
+					s.recycle.track(hello.Conn, raw)
+					return nil
 				},
 			}, nil
 		},
