@@ -215,6 +215,9 @@ const defaultsPeriodicHCL = `job %q {
       config {
         command = "/bin/true"
       }
+      restart {
+        delay = "5s"
+      }
     }
   }
 }
@@ -226,7 +229,7 @@ const defaultsPeriodicJSON = `{
   "TaskGroups": [{
     "Name": "g",
     "ReschedulePolicy": {"Attempts": 3},
-    "Tasks": [{"Name": "t", "Driver": "raw_exec", "Config": {"command": "/bin/true"}}]
+    "Tasks": [{"Name": "t", "Driver": "raw_exec", "Config": {"command": "/bin/true"}, "RestartPolicy": {"Delay": 5000000000}}]
   }]
 }`
 
@@ -235,6 +238,7 @@ func defaultsPeriodicNomad(id string) *nomadapi.Job {
 	job.Datacenters = []string{"dc1"}
 	job.Periodic = &nomadapi.PeriodicConfig{Specs: []string{"0 0 1 1 *"}}
 	task := nomadapi.NewTask("t", "raw_exec").SetConfig("command", "/bin/true")
+	task.RestartPolicy = &nomadapi.RestartPolicy{Delay: ptr(5 * time.Second)}
 	tg := &nomadapi.TaskGroup{Name: ptr("g"), Tasks: []*nomadapi.Task{task}}
 	tg.ReschedulePolicy = &nomadapi.ReschedulePolicy{Attempts: ptr(3)}
 	return job.AddTaskGroup(tg)

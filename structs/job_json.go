@@ -145,7 +145,7 @@ func (p *groupPresence) fill(tg *TaskGroup, j *Job, typ JobType, jp *jobPresence
 	fillServices(tg.Services, p.Services)
 	for i, t := range tg.Tasks {
 		if t != nil && i < len(p.Tasks) && p.Tasks[i] != nil {
-			p.Tasks[i].fill(t, tg)
+			p.Tasks[i].fill(t, tg, typ)
 		}
 	}
 }
@@ -190,10 +190,16 @@ func (p *groupPresence) fillPolicies(tg *TaskGroup, j *Job, typ JobType, jp *job
 	}
 }
 
-func (p *taskPresence) fill(t *Task, tg *TaskGroup) {
-	if given(p.RestartPolicy) && tg.RestartPolicy != nil {
-		base := *tg.RestartPolicy
-		t.RestartPolicy = overlay(&base, p.RestartPolicy)
+// fill merges a task's restart block over its group's, or over the job
+// type's default when the group sent none (as Nomad's API does), so a task
+// naming only its delay keeps a valid interval and mode.
+func (p *taskPresence) fill(t *Task, tg *TaskGroup, typ JobType) {
+	if given(p.RestartPolicy) {
+		base := DefaultRestartPolicy(typ)
+		if tg.RestartPolicy != nil {
+			*base = *tg.RestartPolicy
+		}
+		t.RestartPolicy = overlay(base, p.RestartPolicy)
 	}
 	fillAffinities(t.Affinities, p.Affinities)
 	fillServices(t.Services, p.Services)
