@@ -167,3 +167,36 @@ func TestReadsCarryTheTaskToken(t *testing.T) {
 		t.Errorf("service sent tokens %q", got)
 	}
 }
+
+// left_delimiter, right_delimiter and error_on_missing_key reach the
+// renderer: other delimiters leave {{ }} as text, and a missing map key is
+// an error naming the key instead of "<no value>" in the file.
+func TestTemplateBlockOptions(t *testing.T) {
+	const missing = `{{ $m := parseJSON "{\"a\": 1}" }}a={{ $m.a }} b={{ $m.b }}`
+	for _, tc := range []struct {
+		name    string
+		tmpl    structs.Template
+		want    string
+		wantErr string
+	}{
+		{"delimiters", structs.Template{EmbeddedTmpl: `app=[[ env "APP" ]] {{ not a call }}`, LeftDelim: "[[", RightDelim: "]]"},
+			"app=web {{ not a call }}", ""},
+		{"missing key allowed", structs.Template{EmbeddedTmpl: missing}, "a=1 b=<no value>", ""},
+		{"error_on_missing_key", structs.Template{EmbeddedTmpl: missing, ErrMissingKey: true}, "", `map has no entry for key "b"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := tc.tmpl
+			tmpl.DestPath = "local/out"
+			got, err := render(t, &tmpl, map[string]string{"APP": "web"}, nil)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("rendered %q, error %v; want an error containing %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("rendered %q, error %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
