@@ -115,8 +115,8 @@ func (tg *TaskGroup) warnNotActedOn(p problems, typ JobType) {
 		}
 	}
 	for _, s := range tg.Services {
-		if s != nil && s.Connect != nil {
-			s.Connect.warnNotActedOn(p.in("Service %q", s.Name).in("Connect"))
+		if s != nil {
+			s.warnNotActedOn(p.in("Service %q", s.Name))
 		}
 	}
 	if len(tg.Tasks) == 0 && tg.HasGateway() {
@@ -132,13 +132,42 @@ func (tg *TaskGroup) warnNotActedOn(p problems, typ JobType) {
 			continue
 		}
 		for _, s := range t.Services {
-			if s != nil && s.Connect != nil {
-				s.Connect.warnNotActedOn(p.in("Task %q", t.Name).in("Service %q", s.Name).in("Connect"))
+			if s != nil {
+				s.warnNotActedOn(p.in("Task %q", t.Name).in("Service %q", s.Name))
 			}
 		}
 		if c := t.CSIPluginConfig; c != nil {
 			p.in("Task %q", t.Name).in("CSI plugin").addf(warnCSIPlugin, c.ID)
 		}
+	}
+}
+
+// Consul-only service fields roam accepts (Nomad's job files validate
+// unchanged) but whose effect lives in Consul's agent; roam's one catalog
+// serves neither, so each says what a reader gets instead.
+var serviceFieldsNotActedOn = []struct {
+	name string
+	set  func(*Service) bool
+	what string
+}{
+	{"weights", func(s *Service) bool { return s.Weights != nil },
+		"every instance is answered with weight 1 (DNS SRV records and Consul's API)"},
+	{"tagged_addresses", func(s *Service) bool { return len(s.TaggedAddresses) > 0 },
+		"instances are answered at their registered address only"},
+	{"enable_tag_override", func(s *Service) bool { return s.EnableTagOverride },
+		"tags come only from the job; nothing outside it can change them"},
+}
+
+// warnNotActedOn names the service fields and connect parts roam does not
+// act on.
+func (s *Service) warnNotActedOn(p problems) {
+	for _, f := range serviceFieldsNotActedOn {
+		if f.set(s) {
+			p.addf("%s is not acted on by roam's catalog: %s", f.name, f.what)
+		}
+	}
+	if s.Connect != nil {
+		s.Connect.warnNotActedOn(p.in("Connect"))
 	}
 }
 

@@ -51,6 +51,15 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 			j.TaskGroups[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{SidecarService: &ConsulSidecarService{
 				Proxy: &ConsulProxy{Config: map[string]any{"protocol": "smtp"}}}}}}
 		}, `config protocol "smtp" is not one of tcp, http, http2, grpc`},
+		{"service weights", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "api", Weights: &ServiceWeights{Passing: 3, Warning: 1}}}
+		}, `Service "api": weights is not acted on by roam's catalog: every instance is answered with weight 1`},
+		{"task service tagged_addresses", func(j *Job) {
+			j.TaskGroups[0].Tasks[0].Services = []*Service{{Name: "api", TaggedAddresses: map[string]string{"lan": "10.0.0.1"}}}
+		}, `Task "t": Service "api": tagged_addresses is not acted on`},
+		{"enable_tag_override", func(j *Job) {
+			j.TaskGroups[0].Services = []*Service{{Name: "api", EnableTagOverride: true}}
+		}, `Service "api": enable_tag_override is not acted on`},
 		{"csi plugin task", func(j *Job) {
 			j.TaskGroups[0].Tasks[0].CSIPluginConfig = &TaskCSIPluginConfig{ID: "hostpath", Type: CSIPluginTypeMonolith}
 		}, `Task "t": CSI plugin: roam does not run CSI plugins: the task runs, but plugin "hostpath" is not registered`},
