@@ -64,10 +64,43 @@ func inspect(dc *client.Client, id string) (container.InspectResponse, error) {
 	return res.Container, err
 }
 
-// noJobContainers fails the test if a container of the job is left once the
-// test's agent is gone.
-func noJobContainers(t *testing.T, dc *client.Client, job string) {
-	dockertest.NoContainersLeft(t, dc, docker.LabelJobID, job)
+// noJobContainers fails the test if a container of the job that agent a
+// started is left when the test ends, and removes it.
+func noJobContainers(t *testing.T, a *agentProc, dc *client.Client, job string) {
+	t.Cleanup(func() {
+		ids := agentContainers(t, a, dc, job)
+		for _, id := range ids {
+			_, _ = dc.ContainerRemove(context.Background(), id, client.ContainerRemoveOptions{Force: true})
+		}
+		if len(ids) > 0 {
+			t.Errorf("containers of job %s left behind: %v", job, ids)
+		}
+	})
+}
+
+// agentContainers lists the containers of job that agent a started: those
+// labelled with the job whose mounts come from a's data directory. Another
+// agent on the machine (another test, a developer's -dev agent running the
+// same seed job) may run a job of that name; its containers are neither
+// waited for nor removed.
+func agentContainers(t *testing.T, a *agentProc, dc *client.Client, job string) []string {
+	t.Helper()
+	list, err := dc.ContainerList(context.Background(), client.ContainerListOptions{
+		All: true, Filters: make(client.Filters).Add("label", docker.LabelJobID+"="+job),
+	})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	var ids []string
+	for _, ct := range list.Items {
+		for _, m := range ct.Mounts {
+			if strings.HasPrefix(m.Source, a.dataDir+string(os.PathSeparator)) {
+				ids = append(ids, ct.ID)
+				break
+			}
+		}
+	}
+	return ids
 }
 
 func requirePortsFree(t *testing.T, ports ...int) {
@@ -117,7 +150,7 @@ func stopJob(t *testing.T, a *agentProc, dc *client.Client, job string) {
 		t.Fatalf("job stop %s: %d\n%s", job, code, out)
 	}
 	testutil.WaitFor(t, 60*time.Second, func() error {
-		if ids := dockertest.Containers(t, dc, docker.LabelJobID, job); len(ids) > 0 {
+		if ids := agentContainers(t, a, dc, job); len(ids) > 0 {
 			return fmt.Errorf("containers of %s still there: %v", job, ids)
 		}
 		return nil
@@ -166,8 +199,8 @@ func TestSeedScenariosRunUnchanged(t *testing.T) {
 	requirePortsFree(t, 8080, 6379)
 	a := dockerAgent(t)
 	c := a.api(t)
-	noJobContainers(t, dc, "redis")
-	noJobContainers(t, dc, "hello")
+	noJobContainers(t, a, dc, "redis")
+	noJobContainers(t, a, dc, "hello")
 
 	t.Run("scenario 1: redis on a dynamic port", func(t *testing.T) {
 		runJob(t, a, filepath.Join(seedJobs, "redis-dynamic-port.nomad"))
@@ -230,7 +263,7 @@ func TestDockerTaskSurvivesClientKill(t *testing.T) {
 	dc := dockertest.Require(t)
 	requireImages(t, dc, "counter-api")
 	a := dockerAgent(t)
-	noJobContainers(t, dc, "counter")
+	noJobContainers(t, a, dc, "counter")
 	runJob(t, a, writeJob(t, "counter.nomad", counterJob))
 	before := runningAlloc(t, a.api(t), "counter")
 	ids := dockertest.Containers(t, dc, docker.LabelAllocID, before.ID)
@@ -320,7 +353,7 @@ func TestBridgeGroupDockerAndExecShareLocalhost(t *testing.T) {
 	requireImages(t, dc, "counter-api")
 	removeInfraImageIfBuilt(t, dc)
 	a, _ := bridgeAgent(t)
-	noJobContainers(t, dc, "mixed")
+	noJobContainers(t, a, dc, "mixed")
 	runJob(t, a, writeJob(t, "mixed.nomad", mixedBridgeJob))
 	al := runningAlloc(t, a.api(t), "mixed")
 	t.Cleanup(func() { assertNoPause(t, dc, al.ID) })
@@ -380,8 +413,8 @@ func TestDockerDaemonRestartUnderAlloc(t *testing.T) {
 	requireImages(t, dc, "counter-api")
 	removeInfraImageIfBuilt(t, dc)
 	a, _ := bridgeAgentWith(t, "  network_repair_interval = \"1s\"\n")
-	noJobContainers(t, dc, "counter")
-	noJobContainers(t, dc, "mixed")
+	noJobContainers(t, a, dc, "counter")
+	noJobContainers(t, a, dc, "mixed")
 	runJob(t, a, writeJob(t, "counter.nomad", counterJob))
 	runJob(t, a, writeJob(t, "mixed.nomad", strings.Replace(mixedBridgeJob, `mode = "bridge"`, `mode = "bridge"
       port "http" { to = 9001 }`, 1)))

@@ -23,7 +23,7 @@ func TestMeshHTTPMetricsOnTheAgent(t *testing.T) {
 	requireImages(t, dc, "counter-api", "counter-dashboard")
 	a, _ := bridgeAgent(t)
 	c := a.api(t)
-	noJobContainers(t, dc, "countdash")
+	noJobContainers(t, a, dc, "countdash")
 	b, err := os.ReadFile(filepath.Join(seedJobs, "countdash.nomad"))
 	if err != nil {
 		t.Fatal(err)

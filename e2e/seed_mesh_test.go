@@ -72,7 +72,7 @@ func TestSeedCountdashThroughTheMesh(t *testing.T) {
 	requireImages(t, dc, "counter-api", "counter-dashboard")
 	a, n := bridgeAgent(t)
 	c := a.api(t)
-	noJobContainers(t, dc, "countdash")
+	noJobContainers(t, a, dc, "countdash")
 	runJob(t, a, filepath.Join(seedJobs, "countdash.nomad"))
 	t.Cleanup(func() { stopAllJobs(t, c) })
 	url := allocURL(groupAlloc(t, c, "countdash", "dashboard"))
@@ -170,7 +170,7 @@ func TestMeshConnectionSurvivesAgentSIGKILL(t *testing.T) {
 	requireImages(t, dc, "counter-api", "counter-dashboard")
 	a, _ := bridgeAgent(t)
 	c := a.api(t)
-	noJobContainers(t, dc, "countdash")
+	noJobContainers(t, a, dc, "countdash")
 	runJob(t, a, filepath.Join(seedJobs, "countdash.nomad"))
 	killed := false
 	t.Cleanup(func() {
@@ -253,7 +253,7 @@ func TestMeshExposedCheckPasses(t *testing.T) {
 	requireImages(t, dc, "counter-api")
 	a, _ := bridgeAgent(t)
 	c := a.api(t)
-	noJobContainers(t, dc, "exposed")
+	noJobContainers(t, a, dc, "exposed")
 	runJob(t, a, writeJob(t, "exposed.nomad", exposedJob))
 	t.Cleanup(func() { stopAllJobs(t, c) })
 	testutil.WaitFor(t, 90*time.Second, func() error {
@@ -277,7 +277,7 @@ func TestSeedHelloConnectThroughTheMesh(t *testing.T) {
 	requireImages(t, dc, "redis", "hello-app")
 	a, _ := bridgeAgent(t)
 	c := a.api(t)
-	noJobContainers(t, dc, "hello")
+	noJobContainers(t, a, dc, "hello")
 	file := filepath.Join(seedJobs, "hello-connect.nomad")
 	if runtime.NumCPU() < 3 {
 		// Each group reserves a whole core (cores = 1): on a 2-core machine

@@ -36,7 +36,7 @@ func TestSeedServiceDiscoveryRunsUnchanged(t *testing.T) {
 	iface, addr := testNodeAddr(t)
 	a := dockerAgentOn(t, iface)
 	c := a.api(t)
-	noJobContainers(t, dc, "hello")
+	noJobContainers(t, a, dc, "hello")
 	for _, tc := range []struct{ name, file string }{
 		{"nomad provider", "hello-native-sd.nomad"},
 		{"consul provider", "hello-consul-sd.nomad"},
