@@ -37,6 +37,12 @@ func bridgeAgent(t *testing.T) (*agentProc, nstest.Names) {
 
 // bridgeAgentWith is bridgeAgent with more lines for the client block.
 func bridgeAgentWith(t *testing.T, clientExtra string) (*agentProc, nstest.Names) {
+	return bridgeAgentEdit(t, clientExtra, func(cfg string) string { return cfg })
+}
+
+// bridgeAgentEdit is bridgeAgentWith whose whole configuration edit
+// rewrites first (a server setting).
+func bridgeAgentEdit(t *testing.T, clientExtra string, edit func(cfg string) string) (*agentProc, nstest.Names) {
 	nstest.RequireRoot(t)
 	n := nstest.Unique(t)
 	before := nstest.Snapshot(t, n.ChainPrefix, n.Bridge, n.VethPrefix)
@@ -52,7 +58,7 @@ func bridgeAgentWith(t *testing.T, clientExtra string) (*agentProc, nstest.Names
 	})
 	dataDir := t.TempDir()
 	testutil.CleanupMounts(t, dataDir)
-	return startAgent(t, dataDir, networkConfig(t, dataDir, n, clientExtra)), n
+	return startAgent(t, dataDir, edit(networkConfig(t, dataDir, n, clientExtra))), n
 }
 
 func netAllocs(t *testing.T, c *api.Client, job string, n int) map[string]*api.Allocation {
