@@ -51,6 +51,9 @@ type templatesHook struct {
 	renders atomic.Int64
 	// changes counts content changes acted on, before the action.
 	changes atomic.Int64
+	// splay picks the wait before acting on a change, at most its
+	// argument (splayDelay; tests wait out the whole splay).
+	splay func(max time.Duration) time.Duration
 
 	mu     sync.Mutex
 	engine *template.Engine
@@ -64,7 +67,7 @@ type scriptExecer interface {
 }
 
 func newTemplatesHook(allocDir, agentAddr string, exec scriptExecer, logger *slog.Logger) *templatesHook {
-	return &templatesHook{allocDir: allocDir, agent: agentAddr, exec: exec, logger: logger.With("hook", "templates")}
+	return &templatesHook{allocDir: allocDir, agent: agentAddr, exec: exec, logger: logger.With("hook", "templates"), splay: splayDelay}
 }
 
 func (h *templatesHook) Name() string { return "templates" }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -258,6 +259,35 @@ func TestTemplateChangeModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Changes that land while a restart waits out its splay are delivered by
+// that one restart: a burst (instances turning healthy one by one) restarts
+// the task once, not once per step; the next change acts again. The test's
+// splay records what the file said each time the watcher began to act.
+func TestTemplateBurstRestartsOnce(t *testing.T) {
+	th := newTemplateHarness(t, &structs.Template{ChangeMode: structs.ChangeModeRestart, Splay: 3 * time.Second})
+	tr := th.run(th.cfg)
+	var mu sync.Mutex
+	var acted []string
+	templatesHookOf(tr).splay = func(max time.Duration) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		acted = append(acted, readFile(th.path("local/db.conf")))
+		return max // the whole splay, every time
+	}
+	tr.AllowStart()
+	th.waitFor("the task started", func() bool { return countLines(th.path("local/events"), "start") == 1 })
+	th.change("10.0.0.2:5432") // the restart waits 3 s from here
+	th.change("10.0.0.3:5432") // within it
+	th.waitFor("restarted for the burst", func() bool { return countLines(th.path("local/events"), "start 10.0.0.3") == 1 })
+	th.change("10.0.0.4:5432")
+	th.waitFor("restarted for the next change", func() bool { return countLines(th.path("local/events"), "start 10.0.0.4") == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"10.0.0.2:5432 ", "10.0.0.4:5432 "}; !slices.Equal(acted, want) {
+		t.Errorf("the watcher began to act with the file saying %q, want %q (once for the burst, once for the next change)", acted, want)
 	}
 }
 

@@ -70,10 +70,11 @@ func (w *templateWatcher) handle(ev template.Event) bool {
 	case template.EventRendered:
 		// Only after a client restart does the watcher see the first
 		// render: act on what changed while no client watched.
-		w.act(w.changedSinceSaved(ev.Changed))
+		more := w.act(w.changedSinceSaved(ev.Changed))
 		w.hook.renders.Add(1)
+		return more
 	case template.EventChanged:
-		w.act(ev.Changed)
+		return w.act(ev.Changed)
 	case template.EventError:
 		w.lc.EmitEvent(newTemplateEvent("Template failed: " + ev.Err.Error()))
 	case template.EventFailed:
@@ -105,10 +106,11 @@ func (w *templateWatcher) changedSinceSaved(onDisk []int) []int {
 
 // act applies the change_mode of the changed templates: one restart if any
 // asks for it (it delivers every change), otherwise each distinct signal
-// and each script, after the longest splay among them.
-func (w *templateWatcher) act(changed []int) {
+// and each script, after the longest splay among them. false ends the
+// watcher (an event handled after a restart said so).
+func (w *templateWatcher) act(changed []int) bool {
 	if len(changed) == 0 {
-		return
+		return true
 	}
 	w.hook.changes.Add(1)
 	saveSums(w.st, w.eng.Sums(), w.hook.logger)
@@ -139,16 +141,22 @@ func (w *templateWatcher) act(changed []int) {
 	}
 	w.hook.logger.Info("templates re-rendered", "templates", dests, "restart", restart, "signals", signals, "scripts", len(scripts))
 	if !restart && len(signals) == 0 && len(scripts) == 0 {
-		return
+		return true
 	}
-	if !w.wait(splayDelay(splay)) {
-		return
+	if !w.wait(w.hook.splay(splay)) {
+		return true
 	}
 	if restart {
+		later := w.absorb()
 		if err := w.restart(); err != nil {
 			w.hook.logger.Warn("restart for a template change", "error", err)
 		}
-		return
+		for _, ev := range later {
+			if !w.handle(ev) {
+				return false
+			}
+		}
+		return true
 	}
 	for _, sig := range signals {
 		if err := w.lc.Signal(sig, reasonTemplateSignal); err != nil {
@@ -157,6 +165,29 @@ func (w *templateWatcher) act(changed []int) {
 	}
 	for _, cs := range scripts {
 		w.runScript(cs)
+	}
+	return true
+}
+
+// absorb takes the content changes the engine queued while the watcher
+// waited out the splay, just before a restart: their files are written
+// already, so the restart delivers them, and acting on each again would
+// restart the task once per step of a burst (instances turning healthy
+// one by one). Other events are returned, in order, for after the
+// restart.
+func (w *templateWatcher) absorb() (later []template.Event) {
+	for {
+		select {
+		case ev := <-w.eng.Events():
+			if ev.Kind != template.EventChanged {
+				later = append(later, ev)
+				continue
+			}
+			w.hook.changes.Add(1)
+			saveSums(w.st, w.eng.Sums(), w.hook.logger)
+		default:
+			return later
+		}
 	}
 }
 
