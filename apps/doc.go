@@ -7,6 +7,7 @@
 //	counter-dashboard/  hashicorpnomad/counter-dashboard:v3  HTTP :9002, the count, live
 //	hello-app/          mrkaran/hello-app:1.0.0              HTTP :8080, visits counted in Redis
 //	api/                (exec task: local/api)               HTTP :9090, what payments answered on its upstream
+//	grpc-health/        (exec task, e2e tests)               gRPC :9100, the health service; "flip" alternates
 //
 // The redis:7 image is assembled from Debian's redis-server (images/redis).
 package apps
