@@ -85,15 +85,17 @@ job "grpcmesh" {
 // namespace reaches a real gRPC server (exec task) of another allocation
 // through the caller's upstream, both sidecars and mTLS between them:
 // unary health checks, the server's own error statuses, and a
-// server-streaming Watch that keeps delivering the server's changes.
+// server-streaming Watch that keeps delivering the server's changes, and
+// goes on doing so while the agent is SIGKILLed and after it restarts and
+// re-attaches to the sidecars (a long-lived stream through the mesh).
 func TestMeshGRPCThroughAnUpstream(t *testing.T) {
 	built := buildApps(t, "grpc-health")
 	t.Cleanup(func() { killProgramsIn(t, appsDir()) }) // runs after the agent stopped
 	a, _ := bridgeAgent(t)
 	c := a.api(t)
 	bins := built()
+	// The agent's own cleanup (that of the agent running at the end) purges the job.
 	runJob(t, a, writeJob(t, "grpcmesh.nomad", fmt.Sprintf(grpcMeshJob, filepath.Join(bins, "grpc-health"))))
-	t.Cleanup(func() { stopAllJobs(t, c) })
 	caller := groupAlloc(t, c, "grpcmesh", "caller")
 
 	dial := netns.Dialer(netns.NamedPath(caller.ID), nil)
@@ -131,15 +133,39 @@ func TestMeshGRPCThroughAnUpstream(t *testing.T) {
 	// The server's health service coalesces changes a slow reader has not
 	// taken yet, so the test asks for messages and both statuses, not a
 	// strict alternation.
-	seen := map[healthpb.HealthCheckResponse_ServingStatus]bool{}
-	for i := range 6 {
-		r, err := watch.Recv()
-		if err != nil {
-			t.Fatalf("watch message %d: %v", i, err)
+	recv := func(when string) {
+		t.Helper()
+		seen := map[healthpb.HealthCheckResponse_ServingStatus]bool{}
+		for i := range 6 {
+			r, err := watch.Recv()
+			if err != nil {
+				t.Fatalf("%s: watch message %d: %v", when, i, err)
+			}
+			seen[r.Status] = true
 		}
-		seen[r.Status] = true
+		if !seen[healthpb.HealthCheckResponse_SERVING] || !seen[healthpb.HealthCheckResponse_NOT_SERVING] {
+			t.Fatalf("%s: 6 watch messages showed only %v: the stream did not follow the server's changes", when, seen)
+		}
 	}
-	if !seen[healthpb.HealthCheckResponse_SERVING] || !seen[healthpb.HealthCheckResponse_NOT_SERVING] {
-		t.Fatalf("6 watch messages showed only %v: the stream did not follow the server's changes", seen)
+	recv("before the kill")
+	before := groupAlloc(t, c, "grpcmesh", "caller").TaskStates["connect-proxy-grpc-caller"]
+
+	a.kill()
+	recv("with the agent dead")
+	a = launch(t, a.dataDir, a.cfgPath)
+	c = a.api(t)
+	testutil.WaitFor(t, 60*time.Second, func() error {
+		alloc, _, err := c.Allocations().Info(caller.ID, nil)
+		if err != nil {
+			return err
+		}
+		if ts := alloc.TaskStates["connect-proxy-grpc-caller"]; ts == nil || ts.Restarts != 0 || !ts.StartedAt.Equal(before.StartedAt) {
+			return fmt.Errorf("the caller's sidecar restarted: %+v", ts)
+		}
+		return nil
+	})
+	recv("after the restart")
+	if r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Check after the restart: %v, %v", r, err)
 	}
 }
