@@ -72,7 +72,10 @@ func (h *handlers) consulCatalogServices(w http.ResponseWriter, r *http.Request)
 }
 
 // consulInstances reads one service's instances for the Consul shapes,
-// with their nodes, keeping those with every ?tag= asked.
+// with their nodes, keeping those with every ?tag= asked and, with ?dc=,
+// those of that datacenter (a region's catalog holds all of its
+// datacenters; Consul's dc names the one to read, as a connect upstream's
+// `datacenter` does).
 func (h *handlers) consulInstances(w http.ResponseWriter, r *http.Request, health structs.ServiceHealthFilter) (*structs.ServiceRegistrationByNameResponse, error) {
 	args := structs.ServiceRegistrationByNameRequest{ServiceName: r.PathValue("name"), Health: health, WithNodes: true}
 	if err := consulQuery(r, &args.QueryOptions); err != nil {
@@ -81,6 +84,9 @@ func (h *handlers) consulInstances(w http.ResponseWriter, r *http.Request, healt
 	var out structs.ServiceRegistrationByNameResponse
 	if err := h.rpc.RPC(structs.MethodServiceRegistrationGetService, &args, &out); err != nil {
 		return nil, err
+	}
+	if dc := r.URL.Query().Get("dc"); dc != "" {
+		out.Services = services.Select(out.Services, func(reg *structs.ServiceRegistration) bool { return reg.Datacenter == dc })
 	}
 	if tags := r.URL.Query()["tag"]; len(tags) > 0 {
 		out.Services = services.Select(out.Services, func(reg *structs.ServiceRegistration) bool {

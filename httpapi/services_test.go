@@ -228,6 +228,12 @@ func TestServicesConsulShapes(t *testing.T) {
 	if err != nil || len(passing) != 1 || passing[0].Service.ID != "web-passing" || passing[0].Node.Node != "node-a" {
 		t.Fatalf("Health().Service passing: %+v, %v", passing, err)
 	}
+	// ?dc= reads one datacenter (what a connect upstream's datacenter asks).
+	for dc, want := range map[string]int{"dc1": 3, "dc2": 0} {
+		if got, _, err := cc.Health().Service("web", "", false, &consulapi.QueryOptions{Datacenter: dc}); err != nil || len(got) != want {
+			t.Fatalf("Health().Service in %s: %d instances, %v; want %d", dc, len(got), err, want)
+		}
+	}
 	if _, _, err := cc.Health().Service("web", "", false, &consulapi.QueryOptions{Filter: "Service.Port == 1"}); err == nil {
 		t.Fatal("a Consul filter expression was accepted and ignored")
 	}

@@ -332,3 +332,28 @@ func TestSidecarIsJudgedInItsNamespace(t *testing.T) {
 		t.Fatalf("upstream namespaces %q %q, want prod and shared", f.Upstreams[0].DestinationNamespace, f.Upstreams[1].DestinationNamespace)
 	}
 }
+
+// An upstream's datacenter and destination_namespace go to the agent with
+// every instance lookup (?dc=, ?ns=), which reads that datacenter's and
+// namespace's instances only.
+func TestResolverAsksTheUpstreamsDatacenterAndNamespace(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.Path+"?"+r.URL.RawQuery)
+		mu.Unlock()
+		json.NewEncoder(w).Encode([]healthEntry{})
+	}))
+	t.Cleanup(srv.Close)
+	r := &resolver{a: agentapi.New(srv.URL, "", &http.Client{}), cache: map[string]*resolved{}}
+	if _, err := r.Instances(context.Background(), proxy.Upstream{DestinationName: "api", Datacenter: "dc2", DestinationNamespace: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"/v1/health/service/api-sidecar-proxy?dc=dc2&ns=prod&passing=true", "/v1/health/service/api?dc=dc2&ns=prod&passing=true"}
+	if strings.Join(asked, " ") != strings.Join(want, " ") {
+		t.Fatalf("asked %v, want %v", asked, want)
+	}
+}
