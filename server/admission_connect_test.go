@@ -125,3 +125,44 @@ func TestConnectInjectorExposesChecks(t *testing.T) {
 		t.Errorf("expose port added %d times, want once with to = -1", n)
 	}
 }
+
+// sidecar_service's port, tags and meta shape the sidecar's registration:
+// a named port of the group is used as it is (no port added), its tags and
+// meta are the sidecar service's, and without tags it takes the service's.
+func TestConnectInjectorSidecarServiceFields(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		port          string
+		tags, svcTags []string
+		meta          map[string]string
+		wantPort      string
+		wantTags      []string
+		wantDynPorts  int
+	}{
+		{"defaults", "", nil, []string{"v3"}, nil, "connect-proxy-count-api", []string{"v3"}, 1},
+		{"named port, own tags and meta", "mesh", []string{"proxy"}, []string{"v3"}, map[string]string{"team": "a"}, "mesh", []string{"proxy"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := countdashAPI()
+			tg := job.TaskGroups[0]
+			if tc.port != "" {
+				tg.Networks[0].DynamicPorts = []structs.Port{{Label: tc.port, To: -1}}
+			}
+			s := tg.Services[0]
+			s.Tags = tc.svcTags
+			s.Connect.SidecarService.Port, s.Connect.SidecarService.Tags, s.Connect.SidecarService.Meta = tc.port, tc.tags, tc.meta
+			job, _ = admitConnect(t, job)
+			tg = job.TaskGroups[0]
+			sc := tg.Services[1]
+			if sc.PortLabel != tc.wantPort || strings.Join(sc.Tags, ",") != strings.Join(tc.wantTags, ",") || sc.Meta["team"] != tc.meta["team"] {
+				t.Errorf("sidecar service on %q tags %v meta %v; want %q, %v, %v", sc.PortLabel, sc.Tags, sc.Meta, tc.wantPort, tc.wantTags, tc.meta)
+			}
+			if len(sc.Checks) != 1 || sc.Checks[0].PortLabel != tc.wantPort {
+				t.Errorf("sidecar checks %+v, want one on %q", sc.Checks, tc.wantPort)
+			}
+			if n := len(tg.Networks[0].DynamicPorts); n != tc.wantDynPorts {
+				t.Errorf("%d dynamic ports %+v, want %d", n, tg.Networks[0].DynamicPorts, tc.wantDynPorts)
+			}
+		})
+	}
+}
