@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +22,8 @@ import (
 
 // grpcMeshJob runs apps/grpc-health (%[1]s) as the connect service
 // grpc-api and, in a second group, a caller whose sidecar has grpc-api as
-// an upstream on 127.0.0.1:9200 (its own task is grpc-health too, on
-// another port: something to run, never called).
+// an upstream on 127.0.0.1:9200; the caller's task only checks that the
+// upstream listens when it starts, and waits (the test is the gRPC client).
 const grpcMeshJob = `
 job "grpcmesh" {
   group "api" {
@@ -64,13 +66,18 @@ job "grpcmesh" {
         }
       }
     }
+    # The application's first act is to connect to its upstream: with
+    # restart attempts 0 it fails the allocation unless the sidecar's
+    # listener was open before it started (nomad#15709).
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
     task "caller" {
       driver = "raw_exec"
-      env {
-        PORT = "9101"
-      }
       config {
-        command = %[1]q
+        command = "/bin/bash"
+        args    = ["-c", "(exec 3<>/dev/tcp/127.0.0.1/9200) || exit 1; echo upstream-listening; exec sleep 3600"]
       }
       resources {
         cpu    = 50
@@ -87,7 +94,9 @@ job "grpcmesh" {
 // unary health checks, the server's own error statuses, and a
 // server-streaming Watch that keeps delivering the server's changes, and
 // goes on doing so while the agent is SIGKILLed and after it restarts and
-// re-attaches to the sidecars (a long-lived stream through the mesh).
+// re-attaches to the sidecars (a long-lived stream through the mesh). The
+// caller's application finds its upstream listening when it starts, and on
+// stop its sidecar outlives it.
 func TestMeshGRPCThroughAnUpstream(t *testing.T) {
 	built := buildApps(t, "grpc-health")
 	t.Cleanup(func() { killProgramsIn(t, appsDir()) }) // runs after the agent stopped
@@ -97,6 +106,14 @@ func TestMeshGRPCThroughAnUpstream(t *testing.T) {
 	// The agent's own cleanup (that of the agent running at the end) purges the job.
 	runJob(t, a, writeJob(t, "grpcmesh.nomad", fmt.Sprintf(grpcMeshJob, filepath.Join(bins, "grpc-health"))))
 	caller := groupAlloc(t, c, "grpcmesh", "caller")
+	// The caller's task found its upstream listening when it started.
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		b, _ := os.ReadFile(filepath.Join(a.dataDir, "alloc", caller.ID, "alloc", "logs", "caller.stdout.0"))
+		if !strings.Contains(string(b), "upstream-listening") {
+			return fmt.Errorf("the caller's output %q does not say its upstream listened", b)
+		}
+		return nil
+	})
 
 	dial := netns.Dialer(netns.NamedPath(caller.ID), nil)
 	cc, err := grpc.NewClient("passthrough:///127.0.0.1:9200",
@@ -168,4 +185,23 @@ func TestMeshGRPCThroughAnUpstream(t *testing.T) {
 	if r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("Check after the restart: %v, %v", r, err)
 	}
+
+	// On stop the application goes first, the sidecar after it.
+	if out, code := a.roam(t, "job", "stop", "grpcmesh"); code != 0 {
+		t.Fatalf("job stop: %d\n%s", code, out)
+	}
+	testutil.WaitFor(t, 60*time.Second, func() error {
+		alloc, _, err := c.Allocations().Info(caller.ID, nil)
+		if err != nil {
+			return err
+		}
+		app, px := alloc.TaskStates["caller"], alloc.TaskStates["connect-proxy-grpc-caller"]
+		if app == nil || px == nil || app.State != "dead" || px.State != "dead" {
+			return fmt.Errorf("the caller's tasks are not both dead yet")
+		}
+		if px.FinishedAt.Before(app.FinishedAt) {
+			t.Fatalf("the sidecar finished at %s, before its application (%s)", px.FinishedAt, app.FinishedAt)
+		}
+		return nil
+	})
 }
