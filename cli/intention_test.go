@@ -26,6 +26,13 @@ func TestIntentionCommands(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[1], "web") || !strings.HasSuffix(strings.TrimSpace(lines[1]), "9") || !strings.HasSuffix(strings.TrimSpace(lines[2]), "8") {
 		t.Fatalf("list, want the exact pair first:\n%s", r.stdout)
 	}
+	r = mustRoam(t, c, 0, "intention", "list", "-json")
+	var all []structs.Intention
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil || len(all) != 2 || all[0].SourceName != "web" || all[1].SourceName != "*" {
+		t.Fatalf("list -json, want web's then *'s: %v\n%s", err, r.stdout)
+	}
+	r = mustRoam(t, c, 0, "intention", "get", all[1].ID)
+	assertContains(t, r, "Source:       *", "Action:       deny", all[1].ID)
 	mustRoam(t, c, 0, "intention", "create", "-allow", "-replace", "web", "api")
 	mustRoam(t, c, 0, "intention", "check", "web", "api")
 	mustRoam(t, c, 2, "intention", "check", "billing", "api")
