@@ -349,3 +349,32 @@ func TestConnectLeafTTLBounds(t *testing.T) {
 		}
 	}
 }
+
+// The leader that rotated stops at once: the next leader prunes the old
+// root on time (the pruning follows the replicated roots, not the
+// rotating leader's memory), and every server agrees.
+func TestConnectCAPruneSurvivesLeaderChange(t *testing.T) {
+	const ttl = 2 * time.Second
+	c := newTestCluster(t, 3, func(_ int, cfg *Config) { cfg.ConnectLeafTTL = ttl })
+	leader := c.waitLeader()
+	roots(t, leader)
+	var rot structs.CARotateResponse
+	must(t, leader.RPC(structs.MethodConnectCARotate, &structs.CARotateRequest{}, &rot))
+	c.stop(c.index(leader))
+	next := c.waitLeader()
+	if next == leader {
+		t.Fatal("the stopped server still leads")
+	}
+	testutil.WaitFor(t, waitLong+pruneDelay(ttl), func() error {
+		for _, s := range c.running() {
+			l, _, err := s.State().CARoots(nil)
+			if err != nil {
+				return err
+			}
+			if len(l) != 1 || l[0].ID != rot.ActiveRootID {
+				return fmt.Errorf("server %s holds %d roots, want only %s", s.id, len(l), rot.ActiveRootID)
+			}
+		}
+		return nil
+	})
+}
