@@ -82,7 +82,7 @@ func TestFailingAllocation(t *testing.T) {
 	b.open("/ui/jobs")
 	b.waitText("main", "broken", "1 failed")
 	b.click(`a[href="/ui/jobs/broken"]`)
-	b.waitText("main", "db", "1 failed", alloc.ID[:8])
+	b.waitText("main", "db", "1 failed", alloc.ID[:8], "migrate: Terminated (Exit Code: 3)")
 	b.click(`a[href="/ui/allocations/` + alloc.ID + `"]`)
 	b.waitText("main", "failed", "migrate", "Terminated", "Exit Code: 3")
 	b.waitText(".error", "Task migrate failed: Terminated (Exit Code: 3)", "stderr of migrate")

@@ -61,6 +61,25 @@ function resources(alloc, stats) {
   ], tasks, 'No task resources.');
 }
 
+// endings are the event types that say how a task ended: the cause, which
+// says more than the verdict (Not Restarting, the event that fails the task).
+const endings = ['Terminated', 'Driver Failure', 'Setup Failure', 'Failed Validation', 'Killed', 'Failed Artifact Download', 'OOM Killed'];
+
+// taskFailures lists an allocation's failed tasks, each with the event
+// that tells why it failed; the job page and the allocation page show it.
+export function taskFailures(a) {
+  return Object.keys(a.TaskStates || {}).sort().filter((n) => a.TaskStates[n].Failed).map((task) => {
+    const rev = [...(a.TaskStates[task].Events || [])].reverse();
+    return { task, ev: rev.find((e) => endings.includes(e.Type)) || rev.find((e) => e.FailsTask) || rev[0] };
+  });
+}
+
+// describe is an event in a few words: "Terminated (Exit Code: 3)".
+export const describe = (ev) => `${ev.Type}${ev.DisplayMessage ? ' (' + ev.DisplayMessage + ')' : ''}`;
+
+// stderrHref is the end of a task's stderr, where a failure is explained.
+export const stderrHref = (id, task) => allocHref(id, `/logs?task=${encodeURIComponent(task)}&type=stderr&origin=end`);
+
 const cpuUsed = (t) => { const c = t?.ResourceUsage?.CpuStats; return c ? `${(c.Percent || 0).toFixed(1)}% · ${Math.round(c.TotalTicks || 0)} MHz` : '—'; };
 const memUsed = (t) => { const m = t?.ResourceUsage?.MemoryStats; return m ? fmtBytes(m.RSS || m.Usage) : '—'; };
 
@@ -88,18 +107,10 @@ export async function render({ main, params, signal, title }) {
       action('Restart', `Restart every task of allocation ${shortID(a.ID)}?`, () => post(`/v1/client/allocation/${a.ID}/restart`, {}), actErr, { disabled: !live }),
       action('Stop', `Stop allocation ${shortID(a.ID)}? The scheduler places a replacement.`, () => post(`/v1/allocation/${a.ID}/stop`, {}), actErr, { class: 'danger', disabled: a.DesiredStatus !== 'run' }));
     const names = Object.keys(a.TaskStates || {}).sort();
-    // Why it failed, first: the failed tasks' last telling event, with
-    // their stderr one click away.
-    const why = names.filter((n) => a.TaskStates[n].Failed).map((n) => {
-      const evs = a.TaskStates[n].Events || [];
-      const rev = [...evs].reverse();
-      // The cause (how the task ended) says more than the verdict (Not
-      // Restarting), which is the event that fails the task.
-      const ev = rev.find((e) => ['Terminated', 'Driver Failure', 'Setup Failure', 'Failed Validation', 'Killed', 'Failed Artifact Download', 'OOM Killed'].includes(e.Type))
-        || rev.find((e) => e.FailsTask) || rev[0];
-      return h('li', {}, `Task ${n} failed`, ev ? `: ${ev.Type}${ev.DisplayMessage ? ' (' + ev.DisplayMessage + ')' : ''}. ` : '. ',
-        link(allocHref(a.ID, `/logs?task=${encodeURIComponent(n)}&type=stderr&origin=end`), `stderr of ${n}`));
-    });
+    // Why it failed, first: the failed tasks' telling events, with their
+    // stderr one click away.
+    const why = taskFailures(a).map(({ task, ev }) => h('li', {}, `Task ${task} failed`, ev ? `: ${describe(ev)}. ` : '. ',
+      link(stderrHref(a.ID, task), `stderr of ${task}`)));
     replace(failures, why.length ? h('div', { class: 'error', role: 'status' }, h('strong', {}, 'Why this allocation failed'), h('ul', {}, why)) : null);
     replace(tasks, names.length ? names.map((n) => {
       const ts = a.TaskStates[n];

@@ -14,6 +14,7 @@ import { follow, get, post, del, nsQuery } from '../api.js';
 import { h, replace, table, badge, allocHref, nodeHref, jobHref, summaryCounts, errorBox, section, dl, link, shortID, fmtTime, action } from '../dom.js';
 import { diffView, placementFailures } from '../diff.js';
 import { latestView, listView } from '../deploy.js';
+import { taskFailures, describe, stderrHref } from './alloc.js';
 import { isTemplate, isPeriodic, childPrefix, childrenView, periodicView, dispatchView } from '../children.js';
 
 export async function render({ main, params, signal, title }) {
@@ -81,17 +82,22 @@ export async function render({ main, params, signal, title }) {
       if (!signal.aborted) replace(versions, errorBox(err, 'Loading versions'));
     }
   };
+  // A failed allocation says why in its row: its failed tasks' telling
+  // events, each with a link to the task's stderr.
+  const failedWhy = (a) => (a.ClientStatus !== 'failed' ? '' : taskFailures(a).map(({ task, ev }) =>
+    h('div', {}, `${task}: ${ev ? describe(ev) : 'failed'} `, link(stderrHref(a.ID, task), 'stderr', { 'aria-label': `stderr of ${task} in ${shortID(a.ID)}` }))));
   const drawAllocs = (list) => {
     list = (list || []).sort((a, b) => b.CreateIndex - a.CreateIndex);
     replace(allocs, table(null, [
       { label: 'ID', cell: (a) => link(allocHref(a.ID), shortID(a.ID), { class: 'mono' }) },
       { label: 'Group', cell: (a) => a.TaskGroup },
       { label: 'Status', cell: (a) => badge(a.ClientStatus) },
+      list.some((a) => a.ClientStatus === 'failed') && { label: 'Why it failed', cell: failedWhy },
       { label: 'Desired', cell: (a) => a.DesiredStatus },
       { label: 'Node', cell: (a) => (a.NodeID ? link(nodeHref(a.NodeID), a.NodeName || shortID(a.NodeID)) : '') },
       { label: 'Version', cell: (a) => String(a.JobVersion), class: 'num hide-narrow' },
       { label: 'Modified', cell: (a) => fmtTime(a.ModifyTime), class: 'hide-narrow' },
-    ], list, 'No allocations.'));
+    ].filter(Boolean), list, 'No allocations.'));
   };
   const drawEvals = (list) => {
     list = (list || []).sort((a, b) => b.CreateIndex - a.CreateIndex);
