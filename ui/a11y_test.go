@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/internal/apitest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
@@ -66,22 +67,57 @@ func (b *browser) axe() []string {
 	return out
 }
 
-// uiPages are the pages the quality checks visit, with text each must
-// show before it is checked (the data, not just the frame).
-func uiPages(allocID, nodeID string) []struct{ path, want string } {
+// qualityFixture runs what the quality checks look at: a running job
+// that prints and writes files, a job whose task failed, and a job no node
+// can take (an evaluation with placement failures).
+type qualityFixture struct {
+	alloc, broken *api.Allocation
+	evalID        string
+}
+
+func startQualityFixture(t *testing.T, la *apitest.LiveAgent) qualityFixture {
+	t.Helper()
+	f := qualityFixture{alloc: la.RunJob(t, webJob, structs.TaskStateRunning), broken: la.RunJob(t, brokenJob, structs.TaskStateDead)}
+	c := la.Client(t)
+	register(t, c, nowhereJob)
+	testutil.WaitFor(t, apitest.Wait, func() error {
+		evals, _, err := c.Jobs().Evaluations("nowhere", nil)
+		for _, e := range evals {
+			if len(e.FailedTGAllocs) > 0 {
+				f.evalID = e.ID
+				return nil
+			}
+		}
+		return fmt.Errorf("no evaluation with placement failures yet (%v)", err)
+	})
+	waitFile(t, la, f.alloc.ID, "server/local/dot.png")
+	return f
+}
+
+// pages are the pages the quality checks visit, with text each must show
+// before it is checked (the data, not just the frame).
+func (f qualityFixture) pages() []struct{ path, want string } {
+	allocID := f.alloc.ID
 	return []struct{ path, want string }{
 		{"/ui/jobs", "web"},
 		{"/ui/jobs/web", "frontend"},
+		{"/ui/jobs/broken", "migrate: Terminated"},
+		{"/ui/jobs/nowhere", "failed to place"},
+		{"/ui/evaluations/" + f.evalID, "failed to place"},
 		{"/ui/allocations/" + allocID, "Started"},
+		{"/ui/allocations/" + f.broken.ID, "Why this allocation failed"},
 		{"/ui/allocations/" + allocID + "/logs?task=server&origin=start", "tick 1"},
+		{"/ui/allocations/" + allocID + "/fs", "alloc/"},
 		{"/ui/allocations/" + allocID + "/fs/server/local", "app.py"},
 		{"/ui/allocations/" + allocID + "/fs/server/local/app.py", "def greet"},
 		{"/ui/allocations/" + allocID + "/fs/server/local/dot.png", "1 × 1 px"},
 		{"/ui/allocations/" + allocID + "/exec", "Connect"},
+		{"/ui/allocations/" + f.broken.ID + "/exec", "No task of this allocation is running"},
 		{"/ui/clients", "raw_exec"},
-		{"/ui/clients/" + nodeID, "Drivers"},
+		{"/ui/clients/" + f.alloc.NodeID, "Drivers"},
 		{"/ui/servers", "leader"},
 		{"/ui/run", "Plan"},
+		{"/ui/run?job=web", "Edit job web"},
 	}
 }
 
@@ -90,7 +126,7 @@ func uiPages(allocID, nodeID string) []struct{ path, want string } {
 func TestAccessibility(t *testing.T) {
 	chromiumPath(t)
 	la := apitest.StartLiveAgent(t, nil)
-	alloc := la.RunJob(t, webJob, structs.TaskStateRunning)
+	f := startQualityFixture(t, la)
 	b := newBrowser(t, la.URL, 1280, 900)
 	// The checker itself works: an image without a text alternative and
 	// grey-on-grey text are reported.
@@ -105,7 +141,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	for _, scheme := range []string{"light", "dark"} {
 		b.setColorScheme(scheme)
-		for _, p := range uiPages(alloc.ID, alloc.NodeID) {
+		for _, p := range f.pages() {
 			b.open(p.path)
 			b.waitText("main", p.want)
 			for _, v := range b.axe() {
@@ -116,15 +152,16 @@ func TestAccessibility(t *testing.T) {
 	b.check()
 }
 
-// TestPhoneWidth: at a phone's width (390 px) no page is wider than the
-// screen: wide tables scroll inside their box, the page does not.
+// TestPhoneWidth: at a phone's width (375 px, the narrowest common one) no
+// page is wider than the screen: wide tables scroll inside their box, the
+// page does not.
 func TestPhoneWidth(t *testing.T) {
 	chromiumPath(t)
 	la := apitest.StartLiveAgent(t, nil)
-	alloc := la.RunJob(t, webJob, structs.TaskStateRunning)
-	b := newBrowser(t, la.URL, 390, 844)
-	b.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
-	for _, p := range uiPages(alloc.ID, alloc.NodeID) {
+	f := startQualityFixture(t, la)
+	b := newBrowser(t, la.URL, 375, 812)
+	b.run(chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(1)))
+	for _, p := range f.pages() {
 		b.open(p.path)
 		b.waitText("main", p.want)
 		testutil.WaitFor(t, browserWait, func() error {

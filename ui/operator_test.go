@@ -130,6 +130,9 @@ func TestPlacementFailures(t *testing.T) {
 	b.waitText("#sec-evaluations + div", want...)
 	b.click(`a[href="/ui/evaluations/` + evalID + `"]`)
 	b.waitText("main", append(want, "Evaluation "+evalID[:8])...)
+	// Its breadcrumb leads back to the job.
+	b.click(`nav.crumbs a[href="/ui/jobs/nowhere"]`)
+	b.waitText("h1", "nowhere")
 	b.check()
 }
 

@@ -6,9 +6,13 @@ import { placementFailures } from '../diff.js';
 export async function render({ main, params, signal, title }) {
   const id = params[0];
   title(`Evaluation ${shortID(id)}`);
-  const body = h('div'), allocs = h('div');
-  main.append(h('h1', {}, `Evaluation ${shortID(id)}`), body, section('Allocations', allocs));
+  const crumbs = h('div'), body = h('div'), allocs = h('div');
+  main.append(crumbs, h('h1', {}, `Evaluation ${shortID(id)}`), body, section('Allocations', allocs));
   watch(`/v1/evaluation/${encodeURIComponent(id)}`, {}, signal, async (e) => {
+    // Back to the job the evaluation is about.
+    replace(crumbs, h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('ol', {},
+      h('li', {}, link('/ui/jobs', 'Jobs')), h('li', {}, link(jobHref(e.JobID, e.Namespace), e.JobID)),
+      h('li', {}, h('span', { 'aria-current': 'page' }, `Evaluation ${shortID(id)}`)))));
     replace(body, dl([
       ['Status', badge(e.Status)], ['Job', link(jobHref(e.JobID, e.Namespace), e.JobID)], ['Type', e.Type],
       ['Triggered by', e.TriggeredBy], ['Description', e.StatusDescription], ['Blocked evaluation', e.BlockedEval],
