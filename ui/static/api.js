@@ -55,7 +55,8 @@ export function sleep(ms, signal) {
 // would starve the next page (and the next tab) of connections. So a view
 // names its sources, the first one primary: follow blocks on the primary
 // (?index=&wait=), and each time it answers (a change, or the wait
-// elapsing) fetches the others once, one after another. onData gets every
+// elapsing) fetches the others once, one after another (the first time,
+// all side by side: a page's first draw waits for them). onData gets every
 // source's latest data whenever any index moved. It ends when signal
 // aborts; failures go to onError and are retried with a growing pause.
 //
@@ -69,15 +70,22 @@ export async function follow(signal, sources, onData, onError, wait = '10s') {
   while (!signal.aborted) {
     try {
       const idx = indexes[primary.key] || 0;
+      // The first round reads every source side by side (a page's first
+      // draw waits for all of them); later rounds read the others one after
+      // another once the primary answered.
+      const read = (s) => request('GET', s.path, { query: s.query, signal }).catch((err) => {
+        if (signal.aborted) throw err;
+        return { data: null, index: -1, err };
+      });
+      const firstRound = last ? null : Promise.all(rest.map(read));
+      firstRound?.catch(() => {}); // awaited below unless the primary fails
       const r = await request('GET', primary.path, { query: idx ? { ...primary.query, index: idx, wait } : primary.query, signal });
       const data = { [primary.key]: r.data };
       let changed = !last || r.index !== idx || r.index === 0;
       indexes[primary.key] = r.index;
-      for (const s of rest) {
-        const o = await request('GET', s.path, { query: s.query, signal }).catch((err) => {
-          if (signal.aborted) throw err;
-          return { data: null, index: -1, err };
-        });
+      const others = firstRound ? await firstRound : [];
+      for (const [i, s] of rest.entries()) {
+        const o = others[i] || await read(s);
         data[s.key] = o.err ? last?.[s.key] ?? null : o.data;
         if (o.err) onError?.(o.err, s.key);
         if (o.index !== indexes[s.key] || o.index === 0) changed = true;
