@@ -10,8 +10,8 @@ import (
 	"github.com/roam-sh/roam/testutil"
 )
 
-// TestActionsUpdateLive: Stop and Start on a job's page, Restart on an
-// allocation's and Make ineligible on a client's act through the API, and
+// TestActionsUpdateLive: Stop and Start on a job's page, Restart and Stop
+// on an allocation's and Make ineligible on a client's act through the API, and
 // each page shows the outcome by itself (its blocking query), without a
 // reload.
 func TestActionsUpdateLive(t *testing.T) {
@@ -32,6 +32,19 @@ func TestActionsUpdateLive(t *testing.T) {
 	confirmYes()
 	b.click("main .toolbar button") // Restart
 	b.waitText("main", "Restart Signaled", "Restarts\n1")
+	confirmYes()
+	b.click("main .toolbar button.danger") // Stop
+	b.waitText("h1 + dl", "stop", "Next allocation")
+	a, _, err := c.Allocations().Info(alloc.ID, nil)
+	if err != nil || a.DesiredStatus != "stop" {
+		t.Fatalf("allocation after Stop: desired %q (%v)", a.DesiredStatus, err)
+	}
+	la.WaitAlloc(t, "web", func(a *api.Allocation) error {
+		if a.ID == alloc.ID || a.ClientStatus != "running" {
+			return fmt.Errorf("no replacement running yet")
+		}
+		return nil
+	})
 
 	b.open("/ui/jobs/web")
 	b.waitText("h1", "running")

@@ -3,6 +3,8 @@ package ui_test
 import (
 	"fmt"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,11 +93,29 @@ func TestFileExplorer(t *testing.T) {
 		t.Errorf("raw link %q", href)
 	}
 
+	// A binary file is offered as a download, not shown.
+	b.open("/ui/allocations/" + alloc.ID + "/fs/server/local/blob.bin")
+	b.waitText("main .note", "download it to look inside")
+	if n, _ := eval[int](b, `document.querySelectorAll(".code, .media").length`); n != 0 {
+		t.Error("a binary file was shown in the page")
+	}
+	if href := b.attr("#raw-link", "href"); !strings.Contains(href, url.QueryEscape("server/local/blob.bin")) {
+		t.Errorf("blob.bin's download link is %q", href)
+	}
+
 	// A path into secrets/ shows the API's refusal, not the file.
 	b.open("/ui/allocations/" + alloc.ID + "/fs/server/secrets/token")
 	b.waitText("main", "Reading server/secrets/token")
 	if strings.Contains(b.text("main"), "TOPSECRET") {
 		t.Error("the explorer showed a file in secrets/")
+	}
+	// Nor is private/ listed when asked for by its address.
+	b.open("/ui/allocations/" + alloc.ID + "/fs/server/private")
+	b.waitText("main", "not accessible through the API")
+	b.open("/ui/allocations/" + alloc.ID + "/fs/server/secrets")
+	b.waitText("main", "not accessible through the API")
+	if strings.Contains(b.text("main"), "token") {
+		t.Error("the explorer listed secrets/")
 	}
 	b.check()
 }
@@ -112,9 +132,35 @@ func TestExec(t *testing.T) {
 	b.waitText("#exec-status", "Connected to server")
 	b.run(chromedp.Focus(chromedp.CSS("#terminal")), chromedp.KeyEvent("echo ui-$((6*7))\r"))
 	b.waitText("#terminal", "ui-42")
+	// The shell's terminal has the size drawn, and follows the window's.
+	wide := ttySize(b, "wide")
+	b.run(chromedp.EmulateViewport(640, 700, chromedp.EmulateScale(1)))
+	narrow := ttySize(b, "narrow")
+	if narrow[1] >= wide[1] || narrow[0] >= wide[0] {
+		t.Errorf("the terminal was %v (rows, columns) at 1280x900 and %v at 640x700: its size did not follow the window", wide, narrow)
+	}
 	b.run(chromedp.KeyEvent("exit 3\r"))
 	b.waitText("#exec-status", "exited with code 3")
 	b.check()
+}
+
+// ttySize runs stty size in the terminal and returns what it printed
+// (rows, columns), after a marker naming the call.
+func ttySize(b *browser, mark string) [2]int {
+	b.t.Helper()
+	b.run(chromedp.KeyEvent("echo size-" + mark + " $(stty size)\r"))
+	var got [2]int
+	testutil.WaitFor(b.t, browserWait, func() error {
+		re := regexp.MustCompile(`size-` + mark + ` (\d+) (\d+)`)
+		m := re.FindStringSubmatch(b.text("#terminal"))
+		if m == nil {
+			return fmt.Errorf("no size-%s line on the terminal yet", mark)
+		}
+		got[0], _ = strconv.Atoi(m[1])
+		got[1], _ = strconv.Atoi(m[2])
+		return nil
+	})
+	return got
 }
 
 // TestRunJob: a job typed into the editor with a mistake shows the

@@ -216,6 +216,18 @@ func TestLiveWithoutPolling(t *testing.T) {
 		}
 		return list
 	}
+	b.waitText("#deployment", "successful")
+	// Idle (the roll-out over): the page holds one blocking query and
+	// makes no other read; at most one round when its wait elapses.
+	idle, err := eval[int](b, `new Promise((resolve) => {
+	  const start = performance.getEntriesByType("resource").length;
+	  setTimeout(() => resolve(performance.getEntriesByType("resource").length - start), 3000) })`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle > 6 {
+		t.Errorf("%d requests in 3 s of an idle page, want at most one round", idle)
+	}
 	before := len(requests())
 
 	job, _, err := c.Jobs().Info("web", nil)
@@ -259,19 +271,8 @@ func TestLiveWithoutPolling(t *testing.T) {
 	if blocking == 0 {
 		t.Errorf("no blocking query (index=, wait=) among the page's reads:\n%s", strings.Join(after, "\n"))
 	}
-	// Idle: the page holds one blocking query and makes no other read.
-	idle, err := eval[int](b, `new Promise((resolve) => {
-	  const start = performance.getEntriesByType("resource").length;
-	  setTimeout(() => resolve(performance.getEntriesByType("resource").length - start), 3000) })`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if idle > 6 {
-		t.Errorf("%d requests in 3 s of an idle page, want at most one round", idle)
-	}
 	b.check()
 }
-
 
 // rotatingJob prints 1.5 MB of numbered lines into a log whose files
 // rotate at 1 MB, then a last line, and waits.

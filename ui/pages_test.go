@@ -28,6 +28,7 @@ def greet(name):
 PY
 echo iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg== | base64 -d > local/dot.png
 printf TOPSECRET > secrets/token
+printf 'MZ\000\001\002\003\377\376binary' > local/blob.bin
 i=0
 while :; do i=$((i+1)); echo "tick $i"; echo "warn $i" >&2; sleep 1; done
 EOS
