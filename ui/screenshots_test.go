@@ -43,6 +43,7 @@ func TestScreenshots(t *testing.T) {
 	pages := []struct{ name, path, want string }{
 		{"jobs", "/ui/jobs", "1 failed"},
 		{"job", "/ui/jobs/web", "Version 0"},
+		{"job-failed", "/ui/jobs/broken", "migrate: Terminated (Exit Code: 3)"},
 		{"alloc-failed", "/ui/allocations/" + broken.ID, "Exit Code: 3"},
 		{"logs", "/ui/allocations/" + web.ID + "/logs?task=server&origin=start", "tick 2"},
 		{"file", "/ui/allocations/" + web.ID + "/fs/server/local/app.py", "def greet"},
@@ -68,6 +69,18 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot("run-plan")
+
+	// The dark theme (the system's preference) and a phone's width.
+	b.setColorScheme("dark")
+	b.open("/ui/allocations/" + web.ID + "/fs/server/local/app.py")
+	b.waitText("main", "def greet")
+	shot("file-dark")
+	b.setColorScheme("light")
+	b.run(chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(1)))
+	b.open("/ui/allocations/" + broken.ID)
+	b.waitText("main", "Exit Code: 3")
+	shot("alloc-failed-phone")
+	b.run(chromedp.EmulateViewport(1280, 860, chromedp.EmulateScale(1)))
 
 	// A roll-out waiting for its canary's promotion, and a periodic job
 	// with a child: made after the pages above, which they would change.
