@@ -5,10 +5,12 @@
 // nomadService read) and 1,000 template-style watchers through Consul's
 // (GET /v1/health/service/:name?passing, what consul-template's service
 // function reads), deregisters one instance of that service and reports
-// when 50, 99 and 100% of each kind of watcher saw it. It ends with
-// name=value lines.
+// when 50, 99 and 100% of each kind of watcher saw it. Then, unless -dns
+// is false, it measures DNS queries per second for a 10-instance SRV answer
+// against a minimal miekg/dns server in the same run (bench/internal/dnsbench,
+// what bench/dns runs alone). It ends with name=value lines.
 //
-//	go run ./bench/catalog [-roam bin] [-instances 10000] [-watchers 1000]
+//	go run ./bench/catalog [-roam bin] [-instances 10000] [-watchers 1000] [-dns=false]
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/bench/internal/agentproc"
+	"github.com/roam-sh/roam/bench/internal/dnsbench"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/structs"
 )
@@ -39,9 +42,16 @@ type options struct {
 	instances int
 	services  int
 	watchers  int
+	dns       bool
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// The DNS part's baseline server is this program re-executed.
+	if len(os.Args) == 3 && os.Args[1] == dnsbench.ServeBaselineArg {
+		os.Exit(dnsbench.ServeBaseline(os.Args[2]))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench-catalog", flag.ContinueOnError)
@@ -51,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.instances, "instances", 10000, "service instances in the catalog")
 	fs.IntVar(&o.services, "services", 100, "services the instances are spread over")
 	fs.IntVar(&o.watchers, "watchers", 1000, "watchers of each kind (Nomad API, Consul API)")
+	fs.BoolVar(&o.dns, "dns", true, "also measure DNS queries per second against a miekg/dns baseline")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,6 +69,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := bench(o, stdout, logger); err != nil {
 		fmt.Fprintln(stderr, "bench-catalog:", err)
 		return 1
+	}
+	if o.dns {
+		d := dnsbench.DefaultOptions()
+		d.Roam = o.roam
+		if err := dnsbench.Run(d, stdout, logger); err != nil {
+			fmt.Fprintln(stderr, "bench-catalog: dns:", err)
+			return 1
+		}
 	}
 	return 0
 }
