@@ -85,7 +85,6 @@ func (t *Task) warn(p problems) {
 const (
 	warnUpdate       = "%s only acts on service jobs: a changed %s job rolls out max_parallel at a time without canaries, promotion or revert"
 	warnStagger      = "stagger is not acted on (nor by Nomad's scheduler): the next max_parallel allocations are replaced as soon as the previous ones are healthy"
-	warnNative       = "connect native is not built into this version of roam: the task gets no mesh certificate from the agent"
 	warnGateway      = "gateways are not built into this version of roam: no gateway proxy runs"
 	warnConnectField = "%s is not acted on by roam's built-in sidecar proxy"
 	warnGatewayTask  = "the connect gateway's task is not injected by this version of roam: the group has no task to run and is not placed"
@@ -175,10 +174,9 @@ func (s *Service) warnNotActedOn(p problems) {
 // not implement (it does sidecars, upstreams on local ports and expose
 // paths; see docs/mesh.md).
 func (c *ConsulConnect) warnNotActedOn(p problems) {
-	switch {
-	case c.Native:
-		p.addf(warnNative)
-	case c.Gateway != nil:
+	// Native is built (docs/mesh.md, Connect native); a task's own service
+	// cannot have connect at all (validation refuses it).
+	if c.Gateway != nil {
 		p.addf(warnGateway)
 	}
 	if c.SidecarService == nil || c.SidecarService.Proxy == nil {

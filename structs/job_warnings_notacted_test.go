@@ -25,9 +25,6 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 			j.Type = JobTypeSystem
 			j.TaskGroups[0].Update = &UpdateStrategy{MaxParallel: 2, Stagger: 5 * time.Second}
 		}, "stagger is not acted on"},
-		{"task connect native", func(j *Job) {
-			j.TaskGroups[0].Tasks[0].Services = []*Service{{Name: "api", Connect: &ConsulConnect{Native: true}}}
-		}, `Task "t": Service "api": Connect: connect native is not built`},
 		{"gateway", func(j *Job) {
 			j.TaskGroups[0].Services = []*Service{{Name: "gw", Connect: &ConsulConnect{Gateway: &ConsulGateway{}}}}
 		}, `Service "gw": Connect: gateways are not built`},
@@ -99,5 +96,12 @@ func TestWarningsForBlocksNotActedOn(t *testing.T) {
 			Expose:    &ConsulExposeConfig{Paths: []ConsulExposePath{{Path: "/health", Protocol: "http", LocalPathPort: 80, ListenerPort: "e"}}}}}}}}
 	if w := mesh.Warnings(); len(w) != 0 {
 		t.Errorf("a sidecar with an upstream and an expose path: warnings %q, want none", w)
+	}
+	// Connect native is built (the task gets its workload identity as
+	// CONSUL_HTTP_TOKEN and the servers sign its leaves): no warning.
+	native := base()
+	native.TaskGroups[0].Services = []*Service{{Name: "greeter", TaskName: "t", Connect: &ConsulConnect{Native: true}}}
+	if w := native.Warnings(); len(w) != 0 {
+		t.Errorf("a connect-native service: warnings %q, want none", w)
 	}
 }
