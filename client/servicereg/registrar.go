@@ -3,6 +3,7 @@ package servicereg
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -111,7 +112,13 @@ func (r *Registrar) publish(insts []*Instance) {
 	}
 }
 
-// retry calls fn until it succeeds, ctx ends, or attempts (0: no limit) ran.
+// retry calls fn until it succeeds, ctx ends, attempts (0: no limit) ran,
+// or the servers refuse the credential: a refusal is an answer, not an
+// outage, and the same token is refused again (an allocation's identity
+// stops being accepted once the allocation is terminal). Retrying it for
+// ever held the services hook's lock, so the allocation's Postrun never
+// ran: its namespace and port mappings outlived it and shadowed the
+// static ports of its replacement on the same node.
 func (r *Registrar) retry(ctx context.Context, attempts int, fn func() error) error {
 	b := r.Retry
 	if b.Min == 0 {
@@ -119,7 +126,7 @@ func (r *Registrar) retry(ctx context.Context, attempts int, fn func() error) er
 	}
 	for i := 1; ; i++ {
 		err := fn()
-		if err == nil || (attempts > 0 && i >= attempts) {
+		if err == nil || (attempts > 0 && i >= attempts) || errors.Is(err, structs.ErrPermissionDenied) {
 			return err
 		}
 		r.Logger.Warn("service catalog unreachable; retrying", "owner", r.Owner.String(), "error", err)
