@@ -171,10 +171,14 @@ func TestRunJob(t *testing.T) {
 	la := apitest.StartLiveAgent(t, nil)
 	b := newBrowser(t, la.URL, 1280, 900)
 	b.open("/ui/run")
-	bad := strings.Replace(webJob, `driver = "raw_exec"`, `driver = "raw_exec"`+"\n      bogus {", 1)
+	bad := strings.Replace(webJob, `driver = "raw_exec"`, `driver = "raw_exec"`+"\n      bogus = 1", 1)
 	b.setValue("#job-source", strings.Replace(bad, `job "web"`, `job "typed"`, 1))
 	b.click("#plan")
-	b.waitText("#run-result", "Line ")
+	// The mistake's line and column, and the editor marks that line.
+	b.waitText("#run-result", "Line 7, column 7", `An argument named "bogus" is not expected here`)
+	if got := b.attr("#job-source", "data-bad-line"); got != "7" {
+		t.Errorf("the editor marks line %q, want 7", got)
+	}
 	b.setValue("#job-source", strings.Replace(webJob, `job "web"`, `job "typed"`, 1))
 	b.click("#plan")
 	b.waitText("#run-result", "Plan for job typed", `Task Group: "frontend"`, "1 place", "Every task group can be placed")
