@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/yamux"
-
 	"github.com/roam-sh/roam/mesh/ca"
 )
 
@@ -42,12 +40,9 @@ type inbound struct {
 }
 
 // inConn is what is known of one open inbound connection: the chain its
-// peer presented, checked again when the roots change, and its session
-// once it multiplexes (told to go away when the peer is no longer
-// trusted).
+// peer presented, checked again when the roots change.
 type inConn struct {
 	chain     [][]byte
-	sess      *yamux.Session
 	recycling bool
 }
 
@@ -67,23 +62,25 @@ func (in *inbound) serve(ln net.Listener) {
 	}
 }
 
-// handle runs the handshake, authorizes the peer's service and serves its
-// streams (one when the peer does not multiplex).
+// handle runs the handshake (a resumed session, when the peer is a roam
+// proxy that connected before), authorizes the peer's service and pipes
+// the connection to the local app.
 func (in *inbound) handle(raw net.Conn) {
 	tc := tls.Server(raw, in.tlsCfg)
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := handshake(ctx, tc)
 	cancel()
-	in.m.handshake()
 	if err != nil {
-		in.m.handshakeError()
+		in.m.handshakeFailed()
 		in.logger.Debug("inbound handshake failed", "remote", raw.RemoteAddr(), "error", err)
 		return
 	}
-	src, err := peerID(tc.ConnectionState())
+	cs := tc.ConnectionState()
+	in.m.handshakeDone(cs.DidResume)
+	src, err := peerID(cs)
 	if err != nil {
-		in.m.handshakeError()
+		in.m.handshakeErrors.Add(1)
 		return
 	}
 	if !in.authz.Authorize(src, in.service) {
@@ -91,36 +88,12 @@ func (in *inbound) handle(raw net.Conn) {
 		in.logger.Info("connection denied by intentions", "source", src.String(), "destination", in.service)
 		return
 	}
-	ic := &inConn{chain: rawChain(tc.ConnectionState())}
+	ic := &inConn{chain: rawChain(cs)}
 	if !in.track(src, tc, ic) {
 		return
 	}
 	defer in.untrack(src, tc)
-	if tc.ConnectionState().NegotiatedProtocol != muxProto {
-		in.forward(tc)
-		return
-	}
-	sess, err := yamux.Server(newFrameConn(tc), muxConfig())
-	if err != nil {
-		return
-	}
-	defer sess.Close()
-	in.mu.Lock()
-	ic.sess = sess
-	in.mu.Unlock()
-	var streams sync.WaitGroup
-	defer streams.Wait()
-	for {
-		s, err := sess.AcceptStream()
-		if err != nil {
-			return
-		}
-		streams.Add(1)
-		go func() {
-			defer streams.Done()
-			in.forward(s)
-		}()
-	}
+	in.forward(tc)
 }
 
 // forward pipes one application connection to the local app.
@@ -155,10 +128,9 @@ func (in *inbound) track(src ca.ServiceID, c io.Closer, ic *inConn) bool {
 }
 
 // rotate acts on new roots: a connection whose peer's chain they no
-// longer verify (it led only to a root since pruned) is recycled. A
-// multiplexed one is told to go away at once, so the peer opens new
-// streams over a new connection with its new certificate, and is closed
-// after grace, open streams or not; a plain one is closed after grace.
+// longer verify (it led only to a root since pruned) is closed after
+// grace; the peer's next connection must present a chain the roots trust
+// (a resumed session is checked against the roots of now too).
 func (in *inbound) rotate(roots *ca.Roots, grace time.Duration) int {
 	in.mu.Lock()
 	var cut []io.Closer
@@ -169,9 +141,6 @@ func (in *inbound) rotate(roots *ca.Roots, grace time.Duration) int {
 			}
 			ic.recycling = true
 			in.logger.Info("recycling a connection whose certificate the roots no longer trust", "source", src.String())
-			if ic.sess != nil {
-				ic.sess.GoAway()
-			}
 			cut = append(cut, c)
 		}
 	}

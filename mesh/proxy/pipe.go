@@ -4,8 +4,6 @@ import (
 	"io"
 	"net"
 	"sync"
-
-	"github.com/hashicorp/yamux"
 )
 
 // pipe copies bytes both ways between a and b until both directions
@@ -45,7 +43,7 @@ func copyHalf(dst, src net.Conn, r io.Reader) int64 {
 // direction while it waits to read, so the size an idle or chatty
 // connection holds must be small (a keep-alive connection carries
 // requests of a few hundred bytes); a bulk transfer gets a large one,
-// which means fewer reads, yamux frames, TLS writes and wake-ups per byte.
+// which means fewer reads, TLS writes and wake-ups per byte.
 const (
 	smallBuf = 8 << 10
 	largeBuf = 128 << 10
@@ -115,10 +113,9 @@ func putBuf(bp *[]byte) {
 func closeWrite(c net.Conn) bool {
 	switch c := c.(type) {
 	case interface{ CloseWrite() error }:
+		// A tls.Conn's sends close_notify: the peer reads EOF, and this
+		// side still reads.
 		return c.CloseWrite() == nil
-	case *yamux.Stream:
-		// A yamux stream's Close sends FIN and still lets it read.
-		return c.Close() == nil
 	}
 	return false
 }
