@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -105,4 +106,50 @@ func resumeDial(addr string, cache tls.ClientSessionCache, want string, certs *s
 		return c.ConnectionState(), fmt.Errorf("server said %q: %v", b, err)
 	}
 	return c.ConnectionState(), nil
+}
+
+// A destination whose proxy is of an earlier version (it selects the
+// yamux protocol it offers, and serves a client that offers nothing as
+// one connection per application connection) is still reached: the proxy
+// connects again without ALPN, and keeps no ticket of it.
+func TestUpstreamToAProxyOfAnEarlierVersion(t *testing.T) {
+	tca := newTestCA(t, "td.consul")
+	roots := tca.roots()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*tca.leaf("api")}, ClientAuth: tls.RequireAnyClientCert,
+		NextProtos: []string{legacyMuxProto},
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { _, _, err := roots.Verify(raw); return err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := c.(*tls.Conn)
+				if tc.Handshake() != nil || tc.ConnectionState().NegotiatedProtocol != "" {
+					return // a yamux session this test does not speak
+				}
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	res := &staticResolver{insts: []Instance{{Addr: ln.Addr().String()}}}
+	web := startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
+		Authorizer: newTestAuthz(), Resolver: res, Upstreams: []Upstream{{DestinationName: "api"}}})
+	for i := range 2 {
+		msg := fmt.Sprint("old proxy ", i)
+		if got, err := roundTrip(dialUpstream(t, web), msg); err != nil || got != msg {
+			t.Fatalf("connection %d: echo %q, %v", i, got, err)
+		}
+	}
+	if s := web.Stats(); s.UpstreamErrors != 0 || s.ResumedHandshakes != 0 {
+		t.Fatalf("%d upstream errors, %d resumed handshakes; want none", s.UpstreamErrors, s.ResumedHandshakes)
+	}
 }
