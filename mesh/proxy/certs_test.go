@@ -19,13 +19,13 @@ import (
 
 // testCA is a CA minted for one test, standing in for the mesh CA.
 type testCA struct {
-	t      *testing.T
+	t      testing.TB
 	cert   *x509.Certificate
 	key    *ecdsa.PrivateKey
 	domain string
 }
 
-func newTestCA(t *testing.T, domain string) *testCA {
+func newTestCA(t testing.TB, domain string) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

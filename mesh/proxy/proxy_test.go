@@ -18,7 +18,7 @@ import (
 )
 
 // echoApp is the application behind a proxy: it echoes what it reads.
-func echoApp(t *testing.T) string {
+func echoApp(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,7 +37,7 @@ func echoApp(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startProxy(t *testing.T, cfg Config) *Proxy {
+func startProxy(t testing.TB, cfg Config) *Proxy {
 	t.Helper()
 	if cfg.PublicAddr == "" {
 		cfg.PublicAddr = "127.0.0.1:0"
@@ -68,7 +68,7 @@ type testMesh struct {
 	resolver *staticResolver
 }
 
-func newTestMesh(t *testing.T) *testMesh {
+func newTestMesh(t testing.TB) *testMesh {
 	tca := newTestCA(t, "11111111-2222-3333-4444-555555555555.consul")
 	m := &testMesh{ca: tca, authz: newTestAuthz(), resolver: &staticResolver{}}
 	m.api = startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"),
