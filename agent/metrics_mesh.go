@@ -59,7 +59,6 @@ func proxyGauges(st proxy.Stats, base map[string]string, service, allocID string
 		{Name: "roam.mesh.inbound.bytes", Value: float64(st.InboundBytes), Labels: labels},
 		{Name: "roam.mesh.inbound.denied", Value: float64(st.Denied), Labels: labels},
 		{Name: "roam.mesh.handshakes", Value: float64(st.Handshakes), Labels: labels},
-		{Name: "roam.mesh.handshakes_resumed", Value: float64(st.ResumedHandshakes), Labels: labels},
 		{Name: "roam.mesh.handshake_errors", Value: float64(st.HandshakeErrors), Labels: labels},
 		{Name: "roam.mesh.expose.requests", Value: float64(st.ExposeRequests), Labels: labels},
 	}

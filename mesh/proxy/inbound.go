@@ -40,9 +40,12 @@ type inbound struct {
 }
 
 // inConn is what is known of one open inbound connection: the chain its
-// peer presented, checked again when the roots change.
+// peer presented, checked again when the roots change, and its session
+// once it multiplexes (told to go away when the peer is no longer
+// trusted).
 type inConn struct {
 	chain     [][]byte
+	sess      *muxSession
 	recycling bool
 }
 
@@ -62,25 +65,23 @@ func (in *inbound) serve(ln net.Listener) {
 	}
 }
 
-// handle runs the handshake (a resumed session, when the peer is a roam
-// proxy that connected before), authorizes the peer's service and pipes
-// the connection to the local app.
+// handle runs the handshake, authorizes the peer's service and serves its
+// streams (one when the peer does not multiplex).
 func (in *inbound) handle(raw net.Conn) {
 	tc := tls.Server(raw, in.tlsCfg)
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := handshake(ctx, tc)
 	cancel()
+	in.m.handshake()
 	if err != nil {
-		in.m.handshakeFailed()
+		in.m.handshakeError()
 		in.logger.Debug("inbound handshake failed", "remote", raw.RemoteAddr(), "error", err)
 		return
 	}
-	cs := tc.ConnectionState()
-	in.m.handshakeDone(cs.DidResume)
-	src, err := peerID(cs)
+	src, err := peerID(tc.ConnectionState())
 	if err != nil {
-		in.m.handshakeErrors.Add(1)
+		in.m.handshakeError()
 		return
 	}
 	if !in.authz.Authorize(src, in.service) {
@@ -88,12 +89,33 @@ func (in *inbound) handle(raw net.Conn) {
 		in.logger.Info("connection denied by intentions", "source", src.String(), "destination", in.service)
 		return
 	}
-	ic := &inConn{chain: rawChain(cs)}
+	ic := &inConn{chain: rawChain(tc.ConnectionState())}
 	if !in.track(src, tc, ic) {
 		return
 	}
 	defer in.untrack(src, tc)
-	in.forward(tc)
+	if tc.ConnectionState().NegotiatedProtocol != muxProto {
+		in.forward(tc)
+		return
+	}
+	sess := newMuxSession(tc, false)
+	defer sess.Close()
+	in.mu.Lock()
+	ic.sess = sess
+	in.mu.Unlock()
+	var streams sync.WaitGroup
+	defer streams.Wait()
+	for {
+		s, err := sess.Accept()
+		if err != nil {
+			return
+		}
+		streams.Add(1)
+		go func() {
+			defer streams.Done()
+			in.forward(s)
+		}()
+	}
 }
 
 // forward pipes one application connection to the local app.
@@ -128,9 +150,10 @@ func (in *inbound) track(src ca.ServiceID, c io.Closer, ic *inConn) bool {
 }
 
 // rotate acts on new roots: a connection whose peer's chain they no
-// longer verify (it led only to a root since pruned) is closed after
-// grace; the peer's next connection must present a chain the roots trust
-// (a resumed session is checked against the roots of now too).
+// longer verify (it led only to a root since pruned) is recycled. A
+// multiplexed one is told to go away at once, so the peer opens new
+// streams over a new connection with its new certificate, and is closed
+// after grace, open streams or not; a plain one is closed after grace.
 func (in *inbound) rotate(roots *ca.Roots, grace time.Duration) int {
 	in.mu.Lock()
 	var cut []io.Closer
@@ -141,6 +164,9 @@ func (in *inbound) rotate(roots *ca.Roots, grace time.Duration) int {
 			}
 			ic.recycling = true
 			in.logger.Info("recycling a connection whose certificate the roots no longer trust", "source", src.String())
+			if ic.sess != nil {
+				ic.sess.GoAway()
+			}
 			cut = append(cut, c)
 		}
 	}

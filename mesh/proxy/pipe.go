@@ -43,7 +43,7 @@ func copyHalf(dst, src net.Conn, r io.Reader) int64 {
 // direction while it waits to read, so the size an idle or chatty
 // connection holds must be small (a keep-alive connection carries
 // requests of a few hundred bytes); a bulk transfer gets a large one,
-// which means fewer reads, TLS writes and wake-ups per byte.
+// which means fewer reads, frames, TLS writes and wake-ups per byte.
 const (
 	smallBuf = 8 << 10
 	largeBuf = 128 << 10
@@ -61,11 +61,18 @@ var (
 // that follows the traffic: small while reads return little, large from
 // the first read that fills the small one, small again after a read that
 // would have fit it. Between two TCP connections the kernel splices
-// instead (io.Copy uses splice(2) for *net.TCPConn on both sides).
+// instead (io.Copy uses splice(2) for *net.TCPConn on both sides), and
+// from a stream of the multiplexer into a socket no copy loop runs: the
+// session reader writes into the socket (muxStream.drainTo). Neither
+// applies when src is an HTTP tap's reader, which must see the bytes.
 func copyConn(dst net.Conn, src io.Reader) (int64, error) {
-	if _, ok := dst.(*net.TCPConn); ok {
-		if _, ok := src.(*net.TCPConn); ok {
+	if tc, ok := dst.(*net.TCPConn); ok {
+		switch src := src.(type) {
+		case *net.TCPConn:
 			return io.Copy(dst, src)
+		case *muxStream:
+			// The session's reader writes into the socket itself.
+			return src.drainTo(tc)
 		}
 	}
 	bp := smallBufs.Get().(*[]byte)
@@ -113,8 +120,6 @@ func putBuf(bp *[]byte) {
 func closeWrite(c net.Conn) bool {
 	switch c := c.(type) {
 	case interface{ CloseWrite() error }:
-		// A tls.Conn's sends close_notify: the peer reads EOF, and this
-		// side still reads.
 		return c.CloseWrite() == nil
 	}
 	return false

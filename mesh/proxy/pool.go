@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/roam-sh/roam/mesh/ca"
@@ -17,155 +16,248 @@ import (
 // or the host's, as the caller decides).
 type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
-// sessionCacheSize bounds the TLS sessions a proxy remembers: one per
-// remote proxy address it dialled (the cache keys by address), so a
-// proxy with more instances than this falls back to full handshakes with
-// the least recently used ones.
-const sessionCacheSize = 256
+// pool keeps one multiplexed mTLS session per (remote proxy, destination
+// service), so a new application connection is a new stream and costs no
+// handshake. A remote that does not speak the mux protocol gets one mTLS
+// connection per application connection.
+type pool struct {
+	certs Certs
+	dial  DialFunc
+	m     *metrics
 
-// dialer makes one mTLS connection per application connection. The
-// handshake resumes a session of an earlier connection to the same
-// address (a TLS 1.3 ticket: one round trip and an ephemeral key
-// exchange, no certificate signature or chain verification beyond a
-// cache look-up, see verifier), so a new application connection costs no
-// full handshake. It tracks the connections it made, to recycle those
-// whose peer later roots no longer trust and to close them at the end of
-// a drain.
-type dialer struct {
-	certs  Certs
-	dial   DialFunc
-	m      *metrics
-	verify *verifier
-
-	mu sync.Mutex
-	// cache holds the sessions made with leaf; a new leaf starts a new
-	// cache, so no new connection resumes a session of the old identity.
-	cache tls.ClientSessionCache
-	leaf  []byte
-	conns map[*tls.Conn]*outConn
+	mu       sync.Mutex
+	sessions map[poolKey]*poolEntry
+	// retired are sessions out of the pool with streams still open,
+	// checked against later roots too.
+	retired map[*poolEntry]struct{}
 }
 
-// outConn is what is known of one open upstream connection: the chain
-// the remote presented, checked again when the roots change.
-type outConn struct {
-	chain     [][]byte
-	recycling bool
+type poolKey struct{ addr, service, namespace string }
+
+// poolEntry is one session, or the dial that will make it (ready closed
+// when done), so concurrent first connections share one handshake.
+type poolEntry struct {
+	ready chan struct{}
+	sess  *muxSession
+	// direct is the connection of a remote that does not multiplex, for
+	// the caller that dialled it.
+	direct net.Conn
+	err    error
+	// leaf is our certificate (DER) the session was made with, peer the
+	// chain the remote presented: checked again when certificates change.
+	leaf []byte
+	peer [][]byte
+
+	// Guarded by pool.mu: open application streams, and whether the
+	// session left the pool (it closes once its last stream ends).
+	streams   int
+	retired   bool
+	recycling bool // to be closed after the grace period
 }
 
-func newDialer(certs Certs, dial DialFunc, m *metrics, v *verifier) *dialer {
-	return &dialer{certs: certs, dial: dial, m: m, verify: v, conns: map[*tls.Conn]*outConn{}}
+func newPool(certs Certs, dial DialFunc, m *metrics) *pool {
+	return &pool{certs: certs, dial: dial, m: m, sessions: map[poolKey]*poolEntry{}, retired: map[*poolEntry]struct{}{}}
 }
 
-// open returns an mTLS connection to service at addr, its handshake done.
+// open returns a connection to service at addr: a stream of the shared
+// session, or a dedicated mTLS connection when the remote cannot multiplex.
 // The caller calls release once the connection ended.
-func (d *dialer) open(ctx context.Context, addr, service, namespace string) (net.Conn, func(), error) {
-	leaf, roots, err := d.certs.Current()
+func (p *pool) open(ctx context.Context, addr, service, namespace string) (net.Conn, func(), error) {
+	k := poolKey{addr, service, namespace}
+	for attempt := 0; attempt < 2; attempt++ {
+		e, mine := p.entry(k)
+		if mine {
+			p.connect(ctx, k, e)
+		}
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		if e.err != nil {
+			p.drop(k, e)
+			return nil, nil, e.err
+		}
+		if e.sess == nil {
+			// The remote does not multiplex: every connection dials anew,
+			// and the dialler uses the connection it made.
+			p.drop(k, e)
+			if mine && e.direct != nil {
+				return e.direct, func() {}, nil
+			}
+			c, _, err := p.dialTLS(ctx, k, false)
+			return c, func() {}, err
+		}
+		p.hold(e)
+		s, err := e.sess.Open()
+		if err == nil {
+			return s, func() { p.release(e) }, nil
+		}
+		p.release(e)
+		// A session the remote closed or is recycling (restart, idle
+		// timeout, a certificate it no longer trusts): dial once more.
+		p.drop(k, e)
+	}
+	return nil, nil, fmt.Errorf("open stream to %s: session closed twice", addr)
+}
+
+// hold counts a stream about to open on e's session.
+func (p *pool) hold(e *poolEntry) {
+	p.mu.Lock()
+	e.streams++
+	p.mu.Unlock()
+}
+
+// release counts a stream's end and closes a retired session with its last.
+func (p *pool) release(e *poolEntry) {
+	p.mu.Lock()
+	e.streams--
+	last := e.retired && e.streams == 0
+	if last {
+		delete(p.retired, e)
+	}
+	p.mu.Unlock()
+	if last {
+		e.sess.Close()
+	}
+}
+
+// rotate acts on new certificates: every session made with another leaf
+// than leaf leaves the pool, so new application connections get a session
+// with the new one, and closes once its open streams end (none is cut).
+// A session whose remote the roots no longer trust (its chain led only to
+// a root since pruned) is closed after grace even with streams open: it
+// must not live on with credentials that are no longer trusted; its
+// application connections reconnect over a session with the new
+// certificates.
+func (p *pool) rotate(leaf []byte, roots *ca.Roots, grace time.Duration) (retired, untrusted int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, e := range p.sessions {
+		select {
+		case <-e.ready:
+		default:
+			continue // its dial finishes with whichever leaf it took
+		}
+		if e.sess == nil {
+			continue
+		}
+		ok := trusted(roots, e.peer)
+		if ok && bytes.Equal(e.leaf, leaf) {
+			continue
+		}
+		delete(p.sessions, k)
+		e.retired = true
+		retired++
+		if e.streams == 0 {
+			e.sess.Close()
+			continue
+		}
+		p.retired[e] = struct{}{}
+	}
+	for e := range p.retired {
+		if !e.recycling && !trusted(roots, e.peer) {
+			e.recycling = true
+			untrusted++
+			time.AfterFunc(grace, func() { e.sess.Close() })
+		}
+	}
+	return retired, untrusted
+}
+
+// entry returns the session entry for k; mine says the caller must dial.
+func (p *pool) entry(k poolKey) (*poolEntry, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.sessions[k]; ok {
+		select {
+		case <-e.ready:
+			if e.sess == nil || !e.sess.IsClosed() {
+				return e, false
+			}
+		default:
+			return e, false
+		}
+	}
+	e := &poolEntry{ready: make(chan struct{})}
+	p.sessions[k] = e
+	return e, true
+}
+
+func (p *pool) drop(k poolKey, e *poolEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sessions[k] == e {
+		delete(p.sessions, k)
+	}
+}
+
+// connect dials k and fills e.
+func (p *pool) connect(ctx context.Context, k poolKey, e *poolEntry) {
+	defer close(e.ready)
+	c, leaf, err := p.dialTLS(ctx, k, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("no leaf certificate: %w", err)
+		e.err = err
+		return
 	}
-	cfg := clientTLS(leaf, roots, d.verify, service, namespace)
-	tickets := &ticketGate{ClientSessionCache: d.sessionCache(leaf.Certificate[0])}
-	cfg.ClientSessionCache = tickets
-	tc, err := d.handshake(ctx, addr, cfg)
-	if err == nil && tc.ConnectionState().NegotiatedProtocol == legacyMuxProto {
-		// A proxy of an earlier version: connect again as a plain client.
+	tc := c.(*tls.Conn)
+	if tc.ConnectionState().NegotiatedProtocol == legacyMuxProto {
+		// A proxy of an earlier version (yamux): connect again as a
+		// plain client, which it serves one connection per stream.
 		tc.Close()
-		cfg.NextProtos, cfg.ClientSessionCache = nil, nil
-		tc, err = d.handshake(ctx, addr, cfg)
+		if c, leaf, err = p.dialTLS(ctx, k, false); err != nil {
+			e.err = err
+			return
+		}
+		tc = c.(*tls.Conn)
 	}
+	e.leaf, e.peer = leaf, rawChain(tc.ConnectionState())
+	if tc.ConnectionState().NegotiatedProtocol != muxProto {
+		e.direct = tc
+		return
+	}
+	e.sess = newMuxSession(tc, true)
+}
+
+// dialTLS makes one mTLS connection to k, offering the mux protocol when
+// mux, and returns it with the leaf (DER) it presented.
+func (p *pool) dialTLS(ctx context.Context, k poolKey, mux bool) (net.Conn, []byte, error) {
+	cfg, err := clientTLS(p.certs, k.service, k.namespace, mux)
 	if err != nil {
 		return nil, nil, err
 	}
-	cs := tc.ConnectionState()
-	tickets.keep.Store(cs.NegotiatedProtocol == proxyProto)
-	d.mu.Lock()
-	d.conns[tc] = &outConn{chain: rawChain(cs)}
-	d.mu.Unlock()
-	return tc, func() { d.untrack(tc) }, nil
-}
-
-// handshake dials addr and runs the client handshake, counted.
-func (d *dialer) handshake(ctx context.Context, addr string, cfg *tls.Config) (*tls.Conn, error) {
-	raw, err := d.dial(ctx, "tcp", addr)
+	raw, err := p.dial(ctx, "tcp", k.addr)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("dial %s: %w", k.addr, err)
 	}
 	tc := tls.Client(raw, cfg)
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := tc.HandshakeContext(hctx); err != nil {
+	p.m.handshake()
+	if err := handshake(hctx, tc); err != nil {
 		raw.Close()
-		d.m.handshakeFailed()
-		return nil, fmt.Errorf("handshake with %s: %w", addr, err)
+		p.m.handshakeError()
+		return nil, nil, fmt.Errorf("handshake with %s: %w", k.addr, err)
 	}
-	d.m.handshakeDone(tc.ConnectionState().DidResume)
-	return tc, nil
+	return tc, cfg.Certificates[0].Certificate[0], nil
 }
 
-// ticketGate passes the session tickets of one connection to the cache
-// only once keep is set: after a handshake with a roam proxy (see
-// proxyProto). Tickets come after the handshake (TLS 1.3), read with the
-// connection's data, so none arrives before keep is decided.
-type ticketGate struct {
-	tls.ClientSessionCache
-	keep atomic.Bool
-}
-
-func (g *ticketGate) Put(key string, cs *tls.ClientSessionState) {
-	if cs == nil || g.keep.Load() { // nil removes an entry crypto/tls found unusable
-		g.ClientSessionCache.Put(key, cs)
-	}
-}
-
-// sessionCache is the cache of sessions made with leaf.
-func (d *dialer) sessionCache(leaf []byte) tls.ClientSessionCache {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cache == nil || !bytes.Equal(d.leaf, leaf) {
-		d.cache, d.leaf = tls.NewLRUClientSessionCache(sessionCacheSize), leaf
-	}
-	return d.cache
-}
-
-func (d *dialer) untrack(c *tls.Conn) {
-	d.mu.Lock()
-	delete(d.conns, c)
-	d.mu.Unlock()
-}
-
-// rotate acts on new roots: a connection whose remote they no longer
-// trust (its chain led only to a root since pruned) is closed after grace:
-// it must not live on with credentials that are no longer trusted; its
-// application reconnects over a connection with the new certificates.
-// Connections made with an older leaf of ours run on (the peer still
-// trusts it through the cross-signed transition); the next connection
-// uses the new leaf, since its session cache is the new leaf's.
-func (d *dialer) rotate(roots *ca.Roots, grace time.Duration) int {
-	d.mu.Lock()
-	var cut []net.Conn
-	for c, oc := range d.conns {
-		if oc.recycling || trusted(roots, oc.chain) {
-			continue
+// close ends every session (their streams with them).
+func (p *pool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, e := range p.sessions {
+		select {
+		case <-e.ready:
+			if e.sess != nil {
+				e.sess.Close()
+			}
+		default:
 		}
-		oc.recycling = true
-		cut = append(cut, c)
+		delete(p.sessions, k)
 	}
-	d.mu.Unlock()
-	for _, c := range cut {
-		time.AfterFunc(grace, func() { c.Close() })
-	}
-	return len(cut)
-}
-
-// close ends every open upstream connection (the end of the drain).
-func (d *dialer) close() {
-	d.mu.Lock()
-	all := make([]net.Conn, 0, len(d.conns))
-	for c := range d.conns {
-		all = append(all, c)
-	}
-	d.mu.Unlock()
-	for _, c := range all {
-		c.Close()
+	for e := range p.retired {
+		e.sess.Close()
+		delete(p.retired, e)
 	}
 }

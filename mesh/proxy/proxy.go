@@ -55,7 +55,7 @@ type Config struct {
 type Proxy struct {
 	cfg    Config
 	m      *metrics
-	dialer *dialer
+	pool   *pool
 	in     *inbound
 	ups    []*upstream
 	lns    []net.Listener
@@ -90,16 +90,15 @@ func New(cfg Config) (*Proxy, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &metrics{}
-	v := newVerifier()
-	p := &Proxy{cfg: cfg, m: m, dialer: newDialer(cfg.Certs, cfg.Dial, m, v), ready: make(chan struct{}), logger: cfg.Logger}
-	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs, v),
+	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m), ready: make(chan struct{}), logger: cfg.Logger}
+	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs),
 		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ca.ServiceID]map[io.Closer]*inConn{}}
 	if cfg.Protocol == ProtocolHTTP {
 		p.in.http = &httpMetrics{}
 	}
 	bal := newBalancer(cfg.Ejection, nil)
 	for _, u := range cfg.Upstreams {
-		up := &upstream{u: u, resolver: cfg.Resolver, dialer: p.dialer, bal: bal, m: m,
+		up := &upstream{u: u, resolver: cfg.Resolver, pool: p.pool, bal: bal, m: m,
 			logger: cfg.Logger.With("upstream", u.DestinationName)}
 		if u.Protocol == ProtocolHTTP {
 			up.http = &httpMetrics{}
@@ -171,19 +170,19 @@ func (p *Proxy) Run(ctx context.Context, drain time.Duration) error {
 	return nil
 }
 
-// recycle acts on new certificates (see CertsWatcher): connections with
-// a peer the roots no longer trust are closed after the grace period.
-// New connections take the current leaf by themselves (every handshake
-// asks Certs, and a new leaf starts a new session cache).
+// recycle moves the proxy onto its current certificates (see
+// CertsWatcher): sessions made with an older leaf take no new streams,
+// and connections with a peer the roots no longer trust are closed after
+// the grace period.
 func (p *Proxy) recycle() {
-	_, roots, err := p.cfg.Certs.Current()
-	if err != nil {
+	leaf, roots, err := p.cfg.Certs.Current()
+	if err != nil || len(leaf.Certificate) == 0 {
 		return
 	}
-	upstream := p.dialer.rotate(roots, p.cfg.RecycleGrace)
+	retired, untrusted := p.pool.rotate(leaf.Certificate[0], roots, p.cfg.RecycleGrace)
 	inbound := p.in.rotate(roots, p.cfg.RecycleGrace)
-	if upstream+inbound > 0 {
-		p.logger.Info("certificates changed", "untrusted_upstream", upstream, "untrusted_inbound", inbound)
+	if retired+inbound > 0 {
+		p.logger.Info("certificates changed", "sessions_retired", retired, "untrusted_sessions", untrusted, "untrusted_inbound", inbound)
 	}
 }
 
@@ -249,7 +248,7 @@ func (p *Proxy) waitDrain(d time.Duration) {
 		p.logger.Info("drain timed out; closing open connections")
 	}
 	p.in.closeAll()
-	p.dialer.close()
+	p.pool.close()
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -104,9 +104,9 @@ func dialUpstream(t *testing.T, p *Proxy) net.Conn {
 }
 
 // An application connection to the upstream port reaches the destination's
-// app over mTLS, and further connections resume the TLS session of the
-// first: one full handshake on each proxy, the others resumed.
-func TestUpstreamReachesAppAndResumesTheTLSSession(t *testing.T) {
+// app over mTLS, and further connections reuse the proxies' one TLS
+// connection: no new handshake.
+func TestUpstreamReachesAppAndReusesTheTLSConnection(t *testing.T) {
 	m := newTestMesh(t)
 	for i := range 5 {
 		c := dialUpstream(t, m.web)
@@ -120,11 +120,11 @@ func TestUpstreamReachesAppAndResumesTheTLSSession(t *testing.T) {
 	if u := m.web.Stats().Upstreams["api"]; u.Conns != 5 || u.Bytes == 0 || u.Errors != 0 {
 		t.Fatalf("web proxy's api upstream: %+v, want 5 connections with bytes and no errors", u)
 	}
-	if s := m.web.Stats(); s.Handshakes != 1 || s.ResumedHandshakes != 4 || s.UpstreamConns != 5 {
-		t.Fatalf("web proxy: %d full and %d resumed handshakes for %d connections, want 1 and 4 for 5", s.Handshakes, s.ResumedHandshakes, s.UpstreamConns)
+	if s := m.web.Stats(); s.Handshakes != 1 || s.UpstreamConns != 5 {
+		t.Fatalf("web proxy: %d handshakes for %d connections, want 1 for 5", s.Handshakes, s.UpstreamConns)
 	}
-	if s := m.api.Stats(); s.Handshakes != 1 || s.ResumedHandshakes != 4 || s.InboundConns != 5 {
-		t.Fatalf("api proxy: %d full and %d resumed handshakes for %d connections, want 1 and 4 for 5", s.Handshakes, s.ResumedHandshakes, s.InboundConns)
+	if s := m.api.Stats(); s.Handshakes != 1 || s.InboundConns != 5 {
+		t.Fatalf("api proxy: %d handshakes for %d connections, want 1 for 5", s.Handshakes, s.InboundConns)
 	}
 }
 
@@ -399,11 +399,8 @@ func TestStopDrainsOpenConnections(t *testing.T) {
 	}
 }
 
-// An upstream whose instance is a connect-native application gets one
-// mTLS connection per application connection, each a full handshake: the
-// proxy resumes sessions with roam proxies only, since an application may
-// authorize in VerifyPeerCertificate, which a resumed session skips (this
-// one does, and issues tickets).
+// An upstream whose instance is a connect-native application (plain mTLS,
+// no mux protocol) gets one mTLS connection per application connection.
 func TestUpstreamToNativeApplication(t *testing.T) {
 	tca := newTestCA(t, "td.consul")
 	leaf := tca.leaf("api")
@@ -434,7 +431,7 @@ func TestUpstreamToNativeApplication(t *testing.T) {
 			t.Fatalf("connection %d: echo %q, %v", i, got, err)
 		}
 	}
-	if s := web.Stats(); s.UpstreamErrors != 0 || s.Handshakes != 3 || s.ResumedHandshakes != 0 {
-		t.Fatalf("%d upstream errors, %d full and %d resumed handshakes for 3 connections; want 0, 3 and 0", s.UpstreamErrors, s.Handshakes, s.ResumedHandshakes)
+	if s := web.Stats(); s.UpstreamErrors != 0 || s.Handshakes != 3 {
+		t.Fatalf("%d upstream errors, %d handshakes for 3 connections; want 0 and 3", s.UpstreamErrors, s.Handshakes)
 	}
 }

@@ -37,7 +37,7 @@ const maxAttempts = 3
 type upstream struct {
 	u        Upstream
 	resolver Resolver
-	dialer   *dialer
+	pool     *pool
 	bal      *balancer
 	m        *metrics
 	own      upstreamMetrics
@@ -83,7 +83,7 @@ func (up *upstream) handle(c net.Conn) {
 			break
 		}
 		actx, cancel := context.WithTimeout(ctx, timeout)
-		s, release, err := up.dialer.open(actx, in.Addr, up.u.DestinationName, up.u.DestinationNamespace)
+		s, release, err := up.pool.open(actx, in.Addr, up.u.DestinationName, up.u.DestinationNamespace)
 		cancel()
 		if err != nil {
 			up.m.upstreamErrors.Add(1)

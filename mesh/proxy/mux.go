@@ -1,0 +1,642 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The multiplexer carries many application connections (streams) over
+// one mTLS connection between two roam proxies. It is built for the cost
+// of a message, which is what a proxy spends its CPU on:
+//
+//   - a stream's Write frames its bytes and writes them to the TLS
+//     connection from the calling goroutine (the copier), under a mutex:
+//     no send loop to hand the message to;
+//   - the session's one reader writes a data frame straight into the
+//     destination socket when the stream has one (drainTo) with a single
+//     non-blocking write, so the goroutine that read the frame is the only
+//     one woken; what the socket does not take is buffered and written by
+//     the stream's drainer goroutine, which also keeps the order;
+//   - each frame is one TLS record and one write(2): header and body are
+//     written together.
+//
+// Per-stream flow control keeps one slow application from stalling the
+// others: a sender may have at most muxWindow unconsumed bytes in flight
+// per stream, so the reader never blocks on a stream; it only buffers.
+// The reader never writes to the connection either (window updates,
+// resets and go-aways go through the session's control goroutine), so two
+// proxies whose writers both wait on a full TCP buffer still read.
+//
+// Frame: type (1 byte), stream ID (4), argument (4), big endian, then for
+// data frames argument bytes of payload. Client streams have odd IDs.
+//
+//	open    a new stream
+//	data    argument = payload length (at most muxMaxPayload)
+//	credit  argument = bytes the receiver consumed: the sender may send as
+//	        many more
+//	fin     the sender sends no more on this stream (half-close)
+//	reset   the stream is aborted both ways
+//	goaway  the sender accepts no new streams: open them on another
+//	        connection (stream 0)
+type muxFrame uint8
+
+const (
+	muxOpen muxFrame = iota + 1
+	muxData
+	muxCredit
+	muxFin
+	muxReset
+	muxGoAway
+)
+
+const (
+	muxHeaderLen = 9
+	// tlsRecordMax is the plaintext one TLS record carries: a frame with
+	// its header fills one record at most.
+	tlsRecordMax  = 16 << 10
+	muxMaxPayload = tlsRecordMax - muxHeaderLen
+	// muxWindow is what a stream may have in flight unconsumed; the
+	// receiver returns credit once half of it was consumed, so a
+	// request/response stream sends a window frame every 128 KiB.
+	muxWindow = 256 << 10
+	// muxMaxStreams bounds the open streams of one session.
+	muxMaxStreams = 8192
+	// muxAcceptBacklog bounds the streams opened and not yet accepted;
+	// more are reset.
+	muxAcceptBacklog = 256
+)
+
+var (
+	errMuxClosed = errors.New("mux session closed")
+	errMuxReset  = errors.New("mux stream reset")
+	errMuxGoAway = errors.New("mux session takes no new streams")
+)
+
+// muxSession is one side of a multiplexed connection.
+type muxSession struct {
+	conn net.Conn
+
+	wmu  sync.Mutex
+	wbuf []byte // one frame, header and payload, guarded by wmu
+
+	mu      sync.Mutex
+	streams map[uint32]*muxStream
+	nextID  uint32
+	goAway  bool // the remote takes no new streams
+	closed  bool
+	ctl     []ctlFrame // frames the control goroutine is to send
+	ctlWake chan struct{}
+
+	accepts chan *muxStream
+	done    chan struct{}
+}
+
+type ctlFrame struct {
+	t   muxFrame
+	id  uint32
+	arg uint32
+}
+
+// newMuxSession starts a session over c; client decides the parity of the
+// stream IDs it opens.
+func newMuxSession(c net.Conn, client bool) *muxSession {
+	s := &muxSession{conn: c, wbuf: make([]byte, 0, tlsRecordMax), streams: map[uint32]*muxStream{},
+		nextID: 2, ctlWake: make(chan struct{}, 1), accepts: make(chan *muxStream, muxAcceptBacklog), done: make(chan struct{})}
+	if client {
+		s.nextID = 1
+	}
+	go s.readLoop()
+	go s.ctlLoop()
+	return s
+}
+
+// Open starts a stream.
+func (s *muxSession) Open() (*muxStream, error) {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return nil, errMuxClosed
+	case s.goAway:
+		s.mu.Unlock()
+		return nil, errMuxGoAway
+	case len(s.streams) >= muxMaxStreams:
+		s.mu.Unlock()
+		return nil, errors.New("mux session: too many streams")
+	}
+	st := newMuxStream(s, s.nextID)
+	s.nextID += 2
+	s.streams[st.id] = st
+	s.mu.Unlock()
+	if err := s.write(muxOpen, st.id, 0, nil); err != nil {
+		s.remove(st.id)
+		return nil, err
+	}
+	return st, nil
+}
+
+// Accept returns the next stream the remote opened.
+func (s *muxSession) Accept() (*muxStream, error) {
+	select {
+	case st := <-s.accepts:
+		return st, nil
+	case <-s.done:
+		return nil, errMuxClosed
+	}
+}
+
+// GoAway tells the remote to open no new streams here; open ones go on.
+func (s *muxSession) GoAway() { s.control(muxGoAway, 0, 0) }
+
+// IsClosed reports whether the session can take no new streams.
+func (s *muxSession) IsClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed || s.goAway
+}
+
+// Close ends the session and every stream on it.
+func (s *muxSession) Close() error {
+	s.close()
+	return nil
+}
+
+func (s *muxSession) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.done)
+	streams := s.streams
+	s.streams = map[uint32]*muxStream{}
+	s.mu.Unlock()
+	s.conn.Close()
+	for _, st := range streams {
+		st.wake()
+	}
+}
+
+// write sends one frame with payload p (at most muxMaxPayload) as one
+// TLS record.
+func (s *muxSession) write(t muxFrame, id, arg uint32, p []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	b := append(s.wbuf[:0], byte(t))
+	b = binary.BigEndian.AppendUint32(b, id)
+	b = binary.BigEndian.AppendUint32(b, arg)
+	b = append(b, p...)
+	s.wbuf = b
+	if _, err := s.conn.Write(b); err != nil {
+		go s.close()
+		return err
+	}
+	return nil
+}
+
+// control queues a frame for the control goroutine: the reader must not
+// wait on the connection's writes (see the package comment above).
+func (s *muxSession) control(t muxFrame, id, arg uint32) {
+	s.mu.Lock()
+	s.ctl = append(s.ctl, ctlFrame{t, id, arg})
+	s.mu.Unlock()
+	select {
+	case s.ctlWake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *muxSession) ctlLoop() {
+	for {
+		select {
+		case <-s.ctlWake:
+		case <-s.done:
+			return
+		}
+		s.mu.Lock()
+		frames := s.ctl
+		s.ctl = nil
+		s.mu.Unlock()
+		for _, f := range frames {
+			if s.write(f.t, f.id, f.arg, nil) != nil {
+				return
+			}
+		}
+	}
+}
+
+// readLoop reads frames until the connection ends, then closes the
+// session.
+func (s *muxSession) readLoop() {
+	defer s.close()
+	br := bufio.NewReaderSize(s.conn, 2*tlsRecordMax)
+	var hdr [muxHeaderLen]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return
+		}
+		t, id, arg := muxFrame(hdr[0]), binary.BigEndian.Uint32(hdr[1:5]), binary.BigEndian.Uint32(hdr[5:9])
+		if t == muxData {
+			if arg > muxMaxPayload {
+				return // a peer that breaks the framing is cut off
+			}
+			p, err := br.Peek(int(arg))
+			if err != nil {
+				return
+			}
+			if st := s.stream(id); st != nil {
+				st.deliver(p)
+			}
+			br.Discard(int(arg))
+			continue
+		}
+		if !s.handle(t, id, arg) {
+			return
+		}
+	}
+}
+
+// handle acts on a frame without payload; false ends the session.
+func (s *muxSession) handle(t muxFrame, id, arg uint32) bool {
+	switch t {
+	case muxOpen:
+		s.accept(id)
+	case muxCredit:
+		if st := s.stream(id); st != nil {
+			st.credit(arg)
+		}
+	case muxFin:
+		if st := s.stream(id); st != nil {
+			st.remoteFin()
+		}
+	case muxReset:
+		if st := s.stream(id); st != nil {
+			st.remoteReset()
+		}
+	case muxGoAway:
+		s.mu.Lock()
+		s.goAway = true
+		s.mu.Unlock()
+	default:
+		return false
+	}
+	return true
+}
+
+// accept registers a stream the remote opened, or resets it when the
+// session is full or nobody accepts fast enough.
+func (s *muxSession) accept(id uint32) {
+	s.mu.Lock()
+	if s.closed || s.streams[id] != nil || len(s.streams) >= muxMaxStreams {
+		s.mu.Unlock()
+		s.control(muxReset, id, 0)
+		return
+	}
+	st := newMuxStream(s, id)
+	s.streams[id] = st
+	s.mu.Unlock()
+	select {
+	case s.accepts <- st:
+	default:
+		s.remove(id)
+		s.control(muxReset, id, 0)
+	}
+}
+
+func (s *muxSession) stream(id uint32) *muxStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.streams[id]
+}
+
+func (s *muxSession) remove(id uint32) {
+	s.mu.Lock()
+	delete(s.streams, id)
+	s.mu.Unlock()
+}
+
+// muxStream is one application connection over a session: a net.Conn
+// that half-closes (CloseWrite) and can deliver straight into a socket
+// (drainTo).
+type muxStream struct {
+	s  *muxSession
+	id uint32
+
+	mu       sync.Mutex
+	rwake    chan struct{} // data, fin or reset for the reader/drainer
+	wwake    chan struct{} // credit or reset for the writer
+	buf      []byte        // received, not yet consumed
+	consumed uint32        // consumed since the last window frame
+	sendWin  uint32
+	finRecv  bool
+	finSent  bool
+	reset    bool
+	// sink is the socket drainTo delivers to; draining is set while the
+	// drainer writes buffered bytes to it (the reader then buffers too,
+	// so bytes keep their order). sunk counts the bytes it took.
+	sink     syscall.RawConn
+	draining bool
+	sunk     int64
+}
+
+func newMuxStream(s *muxSession, id uint32) *muxStream {
+	return &muxStream{s: s, id: id, rwake: make(chan struct{}, 1), wwake: make(chan struct{}, 1), sendWin: muxWindow}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (st *muxStream) wake() {
+	signal(st.rwake)
+	signal(st.wwake)
+}
+
+// closedLocked is why the stream can neither read nor write any more
+// (nil while it can). Called with st.mu held.
+func (st *muxStream) closedLocked() error {
+	if st.reset {
+		return errMuxReset
+	}
+	select {
+	case <-st.s.done:
+		return errMuxClosed
+	default:
+		return nil
+	}
+}
+
+// deliver takes a data frame's payload from the session reader: written
+// straight to the sink when nothing is buffered before it, buffered
+// otherwise (the reader never blocks).
+func (st *muxStream) deliver(p []byte) {
+	st.mu.Lock()
+	if st.reset || st.finRecv {
+		st.mu.Unlock()
+		return
+	}
+	var direct int
+	if st.sink != nil && len(st.buf) == 0 && !st.draining {
+		direct = writeNonBlocking(st.sink, p)
+		st.sunk += int64(direct)
+		p = p[direct:]
+	}
+	if len(st.buf)+len(p) > muxWindow {
+		// More than the window allows: the sender broke the protocol.
+		st.reset = true
+		st.mu.Unlock()
+		st.s.remove(st.id)
+		st.s.control(muxReset, st.id, 0)
+		st.wake()
+		return
+	}
+	if len(p) > 0 {
+		st.buf = append(st.buf, p...)
+		signal(st.rwake)
+	}
+	credit := st.consumeLocked(direct)
+	st.mu.Unlock()
+	st.sendCredit(credit)
+}
+
+// writeNonBlocking makes one write attempt on a non-blocking socket and
+// returns what it took (0 when it would block or failed: the drainer's
+// blocking write then meets the error).
+func writeNonBlocking(rc syscall.RawConn, p []byte) int {
+	var n int
+	rc.Write(func(fd uintptr) bool {
+		m, err := syscall.Write(int(fd), p)
+		if err == nil && m > 0 {
+			n = m
+		}
+		return true // one attempt: never wait for the socket here
+	})
+	return n
+}
+
+// consumeLocked counts n consumed bytes and returns the credit to send
+// back (0 until half a window was consumed).
+func (st *muxStream) consumeLocked(n int) uint32 {
+	st.consumed += uint32(n)
+	if st.consumed < muxWindow/2 || st.finRecv || st.reset {
+		return 0
+	}
+	c := st.consumed
+	st.consumed = 0
+	return c
+}
+
+func (st *muxStream) sendCredit(c uint32) {
+	if c > 0 {
+		st.s.control(muxCredit, st.id, c)
+	}
+}
+
+func (st *muxStream) credit(n uint32) {
+	st.mu.Lock()
+	st.sendWin += n
+	st.mu.Unlock()
+	signal(st.wwake)
+}
+
+func (st *muxStream) remoteFin() {
+	st.mu.Lock()
+	st.finRecv = true
+	done := st.finSent
+	st.mu.Unlock()
+	if done {
+		st.s.remove(st.id)
+	}
+	signal(st.rwake)
+}
+
+func (st *muxStream) remoteReset() {
+	st.mu.Lock()
+	st.reset = true
+	st.mu.Unlock()
+	st.s.remove(st.id)
+	st.wake()
+}
+
+// Read returns buffered bytes, io.EOF after the remote's fin, or the
+// stream's end.
+func (st *muxStream) Read(p []byte) (int, error) {
+	for {
+		st.mu.Lock()
+		if len(st.buf) > 0 {
+			n := copy(p, st.buf)
+			st.buf = st.buf[:copy(st.buf, st.buf[n:])]
+			credit := st.consumeLocked(n)
+			st.mu.Unlock()
+			st.sendCredit(credit)
+			return n, nil
+		}
+		if st.finRecv && !st.reset {
+			st.mu.Unlock()
+			return 0, io.EOF
+		}
+		if err := st.closedLocked(); err != nil {
+			st.mu.Unlock()
+			return 0, err
+		}
+		st.mu.Unlock()
+		select {
+		case <-st.rwake:
+		case <-st.s.done:
+		}
+	}
+}
+
+// drainTo delivers the stream's bytes into dst until the remote's fin
+// (nil) or the stream's end, and returns how many it delivered. The
+// session reader writes into dst directly while nothing is buffered;
+// this goroutine writes what it buffered, with blocking writes.
+func (st *muxStream) drainTo(dst *net.TCPConn) (int64, error) {
+	rc, err := dst.SyscallConn()
+	if err != nil {
+		n, err := io.Copy(dst, st)
+		return n, err
+	}
+	st.mu.Lock()
+	st.sink = rc
+	defer func() {
+		st.mu.Lock()
+		st.sink = nil
+		st.mu.Unlock()
+	}()
+	for {
+		if len(st.buf) > 0 {
+			chunk := st.buf
+			st.buf, st.draining = nil, true
+			st.mu.Unlock()
+			n, werr := dst.Write(chunk)
+			st.mu.Lock()
+			st.draining = false
+			st.sunk += int64(n)
+			if st.buf == nil {
+				st.buf = chunk[:0] // keep the buffer for the next burst
+			}
+			credit := st.consumeLocked(n)
+			st.mu.Unlock()
+			st.sendCredit(credit)
+			if werr != nil {
+				return st.total(), werr
+			}
+			st.mu.Lock()
+			continue
+		}
+		if st.finRecv && !st.reset {
+			st.mu.Unlock()
+			return st.total(), nil
+		}
+		if err := st.closedLocked(); err != nil {
+			st.mu.Unlock()
+			return st.total(), err
+		}
+		st.mu.Unlock()
+		select {
+		case <-st.rwake:
+		case <-st.s.done:
+		}
+		st.mu.Lock()
+	}
+}
+
+func (st *muxStream) total() int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sunk
+}
+
+// Write sends p as data frames within the send window, waiting for credit
+// when it is spent.
+func (st *muxStream) Write(p []byte) (int, error) {
+	var sent int
+	for len(p) > 0 {
+		st.mu.Lock()
+		for st.sendWin == 0 && st.closedLocked() == nil && !st.finSent {
+			st.mu.Unlock()
+			select {
+			case <-st.wwake:
+			case <-st.s.done:
+			}
+			st.mu.Lock()
+		}
+		if err := st.closedLocked(); err != nil {
+			st.mu.Unlock()
+			return sent, err
+		}
+		if st.finSent {
+			st.mu.Unlock()
+			return sent, errors.New("mux stream: write after close")
+		}
+		n := min(len(p), int(st.sendWin), muxMaxPayload)
+		st.sendWin -= uint32(n)
+		st.mu.Unlock()
+		if err := st.s.write(muxData, st.id, uint32(n), p[:n]); err != nil {
+			return sent, err
+		}
+		sent += n
+		p = p[n:]
+	}
+	return sent, nil
+}
+
+// CloseWrite sends fin: the remote reads EOF, this side still reads.
+func (st *muxStream) CloseWrite() error {
+	st.mu.Lock()
+	if st.finSent || st.reset {
+		st.mu.Unlock()
+		return nil
+	}
+	st.finSent = true
+	done := st.finRecv
+	st.mu.Unlock()
+	err := st.s.write(muxFin, st.id, 0, nil)
+	if done {
+		st.s.remove(st.id)
+	}
+	return err
+}
+
+// Close ends the stream: quietly once both sides sent fin, with a reset
+// otherwise (the remote's reads and writes fail).
+func (st *muxStream) Close() error {
+	st.mu.Lock()
+	if st.reset || (st.finSent && st.finRecv) {
+		st.mu.Unlock()
+		st.s.remove(st.id)
+		return nil
+	}
+	st.reset = true
+	st.mu.Unlock()
+	st.s.remove(st.id)
+	st.wake()
+	select {
+	case <-st.s.done:
+		return nil
+	default:
+	}
+	return st.s.write(muxReset, st.id, 0, nil)
+}
+
+func (st *muxStream) LocalAddr() net.Addr  { return st.s.conn.LocalAddr() }
+func (st *muxStream) RemoteAddr() net.Addr { return st.s.conn.RemoteAddr() }
+
+// errNoDeadline: the proxy bounds streams by their session and their
+// application connections, never by deadlines on a stream.
+var errNoDeadline = errors.New("mux stream: deadlines are not supported")
+
+func (st *muxStream) SetDeadline(time.Time) error      { return errNoDeadline }
+func (st *muxStream) SetReadDeadline(time.Time) error  { return errNoDeadline }
+func (st *muxStream) SetWriteDeadline(time.Time) error { return errNoDeadline }
