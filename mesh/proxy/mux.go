@@ -343,6 +343,7 @@ type muxStream struct {
 	// so bytes keep their order). sunk counts the bytes it took.
 	sink     syscall.RawConn
 	draining bool
+	inflight int // bytes the drainer is writing
 	sunk     int64
 }
 
@@ -391,7 +392,7 @@ func (st *muxStream) deliver(p []byte) {
 		st.sunk += int64(direct)
 		p = p[direct:]
 	}
-	if len(st.buf)+len(p) > muxWindow {
+	if st.inflight+len(st.buf)+len(p) > muxWindow {
 		// More than the window allows: the sender broke the protocol.
 		st.reset = true
 		st.mu.Unlock()
@@ -517,11 +518,11 @@ func (st *muxStream) drainTo(dst *net.TCPConn) (int64, error) {
 	for {
 		if len(st.buf) > 0 {
 			chunk := st.buf
-			st.buf, st.draining = nil, true
+			st.buf, st.draining, st.inflight = nil, true, len(chunk)
 			st.mu.Unlock()
 			n, werr := dst.Write(chunk)
 			st.mu.Lock()
-			st.draining = false
+			st.draining, st.inflight = false, 0
 			st.sunk += int64(n)
 			if st.buf == nil {
 				st.buf = chunk[:0] // keep the buffer for the next burst
