@@ -23,8 +23,8 @@ import (
 //     non-blocking write, so the goroutine that read the frame is the only
 //     one woken; what the socket does not take is buffered and written by
 //     the stream's drainer goroutine, which also keeps the order;
-//   - each frame is one TLS record and one write(2): header and body are
-//     written together.
+//   - header and body of a frame are written together: a small frame is
+//     one TLS record and one write(2).
 //
 // Per-stream flow control keeps one slow application from stalling the
 // others: a sender may have at most muxWindow unconsumed bytes in flight
@@ -57,10 +57,12 @@ const (
 
 const (
 	muxHeaderLen = 9
-	// tlsRecordMax is the plaintext one TLS record carries: a frame with
-	// its header fills one record at most.
-	tlsRecordMax  = 16 << 10
-	muxMaxPayload = tlsRecordMax - muxHeaderLen
+	// muxMaxPayload bounds a data frame. A request or an answer of a few
+	// hundred bytes is one frame, one TLS record and one write(2); bulk
+	// goes in frames of up to 64 KiB (four TLS records, written by one
+	// call), so that the receiving proxy writes 64 KiB to the socket per
+	// system call rather than a record's 16 KiB.
+	muxMaxPayload = 64<<10 - muxHeaderLen
 	// muxWindow is what a stream may have in flight unconsumed; the
 	// receiver returns credit once half of it was consumed, so a
 	// request/response stream sends a window frame every 128 KiB.
@@ -106,7 +108,7 @@ type ctlFrame struct {
 // newMuxSession starts a session over c; client decides the parity of the
 // stream IDs it opens.
 func newMuxSession(c net.Conn, client bool) *muxSession {
-	s := &muxSession{conn: c, wbuf: make([]byte, 0, tlsRecordMax), streams: map[uint32]*muxStream{},
+	s := &muxSession{conn: c, streams: map[uint32]*muxStream{},
 		nextID: 2, ctlWake: make(chan struct{}, 1), accepts: make(chan *muxStream, muxAcceptBacklog), done: make(chan struct{})}
 	if client {
 		s.nextID = 1
@@ -184,8 +186,8 @@ func (s *muxSession) close() {
 	}
 }
 
-// write sends one frame with payload p (at most muxMaxPayload) as one
-// TLS record.
+// write sends one frame with payload p (at most muxMaxPayload) in one
+// call. The frame buffer grows to the largest frame sent.
 func (s *muxSession) write(t muxFrame, id, arg uint32, p []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -236,7 +238,9 @@ func (s *muxSession) ctlLoop() {
 // session.
 func (s *muxSession) readLoop() {
 	defer s.close()
-	br := bufio.NewReaderSize(s.conn, 2*tlsRecordMax)
+	// Large enough to peek at the largest frame: its payload is delivered
+	// from the reader's buffer, not copied out first.
+	br := bufio.NewReaderSize(s.conn, muxHeaderLen+muxMaxPayload)
 	var hdr [muxHeaderLen]byte
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
