@@ -15,11 +15,41 @@
 //	expose    plain HTTP on a listener port, forwarding exactly one path to a
 //	          local port (health checks of mesh services).
 //
+// # How two proxies talk
+//
 // Between two roam proxies, application connections are streams of one
-// long-lived mTLS connection per proxy pair (yamux, negotiated with ALPN
-// "roam-mux/1"), so a new application connection costs no handshake. A
-// peer that does not offer that protocol (a connect-native application, the
-// Consul SDK) gets plain one-connection-per-stream mTLS.
+// long-lived mTLS connection per proxy pair and destination (mux.go,
+// negotiated with ALPN "roam-mux/2"), so a new application connection
+// costs one frame, not a handshake. The multiplexer is roam's own, shaped
+// by what a proxy spends its CPU on, the cost of one message:
+//
+//	app ──▶ copier goroutine ──frame──▶ TLS conn ══▶ session reader ──▶ app
+//	        (reads the app,                          (writes into the
+//	         writes the frame                          destination socket,
+//	         under a mutex)                            one non-blocking try)
+//
+// One goroutine is woken per message on each proxy: the copier that read
+// it from the application writes the frame itself (no send loop), and the
+// session reader that read it off TLS writes it to the destination socket
+// itself (no hand-over to a copier). What the socket does not take at once
+// is buffered and written by the stream's drainer, in order. Per-stream
+// credit (256 KiB in flight) means a stalled application holds its own
+// window and never the session reader. yamux, used before, handed every
+// message between three goroutines per proxy (copier, send loop, receive
+// loop); that was half of the proxies' CPU per request.
+//
+// The other shape the issue allows, one TLS connection per application
+// connection with TLS 1.3 session resumption, was built and measured: a
+// resumed handshake still costs a TCP connect, an X25519 (and ML-KEM)
+// key exchange per side and a new ticket, which made the proxies' CPU per
+// new-connection request four times that of a stream (docs/mesh.md,
+// Benchmarks).
+//
+// A peer that does not offer "roam-mux/2" (a connect-native application,
+// the Consul SDK) gets plain one-connection-per-stream mTLS. A proxy of an
+// earlier version offers and selects "roam-mux/1" (yamux): a new server
+// then ignores ALPN and serves it plain, and a new client that sees it
+// selected connects again without ALPN.
 //
 // Where things come from is behind three small interfaces a caller provides:
 // Certs (the leaf and roots now), Authorizer (may src call dst, and when
@@ -37,12 +67,13 @@
 // Map of the package:
 //
 //	proxy.go     Config, Proxy: New, Run, Ready, drain on stop
-//	identity.go  SPIFFE service IDs and peer certificate verification
-//	tls.go       TLS 1.3 server and client configs over Certs
+//	tls.go       TLS 1.3 server and client configs over Certs, peer checks
 //	inbound.go   the public listener, authorization, connection tracking
 //	upstream.go  upstream listeners, instance choice, retries
 //	balancer.go  round robin with ejection of failing instances
 //	pool.go      one multiplexed session per remote proxy, retired on a new leaf
+//	mux.go       the multiplexer: sessions, streams, frames, credit
+//	pipe.go      copying both ways with half-closes, pooled buffers
 //	http.go      Protocol, the HTTP/1.1 tap, request counts and latency
 //	expose.go    plaintext expose-path listeners
 //	metrics.go   counters per listener

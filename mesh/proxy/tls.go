@@ -63,6 +63,10 @@ func serverTLS(certs Certs) *tls.Config {
 				NextProtos:   serverProtos(hello),
 				ClientAuth:   tls.RequireAnyClientCert,
 				Certificates: []tls.Certificate{*leaf},
+				// Full-size records from the first byte: the peer is a
+				// proxy or an application, not a browser rendering the
+				// first bytes while the rest arrives.
+				DynamicRecordSizingDisabled: true,
 				VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 					_, _, err := roots.Verify(raw)
 					return err
@@ -95,6 +99,8 @@ func clientTLS(certs Certs, want string, namespace string, mux bool) (*tls.Confi
 		MinVersion:         tls.VersionTLS13,
 		Certificates:       []tls.Certificate{*leaf},
 		InsecureSkipVerify: true,
+		// Full-size records from the first byte (see serverTLS).
+		DynamicRecordSizingDisabled: true,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			id, _, err := roots.Verify(raw)
 			if err != nil {
