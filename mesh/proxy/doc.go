@@ -33,7 +33,7 @@
 // session reader that read it off TLS writes it to the destination socket
 // itself (no hand-over to a copier). What the socket does not take at once
 // is buffered and written by the stream's drainer, in order. Per-stream
-// credit (256 KiB in flight) means a stalled application holds its own
+// credit (1 MiB in flight) means a stalled application holds its own
 // window and never the session reader. yamux, used before, handed every
 // message between three goroutines per proxy (copier, send loop, receive
 // loop); that was half of the proxies' CPU per request.

@@ -63,10 +63,14 @@ const (
 	// call), so that the receiving proxy writes 64 KiB to the socket per
 	// system call rather than a record's 16 KiB.
 	muxMaxPayload = 64<<10 - muxHeaderLen
-	// muxWindow is what a stream may have in flight unconsumed; the
-	// receiver returns credit once half of it was consumed, so a
-	// request/response stream sends a window frame every 128 KiB.
-	muxWindow = 256 << 10
+	// muxWindow is what a stream may have in flight unconsumed: what a
+	// stalled application can make its proxy buffer, and what bounds one
+	// stream's throughput to a window per round trip (1 MiB, as the yamux
+	// sessions before had at most; with 256 KiB bulk slowed when the
+	// machine was loaded and a credit took milliseconds to come back).
+	// The receiver returns credit once half of it was consumed, so a
+	// request/response stream sends a credit frame every 512 KiB.
+	muxWindow = 1 << 20
 	// muxMaxStreams bounds the open streams of one session.
 	muxMaxStreams = 8192
 	// muxAcceptBacklog bounds the streams opened and not yet accepted;

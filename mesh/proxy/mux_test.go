@@ -77,7 +77,7 @@ func TestMuxSlowStreamHoldsAWindowAndBlocksNoOther(t *testing.T) {
 	appProxySide.SetWriteBuffer(16 << 10)
 	go func() { slowS.drainTo(appProxySide); appProxySide.CloseWrite() }()
 
-	payload := make([]byte, 2<<20) // far more than the window and the socket buffers
+	payload := make([]byte, 4<<20) // far more than the window and the socket buffers
 	rand.Read(payload)
 	var written atomic.Int64
 	writeDone := make(chan error, 1)
