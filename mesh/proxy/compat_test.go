@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// A destination whose proxy is of an earlier version (it selects the
+// yamux protocol it offers, and serves a client that offers nothing as
+// one connection per application connection) is still reached: the proxy
+// connects again without ALPN.
+func TestUpstreamToAProxyOfAnEarlierVersion(t *testing.T) {
+	tca := newTestCA(t, "td.consul")
+	roots := tca.roots()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*tca.leaf("api")}, ClientAuth: tls.RequireAnyClientCert,
+		NextProtos:            []string{legacyMuxProto},
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { _, _, err := roots.Verify(raw); return err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := c.(*tls.Conn)
+				if tc.Handshake() != nil || tc.ConnectionState().NegotiatedProtocol != "" {
+					return // a yamux session this test does not speak
+				}
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	res := &staticResolver{insts: []Instance{{Addr: ln.Addr().String()}}}
+	web := startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
+		Authorizer: newTestAuthz(), Resolver: res, Upstreams: []Upstream{{DestinationName: "api"}}})
+	for i := range 2 {
+		msg := fmt.Sprint("old proxy ", i)
+		if got, err := roundTrip(dialUpstream(t, web), msg); err != nil || got != msg {
+			t.Fatalf("connection %d: echo %q, %v", i, got, err)
+		}
+	}
+	if s := web.Stats(); s.UpstreamErrors != 0 {
+		t.Fatalf("%d upstream errors, want none", s.UpstreamErrors)
+	}
+}
+
+// A proxy of an earlier version dialling this one (it offers only the
+// yamux protocol) gets a plain mTLS connection to the app rather than a
+// refused handshake.
+func TestProxyOfAnEarlierVersionDialsThisOne(t *testing.T) {
+	m := newTestMesh(t)
+	cfg, err := clientTLS(certsFor(m.ca, "web"), "api", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NextProtos = []string{legacyMuxProto}
+	c, err := tls.Dial("tcp", m.api.PublicAddr().String(), cfg)
+	if err != nil {
+		t.Fatalf("handshake of an old proxy: %v", err)
+	}
+	defer c.Close()
+	if p := c.ConnectionState().NegotiatedProtocol; p != "" {
+		t.Fatalf("negotiated %q, want no protocol (plain)", p)
+	}
+	if got, err := roundTrip(c, "from an old proxy"); err != nil || got != "from an old proxy" {
+		t.Fatalf("echo %q, %v", got, err)
+	}
+}
