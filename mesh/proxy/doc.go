@@ -36,7 +36,8 @@
 // credit (1 MiB in flight) means a stalled application holds its own
 // window and never the session reader. yamux, used before, handed every
 // message between three goroutines per proxy (copier, send loop, receive
-// loop); that was half of the proxies' CPU per request.
+// loop); a profile then showed 15-22 % of the proxies' time in futex
+// wake-ups and 50-60 % in system calls.
 //
 // The other shape the issue allows, one TLS connection per application
 // connection with TLS 1.3 session resumption, was built and measured: a
