@@ -17,6 +17,7 @@ import (
 	"github.com/roam-sh/roam/client/clientapi"
 	"github.com/roam-sh/roam/dns"
 	"github.com/roam-sh/roam/httpapi"
+	"github.com/roam-sh/roam/internal/clustertls"
 	"github.com/roam-sh/roam/internal/connlimit"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/internal/telemetry"
@@ -40,7 +41,10 @@ type Agent struct {
 	server *server.Server
 	client *client.Client
 	pool   *msgrpc.Pool
-	rpc    rpcer
+	// tls holds the tls block's CA and key pair (nil when tls.rpc and
+	// tls.http are off).
+	tls *clustertls.Bundle
+	rpc rpcer
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -88,6 +92,9 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		name string
 		run  func() error
 	}{
+		// Before everything that listens or dials: the files are checked
+		// (and a plaintext server warned about) before any port opens.
+		{"tls", a.loadTLS},
 		{"server", a.startServer},
 		{"server rpc", a.setupRPC},
 		// After the RPC path (DNS reads the catalog through it), before the
@@ -177,6 +184,7 @@ func (a *Agent) startServer() error {
 	sc.DevMode = c.DevMode
 	sc.ResetCorruptState = c.ResetState
 	sc.Logger = a.logger
+	sc.TLS = a.rpcTLS()
 	srv, err := server.NewServer(sc)
 	if err != nil {
 		return err
@@ -205,7 +213,7 @@ func (a *Agent) setupRPC() error {
 		a.rpc = a.server
 		return nil
 	}
-	a.pool = msgrpc.NewPool(a.logger.With("component", "rpc-pool"))
+	a.pool = msgrpc.NewPool(a.logger.With("component", "rpc-pool"), msgrpc.WithTLS(a.rpcDialTLS()))
 	a.rpc = newServerRPC(a.pool, a.cfg.Client.Servers, a.cfg.Ports.RPC)
 	return nil
 }
@@ -338,7 +346,7 @@ func (a *Agent) startHTTP() error {
 	}
 	cfg := httpapi.Config{
 		RPC: a.rpc, Agent: &agentInfo{a: a}, Client: a.clientAPI(), Logger: a.logger,
-		Browsers: a.browserRules(), JobParser: parser, UI: ui.Handler(),
+		Browsers: a.browserRules(), JobParser: parser, UI: ui.Handler(), ForwardTLS: a.forwardTLS(),
 	}
 	if a.client != nil {
 		cfg.Connect = a.client.Connect() // a nil *client.Connect would be a non-nil interface
@@ -357,7 +365,7 @@ func (a *Agent) startHTTP() error {
 	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return base }}
 	go func() {
-		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.httpSrv.Serve(a.httpsListener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.errCh <- fmt.Errorf("http: %w", err)
 		}
 	}()

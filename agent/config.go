@@ -51,6 +51,8 @@ type Config struct {
 	Limits Limits
 	// DNS is the dns block (agent/dns.go, docs/dns.md).
 	DNS DNSConfig
+	// TLS is the tls block (agent/tls.go, docs/agent.md).
+	TLS TLSConfig
 }
 
 // Limits bound the work one request may cause on this agent.
@@ -274,6 +276,7 @@ func (c *Config) merge(f *fileConfig) error {
 		setStr(&c.Advertise.Serf, a.Serf)
 	}
 	c.HTTPAPI.merge(f.HTTPAPI)
+	c.TLS.merge(f.TLS)
 	if err := c.DNS.merge(f.DNS); err != nil {
 		return err
 	}
@@ -575,6 +578,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.HTTPAPI.validate()...)
+	errs = append(errs, c.TLS.validate()...)
 	errs = append(errs, c.DNS.validate(c.Ports.DNS)...)
 	return errors.Join(errs...)
 }

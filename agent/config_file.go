@@ -34,6 +34,7 @@ type fileConfig struct {
 	Plugins     []*filePlugin  `hcl:"plugin,block"`
 	Limits      *fileLimits    `hcl:"limits,block"`
 	DNS         *fileDNS       `hcl:"dns,block"`
+	TLS         *fileTLS       `hcl:"tls,block"`
 	Remain      hcl.Body       `hcl:",remain"`
 }
 

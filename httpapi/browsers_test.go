@@ -119,7 +119,7 @@ func TestSecurityBrowsersForwardDropsBrowserHeaders(t *testing.T) {
 	got := make(chan http.Header, 1)
 	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
 	defer node.Close()
-	h := &handlers{proxy: newProxyTransport()}
+	h := &handlers{proxy: newProxyTransport(nil)}
 	req := httptest.NewRequest("GET", "/v1/client/fs/ls/x", nil)
 	req.Header.Set("Origin", "http://127.0.0.1:4646")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")

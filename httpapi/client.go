@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,8 +32,9 @@ const headerForwarded = "X-Roam-Forwarded"
 // proxyDialTimeout bounds connecting to another node's agent.
 const proxyDialTimeout = 10 * time.Second
 
-func newProxyTransport() http.RoundTripper {
+func newProxyTransport(tlsConf *tls.Config) http.RoundTripper {
 	return &http.Transport{
+		TLSClientConfig:       tlsConf,
 		DialContext:           (&net.Dialer{Timeout: proxyDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
@@ -113,7 +115,7 @@ func (h *handlers) allocNode(r *http.Request, allocID string) (*structs.Node, er
 
 // forward proxies the request to the node's agent.
 func (h *handlers) forward(w http.ResponseWriter, r *http.Request, n *structs.Node) {
-	target := &url.URL{Scheme: "http", Host: n.HTTPAddr}
+	target := &url.URL{Scheme: h.forwardScheme, Host: n.HTTPAddr}
 	// The node's agent sets its own metadata headers.
 	for _, k := range []string{headerIndex, headerKnownLeader, headerLastContact} {
 		w.Header().Del(k)

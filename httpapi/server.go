@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 
@@ -88,6 +89,10 @@ type Config struct {
 	// agent's root redirects there. It sits behind the same middleware as
 	// the API, so the browser rules apply to its pages too.
 	UI http.Handler
+	// ForwardTLS, when set, is how requests are forwarded to other
+	// agents' APIs, which are HTTPS (the agent's tls { http = true });
+	// nil forwards over plain HTTP.
+	ForwardTLS *tls.Config
 }
 
 // JobParser evaluates a job file. It must stop when ctx ends.
@@ -109,8 +114,10 @@ type handlers struct {
 	client ClientAPI
 	logger *slog.Logger
 	// proxy carries forwarded client requests to other nodes.
-	proxy  http.RoundTripper
-	parser JobParser
+	proxy http.RoundTripper
+	// forwardScheme is the scheme of other agents' APIs (http, https).
+	forwardScheme string
+	parser        JobParser
 	// connect serves the node's mesh endpoints; nil without a client.
 	connect ConnectAgent
 	// restoring admits one snapshot restore at a time: each holds its
@@ -129,11 +136,14 @@ func New(cfg Config) http.Handler {
 	}
 	h := &handlers{
 		rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http"),
-		proxy: newProxyTransport(), parser: cfg.JobParser, connect: cfg.Connect,
+		proxy: newProxyTransport(cfg.ForwardTLS), forwardScheme: "http", parser: cfg.JobParser, connect: cfg.Connect,
 		restoring: make(chan struct{}, 1),
 	}
 	if h.parser == nil {
 		h.parser = inProcessParser{}
+	}
+	if cfg.ForwardTLS != nil {
+		h.forwardScheme = "https"
 	}
 	mux := http.NewServeMux()
 	h.routes(mux)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/roam-sh/roam/internal/clustertls"
 	"github.com/roam-sh/roam/internal/telemetry"
 	"github.com/roam-sh/roam/mesh/ca"
 	"github.com/roam-sh/roam/scheduler"
@@ -148,6 +149,10 @@ type Config struct {
 	Metrics *telemetry.Registry
 	// DevMode trades durability for speed: the Raft log is not fsynced.
 	DevMode bool
+	// TLS, when set, makes the RPC and Raft port mutual TLS against the
+	// cluster CA (the agent's tls { rpc = true } block, see tls.go); nil
+	// leaves it plaintext and unauthenticated.
+	TLS *clustertls.Bundle
 }
 
 // DefaultConfig returns the defaults, which follow Nomad's where Nomad has one.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -31,16 +32,30 @@ const (
 func raftDir(dataDir string) string { return filepath.Join(dataDir, "server", "raft") }
 
 // raftLayer is the Raft transport's view of the shared RPC port: it accepts
-// the connections the mux tagged as Raft and dials peers with that tag.
+// the connections the mux tagged as Raft and dials peers with that tag
+// (over TLS when the port is TLS). With TLS, only servers' connections are
+// accepted (admit).
 type raftLayer struct {
 	net.Listener
 	advertise net.Addr
+	tls       *tls.Config
+	admit     func(net.Conn) bool
 }
 
 func (l *raftLayer) Addr() net.Addr { return l.advertise }
 
+func (l *raftLayer) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil || l.admit(conn) {
+			return conn, err
+		}
+		conn.Close()
+	}
+}
+
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return msgrpc.Dial(string(addr), msgrpc.TypeRaft, timeout)
+	return msgrpc.Dialer{Timeout: timeout, TLS: l.tls}.Dial(string(addr), msgrpc.TypeRaft)
 }
 
 // setupRaft opens the stores, builds the transport on the mux and starts
@@ -57,7 +72,8 @@ func (s *Server) setupRaft(advertise net.Addr) error {
 		return err
 	}
 	s.raftTransport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  &raftLayer{Listener: s.mux.Listen(msgrpc.TypeRaft), advertise: advertise},
+		Stream: &raftLayer{Listener: s.mux.Listen(msgrpc.TypeRaft), advertise: advertise,
+			tls: s.dialTLS(), admit: s.admitRaft},
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  newHCLogAdapter(s.cfg.Logger, "raft-net"),

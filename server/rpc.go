@@ -71,7 +71,7 @@ func (s *Server) serveRPC(ln net.Listener) {
 		}
 		go func() {
 			defer s.rpcConns.remove(conn)
-			s.rpcServer.ServeConn(s.ctx, conn)
+			s.rpcServer.ServeConnGuarded(s.ctx, conn, s.rpcGuard(conn))
 		}()
 	}
 }

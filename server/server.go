@@ -109,7 +109,7 @@ func (s *Server) setup() error {
 	if err := s.listen(); err != nil {
 		return err
 	}
-	s.pool = msgrpc.NewPool(s.cfg.Logger)
+	s.pool = msgrpc.NewPool(s.cfg.Logger, msgrpc.WithTLS(s.dialTLS()))
 	s.broker = NewEvalBroker(s.brokerConfig(), s.cfg.Logger)
 	s.blocked = NewBlockedEvals(s.broker, s.cfg.Logger)
 	s.planQueue = NewPlanQueue()
@@ -153,7 +153,7 @@ func (s *Server) listen() error {
 			return fmt.Errorf("listen for rpc on %s: %w", s.cfg.RPCAddr, err)
 		}
 	}
-	s.mux = msgrpc.NewMux(ln, s.cfg.Logger)
+	s.mux = msgrpc.NewMux(s.secureListener(ln), s.cfg.Logger)
 	adv, err := advertiseAddr(s.cfg.RPCAdvertise, ln.Addr())
 	if err != nil {
 		ln.Close()

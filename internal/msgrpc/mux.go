@@ -1,6 +1,8 @@
 package msgrpc
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,7 +92,13 @@ func (m *Mux) route(conn net.Conn) {
 	var b [1]byte
 	_ = conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	if _, err := conn.Read(b[:]); err != nil {
-		m.logger.Debug("connection closed before its type byte", "remote", conn.RemoteAddr(), "error", err)
+		if _, isTLS := conn.(*tls.Conn); isTLS && !handshakeDone(conn) {
+			// Plaintext, a certificate from another CA, a client posing
+			// as a server: the operator wants to see who was turned away.
+			m.logger.Warn("refused rpc connection: TLS handshake failed", "remote", conn.RemoteAddr(), "error", err)
+		} else {
+			m.logger.Debug("connection closed before its type byte", "remote", conn.RemoteAddr(), "error", err)
+		}
 		conn.Close()
 		return
 	}
@@ -156,14 +164,45 @@ func (s *subListener) Close() error {
 
 func (s *subListener) Addr() net.Addr { return s.addr }
 
+// handshakeDone reports whether conn, a *tls.Conn, completed its handshake.
+func handshakeDone(conn net.Conn) bool {
+	return conn.(*tls.Conn).ConnectionState().HandshakeComplete
+}
+
 // Dial connects to a server's RPC port and announces the connection type.
 func Dial(addr string, t ConnType, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+	return Dialer{Timeout: timeout}.Dial(addr, t)
+}
+
+// Dialer connects to servers' RPC ports.
+type Dialer struct {
+	// Timeout bounds connecting, and the TLS handshake with TLS.
+	Timeout time.Duration
+	// TLS, when set, is the configuration of a TLS client handshake run
+	// before anything else is sent: a server whose RPC port is TLS (a
+	// listener from tls.NewListener under the Mux) takes nothing else.
+	TLS *tls.Config
+}
+
+// Dial connects to addr and announces the connection type.
+func (d Dialer) Dial(addr string, t ConnType) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", addr, d.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
+	}
+	if d.TLS != nil {
+		tc := tls.Client(conn, d.TLS)
+		ctx, cancel := context.WithTimeout(context.Background(), d.Timeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("dial %s: tls handshake: %w", addr, err)
+		}
+		conn = tc
 	}
 	if _, err := conn.Write([]byte{byte(t)}); err != nil {
 		conn.Close()

@@ -2,6 +2,7 @@ package msgrpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +16,8 @@ const DefaultDialTimeout = 5 * time.Second
 // Pool keeps one RPC connection per server address. Concurrent calls to the
 // same address share the connection (see Client). A connection that fails is dropped and the next call dials again.
 type Pool struct {
-	logger      *slog.Logger
-	dialTimeout time.Duration
+	logger *slog.Logger
+	dialer Dialer
 
 	mu     sync.Mutex
 	conns  map[string]*poolConn
@@ -31,13 +32,25 @@ type poolConn struct {
 	err    error
 }
 
+// PoolOption changes how a Pool connects.
+type PoolOption func(*Pool)
+
+// WithTLS makes the pool dial over TLS with cfg (nil: plaintext).
+func WithTLS(cfg *tls.Config) PoolOption {
+	return func(p *Pool) { p.dialer.TLS = cfg }
+}
+
 // NewPool returns an empty pool.
-func NewPool(logger *slog.Logger) *Pool {
-	return &Pool{
-		logger:      logger.With("component", "rpc-pool"),
-		dialTimeout: DefaultDialTimeout,
-		conns:       map[string]*poolConn{},
+func NewPool(logger *slog.Logger, opts ...PoolOption) *Pool {
+	p := &Pool{
+		logger: logger.With("component", "rpc-pool"),
+		dialer: Dialer{Timeout: DefaultDialTimeout},
+		conns:  map[string]*poolConn{},
 	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // RPC calls method (structs.MethodJobRegister) on the server at addr. Errors
@@ -115,7 +128,7 @@ func (p *Pool) get(addr string) (*poolConn, error) {
 
 func (p *Pool) dial(addr string, pc *poolConn) {
 	defer close(pc.ready)
-	conn, err := Dial(addr, TypeRPC, p.dialTimeout)
+	conn, err := p.dialer.Dial(addr, TypeRPC)
 	if err != nil {
 		pc.err = err
 		p.drop(addr, pc)

@@ -95,8 +95,19 @@ func (m method) call(args, reply reflect.Value) error {
 // away or when ctx ends. ServeConn returns once every call it started has
 // returned, and closes conn.
 func (s *Server) ServeConn(ctx context.Context, conn io.ReadWriteCloser) {
+	s.ServeConnGuarded(ctx, conn, nil)
+}
+
+// Guard decides whether the caller at the other end of a connection may
+// call method; its error is the call's answer (and the method is not run).
+type Guard func(method string) error
+
+// ServeConnGuarded is ServeConn with every call first passed to guard
+// (nil allows every call): the server allows a client agent's connection
+// no server-only method.
+func (s *Server) ServeConnGuarded(ctx context.Context, conn io.ReadWriteCloser, guard Guard) {
 	ctx, cancel := context.WithCancel(ctx)
-	sc := &serverConn{srv: s, st: newStream(conn), calls: map[uint64]context.CancelFunc{}}
+	sc := &serverConn{srv: s, st: newStream(conn), guard: guard, calls: map[uint64]context.CancelFunc{}}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer func() {
 		stop()
@@ -122,9 +133,10 @@ func (s *Server) ServeConn(ctx context.Context, conn io.ReadWriteCloser) {
 // serverConn is the state of one connection: the calls in flight, by
 // sequence number, so that a cancel frame can reach them.
 type serverConn struct {
-	srv *Server
-	st  *stream
-	wg  sync.WaitGroup
+	srv   *Server
+	st    *stream
+	guard Guard
+	wg    sync.WaitGroup
 
 	mu    sync.Mutex
 	calls map[uint64]context.CancelFunc
@@ -148,6 +160,15 @@ func (sc *serverConn) handle(ctx context.Context, h requestHeader) error {
 		}
 		sc.reply(h.Seq, nil, fmt.Errorf("rpc: unknown method %q", h.Method))
 		return nil
+	}
+	if sc.guard != nil {
+		if err := sc.guard(h.Method); err != nil {
+			if derr := sc.st.discard(); derr != nil {
+				return fmt.Errorf("skip args of refused %s: %w", h.Method, derr)
+			}
+			sc.reply(h.Seq, nil, err)
+			return nil
+		}
 	}
 	args := reflect.New(m.args.Elem())
 	if err := sc.st.read(args.Interface()); err != nil {
