@@ -115,7 +115,10 @@ func (h *handlers) allocNode(r *http.Request, allocID string) (*structs.Node, er
 
 // forward proxies the request to the node's agent.
 func (h *handlers) forward(w http.ResponseWriter, r *http.Request, n *structs.Node) {
-	target := &url.URL{Scheme: h.forwardScheme, Host: n.HTTPAddr}
+	target := &url.URL{Scheme: "http", Host: n.HTTPAddr}
+	if h.forwardHTTPS {
+		target.Scheme = "https"
+	}
 	// The node's agent sets its own metadata headers.
 	for _, k := range []string{headerIndex, headerKnownLeader, headerLastContact} {
 		w.Header().Del(k)

@@ -115,9 +115,9 @@ type handlers struct {
 	logger *slog.Logger
 	// proxy carries forwarded client requests to other nodes.
 	proxy http.RoundTripper
-	// forwardScheme is the scheme of other agents' APIs (http, https).
-	forwardScheme string
-	parser        JobParser
+	// forwardHTTPS: other agents' APIs are HTTPS (proxy speaks TLS).
+	forwardHTTPS bool
+	parser       JobParser
 	// connect serves the node's mesh endpoints; nil without a client.
 	connect ConnectAgent
 	// restoring admits one snapshot restore at a time: each holds its
@@ -136,14 +136,11 @@ func New(cfg Config) http.Handler {
 	}
 	h := &handlers{
 		rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http"),
-		proxy: newProxyTransport(cfg.ForwardTLS), forwardScheme: "http", parser: cfg.JobParser, connect: cfg.Connect,
+		proxy: newProxyTransport(cfg.ForwardTLS), forwardHTTPS: cfg.ForwardTLS != nil, parser: cfg.JobParser, connect: cfg.Connect,
 		restoring: make(chan struct{}, 1),
 	}
 	if h.parser == nil {
 		h.parser = inProcessParser{}
-	}
-	if cfg.ForwardTLS != nil {
-		h.forwardScheme = "https"
 	}
 	mux := http.NewServeMux()
 	h.routes(mux)
