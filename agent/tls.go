@@ -121,6 +121,10 @@ func (a *Agent) loadTLS() error {
 	}
 	a.tls = b
 	a.warnUnauthenticatedRPC()
+	if t.HTTP && a.cfg.Client.Enabled {
+		a.logger.Warn("tls.http is on: tasks' templates that read the catalog, variables or Nomad data, and Connect sidecars, "+
+			"reach this agent's API over plain HTTP and fail against HTTPS (not built yet, docs/agent.md)")
+	}
 	if t.RPC && !t.VerifyServerHostname {
 		a.logger.Warn("tls.verify_server_hostname is off: any certificate tls.ca_file signed, a client agent's included, "+
 			"is accepted as a server's (it may join the cluster and receive its keys); set verify_server_hostname = true",

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roam-sh/roam/api"
 	"github.com/roam-sh/roam/internal/clustertls"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/structs"
@@ -90,28 +91,48 @@ func tlsServerAgents(t *testing.T, ca *testCA, n int) []*Agent {
 }
 
 // TestTLSClusterFormsAndReplicates: three servers with tls { rpc = true,
-// verify_server_hostname = true } elect a leader, a write through a
-// follower (forwarded to the leader over TLS) reaches every server's state
-// (Raft over TLS), and a client agent with a client certificate registers
-// its node.
+// http = true, verify_server_hostname = true, verify_https_client = true }
+// elect a leader; a client agent with a client certificate registers; a
+// job submitted over HTTPS to a follower (forwarded to the leader over
+// TLS) runs on the client and every server's state has it (Raft over TLS);
+// a server's HTTPS API forwards a file read to the client's HTTPS API.
 func TestTLSClusterFormsAndReplicates(t *testing.T) {
 	ca := newTestCA(t)
-	servers := tlsServerAgents(t, ca, 3)
+	withHTTPS := func(tc TLSConfig) TLSConfig {
+		tc.HTTP, tc.VerifyHTTPSClient = true, true
+		return tc
+	}
+	var servers []*Agent
+	var join []string
+	for i := range 3 {
+		cfg := serverAgentConfig(t, "srv"+strconv.Itoa(i), 3, join)
+		cfg.TLS = withHTTPS(ca.issue("srv"+strconv.Itoa(i), clustertls.ServerName("global")))
+		servers = append(servers, startServerAgent(t, cfg))
+		join = []string{servers[0].Server().LocalAddr()}
+	}
+	waitClusterLeader(t, servers...)
+	clientTLS := withHTTPS(ca.issue("client", clustertls.ClientName("global")))
 	client := testAgent(t, func(c *Config) {
 		c.DevMode = false
 		c.Server.Enabled = false
 		c.Client.Servers = []string{servers[0].Server().LocalAddr()}
-		c.TLS = ca.issue("client", clustertls.ClientName("global"))
+		c.TLS = clientTLS
 	})
+	https := func(a *Agent) *api.Client {
+		c, err := api.NewClient(api.Config{Address: "https://" + a.HTTPAddr(), TLS: &api.TLSConfig{
+			CACert: clientTLS.CAFile, ClientCert: clientTLS.CertFile, ClientKey: clientTLS.KeyFile}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 	var follower *Agent
 	for _, s := range servers {
 		if !s.Server().IsLeader() {
 			follower = s
 		}
 	}
-	// Registered through a follower, which forwards it to the leader;
-	// placed on the client, which learns of it over its TLS connection.
-	alloc := runJob(t, apiClient(t, follower), loggingJob("replicated", client.cfg.NodeName))
+	alloc := runJob(t, https(follower), loggingJob("replicated", client.cfg.NodeName))
 	plain := msgrpc.NewPool(testutil.Logger(t))
 	defer plain.Close()
 	testutil.WaitFor(t, 30*time.Second, func() error {
@@ -127,6 +148,16 @@ func TestTLSClusterFormsAndReplicates(t *testing.T) {
 		}
 		return nil
 	})
+	// A server has no client: it forwards the read to the node, over HTTPS.
+	rc, err := https(follower).AllocFS().Cat(alloc.ID, "web/local/file.txt", nil)
+	if err != nil {
+		t.Fatalf("file read forwarded to the client's HTTPS API: %v", err)
+	}
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	if strings.TrimSpace(string(body)) != "data" {
+		t.Fatalf("forwarded read: %q", body)
+	}
 }
 
 // TestTLSForeignCAIsRefused: a server whose certificate another CA signed

@@ -46,6 +46,9 @@ type Config struct {
 	// HTTPClient does the requests; nil means a client without a timeout
 	// (blocking queries legitimately take minutes).
 	HTTPClient *http.Client
+	// TLS checks an HTTPS agent and offers a client certificate (tls.go);
+	// ignored when HTTPClient is set.
+	TLS *TLSConfig
 }
 
 // FromEnv picks the first non-empty value of the named variables, read with
@@ -98,7 +101,13 @@ func NewClient(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("agent address %q has no host", cfg.Address)
 	}
 	httpc := cfg.HTTPClient
-	if httpc == nil {
+	switch {
+	case httpc != nil:
+	case !cfg.TLS.empty():
+		if httpc, err = httpClientWithTLS(cfg.TLS); err != nil {
+			return nil, fmt.Errorf("agent address %q: %w", cfg.Address, err)
+		}
+	default:
 		httpc = &http.Client{}
 	}
 	return &Client{base: u, cfg: cfg, httpc: httpc, header: http.Header{}}, nil

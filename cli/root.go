@@ -76,6 +76,7 @@ type app struct {
 	region    string
 	namespace string
 	token     string
+	tls       api.TLSConfig
 }
 
 // NewRootCommand builds the `roam` command tree. extra commands (the agent,
@@ -110,6 +111,11 @@ func (a *app) globalFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&a.region, "region", "", "region to send requests to (env ROAM_REGION, NOMAD_REGION)")
 	fs.StringVar(&a.namespace, "namespace", "", "namespace of the objects, * for all on lists (env ROAM_NAMESPACE, NOMAD_NAMESPACE)")
 	fs.StringVar(&a.token, "token", "", "ACL token (env ROAM_TOKEN, NOMAD_TOKEN)")
+	fs.StringVar(&a.tls.CACert, "ca-cert", "", "PEM file of the CA that signed the agent's HTTPS certificate (env ROAM_CACERT, NOMAD_CACERT)")
+	fs.StringVar(&a.tls.ClientCert, "client-cert", "", "PEM client certificate for an agent with verify_https_client (env ROAM_CLIENT_CERT, NOMAD_CLIENT_CERT)")
+	fs.StringVar(&a.tls.ClientKey, "client-key", "", "PEM key of -client-cert (env ROAM_CLIENT_KEY, NOMAD_CLIENT_KEY)")
+	fs.StringVar(&a.tls.ServerName, "tls-server-name", "", "name to check the agent's certificate against (env ROAM_TLS_SERVER_NAME, NOMAD_TLS_SERVER_NAME)")
+	fs.BoolVar(&a.tls.Insecure, "tls-skip-verify", false, "do not check the agent's certificate (env ROAM_SKIP_VERIFY, NOMAD_SKIP_VERIFY)")
 }
 
 // client returns an API client from the flags, falling back on the
@@ -124,6 +130,14 @@ func (a *app) client() (*api.Client, error) {
 	}
 	if cfg.Address == "" {
 		cfg.Address = api.AddressFromEnv(getenv)
+	}
+	env := api.TLSFromEnv(getenv)
+	cfg.TLS = &api.TLSConfig{
+		CACert:     firstNonEmpty(a.tls.CACert, env.CACert),
+		ClientCert: firstNonEmpty(a.tls.ClientCert, env.ClientCert),
+		ClientKey:  firstNonEmpty(a.tls.ClientKey, env.ClientKey),
+		ServerName: firstNonEmpty(a.tls.ServerName, env.ServerName),
+		Insecure:   a.tls.Insecure || env.Insecure,
 	}
 	c, err := api.NewClient(cfg)
 	if err != nil {

@@ -57,7 +57,11 @@ func StartLiveAgent(t testing.TB, mod func(*agent.Config)) *LiveAgent {
 	if err := a.WaitReady(ctx); err != nil {
 		t.Fatalf("agent not ready: %v", err)
 	}
-	return &LiveAgent{Agent: a, URL: "http://" + a.HTTPAddr(), DataDir: cfg.DataDir}
+	scheme := "http"
+	if cfg.TLS.HTTP {
+		scheme = "https"
+	}
+	return &LiveAgent{Agent: a, URL: scheme + "://" + a.HTTPAddr(), DataDir: cfg.DataDir}
 }
 
 // Client returns an api client for the agent.
