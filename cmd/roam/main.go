@@ -49,7 +49,7 @@ func main() {
 	if self, err := sandbox.SelfBinary(); err == nil {
 		opts.JobParser = sandbox.Runner{Binary: self}
 	}
-	root := cli.NewRootCommand(opts, agent.Command(), executorCommand())
+	root := cli.NewRootCommand(opts, agent.Command(), agent.TLSCommand(), executorCommand())
 	// `node doctor` checks this host, not a cluster: it lives with the agent
 	// (the cli package speaks only the HTTP API) and joins the node noun here.
 	if node, _, err := root.Find([]string{"node"}); err == nil && node != root {
