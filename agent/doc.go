@@ -11,4 +11,6 @@
 //	dns.go          the dns block and the DNS server (package dns)
 //	dns_catalog.go  the DNS server's catalog: a cache fed by blocking queries
 //	command.go      the `roam agent` command: flags, env, signals
+//	tls.go          the tls block: RPC mutual TLS, HTTPS, start-up checks
+//	tls_command.go  `roam tls ca create`, `roam tls cert create`
 package agent

@@ -52,6 +52,9 @@
 //	                   leads; ?stale by any server), which end
 //	                   with their caller: see internal/msgrpc for why the
 //	                   transport is roam's own and not net/rpc)
+//	tls.go             mutual TLS on the RPC port (Config.TLS): the TLS
+//	                   listener, the dialers, server-only endpoints and
+//	                   Raft refused to client certificates
 //	filter.go          go-bexpr filters and pagination of lists
 //	errors.go          CodedError and ErrorCode (HTTP status); the sentinels
 //	                   are in structs, their kind crosses the RPC wire

@@ -8,6 +8,16 @@
 //	client ──TCP──▶ :4647 ──▶ Mux ──0x01──▶ Server.ServeConn (calls)
 //	                              └─0x02──▶ Raft transport
 //
+// # TLS
+//
+// With the agent's tls { rpc = true } the whole port is TLS: the server
+// wraps its listener (tls.NewListener) under the Mux, whose read of the
+// type byte runs the handshake within handshakeTimeout, and Dialer (and a
+// Pool made WithTLS) handshakes before writing the type byte. The type
+// byte travels inside TLS, so nothing reaches a listener unauthenticated.
+// What a verified peer may call is the server's to say, per connection:
+// ServeConnGuarded runs a Guard before every call.
+//
 // # Why not net/rpc
 //
 // roam first used net/rpc with a MessagePack codec. It gives a call no
@@ -55,7 +65,7 @@
 //	server.go  Server: method table, in-process Call, ServeConn
 //	client.go  Client: one connection, concurrent calls, cancel frames
 //	errors.go  KindedError, RemoteError, the transport's sentinels
-//	mux.go     first-byte connection multiplexer and Dial
+//	mux.go     first-byte connection multiplexer, Dial and Dialer (TLS)
 //	pool.go    Pool: one Client per server address, reused, shared by
 //	           concurrent calls and re-dialled after a failure
 package msgrpc
