@@ -105,9 +105,8 @@ func (a *Agent) loadTLS() error {
 	}
 	minV, _ := clustertls.ParseMinVersion(t.MinVersion)
 	suites, _ := clustertls.ParseCipherSuites(t.CipherSuites)
-	caFile := t.CAFile
 	b, err := clustertls.Load(clustertls.Config{
-		CAFile: caFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+		CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
 		VerifyServerHostname: t.VerifyServerHostname, VerifyHTTPSClient: t.VerifyHTTPSClient,
 		Region: a.cfg.Region, MinVersion: minV, CipherSuites: suites,
 	})
@@ -122,7 +121,7 @@ func (a *Agent) loadTLS() error {
 	a.tls = b
 	a.warnUnauthenticatedRPC()
 	if t.HTTP && a.cfg.Client.Enabled {
-		a.logger.Warn("tls.http is on: tasks' templates that read the catalog, variables or Nomad data, and Connect sidecars, "+
+		a.logger.Warn("tls.http is on: tasks' templates that read the catalog, variables or Nomad data, and Connect sidecars, " +
 			"reach this agent's API over plain HTTP and fail against HTTPS (not built yet, docs/agent.md)")
 	}
 	if t.RPC && !t.VerifyServerHostname {
