@@ -48,6 +48,7 @@ func TestRolesOverRealHandshakes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	const refused = Role(255) // the handshake failed
 	roles := make(chan Role, 1)
 	go func() {
 		for {
@@ -56,7 +57,7 @@ func TestRolesOverRealHandshakes(t *testing.T) {
 				return
 			}
 			if err := c.(*tls.Conn).Handshake(); err != nil {
-				roles <- RoleNone
+				roles <- refused
 			} else {
 				roles <- srv.PeerRole(c)
 			}
@@ -69,8 +70,8 @@ func TestRolesOverRealHandshakes(t *testing.T) {
 	}{
 		{[]string{ServerName("global"), "localhost"}, RoleServer},
 		{[]string{ClientName("global"), "localhost"}, RoleClient},
-		{[]string{"cli.global.nomad", "localhost"}, RoleNone},
-		{[]string{ServerName("eu")}, RoleNone},
+		{[]string{"cli.global.nomad", "localhost"}, refused},
+		{[]string{ServerName("eu")}, refused},
 	} {
 		b := bundleFor(t, ca, tc.names...)
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), b.DialTLS())
