@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roam-sh/roam/agent"
 	"github.com/roam-sh/roam/internal/apitest"
 )
 
@@ -13,7 +12,7 @@ import (
 // CA and a client certificate from flags, ROAM_* or NOMAD_* variables.
 func TestTLSHTTPSAgent(t *testing.T) {
 	files := apitest.WriteTLS(t)
-	la := apitest.StartLiveAgent(t, func(c *agent.Config) { c.TLS = files.AgentTLS() })
+	la := apitest.StartLiveAgent(t, files.WithTLS)
 	if !strings.HasPrefix(la.URL, "https://") {
 		t.Fatalf("agent URL %s", la.URL)
 	}

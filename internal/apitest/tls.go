@@ -55,3 +55,7 @@ func (f TLSFiles) AgentTLS() agent.TLSConfig {
 	return agent.TLSConfig{HTTP: true, RPC: true, CAFile: f.CA, CertFile: f.AgentCert, KeyFile: f.AgentKey,
 		VerifyServerHostname: true, VerifyHTTPSClient: true}
 }
+
+// WithTLS sets AgentTLS on an agent's configuration (StartLiveAgent's
+// mod), for tests whose part may not import agent.
+func (f TLSFiles) WithTLS(c *agent.Config) { c.TLS = f.AgentTLS() }
