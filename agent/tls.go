@@ -71,8 +71,8 @@ func (t *TLSConfig) validate() []error {
 	if t.RPC && t.CAFile == "" {
 		errs = append(errs, errors.New("tls.ca_file must be set when tls.rpc is true: peers are checked against it"))
 	}
-	if t.HTTP && t.VerifyHTTPSClient && t.CAFile == "" {
-		errs = append(errs, errors.New("tls.ca_file must be set when tls.verify_https_client is true"))
+	if t.HTTP && !t.RPC && t.CAFile == "" {
+		errs = append(errs, errors.New("tls.ca_file must be set when tls.http is true: it checks the agents a server forwards to (and HTTPS clients with verify_https_client)"))
 	}
 	if t.RPC || t.HTTP {
 		if t.CertFile == "" {
