@@ -33,6 +33,7 @@ type inbound struct {
 	m         *metrics
 	http      *httpMetrics // nil unless the service's protocol is http
 	logger    *slog.Logger
+	pingEvery time.Duration // the sessions' keepalive interval (0: muxPingEvery)
 
 	mu    sync.Mutex
 	conns map[ca.ServiceID]map[io.Closer]*inConn
@@ -68,6 +69,7 @@ func (in *inbound) serve(ln net.Listener) {
 // handle runs the handshake, authorizes the peer's service and serves its
 // streams (one when the peer does not multiplex).
 func (in *inbound) handle(raw net.Conn) {
+	tuneTCP(raw)
 	tc := tls.Server(raw, in.tlsCfg)
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -98,7 +100,7 @@ func (in *inbound) handle(raw net.Conn) {
 		in.forward(tc)
 		return
 	}
-	sess := newMuxSession(tc, false)
+	sess := newMuxSession(tc, false, in.pingEvery)
 	defer sess.Close()
 	in.mu.Lock()
 	ic.sess = sess

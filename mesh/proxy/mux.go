@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -44,6 +45,16 @@ import (
 //	reset   the stream is aborted both ways
 //	goaway  the sender accepts no new streams: open them on another
 //	        connection (stream 0)
+//	ping    are you there? (stream 0): answered by a pong with the same
+//	        argument
+//	pong    the answer to a ping
+//
+// A session that has received no frame for a ping interval sends a ping;
+// one that then receives nothing for another interval closes (keepalive).
+// The kernel's TCP keepalive and TCP_USER_TIMEOUT (keepalive.go) notice a
+// host that vanished, but not a proxy that stopped (SIGSTOP, a wedged
+// process): its kernel keeps ACKing, so TCP sees a healthy connection while
+// no frame comes back, and the streams on it would hang for good.
 type muxFrame uint8
 
 const (
@@ -53,6 +64,8 @@ const (
 	muxFin
 	muxReset
 	muxGoAway
+	muxPing
+	muxPong
 )
 
 const (
@@ -76,6 +89,15 @@ const (
 	// muxAcceptBacklog bounds the streams opened and not yet accepted;
 	// more are reset.
 	muxAcceptBacklog = 256
+	// muxPingEvery is how long a session may receive nothing before it
+	// pings, and how long the ping may go unanswered before the session is
+	// closed: a remote that stopped is noticed within two to three
+	// intervals (10-15 s), long enough that a loaded machine's scheduling
+	// delays never close a healthy session, short enough that the pool
+	// stops handing out a dead session's streams well before an
+	// application's own timeouts (often 30 s). One 9-byte frame per
+	// interval on an idle session is its cost.
+	muxPingEvery = 5 * time.Second
 )
 
 var (
@@ -101,6 +123,9 @@ type muxSession struct {
 
 	accepts chan *muxStream
 	done    chan struct{}
+	// recvd counts the frames read, for keepalive to see the remote is
+	// alive.
+	recvd atomic.Uint64
 }
 
 type ctlFrame struct {
@@ -110,16 +135,48 @@ type ctlFrame struct {
 }
 
 // newMuxSession starts a session over c; client decides the parity of the
-// stream IDs it opens.
-func newMuxSession(c net.Conn, client bool) *muxSession {
+// stream IDs it opens. pingEvery is the keepalive interval (0:
+// muxPingEvery).
+func newMuxSession(c net.Conn, client bool, pingEvery time.Duration) *muxSession {
 	s := &muxSession{conn: c, streams: map[uint32]*muxStream{},
 		nextID: 2, ctlWake: make(chan struct{}, 1), accepts: make(chan *muxStream, muxAcceptBacklog), done: make(chan struct{})}
 	if client {
 		s.nextID = 1
 	}
+	if pingEvery <= 0 {
+		pingEvery = muxPingEvery
+	}
 	go s.readLoop()
 	go s.ctlLoop()
+	go s.keepalive(pingEvery)
 	return s
+}
+
+// keepalive closes the session when the remote sent nothing for an
+// interval after a ping went unanswered: a frozen or vanished peer. The
+// ping goes through the control goroutine; if that is stuck on a full TCP
+// buffer the remote is not reading either, and the close unblocks it.
+func (s *muxSession) keepalive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last, pinged := s.recvd.Load(), false
+	for {
+		select {
+		case <-t.C:
+		case <-s.done:
+			return
+		}
+		switch n := s.recvd.Load(); {
+		case n != last:
+			last, pinged = n, false
+		case pinged:
+			s.close()
+			return
+		default:
+			s.control(muxPing, 0, 0)
+			pinged = true
+		}
+	}
 }
 
 // Open starts a stream.
@@ -250,6 +307,7 @@ func (s *muxSession) readLoop() {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			return
 		}
+		s.recvd.Add(1)
 		t, id, arg := muxFrame(hdr[0]), binary.BigEndian.Uint32(hdr[1:5]), binary.BigEndian.Uint32(hdr[5:9])
 		if t == muxData {
 			if arg > muxMaxPayload {
@@ -292,6 +350,10 @@ func (s *muxSession) handle(t muxFrame, id, arg uint32) bool {
 		s.mu.Lock()
 		s.goAway = true
 		s.mu.Unlock()
+	case muxPing:
+		s.control(muxPong, 0, arg)
+	case muxPong:
+		// Its arrival is the point: counted in recvd.
 	default:
 		return false
 	}

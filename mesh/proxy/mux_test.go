@@ -42,7 +42,7 @@ func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
 // muxPair is a client and a server session over loopback TCP.
 func muxPair(t *testing.T) (client, server *muxSession) {
 	a, b := tcpPair(t)
-	client, server = newMuxSession(a, true), newMuxSession(b, false)
+	client, server = newMuxSession(a, true, 0), newMuxSession(b, false, 0)
 	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
 }

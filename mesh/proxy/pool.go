@@ -24,6 +24,8 @@ type pool struct {
 	certs Certs
 	dial  DialFunc
 	m     *metrics
+	// pingEvery is the sessions' keepalive interval (0: muxPingEvery).
+	pingEvery time.Duration
 
 	mu       sync.Mutex
 	sessions map[poolKey]*poolEntry
@@ -55,8 +57,8 @@ type poolEntry struct {
 	recycling bool // to be closed after the grace period
 }
 
-func newPool(certs Certs, dial DialFunc, m *metrics) *pool {
-	return &pool{certs: certs, dial: dial, m: m, sessions: map[poolKey]*poolEntry{}, retired: map[*poolEntry]struct{}{}}
+func newPool(certs Certs, dial DialFunc, m *metrics, pingEvery time.Duration) *pool {
+	return &pool{certs: certs, dial: dial, m: m, pingEvery: pingEvery, sessions: map[poolKey]*poolEntry{}, retired: map[*poolEntry]struct{}{}}
 }
 
 // open returns a connection to service at addr: a stream of the shared
@@ -216,7 +218,7 @@ func (p *pool) connect(ctx context.Context, k poolKey, e *poolEntry) {
 		e.direct = tc
 		return
 	}
-	e.sess = newMuxSession(tc, true)
+	e.sess = newMuxSession(tc, true, p.pingEvery)
 }
 
 // dialTLS makes one mTLS connection to k, offering the mux protocol when
@@ -230,6 +232,7 @@ func (p *pool) dialTLS(ctx context.Context, k poolKey, mux bool) (net.Conn, []by
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial %s: %w", k.addr, err)
 	}
+	tuneTCP(raw)
 	tc := tls.Client(raw, cfg)
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

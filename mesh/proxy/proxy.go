@@ -49,6 +49,10 @@ type Config struct {
 	// RecycleGrace is how long a connection whose peer the roots no
 	// longer trust may finish its streams before it is closed (0: 10 s).
 	RecycleGrace time.Duration
+
+	// pingEvery is the mux sessions' keepalive interval (0: muxPingEvery);
+	// tests shorten it to see a frozen peer noticed quickly.
+	pingEvery time.Duration
 }
 
 // Proxy is a running sidecar proxy.
@@ -90,9 +94,9 @@ func New(cfg Config) (*Proxy, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &metrics{}
-	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m), ready: make(chan struct{}), logger: cfg.Logger}
+	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m, cfg.pingEvery), ready: make(chan struct{}), logger: cfg.Logger}
 	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs),
-		authz: cfg.Authorizer, m: m, logger: cfg.Logger, conns: map[ca.ServiceID]map[io.Closer]*inConn{}}
+		authz: cfg.Authorizer, m: m, logger: cfg.Logger, pingEvery: cfg.pingEvery, conns: map[ca.ServiceID]map[io.Closer]*inConn{}}
 	if cfg.Protocol == ProtocolHTTP {
 		p.in.http = &httpMetrics{}
 	}
