@@ -46,6 +46,15 @@
 // new-connection request four times that of a stream (docs/mesh.md,
 // Benchmarks).
 //
+// A dead peer is noticed within seconds, so the pool stops handing out
+// its session and new application connections go to another instance: a
+// session silent for 5 s pings, and closes when 5 s more bring no frame
+// (10-15 s in all). The ping is what notices a peer proxy that is stopped
+// or wedged, whose kernel keeps ACKing so TCP sees nothing wrong; on both
+// ends of each proxy-to-proxy socket TCP_USER_TIMEOUT (10 s of
+// unacknowledged data) and keepalive probes (idle 15 s) let the kernel
+// abort a connection to a vanished host as well (keepalive.go).
+//
 // A peer that does not offer "roam-mux/2" (a connect-native application,
 // the Consul SDK) gets plain one-connection-per-stream mTLS. A proxy of an
 // earlier version offers and selects "roam-mux/1" (yamux): a new server
@@ -74,6 +83,7 @@
 //	balancer.go  round robin with ejection of failing instances
 //	pool.go      one multiplexed session per remote proxy, retired on a new leaf
 //	mux.go       the multiplexer: sessions, streams, frames, credit
+//	keepalive.go TCP_USER_TIMEOUT and keepalive on proxy-to-proxy sockets
 //	pipe.go      copying both ways with half-closes, pooled buffers
 //	http.go      Protocol, the HTTP/1.1 tap, request counts and latency
 //	expose.go    plaintext expose-path listeners
