@@ -123,7 +123,9 @@ func (r *freezingRelay) copy(dst, src net.Conn) {
 func TestFrozenPeerSessionIsClosedAndNewConnectionsGoElsewhere(t *testing.T) {
 	tca := newTestCA(t, "11111111-2222-3333-4444-555555555555.consul")
 	authz, resolver := newTestAuthz(), &staticResolver{}
-	const ping = 100 * time.Millisecond
+	// Short for the test, yet long enough that a loaded machine's scheduling
+	// delays do not close a healthy session.
+	const ping = 500 * time.Millisecond
 	api := startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"),
 		Authorizer: authz, Resolver: resolver, pingEvery: ping})
 	api2 := startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"),
