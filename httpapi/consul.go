@@ -136,12 +136,17 @@ func (h *handlers) consulHealthService(w http.ResponseWriter, r *http.Request) (
 	if err != nil {
 		return nil, err
 	}
-	res := make([]consulServiceEntry, 0, len(out.Services))
-	for _, reg := range out.Services {
-		n := consulNodeOf(reg, out.Nodes)
-		res = append(res, consulServiceEntry{Node: n, Service: consulAgentServiceOf(reg), Checks: consulChecksOf(reg, n.Node)})
-	}
-	return res, nil
+	// Watchers woken by one change share one build and encoding; the
+	// nodes' fingerprint keeps a node's change apart (it moves no service
+	// index).
+	return h.sharedJSON(r, out.Index, nodesFingerprint(out.Nodes), func() any {
+		res := make([]consulServiceEntry, 0, len(out.Services))
+		for _, reg := range out.Services {
+			n := consulNodeOf(reg, out.Nodes)
+			res = append(res, consulServiceEntry{Node: n, Service: consulAgentServiceOf(reg), Checks: consulChecksOf(reg, n.Node)})
+		}
+		return res
+	})
 }
 
 // consulAgentServices: GET /v1/agent/services, the instances on this

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -29,6 +27,11 @@ func (h *handlers) wrap(fn endpoint) http.Handler {
 				h.logger.Warn("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 			}
 			writeError(w, code, errorMessage(err))
+			return
+		}
+		if b, ok := out.(encodedJSON); ok {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(b)
 			return
 		}
 		if sb, ok := out.(statusBody); ok {
@@ -62,18 +65,14 @@ func writeJSON(w http.ResponseWriter, r *http.Request, out any) {
 
 // writeJSONStatus encodes out with the given status.
 func writeJSONStatus(w http.ResponseWriter, r *http.Request, code int, out any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	if wantPretty(r) {
-		enc.SetIndent("", "    ")
-	}
-	if err := enc.Encode(out); err != nil {
+	body, err := encodeJSON(r, out)
+	if err != nil {
 		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }
 
 func wantPretty(r *http.Request) bool {

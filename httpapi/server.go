@@ -123,6 +123,8 @@ type handlers struct {
 	// restoring admits one snapshot restore at a time: each holds its
 	// archive in memory (up to structs.MaxSnapshotSize).
 	restoring chan struct{}
+	// bodies shares encoded answers among blocking readers (bodycache.go).
+	bodies *bodyCache
 }
 
 // New returns the HTTP API handler: the /v1 routes wrapped in the middleware
@@ -137,7 +139,7 @@ func New(cfg Config) http.Handler {
 	h := &handlers{
 		rpc: cfg.RPC, agent: cfg.Agent, client: cfg.Client, logger: cfg.Logger.With("component", "http"),
 		proxy: newProxyTransport(cfg.ForwardTLS), forwardHTTPS: cfg.ForwardTLS != nil, parser: cfg.JobParser, connect: cfg.Connect,
-		restoring: make(chan struct{}, 1),
+		restoring: make(chan struct{}, 1), bodies: newBodyCache(),
 	}
 	if h.parser == nil {
 		h.parser = inProcessParser{}

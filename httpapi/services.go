@@ -45,7 +45,9 @@ func (h *handlers) serviceGet(w http.ResponseWriter, r *http.Request) (any, erro
 		return nil, err
 	}
 	setQueryMeta(w, &out.QueryMeta)
-	return list(out.Services), nil
+	// The body is the services at that index shaped by the query: watchers
+	// woken by one change share its encoding.
+	return h.sharedJSON(r, out.Index, "", func() any { return list(out.Services) })
 }
 
 // serviceDelete: DELETE /v1/service/:name/:id removes one instance.

@@ -43,6 +43,7 @@ type options struct {
 	services  int
 	watchers  int
 	dns       bool
+	profile   string
 }
 
 func main() {
@@ -62,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.services, "services", 100, "services the instances are spread over")
 	fs.IntVar(&o.watchers, "watchers", 1000, "watchers of each kind (Nomad API, Consul API)")
 	fs.BoolVar(&o.dns, "dns", true, "also measure DNS queries per second against a miekg/dns baseline")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write the agent's CPU profile of the seconds after the deregistration to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,6 +95,9 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 	// Every watcher holds a connection from 127.0.0.1: lift the per-client
 	// cap, which exists to stop one client exhausting the agent.
 	extra := fmt.Sprintf("limits {\n  http_max_conns_per_client = %d\n}\n", 2*o.watchers+100)
+	if o.profile != "" {
+		extra += "enable_debug = true\n"
+	}
 	agent, err := agentproc.Start(ctx, dir, o.roam, "bench-catalog", extra, logger)
 	if err != nil {
 		return err
@@ -132,6 +137,11 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 			return err
 		}
 	}
+	profiled := make(chan error, 1)
+	if o.profile != "" {
+		go func() { profiled <- saveProfile(ctx, "http://"+agent.HTTPAddr, o.profile) }()
+		time.Sleep(100 * time.Millisecond) // the profile's request is in before the change
+	}
 	start := time.Now()
 	var reply structs.GenericResponse
 	if err := pool.RPC(agent.RPCAddr, structs.MethodServiceRegistrationDelete,
@@ -143,7 +153,38 @@ func bench(o options, stdout io.Writer, logger *slog.Logger) error {
 		lat := ws.wait(ctx, start)
 		ws.report(stdout, lat)
 	}
+	if o.profile != "" {
+		if err := <-profiled; err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+	}
 	return nil
+}
+
+// saveProfile writes the agent's CPU profile of the next few seconds (the
+// watchers' wake-up) to path.
+func saveProfile(ctx context.Context, base, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/profile?seconds=8", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func instanceID(svc, i int) string { return fmt.Sprintf("svc-%d-%d", svc, i) }
