@@ -222,6 +222,27 @@ func overlappingRoute(subnet netip.Prefix, bridge string) string {
 	return ""
 }
 
+// pluginList names the plugins with their versions; Debian's builds do not
+// report one ("version unknown"), which is said once rather than after
+// every name, since the plugins work all the same.
+func pluginList(versions map[string]string) string {
+	var list []string
+	silent := 0
+	for _, n := range slices.Sorted(mapKeys(versions)) {
+		if v := versions[n]; v != "unknown" {
+			list = append(list, n+" "+v)
+			continue
+		}
+		list = append(list, n)
+		silent++
+	}
+	out := strings.Join(list, ", ")
+	if silent > 0 {
+		out += fmt.Sprintf(" (%d of %d report no version)", silent, len(versions))
+	}
+	return out
+}
+
 func cniChecks(o Options) []Check {
 	c := netns.NewCNI(o.CNIPath, o.CNIConfigDir, "", discardLogger())
 	versions := netns.PluginVersions(o.CNIPath)
@@ -230,11 +251,7 @@ func cniChecks(o Options) []Check {
 		out = append(out, Check{Name: "CNI plugins", Status: Warn, Detail: "none found in " + o.CNIPath,
 			Fix: "only needed for cni/<name> networks: apt-get install containernetworking-plugins (bridge mode needs no plugin)"})
 	} else {
-		var list []string
-		for _, n := range slices.Sorted(mapKeys(versions)) {
-			list = append(list, n+" "+versions[n])
-		}
-		out = append(out, Check{Name: "CNI plugins", Status: OK, Detail: strings.Join(list, ", ")})
+		out = append(out, Check{Name: "CNI plugins", Status: OK, Detail: pluginList(versions)})
 	}
 	nets, warnings := c.Networks()
 	if len(nets) == 0 {
