@@ -223,6 +223,12 @@ func (s *serviceEndpoint) GetService(args *structs.ServiceRegistrationByNameRequ
 	}
 	ns := namespaceOf(args.Namespace)
 	return s.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.StateStore) (uint64, error) {
+		// The index is read before the instances (each read is its own
+		// snapshot): a write in between then leaves an answer newer than
+		// its index, which the next blocking read returns again, rather
+		// than older, which it would wait past. The HTTP API shares an
+		// answer among the readers of one index, so this matters to all.
+		index := st.ServicesIndex(ws)
 		regs, err := st.ServiceRegistrationsByName(ws, ns, args.ServiceName)
 		if err != nil {
 			return 0, err
@@ -245,7 +251,7 @@ func (s *serviceEndpoint) GetService(args *structs.ServiceRegistrationByNameRequ
 				return 0, err
 			}
 		}
-		return st.ServicesIndex(ws), nil
+		return index, nil
 	})
 }
 
