@@ -60,26 +60,33 @@ export function sleep(ms, signal) {
 // source's latest data whenever any index moved. It ends when signal
 // aborts; failures go to onError and are retried with a growing pause.
 //
-// sources: [{key, path, query}], primary first. wait: how long the
-// primary may block, which bounds how late a change of the others shows.
+// sources: [{key, path, query, first}], primary first. first, when set,
+// is a request (a promise of {data, index}) the page already started for
+// this source: the first round uses its answer instead of asking again, so
+// a page that had to read one source to know its others can start them
+// all at once. wait: how long the primary may block, which bounds how late
+// a change of the others shows.
 export async function follow(signal, sources, onData, onError, wait = '10s') {
   const [primary, ...rest] = sources;
   const indexes = {};
   let pause = 500;
-  let last = null;
+  let last = null, started = false;
   while (!signal.aborted) {
     try {
       const idx = indexes[primary.key] || 0;
+      // A started request answers the first try only: a retry asks anew.
+      const early = started ? () => null : (s) => s.first;
+      started = true;
       // The first round reads every source side by side (a page's first
       // draw waits for all of them); later rounds read the others one after
       // another once the primary answered.
-      const read = (s) => request('GET', s.path, { query: s.query, signal }).catch((err) => {
+      const read = (s) => (early(s) || request('GET', s.path, { query: s.query, signal })).catch((err) => {
         if (signal.aborted) throw err;
         return { data: null, index: -1, err };
       });
       const firstRound = last ? null : Promise.all(rest.map(read));
       firstRound?.catch(() => {}); // awaited below unless the primary fails
-      const r = await request('GET', primary.path, { query: idx ? { ...primary.query, index: idx, wait } : primary.query, signal });
+      const r = await (early(primary) || request('GET', primary.path, { query: idx ? { ...primary.query, index: idx, wait } : primary.query, signal }));
       const data = { [primary.key]: r.data };
       let changed = !last || r.index !== idx || r.index === 0;
       indexes[primary.key] = r.index;

@@ -137,3 +137,44 @@ export function summaryCounts(s) {
   const parts = keys.filter((k) => s && s[k]).map((k) => h('span', { class: `count st-${k.toLowerCase()}` }, `${s[k]} ${k.toLowerCase()}`));
   return parts.length ? h('span', { class: 'counts' }, parts) : h('span', { class: 'muted' }, 'none');
 }
+
+// pagedTable shows a long list a page at a time: drawing 1,000 rows costs
+// a page load about 100 ms, and nobody reads them all at once. Its filter
+// matches across every row (not the page shown), the count says which
+// rows are shown of how many, and the page and the filter survive new
+// data (the caller calls set on every answer). label names the rows for
+// screen readers ("allocations"); text(row) is what the filter searches.
+export function pagedTable({ label, columns = [], text, empty = 'None.', size = 50 }) {
+  let rows = [], page = 0, q = '';
+  const id = `filter-${label.replace(/[^a-z0-9]+/gi, '-')}`;
+  const input = h('input', { id, type: 'search', placeholder: 'ID, status, node…',
+    oninput: (e) => { q = e.target.value.trim().toLowerCase(); page = 0; draw(); } });
+  const count = h('span', { class: 'pager-count', role: 'status', 'aria-live': 'polite' });
+  const prev = button('Previous', () => { page--; draw(); }, { 'aria-label': `Previous page of ${label}` });
+  const next = button('Next', () => { page++; draw(); }, { 'aria-label': `Next page of ${label}` });
+  const out = h('div');
+  const el = h('div', { class: 'paged' },
+    h('div', { class: 'toolbar', role: 'search', 'aria-label': `Filter ${label}` },
+      h('label', { for: id }, `Filter ${label}`, input)),
+    out,
+    h('nav', { class: 'pager', 'aria-label': `Pages of ${label}` }, prev, count, next));
+  const draw = () => {
+    const shown = q ? rows.filter((r) => text(r).toLowerCase().includes(q)) : rows;
+    const pages = Math.max(1, Math.ceil(shown.length / size));
+    page = Math.min(Math.max(page, 0), pages - 1);
+    const from = page * size, slice = shown.slice(from, from + size);
+    const t = table(null, columns, slice, rows.length ? `No ${label} match the filter.` : empty);
+    const tbl = t.querySelector('table');
+    tbl.dataset.total = String(shown.length);
+    tbl.dataset.page = String(page + 1);
+    replace(out, t);
+    const n = (v) => v.toLocaleString('en');
+    count.textContent = shown.length
+      ? `${n(from + 1)}–${n(from + slice.length)} of ${n(shown.length)}${q ? ` (filtered from ${n(rows.length)})` : ''}`
+      : `0 of ${n(rows.length)}`;
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+  };
+  // cols, when given, replaces the columns (a column may depend on the rows).
+  return { el, set(list, cols) { rows = list; if (cols) columns = cols; draw(); } };
+}

@@ -10,8 +10,8 @@
 // own: its page is paced by its summary, whose blocking query wakes when a
 // child changes, and lists its children with the schedule or the dispatch
 // form.
-import { follow, get, post, del, nsQuery } from '../api.js';
-import { h, replace, table, badge, allocHref, nodeHref, jobHref, summaryCounts, errorBox, section, dl, link, shortID, fmtTime, action } from '../dom.js';
+import { follow, get, post, del, request, nsQuery } from '../api.js';
+import { h, replace, table, pagedTable, badge, allocHref, nodeHref, jobHref, summaryCounts, errorBox, section, dl, link, shortID, fmtTime, action } from '../dom.js';
 import { diffView, placementFailures } from '../diff.js';
 import { latestView, listView } from '../deploy.js';
 import { taskFailures, describe, stderrHref } from './alloc.js';
@@ -23,8 +23,18 @@ export async function render({ main, params, signal, title }) {
   const base = `/v1/job/${encodeURIComponent(id)}`;
   title(`Job ${id}`);
   // The first read of the job says which sources pace the page; a failure
-  // here is shown by follow, which reads the job again.
-  const first = await get(base, { query: ns, signal }).catch(() => null);
+  // here is shown by follow, which reads the job again. The sources of a
+  // job that is not a template are asked for at the same time (most jobs
+  // are not), so the page's first round costs one round trip, not two.
+  const early = (path, query = ns) => {
+    const p = request('GET', path, { query, signal });
+    p.catch(() => {}); // a failure is follow's to report, when it is used
+    return p;
+  };
+  const firstJob = early(base);
+  const pre = { allocs: early(`${base}/allocations`), evals: early(`${base}/evaluations`),
+    summary: early(`${base}/summary`), deployments: early(`${base}/deployments`) };
+  const first = await firstJob.then((r) => r.data).catch(() => null);
   if (signal.aborted) return;
   const template = isTemplate(first);
   // Batch jobs roll out without deployments.
@@ -86,9 +96,14 @@ export async function render({ main, params, signal, title }) {
   // events, each with a link to the task's stderr.
   const failedWhy = (a) => (a.ClientStatus !== 'failed' ? '' : taskFailures(a).map(({ task, ev }) =>
     h('div', {}, `${task}: ${ev ? describe(ev) : 'failed'} `, link(stderrHref(a.ID, task), 'stderr', { 'aria-label': `stderr of ${task} in ${shortID(a.ID)}` }))));
+  // The allocations a page at a time, newest first; the filter searches
+  // them all by ID, group, status, node and version.
+  const allocPages = pagedTable({ label: 'allocations', empty: 'No allocations.',
+    text: (a) => [a.ID, a.TaskGroup, a.ClientStatus, a.DesiredStatus, a.NodeName, a.NodeID, `v${a.JobVersion}`].join(' ') });
+  allocs.append(allocPages.el);
   const drawAllocs = (list) => {
     list = (list || []).sort((a, b) => b.CreateIndex - a.CreateIndex);
-    replace(allocs, table(null, [
+    allocPages.set(list, [
       { label: 'ID', cell: (a) => link(allocHref(a.ID), shortID(a.ID), { class: 'mono' }) },
       { label: 'Group', cell: (a) => a.TaskGroup },
       { label: 'Status', cell: (a) => badge(a.ClientStatus) },
@@ -97,7 +112,7 @@ export async function render({ main, params, signal, title }) {
       { label: 'Node', cell: (a) => (a.NodeID ? link(nodeHref(a.NodeID), a.NodeName || shortID(a.NodeID)) : '') },
       { label: 'Version', cell: (a) => String(a.JobVersion), class: 'num hide-narrow' },
       { label: 'Modified', cell: (a) => fmtTime(a.ModifyTime), class: 'hide-narrow' },
-    ].filter(Boolean), list, 'No allocations.'));
+    ].filter(Boolean));
   };
   const drawEvals = (list) => {
     list = (list || []).sort((a, b) => b.CreateIndex - a.CreateIndex);
@@ -139,15 +154,15 @@ export async function render({ main, params, signal, title }) {
   };
 
   const sources = template ? [
-    { key: 'summary', path: `${base}/summary`, query: ns },
-    { key: 'job', path: base, query: ns },
+    { key: 'summary', path: `${base}/summary`, query: ns, first: pre.summary },
+    { key: 'job', path: base, query: ns, first: first ? firstJob : null },
     { key: 'children', path: '/v1/jobs', query: { ...ns, prefix: childPrefix(first), meta: 'true' } },
   ] : [
-    { key: 'allocs', path: `${base}/allocations`, query: ns },
-    { key: 'job', path: base, query: ns },
-    { key: 'evals', path: `${base}/evaluations`, query: ns },
-    { key: 'summary', path: `${base}/summary`, query: ns },
-    deploys ? { key: 'deployments', path: `${base}/deployments`, query: ns } : null,
+    { key: 'allocs', path: `${base}/allocations`, query: ns, first: pre.allocs },
+    { key: 'job', path: base, query: ns, first: first ? firstJob : null },
+    { key: 'evals', path: `${base}/evaluations`, query: ns, first: pre.evals },
+    { key: 'summary', path: `${base}/summary`, query: ns, first: pre.summary },
+    deploys ? { key: 'deployments', path: `${base}/deployments`, query: ns, first: pre.deployments } : null,
   ].filter(Boolean);
   follow(signal, sources, (d) => {
     actErr.replaceChildren();
