@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -39,27 +41,51 @@ func Files() fs.FS {
 // gets index.html, so the browser's router shows the page; a missing asset
 // (a top-level file or one under pages/) is a 404, so a typo in a script
 // name fails loudly instead of loading HTML.
+//
+// index.html names the files under a versioned path, /ui/v-<hash>/app.js,
+// where the hash is of every file in the binary: those answers may be
+// cached for a year without asking again (a page load would otherwise
+// revalidate all twenty files, a round trip each, before it could ask for
+// its data), and an upgraded agent's files have another path, so a browser
+// never mixes old and new modules. Modules import each other by relative
+// paths, so they stay under the version of the page that loaded them.
 func Handler() http.Handler {
 	static := Files()
 	fileServer := http.StripPrefix(Prefix, http.FileServerFS(static))
 	tags := etags(static)
+	version := "v-" + buildHash(tags)
+	index := versionedIndex(static, version)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
-		// The files change with the binary only; revalidating keeps an
-		// upgraded agent from serving a mix of old and new modules.
+		// Unversioned paths (and index.html) change with the binary:
+		// revalidating keeps an upgraded agent's files from mixing with old.
 		h.Set("Cache-Control", "no-cache")
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), strings.TrimSuffix(Prefix, "/"))
 		name = strings.TrimPrefix(name, "/")
+		if first, rest, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(first, "v-") {
+			// Another build's files are not here: a 404 rather than this
+			// build's file under that build's name.
+			if first != version || !exists(static, rest) {
+				http.NotFound(w, r)
+				return
+			}
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+			h.Set("ETag", tags[rest])
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = Prefix+rest, ""
+			fileServer.ServeHTTP(w, r2)
+			return
+		}
 		if name == "" || name == "index.html" || !exists(static, name) {
 			if isAsset(name) {
 				http.NotFound(w, r)
 				return
 			}
-			serveIndex(w, r, static)
+			serveIndex(w, r, index)
 			return
 		}
 		// Embedded files have no modification time, so without an ETag every
@@ -67,6 +93,34 @@ func Handler() http.Handler {
 		h.Set("ETag", tags[name])
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// buildHash is one hash of every file's: it changes when any file does.
+func buildHash(tags map[string]string) string {
+	names := make([]string, 0, len(tags))
+	for n := range tags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	sum := sha256.New()
+	for _, n := range names {
+		sum.Write([]byte(n + " " + tags[n] + "\n"))
+	}
+	return hex.EncodeToString(sum.Sum(nil)[:8])
+}
+
+// assetRef is a reference in index.html to one of the UI's files (a
+// script, stylesheet, preload or icon); the app's links (/ui/jobs) end in
+// no file extension and are left alone.
+var assetRef = regexp.MustCompile(`((?:href|src)=")/ui/([^"]+\.(?:js|css|svg))"`)
+
+// versionedIndex is index.html with its files named under version.
+func versionedIndex(fsys fs.FS, version string) []byte {
+	b, err := fs.ReadFile(fsys, "index.html")
+	if err != nil {
+		return nil // the embed directive guarantees it; serveIndex says so
+	}
+	return assetRef.ReplaceAll(b, []byte("${1}/ui/"+version+"/${2}\""))
 }
 
 // etags hashes every file once: the contents change only with the binary.
@@ -92,9 +146,8 @@ func exists(fsys fs.FS, name string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-func serveIndex(w http.ResponseWriter, r *http.Request, fsys fs.FS) {
-	b, err := fs.ReadFile(fsys, "index.html")
-	if err != nil {
+func serveIndex(w http.ResponseWriter, r *http.Request, index []byte) {
+	if index == nil {
 		http.Error(w, "ui: index.html missing from the binary", http.StatusInternalServerError)
 		return
 	}
@@ -102,7 +155,7 @@ func serveIndex(w http.ResponseWriter, r *http.Request, fsys fs.FS) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	_, _ = w.Write(b)
+	_, _ = w.Write(index)
 }
 
 // isAsset reports whether name is where the UI's own files live: the top

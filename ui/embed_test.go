@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -21,8 +22,8 @@ func TestHandler(t *testing.T) {
 		wantType string
 		wantBody string
 	}{
-		{"/ui/", 200, "text/html", `<script type="module" src="/ui/app.js">`},
-		{"/ui/jobs/web", 200, "text/html", `<script type="module" src="/ui/app.js">`},
+		{"/ui/", 200, "text/html", `<script type="module" src="/ui/v-`},
+		{"/ui/jobs/web", 200, "text/html", `<script type="module" src="/ui/v-`},
 		{"/ui/allocations/x/fs/web/local", 200, "text/html", "<main"},
 		{"/ui/index.html", 200, "text/html", "<main"},
 		{"/ui/app.js", 200, "javascript", "navigate"},
@@ -79,7 +80,7 @@ func TestModulesPreloaded(t *testing.T) {
 	ui.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/", nil))
 	index := rec.Body.String()
 	err := fs.WalkDir(ui.Files(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, ".js") && !strings.Contains(index, `<link rel="modulepreload" href="/ui/`+p+`">`) {
+		if err == nil && strings.HasSuffix(p, ".js") && !regexp.MustCompile(`<link rel="modulepreload" href="/ui/v-[0-9a-f]+/`+regexp.QuoteMeta(p)+`">`).MatchString(index) {
 			t.Errorf("index.html does not preload %s", p)
 		}
 		return err
@@ -101,5 +102,58 @@ func TestRevalidation(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if tag == "" || rec.Code != http.StatusNotModified {
 		t.Errorf("revalidating app.js with ETag %q: %d, want 304", tag, rec.Code)
+	}
+}
+
+// TestVersionedFiles: the page names its files under the build's hash, and
+// those answers may be cached for a year without asking again (so a second
+// load makes no revalidation round trips); another build's path is a 404,
+// and the plain path is still served, revalidated each time.
+func TestVersionedFiles(t *testing.T) {
+	h := ui.Handler()
+	get := func(p string) *http.Response {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		return rec.Result()
+	}
+	res := get("/ui/jobs")
+	body, _ := io.ReadAll(res.Body)
+	m := regexp.MustCompile(`<script type="module" src="(/ui/v-[0-9a-f]+/)app\.js">`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("index.html names no versioned app.js:\n%s", body)
+	}
+	if !strings.Contains(string(body), `href="/ui/jobs"`) {
+		t.Errorf("index.html's links were versioned too:\n%s", body)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("index.html: Cache-Control %q, want no-cache (it names this build's files)", cc)
+	}
+	versioned := string(m[1])
+	for _, c := range []struct {
+		path, cache, body string
+		code              int
+	}{
+		{versioned + "app.js", "immutable", "navigate", 200},
+		{versioned + "pages/job.js", "immutable", "export async function render", 200},
+		{versioned + "style.css", "immutable", "prefers-color-scheme", 200},
+		{versioned + "nope.js", "", "", 404},
+		{"/ui/v-0000000000000000/app.js", "", "", 404},
+		{"/ui/app.js", "no-cache", "navigate", 200},
+	} {
+		res := get(c.path)
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != c.code {
+			t.Errorf("%s: status %d, want %d", c.path, res.StatusCode, c.code)
+			continue
+		}
+		if c.code != 200 {
+			continue
+		}
+		if cc := res.Header.Get("Cache-Control"); !strings.Contains(cc, c.cache) {
+			t.Errorf("%s: Cache-Control %q, want %s", c.path, cc, c.cache)
+		}
+		if !strings.Contains(string(b), c.body) {
+			t.Errorf("%s: body lacks %q", c.path, c.body)
+		}
 	}
 }
