@@ -32,7 +32,9 @@ import (
 // per stream, so the reader never blocks on a stream; it only buffers.
 // The reader never writes to the connection either (window updates,
 // resets and go-aways go through the session's control goroutine), so two
-// proxies whose writers both wait on a full TCP buffer still read.
+// proxies whose writers both wait on a full TCP buffer still read. What
+// the reader queues for the control goroutine is coalesced and bounded
+// (muxMaxControl): a peer that keeps asking but does not read is cut off.
 //
 // Frame: type (1 byte), stream ID (4), argument (4), big endian, then for
 // data frames argument bytes of payload. Client streams have odd IDs.
@@ -98,6 +100,18 @@ const (
 	// application's own timeouts (often 30 s). One 9-byte frame per
 	// interval on an idle session is its cost.
 	muxPingEvery = 5 * time.Second
+	// muxMaxControl bounds the control frames a session owes its peer
+	// between two writes of the control goroutine. Each is a request of
+	// the peer's (a pong for each ping, a reset for each refused open, a
+	// credit per half window it sent): a peer that keeps asking while it
+	// does not read our answers would otherwise make us hold them without
+	// end, so past this many the session is closed. Pongs and credits are
+	// coalesced (one pending pong, one pending credit per stream), so what
+	// is held is at most this many small entries. A well-behaved peer
+	// reads, and asks for fewer: at most muxMaxStreams opens outstanding
+	// (each refused one holds a stream in its session until our reset
+	// comes), two credits per open stream, one ping per interval.
+	muxMaxControl = 4 * muxMaxStreams
 )
 
 var (
@@ -118,8 +132,8 @@ type muxSession struct {
 	nextID  uint32
 	goAway  bool // the remote takes no new streams
 	closed  bool
-	ctl     []ctlFrame // frames the control goroutine is to send
 	ctlWake chan struct{}
+	ctl     ctlQueue // frames the control goroutine is to send, guarded by mu
 
 	accepts chan *muxStream
 	done    chan struct{}
@@ -128,10 +142,71 @@ type muxSession struct {
 	recvd atomic.Uint64
 }
 
-type ctlFrame struct {
-	t   muxFrame
-	id  uint32
-	arg uint32
+// ctlQueue is what the control goroutine is to send, coalesced so that
+// what a peer can make the session hold is bounded by muxMaxControl.
+type ctlQueue struct {
+	ping, pong, goAway bool
+	pongArg            uint32            // the latest ping's argument: one pong answers them all
+	credits            map[uint32]uint32 // stream ID: bytes consumed, summed
+	resets             []uint32          // stream IDs
+	// asked counts the frames asked for since the control goroutine last
+	// took the queue, coalesced or not; peak is its highest value, for
+	// tests.
+	asked, peak int
+}
+
+// add queues one frame; false when the peer asked for more than
+// muxMaxControl since the last take.
+func (q *ctlQueue) add(t muxFrame, id, arg uint32) bool {
+	if q.asked >= muxMaxControl {
+		return false
+	}
+	q.asked++
+	q.peak = max(q.peak, q.asked)
+	switch t {
+	case muxPing:
+		q.ping = true
+	case muxPong:
+		q.pong, q.pongArg = true, arg
+	case muxGoAway:
+		q.goAway = true
+	case muxCredit:
+		if q.credits == nil {
+			q.credits = map[uint32]uint32{}
+		}
+		q.credits[id] += arg
+	case muxReset:
+		delete(q.credits, id) // the stream is gone: its credit means nothing
+		q.resets = append(q.resets, id)
+	}
+	return true
+}
+
+// take appends the queued frames to b and empties the queue.
+func (q *ctlQueue) take(b []byte) []byte {
+	frame := func(t muxFrame, id, arg uint32) {
+		b = append(b, byte(t))
+		b = binary.BigEndian.AppendUint32(b, id)
+		b = binary.BigEndian.AppendUint32(b, arg)
+	}
+	if q.ping {
+		frame(muxPing, 0, 0)
+	}
+	if q.pong {
+		frame(muxPong, 0, q.pongArg)
+	}
+	for id, c := range q.credits {
+		frame(muxCredit, id, c)
+		delete(q.credits, id)
+	}
+	for _, id := range q.resets {
+		frame(muxReset, id, 0)
+	}
+	if q.goAway {
+		frame(muxGoAway, 0, 0)
+	}
+	q.ping, q.pong, q.goAway, q.resets, q.asked = false, false, false, q.resets[:0], 0
+	return b
 }
 
 // newMuxSession starts a session over c; client decides the parity of the
@@ -265,18 +340,28 @@ func (s *muxSession) write(t muxFrame, id, arg uint32, p []byte) error {
 }
 
 // control queues a frame for the control goroutine: the reader must not
-// wait on the connection's writes (see the package comment above).
+// wait on the connection's writes (see the package comment above). A
+// peer that asks for more than muxMaxControl frames while the control
+// goroutine is stuck writing to it is not reading: its session is closed.
 func (s *muxSession) control(t muxFrame, id, arg uint32) {
 	s.mu.Lock()
-	s.ctl = append(s.ctl, ctlFrame{t, id, arg})
-	s.mu.Unlock()
-	select {
-	case s.ctlWake <- struct{}{}:
-	default:
+	if s.closed {
+		s.mu.Unlock()
+		return
 	}
+	ok := s.ctl.add(t, id, arg)
+	s.mu.Unlock()
+	if !ok {
+		s.close()
+		return
+	}
+	signal(s.ctlWake)
 }
 
+// ctlLoop writes the queued control frames, all that are queued in one
+// write.
 func (s *muxSession) ctlLoop() {
+	var b []byte
 	for {
 		select {
 		case <-s.ctlWake:
@@ -284,15 +369,30 @@ func (s *muxSession) ctlLoop() {
 			return
 		}
 		s.mu.Lock()
-		frames := s.ctl
-		s.ctl = nil
+		b = s.ctl.take(b[:0])
 		s.mu.Unlock()
-		for _, f := range frames {
-			if s.write(f.t, f.id, f.arg, nil) != nil {
-				return
-			}
+		if len(b) == 0 {
+			continue
+		}
+		s.wmu.Lock()
+		_, err := s.conn.Write(b)
+		s.wmu.Unlock()
+		if err != nil {
+			s.close()
+			return
+		}
+		if cap(b) > 4<<10 {
+			b = nil // a burst's buffer is not kept for the session's life
 		}
 	}
+}
+
+// controlPeak is the most control frames the session was asked for
+// between two writes of its control goroutine.
+func (s *muxSession) controlPeak() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ctl.peak
 }
 
 // readLoop reads frames until the connection ends, then closes the

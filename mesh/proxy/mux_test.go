@@ -3,10 +3,12 @@ package proxy
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -187,5 +189,70 @@ func TestMuxGoAway(t *testing.T) {
 	c.CloseWrite()
 	if got, err := io.ReadAll(c); err != nil || string(got) != "still here" {
 		t.Fatalf("open stream after go-away: %q %v", got, err)
+	}
+}
+
+// A peer that keeps asking for control frames (pings, opens that are
+// refused) and never reads the answers cannot grow the session's memory:
+// the frames owed stay under muxMaxControl and the session is closed.
+func TestMuxPeerThatDoesNotReadIsBounded(t *testing.T) {
+	tests := []struct {
+		name string
+		// frame is the i-th frame the peer sends.
+		frame func(i uint32) (muxFrame, uint32)
+	}{
+		{"pings", func(i uint32) (muxFrame, uint32) { return muxPing, 0 }},
+		// Nobody accepts: past the backlog every open is refused with a
+		// reset.
+		{"refused opens", func(i uint32) (muxFrame, uint32) { return muxOpen, 2*i + 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			peer, ours := tcpPair(t)
+			// The peer reads nothing; small buffers fill sooner.
+			peer.SetReadBuffer(4 << 10)
+			ours.SetWriteBuffer(4 << 10)
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			s := newMuxSession(ours, false, 0)
+			t.Cleanup(func() { s.Close() })
+
+			go func() {
+				batch := make([]byte, 0, 1024*muxHeaderLen)
+				for i := uint32(0); ; {
+					batch = batch[:0]
+					for range 1024 {
+						f, id := tt.frame(i)
+						i++
+						batch = append(batch, byte(f))
+						batch = binary.BigEndian.AppendUint32(batch, id)
+						batch = binary.BigEndian.AppendUint32(batch, 0)
+					}
+					if _, err := peer.Write(batch); err != nil {
+						return // the session closed the connection
+					}
+				}
+			}()
+
+			testutil.WaitFor(t, 20*time.Second, func() error {
+				select {
+				case <-s.done:
+					return nil
+				default:
+					return fmt.Errorf("session still open, %d control frames owed at most", s.controlPeak())
+				}
+			})
+			if p := s.controlPeak(); p > muxMaxControl {
+				t.Errorf("session owed %d control frames, more than the %d allowed", p, muxMaxControl)
+			}
+			var after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			runtime.KeepAlive(s)
+			if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 16<<20 {
+				t.Errorf("heap grew %d MiB during the flood", grew>>20)
+			}
+		})
 	}
 }
