@@ -214,7 +214,11 @@ func (a *Agent) setupRPC() error {
 		return nil
 	}
 	a.pool = msgrpc.NewPool(a.logger.With("component", "rpc-pool"), msgrpc.WithTLS(a.rpcDialTLS()))
-	a.rpc = newServerRPC(a.pool, a.cfg.Client.Servers, a.cfg.Ports.RPC)
+	r := newServerRPC(a.pool, a.cfg.Client.Servers, a.cfg.Ports.RPC)
+	if b := a.rpcTLS(); b != nil && b.OwnRole() == clustertls.RoleClient {
+		r.clientCert = clustertls.ClientName(a.cfg.Region)
+	}
+	a.rpc = r
 	return nil
 }
 

@@ -26,6 +26,10 @@ type serverRPC struct {
 	// configured are always kept: they are how the client finds the
 	// cluster again after every server it learned of has changed.
 	configured []string
+	// clientCert is this agent's certificate name when it is a client
+	// agent's under verify_server_hostname: the servers refuse it the
+	// server-only methods, so they are refused here, without a round trip.
+	clientCert string
 
 	mu      sync.Mutex
 	servers []string
@@ -55,6 +59,10 @@ func newServerRPC(pool *msgrpc.Pool, servers []string, defaultPort int) *serverR
 // (msgrpc.RemoteError), so errors.Is and the HTTP status work as in process.
 // A caller that gave up (its context ended) is not retried elsewhere.
 func (r *serverRPC) RPC(method string, args, reply any) error {
+	if r.clientCert != "" && structs.CallersOf(method) == structs.CallersServers {
+		return fmt.Errorf("%w: operator call %s must be sent to a server agent: servers allow it only to server certificates, "+
+			"and this client agent's is %s", structs.ErrPermissionDenied, method, r.clientCert)
+	}
 	servers, start := r.snapshot()
 	var errs []error
 	for i := range servers {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"reflect"
 	"sync"
 	"time"
 
@@ -55,6 +56,15 @@ func (s *Server) registerEndpoints() error {
 // context its QueryOptions carry (SetContext).
 func (s *Server) RPC(method string, args, reply any) error {
 	return s.rpcServer.Call(method, args, reply)
+}
+
+// RPCMethods lists every registered method, sorted, and RPCSignature gives
+// one's argument and reply types: tests walk the whole table with them.
+func (s *Server) RPCMethods() []string { return s.rpcServer.Methods() }
+
+// RPCSignature: see RPCMethods.
+func (s *Server) RPCSignature(method string) (args, reply reflect.Type, ok bool) {
+	return s.rpcServer.Signature(method)
 }
 
 // serveRPC accepts the mux's RPC connections and serves each until it

@@ -4,21 +4,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/roam-sh/roam/internal/clustertls"
 	"github.com/roam-sh/roam/internal/msgrpc"
 	"github.com/roam-sh/roam/structs"
 )
-
-// serverOnlyReceivers are the endpoints a client agent's certificate may
-// not call: each lets its caller take part in running the cluster.
-var serverOnlyReceivers = []string{
-	// Hello and AddServer join the caller to Raft, after which the
-	// replicated state (the CA, identity and keyring keys) is its;
-	// RaftStats is autopilot's view of a fellow server.
-	"Membership",
-}
 
 // secureListener wraps the RPC port's listener in TLS when the cluster
 // has it: the handshake, run by the mux before it reads a connection's
@@ -52,27 +42,38 @@ func (s *Server) admitRaft(conn net.Conn) bool {
 	return true
 }
 
-// rpcGuard is the guard of one RPC connection: a peer whose certificate
-// is a client's may call no server-only endpoint. Without TLS every call
-// is allowed (docs/security.md).
+// rpcGuard is the guard of one RPC connection: a method is allowed to
+// the peer when structs.CallersOf declares it for the peer's role (a server
+// may call every declared method, a client agent those declared for
+// agents), and refused to every peer when undeclared. Without TLS every
+// call is allowed (docs/security.md).
 func (s *Server) rpcGuard(conn net.Conn) msgrpc.Guard {
 	if s.cfg.TLS == nil {
 		return nil
 	}
 	role := s.cfg.TLS.PeerRole(conn)
-	if role == clustertls.RoleServer {
-		return nil
-	}
 	return func(method string) error {
-		recv, _, _ := strings.Cut(method, ".")
-		for _, r := range serverOnlyReceivers {
-			if recv == r {
-				s.logger.Warn("refused server-only rpc from a non-server certificate",
-					"method", method, "remote", conn.RemoteAddr(), "role", role)
-				return fmt.Errorf("%w: %s is for servers, and this connection's certificate is a %s's (want %s)",
-					structs.ErrPermissionDenied, method, role, clustertls.ServerName(s.cfg.Region))
-			}
+		callers := structs.CallersOf(method)
+		if mayCall(role, callers) {
+			return nil
 		}
-		return nil
+		s.logger.Warn("refused rpc: the peer's certificate does not allow it",
+			"method", method, "remote", conn.RemoteAddr(), "role", role, "callers", callers)
+		if callers == structs.CallersUndeclared {
+			return fmt.Errorf("%w: %s declares no callers (structs/rpc_callers.go)", structs.ErrPermissionDenied, method)
+		}
+		return fmt.Errorf("%w: %s is for servers, and this connection's certificate is a %s's (want %s)",
+			structs.ErrPermissionDenied, method, role, clustertls.ServerName(s.cfg.Region))
 	}
+}
+
+// mayCall is the rule of rpcGuard.
+func mayCall(role clustertls.Role, callers structs.MethodCallers) bool {
+	switch callers {
+	case structs.CallersServers:
+		return role == clustertls.RoleServer
+	case structs.CallersAgents:
+		return role == clustertls.RoleServer || role == clustertls.RoleClient
+	}
+	return false
 }

@@ -70,6 +70,13 @@ func (s *Server) Methods() []string {
 	return names
 }
 
+// Signature is the argument and reply types (pointers) of a registered
+// method: what a caller walking the method table needs to call each.
+func (s *Server) Signature(name string) (args, reply reflect.Type, ok bool) {
+	m, ok := s.methods[name]
+	return m.args, m.reply, ok
+}
+
 // Call calls a method in-process. args and reply are passed as is (no
 // encoding), so the endpoint's error reaches the caller with its type.
 func (s *Server) Call(name string, args, reply any) error {
