@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -169,21 +171,61 @@ func (f *tlsCertFlags) request(role certRole) (clustertls.CertRequest, error) {
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
-// writePair writes <prefix>.pem and <prefix>-key.pem (0600), refusing to
-// overwrite either.
+// writePair writes <prefix>-key.pem (0600) and <prefix>.pem (0644),
+// refusing to overwrite either. Each file is created by the open itself
+// (O_EXCL), never through a symbolic link (O_NOFOLLOW): a check before the
+// write would leave a window, and a dangling link would have the key
+// written wherever it points.
 func writePair(out io.Writer, what, prefix string, p clustertls.PEMPair) error {
 	certFile, keyFile := prefix+".pem", prefix+"-key.pem"
-	for _, f := range []string{certFile, keyFile} {
-		if _, err := os.Stat(f); err == nil {
-			return fmt.Errorf("%s already exists: move it away first", f)
+	files := []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{
+		{keyFile, p.Key, 0o600},
+		{certFile, p.Cert, 0o644},
+	}
+	var created []*os.File
+	undo := func() {
+		for _, f := range created {
+			f.Close()
+			os.Remove(f.Name())
 		}
 	}
-	if err := os.WriteFile(certFile, p.Cert, 0o644); err != nil {
-		return err
+	for _, f := range files {
+		fh, err := createNew(f.name, f.mode)
+		if err != nil {
+			undo()
+			return err
+		}
+		created = append(created, fh)
 	}
-	if err := os.WriteFile(keyFile, p.Key, 0o600); err != nil {
-		return err
+	for i, f := range files {
+		if _, err := created[i].Write(f.data); err != nil {
+			undo()
+			return fmt.Errorf("write %s: %w", f.name, err)
+		}
+	}
+	for i, f := range files {
+		if err := created[i].Close(); err != nil {
+			return fmt.Errorf("write %s: %w", f.name, err)
+		}
 	}
 	fmt.Fprintf(out, "==> %s saved to %s\n==> %s key saved to %s\n", what, certFile, what, keyFile)
 	return nil
+}
+
+// createNew creates name, which must not exist, not even as a symbolic link.
+func createNew(name string, mode os.FileMode) (*os.File, error) {
+	fh, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, mode)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("%s already exists: move it away first", name)
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("%s is a symbolic link: roam tls writes only new regular files; remove the link first", name)
+	case err != nil:
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	return fh, nil
 }

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"errors"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,4 +71,54 @@ func TestTLSCommandCertificatesFormACluster(t *testing.T) {
 		c.Client.Servers = []string{srv.Server().LocalAddr()}
 		c.TLS = block("client")
 	})
+}
+
+// TestTLSCommandRefusesSymlinks: an output name that is a dangling symbolic
+// link is refused, and nothing is written where it points; the files
+// written otherwise are new, the key readable by its owner only.
+func TestTLSCommandRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	target := filepath.Join(t.TempDir(), "stolen-key.pem")
+	if err := os.Symlink(target, "nomad-agent-ca-key.pem"); err != nil {
+		t.Fatal(err)
+	}
+	err := roamTLS("ca", "create")
+	if err == nil || !strings.Contains(err.Error(), "nomad-agent-ca-key.pem already exists: move it away first") {
+		t.Fatalf("ca create over a dangling link: %v", err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the key was written through the link to %s (%v)", target, err)
+	}
+	if _, err := os.Lstat("nomad-agent-ca.pem"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a refused create left the certificate behind (%v)", err)
+	}
+
+	os.Remove("nomad-agent-ca-key.pem")
+	if err := roamTLS("ca", "create"); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]fs.FileMode{"nomad-agent-ca-key.pem": 0o600, "nomad-agent-ca.pem": 0o644} {
+		st, err := os.Lstat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode(); !got.IsRegular() || got.Perm()&^want != 0 || got.Perm()&0o600 != 0o600 {
+			t.Fatalf("%s: mode %s, want a regular file with at most %s", name, got, want)
+		}
+	}
+}
+
+// TestCreateNewRefusesLinkLoops: a path through a link loop is a clear
+// error, not a file written elsewhere.
+func TestCreateNewRefusesLinkLoops(t *testing.T) {
+	dir := t.TempDir()
+	loop := filepath.Join(dir, "loop")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	_, err := createNew(filepath.Join(loop, "key.pem"), 0o600)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("create under a link loop: %v", err)
+	}
 }
