@@ -10,7 +10,7 @@
 // from the names its certificate carries, as in Nomad:
 //
 //	server.<region>.nomad  RoleServer  every RPC, Raft, joining the cluster
-//	client.<region>.nomad  RoleClient  client RPCs; never Membership.* or Raft
+//	client.<region>.nomad  RoleClient  methods declared for agents (structs/rpc_callers.go); never Raft
 //	neither                            refused during the handshake
 //
 // A dialer checks that the server it reached carries server.<region>.nomad,
