@@ -34,8 +34,10 @@ func NewRoots(l *structs.CARootList) (*Roots, error) {
 
 // Verify checks a peer's certificate chain (leaf first, as TLS delivers
 // it) against the bundle and returns the peer's service ID. It is what both
-// sides of every mesh connection call from tls.Config.VerifyPeerCertificate
-// (with InsecureSkipVerify, since SPIFFE peers have no DNS name to check).
+// sides of every mesh connection call from tls.Config.VerifyConnection,
+// with InsecureSkipVerify since SPIFFE peers have no DNS name to check
+// (VerifyConnection, because Go skips VerifyPeerCertificate on a resumed
+// session).
 func (r *Roots) Verify(rawCerts [][]byte) (ServiceID, *x509.Certificate, error) {
 	if len(rawCerts) == 0 {
 		return ServiceID{}, nil, fmt.Errorf("verify peer: no certificate")

@@ -340,3 +340,58 @@ func serveStatic(t *testing.T, leaf *tls.Certificate) *echoServer {
 	}()
 	return e
 }
+
+// A client that caches TLS sessions and dials again cannot skip the
+// server's checks by resuming: after a deny intention, or after its leaf's
+// root was rotated out and pruned, the second dial is refused and never
+// answered (Go skips VerifyPeerCertificate on a resumed session).
+func TestResumedSessionIsCheckedAgain(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(a *testAgent, echo *Service)
+	}{
+		{"after a deny intention", func(a *testAgent, _ *Service) { a.deny("web", "echo", true) }},
+		{"after a rotation and the pruning of the old root", func(a *testAgent, echo *Service) {
+			_, before, _ := echo.current()
+			a.rotate()
+			a.prune()
+			testutil.WaitFor(t, 10*time.Second, func() error {
+				if _, roots, _ := echo.current(); len(roots.List.Roots) != 1 || roots.ActiveRootID == before.ActiveRootID {
+					return errors.New("echo does not have the pruned roots yet")
+				}
+				return nil
+			})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTestAgent(t)
+			echoSvc := newService(t, a, "echo")
+			echo := serveEcho(t, echoSvc)
+			cfg, err := newService(t, a, "web").clientTLS("echo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			first, err := tls.Dial("tcp", echo.addr(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Reading is when a TLS 1.3 client takes the session ticket.
+			if got, err := roundTrip(first, "first"); err != nil || got != "web: first" {
+				t.Fatalf("first connection: %q %v", got, err)
+			}
+			first.Close()
+
+			tc.change(a, echoSvc)
+			c, err := tls.Dial("tcp", echo.addr(), cfg)
+			if err == nil {
+				got, rerr := roundTrip(c, "second")
+				c.Close()
+				if rerr == nil {
+					t.Fatalf("the server answered a second dial %s: %q (resumed: %v)", tc.name, got, c.ConnectionState().DidResume)
+				}
+			}
+		})
+	}
+}

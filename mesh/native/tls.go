@@ -3,7 +3,6 @@ package native
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"time"
@@ -23,21 +22,29 @@ const authorizeTimeout = 5 * time.Second
 // server does not close open connections on a later deny. Trust does not:
 // once the roots no longer trust a client's chain (its root pruned after a
 // rotation) the connection is closed after Config.RecycleGrace.
+//
+// The checks run in VerifyConnection, which Go calls on every handshake,
+// where VerifyPeerCertificate is skipped on a resumed session; and no
+// session tickets are issued at all, so a client cannot skip the checks
+// by resuming (a deny intention or a pruned root would not apply to it).
 func (s *Service) ServerTLSConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		ClientAuth: tls.RequireAnyClientCert,
+		MinVersion:             tls.VersionTLS12,
+		ClientAuth:             tls.RequireAnyClientCert,
+		SessionTicketsDisabled: true,
 		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			leaf, roots, err := s.current()
 			if err != nil {
 				return nil, err
 			}
 			return &tls.Config{
-				MinVersion:   tls.VersionTLS12,
-				ClientAuth:   tls.RequireAnyClientCert,
-				Certificates: []tls.Certificate{*leaf},
-				NextProtos:   nextProtos(hello),
-				VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+				MinVersion:             tls.VersionTLS12,
+				ClientAuth:             tls.RequireAnyClientCert,
+				SessionTicketsDisabled: true,
+				Certificates:           []tls.Certificate{*leaf},
+				NextProtos:             nextProtos(hello),
+				VerifyConnection: func(cs tls.ConnectionState) error {
+					raw := rawChain(cs)
 					if err := s.verifyClient(hello.Context(), roots, raw); err != nil {
 						return err
 					}
@@ -87,7 +94,9 @@ func (s *Service) verifyClient(ctx context.Context, roots *ca.Roots, raw [][]byt
 // clientTLS dials as this service and accepts only a server whose chain
 // verifies against the current roots and whose SPIFFE ID names want (in
 // the namespace, when one is set). Go's host name check is replaced by
-// that check, hence InsecureSkipVerify.
+// that check, hence InsecureSkipVerify. The check is in VerifyConnection
+// (run on every handshake, resumed or not) and there is no
+// ClientSessionCache: every dial is a full handshake.
 func (s *Service) clientTLS(want string) (*tls.Config, error) {
 	leaf, roots, err := s.current()
 	if err != nil {
@@ -98,8 +107,8 @@ func (s *Service) clientTLS(want string) (*tls.Config, error) {
 		MinVersion:         tls.VersionTLS12,
 		Certificates:       []tls.Certificate{*leaf},
 		InsecureSkipVerify: true,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			id, _, err := roots.Verify(raw)
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			id, _, err := roots.Verify(rawChain(cs))
 			if err != nil {
 				return err
 			}

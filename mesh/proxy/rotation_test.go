@@ -263,3 +263,39 @@ func TestPrunedRootRecyclesConnectionsOnTheOldChain(t *testing.T) {
 		t.Fatalf("a new connection after the prune: %q %v", got, err)
 	}
 }
+
+// A client that caches TLS sessions cannot skip the public listener's
+// chain check by resuming: once the root of its leaf is rotated out and
+// pruned, its second dial is refused and never answered (Go skips
+// VerifyPeerCertificate on a resumed session).
+func TestResumedSessionOnAPrunedRootIsRefused(t *testing.T) {
+	m := newRotationMesh(t)
+	cfg, err := clientTLS(m.webCerts, "api", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	addr := m.api.PublicAddr().String()
+	first, err := tls.Dial("tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reading is when a TLS 1.3 client takes the session ticket.
+	if got, err := roundTrip(first, "first"); err != nil || got != "first" {
+		t.Fatalf("first connection: %q %v", got, err)
+	}
+	first.Close()
+
+	m.ca.rotate()
+	m.renew()
+	m.ca.prune()
+	m.renew()
+	c, err := tls.Dial("tcp", addr, cfg)
+	if err == nil {
+		got, rerr := roundTrip(c, "second")
+		c.Close()
+		if rerr == nil {
+			t.Fatalf("the public listener answered a leaf of the pruned root: %q (resumed: %v)", got, c.ConnectionState().DidResume)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
@@ -49,26 +48,33 @@ type peerIDKey struct{}
 // serverTLS accepts TLS 1.3 only and requires a client certificate that
 // chains to the current roots and names a service; authorization happens
 // after the handshake (inbound.go) so that a deny can be logged and counted.
+// The chain is checked in VerifyConnection, which Go runs on every
+// handshake (VerifyPeerCertificate is skipped on a resumed session), and
+// no session tickets are issued: proxies keep one long-lived multiplexed
+// connection, so resumption saves nothing, and a resumed session would
+// outlive the pruning of the root it was made under.
 func serverTLS(certs Certs) *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		ClientAuth: tls.RequireAnyClientCert,
+		MinVersion:             tls.VersionTLS13,
+		ClientAuth:             tls.RequireAnyClientCert,
+		SessionTicketsDisabled: true,
 		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			leaf, roots, err := certs.Current()
 			if err != nil {
 				return nil, fmt.Errorf("no leaf certificate: %w", err)
 			}
 			return &tls.Config{
-				MinVersion:   tls.VersionTLS13,
-				NextProtos:   serverProtos(hello),
-				ClientAuth:   tls.RequireAnyClientCert,
-				Certificates: []tls.Certificate{*leaf},
+				MinVersion:             tls.VersionTLS13,
+				NextProtos:             serverProtos(hello),
+				ClientAuth:             tls.RequireAnyClientCert,
+				SessionTicketsDisabled: true,
+				Certificates:           []tls.Certificate{*leaf},
 				// Full-size records from the first byte: the peer is a
 				// proxy or an application, not a browser rendering the
 				// first bytes while the rest arrives.
 				DynamicRecordSizingDisabled: true,
-				VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-					_, _, err := roots.Verify(raw)
+				VerifyConnection: func(cs tls.ConnectionState) error {
+					_, _, err := roots.Verify(rawChain(cs))
 					return err
 				},
 			}, nil
@@ -90,6 +96,8 @@ func serverProtos(hello *tls.ClientHelloInfo) []string {
 // certificate chains to the current roots, is of their trust domain and
 // names want. Go's own hostname
 // verification is replaced by that SPIFFE check, hence InsecureSkipVerify.
+// The check is in VerifyConnection (run on resumed handshakes too) and
+// there is no ClientSessionCache: every dial is a full handshake.
 func clientTLS(certs Certs, want string, namespace string, mux bool) (*tls.Config, error) {
 	leaf, roots, err := certs.Current()
 	if err != nil {
@@ -101,8 +109,8 @@ func clientTLS(certs Certs, want string, namespace string, mux bool) (*tls.Confi
 		InsecureSkipVerify: true,
 		// Full-size records from the first byte (see serverTLS).
 		DynamicRecordSizingDisabled: true,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			id, _, err := roots.Verify(raw)
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			id, _, err := roots.Verify(rawChain(cs))
 			if err != nil {
 				return err
 			}
