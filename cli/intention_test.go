@@ -61,3 +61,14 @@ func TestConnectCARootsAndRotate(t *testing.T) {
 	r = mustRoam(t, c, 0, "connect", "ca", "roots", "-pem")
 	assertContains(t, r, "BEGIN CERTIFICATE")
 }
+
+// At the cap on kept roots a rotation is refused with when it can be
+// retried, and the command fails.
+func TestConnectCARotateRefusedAtTheCap(t *testing.T) {
+	c := apitest.Start(t)
+	for range 7 { // the first root and seven rotations: eight, the cap
+		mustRoam(t, c, 0, "connect", "ca", "rotate")
+	}
+	r := mustRoam(t, c, 1, "connect", "ca", "rotate")
+	assertContains(t, r, "8 roots are kept", "oldest rotated-out root is pruned in")
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -332,5 +334,30 @@ func TestConnectInstancesConsulShapes(t *testing.T) {
 	rows, _, err := cc.Catalog().Connect("api", "", nil)
 	if err != nil || len(rows) != 2 || rows[0].ServiceProxy == nil || rows[0].ServiceProxy.DestinationServiceName != "api" {
 		t.Fatalf("catalog connect: %+v %v", rows, err)
+	}
+}
+
+// TestConnectCARotateCap: PUT /v1/connect/ca/rotate past the cap on kept
+// roots answers 400 with a message saying when to retry.
+func TestConnectCARotateCap(t *testing.T) {
+	_, _, _, url := meshFixture(t)
+	put := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodPut, url+"/v1/connect/ca/rotate", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := range 7 {
+		if code, body := put(); code != http.StatusOK {
+			t.Fatalf("rotation %d: %d %s", i+1, code, body)
+		}
+	}
+	code, body := put()
+	if code != http.StatusBadRequest || !strings.Contains(body, "oldest rotated-out root is pruned in") {
+		t.Fatalf("rotation past the cap: %d %s", code, body)
 	}
 }

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -69,6 +71,35 @@ func (c *connectCA) ensureRoot() error {
 	return nil
 }
 
+// maxCARoots is the most roots the connect CA keeps, the active one
+// included. A rotated-out root stays twice the leaf TTL (pruneDelay, six
+// days by default), so without a bound a loop of rotations piles them up:
+// 2,000 rotations left 2,001 roots, a 5.4 MB roots answer every node
+// fetches on each change, each change making every node renew every leaf.
+// Eight leave room for several rotations in a row (a rotation, then another
+// to replace a root that leaked) and stop a loop; a rotation at the cap is
+// refused until the oldest rotated-out root is pruned.
+const maxCARoots = 8
+
+// errCARootsCap is the FSM's refusal of an entry that would take the roots
+// past the cap: a rotation racing another passed the leader's check
+// (connectCA.rotate) against roots the other had not yet added to.
+var errCARootsCap = errors.New("connect CA root cap reached")
+
+// capError is the refusal of a rotation while the roots are at the cap:
+// it says when the oldest rotated-out root leaves, which is when a
+// rotation is accepted again.
+func (c *connectCA) capError(roots []*structs.CARoot, now time.Time) error {
+	msg := fmt.Sprintf("rotate connect CA: %d roots are kept, the most allowed (%d, the active one included)", len(roots), maxCARoots)
+	_, next := prunable(roots, now, pruneDelay(c.cfg.LeafTTL))
+	if next.IsZero() {
+		msg += "; the oldest rotated-out root is being pruned: retry in a moment"
+	} else {
+		msg += fmt.Sprintf("; the oldest rotated-out root is pruned in %s (twice connect_leaf_cert_ttl after its rotation): rotate again then", next.Sub(now).Round(time.Second))
+	}
+	return &CodedError{Code: http.StatusBadRequest, Msg: msg, Err: structs.ErrBadRequest}
+}
+
 // rotate makes a fresh root active, cross-signed by the one it replaces;
 // the old root stays in the set (inactive, RotatedOutAt set) so leaves it
 // signed keep verifying until they are renewed, and runPruning removes it
@@ -84,6 +115,9 @@ func (c *connectCA) rotate() (*structs.CARoot, error) {
 		return nil, fmt.Errorf("rotate connect CA: no active root yet")
 	}
 	now := time.Now()
+	if len(all) >= maxCARoots {
+		return nil, c.capError(all, now)
+	}
 	next, err := ca.NewRoot(old.TrustDomain, now, c.cfg)
 	if err != nil {
 		return nil, err
@@ -94,7 +128,13 @@ func (c *connectCA) rotate() (*structs.CARoot, error) {
 	next.Active = true
 	retired := *old
 	retired.Active, retired.RotatedOutAt = false, now
-	if _, _, err := c.srv.raftApply(structs.CARootsUpsertRequestType, &structs.CARootsUpsertRequest{Roots: []*structs.CARoot{&retired, next}}); err != nil {
+	req := &structs.CARootsUpsertRequest{Roots: []*structs.CARoot{&retired, next}, MaxRoots: maxCARoots}
+	if _, _, err := c.srv.raftApply(structs.CARootsUpsertRequestType, req); err != nil {
+		if errors.Is(err, errCARootsCap) {
+			if _, all, lerr := c.active(); lerr == nil {
+				return nil, c.capError(all, time.Now())
+			}
+		}
 		return nil, fmt.Errorf("store rotated connect CA root: %w", err)
 	}
 	c.srv.logger.Info("connect CA root rotated", "old_root", old.ID, "new_root", next.ID, "roots", len(all)+1)

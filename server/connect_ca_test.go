@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -377,4 +378,45 @@ func TestConnectCAPruneSurvivesLeaderChange(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestConnectCARotationCap: rotations stop at maxCARoots roots with an
+// error naming when the oldest rotated-out root is pruned; an entry that
+// slips past the leader's check (a racing rotation) is refused where
+// entries apply; once the oldest root is pruned a rotation succeeds again.
+func TestConnectCARotationCap(t *testing.T) {
+	const ttl = 3 * time.Second
+	cfg := testConfig(t)
+	cfg.ConnectLeafTTL = ttl
+	s := startServer(t, cfg)
+	roots(t, s)
+	rotate := func() error {
+		var rot structs.CARotateResponse
+		return s.RPC(structs.MethodConnectCARotate, &structs.CARotateRequest{}, &rot)
+	}
+	var refused error
+	for i := 0; i < 2*maxCARoots && refused == nil; i++ {
+		refused = rotate()
+	}
+	if refused == nil {
+		t.Fatalf("%d rotations in a row were all accepted", 2*maxCARoots)
+	}
+	if n := len(roots(t, s).Roots); n != maxCARoots {
+		t.Fatalf("refused at %d roots, want the cap %d: %v", n, maxCARoots, refused)
+	}
+	if ErrorCode(refused) != http.StatusBadRequest || !strings.Contains(refused.Error(), "oldest rotated-out root is pruned in") {
+		t.Fatalf("refusal at the cap: %d %v", ErrorCode(refused), refused)
+	}
+
+	// A rotation racing another passed the leader's check: the entry is
+	// refused when it applies.
+	extra := &structs.CARootsUpsertRequest{Roots: []*structs.CARoot{{ID: structs.GenerateUUID()}}, MaxRoots: maxCARoots}
+	if _, _, err := s.raftApply(structs.CARootsUpsertRequestType, extra); !errors.Is(err, errCARootsCap) {
+		t.Fatalf("an entry past the cap applied: %v", err)
+	}
+	if n := len(roots(t, s).Roots); n != maxCARoots {
+		t.Fatalf("%d roots after the refused entry, want %d", n, maxCARoots)
+	}
+
+	testutil.WaitFor(t, waitLong+pruneDelay(ttl), func() error { return rotate() })
 }

@@ -406,7 +406,40 @@ func (f *fsm) applyCARoots(index uint64, body []byte) any {
 	if err := f.decode(body, &req); err != nil {
 		return err
 	}
+	if err := f.checkCARootsCap(req); err != nil {
+		return err // over the cap: nothing is written
+	}
 	return f.errResult(structs.CARootsUpsertRequestType, index, f.state.UpsertCARoots(index, req.Roots, req.Delete))
+}
+
+// checkCARootsCap refuses an entry that would grow the roots past
+// req.MaxRoots (connect_ca.go, maxCARoots). The leader checked before
+// building the entry; this runs again against the roots as the entry finds
+// them, so two rotations that both passed that check cannot both land.
+func (f *fsm) checkCARootsCap(req structs.CARootsUpsertRequest) error {
+	if req.MaxRoots <= 0 {
+		return nil
+	}
+	roots, _, err := f.state.CARoots(nil)
+	if err != nil {
+		return fmt.Errorf("connect CA root cap lookup: %w", err)
+	}
+	ids := make(map[string]bool, len(roots)+len(req.Roots))
+	for _, r := range roots {
+		ids[r.ID] = true
+	}
+	for _, id := range req.Delete {
+		delete(ids, id)
+	}
+	for _, r := range req.Roots {
+		if r != nil {
+			ids[r.ID] = true
+		}
+	}
+	if len(ids) > req.MaxRoots && len(ids) > len(roots) {
+		return fmt.Errorf("%d roots after the entry, more than %d: %w", len(ids), req.MaxRoots, errCARootsCap)
+	}
+	return nil
 }
 
 // applyAutopilotConfig replaces the autopilot configuration; the result is

@@ -56,6 +56,10 @@ type CARootList struct {
 type CARootsUpsertRequest struct {
 	Roots  []*CARoot
 	Delete []string // root IDs
+	// MaxRoots, when set, refuses the entry if it would leave more roots
+	// than this and more than before: checked where entries apply one at
+	// a time, so racing rotations cannot pass the cap together.
+	MaxRoots int
 	WriteRequest
 }
 
