@@ -380,11 +380,11 @@ func TestConnectCAPruneSurvivesLeaderChange(t *testing.T) {
 	})
 }
 
-// TestConnectCARotationCap: rotations stop at maxCARoots roots with an
+// TestSecurityConnectCARotationCap: rotations stop at maxCARoots roots with an
 // error naming when the oldest rotated-out root is pruned; an entry that
 // slips past the leader's check (a racing rotation) is refused where
 // entries apply; once the oldest root is pruned a rotation succeeds again.
-func TestConnectCARotationCap(t *testing.T) {
+func TestSecurityConnectCARotationCap(t *testing.T) {
 	const ttl = 3 * time.Second
 	cfg := testConfig(t)
 	cfg.ConnectLeafTTL = ttl

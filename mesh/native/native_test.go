@@ -345,7 +345,7 @@ func serveStatic(t *testing.T, leaf *tls.Certificate) *echoServer {
 // server's checks by resuming: after a deny intention, or after its leaf's
 // root was rotated out and pruned, the second dial is refused and never
 // answered (Go skips VerifyPeerCertificate on a resumed session).
-func TestResumedSessionIsCheckedAgain(t *testing.T) {
+func TestSecurityMeshResumedSessionIsCheckedAgain(t *testing.T) {
 	cases := []struct {
 		name   string
 		change func(a *testAgent, echo *Service)

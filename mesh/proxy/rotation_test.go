@@ -268,7 +268,7 @@ func TestPrunedRootRecyclesConnectionsOnTheOldChain(t *testing.T) {
 // chain check by resuming: once the root of its leaf is rotated out and
 // pruned, its second dial is refused and never answered (Go skips
 // VerifyPeerCertificate on a resumed session).
-func TestResumedSessionOnAPrunedRootIsRefused(t *testing.T) {
+func TestSecurityMeshResumedSessionOnAPrunedRootIsRefused(t *testing.T) {
 	m := newRotationMesh(t)
 	cfg, err := clientTLS(m.webCerts, "api", "", false)
 	if err != nil {
