@@ -30,6 +30,11 @@ import (
 // Per-stream flow control keeps one slow application from stalling the
 // others: a sender may have at most muxWindow unconsumed bytes in flight
 // per stream, so the reader never blocks on a stream; it only buffers.
+// Session flow control bounds what all streams together may make the
+// receiver buffer: a sender may have at most muxSessionWindow unconsumed
+// bytes in flight across the session's streams, whatever their number, so
+// a peer that opens thousands of streams to an application that does not
+// read makes its proxy hold at most that much, not muxWindow per stream.
 // The reader never writes to the connection either (window updates,
 // resets and go-aways go through the session's control goroutine), so two
 // proxies whose writers both wait on a full TCP buffer still read. What
@@ -42,7 +47,8 @@ import (
 //	open    a new stream
 //	data    argument = payload length (at most muxMaxPayload)
 //	credit  argument = bytes the receiver consumed: the sender may send as
-//	        many more
+//	        many more on the stream, or, for stream 0, on the session as a
+//	        whole (roam-mux/3)
 //	fin     the sender sends no more on this stream (half-close)
 //	reset   the stream is aborted both ways
 //	goaway  the sender accepts no new streams: open them on another
@@ -86,6 +92,21 @@ const (
 	// The receiver returns credit once half of it was consumed, so a
 	// request/response stream sends a credit frame every 512 KiB.
 	muxWindow = 1 << 20
+	// muxSessionWindow is what all streams of a session together may have
+	// in flight unconsumed: the most a peer can make its proxy buffer over
+	// one session, however many streams it opens (muxWindow times
+	// muxMaxStreams would be 8 GiB). 16 windows, so that up to 16 streams
+	// go at full speed at once and one stalled application's window leaves
+	// 15 to the others. A stream's window being smaller than the session's,
+	// a session is stalled only by 16 (15.5, with the credit not yet
+	// returned) windows' worth of applications that do not read, and only
+	// for new bytes on that session: sessions are per pair of proxies and
+	// destination, so other callers never wait on them.
+	muxSessionWindow = 16 * muxWindow
+	// muxSessionCreditAt is how many consumed bytes the receiver gathers
+	// before it returns session credit (one frame per half stream window,
+	// coalesced with the stream credits).
+	muxSessionCreditAt = muxWindow / 2
 	// muxMaxStreams bounds the open streams of one session.
 	muxMaxStreams = 8192
 	// muxAcceptBacklog bounds the streams opened and not yet accepted;
@@ -140,6 +161,20 @@ type muxSession struct {
 	// recvd counts the frames read, for keepalive to see the remote is
 	// alive.
 	recvd atomic.Uint64
+
+	// smu guards the session's send window: sendWin is what our streams
+	// may still send all together; sendWake is closed (and replaced) when
+	// the remote returns credit, waking every writer waiting for it.
+	smu      sync.Mutex
+	sendWin  int64
+	sendWake chan struct{}
+
+	// rmu guards the receive side's accounting: buffered is what was
+	// received and not consumed yet (buffered in streams, or being written
+	// by a drainer), peak its highest value (for tests), consumed what was
+	// consumed since session credit was last returned.
+	rmu                      sync.Mutex
+	buffered, peak, consumed int
 }
 
 // ctlQueue is what the control goroutine is to send, coalesced so that
@@ -214,7 +249,8 @@ func (q *ctlQueue) take(b []byte) []byte {
 // muxPingEvery).
 func newMuxSession(c net.Conn, client bool, pingEvery time.Duration) *muxSession {
 	s := &muxSession{conn: c, streams: map[uint32]*muxStream{},
-		nextID: 2, ctlWake: make(chan struct{}, 1), accepts: make(chan *muxStream, muxAcceptBacklog), done: make(chan struct{})}
+		nextID: 2, ctlWake: make(chan struct{}, 1), accepts: make(chan *muxStream, muxAcceptBacklog), done: make(chan struct{}),
+		sendWin: muxSessionWindow, sendWake: make(chan struct{})}
 	if client {
 		s.nextID = 1
 	}
@@ -410,8 +446,8 @@ func (s *muxSession) readLoop() {
 		s.recvd.Add(1)
 		t, id, arg := muxFrame(hdr[0]), binary.BigEndian.Uint32(hdr[1:5]), binary.BigEndian.Uint32(hdr[5:9])
 		if t == muxData {
-			if arg > muxMaxPayload {
-				return // a peer that breaks the framing is cut off
+			if arg > muxMaxPayload || !s.received(int(arg)) {
+				return // a peer that breaks the framing or the window is cut off
 			}
 			p, err := br.Peek(int(arg))
 			if err != nil {
@@ -419,6 +455,8 @@ func (s *muxSession) readLoop() {
 			}
 			if st := s.stream(id); st != nil {
 				st.deliver(p)
+			} else {
+				s.consume(int(arg)) // dropped: the stream is gone
 			}
 			br.Discard(int(arg))
 			continue
@@ -435,7 +473,9 @@ func (s *muxSession) handle(t muxFrame, id, arg uint32) bool {
 	case muxOpen:
 		s.accept(id)
 	case muxCredit:
-		if st := s.stream(id); st != nil {
+		if id == 0 {
+			s.sessionCredit(arg)
+		} else if st := s.stream(id); st != nil {
 			st.credit(arg)
 		}
 	case muxFin:
@@ -478,6 +518,94 @@ func (s *muxSession) accept(id uint32) {
 		s.remove(id)
 		s.control(muxReset, id, 0)
 	}
+}
+
+// received counts n bytes of data read off the connection; false when the
+// peer sent more than the session window allows (it broke the protocol).
+func (s *muxSession) received(n int) bool {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.buffered += n
+	s.peak = max(s.peak, s.buffered)
+	return s.buffered <= muxSessionWindow
+}
+
+// consume counts n received bytes as gone (written to the application or
+// dropped with their stream) and returns session credit for them once
+// muxSessionCreditAt have gathered.
+func (s *muxSession) consume(n int) {
+	if n <= 0 {
+		return
+	}
+	s.rmu.Lock()
+	s.buffered -= n
+	s.consumed += n
+	c := 0
+	if s.consumed >= muxSessionCreditAt {
+		c, s.consumed = s.consumed, 0
+	}
+	s.rmu.Unlock()
+	if c > 0 {
+		s.control(muxCredit, 0, uint32(c))
+	}
+}
+
+// bufferedNow and bufferedPeak are what the session holds of the
+// remote's data now and at most so far (for tests).
+func (s *muxSession) bufferedNow() int {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	return s.buffered
+}
+
+func (s *muxSession) bufferedPeak() int {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	return s.peak
+}
+
+// sessionCredit adds the remote's session credit and wakes the writers
+// waiting for it.
+func (s *muxSession) sessionCredit(n uint32) {
+	s.smu.Lock()
+	s.sendWin += int64(n)
+	close(s.sendWake)
+	s.sendWake = make(chan struct{})
+	s.smu.Unlock()
+}
+
+// takeCredit takes up to want bytes of session credit for st, waiting
+// while there is none; it fails when st or the session ends meanwhile.
+func (s *muxSession) takeCredit(st *muxStream, want int) (int, error) {
+	for {
+		s.smu.Lock()
+		if s.sendWin > 0 {
+			n := min(int64(want), s.sendWin)
+			s.sendWin -= n
+			s.smu.Unlock()
+			return int(n), nil
+		}
+		wake := s.sendWake
+		s.smu.Unlock()
+		select {
+		case <-wake:
+		case <-st.wwake: // a reset; a stream credit is seen by Write's loop
+		case <-s.done:
+		}
+		st.mu.Lock()
+		err := st.closedLocked()
+		st.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// sendWindow is the session credit left (for tests).
+func (s *muxSession) sendWindow() int64 {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.sendWin
 }
 
 func (s *muxSession) stream(id uint32) *muxStream {
@@ -554,6 +682,7 @@ func (st *muxStream) deliver(p []byte) {
 	st.mu.Lock()
 	if st.reset || st.finRecv {
 		st.mu.Unlock()
+		st.s.consume(len(p)) // dropped
 		return
 	}
 	var direct int
@@ -566,6 +695,7 @@ func (st *muxStream) deliver(p []byte) {
 		// More than the window allows: the sender broke the protocol.
 		st.reset = true
 		st.mu.Unlock()
+		st.s.consume(direct + len(p)) // written or dropped
 		st.s.remove(st.id)
 		st.s.control(muxReset, st.id, 0)
 		st.wake()
@@ -577,6 +707,7 @@ func (st *muxStream) deliver(p []byte) {
 	}
 	credit := st.consumeLocked(direct)
 	st.mu.Unlock()
+	st.s.consume(direct)
 	st.sendCredit(credit)
 }
 
@@ -649,6 +780,7 @@ func (st *muxStream) Read(p []byte) (int, error) {
 			st.buf = st.buf[:copy(st.buf, st.buf[n:])]
 			credit := st.consumeLocked(n)
 			st.mu.Unlock()
+			st.s.consume(n)
 			st.sendCredit(credit)
 			return n, nil
 		}
@@ -699,6 +831,7 @@ func (st *muxStream) drainTo(dst *net.TCPConn) (int64, error) {
 			}
 			credit := st.consumeLocked(n)
 			st.mu.Unlock()
+			st.s.consume(len(chunk)) // written, or dropped with the stream
 			st.sendCredit(credit)
 			if werr != nil {
 				return st.total(), werr
@@ -754,6 +887,14 @@ func (st *muxStream) Write(p []byte) (int, error) {
 		n := min(len(p), int(st.sendWin), muxMaxPayload)
 		st.sendWin -= uint32(n)
 		st.mu.Unlock()
+		got, err := st.s.takeCredit(st, n)
+		if err != nil {
+			return sent, err
+		}
+		if got < n {
+			st.credit(uint32(n - got)) // the rest of the stream's window stays ours
+			n = got
+		}
 		if err := st.s.write(muxData, st.id, uint32(n), p[:n]); err != nil {
 			return sent, err
 		}
@@ -784,13 +925,18 @@ func (st *muxStream) CloseWrite() error {
 // otherwise (the remote's reads and writes fail).
 func (st *muxStream) Close() error {
 	st.mu.Lock()
+	// What nobody will read any more goes back to the session's window.
+	dropped := len(st.buf)
+	st.buf = nil
 	if st.reset || (st.finSent && st.finRecv) {
 		st.mu.Unlock()
+		st.s.consume(dropped)
 		st.s.remove(st.id)
 		return nil
 	}
 	st.reset = true
 	st.mu.Unlock()
+	st.s.consume(dropped)
 	st.s.remove(st.id)
 	st.wake()
 	select {

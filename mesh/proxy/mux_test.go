@@ -256,3 +256,69 @@ func TestMuxPeerThatDoesNotReadIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// A peer that opens many streams to an application that never reads, and
+// sends on all of them as fast as it is allowed, makes the receiving
+// session buffer at most the session window, not a window per stream; once
+// the application reads, every stream finishes (the stall was not for
+// good).
+func TestMuxManyStalledStreamsAreBoundedBySessionWindow(t *testing.T) {
+	client, server := muxPair(t)
+	const streams = 64 // 64 stream windows: four times the session window
+	const each = 2 * muxWindow
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	payload := make([]byte, each) // one buffer all senders read from
+	accepted := make([]*muxStream, 0, streams)
+	written := make(chan error, streams)
+	for range streams {
+		c, s := openAccepted(t, client, server)
+		accepted = append(accepted, s)
+		go func() {
+			_, err := c.Write(payload)
+			written <- err
+		}()
+	}
+	// Everyone is sending and nobody reads: wait until the senders are out
+	// of session credit (or the receiver holds more than it should).
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		if server.bufferedPeak() > muxSessionWindow {
+			return nil
+		}
+		if client.sendWindow() != 0 || server.bufferedNow() != muxSessionWindow {
+			return fmt.Errorf("server buffers %d bytes, client has %d of session credit left", server.bufferedNow(), client.sendWindow())
+		}
+		return nil
+	})
+	if p := server.bufferedPeak(); p > muxSessionWindow {
+		t.Fatalf("the receiving session buffered %d MiB, more than the %d MiB session window", p>>20, muxSessionWindow>>20)
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 2*muxSessionWindow {
+		t.Errorf("heap grew %d MiB with %d stalled streams", grew>>20, streams)
+	}
+
+	// The application reads at last: every stream's bytes arrive whole.
+	got := make(chan int64, streams)
+	for _, s := range accepted {
+		go func() {
+			n, _ := io.CopyN(io.Discard, s, each)
+			got <- n
+		}()
+	}
+	for range streams {
+		if err := <-written; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		if n := <-got; n != each {
+			t.Fatalf("a stream delivered %d bytes, want %d", n, each)
+		}
+	}
+	if p := server.bufferedPeak(); p > muxSessionWindow {
+		t.Errorf("the receiving session buffered %d MiB, more than the session window", p>>20)
+	}
+}

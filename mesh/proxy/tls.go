@@ -12,7 +12,7 @@ import (
 
 // muxProto is the ALPN protocol two roam proxies agree on to carry many
 // application connections over one mTLS connection (mux.go).
-const muxProto = "roam-mux/2"
+const muxProto = "roam-mux/3"
 
 // legacyMuxProto is what proxies of earlier versions (yamux) offer and
 // select. A new proxy offers it after muxProto, because such a server
