@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roam-sh/roam/internal/connlimit"
 	"github.com/roam-sh/roam/mesh/ca"
 )
 
@@ -46,6 +47,12 @@ type Config struct {
 	Dial      DialFunc
 	Logger    *slog.Logger
 
+	// MaxConnsPerPeer caps the connections one peer address may hold open
+	// on the public listener, multiplexed sessions and plain connections
+	// alike; more are refused (0: defaultMaxConnsPerPeer; negative: no
+	// cap).
+	MaxConnsPerPeer int
+
 	// RecycleGrace is how long a connection whose peer the roots no
 	// longer trust may finish its streams before it is closed (0: 10 s).
 	RecycleGrace time.Duration
@@ -54,6 +61,16 @@ type Config struct {
 	// tests shorten it to see a frozen peer noticed quickly.
 	pingEvery time.Duration
 }
+
+// defaultMaxConnsPerPeer is the public listener's cap per peer address.
+// A caller's host holds one session per calling proxy (one per
+// allocation, two for a while after a leaf renewal) and a plain
+// connection per application connection of a connect-native caller or
+// of a proxy of an earlier version: 128 leaves room for that, and bounds
+// what one host holding a leaf the intentions allow can make this proxy
+// hold: file descriptors, and 128 session windows (2 GiB) of buffered
+// bytes at the very worst, where there was no bound before.
+const defaultMaxConnsPerPeer = 128
 
 // Proxy is a running sidecar proxy.
 type Proxy struct {
@@ -86,6 +103,9 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	if cfg.Dial == nil {
 		cfg.Dial = d.DialContext
+	}
+	if cfg.MaxConnsPerPeer == 0 {
+		cfg.MaxConnsPerPeer = defaultMaxConnsPerPeer
 	}
 	if cfg.RecycleGrace <= 0 {
 		cfg.RecycleGrace = 10 * time.Second
@@ -196,6 +216,7 @@ func (p *Proxy) listen(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
 	}
+	ln = connlimit.New(ln, p.cfg.MaxConnsPerPeer)
 	p.lns = append(p.lns, ln)
 	go p.in.serve(ln)
 	for _, up := range p.ups {

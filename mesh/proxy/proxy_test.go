@@ -435,3 +435,46 @@ func TestUpstreamToNativeApplication(t *testing.T) {
 		t.Fatalf("%d upstream errors, %d handshakes for 3 connections; want 0 and 3", s.UpstreamErrors, s.Handshakes)
 	}
 }
+
+// The public listener caps the connections one peer address holds: past
+// the cap new ones are refused, and a slot freed lets the next one in.
+func TestPublicListenerCapsConnectionsPerPeer(t *testing.T) {
+	tca := newTestCA(t, "11111111-2222-3333-4444-555555555555.consul")
+	authz, resolver := newTestAuthz(), &staticResolver{}
+	api := startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"),
+		Authorizer: authz, Resolver: resolver, MaxConnsPerPeer: 2})
+	resolver.insts = []Instance{{Addr: api.PublicAddr().String()}}
+	web := startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
+		Authorizer: authz, Resolver: resolver,
+		Upstreams: []Upstream{{DestinationName: "api", LocalBindAddress: "127.0.0.1", LocalBindPort: 0}}})
+
+	public := api.PublicAddr().String()
+	var held []net.Conn
+	for range 2 { // connections that never finish their handshake
+		c, err := net.Dial("tcp", public)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		held = append(held, c)
+	}
+	c, err := net.Dial("tcp", public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(c); err != nil || !bytes.Contains(b, []byte("too many connections")) {
+		t.Fatalf("third connection from one address: read %q, %v; want it refused", b, err)
+	}
+
+	held[0].Close()
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		c := dialUpstream(t, web)
+		defer c.Close()
+		if got, err := roundTrip(c, "in"); err != nil || got != "in" {
+			return fmt.Errorf("echo %q, %v", got, err)
+		}
+		return nil
+	})
+}
