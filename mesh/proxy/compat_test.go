@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 )
 
@@ -74,5 +75,24 @@ func TestProxyOfAnEarlierVersionDialsThisOne(t *testing.T) {
 	}
 	if got, err := roundTrip(c, "from an old proxy"); err != nil || got != "from an old proxy" {
 		t.Fatalf("echo %q, %v", got, err)
+	}
+}
+
+// The multiplexer's protocol is selected only for a peer that speaks this
+// version of it: a proxy of the previous version (roam-mux/2, no session
+// window) or of the one before (yamux) gets a plain connection.
+func TestServerSelectsOnlyThisMuxVersion(t *testing.T) {
+	for _, tc := range []struct {
+		offered []string
+		want    []string
+	}{
+		{[]string{muxProto, legacyMuxProto}, []string{muxProto}},
+		{[]string{"roam-mux/2", legacyMuxProto}, nil},
+		{[]string{legacyMuxProto}, nil},
+		{nil, nil},
+	} {
+		if got := serverProtos(&tls.ClientHelloInfo{SupportedProtos: tc.offered}); !slices.Equal(got, tc.want) {
+			t.Errorf("offered %q: selected %q, want %q", tc.offered, got, tc.want)
+		}
 	}
 }

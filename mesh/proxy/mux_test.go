@@ -322,3 +322,42 @@ func TestMuxManyStalledStreamsAreBoundedBySessionWindow(t *testing.T) {
 		t.Errorf("the receiving session buffered %d MiB, more than the session window", p>>20)
 	}
 }
+
+// A peer that sends more than the session window without waiting for
+// session credit broke the protocol: its session is closed rather than
+// buffered for.
+func TestMuxPeerOverTheSessionWindowIsCutOff(t *testing.T) {
+	peer, ours := tcpPair(t)
+	s := newMuxSession(ours, false, 0)
+	t.Cleanup(func() { s.Close() })
+	go func() {
+		frame := make([]byte, muxHeaderLen+muxMaxPayload)
+		for id := uint32(1); ; id += 2 { // each stream within its own window
+			hdr := append(frame[:0], byte(muxOpen))
+			hdr = binary.BigEndian.AppendUint32(hdr, id)
+			hdr = binary.BigEndian.AppendUint32(hdr, 0)
+			if _, err := peer.Write(hdr); err != nil {
+				return
+			}
+			for range muxWindow / muxMaxPayload {
+				frame[0] = byte(muxData)
+				binary.BigEndian.PutUint32(frame[1:5], id)
+				binary.BigEndian.PutUint32(frame[5:9], muxMaxPayload)
+				if _, err := peer.Write(frame); err != nil {
+					return // the session closed the connection
+				}
+			}
+		}
+	}()
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		select {
+		case <-s.done:
+			return nil
+		default:
+			return fmt.Errorf("session still open, buffering %d MiB", s.bufferedNow()>>20)
+		}
+	})
+	if p := s.bufferedPeak(); p > muxSessionWindow+muxMaxPayload {
+		t.Errorf("session buffered %d bytes before it closed, window %d", p, muxSessionWindow)
+	}
+}
