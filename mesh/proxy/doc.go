@@ -19,7 +19,7 @@
 //
 // Between two roam proxies, application connections are streams of one
 // long-lived mTLS connection per proxy pair and destination (mux.go,
-// negotiated with ALPN "roam-mux/2"), so a new application connection
+// negotiated with ALPN "roam-mux/3"), so a new application connection
 // costs one frame, not a handshake. The multiplexer is roam's own, shaped
 // by what a proxy spends its CPU on, the cost of one message:
 //
@@ -34,7 +34,15 @@
 // itself (no hand-over to a copier). What the socket does not take at once
 // is buffered and written by the stream's drainer, in order. Per-stream
 // credit (1 MiB in flight) means a stalled application holds its own
-// window and never the session reader. The answers a peer asks for
+// window and never the session reader; session credit (16 MiB in flight
+// across all streams, returned as buffered bytes reach the application)
+// bounds what one session can make a proxy buffer, however many streams a
+// caller opens (1 MiB times 8,192 streams would be 8 GiB). Since a
+// stream's window is smaller than the session's, 16 stalled applications
+// stall the rest of their session until one reads; sessions are per pair
+// of proxies and destination, so only that caller waits. The public
+// listener takes at most 128 connections from one peer address
+// (Config.MaxConnsPerPeer). The answers a peer asks for
 // (pongs, resets of refused opens, credits) are coalesced and capped at
 // 32,768 per write of ours: a peer that keeps asking without reading
 // them has its session closed, so it cannot grow the proxy's memory.
@@ -58,9 +66,12 @@
 // unacknowledged data) and keepalive probes (idle 15 s) let the kernel
 // abort a connection to a vanished host as well (keepalive.go).
 //
-// A peer that does not offer "roam-mux/2" (a connect-native application,
-// the Consul SDK) gets plain one-connection-per-stream mTLS. A proxy of an
-// earlier version offers and selects "roam-mux/1" (yamux): a new server
+// A peer that does not offer "roam-mux/3" (a connect-native application,
+// the Consul SDK) gets plain one-connection-per-stream mTLS; so does a
+// proxy of the previous version, whose "roam-mux/2" had no session window
+// (a new server does not select it; an old server offered only
+// "roam-mux/3" and "roam-mux/1" selects neither). A proxy of an earlier
+// version offers and selects "roam-mux/1" (yamux): a new server
 // then ignores ALPN and serves it plain, and a new client that sees it
 // selected connects again without ALPN.
 //

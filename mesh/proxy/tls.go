@@ -11,7 +11,10 @@ import (
 )
 
 // muxProto is the ALPN protocol two roam proxies agree on to carry many
-// application connections over one mTLS connection (mux.go).
+// application connections over one mTLS connection (mux.go). Version 3
+// added the session window: a sender of version 2 never waits for
+// session credit, a receiver of version 2 never returns it, so the two do
+// not mix; a proxy of version 2 gets a plain connection either way.
 const muxProto = "roam-mux/3"
 
 // legacyMuxProto is what proxies of earlier versions (yamux) offer and
