@@ -97,6 +97,10 @@ type conn struct {
 	release func()
 }
 
+// NetConn is the accepted connection underneath, for callers that tune
+// its socket (as tls.Conn's NetConn).
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)

@@ -31,6 +31,9 @@ const (
 // TCP connection; anything else (a test's wrapper) is left alone, and a
 // failure only costs the faster detection, so it is not an error.
 func tuneTCP(c net.Conn) {
+	if w, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = w.NetConn() // the public listener's per-peer cap wraps it
+	}
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return
