@@ -20,6 +20,9 @@ const tooMany = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nC
 type Listener struct {
 	net.Listener
 	Max int
+	// OnRefuse, when set, hears of each refused connection (its client
+	// address), so an operator can be told why a caller's connections fail.
+	OnRefuse func(client string)
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -40,6 +43,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 		key := clientOf(c.RemoteAddr())
 		if !l.take(key) {
 			refuse(c)
+			if l.OnRefuse != nil {
+				l.OnRefuse(key)
+			}
 			continue
 		}
 		return &conn{Conn: c, release: func() { l.give(key) }}, nil

@@ -210,13 +210,34 @@ func (p *Proxy) recycle() {
 	}
 }
 
+// refusedPeer counts connections refused for the per-peer cap with the
+// handshake errors (what the refused caller sees) and warns, at most once
+// a minute, naming the address: a connect-native caller with a large
+// connection pool meets the cap, and nothing else would say why.
+func (p *Proxy) refusedPeer() func(string) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(client string) {
+		p.m.handshakeError()
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < time.Minute {
+			return
+		}
+		last = time.Now()
+		p.logger.Warn("connection refused: this peer holds the most connections allowed", "peer", client, "max", p.cfg.MaxConnsPerPeer)
+	}
+}
+
 // listen opens the public, upstream and expose listeners, in that order.
 func (p *Proxy) listen(ctx context.Context) error {
 	ln, err := p.cfg.Listen(ctx, "tcp", p.cfg.PublicAddr)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
 	}
-	ln = connlimit.New(ln, p.cfg.MaxConnsPerPeer)
+	cl := connlimit.New(ln, p.cfg.MaxConnsPerPeer)
+	cl.OnRefuse = p.refusedPeer()
+	ln = cl
 	p.lns = append(p.lns, ln)
 	go p.in.serve(ln)
 	for _, up := range p.ups {

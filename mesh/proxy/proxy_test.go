@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,7 +44,9 @@ func startProxy(t testing.TB, cfg Config) *Proxy {
 	if cfg.PublicAddr == "" {
 		cfg.PublicAddr = "127.0.0.1:0"
 	}
-	cfg.Logger = testutil.Logger(t)
+	if cfg.Logger == nil {
+		cfg.Logger = testutil.Logger(t)
+	}
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -441,8 +445,9 @@ func TestUpstreamToNativeApplication(t *testing.T) {
 func TestPublicListenerCapsConnectionsPerPeer(t *testing.T) {
 	tca := newTestCA(t, "11111111-2222-3333-4444-555555555555.consul")
 	authz, resolver := newTestAuthz(), &staticResolver{}
+	var logs lockedBuffer
 	api := startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"),
-		Authorizer: authz, Resolver: resolver, MaxConnsPerPeer: 2})
+		Authorizer: authz, Resolver: resolver, MaxConnsPerPeer: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	resolver.insts = []Instance{{Addr: api.PublicAddr().String()}}
 	web := startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
 		Authorizer: authz, Resolver: resolver,
@@ -467,6 +472,17 @@ func TestPublicListenerCapsConnectionsPerPeer(t *testing.T) {
 	if b, err := io.ReadAll(c); err != nil || !bytes.Contains(b, []byte("too many connections")) {
 		t.Fatalf("third connection from one address: read %q, %v; want it refused", b, err)
 	}
+	// The refusal is logged with the peer's address and counted with the
+	// failed handshakes, where an operator looks for why a caller fails.
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if !strings.Contains(logs.String(), "holds the most connections allowed") {
+			return fmt.Errorf("no warning about the refused peer in %q", logs.String())
+		}
+		if n := api.Stats().HandshakeErrors; n < 1 {
+			return fmt.Errorf("handshake errors %d after a refused connection", n)
+		}
+		return nil
+	})
 
 	held[0].Close()
 	testutil.WaitFor(t, 10*time.Second, func() error {
@@ -477,4 +493,22 @@ func TestPublicListenerCapsConnectionsPerPeer(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// lockedBuffer is a bytes.Buffer a logger may write while a test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
