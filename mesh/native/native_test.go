@@ -50,18 +50,7 @@ func serveEcho(t *testing.T, s *Service) *echoServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	e := &echoServer{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go e.serve(c.(*tls.Conn))
-		}
-	}()
-	return e
+	return acceptEcho(t, ln)
 }
 
 func (e *echoServer) serve(c *tls.Conn) {
@@ -319,14 +308,9 @@ func TestPrunedRootClosesConnectionsOnTheOldChain(t *testing.T) {
 	}
 }
 
-// serveStatic is an echo server with a fixed certificate that checks
-// nothing: it never recycles a connection itself.
-func serveStatic(t *testing.T, leaf *tls.Certificate) *echoServer {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*leaf}, ClientAuth: tls.RequireAnyClientCert})
-	if err != nil {
-		t.Fatal(err)
-	}
+// acceptEcho serves every TLS connection ln accepts with the echo server,
+// until the test ends.
+func acceptEcho(t *testing.T, ln net.Listener) *echoServer {
 	t.Cleanup(func() { ln.Close() })
 	e := &echoServer{ln: ln}
 	go func() {
@@ -339,6 +323,17 @@ func serveStatic(t *testing.T, leaf *tls.Certificate) *echoServer {
 		}
 	}()
 	return e
+}
+
+// serveStatic is an echo server with a fixed certificate that checks
+// nothing: it never recycles a connection itself.
+func serveStatic(t *testing.T, leaf *tls.Certificate) *echoServer {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*leaf}, ClientAuth: tls.RequireAnyClientCert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acceptEcho(t, ln)
 }
 
 // A client that caches TLS sessions and dials again cannot skip the

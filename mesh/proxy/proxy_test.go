@@ -445,7 +445,7 @@ func TestUpstreamToNativeApplication(t *testing.T) {
 func TestPublicListenerCapsConnectionsPerPeer(t *testing.T) {
 	tca := newTestCA(t, "11111111-2222-3333-4444-555555555555.consul")
 	authz, resolver := newTestAuthz(), &staticResolver{}
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	api := startProxy(t, Config{Service: "api", LocalAddr: echoApp(t), Certs: certsFor(tca, "api"),
 		Authorizer: authz, Resolver: resolver, MaxConnsPerPeer: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	resolver.insts = []Instance{{Addr: api.PublicAddr().String()}}
@@ -493,22 +493,4 @@ func TestPublicListenerCapsConnectionsPerPeer(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// lockedBuffer is a bytes.Buffer a logger may write while a test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
