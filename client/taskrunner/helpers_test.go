@@ -127,12 +127,19 @@ func (h *harness) run(cfg Config) *TaskRunner {
 	return tr
 }
 
-// killTask kills whatever process the runner's handle names, for cleanup.
+// killTask kills whatever process the runner's handle names, for cleanup,
+// before and after the runner stops: a restart racing the first kill has
+// started a new task by the time Shutdown returns (a template test left
+// its restarted task's executor running after the test).
 func killTask(tr *TaskRunner, d drivers.Driver) {
-	if id := tr.TaskID(); id != "" {
-		_ = d.StopTask(context.Background(), id, 0, "SIGKILL")
+	kill := func() {
+		if id := tr.TaskID(); id != "" {
+			_ = d.StopTask(context.Background(), id, 0, "SIGKILL")
+		}
 	}
+	kill()
 	tr.Shutdown()
+	kill()
 }
 
 func waitDead(t *testing.T, tr *TaskRunner) *structs.TaskState {
