@@ -138,6 +138,7 @@ client {
 		if t.Failed() {
 			t.Logf("agent log:\n%s", out.String())
 		}
+		removeBridge(t, "sdk"+suffix)
 	})
 	addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
 	waitFor(t, 60*time.Second, func() error {
@@ -317,5 +318,18 @@ func TestConsulConnectSDKAgainstRoam(t *testing.T) {
 	<-loadDone
 	if n := failed.Load(); n > 0 {
 		t.Fatalf("%d requests failed during the root rotation", n)
+	}
+}
+
+// removeBridge deletes the bridge a dev agent built for this test and the
+// firewall rules that name it: an agent leaves its bridge in place when it
+// stops (the next start reuses it), and this one will not start again.
+func removeBridge(t *testing.T, name string) {
+	exec.Command("ip", "link", "del", name).Run()
+	for _, table := range []string{"filter", "nat", "mangle"} {
+		script := fmt.Sprintf("iptables-save -t %s | grep -v -- '--comment \"roam bridge %s\"' | iptables-restore -T %s", table, name, table)
+		if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+			t.Logf("remove the rules of bridge %s from %s: %v %s", name, table, err, out)
+		}
 	}
 }
