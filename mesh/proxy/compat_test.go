@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"testing"
 )
@@ -15,32 +16,12 @@ import (
 // connects again without ALPN.
 func TestUpstreamToAProxyOfAnEarlierVersion(t *testing.T) {
 	tca := newTestCA(t, "td.consul")
-	roots := tca.roots()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*tca.leaf("api")}, ClientAuth: tls.RequireAnyClientCert,
-		NextProtos:            []string{legacyMuxProto},
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { _, _, err := roots.Verify(raw); return err },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tc := c.(*tls.Conn)
-				if tc.Handshake() != nil || tc.ConnectionState().NegotiatedProtocol != "" {
-					return // a yamux session this test does not speak
-				}
-				io.Copy(c, c)
-			}()
+	ln := mtlsPeer(t, tca, "api", []string{legacyMuxProto}, func(tc *tls.Conn) {
+		if tc.Handshake() != nil || tc.ConnectionState().NegotiatedProtocol != "" {
+			return // a yamux session this test does not speak
 		}
-	}()
+		io.Copy(tc, tc)
+	})
 	res := &staticResolver{insts: []Instance{{Addr: ln.Addr().String()}}}
 	web := startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
 		Authorizer: newTestAuthz(), Resolver: res, Upstreams: []Upstream{{DestinationName: "api"}}})
@@ -95,4 +76,35 @@ func TestServerSelectsOnlyThisMuxVersion(t *testing.T) {
 			t.Errorf("offered %q: selected %q, want %q", tc.offered, got, tc.want)
 		}
 	}
+}
+
+// mtlsPeer is a TLS 1.3 listener presenting service's leaf, requiring a
+// client certificate from tca's roots and offering protos; each accepted
+// connection is handed to serve and closed after it, until the test ends.
+// It stands for a destination that is not a proxy of this version.
+func mtlsPeer(t *testing.T, tca *testCA, service string, protos []string, serve func(*tls.Conn)) net.Listener {
+	t.Helper()
+	roots := tca.roots()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*tca.leaf(service)}, ClientAuth: tls.RequireAnyClientCert,
+		NextProtos:            protos,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { _, _, err := roots.Verify(raw); return err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c.(*tls.Conn))
+			}()
+		}
+	}()
+	return ln
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -407,25 +406,7 @@ func TestStopDrainsOpenConnections(t *testing.T) {
 // no mux protocol) gets one mTLS connection per application connection.
 func TestUpstreamToNativeApplication(t *testing.T) {
 	tca := newTestCA(t, "td.consul")
-	leaf := tca.leaf("api")
-	roots := tca.roots()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*leaf}, ClientAuth: tls.RequireAnyClientCert,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error { _, _, err := roots.Verify(raw); return err },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	ln := mtlsPeer(t, tca, "api", nil, func(c *tls.Conn) { io.Copy(c, c) })
 	res := &staticResolver{insts: []Instance{{Addr: ln.Addr().String()}}}
 	web := startProxy(t, Config{Service: "web", LocalAddr: "127.0.0.1:1", Certs: certsFor(tca, "web"),
 		Authorizer: newTestAuthz(), Resolver: res, Upstreams: []Upstream{{DestinationName: "api"}}})
