@@ -40,6 +40,9 @@ func main() {
 	}
 	// And the mesh's sidecar proxy, which the connect_proxy driver starts.
 	if len(os.Args) > 2 && os.Args[1] == sidecar.SubcommandArgs[0] && os.Args[2] == sidecar.SubcommandArgs[1] {
+		if err := sidecar.KeepSysmonAwake(); err != nil {
+			os.Stderr.WriteString("roam connect proxy: " + err.Error() + "\n")
+		}
 		os.Exit(sidecar.Main(os.Args[3:]))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

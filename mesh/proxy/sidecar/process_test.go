@@ -76,3 +76,25 @@ func TestReadOnlyMappingOf(t *testing.T) {
 		}
 	}
 }
+
+func TestWithSysmonAwake(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		env    []string
+		want   []string
+		reexec bool
+	}{
+		{"no GODEBUG", []string{"PATH=/bin"}, []string{"PATH=/bin", "GODEBUG=" + sysmonAwakeSetting}, true},
+		{"empty GODEBUG", []string{"GODEBUG=", "A=b"}, []string{"GODEBUG=" + sysmonAwakeSetting, "A=b"}, true},
+		{"other settings kept", []string{"GODEBUG=gctrace=1"}, []string{"GODEBUG=gctrace=1," + sysmonAwakeSetting}, true},
+		{"operator's schedtrace wins", []string{"GODEBUG=gctrace=1,schedtrace=0"}, []string{"GODEBUG=gctrace=1,schedtrace=0"}, false},
+		{"already re-executed", []string{"GODEBUG=" + sysmonAwakeSetting}, []string{"GODEBUG=" + sysmonAwakeSetting}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, reexec := withSysmonAwake(tc.env)
+			if reexec != tc.reexec || strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Fatalf("withSysmonAwake(%q) = %q, %v; want %q, %v", tc.env, got, reexec, tc.want, tc.reexec)
+			}
+		})
+	}
+}
