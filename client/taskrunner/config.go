@@ -69,6 +69,12 @@ type LocalState struct {
 	TaskHandle *drivers.TaskHandle
 	// HookState is each task hook's saved state (HookState), by hook name.
 	HookState map[string][]byte
+	// Kill is the kill asked of the task (its event), nil until Kill is
+	// called. It is persisted before the run loop acts on the kill, so a
+	// client that restarts, or crashes, before the task is dead finishes
+	// the kill: a new runner never re-attaches to such a task to let it run
+	// on, nor restarts it.
+	Kill *structs.TaskEvent
 }
 
 // Copy returns a deep copy.
@@ -77,6 +83,7 @@ func (ls *LocalState) Copy() *LocalState {
 		return nil
 	}
 	out := &LocalState{TaskHandle: ls.TaskHandle.Copy()}
+	out.Kill = copyEvent(ls.Kill)
 	if ls.HookState != nil {
 		out.HookState = make(map[string][]byte, len(ls.HookState))
 		for k, v := range ls.HookState {

@@ -38,6 +38,27 @@ type memDB struct {
 	mu     sync.Mutex
 	states map[string]*structs.TaskState
 	locals map[string]*LocalState
+	// crashAfter, when set, models a client that dies right after a write:
+	// the first write it returns true for is kept, every later one is
+	// dropped (crashed).
+	crashAfter func(st *structs.TaskState, ls *LocalState) bool
+	crashed    bool
+}
+
+// lost reports whether a write is dropped, and applies crashAfter; the
+// caller holds mu.
+func (m *memDB) lost(st *structs.TaskState, ls *LocalState) bool {
+	if m.crashed {
+		return true
+	}
+	m.crashed = m.crashAfter != nil && m.crashAfter(st, ls)
+	return false
+}
+
+func (m *memDB) hasCrashed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.crashed
 }
 
 func newMemDB() *memDB {
@@ -47,14 +68,18 @@ func newMemDB() *memDB {
 func (m *memDB) PutTaskRunnerLocalState(allocID, task string, ls *LocalState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.locals[allocID+"/"+task] = ls.Copy()
+	if !m.lost(nil, ls) {
+		m.locals[allocID+"/"+task] = ls.Copy()
+	}
 	return nil
 }
 
 func (m *memDB) PutTaskState(allocID, task string, st *structs.TaskState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.states[allocID+"/"+task] = copyTaskState(st)
+	if !m.lost(st, nil) {
+		m.states[allocID+"/"+task] = copyTaskState(st)
+	}
 	return nil
 }
 
@@ -127,19 +152,19 @@ func (h *harness) run(cfg Config) *TaskRunner {
 	return tr
 }
 
-// killTask kills whatever process the runner's handle names, for cleanup,
-// before and after the runner stops: a restart racing the first kill has
-// started a new task by the time Shutdown returns (a template test left
-// its restarted task's executor running after the test).
+// killTask kills the runner's task for cleanup the way the alloc runner
+// does, with Kill: a kill racing a restart stops what the restart started
+// (start_race_test.go). A runner the test shut down returns at once and, by
+// Shutdown's contract, left its task running under its persisted handle,
+// which the driver then stops.
 func killTask(tr *TaskRunner, d drivers.Driver) {
-	kill := func() {
-		if id := tr.TaskID(); id != "" {
-			_ = d.StopTask(context.Background(), id, 0, "SIGKILL")
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = tr.Kill(ctx, nil)
+	if id := tr.TaskID(); id != "" {
+		_ = d.StopTask(context.Background(), id, 0, "SIGKILL")
+		_ = d.DestroyTask(context.Background(), id, true)
 	}
-	kill()
-	tr.Shutdown()
-	kill()
 }
 
 func waitDead(t *testing.T, tr *TaskRunner) *structs.TaskState {

@@ -22,11 +22,13 @@ func (tr *TaskRunner) Kill(ctx context.Context, ev *structs.TaskEvent) error {
 		if ev == nil {
 			ev = NewKillingEvent()
 		}
-		tr.stateMu.Lock()
-		tr.killEv = ev
-		tr.stateMu.Unlock()
-		close(tr.killCh)
-		tr.cancel() // a stage blocked on the runner's context gives way
+		// On record before the run loop can act on it: a client that
+		// stops (Shutdown interrupts a kill) or crashes before the task is
+		// dead leaves the kill for the next runner to finish (New).
+		if err := tr.updateLocal(func(ls *LocalState) { ls.Kill = copyEvent(ev) }); err != nil {
+			tr.logger.Error("persisting the kill", "error", err)
+		}
+		tr.markKilled(ev)
 	})
 	select {
 	case <-tr.waitCh:
@@ -34,6 +36,17 @@ func (tr *TaskRunner) Kill(ctx context.Context, ev *structs.TaskEvent) error {
 	case <-ctx.Done():
 		return fmt.Errorf("kill task %s: %w", tr.taskName, ctx.Err())
 	}
+}
+
+// markKilled makes the kill visible to the run loop: killCh, and the
+// runner's context so a stage or a start blocked on it gives way. Called
+// once, under killOnce.
+func (tr *TaskRunner) markKilled(ev *structs.TaskEvent) {
+	tr.stateMu.Lock()
+	tr.killEv = ev
+	tr.stateMu.Unlock()
+	close(tr.killCh)
+	tr.cancel()
 }
 
 func (tr *TaskRunner) killed() bool {

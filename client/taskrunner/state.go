@@ -123,9 +123,16 @@ func copyTaskState(s *structs.TaskState) *structs.TaskState {
 	out := *s
 	out.Events = make([]*structs.TaskEvent, len(s.Events))
 	for i, ev := range s.Events {
-		e := *ev
-		e.Details = maps.Clone(ev.Details)
-		out.Events[i] = &e
+		out.Events[i] = copyEvent(ev)
 	}
 	return &out
+}
+
+func copyEvent(ev *structs.TaskEvent) *structs.TaskEvent {
+	if ev == nil {
+		return nil
+	}
+	e := *ev
+	e.Details = maps.Clone(ev.Details)
+	return &e
 }

@@ -100,6 +100,11 @@ func New(cfg Config) (*TaskRunner, error) {
 		tr.envBuilder.SetFSIsolation(cfg.Driver.Capabilities().FSIsolation)
 	}
 	tr.hooks = tr.initHooks()
+	if ev := tr.local.Kill; ev != nil {
+		// A previous client process was asked to kill this task and did not
+		// see it dead: finish that kill, never re-attach to let it run.
+		tr.killOnce.Do(func() { tr.markKilled(copyEvent(ev)) })
+	}
 	if cfg.RestoredState != nil {
 		tr.state = copyTaskState(cfg.RestoredState)
 	} else {
@@ -156,11 +161,13 @@ func (tr *TaskRunner) Run() {
 		return
 	}
 	attached := tr.recoverHandle()
-	if attached {
+	// A re-attached task that is being killed (a kill a previous client
+	// process did not finish) resumes nothing: the loop kills it at once.
+	if attached && !tr.killed() {
 		tr.reattached()
-	}
-	if attached && tr.rejoinEv != nil {
-		go tr.restartRecovered(tr.rejoinEv)
+		if tr.rejoinEv != nil {
+			go tr.restartRecovered(tr.rejoinEv)
+		}
 	}
 	if !attached {
 		if s := tr.waitForStart(); s != stepContinue {
