@@ -95,7 +95,9 @@ func (ar *AllocRunner) failAll(err error) {
 
 // Destroy kills every task (poststop included), runs the destroy hooks and
 // deletes the allocation's state. It returns at once; DestroyCh closes when
-// it is done.
+// it is done. A Shutdown that cuts the kills short ends it early and keeps
+// the state of tasks not yet dead: their handles and kills (persisted by
+// the task runners) let the next client finish the job.
 func (ar *AllocRunner) Destroy() {
 	ar.destroyOnce.Do(func() { go ar.destroy() })
 }
@@ -108,6 +110,15 @@ func (ar *AllocRunner) destroy() {
 	ar.mu.Unlock()
 	if started {
 		<-ar.waitCh
+	}
+	if ar.isShutdown() && !ar.allTasksDead() {
+		// The client shut down before the kills got through: tasks may run
+		// on, and their handles and kills are all that can find them.
+		// Keep the state (and the directory, the network); the next client
+		// restores the allocation, its task runners finish the kills, and
+		// the servers' sync destroys it again.
+		ar.logger.Warn("destroy cut short by shutdown; the next client finishes it")
+		return
 	}
 	ar.runDestroyHooks()
 	if err := ar.cfg.StateDB.DeleteAllocationBucket(ar.id); err != nil {
