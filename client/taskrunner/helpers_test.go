@@ -2,6 +2,7 @@ package taskrunner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -43,6 +44,9 @@ type memDB struct {
 	// dropped (crashed).
 	crashAfter func(st *structs.TaskState, ls *LocalState) bool
 	crashed    bool
+	// refuseHandles fails every write of a local state holding a handle,
+	// as a full disk would.
+	refuseHandles bool
 }
 
 // lost reports whether a write is dropped, and applies crashAfter; the
@@ -68,6 +72,9 @@ func newMemDB() *memDB {
 func (m *memDB) PutTaskRunnerLocalState(allocID, task string, ls *LocalState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.refuseHandles && ls.TaskHandle != nil {
+		return errors.New("no space left on device")
+	}
 	if !m.lost(nil, ls) {
 		m.locals[allocID+"/"+task] = ls.Copy()
 	}

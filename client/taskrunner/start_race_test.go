@@ -346,3 +346,30 @@ func TestKilledTaskNotResurrectedAfterCrash(t *testing.T) {
 		})
 	}
 }
+
+// A start whose handle cannot be persisted (the state DB refuses the write,
+// as on a full disk) is undone: a task running with no handle on record
+// would outlive a client restart unseen, and the next runner would start a
+// second copy beside it.
+func TestStartUndoneWhenHandleNotPersisted(t *testing.T) {
+	h := newHarness(t, testAlloc(structs.JobTypeService, `exec sleep 300`))
+	gate := newStartGate(h.driver, 0)
+	h.driver = gate
+	h.db.refuseHandles = true
+	tr := h.run(h.config())
+	tr.AllowStart()
+	st := waitDead(t, tr)
+	var failure *structs.TaskEvent
+	for _, e := range st.Events {
+		if e.Type == structs.TaskDriverFailure {
+			failure = e
+		}
+	}
+	if !st.Failed || failure == nil || !strings.Contains(failure.DisplayMessage, "persist task handle") {
+		t.Fatalf("after the handle could not be persisted: %s", describe(st))
+	}
+	if n := len(gate.tasks()); n != 1 {
+		t.Fatalf("%d starts, want 1", n)
+	}
+	gate.assertGone(t, "")
+}

@@ -72,12 +72,15 @@ func (tr *TaskRunner) isDead() bool {
 	return tr.state.State == structs.TaskStateDead
 }
 
-// setHandle records (or with nil clears) the running task's handle.
-func (tr *TaskRunner) setHandle(h *drivers.TaskHandle) {
+// setHandle records (or with nil clears) the running task's handle, in
+// memory even when persisting it fails (the error says so).
+func (tr *TaskRunner) setHandle(h *drivers.TaskHandle) error {
 	err := tr.updateLocal(func(ls *LocalState) { ls.TaskHandle = h })
 	if err != nil {
 		tr.logger.Error("persisting task handle", "error", err)
+		return fmt.Errorf("persist task handle: %w", err)
 	}
+	return nil
 }
 
 // saveHookState persists one hook's saved state (HookState.Save).

@@ -222,7 +222,7 @@ func (tr *TaskRunner) recoverHandle() bool {
 		ev := structs.NewTaskEvent(structs.TaskDriverMessage)
 		ev.DriverMessage = fmt.Sprintf("failed to re-attach to task: %v", err)
 		ev.Message = ev.DriverMessage
-		tr.setHandle(nil)
+		_ = tr.setHandle(nil)
 		tr.appendEvent(ev)
 		return false
 	}
@@ -279,7 +279,14 @@ func (tr *TaskRunner) start() step {
 		tr.appendEvent(eventDriverFailure(err))
 		return tr.decide(tr.restarts.OnStartError(err))
 	}
-	tr.setHandle(h)
+	if err := tr.setHandle(h); err != nil {
+		// A task whose handle is not on record outlives a client restart
+		// with nothing to find it, and the next runner would start a second
+		// copy: undo the start and let the restart policy try again.
+		tr.undoStart(h)
+		tr.appendEvent(eventDriverFailure(err))
+		return tr.decide(tr.restarts.OnStartError(drivers.NewRecoverableError(err)))
+	}
 	tr.updateState(structs.TaskStateRunning, eventStarted())
 	tr.poststart(h)
 	return stepContinue
@@ -452,6 +459,16 @@ func (tr *TaskRunner) killedBeforeStart() {
 	tr.appendEvent(eventKilled())
 }
 
+// undoStart kills a task just started whose handle could not be persisted.
+// Not bounded by a shutdown, which would leave exactly the unrecorded task
+// this exists to remove (the driver bounds its own wait for the exit).
+func (tr *TaskRunner) undoStart(h *drivers.TaskHandle) {
+	if err := tr.cfg.Driver.DestroyTask(context.Background(), h.Config.ID, true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
+		tr.logger.Error("stopping a task whose handle was not persisted", "error", err)
+	}
+	_ = tr.setHandle(nil)
+}
+
 // destroyTask releases the driver's resources for an exited task.
 func (tr *TaskRunner) destroyTask() {
 	h := tr.handle()
@@ -461,7 +478,7 @@ func (tr *TaskRunner) destroyTask() {
 	if err := tr.cfg.Driver.DestroyTask(tr.teardownCtx, h.Config.ID, true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
 		tr.logger.Warn("destroying task", "error", err)
 	}
-	tr.setHandle(nil)
+	_ = tr.setHandle(nil)
 }
 
 // end finishes Run: a dead task runs its stop hooks and is marked dead; a
