@@ -16,7 +16,10 @@
 // killPhases: leader, then main and one-shot lifecycle tasks, then sidecars;
 // poststop tasks run afterwards. Destroy also kills poststop tasks, runs the
 // destroy hooks in reverse order and deletes the allocation's local state.
-// Shutdown (client restart) leaves every task running.
+// Shutdown (client restart) leaves every task running. A Shutdown that cuts
+// a Destroy's kills short leaves the state, directory and network of tasks
+// not yet dead in place: their persisted handles and kills let the next
+// client finish the kills and destroy the allocation again.
 //
 // The runner has one context, ended by a stop, Destroy or Shutdown; Prerun
 // and Update get it, so a stage blocked on it never holds those up. The

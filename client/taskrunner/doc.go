@@ -27,6 +27,29 @@
 // Driver.StopTask/DestroyTask serve the kill, so their context ends only on
 // Shutdown.
 //
+// Starts never outrun a kill or a shutdown. The run loop is the only
+// goroutine that starts or stops the task; Kill and Shutdown signal it and
+// wait for it. It persists the handle of every task it started before it
+// looks at a kill or a shutdown again, and the driver either refuses a
+// start whose context ended or finishes it (drivers.Driver). Hence:
+//
+//   - when Kill returns, no process the runner started runs, whichever start
+//     was under way: the first, a restart by the restart policy, or a
+//     Restart request (`alloc restart`, a template's change_mode, a check, a
+//     network move, RestartAfterRecover);
+//   - when Shutdown returns, a task left running is the one the persisted
+//     handle names, a start that raced the shutdown included;
+//   - a start whose handle cannot be persisted is undone (a recoverable start
+//     failure): nothing could find that task after a client restart, and the
+//     next runner would start a second copy;
+//   - Kill persists the kill (LocalState.Kill) before the loop acts on it; a
+//     runner restored from a client that shut down or crashed mid-kill
+//     finishes the kill, and never re-attaches to let the task run on nor
+//     restarts it.
+//
+// start_race_test.go holds StartTask after the process started (the widest
+// window) and checks each of these by PID with raw_exec tasks.
+//
 // Adding a hook. A task hook is one new file, hook_<name>.go, with a type
 // that has Name() and implements the stage interfaces of hooks.go it needs,
 // plus one entry in the ordered list of initHooks with a comment saying why

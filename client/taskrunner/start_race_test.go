@@ -373,3 +373,22 @@ func TestStartUndoneWhenHandleNotPersisted(t *testing.T) {
 	}
 	gate.assertGone(t, "")
 }
+
+// The race of 9d20eac's test, through a real template change: a kill that
+// lands while the change_mode restart is starting the task again stops the
+// new process too.
+func TestTemplateRestartRacingKillLeavesNoProcess(t *testing.T) {
+	th := newTemplateHarness(t, &structs.Template{ChangeMode: structs.ChangeModeRestart})
+	gate := newStartGate(th.driver, 2)
+	th.driver, th.cfg.Driver = gate, gate
+	tr := th.start()
+	th.change("10.0.0.2:5432")
+	gate.waitHeld(t)
+	killed := inBackground(t, func() { _ = tr.Kill(context.Background(), nil) }, tr.killed)
+	gate.open()
+	waitClosed(t, killed, "Kill returned")
+	gate.assertGone(t, "")
+	if st := tr.TaskState(); st.State != structs.TaskStateDead || st.Failed {
+		t.Fatalf("after the kill: %s", describe(st))
+	}
+}
