@@ -70,7 +70,7 @@ func (in *inbound) serve(ln net.Listener) {
 // streams (one when the peer does not multiplex).
 func (in *inbound) handle(raw net.Conn) {
 	tuneTCP(raw)
-	tc := tls.Server(raw, in.tlsCfg)
+	tc := tls.Server(newBatchConn(raw), in.tlsCfg)
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := handshake(ctx, tc)

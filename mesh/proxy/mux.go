@@ -133,6 +133,14 @@ const (
 	// (each refused one holds a stream in its session until our reset
 	// comes), two credits per open stream, one ping per interval.
 	muxMaxControl = 4 * muxMaxStreams
+	// muxMaxPending is how many bytes of frames may wait in a session's
+	// send queue for the goroutine that is writing; past it writers wait
+	// for room.
+	muxMaxPending = 256 << 10
+	// muxFlushRounds is how many writes a copier that became the flusher
+	// does for the others before it hands the duty to the control
+	// goroutine.
+	muxFlushRounds = 8
 )
 
 var (
@@ -144,9 +152,23 @@ var (
 // muxSession is one side of a multiplexed connection.
 type muxSession struct {
 	conn net.Conn
+	// batch is the socket under conn when it is a TLS connection over a
+	// batchConn: each flush is then one write(2), whatever the number of
+	// TLS records.
+	batch *batchConn
 
-	wmu  sync.Mutex
-	wbuf []byte // one frame, header and payload, guarded by wmu
+	// wmu guards the send queue: pend holds frames queued and not yet
+	// written; flushing says a goroutine is writing (it writes what is
+	// queued meanwhile too); handoff, that it passed that duty to the
+	// control goroutine; room is closed when a flush made room for
+	// writers waiting on a full queue; werr is the first write error.
+	wmu      sync.Mutex
+	pend     []byte
+	spare    []byte
+	flushing bool
+	handoff  bool
+	room     chan struct{}
+	werr     error
 
 	mu      sync.Mutex
 	streams map[uint32]*muxStream
@@ -155,6 +177,9 @@ type muxSession struct {
 	closed  bool
 	ctlWake chan struct{}
 	ctl     ctlQueue // frames the control goroutine is to send, guarded by mu
+	// ctlQueued is set while ctl holds frames: a flusher takes them
+	// along, and skips mu when there are none.
+	ctlQueued atomic.Bool
 
 	accepts chan *muxStream
 	done    chan struct{}
@@ -253,6 +278,12 @@ func newMuxSession(c net.Conn, client bool, pingEvery time.Duration) *muxSession
 		sendWin: muxSessionWindow, sendWake: make(chan struct{})}
 	if client {
 		s.nextID = 1
+	}
+	if w, ok := c.(interface{ NetConn() net.Conn }); ok {
+		if bc, ok := w.NetConn().(*batchConn); ok {
+			s.batch = bc
+			bc.enableReadBuffer() // before readLoop starts: it alone reads from here on
+		}
 	}
 	if pingEvery <= 0 {
 		pingEvery = muxPingEvery
@@ -358,27 +389,126 @@ func (s *muxSession) close() {
 	}
 }
 
-// write sends one frame with payload p (at most muxMaxPayload) in one
-// call. The frame buffer grows to the largest frame sent.
+// write queues one frame with payload p (at most muxMaxPayload) and
+// flushes.
 func (s *muxSession) write(t muxFrame, id, arg uint32, p []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	b := append(s.wbuf[:0], byte(t))
-	b = binary.BigEndian.AppendUint32(b, id)
-	b = binary.BigEndian.AppendUint32(b, arg)
-	b = append(b, p...)
-	s.wbuf = b
-	if _, err := s.conn.Write(b); err != nil {
-		go s.close()
+	if err := s.queue(t, id, arg, p); err != nil {
 		return err
 	}
+	return s.flush()
+}
+
+// queue appends one frame to the send queue. While the queue holds
+// muxMaxPending bytes or more, it waits for the flusher to make room (or
+// flushes itself when nobody does): a peer that does not read holds the
+// writers, not the proxy's memory.
+func (s *muxSession) queue(t muxFrame, id, arg uint32, p []byte) error {
+	s.wmu.Lock()
+	for len(s.pend) >= muxMaxPending && s.werr == nil {
+		if !s.flushing {
+			s.flushing = true
+			s.flushLocked(muxFlushRounds)
+			continue
+		}
+		if s.room == nil {
+			s.room = make(chan struct{})
+		}
+		room := s.room
+		s.wmu.Unlock()
+		select {
+		case <-room:
+		case <-s.done:
+			return errMuxClosed
+		}
+		s.wmu.Lock()
+	}
+	if err := s.werr; err != nil {
+		s.wmu.Unlock()
+		return err
+	}
+	b := append(s.pend, byte(t))
+	b = binary.BigEndian.AppendUint32(b, id)
+	b = binary.BigEndian.AppendUint32(b, arg)
+	s.pend = append(b, p...)
+	s.wmu.Unlock()
 	return nil
+}
+
+// flush writes the queued frames, unless another goroutine is writing:
+// that one writes them next, with its own (flush combining: concurrent
+// streams share TLS records and write(2) calls, and no goroutine is woken
+// to do it).
+func (s *muxSession) flush() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.flushing {
+		return s.werr
+	}
+	s.flushing = true
+	return s.flushLocked(muxFlushRounds)
+}
+
+// flushLocked writes what is queued, control frames included, until the
+// queue stays empty, as the session's one flusher (flushing set by the
+// caller). After rounds writes (0: no limit) with more still queued, it
+// hands the duty to the control goroutine, so that a copier is not kept
+// from its own connection by the others' traffic. Called and returns with
+// wmu held; the lock order is wmu, then mu.
+func (s *muxSession) flushLocked(rounds int) error {
+	for round := 0; ; round++ {
+		if s.ctlQueued.Load() {
+			s.mu.Lock()
+			s.pend = s.ctl.take(s.pend)
+			s.ctlQueued.Store(false)
+			s.mu.Unlock()
+		}
+		if len(s.pend) == 0 || s.werr != nil {
+			s.flushing = false
+			return s.werr
+		}
+		if rounds > 0 && round == rounds {
+			s.handoff = true // flushing stays set: the control goroutine goes on
+			signal(s.ctlWake)
+			return nil
+		}
+		b := s.pend
+		s.pend, s.spare = s.spare[:0], nil
+		s.wmu.Unlock()
+		err := s.send(b)
+		s.wmu.Lock()
+		if cap(b) <= keepBufSize {
+			s.spare = b[:0]
+		}
+		if err != nil {
+			s.werr = err
+			go s.close()
+		}
+		if s.room != nil {
+			close(s.room)
+			s.room = nil
+		}
+	}
+}
+
+// send writes b to the connection in one write(2) where the socket is
+// under a batchConn.
+func (s *muxSession) send(b []byte) error {
+	if s.batch == nil {
+		_, err := s.conn.Write(b)
+		return err
+	}
+	s.batch.begin()
+	_, err := s.conn.Write(b)
+	if ferr := s.batch.flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // control queues a frame for the control goroutine: the reader must not
 // wait on the connection's writes (see the package comment above). A
-// peer that asks for more than muxMaxControl frames while the control
-// goroutine is stuck writing to it is not reading: its session is closed.
+// peer that asks for more than muxMaxControl frames while the session's
+// writes are stuck is not reading: its session is closed.
 func (s *muxSession) control(t muxFrame, id, arg uint32) {
 	s.mu.Lock()
 	if s.closed {
@@ -386,6 +516,7 @@ func (s *muxSession) control(t muxFrame, id, arg uint32) {
 		return
 	}
 	ok := s.ctl.add(t, id, arg)
+	s.ctlQueued.Store(true)
 	s.mu.Unlock()
 	if !ok {
 		s.close()
@@ -394,31 +525,30 @@ func (s *muxSession) control(t muxFrame, id, arg uint32) {
 	signal(s.ctlWake)
 }
 
-// ctlLoop writes the queued control frames, all that are queued in one
-// write.
+// ctlLoop writes the queued control frames when no other goroutine is
+// writing (a flusher takes them along), and goes on flushing for a
+// copier that handed the duty over.
 func (s *muxSession) ctlLoop() {
-	var b []byte
 	for {
 		select {
 		case <-s.ctlWake:
 		case <-s.done:
 			return
 		}
-		s.mu.Lock()
-		b = s.ctl.take(b[:0])
-		s.mu.Unlock()
-		if len(b) == 0 {
-			continue
-		}
 		s.wmu.Lock()
-		_, err := s.conn.Write(b)
+		switch {
+		case s.handoff:
+			s.handoff = false // the duty is ours; flushing stays set
+		case s.flushing:
+			s.wmu.Unlock() // the flusher takes the control frames along
+			continue
+		default:
+			s.flushing = true
+		}
+		err := s.flushLocked(0)
 		s.wmu.Unlock()
 		if err != nil {
-			s.close()
 			return
-		}
-		if cap(b) > 4<<10 {
-			b = nil // a burst's buffer is not kept for the session's life
 		}
 	}
 }
@@ -576,7 +706,7 @@ func (s *muxSession) sessionCredit(n uint32) {
 
 // takeCredit takes up to want bytes of session credit for st, waiting
 // while there is none; it fails when st or the session ends meanwhile.
-func (s *muxSession) takeCredit(st *muxStream, want int) (int, error) {
+func (s *muxSession) takeCredit(st *muxStream, want int, beforeWait func() error) (int, error) {
 	for {
 		s.smu.Lock()
 		if s.sendWin > 0 {
@@ -587,6 +717,9 @@ func (s *muxSession) takeCredit(st *muxStream, want int) (int, error) {
 		}
 		wake := s.sendWake
 		s.smu.Unlock()
+		if err := beforeWait(); err != nil {
+			return 0, err
+		}
 		select {
 		case <-wake:
 		case <-st.wwake: // a reset; a stream credit is seen by Write's loop
@@ -862,46 +995,69 @@ func (st *muxStream) total() int64 {
 	return st.sunk
 }
 
-// Write sends p as data frames within the send window, waiting for credit
-// when it is spent.
+// Write sends p as data frames within the send windows. Its frames are
+// queued together and flushed once (one TLS write for a copier's whole
+// read); what is queued is flushed before waiting for credit.
 func (st *muxStream) Write(p []byte) (int, error) {
 	var sent int
+	queued := false
+	flush := func() error {
+		if !queued {
+			return nil
+		}
+		queued = false
+		return st.s.flush()
+	}
 	for len(p) > 0 {
-		st.mu.Lock()
-		for st.sendWin == 0 && st.closedLocked() == nil && !st.finSent {
-			st.mu.Unlock()
-			select {
-			case <-st.wwake:
-			case <-st.s.done:
-			}
-			st.mu.Lock()
-		}
-		if err := st.closedLocked(); err != nil {
-			st.mu.Unlock()
-			return sent, err
-		}
-		if st.finSent {
-			st.mu.Unlock()
-			return sent, errors.New("mux stream: write after close")
-		}
-		n := min(len(p), int(st.sendWin), muxMaxPayload)
-		st.sendWin -= uint32(n)
-		st.mu.Unlock()
-		got, err := st.s.takeCredit(st, n)
+		n, err := st.reserve(len(p), flush)
 		if err != nil {
 			return sent, err
 		}
-		if got < n {
-			st.credit(uint32(n - got)) // the rest of the stream's window stays ours
-			n = got
-		}
-		if err := st.s.write(muxData, st.id, uint32(n), p[:n]); err != nil {
+		if err := st.s.queue(muxData, st.id, uint32(n), p[:n]); err != nil {
 			return sent, err
 		}
+		queued = true
 		sent += n
 		p = p[n:]
 	}
-	return sent, nil
+	return sent, flush()
+}
+
+// reserve takes up to want bytes (and at most a frame's) of the stream's
+// and the session's windows, calling beforeWait before it waits for
+// credit.
+func (st *muxStream) reserve(want int, beforeWait func() error) (int, error) {
+	st.mu.Lock()
+	for st.sendWin == 0 && st.closedLocked() == nil && !st.finSent {
+		st.mu.Unlock()
+		if err := beforeWait(); err != nil {
+			return 0, err
+		}
+		select {
+		case <-st.wwake:
+		case <-st.s.done:
+		}
+		st.mu.Lock()
+	}
+	if err := st.closedLocked(); err != nil {
+		st.mu.Unlock()
+		return 0, err
+	}
+	if st.finSent {
+		st.mu.Unlock()
+		return 0, errors.New("mux stream: write after close")
+	}
+	n := min(want, int(st.sendWin), muxMaxPayload)
+	st.sendWin -= uint32(n)
+	st.mu.Unlock()
+	got, err := st.s.takeCredit(st, n, beforeWait)
+	if err != nil {
+		return 0, err
+	}
+	if got < n {
+		st.credit(uint32(n - got)) // the rest of the stream's window stays ours
+	}
+	return got, nil
 }
 
 // CloseWrite sends fin: the remote reads EOF, this side still reads.

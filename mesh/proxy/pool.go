@@ -233,7 +233,7 @@ func (p *pool) dialTLS(ctx context.Context, k poolKey, mux bool) (net.Conn, []by
 		return nil, nil, fmt.Errorf("dial %s: %w", k.addr, err)
 	}
 	tuneTCP(raw)
-	tc := tls.Client(raw, cfg)
+	tc := tls.Client(newBatchConn(raw), cfg)
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	p.m.handshake()
