@@ -106,6 +106,45 @@ func (p *proxyProc) cpuSeconds() (float64, error) {
 	return float64(ut+st) / clockTicks, nil
 }
 
+// cost is what a proxy spent: CPU-seconds, read and write system calls
+// (syscr + syscw of /proc/<pid>/io: read(2), write(2) and their kin, on
+// sockets too; epoll and futex calls are not counted) and context
+// switches of all its threads.
+type cost struct{ cpu, syscalls, switches float64 }
+
+func (c cost) add(o cost) cost { return cost{c.cpu + o.cpu, c.syscalls + o.syscalls, c.switches + o.switches} }
+func (c cost) sub(o cost) cost { return cost{c.cpu - o.cpu, c.syscalls - o.syscalls, c.switches - o.switches} }
+func (c cost) per(n int64) cost {
+	f := float64(n)
+	return cost{c.cpu / f, c.syscalls / f, c.switches / f}
+}
+
+func (p *proxyProc) cost() (cost, error) {
+	cpu, err := p.cpuSeconds()
+	if err != nil {
+		return cost{}, err
+	}
+	c := cost{cpu: cpu}
+	pid := p.cmd.Process.Pid
+	io := map[string]*float64{"syscr": new(float64), "syscw": new(float64)}
+	if err := readFields(fmt.Sprintf("/proc/%d/io", pid), io); err != nil {
+		return cost{}, err
+	}
+	c.syscalls = *io["syscr"] + *io["syscw"]
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil {
+		return cost{}, err
+	}
+	for _, t := range tasks {
+		sw := map[string]*float64{"voluntary_ctxt_switches": new(float64), "nonvoluntary_ctxt_switches": new(float64)}
+		if err := readFields(t, sw); err != nil {
+			continue // the thread ended meanwhile
+		}
+		c.switches += *sw["voluntary_ctxt_switches"] + *sw["nonvoluntary_ctxt_switches"]
+	}
+	return c, nil
+}
+
 // mem is a proxy's memory in MiB from /proc/<pid>/status and
 // smaps_rollup.
 type mem struct {
@@ -132,6 +171,18 @@ func (p *proxyProc) memory() (mem, error) {
 
 // readKB reads "Key: N kB" lines of a /proc file into fields, in MiB.
 func readKB(path string, fields map[string]*float64) error {
+	if err := readFields(path, fields); err != nil {
+		return err
+	}
+	for _, v := range fields {
+		*v /= 1024
+	}
+	return nil
+}
+
+// readFields reads "Key: N" (or "Key: N kB") lines of a /proc file into
+// fields.
+func readFields(path string, fields map[string]*float64) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -144,11 +195,11 @@ func readKB(path string, fields map[string]*float64) error {
 		if !ok || dst == nil {
 			continue
 		}
-		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		n, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 		if err != nil {
 			return err
 		}
-		*dst = kb / 1024
+		*dst = n
 	}
 	return sc.Err()
 }
@@ -157,14 +208,14 @@ func readKB(path string, fields map[string]*float64) error {
 // destination's.
 type proxies []*proxyProc
 
-func (ps proxies) cpuSeconds() (float64, error) {
-	var sum float64
+func (ps proxies) cost() (cost, error) {
+	var sum cost
 	for _, p := range ps {
-		s, err := p.cpuSeconds()
+		c, err := p.cost()
 		if err != nil {
-			return 0, err
+			return cost{}, err
 		}
-		sum += s
+		sum = sum.add(c)
 	}
 	return sum, nil
 }

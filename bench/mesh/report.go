@@ -14,12 +14,12 @@ import (
 // report collects the figures of one run.
 type report struct {
 	kaDirect, kaMesh   float64 // requests/s
-	kaCPUPer1k         float64 // both proxies, CPU-seconds per 1,000 requests
+	kaCost             cost // both proxies, per request
 	ncDirect, ncMesh   float64
-	ncCPUPer1k         float64
+	ncCost             cost
 	tcpDirect, tcpMesh float64 // MB/s
 	latDirect, latMesh [3]time.Duration
-	latCPUPer1k        float64
+	latCost            cost
 	latRequests        int
 	rss, peakRSS       float64 // MiB, the larger of the two proxies
 	idleRSS            float64 // MiB, before any load
@@ -33,25 +33,25 @@ type report struct {
 
 var quantiles = [3]float64{0.50, 0.99, 0.999}
 
-// meshCPU runs f and returns the proxies' CPU-seconds per 1,000 of the
+// meshCost runs f and returns what the proxies spent per request of the
 // requests f reports.
-func meshCPU(ps proxies, f func() (int64, error)) (float64, error) {
-	before, err := ps.cpuSeconds()
+func meshCost(ps proxies, f func() (int64, error)) (cost, error) {
+	before, err := ps.cost()
 	if err != nil {
-		return 0, err
+		return cost{}, err
 	}
 	n, err := f()
 	if err != nil {
-		return 0, err
+		return cost{}, err
 	}
-	after, err := ps.cpuSeconds()
+	after, err := ps.cost()
 	if err != nil {
-		return 0, err
+		return cost{}, err
 	}
 	if n == 0 {
-		return 0, fmt.Errorf("no request completed")
+		return cost{}, fmt.Errorf("no request completed")
 	}
-	return (after - before) / float64(n) * 1000, nil
+	return after.sub(before).per(n), nil
 }
 
 func measureKeepAlive(s *setup, o options, r *report, logger *slog.Logger) error {
@@ -60,7 +60,7 @@ func measureKeepAlive(s *setup, o options, r *report, logger *slog.Logger) error
 		return fmt.Errorf("direct: %w", err)
 	}
 	r.kaDirect = d.rate()
-	r.kaCPUPer1k, err = meshCPU(s.proxies, func() (int64, error) {
+	r.kaCost, err = meshCost(s.proxies, func() (int64, error) {
 		m, err := keepAlive(s.upstream, o.conns, o.duration)
 		r.kaMesh = m.rate()
 		return m.n, err
@@ -75,7 +75,7 @@ func measureNewConn(s *setup, o options, r *report, logger *slog.Logger) error {
 		return fmt.Errorf("direct: %w", err)
 	}
 	r.ncDirect = d.rate()
-	r.ncCPUPer1k, err = meshCPU(s.proxies, func() (int64, error) {
+	r.ncCost, err = meshCost(s.proxies, func() (int64, error) {
 		m, err := newConnPerRequest(s.upstream, o.conns, o.duration)
 		r.ncMesh = m.rate()
 		return m.n, err
@@ -102,7 +102,7 @@ func measureLatency(s *setup, o options, r *report, logger *slog.Logger) error {
 		return fmt.Errorf("direct: %w", err)
 	}
 	var m []time.Duration
-	r.latCPUPer1k, err = meshCPU(s.proxies, func() (int64, error) {
+	r.latCost, err = meshCost(s.proxies, func() (int64, error) {
 		var err error
 		m, err = latencies(s.upstream, latencyRateRPS, o.latConns, o.latencyD)
 		return int64(len(m)), err
@@ -195,12 +195,14 @@ func (r *report) print(w io.Writer, o options, rs []*report) {
 	line("keepalive_direct_rps", int(m(func(x *report) float64 { return x.kaDirect })))
 	line("keepalive_mesh_rps", int(m(func(x *report) float64 { return x.kaMesh })))
 	line("keepalive_ratio", f2(m(func(x *report) float64 { return x.kaMesh / x.kaDirect })))
-	line("keepalive_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.kaCPUPer1k })))
+	line("keepalive_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.kaCost.cpu*1000 })))
+	costLines(line, "keepalive", func(x *report) cost { return x.kaCost }, m)
 	line("keepalive_goal_met", m(func(x *report) float64 { return x.kaMesh / x.kaDirect }) >= goalKeepAlive)
 	line("newconn_direct_rps", int(m(func(x *report) float64 { return x.ncDirect })))
 	line("newconn_mesh_rps", int(m(func(x *report) float64 { return x.ncMesh })))
 	line("newconn_ratio", f2(m(func(x *report) float64 { return x.ncMesh / x.ncDirect })))
-	line("newconn_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.ncCPUPer1k })))
+	line("newconn_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.ncCost.cpu*1000 })))
+	costLines(line, "newconn", func(x *report) cost { return x.ncCost }, m)
 	line("newconn_goal_met", m(func(x *report) float64 { return x.ncMesh / x.ncDirect }) >= goalNewConn)
 	line("tcp_direct_MBps", int(m(func(x *report) float64 { return x.tcpDirect })))
 	line("tcp_mesh_MBps", int(m(func(x *report) float64 { return x.tcpMesh })))
@@ -230,9 +232,10 @@ func (r *report) print(w io.Writer, o options, rs []*report) {
 	// At 1,000 requests per second, CPU-seconds per 1,000 requests is
 	// vCPU per 1,000 rps; the goal (Istio's per-sidecar figure) is per
 	// proxy, and every request crosses two.
-	line("cpu_seconds_per_1000_requests_both_proxies", f3(m(func(x *report) float64 { return x.latCPUPer1k })))
-	line("vcpu_per_1000_rps_per_proxy", f3(m(func(x *report) float64 { return x.latCPUPer1k })/2))
-	line("cpu_goal_met", m(func(x *report) float64 { return x.latCPUPer1k })/2 <= goalVCPUPer1k)
+	line("cpu_seconds_per_1000_requests_both_proxies", f3(m(func(x *report) float64 { return x.latCost.cpu*1000 })))
+	line("vcpu_per_1000_rps_per_proxy", f3(m(func(x *report) float64 { return x.latCost.cpu*1000 })/2))
+	costLines(line, "latency", func(x *report) cost { return x.latCost }, m)
+	line("cpu_goal_met", m(func(x *report) float64 { return x.latCost.cpu*1000 })/2 <= goalVCPUPer1k)
 	line("idle_rss_per_proxy_MiB", f2(r.idleRSS))
 	line("rss_per_proxy_MiB", f2(r.rss))
 	line("peak_rss_per_proxy_MiB", f2(r.peakRSS))
@@ -256,4 +259,13 @@ func (r *report) print(w io.Writer, o options, rs []*report) {
 	line("rss_goal_met", r.anon < goalRSSMiB)
 	line("rss_total_goal_met", r.rss < goalRSSMiB)
 	line("peak_rss_total_goal_met", r.peakRSS < goalRSSMiB)
+}
+
+// costLines prints the system calls and context switches per request of
+// both proxies: what a request costs on a machine where each is an exit
+// to the hypervisor, and, unlike CPU time, hardly moved by other load.
+func costLines(line func(string, any), name string, get func(*report) cost, m func(func(*report) float64) float64) {
+	f1 := func(v float64) string { return fmt.Sprintf("%.1f", v) }
+	line(name+"_syscalls_per_request", f1(m(func(x *report) float64 { return get(x).syscalls })))
+	line(name+"_context_switches_per_request", f1(m(func(x *report) float64 { return get(x).switches })))
 }
