@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -141,6 +142,9 @@ const (
 	// does for the others before it hands the duty to the control
 	// goroutine.
 	muxFlushRounds = 8
+	// muxYieldProbe: while yields before a flush do not pay, one flush in
+	// this many yields all the same, to notice when they start to.
+	muxYieldProbe = 16
 )
 
 var (
@@ -169,6 +173,11 @@ type muxSession struct {
 	handoff  bool
 	room     chan struct{}
 	werr     error
+	// frames counts the frames queued and flushes the flushes begun;
+	// yieldPays says the last yield before a flush let another frame in
+	// (see yield).
+	frames, flushes uint64
+	yieldPays       bool
 
 	mu      sync.Mutex
 	streams map[uint32]*muxStream
@@ -430,6 +439,7 @@ func (s *muxSession) queue(t muxFrame, id, arg uint32, p []byte) error {
 	b = binary.BigEndian.AppendUint32(b, id)
 	b = binary.BigEndian.AppendUint32(b, arg)
 	s.pend = append(b, p...)
+	s.frames++
 	s.wmu.Unlock()
 	return nil
 }
@@ -445,7 +455,27 @@ func (s *muxSession) flush() error {
 		return s.werr
 	}
 	s.flushing = true
+	s.yield()
 	return s.flushLocked(muxFlushRounds)
+}
+
+// yield lets the goroutines that are runnable now (copiers woken by the
+// same poll) queue their frames before the flush: goroutines on one P run
+// one after the other, so without it two writes would seldom overlap and
+// little would combine. A yield can wake an idle thread (a context
+// switch), so it is made only while yields pay (the last one let another
+// frame in) and, to notice when they start paying, on every
+// muxYieldProbe-th flush. Called with wmu held and flushing set.
+func (s *muxSession) yield() {
+	s.flushes++
+	if !s.yieldPays && s.flushes%muxYieldProbe != 0 {
+		return
+	}
+	before := s.frames
+	s.wmu.Unlock()
+	runtime.Gosched()
+	s.wmu.Lock()
+	s.yieldPays = s.frames != before
 }
 
 // flushLocked writes what is queued, control frames included, until the
