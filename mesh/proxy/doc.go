@@ -25,11 +25,16 @@
 //
 //	app ──▶ copier goroutine ──frame──▶ TLS conn ══▶ session reader ──▶ app
 //	        (reads the app,                          (writes into the
-//	         writes the frame                          destination socket,
-//	         under a mutex)                            one non-blocking try)
+//	         queues the frame,                         destination socket,
+//	         flushes the queue                         one non-blocking try)
+//	         unless another
+//	         copier is writing)
 //
 // One goroutine is woken per message on each proxy: the copier that read
-// it from the application writes the frame itself (no send loop), and the
+// it from the application writes the frame itself (no send loop; when
+// another copier is writing, that one takes the frame along in its write,
+// so a busy session's streams share TLS records and system calls, and the
+// TLS connection's socket gets one write(2) per flush, batchconn.go), and the
 // session reader that read it off TLS writes it to the destination socket
 // itself (no hand-over to a copier). What the socket does not take at once
 // is buffered and written by the stream's drainer, in order. Per-stream

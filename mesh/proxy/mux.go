@@ -17,9 +17,16 @@ import (
 // one mTLS connection between two roam proxies. It is built for the cost
 // of a message, which is what a proxy spends its CPU on:
 //
-//   - a stream's Write frames its bytes and writes them to the TLS
-//     connection from the calling goroutine (the copier), under a mutex:
-//     no send loop to hand the message to;
+//   - a stream's Write queues its frames and flushes them from the
+//     calling goroutine (the copier): no send loop to hand the message
+//     to. When another goroutine is writing already, it returns at once
+//     and that one writes the frames next with its own (flush
+//     combining), so the streams of a busy session share TLS records and
+//     write(2) calls; a flusher yields once first while that pays, so
+//     the copiers woken by the same poll queue into its write;
+//   - the TLS connection sits on a batchConn: one flush is one write(2),
+//     however many TLS records it makes (crypto/tls writes each record
+//     on its own), and the reader takes many records per read(2);
 //   - the session's one reader writes a data frame straight into the
 //     destination socket when the stream has one (drainTo) with a single
 //     non-blocking write, so the goroutine that read the frame is the only
