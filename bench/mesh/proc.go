@@ -112,8 +112,12 @@ func (p *proxyProc) cpuSeconds() (float64, error) {
 // switches of all its threads.
 type cost struct{ cpu, syscalls, switches float64 }
 
-func (c cost) add(o cost) cost { return cost{c.cpu + o.cpu, c.syscalls + o.syscalls, c.switches + o.switches} }
-func (c cost) sub(o cost) cost { return cost{c.cpu - o.cpu, c.syscalls - o.syscalls, c.switches - o.switches} }
+func (c cost) add(o cost) cost {
+	return cost{c.cpu + o.cpu, c.syscalls + o.syscalls, c.switches + o.switches}
+}
+func (c cost) sub(o cost) cost {
+	return cost{c.cpu - o.cpu, c.syscalls - o.syscalls, c.switches - o.switches}
+}
 func (c cost) per(n int64) cost {
 	f := float64(n)
 	return cost{c.cpu / f, c.syscalls / f, c.switches / f}

@@ -14,7 +14,7 @@ import (
 // report collects the figures of one run.
 type report struct {
 	kaDirect, kaMesh   float64 // requests/s
-	kaCost             cost // both proxies, per request
+	kaCost             cost    // both proxies, per request
 	ncDirect, ncMesh   float64
 	ncCost             cost
 	tcpDirect, tcpMesh float64 // MB/s
@@ -195,13 +195,13 @@ func (r *report) print(w io.Writer, o options, rs []*report) {
 	line("keepalive_direct_rps", int(m(func(x *report) float64 { return x.kaDirect })))
 	line("keepalive_mesh_rps", int(m(func(x *report) float64 { return x.kaMesh })))
 	line("keepalive_ratio", f2(m(func(x *report) float64 { return x.kaMesh / x.kaDirect })))
-	line("keepalive_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.kaCost.cpu*1000 })))
+	line("keepalive_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.kaCost.cpu * 1000 })))
 	costLines(line, "keepalive", func(x *report) cost { return x.kaCost }, m)
 	line("keepalive_goal_met", m(func(x *report) float64 { return x.kaMesh / x.kaDirect }) >= goalKeepAlive)
 	line("newconn_direct_rps", int(m(func(x *report) float64 { return x.ncDirect })))
 	line("newconn_mesh_rps", int(m(func(x *report) float64 { return x.ncMesh })))
 	line("newconn_ratio", f2(m(func(x *report) float64 { return x.ncMesh / x.ncDirect })))
-	line("newconn_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.ncCost.cpu*1000 })))
+	line("newconn_cpu_seconds_per_1000_requests", f3(m(func(x *report) float64 { return x.ncCost.cpu * 1000 })))
 	costLines(line, "newconn", func(x *report) cost { return x.ncCost }, m)
 	line("newconn_goal_met", m(func(x *report) float64 { return x.ncMesh / x.ncDirect }) >= goalNewConn)
 	line("tcp_direct_MBps", int(m(func(x *report) float64 { return x.tcpDirect })))
@@ -232,10 +232,10 @@ func (r *report) print(w io.Writer, o options, rs []*report) {
 	// At 1,000 requests per second, CPU-seconds per 1,000 requests is
 	// vCPU per 1,000 rps; the goal (Istio's per-sidecar figure) is per
 	// proxy, and every request crosses two.
-	line("cpu_seconds_per_1000_requests_both_proxies", f3(m(func(x *report) float64 { return x.latCost.cpu*1000 })))
-	line("vcpu_per_1000_rps_per_proxy", f3(m(func(x *report) float64 { return x.latCost.cpu*1000 })/2))
+	line("cpu_seconds_per_1000_requests_both_proxies", f3(m(func(x *report) float64 { return x.latCost.cpu * 1000 })))
+	line("vcpu_per_1000_rps_per_proxy", f3(m(func(x *report) float64 { return x.latCost.cpu * 1000 })/2))
 	costLines(line, "latency", func(x *report) cost { return x.latCost }, m)
-	line("cpu_goal_met", m(func(x *report) float64 { return x.latCost.cpu*1000 })/2 <= goalVCPUPer1k)
+	line("cpu_goal_met", m(func(x *report) float64 { return x.latCost.cpu * 1000 })/2 <= goalVCPUPer1k)
 	line("idle_rss_per_proxy_MiB", f2(r.idleRSS))
 	line("rss_per_proxy_MiB", f2(r.rss))
 	line("peak_rss_per_proxy_MiB", f2(r.peakRSS))
