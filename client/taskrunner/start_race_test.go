@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/roam-sh/roam/drivers"
+	"github.com/roam-sh/roam/drivers/exec"
+	"github.com/roam-sh/roam/drivers/exec/exectest"
+	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/structs"
 	"github.com/roam-sh/roam/testutil"
 )
@@ -140,7 +143,7 @@ func startPaths() []startPath {
 		{
 			// The first run fails; the restart policy starts it again.
 			name:   "restart policy",
-			script: `if [ -e failed-once ]; then exec sleep 300; fi; touch failed-once; exit 1`,
+			script: `if [ -e local/failed-once ]; then exec sleep 300; fi; touch local/failed-once; exit 1`,
 			policy: &structs.RestartPolicy{Attempts: 3, Interval: time.Hour, Mode: structs.RestartModeFail},
 			hold:   2,
 		},
@@ -156,14 +159,51 @@ func startPaths() []startPath {
 	}
 }
 
+// taskDriver is a real driver the races run on: raw_exec everywhere, exec
+// where tasks can be isolated (root, cgroups).
+type taskDriver struct {
+	name string
+	new  func(t *testing.T) drivers.Driver // nil: the harness's raw_exec
+}
+
+func taskDrivers() []taskDriver {
+	return []taskDriver{
+		{name: "raw_exec"},
+		{name: "exec", new: func(t *testing.T) drivers.Driver {
+			host := exectest.RequireIsolation(t)
+			d := exec.New(exec.Config{CgroupParent: exectest.CgroupParent(t, host), Executor: executortest.Binary(), Logger: testutil.Logger(t)})
+			t.Cleanup(d.Shutdown)
+			return d
+		}},
+	}
+}
+
+// eachRace runs f for every driver and start path.
+func eachRace(t *testing.T, f func(t *testing.T, d taskDriver, p startPath)) {
+	for _, d := range taskDrivers() {
+		for _, p := range startPaths() {
+			t.Run(d.name+"/"+p.name, func(t *testing.T) { f(t, d, p) })
+		}
+	}
+}
+
 // setup runs a runner on p's task through a gate holding p's start, and
 // returns once that start has started its process.
-func (p startPath) setup(t *testing.T) (*harness, *startGate, *TaskRunner, startedTask) {
+func (p startPath) setup(t *testing.T, d taskDriver) (*harness, *startGate, *TaskRunner, startedTask) {
 	alloc := testAlloc(structs.JobTypeService, p.script)
+	task := alloc.Job.TaskGroups[0].Tasks[0]
+	task.KillTimeout = time.Second // a task in its own PID namespace ignores SIGINT
 	if p.policy != nil {
-		alloc.Job.TaskGroups[0].Tasks[0].RestartPolicy = p.policy
+		task.RestartPolicy = p.policy
+	}
+	var driver drivers.Driver
+	if d.new != nil {
+		driver, task.Driver = d.new(t), d.name
 	}
 	h := newHarness(t, alloc)
+	if driver != nil {
+		h.driver = driver
+	}
 	gate := newStartGate(h.driver, p.hold)
 	h.driver = gate
 	tr := h.run(h.config())
@@ -193,22 +233,20 @@ func inBackground(t *testing.T, f func(), requested func() bool) <-chan struct{}
 // started: when Kill returns, no process of the task is left, the task is
 // dead (killed, not failed) and no handle is persisted.
 func TestKillDuringStartLeavesNoProcess(t *testing.T) {
-	for _, p := range startPaths() {
-		t.Run(p.name, func(t *testing.T) {
-			h, gate, tr, _ := p.setup(t)
-			killed := inBackground(t, func() { _ = tr.Kill(context.Background(), nil) }, tr.killed)
-			gate.open()
-			waitClosed(t, killed, "Kill returned")
-			gate.assertGone(t, "")
-			st := tr.TaskState()
-			if last := st.Events[len(st.Events)-1]; st.State != structs.TaskStateDead || st.Failed || last.Type != structs.TaskKilled {
-				t.Fatalf("after the kill: %s", describe(st))
-			}
-			if _, local := h.db.get(h.alloc.ID, "web"); local.TaskHandle != nil {
-				t.Fatalf("handle of %s still persisted for a killed task", local.TaskHandle.Config.ID)
-			}
-		})
-	}
+	eachRace(t, func(t *testing.T, d taskDriver, p startPath) {
+		h, gate, tr, _ := p.setup(t, d)
+		killed := inBackground(t, func() { _ = tr.Kill(context.Background(), nil) }, tr.killed)
+		gate.open()
+		waitClosed(t, killed, "Kill returned")
+		gate.assertGone(t, "")
+		st := tr.TaskState()
+		if last := st.Events[len(st.Events)-1]; st.State != structs.TaskStateDead || st.Failed || last.Type != structs.TaskKilled {
+			t.Fatalf("after the kill: %s", describe(st))
+		}
+		if _, local := h.db.get(h.alloc.ID, "web"); local.TaskHandle != nil {
+			t.Fatalf("handle of %s still persisted for a killed task", local.TaskHandle.Config.ID)
+		}
+	})
 }
 
 // A shutdown (client restart) that lands while a start is under way leaves
@@ -216,36 +254,34 @@ func TestKillDuringStartLeavesNoProcess(t *testing.T) {
 // when Shutdown returns the persisted handle names it, and the next
 // client's runner re-attaches to it and can kill it.
 func TestShutdownDuringStartPersistsHandle(t *testing.T) {
-	for _, p := range startPaths() {
-		t.Run(p.name, func(t *testing.T) {
-			h, gate, tr, held := p.setup(t)
-			shut := inBackground(t, tr.Shutdown, tr.isShutdown)
-			gate.open()
-			waitClosed(t, shut, "Shutdown returned")
-			st, local := h.db.get(h.alloc.ID, "web")
-			if local.TaskHandle == nil || local.TaskHandle.Config.ID != held.id {
-				t.Fatalf("persisted handle %+v, want the started task %s", local.TaskHandle, held.id)
-			}
-			if !pidAlive(held.pid) {
-				t.Fatal("the task died with the runner's shutdown")
-			}
-			gate.assertGone(t, held.id)
+	eachRace(t, func(t *testing.T, d taskDriver, p startPath) {
+		h, gate, tr, held := p.setup(t, d)
+		shut := inBackground(t, tr.Shutdown, tr.isShutdown)
+		gate.open()
+		waitClosed(t, shut, "Shutdown returned")
+		st, local := h.db.get(h.alloc.ID, "web")
+		if local.TaskHandle == nil || local.TaskHandle.Config.ID != held.id {
+			t.Fatalf("persisted handle %+v, want the started task %s", local.TaskHandle, held.id)
+		}
+		if !pidAlive(held.pid) {
+			t.Fatal("the task died with the runner's shutdown")
+		}
+		gate.assertGone(t, held.id)
 
-			cfg := h.config()
-			cfg.RestoredState, cfg.RestoredLocal = st, local
-			tr2 := h.run(cfg)
-			testutil.WaitFor(t, 10*time.Second, func() error {
-				if id := tr2.TaskID(); id != held.id || tr2.TaskState().State != structs.TaskStateRunning {
-					return fmt.Errorf("re-attached to %q (%s), want %s", id, tr2.TaskState().State, held.id)
-				}
-				return nil
-			})
-			if err := tr2.Kill(context.Background(), nil); err != nil {
-				t.Fatal(err)
+		cfg := h.config()
+		cfg.RestoredState, cfg.RestoredLocal = st, local
+		tr2 := h.run(cfg)
+		testutil.WaitFor(t, 10*time.Second, func() error {
+			if id := tr2.TaskID(); id != held.id || tr2.TaskState().State != structs.TaskStateRunning {
+				return fmt.Errorf("re-attached to %q (%s), want %s", id, tr2.TaskState().State, held.id)
 			}
-			gate.assertGone(t, "")
+			return nil
 		})
-	}
+		if err := tr2.Kill(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		gate.assertGone(t, "")
+	})
 }
 
 // A kill and a shutdown that both land while a start is under way: the
@@ -253,31 +289,29 @@ func TestShutdownDuringStartPersistsHandle(t *testing.T) {
 // on record, so the next client's runner finishes it instead of letting the
 // task run on or restarting it.
 func TestKillCutShortByShutdownFinishesAfterRestart(t *testing.T) {
-	for _, p := range startPaths() {
-		t.Run(p.name, func(t *testing.T) {
-			h, gate, tr, _ := p.setup(t)
-			killed := inBackground(t, func() { _ = tr.Kill(context.Background(), nil) }, tr.killed)
-			shut := inBackground(t, tr.Shutdown, tr.isShutdown)
-			gate.open()
-			waitClosed(t, killed, "Kill returned")
-			waitClosed(t, shut, "Shutdown returned")
-			starts := len(gate.tasks())
+	eachRace(t, func(t *testing.T, d taskDriver, p startPath) {
+		h, gate, tr, _ := p.setup(t, d)
+		killed := inBackground(t, func() { _ = tr.Kill(context.Background(), nil) }, tr.killed)
+		shut := inBackground(t, tr.Shutdown, tr.isShutdown)
+		gate.open()
+		waitClosed(t, killed, "Kill returned")
+		waitClosed(t, shut, "Shutdown returned")
+		starts := len(gate.tasks())
 
-			st, local := h.db.get(h.alloc.ID, "web")
-			cfg := h.config()
-			cfg.RestoredState, cfg.RestoredLocal = st, local
-			tr2 := h.run(cfg)
-			tr2.AllowStart() // the alloc runner lets a restored task start
-			final := waitDead(t, tr2)
-			if last := final.Events[len(final.Events)-1]; final.Failed || last.Type != structs.TaskKilled {
-				t.Fatalf("restored runner: %s", describe(final))
-			}
-			if n := len(gate.tasks()); n != starts {
-				t.Fatalf("the restored runner started the killed task again (%d starts, was %d)", n, starts)
-			}
-			gate.assertGone(t, "")
-		})
-	}
+		st, local := h.db.get(h.alloc.ID, "web")
+		cfg := h.config()
+		cfg.RestoredState, cfg.RestoredLocal = st, local
+		tr2 := h.run(cfg)
+		tr2.AllowStart() // the alloc runner lets a restored task start
+		final := waitDead(t, tr2)
+		if last := final.Events[len(final.Events)-1]; final.Failed || last.Type != structs.TaskKilled {
+			t.Fatalf("restored runner: %s", describe(final))
+		}
+		if n := len(gate.tasks()); n != starts {
+			t.Fatalf("the restored runner started the killed task again (%d starts, was %d)", n, starts)
+		}
+		gate.assertGone(t, "")
+	})
 }
 
 // A client that crashes at any point of a kill leaves state the next
