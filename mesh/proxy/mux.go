@@ -115,6 +115,14 @@ const (
 	// before it returns session credit (one frame per half stream window,
 	// coalesced with the stream credits).
 	muxSessionCreditAt = muxWindow / 2
+	// muxBufKeep is the most buffer capacity a stream keeps once the
+	// bytes it held were consumed (for the next burst, which a socket that
+	// was full for a moment makes common). The session window counts
+	// buffered bytes, not the arrays that held them: a larger buffer is
+	// released once drained, so what a session holds follows its window
+	// (each of 400 streams kept the 1 MiB array of the window it was sent
+	// and the application read: 400 MiB held with nothing buffered).
+	muxBufKeep = 4 << 10
 	// muxMaxStreams bounds the open streams of one session.
 	muxMaxStreams = 8192
 	// muxAcceptBacklog bounds the streams opened and not yet accepted;
@@ -947,7 +955,7 @@ func (st *muxStream) Read(p []byte) (int, error) {
 		st.mu.Lock()
 		if len(st.buf) > 0 {
 			n := copy(p, st.buf)
-			st.buf = st.buf[:copy(st.buf, st.buf[n:])]
+			st.dropBuffered(n)
 			credit := st.consumeLocked(n)
 			st.mu.Unlock()
 			st.s.consume(n)
@@ -967,6 +975,24 @@ func (st *muxStream) Read(p []byte) (int, error) {
 		case <-st.rwake:
 		case <-st.s.done:
 		}
+	}
+}
+
+// dropBuffered removes the first n buffered bytes (consumed). A buffer
+// larger than muxBufKeep is released once empty, and its rest moved to a
+// buffer of its size once it is mostly empty, so that a stream holds at
+// most a few times what the session counts as buffered (an application
+// that stops reading a few bytes short of a window must not make its
+// stream keep the window's array). Called with st.mu held.
+func (st *muxStream) dropBuffered(n int) {
+	rest := len(st.buf) - n
+	switch {
+	case cap(st.buf) > muxBufKeep && rest == 0:
+		st.buf = nil
+	case cap(st.buf) > muxBufKeep && rest < cap(st.buf)/4:
+		st.buf = append(make([]byte, 0, rest), st.buf[n:]...)
+	default:
+		st.buf = st.buf[:copy(st.buf, st.buf[n:])]
 	}
 }
 
@@ -996,8 +1022,8 @@ func (st *muxStream) drainTo(dst *net.TCPConn) (int64, error) {
 			st.mu.Lock()
 			st.draining, st.inflight = false, 0
 			st.sunk += int64(n)
-			if st.buf == nil {
-				st.buf = chunk[:0] // keep the buffer for the next burst
+			if st.buf == nil && cap(chunk) <= muxBufKeep {
+				st.buf = chunk[:0] // keep a small buffer for the next burst
 			}
 			credit := st.consumeLocked(n)
 			st.mu.Unlock()
