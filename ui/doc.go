@@ -7,6 +7,7 @@
 // file. Map of the files:
 //
 //	embed.go           Handler: files, SPA fallback, Content-Security-Policy
+//	firstreads.go      the API reads a page's HTML starts (preloads), per page
 //	static/index.html  the one page; loads app.js
 //	static/app.js      router (history API), layout, live-query lifecycle
 //	static/api.js      fetch wrapper: errors, blocking queries, AbortController

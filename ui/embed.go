@@ -85,7 +85,7 @@ func Handler() http.Handler {
 				http.NotFound(w, r)
 				return
 			}
-			serveIndex(w, r, index)
+			serveIndex(w, r, withFirstReads(index, name, r.URL.Query()))
 			return
 		}
 		// Embedded files have no modification time, so without an ETag every
