@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ const loadedAt = `new Promise((resolve) => {
 // BenchmarkJobPage1000Allocs loads the page of a job with 1,000
 // allocations on a dev agent in Chromium and reports the time from the
 // start of the navigation until the page shows all of them (ms/load; the
-// goal is under 200 ms), and the part of it the page spent drawing once
+// goal is under 200 ms; its median is reported too), and the part of it the page spent drawing once
 // the data had arrived (ms/draw). The allocations are placed on simulated
 // nodes, so the agent's own client does not start 1,000 processes. Run it
 // on an idle machine: it measures wall time in a browser.
@@ -42,6 +43,7 @@ func BenchmarkJobPage1000Allocs(b *testing.B) {
 	br := newBrowser(b, la.URL, 1280, 900)
 	br.open("/ui/jobs") // warm: the browser has the app's files cached
 	var total, totalDraw float64
+	loads := make([]float64, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// A new document each time (the query differs), as a user opening
@@ -52,6 +54,7 @@ func BenchmarkJobPage1000Allocs(b *testing.B) {
 			b.Fatal(err)
 		}
 		total += ms
+		loads = append(loads, ms)
 		// How much of it the page's own work was: from the allocations'
 		// arrival to the table drawn (marks set by the job page).
 		draw, err := eval[float64](br, `(() => { const d = performance.getEntriesByName("roam:data"), t = performance.getEntriesByName("roam:drawn");
@@ -62,6 +65,10 @@ func BenchmarkJobPage1000Allocs(b *testing.B) {
 		totalDraw += draw
 	}
 	b.ReportMetric(total/float64(b.N), "ms/load")
+	// The median too: on a shared machine a few loads that waited for the
+	// CPU move the mean more than any change to the page does.
+	sort.Float64s(loads)
+	b.ReportMetric(loads[len(loads)/2], "median-ms/load")
 	b.ReportMetric(totalDraw/float64(b.N), "ms/draw")
 	br.check()
 }
