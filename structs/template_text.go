@@ -59,7 +59,7 @@ func CheckTemplateText(text, left, right string) []TemplateProblem {
 			out = append(out, TemplateProblem{Line: line, Column: col, Message: msg})
 		})
 	}
-	return out
+	return append(out, checkTemplateCalls(trees)...)
 }
 
 // templateTreeName names the parsed text in the parser's messages, which
@@ -142,7 +142,10 @@ func templateFuncProblem(name string) string {
 	if why, refused := refusedTemplateFuncs()[name]; refused {
 		return fmt.Sprintf("function %q is not available in roam: %s", name, why)
 	}
-	if strings.HasPrefix(name, "sprig_") || slices.Contains(TemplateFuncs(), name) {
+	if why, refused := refusedSprigFuncs()[name]; refused {
+		return fmt.Sprintf("function %q is not available in roam: %s", name, why)
+	}
+	if isSprigFunc(name) || slices.Contains(TemplateFuncs(), name) {
 		return ""
 	}
 	return fmt.Sprintf("function %q is not defined", name)

@@ -2,6 +2,7 @@ package structs
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -29,6 +30,21 @@ func TestCheckTemplateText(t *testing.T) {
 			`line 1, column 10: function "writeToFile" is not available in roam: ` + whyHostEffects,
 			`line 1, column 54: function "plugin" is not available in roam: ` + whyHostEffects}},
 		{"unknown function", `{{ nosuch 1 }}`, "", "", []string{`line 1, column 4: function "nosuch" is not defined`}},
+		{"sprig functions outside the renderer's map", `{{ sprig_upper "x" }}{{ sprig_env "HOME" }}
+{{ sprig_expandenv "$X" }}{{ sprig_nosuch 1 }}`, "", "", []string{
+			`line 1, column 25: function "sprig_env" is not available in roam: ` + whySprigHost,
+			`line 2, column 4: function "sprig_expandenv" is not available in roam: ` + whySprigHost,
+			`line 2, column 30: function "sprig_nosuch" is not defined`}},
+		{"executeTemplate recursion", `{{ define "a" }}{{ executeTemplate "a" }}{{ end }}{{ executeTemplate "a" }}`, "", "", []string{
+			`line 1, column 20: template "a" calls itself ("a" -> "a"); recursive templates are refused`}},
+		{"mutual recursion through template", "{{ define \"a\" }}{{ template \"b\" . }}{{ end }}\n{{ define \"b\" }}{{ if . }}{{ executeTemplate \"a\" . }}{{ end }}{{ end }}{{ template \"a\" 1 }}", "", "", []string{
+			`line 2, column 30: template "a" calls itself ("a" -> "b" -> "a"); recursive templates are refused`}},
+		{"computed executeTemplate name", `{{ define "a" }}x{{ end }}{{ $n := "a" }}{{ executeTemplate $n }}{{ "a" | executeTemplate }}`, "", "", []string{
+			`line 1, column 45: executeTemplate takes the template's name as a quoted string in roam, so that a template calling itself can be refused before it runs`,
+			`line 1, column 75: executeTemplate takes the template's name as a quoted string in roam, so that a template calling itself can be refused before it runs`}},
+		{"call chains within the depth limit", chain(MaxTemplateCallDepth), "", "", nil},
+		{"call chains beyond the depth limit", chain(MaxTemplateCallDepth + 1), "", "", []string{
+			`line 1, column 13: templates call each other 33 deep from here; the limit is 32`}},
 		{"custom delimiters", `[[ key "a" ]] {{ not parsed }}`, "[[", "]]", []string{
 			`line 1, column 4: function "key" is not available in roam: ` + whyConsulKV}},
 	}
@@ -43,6 +59,25 @@ func TestCheckTemplateText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// chain is a template whose main body starts a chain of n calls through
+// defined templates t1 ... tn, alternating {{ template }} and executeTemplate.
+func chain(n int) string {
+	var b strings.Builder
+	b.WriteString(`{{ template "t1" }}`)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{{ define "t%d" }}`, i)
+		switch {
+		case i == n:
+		case i%2 == 0:
+			fmt.Fprintf(&b, `{{ template "t%d" }}`, i+1)
+		default:
+			fmt.Fprintf(&b, `{{ executeTemplate "t%d" }}`, i+1)
+		}
+		b.WriteString(`{{ end }}`)
+	}
+	return b.String()
 }
 
 // Job validation reports template problems with the field path.

@@ -5,11 +5,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/Masterminds/sprig/v3"
 	cttemplate "github.com/hashicorp/consul-template/template"
 
 	"github.com/roam-sh/roam/structs"
@@ -17,9 +19,17 @@ import (
 )
 
 // Every function structs offers or refuses is one consul-template defines,
-// so validation and the renderer agree on names.
+// and every sprig function the renderer defines is one validation accepts,
+// so validation and the renderer agree on names: a job is refused at
+// submission, not at its task's first render.
 func TestFuncListsMatchLibrary(t *testing.T) {
-	for _, name := range append(structs.TemplateFuncs(), structs.RefusedTemplateFuncs()...) {
+	offered := append(structs.TemplateFuncs(), structs.SprigTemplateFuncs()...)
+	for name := range sprig.HermeticTxtFuncMap() {
+		if !slices.Contains(offered, "sprig_"+name) {
+			t.Errorf("sprig_%s is defined in the renderer but refused at validation", name)
+		}
+	}
+	for _, name := range append(offered, structs.RefusedTemplateFuncs()...) {
 		tmpl, err := cttemplate.NewTemplate(&cttemplate.NewTemplateInput{Contents: "{{ if false }}{{ " + name + " }}{{ end }}"})
 		if err != nil {
 			t.Fatal(err)
@@ -196,6 +206,44 @@ func TestTemplateBlockOptions(t *testing.T) {
 			}
 			if err != nil || got != tc.want {
 				t.Fatalf("rendered %q, error %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// A template that calls itself never runs, from data or from a source file
+// (which validation never saw): executeTemplate starts a fresh execution at
+// each level, so nothing would stop it before the agent's stack overflowed.
+// New refuses it, so no render is ever started (the test does not start the
+// engine: without the check it would crash the test process).
+func TestRecursiveTemplateRefused(t *testing.T) {
+	const rec = "x\n{{ define \"a\" }}{{ executeTemplate \"a\" }}{{ end }}{{ executeTemplate \"a\" }}"
+	for _, tc := range []struct {
+		name string
+		tmpl structs.Template
+		want string
+	}{
+		{"data", structs.Template{EmbeddedTmpl: rec, DestPath: "local/out"},
+			`template 1 (local/out): line 2, column 20: template "a" calls itself`},
+		{"source", structs.Template{SourcePath: "local/in.tpl", DestPath: "local/out"},
+			`template 1 (local/out): source local/in.tpl: line 2, column 20: template "a" calls itself`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			allocDir := t.TempDir()
+			taskDir := filepath.Join(allocDir, "web")
+			if err := os.MkdirAll(filepath.Join(taskDir, "local"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(taskDir, "local", "in.tpl"), []byte(rec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			eng, err := New(Config{Templates: []*structs.Template{&tc.tmpl}, TaskDir: taskDir, AllocDir: allocDir, Addr: "127.0.0.1:1", Logger: testutil.Logger(t)})
+			if err == nil {
+				eng.Stop()
+				t.Fatal("New accepted a recursive template")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
 	}
