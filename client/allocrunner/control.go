@@ -96,8 +96,8 @@ func (ar *AllocRunner) failAll(err error) {
 // Destroy kills every task (poststop included), runs the destroy hooks and
 // deletes the allocation's state. It returns at once; DestroyCh closes when
 // it is done. A Shutdown that cuts the kills short ends it early and keeps
-// the state of tasks not yet dead: their handles and kills (persisted by
-// the task runners) let the next client finish the job.
+// the state while a task still has a handle: its handle and kill (persisted
+// by the task runner) let the next client finish the job.
 func (ar *AllocRunner) Destroy() {
 	ar.destroyOnce.Do(func() { go ar.destroy() })
 }
@@ -111,9 +111,9 @@ func (ar *AllocRunner) destroy() {
 	if started {
 		<-ar.waitCh
 	}
-	if ar.isShutdown() && !ar.allTasksDead() {
-		// The client shut down before the kills got through: tasks may run
-		// on, and their handles and kills are all that can find them.
+	if ar.isShutdown() && ar.anyTaskHandle() {
+		// The client shut down before the kills got through: tasks run on,
+		// and their handles and kills are all that can find them.
 		// Keep the state (and the directory, the network); the next client
 		// restores the allocation, its task runners finish the kills, and
 		// the servers' sync destroys it again.
@@ -125,6 +125,18 @@ func (ar *AllocRunner) destroy() {
 		ar.logger.Error("deleting allocation state", "error", err)
 	}
 	ar.logger.Info("allocation destroyed")
+}
+
+// anyTaskHandle reports whether a task runner still holds a task handle:
+// a task that may be running. One without a handle has no process
+// (taskrunner's package doc says why).
+func (ar *AllocRunner) anyTaskHandle() bool {
+	for _, tr := range ar.runners {
+		if tr.TaskID() != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Shutdown stops the runner and its task runners but leaves the tasks
