@@ -347,6 +347,21 @@ func (s *muxSession) keepalive(every time.Duration) {
 
 // Open starts a stream.
 func (s *muxSession) Open() (*muxStream, error) {
+	st, err := s.openQueued()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.flush(); err != nil {
+		s.remove(st.id)
+		return nil, err
+	}
+	return st, nil
+}
+
+// openQueued starts a stream whose open frame is queued, not flushed: it
+// leaves with the stream's first data (copyToStream flushes before it
+// waits for any), in one write instead of two.
+func (s *muxSession) openQueued() (*muxStream, error) {
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -363,7 +378,7 @@ func (s *muxSession) Open() (*muxStream, error) {
 	s.nextID += 2
 	s.streams[st.id] = st
 	s.mu.Unlock()
-	if err := s.write(muxOpen, st.id, 0, nil); err != nil {
+	if err := s.queue(muxOpen, st.id, 0, nil); err != nil {
 		s.remove(st.id)
 		return nil, err
 	}
@@ -1062,6 +1077,17 @@ func (st *muxStream) total() int64 {
 // queued together and flushed once (one TLS write for a copier's whole
 // read); what is queued is flushed before waiting for credit.
 func (st *muxStream) Write(p []byte) (int, error) {
+	n, err := st.writeQueued(p)
+	if err != nil {
+		return n, err
+	}
+	return n, st.s.flush()
+}
+
+// writeQueued queues p as data frames within the send windows and leaves
+// them for a later flush, except what must be flushed before it waits for
+// credit or room.
+func (st *muxStream) writeQueued(p []byte) (int, error) {
 	var sent int
 	queued := false
 	flush := func() error {
@@ -1083,7 +1109,7 @@ func (st *muxStream) Write(p []byte) (int, error) {
 		sent += n
 		p = p[n:]
 	}
-	return sent, flush()
+	return sent, nil
 }
 
 // reserve takes up to want bytes (and at most a frame's) of the stream's

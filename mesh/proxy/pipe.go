@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 )
 
 // pipe copies bytes both ways between a and b until both directions
@@ -63,8 +64,10 @@ var (
 // would have fit it. Between two TCP connections the kernel splices
 // instead (io.Copy uses splice(2) for *net.TCPConn on both sides), and
 // from a stream of the multiplexer into a socket no copy loop runs: the
-// session reader writes into the socket (muxStream.drainTo). Neither
-// applies when src is an HTTP tap's reader, which must see the bytes.
+// session reader writes into the socket (muxStream.drainTo); from a
+// socket into a stream, frames are queued and flushed when the socket
+// has nothing more to read (copyToStream). None of these applies when src
+// is an HTTP tap's reader, which must see the bytes.
 func copyConn(dst net.Conn, src io.Reader) (int64, error) {
 	if tc, ok := dst.(*net.TCPConn); ok {
 		switch src := src.(type) {
@@ -73,6 +76,18 @@ func copyConn(dst net.Conn, src io.Reader) (int64, error) {
 		case *muxStream:
 			// The session's reader writes into the socket itself.
 			return src.drainTo(tc)
+		}
+	}
+	if st, ok := dst.(*muxStream); ok {
+		if tc, ok := src.(*net.TCPConn); ok {
+			if rc, err := tc.SyscallConn(); err == nil {
+				return copyToStream(st, rc)
+			}
+		}
+		// A lazily opened stream's open frame leaves before the first
+		// read, which may wait for long (a server that speaks first).
+		if err := st.s.flush(); err != nil {
+			return 0, err
 		}
 	}
 	bp := smallBufs.Get().(*[]byte)
@@ -106,6 +121,75 @@ func copyConn(dst net.Conn, src io.Reader) (int64, error) {
 			bp = smallBufs.Get().(*[]byte)
 		}
 	}
+}
+
+// copyToStream copies a socket into a stream and flushes the stream's
+// session only when the socket has nothing more to read (a read would
+// block) or ends: what is read back to back (an open frame and the first
+// request, an answer and the fin after it, a bulk burst) leaves in one TLS
+// write and one write(2), and the flush costs no extra system call, since
+// a read that would block is made anyway before the goroutine waits.
+func copyToStream(st *muxStream, rc syscall.RawConn) (int64, error) {
+	bp := smallBufs.Get().(*[]byte)
+	defer func() { putBuf(bp) }()
+	var total int64
+	for {
+		buf := *bp
+		n, rerr := readOrFlush(rc, buf, st.s.flush)
+		if n > 0 {
+			w, werr := st.writeQueued(buf[:n])
+			total += int64(w)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if rerr != nil {
+			if rerr == io.EOF {
+				return total, nil
+			}
+			return total, rerr
+		}
+		switch {
+		case n == len(buf) && len(buf) == smallBuf:
+			putBuf(bp)
+			bp = largeBufs.Get().(*[]byte)
+		case n <= smallBuf && len(buf) == largeBuf:
+			putBuf(bp)
+			bp = smallBufs.Get().(*[]byte)
+		}
+	}
+}
+
+// readOrFlush reads once from rc into buf; when nothing is there to read
+// it calls flush and then waits for the socket to become readable. It
+// returns io.EOF at the end of the stream.
+func readOrFlush(rc syscall.RawConn, buf []byte, flush func() error) (int, error) {
+	var n int
+	var rerr error
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), buf)
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			if rerr = flush(); rerr != nil {
+				return true
+			}
+			return false // wait until readable, then read again
+		}
+		return true
+	})
+	switch {
+	case rerr != nil:
+		return 0, rerr
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 func putBuf(bp *[]byte) {

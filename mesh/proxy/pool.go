@@ -91,7 +91,9 @@ func (p *pool) open(ctx context.Context, addr, service, namespace string) (net.C
 			return c, func() {}, err
 		}
 		p.hold(e)
-		s, err := e.sess.Open()
+		// The open frame leaves with the first bytes the caller copies
+		// (copyToStream flushes before waiting for any).
+		s, err := e.sess.openQueued()
 		if err == nil {
 			return s, func() { p.release(e) }, nil
 		}
