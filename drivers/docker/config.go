@@ -114,7 +114,7 @@ func (tc *TaskConfig) validate(cfg *drivers.TaskConfig, pc *PluginConfig) error 
 	if tc.Privileged && !pc.AllowPrivileged {
 		errs = append(errs, errors.New(`privileged: privileged containers are not allowed on this node (plugin "docker" config allow_privileged = false)`))
 	}
-	errs = append(errs, tc.validateNetwork(cfg)...)
+	errs = append(errs, tc.validateNetwork(cfg, pc)...)
 	errs = append(errs, tc.validateDNS(groupNetwork(cfg))...)
 	if tc.Load != "" {
 		if _, err := loadPath(cfg, tc.Load); err != nil {
@@ -138,7 +138,7 @@ func groupNetwork(cfg *drivers.TaskConfig) bool {
 	return ni != nil && ni.Mode == drivers.NetIsolationModeGroup
 }
 
-func (tc *TaskConfig) validateNetwork(cfg *drivers.TaskConfig) []error {
+func (tc *TaskConfig) validateNetwork(cfg *drivers.TaskConfig, pc *PluginConfig) []error {
 	var errs []error
 	if groupNetwork(cfg) {
 		if tc.NetworkMode != "" {
@@ -146,6 +146,11 @@ func (tc *TaskConfig) validateNetwork(cfg *drivers.TaskConfig) []error {
 		}
 		if tc.Hostname != "" {
 			errs = append(errs, errors.New("hostname: cannot be set on a task of a group with its own network namespace; set the group network's hostname"))
+		}
+	}
+	if !groupNetwork(cfg) {
+		if err := tc.validateNetworkMode(pc); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, label := range tc.Ports {

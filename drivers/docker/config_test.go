@@ -83,6 +83,12 @@ func TestDecodeTaskConfig(t *testing.T) {
 		{name: "host-gateway on docker's bridge", config: map[string]any{"image": "x", "extra_hosts": []any{"gw:host-gateway"}}},
 		{name: "host-gateway in a group", group: true, config: map[string]any{"image": "x", "extra_hosts": []any{"gw:host-gateway"}}, wantErr: "host-gateway is the address of Docker's bridge"},
 		{name: "dns in a group", group: true, config: map[string]any{"image": "x", "dns_servers": []any{"192.0.2.53"}, "extra_hosts": []any{"db:10.0.0.1"}}},
+		{name: "host network by default", config: map[string]any{"image": "x", "network_mode": "host"}},
+		{name: "host network refused by the operator", config: map[string]any{"image": "x", "network_mode": "host"}, plugin: func(p *PluginConfig) { p.AllowedModes.Network = []string{"bridge"} }, wantErr: `network_mode: "host" is not allowed on this node`},
+		{name: "named network refused", config: map[string]any{"image": "x", "network_mode": "shared-db"}, wantErr: `network_mode: "shared-db" is not allowed on this node`},
+		{name: "named network listed", config: map[string]any{"image": "x", "network_mode": "team-a"}, plugin: func(p *PluginConfig) { p.AllowedModes.Network = []string{"team-*"} }},
+		{name: "container with no name", config: map[string]any{"image": "x", "network_mode": "container:"}, wantErr: `"container:" names no container`},
+		{name: "container left to the driver", config: map[string]any{"image": "x", "network_mode": "container:other"}},
 		{name: "load leaves the alloc dir", config: map[string]any{"image": "x", "load": "../../../img.tar"}, wantErr: `load: "../../../img.tar" leaves the allocation dir`},
 	}
 	for _, c := range cases {
@@ -144,6 +150,12 @@ func TestPluginConfig(t *testing.T) {
 	}
 	if _, err := ParsePluginConfig(map[string]any{"host_network_mode": "weird"}); err == nil {
 		t.Fatal("bad host_network_mode accepted")
+	}
+	if _, err := ParsePluginConfig(map[string]any{"allowed_modes": []any{map[string]any{"network": []any{"team-["}}}}); err == nil || !strings.Contains(err.Error(), `allowed_modes.network[0]: "team-["`) {
+		t.Fatalf("bad network pattern: %v", err)
+	}
+	if pc.AllowedModes.Network != nil || !pc.networkAllowed("host") || pc.networkAllowed("shared-db") {
+		t.Fatalf("default network modes: %v", pc.networkModes())
 	}
 	if _, err := ParsePluginConfig(map[string]any{"volume": true}); err == nil || !strings.Contains(err.Error(), "unknown key") {
 		t.Fatalf("unknown plugin key: %v", err)

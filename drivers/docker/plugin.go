@@ -59,6 +59,8 @@ type PluginConfig struct {
 	// Volumes { enabled } lets jobs bind absolute host paths and use named
 	// volumes; paths relative to the task dir are allowed while they stay in the allocation dir.
 	Volumes VolumesConfig `config:"volumes"`
+	// AllowedModes lists the network_mode values jobs may set (netmode.go).
+	AllowedModes AllowedModes `config:"allowed_modes"`
 	// InfraImage is the pause container's image (DefaultInfraImage).
 	InfraImage string `config:"infra_image"`
 	// PullTimeout bounds one image pull (5m).
@@ -86,6 +88,9 @@ func ParsePluginConfig(raw map[string]any) (PluginConfig, error) {
 	}
 	if c.PullTimeout <= 0 {
 		c.PullTimeout = defaultPullTimeout
+	}
+	if err := c.AllowedModes.checkPatterns(); err != nil {
+		return c, fmt.Errorf("docker plugin config: %w", err)
 	}
 	if _, err := ParseHostNetworkMode(c.HostNetworkMode); err != nil {
 		return c, fmt.Errorf("docker plugin config: %w", err)

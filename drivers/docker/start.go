@@ -42,6 +42,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
+	if err := d.joinableContainer(ctx, cfg.AllocID, tc); err != nil {
+		return nil, err
+	}
 	if err := d.ensureImage(ctx, cfg, tc); err != nil {
 		return nil, err
 	}
