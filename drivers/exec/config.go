@@ -1,8 +1,10 @@
 package exec
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/roam-sh/roam/drivers"
 )
@@ -37,6 +39,9 @@ type PluginConfig struct {
 	// or ipc_mode ("private" unless set).
 	DefaultPIDMode string `config:"default_pid_mode"`
 	DefaultIPCMode string `config:"default_ipc_mode"`
+	// AllowedModes lists the modes a task may ask for besides "private"
+	// and the defaults (see AllowedModes).
+	AllowedModes AllowedModes `config:"allowed_modes"`
 	// AllowCaps lists the capabilities jobs may add with cap_add (default:
 	// DefaultCapabilities; "all" allows any).
 	AllowCaps []string `config:"allow_caps"`
@@ -47,6 +52,36 @@ type PluginConfig struct {
 	// the host's pid space. 0 means DefaultPidsLimit; a task may ask for
 	// less with its own pids_limit, never for more.
 	PidsLimit int64 `config:"pids_limit"`
+}
+
+// AllowedModes is the plugin's allowed_modes block (the name and shape of
+// the Nomad docker driver's): the pid_mode and ipc_mode values a task may
+// set. "private" and the plugin's default are always allowed; "host" only
+// when listed. A task in the host's PID namespace sees every process of the
+// node, and reads the environment (secrets included) of those running as
+// its own user, other allocations' tasks among them; the host's IPC
+// namespace shares their System V and POSIX shared memory.
+type AllowedModes struct {
+	PID []string `config:"pid"`
+	IPC []string `config:"ipc"`
+}
+
+// check refuses values that are not modes.
+func (a AllowedModes) check() error {
+	for key, list := range map[string][]string{"pid": a.PID, "ipc": a.IPC} {
+		for i, v := range list {
+			if _, err := ParseNamespaceMode(v, ""); err != nil || v == "" {
+				return fmt.Errorf("allowed_modes.%s[%d]: %q: want %q or %q", key, i, v, NamespacePrivate, NamespaceHost)
+			}
+		}
+	}
+	return nil
+}
+
+// modeAllowed reports whether a task may run in mode: the private mode, the
+// operator's default, or one the operator listed.
+func modeAllowed(mode NamespaceMode, def string, listed []string) bool {
+	return mode == NamespacePrivate || mode == defaultMode(def) || slices.Contains(listed, string(mode))
 }
 
 // DefaultPidsLimit is the pids limit of a task when the plugin sets none.
@@ -78,6 +113,9 @@ func ParsePluginConfig(name string, raw map[string]any) (PluginConfig, error) {
 	}
 	if _, err := normalizeCaps(c.AllowCaps); err != nil {
 		return c, fmt.Errorf("%s plugin config: allow_caps: %w", name, err)
+	}
+	if err := c.AllowedModes.check(); err != nil {
+		return c, fmt.Errorf("%s plugin config: %w", name, err)
 	}
 	for key, v := range map[string]string{"default_pid_mode": c.DefaultPIDMode, "default_ipc_mode": c.DefaultIPCMode} {
 		if _, err := ParseNamespaceMode(v, NamespacePrivate); err != nil {
@@ -148,4 +186,17 @@ func chrootEnv(m map[string]string) map[string]string {
 func ValidateTaskConfig(raw map[string]any) error {
 	_, err := decodeExec(raw)
 	return err
+}
+
+// checkModes refuses namespace modes the operator did not allow, naming
+// the setting that would.
+func (c PluginConfig) checkModes(pid, ipc NamespaceMode) error {
+	var errs []error
+	if !modeAllowed(pid, c.DefaultPIDMode, c.AllowedModes.PID) {
+		errs = append(errs, fmt.Errorf("pid_mode: %q is not allowed on this node: a task in the host's PID namespace sees every process and reads the environment of those of its user, other allocations' included (plugin config allowed_modes { pid = [%q] })", pid, pid))
+	}
+	if !modeAllowed(ipc, c.DefaultIPCMode, c.AllowedModes.IPC) {
+		errs = append(errs, fmt.Errorf("ipc_mode: %q is not allowed on this node: a task in the host's IPC namespace shares the shared memory of every process outside one, other allocations' included (plugin config allowed_modes { ipc = [%q] })", ipc, ipc))
+	}
+	return errors.Join(errs...)
 }

@@ -196,6 +196,9 @@ func (d *Driver) isolationSpec(cfg *drivers.TaskConfig, o Options, host *cgroups
 	if err != nil {
 		return nil, "", fmt.Errorf("ipc_mode: %w", err)
 	}
+	if err := d.cfg.Plugin.checkModes(pidMode, ipcMode); err != nil {
+		return nil, "", err
+	}
 	usr := cfg.User
 	if usr == "" {
 		usr = DefaultUser

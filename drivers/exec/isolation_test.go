@@ -81,7 +81,7 @@ func TestTaskSeesOnlyItsRoot(t *testing.T) {
 const hostDirName = ".roam-host"
 
 // TestPIDNamespace: the task is PID 1 and sees only its own processes;
-// pid_mode = "host" shares the host's.
+// pid_mode = "host", when the operator allows it, shares the host's.
 func TestPIDNamespace(t *testing.T) {
 	d := newDriver(t)
 	out := runOK(t, d, taskConfig(t, sh(`echo $$; ls /proc | grep -c '^[0-9]'`)))
@@ -93,7 +93,8 @@ func TestPIDNamespace(t *testing.T) {
 		t.Fatalf("task sees %d processes", n)
 	}
 	hostCfg := taskConfig(t, map[string]any{"command": "/bin/sh", "args": []any{"-c", "echo $$"}, "pid_mode": "host"})
-	if out := strings.TrimSpace(runOK(t, d, hostCfg)); out == "1" {
+	allowed := newDriver(t, func(c *Config) { c.Plugin.AllowedModes.PID = []string{"host"} })
+	if out := strings.TrimSpace(runOK(t, allowed, hostCfg)); out == "1" {
 		t.Fatalf("pid_mode host: task is pid 1")
 	}
 }
