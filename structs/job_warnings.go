@@ -25,6 +25,7 @@ func (j *Job) Warnings() []string {
 		}
 		gp := p.in("Task group %q", tg.Name)
 		tg.warnNotActedOn(gp, j.Type)
+		tg.warnHostNetwork(gp)
 		for _, n := range tg.Networks {
 			if n != nil && n.MBits != 0 {
 				gp.in("Network").addf("mbits is deprecated and ignored")
