@@ -34,10 +34,16 @@ type inbound struct {
 	http      *httpMetrics // nil unless the service's protocol is http
 	logger    *slog.Logger
 	pingEvery time.Duration // the sessions' keepalive interval (0: muxPingEvery)
+	gate      *gate         // InboundLimits: caps and the idle check
 
 	mu    sync.Mutex
 	conns map[ca.ServiceID]map[io.Closer]*inConn
 	wg    sync.WaitGroup
+
+	// lastRefusal is when a refusal for each cap was last logged
+	// (guarded by refuseMu).
+	refuseMu    sync.Mutex
+	lastRefusal [refusedConns + 1]time.Time
 }
 
 // inConn is what is known of one open inbound connection: the chain its
@@ -53,6 +59,9 @@ type inConn struct {
 // serve accepts until ln closes. Each connection is served in its own
 // goroutine; wg counts them for the drain.
 func (in *inbound) serve(ln net.Listener) {
+	stop := make(chan struct{})
+	defer close(stop)
+	go in.gate.sweep(stop, in.idleClosed)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -97,7 +106,13 @@ func (in *inbound) handle(raw net.Conn) {
 	}
 	defer in.untrack(src, tc)
 	if tc.ConnectionState().NegotiatedProtocol != muxProto {
-		in.forward(tc)
+		ac := &activeConn{Conn: tc}
+		h, why := in.gate.admit(src, nil, tc, ac)
+		if why != admitted {
+			in.refuse(src, why)
+			return
+		}
+		in.forward(ac, h)
 		return
 	}
 	sess := newMuxSession(tc, false, in.pingEvery)
@@ -107,21 +122,32 @@ func (in *inbound) handle(raw net.Conn) {
 	in.mu.Unlock()
 	var streams sync.WaitGroup
 	defer streams.Wait()
+	open := &slots{}
 	for {
 		s, err := sess.Accept()
 		if err != nil {
 			return
 		}
+		// Admitted here, before any goroutine or connection to the app: a
+		// refused stream costs a reset frame.
+		h, why := in.gate.admit(src, open, s, s)
+		if why != admitted {
+			s.Close()
+			in.refuse(src, why)
+			continue
+		}
 		streams.Add(1)
 		go func() {
 			defer streams.Done()
-			in.forward(s)
+			in.forward(s, h)
 		}()
 	}
 }
 
-// forward pipes one application connection to the local app.
-func (in *inbound) forward(c net.Conn) {
+// forward pipes one application connection to the local app, and frees
+// its slot (h) when it ends.
+func (in *inbound) forward(c net.Conn, h *held) {
+	defer in.gate.release(h)
 	in.m.inboundConns.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	app, err := in.dialLocal(ctx, "tcp", in.local)
@@ -131,8 +157,33 @@ func (in *inbound) forward(c net.Conn) {
 		in.logger.Debug("local app unreachable", "address", in.local, "error", err)
 		return
 	}
+	in.gate.dialled(h, app)
 	a, b := pipeObserved(c, app, in.http)
 	in.m.inboundBytes.Add(a + b)
+}
+
+// refuse counts a connection refused for an InboundLimits cap and warns,
+// at most once a minute per cap, naming the calling service and the cap: a
+// caller meets a cap only when it holds far more connections than
+// applications do, and nothing else would say why its connections fail.
+func (in *inbound) refuse(src ca.ServiceID, why refusal) {
+	in.m.refused.Add(1)
+	in.refuseMu.Lock()
+	defer in.refuseMu.Unlock()
+	if time.Since(in.lastRefusal[why]) < time.Minute {
+		return
+	}
+	in.lastRefusal[why] = time.Now()
+	lim := in.gate.lim
+	in.logger.Warn("inbound connection refused: a cap on connections to the application is reached", "source", src.String(),
+		"cap", why.String(), "per_session", lim.PerSession, "per_source", lim.PerSource, "application", lim.Conns)
+}
+
+// idleClosed counts connections closed for carrying nothing for the idle
+// timeout; one line per check that closed any.
+func (in *inbound) idleClosed(n int) {
+	in.m.idleClosed.Add(int64(n))
+	in.logger.Info("closed inbound connections that carried nothing", "count", n, "idle_timeout", in.gate.lim.IdleTimeout)
 }
 
 // track records an authorized connection under its source; false when the

@@ -9,6 +9,9 @@ type metrics struct {
 	inboundBytes, upstreamBytes     atomic.Int64
 	handshakes, handshakeErrors     atomic.Int64
 	denied, upstreamErrors, exposed atomic.Int64
+	// refused: inbound connections refused for an InboundLimits cap;
+	// idleClosed: closed for the idle timeout.
+	refused, idleClosed atomic.Int64
 }
 
 // Stats is a reading of a proxy's counters; Upstreams breaks the upstream
@@ -19,6 +22,10 @@ type Stats struct {
 	Handshakes, HandshakeErrors int64
 	Denied, UpstreamErrors      int64
 	ExposeRequests              int64
+	// InboundRefused are inbound connections refused for a cap of
+	// Config.Inbound, InboundIdleClosed those closed for its idle
+	// timeout.
+	InboundRefused, InboundIdleClosed int64
 	// HTTP are the inbound requests when the service's protocol is http.
 	HTTP      *HTTPStats               `json:",omitempty"`
 	Upstreams map[string]UpstreamStats `json:",omitempty"`
@@ -45,5 +52,6 @@ func (m *metrics) stats() Stats {
 		InboundBytes: m.inboundBytes.Load(), UpstreamBytes: m.upstreamBytes.Load(),
 		Handshakes: m.handshakes.Load(), HandshakeErrors: m.handshakeErrors.Load(),
 		Denied: m.denied.Load(), UpstreamErrors: m.upstreamErrors.Load(), ExposeRequests: m.exposed.Load(),
+		InboundRefused: m.refused.Load(), InboundIdleClosed: m.idleClosed.Load(),
 	}
 }

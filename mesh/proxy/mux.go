@@ -836,7 +836,22 @@ type muxStream struct {
 	draining bool
 	inflight int // bytes the drainer is writing
 	sunk     int64
+	// active is set when data goes either way and cleared by whoever
+	// watches for idle streams (wasActive): the inbound listener closes a
+	// stream that carried nothing for long.
+	active atomic.Bool
 }
+
+// touch marks the stream active: a load first, so that a busy stream
+// writes the flag once per check of wasActive, not once per frame.
+func (st *muxStream) touch() {
+	if !st.active.Load() {
+		st.active.Store(true)
+	}
+}
+
+// wasActive reports whether data went either way since the last call.
+func (st *muxStream) wasActive() bool { return st.active.Swap(false) }
 
 func newMuxStream(s *muxSession, id uint32) *muxStream {
 	return &muxStream{s: s, id: id, rwake: make(chan struct{}, 1), wwake: make(chan struct{}, 1), sendWin: muxWindow}
@@ -872,6 +887,7 @@ func (st *muxStream) closedLocked() error {
 // straight to the sink when nothing is buffered before it, buffered
 // otherwise (the reader never blocks).
 func (st *muxStream) deliver(p []byte) {
+	st.touch()
 	st.mu.Lock()
 	if st.reset || st.finRecv {
 		st.mu.Unlock()
@@ -1088,6 +1104,7 @@ func (st *muxStream) Write(p []byte) (int, error) {
 // them for a later flush, except what must be flushed before it waits for
 // credit or room.
 func (st *muxStream) writeQueued(p []byte) (int, error) {
+	st.touch()
 	var sent int
 	queued := false
 	flush := func() error {

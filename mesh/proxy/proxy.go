@@ -53,6 +53,11 @@ type Config struct {
 	// cap).
 	MaxConnsPerPeer int
 
+	// Inbound bounds the connections callers make the proxy open to its
+	// application: caps per session, per calling service and in all, and
+	// an idle timeout (zero fields: the defaults, see InboundLimits).
+	Inbound InboundLimits
+
 	// RecycleGrace is how long a connection whose peer the roots no
 	// longer trust may finish its streams before it is closed (0: 10 s).
 	RecycleGrace time.Duration
@@ -116,7 +121,8 @@ func New(cfg Config) (*Proxy, error) {
 	m := &metrics{}
 	p := &Proxy{cfg: cfg, m: m, pool: newPool(cfg.Certs, cfg.Dial, m, cfg.pingEvery), ready: make(chan struct{}), logger: cfg.Logger}
 	p.in = &inbound{service: cfg.Service, local: cfg.LocalAddr, dialLocal: cfg.DialLocal, tlsCfg: serverTLS(cfg.Certs),
-		authz: cfg.Authorizer, m: m, logger: cfg.Logger, pingEvery: cfg.pingEvery, conns: map[ca.ServiceID]map[io.Closer]*inConn{}}
+		authz: cfg.Authorizer, m: m, logger: cfg.Logger, pingEvery: cfg.pingEvery, conns: map[ca.ServiceID]map[io.Closer]*inConn{},
+		gate: newGate(cfg.Inbound)}
 	if cfg.Protocol == ProtocolHTTP {
 		p.in.http = &httpMetrics{}
 	}
