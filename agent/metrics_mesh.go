@@ -58,6 +58,8 @@ func proxyGauges(st proxy.Stats, base map[string]string, service, allocID string
 		{Name: "roam.mesh.inbound.connections", Value: float64(st.InboundConns), Labels: labels},
 		{Name: "roam.mesh.inbound.bytes", Value: float64(st.InboundBytes), Labels: labels},
 		{Name: "roam.mesh.inbound.denied", Value: float64(st.Denied), Labels: labels},
+		{Name: "roam.mesh.inbound.refused", Value: float64(st.InboundRefused), Labels: labels},
+		{Name: "roam.mesh.inbound.idle_closed", Value: float64(st.InboundIdleClosed), Labels: labels},
 		{Name: "roam.mesh.handshakes", Value: float64(st.Handshakes), Labels: labels},
 		{Name: "roam.mesh.handshake_errors", Value: float64(st.HandshakeErrors), Labels: labels},
 		{Name: "roam.mesh.expose.requests", Value: float64(st.ExposeRequests), Labels: labels},

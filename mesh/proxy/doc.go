@@ -89,6 +89,14 @@
 // made with an older leaf then take no new streams, and connections whose
 // peer the new roots no longer trust are recycled after a grace period.
 //
+// Every stream a caller opens becomes a connection to the application, so
+// the public listener admits it against InboundLimits before dialling:
+// 1,024 per session, 4,096 per calling service, 8,192 in all; past a cap
+// the stream is reset, counted and logged (once a minute per cap). A
+// connection that carries nothing either way for an hour is closed at
+// both ends. A stream's buffer above 4 KiB is released once drained, so
+// the memory a session holds follows what its window counts.
+//
 // With protocol http on a listener, the HTTP/1.1 requests and responses
 // going by are read from a copy of the bytes and counted by status class
 // and timed (http.go); the bytes themselves pass unchanged.
@@ -98,6 +106,7 @@
 //	proxy.go     Config, Proxy: New, Run, Ready, drain on stop
 //	tls.go       TLS 1.3 server and client configs over Certs, peer checks
 //	inbound.go   the public listener, authorization, connection tracking
+//	limits.go    InboundLimits: caps on connections to the app, idle close
 //	upstream.go  upstream listeners, instance choice, retries
 //	balancer.go  round robin with ejection of failing instances
 //	pool.go      one multiplexed session per remote proxy, retired on a new leaf
