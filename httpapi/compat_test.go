@@ -110,6 +110,9 @@ func testNomadAllocs(t *testing.T, nc *nomadapi.Client, nodeID string) {
 	if err != nil || len(stubs) != 1 || stubs[0].NodeID != nodeID {
 		t.Fatalf("Jobs().Allocations = %+v, %v", stubs, err)
 	}
+	if stubs[0].AllocatedResources != nil {
+		t.Errorf("Jobs().Allocations carries AllocatedResources %+v: Nomad's list of a job's allocations leaves them to the allocation's own read", stubs[0].AllocatedResources)
+	}
 	alloc, _, err := nc.Allocations().Info(stubs[0].ID, nil)
 	if err != nil || alloc.JobID != "compat" || alloc.Job == nil || *alloc.Job.ID != "compat" {
 		t.Fatalf("Allocations().Info = %+v, %v", alloc, err)

@@ -288,7 +288,13 @@ func (j *jobEndpoint) Allocations(args *structs.JobSpecificRequest, reply *struc
 		}
 		stubs := make([]*structs.AllocListStub, 0, len(allocs))
 		for _, a := range allocs {
-			stubs = append(stubs, a.Stub())
+			// Without the resources, as Nomad's list of a job's allocations:
+			// they are a third of each stub, and the UI's job page reads this
+			// list for up to thousands of allocations on every load; an
+			// allocation's own read (/v1/allocation/:id) has them.
+			s := a.Stub()
+			s.AllocatedResources = nil
+			stubs = append(stubs, s)
 		}
 		reply.Allocations = stubs
 		return st.AllocsIndex(ws), nil
