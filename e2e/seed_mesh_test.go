@@ -81,6 +81,15 @@ func TestSeedCountdashThroughTheMesh(t *testing.T) {
 	second := waitCount(t, url, first)
 	t.Logf("count through the mesh: %d then %d", first, second)
 
+	// The sidecar runs as root in the node's namespaces: `alloc exec`
+	// into it is refused (it would be a root shell on the node), while
+	// the group's own task still takes one.
+	dash := groupAlloc(t, c, "countdash", "dashboard")
+	out, code := a.roam(t, "alloc", "exec", "-i=false", "-t=false", "-task", "connect-proxy-count-dashboard", dash.ID, "/bin/true")
+	if code == 0 || !strings.Contains(out, "does not support exec") {
+		t.Fatalf("alloc exec into the sidecar proxy: exit %d\n%s\nwant a refusal", code, out)
+	}
+
 	// The proxies' counters are on the agent's Prometheus endpoint, per
 	// upstream and inbound.
 	testutil.WaitFor(t, 30*time.Second, func() error {

@@ -61,7 +61,25 @@ func (d *Driver) Fingerprint(context.Context) *drivers.Fingerprint {
 func (d *Driver) Capabilities() drivers.Capabilities {
 	c := d.Driver.Capabilities()
 	c.NetIsolationModes = []drivers.NetIsolationMode{drivers.NetIsolationModeGroup}
+	// The proxy runs as root in the host's namespaces (it holds listeners
+	// in the allocation's through a namespace handle, see the package
+	// doc): a command run beside it would be a root shell on the node for
+	// whoever may exec into the job's tasks. So no exec, unlike raw_exec.
+	c.Exec = false
 	return c
+}
+
+// errNoExec refuses commands beside the proxy (see Capabilities).
+var errNoExec = errors.New("the connect_proxy driver runs no commands beside the proxy: it runs as root in the node's namespaces")
+
+// ExecTask refuses: see Capabilities.
+func (d *Driver) ExecTask(string, []string, time.Duration) (*drivers.ExecResult, error) {
+	return nil, errNoExec
+}
+
+// ExecTaskStreaming refuses: see Capabilities.
+func (d *Driver) ExecTaskStreaming(context.Context, string, *drivers.ExecOptions) (*drivers.ExitResult, error) {
+	return nil, errNoExec
 }
 
 // StartTask starts `roam connect proxy` for the task and waits until it

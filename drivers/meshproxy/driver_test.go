@@ -92,3 +92,25 @@ func TestStartFailsWhenTheProxyExitsFirst(t *testing.T) {
 		t.Fatalf("start: %v, want an error saying the proxy exited before it listened", err)
 	}
 }
+
+// The proxy runs as root in the node's namespaces, so nothing is run
+// beside it: the task runner sees no exec capability, and a direct call
+// is refused too (the embedded raw_exec driver would run it on the host).
+func TestExecIntoTheProxyIsRefused(t *testing.T) {
+	d := fakeProxy(t, `touch "$ready"; exec sleep 300`)
+	cfg := proxyTask(t)
+	h, err := d.StartTask(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killTask(t, h)
+	if d.Capabilities().Exec {
+		t.Fatal("connect_proxy advertises exec")
+	}
+	if _, err := d.ExecTask(cfg.ID, []string{"/bin/true"}, 5*time.Second); err == nil {
+		t.Fatal("ExecTask ran a command beside the proxy")
+	}
+	if _, err := d.ExecTaskStreaming(context.Background(), cfg.ID, &drivers.ExecOptions{Command: []string{"/bin/true"}}); err == nil {
+		t.Fatal("ExecTaskStreaming ran a command beside the proxy")
+	}
+}
