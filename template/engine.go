@@ -31,8 +31,11 @@ type Config struct {
 	// Namespace is the allocation's namespace (nomadService's default).
 	Namespace string
 	// Env is the task's environment, what env and friends read.
-	Env    map[string]string
-	Logger *slog.Logger
+	Env map[string]string
+	// Sandbox, when set, runs the engine in a child process under its
+	// limits; nil renders in this process (tests of other packages).
+	Sandbox *Sandbox     `json:"-"`
+	Logger  *slog.Logger `json:"-"`
 }
 
 // EventKind says what an Event reports.
@@ -86,6 +89,9 @@ type Engine struct {
 	runner *manager.Runner
 	files  *files
 	dialer *closingDialer
+	// child is set when the engine runs in a child process (Sandbox); then
+	// runner and dialer are nil.
+	child *childProc
 	// byID maps consul-template's template IDs (a hash of the text, so
 	// several blocks may share one) to template indexes.
 	byID   map[string][]int
@@ -109,9 +115,14 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		cfg: cfg, files: fs, dialer: newClosingDialer(),
+		cfg: cfg, files: fs,
 		events: make(chan Event, 8), stopCh: make(chan struct{}), done: make(chan struct{}),
 	}
+	if cfg.Sandbox != nil {
+		e.child = &childProc{sb: *cfg.Sandbox}
+		return e, nil
+	}
+	e.dialer = newClosingDialer()
 	ctc, byConfig := e.runnerConfig()
 	r, err := manager.NewRunner(ctc, false)
 	if err != nil {
@@ -142,6 +153,10 @@ func (e *Engine) explain(err error) error {
 // Start runs the engine until Stop; call it once.
 func (e *Engine) Start() {
 	e.started.Store(true)
+	if e.child != nil {
+		go e.startChild()
+		return
+	}
 	go e.loop()
 }
 
@@ -154,6 +169,10 @@ func (e *Engine) Events() <-chan Event { return e.events }
 func (e *Engine) Stop() {
 	e.stopOnce.Do(func() {
 		close(e.stopCh)
+		if e.child != nil {
+			e.child.kill()
+			return
+		}
 		e.runner.StopImmediately()
 		e.dialer.closeAll()
 	})
@@ -165,7 +184,12 @@ func (e *Engine) Stop() {
 // Sums returns the sha256 of each template's last rendered content, hex
 // ("" for one not rendered yet), for a caller that persists what its task
 // has seen.
-func (e *Engine) Sums() []string { return e.files.sums() }
+func (e *Engine) Sums() []string {
+	if e.child != nil {
+		return e.child.sumsCopy(len(e.cfg.Templates))
+	}
+	return e.files.sums()
+}
 
 // Path is the host path template i renders to.
 func (e *Engine) Path(i int) string { return e.files.specs[i].abs }
