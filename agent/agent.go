@@ -26,6 +26,7 @@ import (
 	"github.com/roam-sh/roam/netns/doctor"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/template"
 	"github.com/roam-sh/roam/ui"
 )
 
@@ -264,7 +265,7 @@ func (a *Agent) clientConfig() *client.Config {
 		Version:  version.Version, NomadVersion: version.NomadCompatible,
 		GCInterval: c.Client.GCInterval, GCMaxAllocs: c.Client.GCMaxAllocs,
 		GCDiskUsageThreshold: c.Client.GCDiskUsageThreshold, GCInodeUsageThreshold: c.Client.GCInodeUsageThreshold,
-		Executor: c.Client.Executor, Artifacts: c.Client.Artifact,
+		Executor: c.Client.Executor, Artifacts: c.Client.Artifact, Templates: a.templateSandbox(),
 		ChrootEnv: c.Client.ChrootEnv, CgroupParent: c.Client.CgroupParent,
 		CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir, CNIInterfacePrefix: c.Client.CNIInterfacePrefix,
 		BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeSubnet, BridgeHairpin: c.Client.BridgeHairpin,
@@ -326,6 +327,21 @@ func (a *Agent) nodeCPUMHz() int64 {
 		return n.NodeResources.Cpu.CpuShares
 	}
 	return 0
+}
+
+// templateSandbox runs tasks' templates in children of this binary (or of
+// the configured one), never in the agent: see docs/templates.md, Limits.
+func (a *Agent) templateSandbox() *template.Sandbox {
+	sb := a.cfg.Client.Templates
+	if sb.Binary.Path == "" {
+		self, err := template.SelfBinary()
+		if err != nil {
+			a.logger.Error("templates: cannot find this binary to render in; templates render in the agent", "error", err)
+			return nil
+		}
+		sb.Binary = self
+	}
+	return &sb
 }
 
 // jobParser evaluates job files sent to /v1/jobs/parse in children of this

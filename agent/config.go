@@ -17,6 +17,7 @@ import (
 	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/server"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/template"
 )
 
 // Config is an agent's resolved configuration: defaults (or the -dev preset),
@@ -188,6 +189,9 @@ type ClientConfig struct {
 	// Artifact is the client artifact block (local sources, fetch limits);
 	// its Binary, like Executor, is set only by tests.
 	Artifact artifact.Config
+	// Templates bounds each task's template child (zero fields: package
+	// template's defaults); its Binary, like Executor, is set only by tests.
+	Templates template.Sandbox
 }
 
 // Reserved resources are never handed to tasks.

@@ -17,6 +17,7 @@ import (
 	"github.com/roam-sh/roam/internal/apitest"
 	"github.com/roam-sh/roam/jobspec/sandbox/sandboxtest"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/template"
 	"github.com/roam-sh/roam/testutil"
 )
 
@@ -25,6 +26,7 @@ import (
 func TestMain(m *testing.M) {
 	executortest.MaybeRun()
 	sandboxtest.MaybeRun()
+	template.MaybeRunChild() // agents render templates in children of this binary
 	os.Exit(m.Run())
 }
 

@@ -281,7 +281,7 @@ func (c *Client) newAllocRunner(alloc *structs.Allocation, restored map[string]a
 	return allocrunner.New(allocrunner.Config{
 		Alloc: alloc, AllocDirRoot: c.cfg.AllocDir, Drivers: c.drivers, Node: c.Node(),
 		Region: c.cfg.Region, HostEnv: c.hostEnv, EnvDenylist: c.cfg.EnvDenylist,
-		MaxKillTimeout: c.cfg.MaxKillTimeout, Artifacts: c.cfg.Artifacts, StateDB: c.db, StateUpdater: c.updater,
+		MaxKillTimeout: c.cfg.MaxKillTimeout, Artifacts: c.cfg.Artifacts, Templates: c.cfg.Templates, StateDB: c.db, StateUpdater: c.updater,
 		Networks: c.network, DNS: c.cfg.DNS, Services: serviceCatalog{c}, Restored: restored, Logger: c.cfg.Logger,
 	})
 }

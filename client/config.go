@@ -14,6 +14,7 @@ import (
 	"github.com/roam-sh/roam/drivers/executor"
 	"github.com/roam-sh/roam/netns"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/template"
 )
 
 // RPCer is the client's connection to the servers: the in-process server in
@@ -122,6 +123,9 @@ type Config struct {
 	// this host's file system, the fetch limits, and how the sandboxed
 	// fetcher is started (zero Binary: this binary's artifact-fetch).
 	Artifacts artifact.Config
+	// Templates runs tasks' template engines in child processes under
+	// limits; nil renders them in this process (tests of the client).
+	Templates *template.Sandbox
 	// MaxKillTimeout caps every task's kill_timeout (default 30s).
 	MaxKillTimeout time.Duration
 	// EnvDenylist lists host variables never passed to tasks (default: the

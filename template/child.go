@@ -144,7 +144,7 @@ func watchBusy(budget time.Duration, fail func(string)) {
 			continue
 		}
 		if streak += used; streak > budget {
-			fail(fmt.Sprintf("rendering used more than %s of CPU time without pause; the limit is %s", budget, budget))
+			fail(fmt.Sprintf("templates: rendering used more than %s of CPU time without pause; the limit is %s", budget, budget))
 			return
 		}
 	}

@@ -32,6 +32,12 @@ func baseConfig(cfg Config, dialer *closingDialer) *ctconfig.Config {
 	c.Nomad.Token = ctconfig.String(cfg.Token)
 	c.Nomad.Namespace = ctconfig.String(orDefault(cfg.Namespace, "default"))
 	c.Nomad.Transport.CustomDialer = dialer
+	// Every watched dependency is a blocking read on its own connection to
+	// the agent: a task's engine never holds more than its dependency
+	// bound, so that checkDeps fails a template that names too many before
+	// it can take the connections the agent grants one client address.
+	c.Nomad.Transport.MaxConnsPerHost = ctconfig.Int(MaxDepsPerTask)
+	c.Consul.Transport.MaxConnsPerHost = ctconfig.Int(MaxDepsPerTemplate / 2)
 	c.Consul.Address = ctconfig.String(cfg.Addr)
 	c.Consul.Token = ctconfig.String(cfg.Token)
 	c.Consul.TokenFile = ctconfig.String("")

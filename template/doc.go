@@ -19,6 +19,13 @@
 //     at each render (it is not watched).
 //   - The functions structs.RefusedTemplateFuncs names (Consul KV, Vault,
 //     plugin, writeToFile…) are disabled; validation refuses them first.
+//   - The engine runs in a child process of the roam binary when the
+//     client gives it a Sandbox (the agent always does): memory-limited,
+//     stopped by a CPU watchdog, killed with the task. A template is a
+//     program, and a goroutine running one can be neither stopped nor
+//     limited (docs/templates.md, Limits).
+//   - A template watches at most MaxDepsPerTemplate services and variables,
+//     a task MaxDepsPerTask, each a connection to the agent.
 //   - The agent's own environment (CONSUL_HTTP_ADDR, VAULT_TOKEN,
 //     NOMAD_TOKEN…) configures nothing: every client setting is explicit.
 //
@@ -34,4 +41,6 @@
 //	files.go    confined reading of sources and writing of destinations
 //	funcs.go    the functions roam replaces or disables
 //	env.go      ParseEnv: a rendered env = true file to variables
+//	sandbox.go  Sandbox, Limits: the parent side of an engine in a child
+//	child.go    ChildMain: the child side (request on stdin, events on stdout)
 package template

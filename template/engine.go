@@ -9,10 +9,24 @@ import (
 	"sync/atomic"
 
 	ctconfig "github.com/hashicorp/consul-template/config"
+	dep "github.com/hashicorp/consul-template/dependency"
 	"github.com/hashicorp/consul-template/manager"
 
 	"github.com/roam-sh/roam/structs"
 )
+
+// Bounds on what one task's templates may watch (see checkDeps and
+// docs/templates.md, Limits).
+const (
+	// MaxDepsPerTemplate bounds the services and variables one template
+	// reads.
+	MaxDepsPerTemplate = 32
+	// MaxDepsPerTask bounds them across a task's templates.
+	MaxDepsPerTask = 48
+)
+
+// ErrTooManyDeps is the error of templates that watch more than the bounds.
+var ErrTooManyDeps = errors.New("too many watched dependencies")
 
 // Config is what an Engine renders and where.
 type Config struct {
@@ -208,8 +222,44 @@ func (e *Engine) loop() {
 		case <-e.runner.RenderEventCh():
 		case <-e.runner.TemplateRenderedCh():
 		}
+		if err := e.checkDeps(e.runner.RenderEvents()); err != nil {
+			e.send(Event{Kind: EventFailed, Err: err})
+			return
+		}
 		e.afterRun(st)
 	}
+}
+
+// checkDeps refuses templates that watch more data than one task may: each
+// watched dependency is a blocking read holding a connection to the agent,
+// and a template can name thousands (nomadService in a loop). The check runs
+// after the run that added them; the transports' connection caps
+// (baseConfig) bound what that one run can open meanwhile.
+func (e *Engine) checkDeps(events map[string]*manager.RenderEvent) error {
+	all := map[string]bool{}
+	for id, ev := range events {
+		mine := map[string]bool{} // used and missing overlap
+		for _, set := range []*dep.Set{ev.UsedDeps, ev.MissingDeps} {
+			if set == nil {
+				continue
+			}
+			for _, d := range set.List() {
+				mine[d.String()], all[d.String()] = true, true
+			}
+		}
+		if n := len(mine); n > MaxDepsPerTemplate {
+			i := e.byID[id]
+			if len(i) == 0 {
+				i = []int{0}
+			}
+			return &templateError{index: i[0], dest: e.cfg.Templates[i[0]].DestPath,
+				err: fmt.Errorf("%w: it watches %d services or variables; the limit is %d", ErrTooManyDeps, n, MaxDepsPerTemplate)}
+		}
+	}
+	if len(all) > MaxDepsPerTask {
+		return fmt.Errorf("templates: %w: the task's templates watch %d services or variables; the limit is %d", ErrTooManyDeps, len(all), MaxDepsPerTask)
+	}
+	return nil
 }
 
 // loopState is what the loop remembers between runs of the runner.

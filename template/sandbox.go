@@ -27,6 +27,17 @@ var SubcommandArgs = []string{"internal", "template"}
 // SelfBinary is the Binary of the running roam executable.
 func SelfBinary() (selfexec.Binary, error) { return selfexec.Self(SubcommandArgs...) }
 
+// MaybeRunChild turns the process into an engine child when it was started
+// with SubcommandArgs (the roam binary, or a test binary standing in for it
+// in packages whose tests run agents); otherwise it returns. Call it first
+// in main and in such packages' TestMain.
+func MaybeRunChild() {
+	a := SubcommandArgs
+	if len(os.Args) > len(a) && os.Args[1] == a[0] && os.Args[2] == a[1] {
+		os.Exit(ChildMain())
+	}
+}
+
 // Sandbox runs an engine in a child process of the roam binary, so that a
 // hostile template costs a bounded amount of memory and CPU and then fails,
 // instead of crashing, stalling or exhausting the agent. See docs/templates.md
@@ -53,7 +64,7 @@ type Limits struct {
 // DefaultLimits are far above what a real template needs (a few MiB and
 // milliseconds per render) and far below what would hurt an agent.
 func DefaultLimits() Limits {
-	return Limits{Memory: 512 << 20, Busy: 10 * time.Second}
+	return Limits{Memory: 256 << 20, Busy: 10 * time.Second}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -183,7 +194,9 @@ func (c *childProc) sumsCopy(n int) []string {
 // a limit when it ran out of memory, a crash otherwise.
 func childDied(err error, stderr string, lim Limits) error {
 	switch {
-	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory"):
+	// Under RLIMIT_DATA a new thread's stack can be what is refused.
+	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") ||
+		strings.Contains(stderr, "pthread_create failed"):
 		return fmt.Errorf("rendering needed more than %d MiB of memory (the limit)", lim.Memory>>20)
 	case strings.Contains(stderr, "stack exceeds") || strings.Contains(stderr, "stack overflow"):
 		return errors.New("rendering nested too deeply (stack overflow in the renderer process)")

@@ -122,7 +122,7 @@ func (ar *AllocRunner) newTaskRunner(t *structs.Task) (*taskrunner.TaskRunner, e
 	return taskrunner.New(taskrunner.Config{
 		Alloc: ar.cfg.Alloc, Task: t, AllocDir: ar.allocDir, Driver: driver,
 		Node: ar.cfg.Node, Region: ar.cfg.Region, HostEnv: ar.cfg.HostEnv, EnvDenylist: ar.cfg.EnvDenylist,
-		MaxKillTimeout: ar.cfg.MaxKillTimeout, Artifacts: ar.cfg.Artifacts, StateDB: ar.cfg.StateDB, Updater: ar,
+		MaxKillTimeout: ar.cfg.MaxKillTimeout, Artifacts: ar.cfg.Artifacts, Templates: ar.cfg.Templates, StateDB: ar.cfg.StateDB, Updater: ar,
 		HookResources: ar.hookResources, RestoredState: restored.State, RestoredLocal: restored.Local,
 		Services: ar.cfg.Services, ServiceInstances: ar.instances,
 		Logger: ar.logger,

@@ -9,6 +9,7 @@ import (
 	"github.com/roam-sh/roam/client/taskrunner"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/template"
 )
 
 // Config builds an AllocRunner.
@@ -24,6 +25,8 @@ type Config struct {
 	EnvDenylist  []string
 	// Artifacts is the client's artifact block, for every task's fetches.
 	Artifacts artifact.Config
+	// Templates is how tasks' templates render (taskrunner.Config).
+	Templates *template.Sandbox
 	// MaxKillTimeout caps every task's kill_timeout.
 	MaxKillTimeout time.Duration
 	StateDB        StateDB

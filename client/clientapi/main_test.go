@@ -6,10 +6,12 @@ import (
 
 	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/jobspec/sandbox/sandboxtest"
+	"github.com/roam-sh/roam/template"
 )
 
 func TestMain(m *testing.M) {
 	executortest.MaybeRun()
 	sandboxtest.MaybeRun()
+	template.MaybeRunChild() // agents render templates in children of this binary
 	os.Exit(m.Run())
 }

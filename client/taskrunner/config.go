@@ -10,6 +10,7 @@ import (
 	"github.com/roam-sh/roam/client/servicereg"
 	"github.com/roam-sh/roam/drivers"
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/template"
 )
 
 // Config builds a TaskRunner.
@@ -30,6 +31,9 @@ type Config struct {
 	// Artifacts is the client's artifact block: local sources, limits, and
 	// how to start the sandboxed fetcher.
 	Artifacts artifact.Config
+	// Templates runs each task's template engine in a child process under
+	// limits (package template); nil renders in the agent (tests).
+	Templates *template.Sandbox
 	// MaxKillTimeout caps the task's kill_timeout.
 	MaxKillTimeout time.Duration
 	StateDB        StateDB

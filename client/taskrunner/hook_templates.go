@@ -43,6 +43,7 @@ import (
 type templatesHook struct {
 	allocDir string
 	agent    string
+	sandbox  *template.Sandbox // nil: render in this process
 	exec     scriptExecer
 	logger   *slog.Logger
 
@@ -66,8 +67,8 @@ type scriptExecer interface {
 	Exec(ctx context.Context, opts *drivers.ExecOptions) (*drivers.ExitResult, error)
 }
 
-func newTemplatesHook(allocDir, agentAddr string, exec scriptExecer, logger *slog.Logger) *templatesHook {
-	return &templatesHook{allocDir: allocDir, agent: agentAddr, exec: exec, logger: logger.With("hook", "templates"), splay: splayDelay}
+func newTemplatesHook(allocDir, agentAddr string, sandbox *template.Sandbox, exec scriptExecer, logger *slog.Logger) *templatesHook {
+	return &templatesHook{allocDir: allocDir, agent: agentAddr, sandbox: sandbox, exec: exec, logger: logger.With("hook", "templates"), splay: splayDelay}
 }
 
 func (h *templatesHook) Name() string { return "templates" }
@@ -156,7 +157,7 @@ func (h *templatesHook) newEngine(alloc *structs.Allocation, task *structs.Task,
 	eng, err := template.New(template.Config{
 		Templates: tmpls, TaskDir: dir.Dir, AllocDir: h.allocDir, Addr: h.agent,
 		Token: alloc.SignedIdentities[task.Name], Namespace: alloc.Namespace,
-		Env: env.Map(), Logger: h.logger,
+		Env: env.Map(), Sandbox: h.sandbox, Logger: h.logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)

@@ -207,7 +207,7 @@ func (tr *TaskRunner) initHooks() []TaskHook {
 		// Templates need artifacts (a source may be one) and the env, and
 		// authenticate with the identity; they render before the first
 		// start, and env = true files join the task's environment.
-		newTemplatesHook(tr.cfg.AllocDir.Dir, agentHTTPAddr(tr.cfg.Node), tr, tr.logger),
+		newTemplatesHook(tr.cfg.AllocDir.Dir, agentHTTPAddr(tr.cfg.Node), tr.cfg.Templates, tr, tr.logger),
 		// Task services after templates: they register once the task runs
 		// (Poststart) and deregister in PreKilling, before the task's
 		// shutdown_delay, and when the process exits.

@@ -17,6 +17,7 @@ import (
 	"github.com/roam-sh/roam/internal/version"
 	"github.com/roam-sh/roam/jobspec/sandbox"
 	"github.com/roam-sh/roam/mesh/proxy/sidecar"
+	"github.com/roam-sh/roam/template"
 )
 
 func main() {
@@ -38,6 +39,9 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == sandbox.SubcommandArgs[0] && os.Args[2] == sandbox.SubcommandArgs[1] {
 		os.Exit(sandbox.Main())
 	}
+	// So is a task's template engine (package template renders there, under
+	// limits, never in the agent).
+	template.MaybeRunChild()
 	// And the mesh's sidecar proxy, which the connect_proxy driver starts.
 	if len(os.Args) > 2 && os.Args[1] == sidecar.SubcommandArgs[0] && os.Args[2] == sidecar.SubcommandArgs[1] {
 		if err := sidecar.KeepSysmonAwake(); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/roam-sh/roam/drivers/executor/executortest"
 	"github.com/roam-sh/roam/jobspec/sandbox/sandboxtest"
+	"github.com/roam-sh/roam/template"
 )
 
 // TestMain lets the test binary act as the executor and job parser of the
@@ -13,5 +14,6 @@ import (
 func TestMain(m *testing.M) {
 	executortest.MaybeRun()
 	sandboxtest.MaybeRun()
+	template.MaybeRunChild() // agents render templates in children of this binary
 	os.Exit(m.Run())
 }
