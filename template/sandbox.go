@@ -130,7 +130,7 @@ func (e *Engine) startChild() {
 	if failed || e.stopping() {
 		return
 	}
-	e.send(Event{Kind: EventFailed, Err: fmt.Errorf("templates: %w", childDied(err, stderr.String(), lim))})
+	e.send(Event{Kind: EventFailed, Err: fmt.Errorf("templates: %w", childDied(err, stderr.String(), peakRSS(cmd), lim))})
 }
 
 // forwardChild sends the child's events on until its stdout ends; it
@@ -192,8 +192,15 @@ func (c *childProc) sumsCopy(n int) []string {
 
 // childDied says why the child ended without reporting a failure itself:
 // a limit when it ran out of memory, a crash otherwise.
-func childDied(err error, stderr string, lim Limits) error {
+//
+// Near its memory limit the Go runtime dies in more than one way (out of
+// memory, a thread it cannot create, a fault on a mapping it could not
+// make), so a child that died having used half its budget or more is
+// taken to have hit the limit.
+func childDied(err error, stderr string, peak uint64, lim Limits) error {
 	switch {
+	case err != nil && peak >= lim.Memory/2:
+		return fmt.Errorf("rendering needed more than %d MiB of memory (the limit)", lim.Memory>>20)
 	// Under RLIMIT_DATA a new thread's stack can be what is refused.
 	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") ||
 		strings.Contains(stderr, "pthread_create failed"):
@@ -203,7 +210,20 @@ func childDied(err error, stderr string, lim Limits) error {
 	case err == nil:
 		return errors.New("the renderer process ended")
 	}
-	return fmt.Errorf("the renderer process failed: %w: %s", err, firstLines(stderr, 3))
+	// The Go runtime can also fault when the kernel refuses it memory.
+	return fmt.Errorf("the renderer process died (it may have needed more than %d MiB of memory, the limit): %w: %s",
+		lim.Memory>>20, err, firstLines(stderr, 2))
+}
+
+// peakRSS is the most memory the ended child had resident, in bytes.
+func peakRSS(cmd *exec.Cmd) uint64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > 0 {
+		return uint64(ru.Maxrss) << 10 // kilobytes on Linux
+	}
+	return 0
 }
 
 // capped keeps the first max bytes written to it.

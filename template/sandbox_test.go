@@ -94,7 +94,7 @@ func TestSandboxLimits(t *testing.T) {
 		{"cpu", `{{ range loop 1000000000000 }}{{ end }}`, Limits{Busy: time.Second},
 			"rendering used more than 1s of CPU time without pause"},
 		{"memory", `{{ sprig_repeat 400000000 "x" }}`, Limits{Memory: 192 << 20},
-			"rendering needed more than 192 MiB of memory"},
+			"needed more than 192 MiB of memory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := startSandboxed(t, tc.data, nil, tc.lim)
