@@ -90,8 +90,8 @@ func pathComponentProblem(name string) string {
 // directory (a template or artifact destination, the dispatch payload
 // file, under base within the task directory). As in Nomad it may reach
 // the shared alloc/ folder ("../alloc/data/x") but not leave the allocation
-// directory; the client confines it again when it uses it, since a task can
-// plant symlinks.
+// directory, nor reach a task's private/ folder; the client confines it
+// again when it uses it, since a task can plant symlinks.
 func validateTaskPath(p problems, field, base, dest string) {
 	if strings.ContainsRune(dest, 0) {
 		p.addf("%s must not contain null characters", field)
@@ -99,7 +99,51 @@ func validateTaskPath(p problems, field, base, dest string) {
 	}
 	// <alloc>/task/<base>/<dest>, cleaned: anything that climbs above
 	// <alloc> starts with "..".
-	if rel := path.Join("task", base, dest); rel == ".." || strings.HasPrefix(rel, "../") {
+	rel := path.Join("task", base, dest)
+	if rel == ".." || strings.HasPrefix(rel, "../") {
 		p.addf("%s %q escapes the allocation directory", field, dest)
+		return
+	}
+	if AgentOwnedPath(rel) {
+		p.addf("%s", AgentOwnedProblem(field, dest))
 	}
 }
+
+// TaskPrivateDirName is the folder of every task directory where the
+// client keeps its own files of the task: the executor's spec (the task's
+// whole environment), socket and exit status, the docker log collector's
+// record of its process, the connect proxy's configuration. Root processes
+// read them back and act on them (a recorded process is signalled), so
+// nothing a job names may be written or read there: not a template's
+// destination or source, an artifact, the dispatch payload, a volume.
+const TaskPrivateDirName = "private"
+
+// AgentOwnedPath reports whether rel, a path relative to the allocation
+// directory, lies in any task's private/ folder (<task>/private/...). It is
+// the one rule for every path a job names: job validation applies it to
+// the static path, the client again to the interpolated one and to where
+// the kernel resolved it (links a task planted included). The name is
+// compared without case, as task names are (a case-insensitive file
+// system holds one folder for "private" and "Private").
+func AgentOwnedPath(rel string) bool {
+	c := strings.Split(path.Clean(rel), "/")
+	if len(c) < 2 || c[0] == ".." || strings.EqualFold(c[0], sharedAllocDirName) {
+		return false
+	}
+	return strings.EqualFold(c[1], TaskPrivateDirName)
+}
+
+// AgentOwnedTaskPath is AgentOwnedPath for a path relative to a task
+// directory ("private/x", "local/../private/x").
+func AgentOwnedTaskPath(rel string) bool { return AgentOwnedPath(path.Join("task", rel)) }
+
+// AgentOwnedProblem is the error text for a job path refused by
+// AgentOwnedPath: field names the block's attribute, p the path as given.
+func AgentOwnedProblem(field, p string) string {
+	return fmt.Sprintf("%s %q is in a task's %s/ folder, which holds roam's own files of the task; jobs may not read or write there", field, p, TaskPrivateDirName)
+}
+
+// sharedAllocDirName is the allocation's shared folder (client/allocdir's
+// SharedAllocName): it sits beside the task directories and has no
+// private/ folder of its own.
+const sharedAllocDirName = "alloc"

@@ -254,6 +254,11 @@ func (t *Template) validate(p problems) {
 		p.addf("missing destination")
 	}
 	validateTaskPath(p, "destination", "", t.DestPath)
+	// The source is read by the client, as root, from the task directory:
+	// private/ holds the executor's spec with the task's environment.
+	if t.SourcePath != "" && AgentOwnedTaskPath(t.SourcePath) {
+		p.addf("%s", AgentOwnedProblem("source", t.SourcePath))
+	}
 	checkParsed(p, "change_mode", t.ChangeMode, ParseTemplateChangeMode)
 	switch t.ChangeMode {
 	case ChangeModeSignal:

@@ -14,7 +14,7 @@ import (
 // files), through the same confined read as everything else.
 func (e *Engine) ReadEnv(i int) (map[string]string, error) {
 	s := e.files.specs[i]
-	b, err := readBounded(e.files.allocDir, s.rel, structs.MaxTemplateBytes)
+	b, err := readBounded(e.files.allocDir, e.files.allocDir, s.rel, structs.MaxTemplateBytes)
 	if err != nil {
 		return nil, &templateError{index: i, dest: s.t.DestPath, err: fmt.Errorf("read env file: %w", err)}
 	}

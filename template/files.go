@@ -75,6 +75,9 @@ func (f *files) newSpec(i int, t *structs.Template) (*spec, error) {
 	if !ok || rel == "." {
 		return nil, fmt.Errorf("destination %q leaves the allocation directory", t.DestPath)
 	}
+	if structs.AgentOwnedPath(filepath.ToSlash(rel)) {
+		return nil, errors.New(structs.AgentOwnedProblem("destination", t.DestPath))
+	}
 	s.rel = rel
 	if t.SourcePath == "" {
 		if problems := structs.CheckTemplateText(t.EmbeddedTmpl, t.LeftDelim, t.RightDelim); len(problems) > 0 {
@@ -86,6 +89,9 @@ func (f *files) newSpec(i int, t *structs.Template) (*spec, error) {
 	srcRel, ok := confine.Rel(f.taskDir, s.source)
 	if !ok {
 		return nil, fmt.Errorf("source %q leaves the task directory", t.SourcePath)
+	}
+	if structs.AgentOwnedTaskPath(filepath.ToSlash(srcRel)) {
+		return nil, errors.New(structs.AgentOwnedProblem("source", t.SourcePath))
 	}
 	s.srcRel = srcRel
 	return s, nil
@@ -107,7 +113,7 @@ func (f *files) read(path string) ([]byte, error) {
 	if s == nil {
 		return nil, fmt.Errorf("source %s is not a template of this task", path)
 	}
-	b, err := readBounded(f.taskDir, s.srcRel, structs.MaxTemplateBytes)
+	b, err := readBounded(f.allocDir, f.taskDir, s.srcRel, structs.MaxTemplateBytes)
 	if err != nil {
 		return nil, &templateError{index: s.index, dest: s.t.DestPath, err: fmt.Errorf("read source %s: %w", s.t.SourcePath, err)}
 	}
@@ -117,14 +123,18 @@ func (f *files) read(path string) ([]byte, error) {
 	return b, nil
 }
 
-// readBounded reads the regular file rel beneath root, refusing one larger
-// than limit.
-func readBounded(root, rel string, limit int64) ([]byte, error) {
+// readBounded reads the regular file rel beneath root (the allocation
+// directory or the task's), refusing one larger than limit and one that
+// lies, whatever links led there, in a task's private/ folder.
+func readBounded(allocDir, root, rel string, limit int64) ([]byte, error) {
 	fh, err := confine.OpenRegular(root, rel, unix.O_RDONLY, 0, confine.Beneath)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
+	if err := confine.NotAgentOwned(allocDir, fh, ""); err != nil {
+		return nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
 	if err != nil {
 		return nil, err
@@ -148,7 +158,7 @@ func (f *files) render(in *renderer.RenderInput) (*renderer.RenderResult, error)
 	if len(in.Contents) > maxRenderedBytes {
 		return nil, fmt.Errorf("rendered %d bytes; the limit is %d", len(in.Contents), maxRenderedBytes)
 	}
-	existing, err := readBounded(f.allocDir, s.rel, maxRenderedBytes)
+	existing, err := readBounded(f.allocDir, f.allocDir, s.rel, maxRenderedBytes)
 	exists := err == nil
 	if s.t.Once && exists {
 		f.record(s.index, existing, false)
@@ -206,6 +216,9 @@ func writeAtomic(allocDir string, s *spec, content []byte) error {
 	}
 	defer dir.Close()
 	base := filepath.Base(s.rel)
+	if err := confine.NotAgentOwned(allocDir, dir, base); err != nil {
+		return err
+	}
 	tmp := "." + base + ".roam-tmp"
 	_ = unix.Unlinkat(int(dir.Fd()), tmp, 0) // left by a client that died mid-write
 	fh, err := confine.OpenAt(dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, uint32(s.perms), confine.Beneath)

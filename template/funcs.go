@@ -35,7 +35,8 @@ func taskFuncs(env map[string]string, taskDir string) gotemplate.FuncMap {
 			if p == "" {
 				return "", nil
 			}
-			b, err := readBounded(taskDir, taskRel(taskDir, p), structs.MaxTemplateBytes)
+			// The task dir's parent is the allocation dir (client/allocdir).
+			b, err := readBounded(filepath.Dir(taskDir), taskDir, taskRel(taskDir, p), structs.MaxTemplateBytes)
 			if err != nil {
 				return "", fmt.Errorf("file %q: %w", p, err)
 			}

@@ -18,3 +18,17 @@ func TestSecurityNamesLayoutReserved(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityNamesPrivateRule: structs' rule for job paths (AgentOwnedPath)
+// names this package's private/ folder and exempts its shared alloc/ one.
+func TestSecurityNamesPrivateRule(t *testing.T) {
+	if TaskPrivate != structs.TaskPrivateDirName {
+		t.Errorf("TaskPrivate %q, structs.TaskPrivateDirName %q", TaskPrivate, structs.TaskPrivateDirName)
+	}
+	if !structs.AgentOwnedPath("web/" + TaskPrivate + "/x") {
+		t.Errorf("web/%s/x not refused", TaskPrivate)
+	}
+	if structs.AgentOwnedPath(SharedAllocName + "/" + TaskPrivate + "/x") {
+		t.Errorf("%s/%s/x refused", SharedAllocName, TaskPrivate)
+	}
+}

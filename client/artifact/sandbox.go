@@ -20,6 +20,7 @@ import (
 
 	"github.com/roam-sh/roam/client/allocdir"
 	"github.com/roam-sh/roam/internal/selfexec"
+	"github.com/roam-sh/roam/structs"
 )
 
 // SubcommandName is the hidden subcommand of the roam binary that fetches
@@ -262,12 +263,11 @@ func noLinks(root *os.Root, rel string) error {
 }
 
 // agentOwned reports whether a path relative to the task dir lies in
-// private/, which holds roam's own files for the task (executor state): an
-// artifact writing there could change what the agent later reads.
-func agentOwned(rel string) bool {
-	first, _, _ := strings.Cut(filepath.ToSlash(filepath.Clean(rel)), "/")
-	return strings.EqualFold(first, allocdir.TaskPrivate)
-}
+// private/, which holds roam's own files for the task (executor state, the
+// log collector's record): an artifact writing there could change what the
+// agent later reads. It is the rule every job path is held to
+// (structs.AgentOwnedPath).
+func agentOwned(rel string) bool { return structs.AgentOwnedTaskPath(filepath.ToSlash(rel)) }
 
 // mergeStaged moves the staging tree into the task dir, refusing anything
 // staged under private/ (a destination of "." and an archive entry

@@ -12,6 +12,7 @@ import (
 
 	"github.com/roam-sh/roam/client/allocdir"
 	"github.com/roam-sh/roam/internal/confine"
+	"github.com/roam-sh/roam/structs"
 )
 
 // dispatchPayloadHook writes a dispatched job's payload to the file the
@@ -42,6 +43,9 @@ func (h *dispatchPayloadHook) Prestart(_ context.Context, req *PrestartRequest, 
 	if !ok || rel == "." {
 		return fmt.Errorf("dispatch_payload file %q leaves the allocation directory", dp.File)
 	}
+	if structs.AgentOwnedPath(filepath.ToSlash(rel)) {
+		return errors.New(structs.AgentOwnedProblem("dispatch_payload file", dp.File))
+	}
 	if err := writeConfined(h.allocDir, rel, req.Alloc.Job.Payload, 0o644); err != nil {
 		return fmt.Errorf("write dispatch payload to %s: %w", filepath.Join(allocdir.TaskLocal, dp.File), err)
 	}
@@ -49,9 +53,11 @@ func (h *dispatchPayloadHook) Prestart(_ context.Context, req *PrestartRequest, 
 	return nil
 }
 
-// writeConfined writes content to rel beneath root: its directory made (or
-// opened) beneath root, the file written under a temporary name and renamed
-// into place.
+// writeConfined writes content to rel beneath root (the allocation
+// directory): its directory made (or opened) beneath root and refused if
+// the kernel resolved it into a task's private/ folder (a link the task
+// planted), the file written under a temporary name and renamed into
+// place.
 func writeConfined(root, rel string, content []byte, perm os.FileMode) error {
 	dir, err := confine.MkdirAll(root, filepath.Dir(rel), 0o755, confine.Beneath)
 	if err != nil {
@@ -59,6 +65,9 @@ func writeConfined(root, rel string, content []byte, perm os.FileMode) error {
 	}
 	defer dir.Close()
 	base := filepath.Base(rel)
+	if err := confine.NotAgentOwned(root, dir, base); err != nil {
+		return err
+	}
 	tmp := "." + base + ".roam-tmp"
 	_ = unix.Unlinkat(int(dir.Fd()), tmp, 0) // left by a client that died mid-write
 	fh, err := confine.OpenAt(dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, uint32(perm), confine.Beneath)

@@ -16,6 +16,7 @@
 //	walk.go     the same resolution in user space, for kernels without openat2
 //	regular.go  OpenRegular: open only a regular file, judged before any I/O
 //	bind.go     Bind: a bind mount of an opened file; Unbind; PrivateDir
+//	where.go    Where: where the kernel resolved an opened file; NotAgentOwned
 //
 // What a hard link can do: it names an inode that its maker could already
 // name (links cannot cross filesystems, and fs.protected_hardlinks stops
