@@ -44,9 +44,12 @@ func processStartTime(pid int) (uint64, error) {
 }
 
 // alive reports whether pid is a live (not zombie) process that started at
-// start, which rules out a recycled PID.
+// start, which rules out a recycled PID. A start of 0 proves nothing (it is
+// what a record without one decodes to, and what a forged record says), so
+// such a process is never taken for the recorded one: a handle whose
+// process cannot be verified is treated as gone, and nothing is signalled.
 func alive(pid int, start uint64) bool {
-	if pid <= 0 {
+	if pid <= 0 || start == 0 {
 		return false
 	}
 	st, err := readProcStat(pid)
@@ -56,7 +59,7 @@ func alive(pid int, start uint64) bool {
 	if st.state == 'Z' || st.state == 'X' {
 		return false
 	}
-	return start == 0 || st.startTime == start
+	return st.startTime == start
 }
 
 // ProcessStartTime returns a process's start time in clock ticks after boot:

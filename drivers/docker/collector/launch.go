@@ -6,8 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/roam-sh/roam/drivers/executor"
 )
@@ -51,14 +55,21 @@ func Ensure(bin executor.Binary, dir string, spec Spec) (*Handle, error) {
 	return launch(bin, dir, spec)
 }
 
-// Find returns the collector recorded in dir if it is still running.
+// Find returns the collector recorded in dir if it is still running. The
+// record is only believed for a process that proves to be dir's collector
+// (Alive): its directory is dir, whatever the file says, so a record
+// written by anyone else names no process roam will signal.
 func Find(dir string) (*Handle, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, handleFile))
 	if err != nil {
 		return nil, false
 	}
 	var h Handle
-	if json.Unmarshal(b, &h) != nil || !h.Alive() {
+	if json.Unmarshal(b, &h) != nil {
+		return nil, false
+	}
+	h.Dir = dir
+	if !h.Alive() {
 		return nil, false
 	}
 	return &h, true
@@ -78,7 +89,13 @@ func launch(bin executor.Binary, dir string, spec Spec) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	start, _ := executor.ProcessStartTime(cmd.Process.Pid)
+	start, err := executor.ProcessStartTime(cmd.Process.Pid)
+	if err != nil {
+		// Without its start time no later client could tell it from a
+		// process that took its PID: not one to leave running.
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("record log collector: %w", err)
+	}
 	h := &Handle{PID: cmd.Process.Pid, Start: start, Dir: dir}
 	b, _ = json.Marshal(h)
 	if err := os.WriteFile(filepath.Join(dir, handleFile), b, 0o600); err != nil {
@@ -107,16 +124,40 @@ func startProcess(bin executor.Binary, dir, specPath string) (*exec.Cmd, error) 
 	return cmd, nil
 }
 
-// Alive reports whether the collector is still running.
-func (h *Handle) Alive() bool { return executor.ProcessAlive(h.PID, h.Start) }
+// Alive reports whether the collector is still running: PID h.PID is
+// alive, started at h.Start (a start of 0 never matches), and runs a
+// collector of h.Dir (its last argument is h.Dir's spec file). The handle
+// file lives with the task; the last two checks are what keep a record
+// that is not the collector's own from naming another process.
+func (h *Handle) Alive() bool {
+	return executor.ProcessAlive(h.PID, h.Start) && h.isCollector()
+}
+
+// isCollector reports whether h.PID's command line is the one launch
+// gives the collector of h.Dir.
+func (h *Handle) isCollector() bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(h.PID) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+	return args[len(args)-1] == filepath.Join(h.Dir, specFile)
+}
 
 // Stop asks the collector to write what is left and exit (SIGTERM), and
-// kills it if it has not exited after timeout.
+// kills it if it has not exited after timeout. Signals go through a pidfd
+// opened before the process is checked, so a PID freed and reused between
+// the check and the signal is never hit.
 func (h *Handle) Stop(timeout time.Duration) error {
+	pidfd, err := unix.PidfdOpen(h.PID, 0)
+	if err != nil {
+		return nil // no such process: stopped already
+	}
+	defer unix.Close(pidfd)
 	if !h.Alive() {
 		return nil
 	}
-	if err := syscall.Kill(h.PID, syscall.SIGTERM); err != nil {
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGTERM, nil, 0); err != nil {
 		return fmt.Errorf("stop log collector %d: %w", h.PID, err)
 	}
 	deadline := time.Now().Add(timeout)
@@ -126,6 +167,6 @@ func (h *Handle) Stop(timeout time.Duration) error {
 		}
 		time.Sleep(stopPoll)
 	}
-	_ = syscall.Kill(h.PID, syscall.SIGKILL)
+	_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 	return fmt.Errorf("log collector %d did not exit within %v; killed it", h.PID, timeout)
 }
