@@ -38,7 +38,7 @@ type Builder struct {
 	fs        drivers.FSIsolation
 	hostDirs  Dirs
 	hostEnv   map[string]string
-	denylist  map[string]bool
+	denylist  envDenylist
 	netStatus *structs.AllocNetworkStatus
 	hookOrder []string
 	hookEnvs  map[string]map[string]string
@@ -50,7 +50,7 @@ type Builder struct {
 func NewBuilder(node *structs.Node, alloc *structs.Allocation, task *structs.Task, region string) *Builder {
 	return &Builder{
 		node: node, region: region, alloc: alloc, task: task, fs: drivers.FSIsolationNone,
-		denylist: setOf(DefaultEnvDenylist()), hookEnvs: map[string]map[string]string{},
+		denylist: newEnvDenylist(DefaultEnvDenylist()), hookEnvs: map[string]map[string]string{},
 	}
 }
 
@@ -72,13 +72,14 @@ func (b *Builder) SetHostDirs(d Dirs) *Builder {
 }
 
 // SetHostEnv sets the client's own environment and the deny list applied to
-// it (nil keeps DefaultEnvDenylist).
+// it (nil keeps DefaultEnvDenylist; a list replaces it, as Nomad's
+// env.denylist does; entries ending in '*' are prefixes).
 func (b *Builder) SetHostEnv(env map[string]string, denylist []string) *Builder {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.hostEnv = maps.Clone(env)
 	if denylist != nil {
-		b.denylist = setOf(denylist)
+		b.denylist = newEnvDenylist(denylist)
 	}
 	return b
 }
@@ -255,7 +256,7 @@ func (b *Builder) hostEnvVars(env map[string]string) {
 		return
 	}
 	for k, v := range b.hostEnv {
-		if _, set := env[k]; set || b.denylist[k] {
+		if _, set := env[k]; set || b.denylist.denies(k) {
 			continue
 		}
 		env[k] = v
@@ -298,14 +299,6 @@ func NodeAttrs(node *structs.Node, region string) map[string]string {
 	}
 	for k, v := range node.Meta {
 		m["meta."+k] = v
-	}
-	return m
-}
-
-func setOf(s []string) map[string]bool {
-	m := make(map[string]bool, len(s))
-	for _, v := range s {
-		m[v] = true
 	}
 	return m
 }
