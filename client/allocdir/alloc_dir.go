@@ -26,6 +26,13 @@ const (
 // user and must be able to write their own and the shared directories.
 const dirPerm os.FileMode = 0o777
 
+// privatePerm is the mode of every task's private/ dir: only the agent's
+// user (root) enters it. roam keeps its control files there (the executor's
+// spec and socket, the docker log collector's record of its process),
+// which root processes read back and act on; a task running as any other
+// user must not be able to replace them, or the dirs holding them.
+const privatePerm os.FileMode = 0o700
+
 // AllocDir is one allocation's directory.
 type AllocDir struct {
 	// Dir is <alloc_dir>/<allocID>.
@@ -62,7 +69,7 @@ func (d *AllocDir) Build() error {
 		filepath.Join(SharedAllocName, LogDirName),
 		filepath.Join(SharedAllocName, TmpDirName),
 	} {
-		if err := mkdir(d.Dir, rel); err != nil {
+		if err := mkdir(d.Dir, rel, dirPerm); err != nil {
 			return fmt.Errorf("build alloc dir: %w", err)
 		}
 	}
@@ -111,17 +118,17 @@ func (d *AllocDir) Destroy() error {
 	return nil
 }
 
-// mkdir creates rel beneath the allocation dir with dirPerm whatever the
+// mkdir creates rel beneath the allocation dir with perm whatever the
 // umask, and sets the mode of an existing one. Tasks write alloc/ and their
 // own dirs, and Build runs again over their work (task restarts, client
 // restarts): a directory a task swapped for a symlink is refused, never
 // followed (a chmod through alloc/data -> / would open the host's root to
 // everyone).
-func mkdir(allocDir, rel string) error {
-	f, err := confine.MkdirAll(allocDir, rel, dirPerm, confine.NoSymlinks)
+func mkdir(allocDir, rel string, perm os.FileMode) error {
+	f, err := confine.MkdirAll(allocDir, rel, perm, confine.NoSymlinks)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return f.Chmod(dirPerm)
+	return f.Chmod(perm)
 }

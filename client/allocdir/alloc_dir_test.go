@@ -36,8 +36,12 @@ func TestBuildLayoutAndPermissions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !fi.IsDir() || fi.Mode().Perm() != 0o777 {
-			t.Errorf("%s: mode %v, want drwxrwxrwx", rel, fi.Mode())
+		want := os.FileMode(0o777)
+		if rel == "a1/web/private" {
+			want = 0o700 // roam's own files: the agent's user only
+		}
+		if !fi.IsDir() || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", rel, fi.Mode(), want)
 		}
 	}
 	if td.StdoutPath() != filepath.Join(root, "a1/alloc/logs/web.stdout.0") ||

@@ -46,16 +46,25 @@ func newTaskDir(d *AllocDir, name string) *TaskDir {
 // idempotent: existing directories and mounts are kept.
 func (t *TaskDir) Build() error {
 	for _, p := range []string{t.Dir, t.LocalDir, t.TmpDir, t.SecretsDir, t.PrivateDir} {
-		if err := mkdir(t.allocDir, t.rel(p)); err != nil {
+		if err := mkdir(t.allocDir, t.rel(p), t.perm(p)); err != nil {
 			return fmt.Errorf("build task dir %s: %w", t.Name, err)
 		}
 	}
 	for _, p := range []string{t.SecretsDir, t.PrivateDir} {
-		if err := t.mountTmpfs(p); err != nil {
+		if err := t.mountTmpfs(p, t.perm(p)); err != nil {
 			return fmt.Errorf("build task dir %s: %w", t.Name, err)
 		}
 	}
 	return nil
+}
+
+// perm is the mode of p, one of the task's dirs. Build sets it again on a
+// tree an earlier version made (private/ was 0777, tmpfs root included).
+func (t *TaskDir) perm(p string) os.FileMode {
+	if p == t.PrivateDir {
+		return privatePerm
+	}
+	return dirPerm
 }
 
 // rel is p (one of the task's dirs) relative to the allocation dir.
@@ -64,7 +73,7 @@ func (t *TaskDir) rel(p string) string {
 	return r
 }
 
-func (t *TaskDir) mountTmpfs(p string) error {
+func (t *TaskDir) mountTmpfs(p string, perm os.FileMode) error {
 	if mounted, err := isMountPoint(p); err != nil || mounted {
 		return err
 	}
@@ -79,7 +88,7 @@ func (t *TaskDir) mountTmpfs(p string) error {
 		return err
 	}
 	defer dir.Close()
-	if err := mountTmpfs(fmt.Sprintf("/proc/self/fd/%d", dir.Fd()), tmpfsSizeBytes, dirPerm); err != nil {
+	if err := mountTmpfs(fmt.Sprintf("/proc/self/fd/%d", dir.Fd()), tmpfsSizeBytes, perm); err != nil {
 		t.logger.Warn("cannot mount tmpfs: using a plain directory", "path", p, "error", err)
 	}
 	return nil
