@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roam-sh/roam/structs"
+	"github.com/roam-sh/roam/testutil"
 )
 
 // privateTaskDir makes the task's private/ folder holding a control file
@@ -17,12 +19,43 @@ func privateTaskDir(taskDir string) {
 	_ = os.Symlink("../private", filepath.Join(taskDir, "local", "l"))
 }
 
+// renderIn renders tmpl once in a fresh allocation dir prepared by
+// privateTaskDir, in the agent (sb nil) or in a sandboxed child, and
+// returns the destination's content and the task dir.
+func renderIn(t *testing.T, tmpl *structs.Template, sb *Sandbox) (got, taskDir string, err error) {
+	t.Helper()
+	allocDir := t.TempDir()
+	taskDir = filepath.Join(allocDir, "web")
+	if err := os.MkdirAll(filepath.Join(taskDir, "local"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	privateTaskDir(taskDir)
+	eng, err := New(Config{Templates: []*structs.Template{tmpl}, TaskDir: taskDir, AllocDir: allocDir,
+		Addr: "127.0.0.1:1", Sandbox: sb, Logger: testutil.Logger(t)})
+	if err != nil {
+		return "", taskDir, err
+	}
+	eng.Start()
+	defer eng.Stop()
+	for {
+		ev := nextEvent(t, eng, 30*time.Second)
+		switch ev.Kind {
+		case EventRendered:
+			b, err := os.ReadFile(eng.Path(0))
+			return string(b), taskDir, err
+		case EventError, EventFailed:
+			return "", taskDir, ev.Err
+		}
+	}
+}
+
 // TestSecurityPrivateTemplatePaths: no template destination, source or
 // file read reaches a task's private/ folder, neither by its name (every
 // spelling, another task's too) nor through a link the task planted; the
 // control file there is neither changed nor read, and the error says why.
+// Both where templates render: in the agent and in a sandboxed child.
 func TestSecurityPrivateTemplatePaths(t *testing.T) {
-	for _, tc := range []struct {
+	cases := []struct {
 		name string
 		tmpl structs.Template
 	}{
@@ -37,29 +70,34 @@ func TestSecurityPrivateTemplatePaths(t *testing.T) {
 		{"source link", structs.Template{SourcePath: "local/l/spec.json", DestPath: "local/out"}},
 		{"file", structs.Template{EmbeddedTmpl: `{{ file "private/spec.json" }}`, DestPath: "local/out"}},
 		{"file link", structs.Template{EmbeddedTmpl: `{{ file "local/l/spec.json" }}`, DestPath: "local/out"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var taskDir string
-			tmpl := tc.tmpl
-			got, err := render(t, &tmpl, nil, func(d string) { taskDir = d; privateTaskDir(d) })
-			if err == nil || !strings.Contains(err.Error(), "private/ folder") {
-				t.Errorf("rendered %q, %v; want refused for private/", got, err)
-			}
-			if strings.Contains(got, "AGENT_SECRET") {
-				t.Errorf("the control file was read: %q", got)
-			}
-			b, _ := os.ReadFile(filepath.Join(taskDir, "private", "spec.json"))
-			if string(b) != "AGENT_SECRET=1" {
-				t.Errorf("the control file was changed: %q", b)
-			}
-			if _, err := os.Stat(filepath.Join(taskDir, "private", "handle.json")); err == nil {
-				t.Error("a file was made in private/")
-			}
-		})
 	}
-	// Beside it: a folder of local/ that happens to be named private.
-	got, err := render(t, &structs.Template{EmbeddedTmpl: "ok", DestPath: "local/private/x"}, nil, privateTaskDir)
-	if err != nil || got != "ok" {
-		t.Errorf("local/private/x: %q, %v", got, err)
+	for _, where := range []struct {
+		name string
+		sb   *Sandbox
+	}{{"agent", nil}, {"child", testSandbox(Limits{})}} {
+		for _, tc := range cases {
+			t.Run(where.name+"/"+tc.name, func(t *testing.T) {
+				tmpl := tc.tmpl
+				got, taskDir, err := renderIn(t, &tmpl, where.sb)
+				if err == nil || !strings.Contains(err.Error(), "private/ folder") {
+					t.Errorf("rendered %q, %v; want refused for private/", got, err)
+				}
+				if strings.Contains(got, "AGENT_SECRET") {
+					t.Errorf("the control file was read: %q", got)
+				}
+				b, _ := os.ReadFile(filepath.Join(taskDir, "private", "spec.json"))
+				if string(b) != "AGENT_SECRET=1" {
+					t.Errorf("the control file was changed: %q", b)
+				}
+				if _, err := os.Stat(filepath.Join(taskDir, "private", "handle.json")); err == nil {
+					t.Error("a file was made in private/")
+				}
+			})
+		}
+		// Beside it: a folder of local/ that happens to be named private.
+		got, _, err := renderIn(t, &structs.Template{EmbeddedTmpl: "ok", DestPath: "local/private/x"}, where.sb)
+		if err != nil || got != "ok" {
+			t.Errorf("%s: local/private/x: %q, %v", where.name, got, err)
+		}
 	}
 }
