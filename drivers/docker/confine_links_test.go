@@ -91,6 +91,22 @@ func TestSecurityHostPathsLoadThroughLink(t *testing.T) {
 	}
 }
 
+// `load` never reads a task's private/ file (roam's control files) through
+// a link planted in local/.
+func TestSecurityPrivateLoadThroughLink(t *testing.T) {
+	cfg := pureTaskIn(t)
+	mustDo(t, os.MkdirAll(cfg.TaskDir.PrivateDir, 0o700))
+	mustDo(t, os.WriteFile(filepath.Join(cfg.TaskDir.PrivateDir, "spec.json"), []byte("{}"), 0o600))
+	mustDo(t, os.Symlink("../private/spec.json", filepath.Join(cfg.TaskDir.LocalDir, "img.tar")))
+	p, err := loadPath(cfg, "img.tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loadFile(t.Context(), nil, cfg.AllocDir, p); !errors.Is(err, confine.ErrEscapes) || !strings.Contains(err.Error(), "private/") {
+		t.Fatalf("load through a link into private/: %v, want refused", err)
+	}
+}
+
 // Binds left by a client that died mid-start are released when the driver
 // starts again.
 func TestSecurityHostPathsSweepLeftoverBinds(t *testing.T) {

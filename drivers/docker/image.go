@@ -186,6 +186,10 @@ func loadFile(ctx context.Context, api imageAPI, allocDir, path string) error {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("load %s: not a regular file", path)
 	}
+	// Not a task's private/ file (roam's own), wherever links led.
+	if err := confine.NotAgentOwned(allocDir, f, ""); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
 	if err := loadArchive(ctx, api, f); err != nil {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
