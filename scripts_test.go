@@ -114,3 +114,38 @@ func TestMakeDevRefusesATakenPort(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeDevUsesTheROAM_ADDRPort: make dev checks the port ROAM_ADDR names
+// (not 4646) and, when it is taken, says so and points to the other-ports
+// recipe; an address it cannot honour is refused before anything starts.
+func TestMakeDevUsesTheROAM_ADDRPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	for _, tc := range []struct {
+		addr string
+		want []string
+	}{
+		{"http://" + taken, []string{taken + " is taken", "ROAM_ADDR=http://127.0.0.1:5746 make dev"}},
+		{"http://10.1.2.3:5746", []string{"is not http://127.0.0.1:<port>"}},
+		{"http://127.0.0.1", []string{"is not http://127.0.0.1:<port>"}},
+	} {
+		cmd := exec.Command("scripts/dev.sh")
+		cmd.Env = append(os.Environ(), "ROAM_ADDR="+tc.addr)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Errorf("ROAM_ADDR=%s: dev.sh succeeded:\n%s", tc.addr, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("ROAM_ADDR=%s: dev.sh does not say %q:\n%s", tc.addr, w, out)
+			}
+		}
+		if strings.Contains(string(out), "building bin/roam") {
+			t.Errorf("ROAM_ADDR=%s: dev.sh went on to build:\n%s", tc.addr, out)
+		}
+	}
+}

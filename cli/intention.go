@@ -63,13 +63,13 @@ func (a *app) intentionCreateCommand() *cobra.Command {
 				if _, err := c.Connect().IntentionUpdate(old.ID, in, nil); err != nil {
 					return fmt.Errorf("replace intention: %w", err)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Intention updated: %s => %s (%s)\n", args[0], args[1], in.Action)
+				fmt.Fprintf(cmd.OutOrStdout(), "Intention updated: %s\n", intentionLine(in))
 				return nil
 			}
 			if _, _, err := c.Connect().IntentionCreate(in, nil); err != nil {
 				return fmt.Errorf("create intention: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Created: %s => %s (%s)\n", args[0], args[1], in.Action)
+			fmt.Fprintf(cmd.OutOrStdout(), "Intention created: %s\n", intentionLine(in))
 			return nil
 		},
 	}
@@ -78,6 +78,19 @@ func (a *app) intentionCreateCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&replace, "replace", false, "replace an intention of the same pair")
 	cmd.Flags().StringVar(&description, "description", "", "what the intention is for")
 	return cmd
+}
+
+// intentionLine is how create, replace and delete name an intention, in one
+// shape so that a user sees the same pair each time: "ns/src => ns/dst
+// (action)", a namespace left out counting as "default" as the servers store it.
+func intentionLine(in *api.Intention) string {
+	ns := func(n string) string {
+		if n == "" {
+			return "default"
+		}
+		return n
+	}
+	return fmt.Sprintf("%s/%s => %s/%s (%s)", ns(in.SourceNS), in.SourceName, ns(in.DestinationNS), in.DestinationName, in.Action)
 }
 
 // lookupIntention returns the pair's intention, or nil.
@@ -132,7 +145,7 @@ func (a *app) intentionDeleteCommand() *cobra.Command {
 			if _, err := c.Connect().IntentionDelete(in.ID, nil); err != nil {
 				return fmt.Errorf("delete intention: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Intention deleted: %s/%s => %s/%s\n", in.SourceNS, in.SourceName, in.DestinationNS, in.DestinationName)
+			fmt.Fprintf(cmd.OutOrStdout(), "Intention deleted: %s\n", intentionLine(in))
 			return nil
 		},
 	}

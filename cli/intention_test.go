@@ -10,12 +10,13 @@ import (
 )
 
 // TestIntentionCommands: create a deny, see it listed and checked (exit 2),
-// refuse a second create of the pair, replace it, delete it.
+// refuse a second create of the pair, replace it, delete it. Create, replace
+// and delete name the intention in the same shape, namespaces included.
 func TestIntentionCommands(t *testing.T) {
 	c := apitest.Start(t)
 	mustRoam(t, c, 0, "intention", "check", "web", "api")
 	r := mustRoam(t, c, 0, "intention", "create", "-deny", "web", "api")
-	assertContains(t, r, "Created: web => api (deny)")
+	assertContains(t, r, "Intention created: default/web => default/api (deny)")
 	r = mustRoam(t, c, 2, "intention", "check", "web", "api")
 	assertContains(t, r, "Denied")
 	r = mustRoam(t, c, 1, "intention", "create", "-allow", "web", "api")
@@ -33,7 +34,8 @@ func TestIntentionCommands(t *testing.T) {
 	}
 	r = mustRoam(t, c, 0, "intention", "get", all[1].ID)
 	assertContains(t, r, "Source:       *", "Action:       deny", all[1].ID)
-	mustRoam(t, c, 0, "intention", "create", "-allow", "-replace", "web", "api")
+	r = mustRoam(t, c, 0, "intention", "create", "-allow", "-replace", "web", "api")
+	assertContains(t, r, "Intention updated: default/web => default/api (allow)")
 	mustRoam(t, c, 0, "intention", "check", "web", "api")
 	mustRoam(t, c, 2, "intention", "check", "billing", "api")
 	r = mustRoam(t, c, 0, "intention", "get", "web", "api", "-json")
@@ -41,8 +43,10 @@ func TestIntentionCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil || in.Action != structs.IntentionActionAllow || in.Precedence != 9 {
 		t.Fatalf("get -json: %v\n%s", err, r.stdout)
 	}
-	mustRoam(t, c, 0, "intention", "delete", in.ID)
-	mustRoam(t, c, 0, "intention", "delete", "*", "api")
+	r = mustRoam(t, c, 0, "intention", "delete", in.ID)
+	assertContains(t, r, "Intention deleted: default/web => default/api (allow)")
+	r = mustRoam(t, c, 0, "intention", "delete", "*", "api")
+	assertContains(t, r, "Intention deleted: default/* => default/api (deny)")
 	mustRoam(t, c, 0, "intention", "check", "billing", "api")
 	r = mustRoam(t, c, 1, "intention", "create", "-deny", "web-*", "api")
 	assertContains(t, r, "wildcard must be the whole name")
