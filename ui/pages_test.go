@@ -133,6 +133,23 @@ func TestPages(t *testing.T) {
 	b.check()
 }
 
+// TestMissingJob: the page of a job that does not exist says so from the
+// job's first read, naming the job and the namespace, without the empty
+// sections and the summary's error that used to follow its retries.
+func TestMissingJob(t *testing.T) {
+	chromiumPath(t)
+	la := apitest.StartLiveAgent(t, nil)
+	b := newBrowser(t, la.URL, 1280, 900)
+	b.open("/ui/jobs/nosuchjob")
+	b.waitText("main .error", "job nosuchjob not found in namespace default")
+	for _, absent := range []string{"Task groups", "Allocations", "Loading the job's"} {
+		if got := b.text("main"); strings.Contains(got, absent) {
+			t.Errorf("the missing job's page shows %q: %s", absent, got)
+		}
+	}
+	b.check()
+}
+
 // TestRootRedirectsToUI: the agent's root leads to the UI, whose pages
 // carry the CSP; the API is unchanged beside it.
 func TestRootRedirectsToUI(t *testing.T) {

@@ -34,8 +34,12 @@ export async function render({ main, params, signal, title }) {
   const firstJob = early(base);
   const pre = { allocs: early(`${base}/allocations`), evals: early(`${base}/evaluations`),
     summary: early(`${base}/summary`), deployments: early(`${base}/deployments`) };
-  const first = await firstJob.then((r) => r.data).catch(() => null);
+  let firstErr = null;
+  const first = await firstJob.then((r) => r.data).catch((err) => { firstErr = err; return null; });
   if (signal.aborted) return;
+  // A job that is not there is said at once, by the first read's 404,
+  // instead of a page of empty sections waiting on reads that cannot succeed.
+  if (firstErr?.status === 404) { notFound(main, id, ns.namespace || 'default'); return; }
   const template = isTemplate(first);
   // Batch jobs roll out without deployments.
   const deploys = !template && !['batch', 'sysbatch'].includes(first?.Type);
@@ -184,4 +188,13 @@ export async function render({ main, params, signal, title }) {
     if (key === 'job' && !job) replace(head, h('h1', {}, id));
     if (!signal.aborted) replace(actErr, errorBox(err, `Loading the job's ${key}`));
   });
+}
+
+// notFound is the page of a job the agent does not know.
+function notFound(main, id, namespace) {
+  main.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('ol', {}, h('li', {}, link('/ui/jobs', 'Jobs')), h('li', {}, h('span', { 'aria-current': 'page' }, id)))),
+    h('h1', {}, id),
+    h('div', { class: 'error', role: 'alert' }, `job ${id} not found in namespace ${namespace}`));
+  main.dataset.ready = '1';
 }
