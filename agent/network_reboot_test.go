@@ -95,7 +95,12 @@ func wipeNetwork(t *testing.T, names nstest.Names, allocID string) {
 	if out, err := exec.Command("ip", "netns", "del", allocID).CombinedOutput(); err != nil && netns.Identity(path) == before {
 		t.Fatalf("ip netns del %s: %v: %s", allocID, err, out)
 	}
-	nstest.Cmd(t, "ip", "link", "del", netns.HostVethName(names.VethPrefix, allocID))
+	// The host end of the veth dies with its peer in the namespace, which
+	// the kernel tears down after the unlink, so it may be gone already.
+	veth := netns.HostVethName(names.VethPrefix, allocID)
+	if out, err := exec.Command("ip", "link", "del", veth).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
+		t.Fatalf("ip link del %s: %v: %s", veth, err, out)
+	}
 	nstest.Cmd(t, "ip", "link", "del", names.Bridge)
 	flushNAT(t, names)
 }
