@@ -112,14 +112,7 @@ func copyConn(dst net.Conn, src io.Reader) (int64, error) {
 			}
 			return total, rerr
 		}
-		switch {
-		case n == len(buf) && len(buf) == smallBuf:
-			putBuf(bp)
-			bp = largeBufs.Get().(*[]byte)
-		case n <= smallBuf && len(buf) == largeBuf:
-			putBuf(bp)
-			bp = smallBufs.Get().(*[]byte)
-		}
+		bp = fitBuf(bp, n)
 	}
 }
 
@@ -149,15 +142,23 @@ func copyToStream(st *muxStream, rc syscall.RawConn) (int64, error) {
 			}
 			return total, rerr
 		}
-		switch {
-		case n == len(buf) && len(buf) == smallBuf:
-			putBuf(bp)
-			bp = largeBufs.Get().(*[]byte)
-		case n <= smallBuf && len(buf) == largeBuf:
-			putBuf(bp)
-			bp = smallBufs.Get().(*[]byte)
-		}
+		bp = fitBuf(bp, n)
 	}
+}
+
+// fitBuf trades the copy buffer for the other size after a read of n
+// bytes: a large one once a read fills the small one (bulk), the small one
+// again once a read fits in it (back to small messages).
+func fitBuf(bp *[]byte, n int) *[]byte {
+	switch l := len(*bp); {
+	case n == l && l == smallBuf:
+		putBuf(bp)
+		return largeBufs.Get().(*[]byte)
+	case n <= smallBuf && l == largeBuf:
+		putBuf(bp)
+		return smallBufs.Get().(*[]byte)
+	}
+	return bp
 }
 
 // readOrFlush reads once from rc into buf; when nothing is there to read
